@@ -1,0 +1,73 @@
+package scenario
+
+// Model is the capacity model the simulator plays the scenario against (`model:` in the file).
+// The live engine ignores it. The sim package owns its meaning; fields may be added.
+type Model struct {
+	Replicas          int             `yaml:"replicas"`
+	WorkersPerReplica int             `yaml:"workers_per_replica"`
+	LoadBalancer      string          `yaml:"load_balancer"` // round-robin (default), least-connections, random
+	ServiceTime       ServiceTime     `yaml:"service_time"`
+	Cache             *Cache          `yaml:"cache"`
+	DB                *DB             `yaml:"db"`
+	QueueLimit        int             `yaml:"queue_limit"` // per replica; 0 = unbounded
+	Timeout           Duration        `yaml:"timeout"`     // a request waiting longer fails
+	ShedAboveRPS      float64         `yaml:"shed_above_rps"`
+	CircuitBreaker    *CircuitBreaker `yaml:"circuit_breaker"`
+	Autoscaler        *Autoscaler     `yaml:"autoscaler"`
+	Mode              string          `yaml:"mode"` // auto (default), fluid, request
+	Tick              Duration        `yaml:"tick"` // fluid mode step; default 1s
+}
+
+// ServiceTime is a distribution: exponential (mean), lognormal (p50, p99), deterministic (mean),
+// or empirical (from a live run's histograms.hlog).
+type ServiceTime struct {
+	Dist      string   `yaml:"dist"`
+	Mean      Duration `yaml:"mean"`
+	P50       Duration `yaml:"p50"`
+	P99       Duration `yaml:"p99"`
+	Histogram string   `yaml:"histogram"` // empirical: path of a histograms.hlog or summary dir
+}
+
+type Cache struct {
+	HitRatio float64  `yaml:"hit_ratio"`
+	HitTime  Duration `yaml:"hit_time"` // service time of a hit; default 1ms
+}
+
+// DB is the sharded database: per-shard capacity, with contention after the Universal
+// Scalability Law (alpha: contention, beta: coherency).
+type DB struct {
+	Shards           int     `yaml:"shards"`
+	MaxShards        int     `yaml:"max_shards"`
+	ShardCapacityRPS float64 `yaml:"shard_capacity_rps"`
+	Alpha            float64 `yaml:"alpha"`
+	Beta             float64 `yaml:"beta"`
+}
+
+type CircuitBreaker struct {
+	ErrorRate float64  `yaml:"error_rate"`
+	Window    Duration `yaml:"window"`
+	Open      Duration `yaml:"open"`
+}
+
+// Autoscaler: hpa, kpa, fixed or scheduled.
+type Autoscaler struct {
+	Type              string          `yaml:"type"`
+	TargetUtilization float64         `yaml:"target_utilization"`
+	Min               int             `yaml:"min"`
+	Max               int             `yaml:"max"`
+	Startup           Duration        `yaml:"startup"`
+	Schedule          []ScheduledStep `yaml:"schedule"`
+}
+
+// ScheduledStep pre-scales to Replicas at scenario time At.
+type ScheduledStep struct {
+	At       Duration `yaml:"at"`
+	Replicas int      `yaml:"replicas"`
+}
+
+// Problem is one validation problem at a YAML path ("model.autoscaler.min"); the scenario
+// parser turns paths into file:line:col.
+type Problem struct {
+	Path string
+	Msg  string
+}
