@@ -51,6 +51,9 @@ type Percentiles struct {
 	P99  float64 `json:"p99"`
 	P999 float64 `json:"p999"`
 	Max  float64 `json:"max"`
+	// Quantiles is the wider spectrum (keys "25", "75", "95", "99.5", "99.95", "99.99", "99.999"),
+	// read by gates like p(95) and drawn by the HTML report.
+	Quantiles map[string]float64 `json:"quantiles,omitempty"`
 }
 
 // Requests counts requests by outcome.
@@ -60,6 +63,8 @@ type Requests struct {
 	Failed    int64            `json:"failed"`
 	Dropped   int64            `json:"dropped"`
 	Retries   int64            `json:"retries"`
+	Errors    int64            `json:"errors"` // of Failed: no answer, 5xx other than shedding, 4xx without a code (see Classify)
+	Shed      int64            `json:"shed"`   // of Failed: code SHED or RATE_LIMITED, or status 503/429
 	ByStatus  map[string]int64 `json:"by_status"`
 	ByCode    map[string]int64 `json:"by_code"`
 	ByError   map[string]int64 `json:"by_error,omitempty"`

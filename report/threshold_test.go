@@ -1,0 +1,181 @@
+package report
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+func gateSummary() *Summary {
+	return &Summary{
+		Requests: Requests{Total: 1000, OK: 980, Failed: 20, Errors: 5, Shed: 15, Dropped: 10, Retries: 7,
+			ByStatus: map[string]int64{"201": 100, "503": 15}, ByCode: map[string]int64{"SOLD_OUT": 800},
+			ByError: map[string]int64{"timeout": 3}},
+		Rate:          Rate{TargetAvg: 100, AchievedAvg: 96, PeakTarget: 200, PeakAchieved: 190},
+		LatencyMs:     Percentiles{Mean: 40, P50: 30, P90: 80, P99: 420, P999: 900, Max: 1500, Quantiles: map[string]float64{"95": 120}},
+		ServiceTimeMs: Percentiles{Mean: 10, P50: 8, P90: 20, P99: 60, P999: 90, Max: 100},
+		Rates:         map[string]Ratio{"pay_success": {Num: 996, Den: 1000, Value: 0.996}},
+		Audit:         Audit{Checked: true, Stock: 100, Sold: 100, Oversold: 0, Lost: 0, Duplicates: 2},
+		Replicas:      Replicas{Min: 20, Max: 64},
+	}
+}
+
+func TestThresholdEval(t *testing.T) {
+	s := gateSummary()
+	tests := []struct {
+		expr  string
+		value float64
+		pass  bool
+	}{
+		{"p(99) < 500ms", 420, true},
+		{"p(99) < 0.4s", 420, false},
+		{"p(99.9) <= 1s", 900, true},
+		{"p(95) < 100", 120, false},
+		{"p(100) == 1500", 1500, true},
+		{"med < 31ms", 30, true},
+		{"avg<=40", 40, true},
+		{"max < 1s", 1500, false},
+		{"service_time.p(99) < 100ms", 60, true},
+		{"service.max <= 100ms", 100, true},
+		{"latency.avg > 1ms", 40, true},
+		{"rate(pay_success) > 99.5%", 0.996, true},
+		{"rate(pay_success) > 0.997", 0.996, false},
+		{"error_rate < 1%", 0.005, true},
+		{"shed_rate < 1%", 0.015, false},
+		{"drop_rate <= 1%", 10.0 / 1010, true},
+		{"availability >= 99.95%", 980.0 / 1010, false},
+		{"oversold == 0", 0, true},
+		{"lost == 0", 0, true},
+		{"duplicates == 0", 2, false},
+		{"dropped == 0", 10, false},
+		{"achieved_rate >= 95% of target", 0.96, true},
+		{"achieved_rate >= 97% of target", 0.96, false},
+		{"achieved_rate > 90", 96, true},
+		{"peak_target >= 200", 200, true},
+		{"code(SOLD_OUT) > 0", 800, true},
+		{"status(503) == 15", 15, true},
+		{"error(timeout) < 3", 3, false},
+		{"replicas.max <= 64", 64, true},
+		{"max_replicas < 64", 64, false},
+		{"retries != 7", 7, false},
+	}
+	for _, tt := range tests {
+		th, err := ParseThreshold(tt.expr)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.expr, err)
+		}
+		g := th.Eval(s)
+		if g.Error != "" || g.Pass != tt.pass || fmt.Sprintf("%.9g", g.Value) != fmt.Sprintf("%.9g", tt.value) {
+			t.Errorf("%s: got value %v pass %v (%s), want %v %v", tt.expr, g.Value, g.Pass, g.Error, tt.value, tt.pass)
+		}
+		if g.Expr != tt.expr {
+			t.Errorf("%s: Expr %q", tt.expr, g.Expr)
+		}
+	}
+}
+
+func TestThresholdUnmeasurable(t *testing.T) {
+	s := gateSummary()
+	s.Audit.Checked = false
+	for _, expr := range []string{"oversold == 0", "rate(nothing) > 1%", "p(12.5) < 1s"} {
+		th, err := ParseThreshold(expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g := th.Eval(s); g.Pass || g.Error == "" {
+			t.Errorf("%s: want a failure with a reason, got %+v", expr, g)
+		}
+	}
+}
+
+func TestThresholdParseErrors(t *testing.T) {
+	tests := []struct{ expr, want string }{
+		{"p(99 < 1s", `gate "p(99 < 1s": col 5: expected ")"`},
+		{"", `gate "": col 1: expected a metric`},
+		{"p99 < 1s", `col 1: unknown metric "p99"`},
+		{"p(99) 1s", `col 6: expected a comparison`},
+		{"p(99) <", `col 8: expected a number`},
+		{"p(99) < 1parsec", `col 10: unknown unit "parsec"`},
+		{"p(99) < 5%", `col 10: % only applies to ratios`},
+		{"p(101) < 1s", `col 3: p(N) takes a percentile between 0 and 100`},
+		{"oversold == 0ms", `col 14: a duration only applies to latency`},
+		{"error_rate < 5", `col 14: a ratio is between 0 and 1`},
+		{"achieved_rate >= 95%", `a percentage of achieved_rate needs "of target"`},
+		{"error_rate < 1% of target", `col 17: "of target" only follows achieved_rate`},
+		{"achieved_rate >= 95% of budget", `col 25: expected "target"`},
+		{"p(99) < 1s and", `col 12: unexpected "and"`},
+		{"rate() > 1%", `col 6: expected an argument`},
+		{"status(abc) > 1", `col 8: status(N) takes an HTTP status`},
+		{"replicas.mean > 1", `col 10: expected min or max`},
+		{"service.p(99) < 1s extra", `unexpected "extra"`},
+		{"latency p(99) < 1s", `col 8: expected "."`},
+	}
+	for _, tt := range tests {
+		_, err := ParseThreshold(tt.expr)
+		var te *ThresholdError
+		if !errors.As(err, &te) {
+			t.Errorf("%q: want a *ThresholdError, got %v", tt.expr, err)
+			continue
+		}
+		if !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%q: got %q, want it to contain %q", tt.expr, err, tt.want)
+		}
+	}
+}
+
+func TestEvaluateGates(t *testing.T) {
+	s := gateSummary()
+	all, err := EvaluateGates(s, []string{"p(99) < 500ms", "oversold == 0"})
+	if !all || err != nil || len(s.Gates) != 2 {
+		t.Fatalf("got %v %v %+v", all, err, s.Gates)
+	}
+	all, err = EvaluateGates(s, []string{"p(99) < 400ms", "bogus > 1"})
+	if all || err == nil || len(s.Gates) != 2 || s.Gates[0].Pass || s.Gates[1].Error == "" {
+		t.Fatalf("got %v %v %+v", all, err, s.Gates)
+	}
+	if got := FormatGateValue(s.Gates[0]); got != "420ms" {
+		t.Errorf("FormatGateValue = %q", got)
+	}
+}
+
+func FuzzParseThreshold(f *testing.F) {
+	for _, s := range []string{"p(99) < 500ms", "p(99.9) <= 1s", "rate(pay_success) > 99.5%", "error_rate < 1%",
+		"oversold == 0", "achieved_rate >= 95% of target", "availability >= 99.95%", "service_time.p(50) < 10ms",
+		"p(99 < 1s", "code(SOLD_OUT) > 0", "replicas.max <= 300", "", "p(", "µs", "p(1e400) < 1"} {
+		f.Add(s)
+	}
+	sum := gateSummary()
+	f.Fuzz(func(t *testing.T, expr string) {
+		th, err := ParseThreshold(expr)
+		if err != nil {
+			var te *ThresholdError
+			if !errors.As(err, &te) || te.Col < 1 || te.Col > len(expr)+1 {
+				t.Fatalf("%q: bad error %v", expr, err)
+			}
+			return
+		}
+		g := th.Eval(sum)
+		if g.Expr != expr {
+			t.Fatalf("Expr %q != %q", g.Expr, expr)
+		}
+		_ = th.FormatValue(g.Value)
+	})
+}
+
+func ExampleParseThreshold() {
+	s := &Summary{LatencyMs: Percentiles{P99: 412.5}, Rates: map[string]Ratio{"pay_success": {Num: 997, Den: 1000, Value: 0.997}}}
+	for _, expr := range []string{"p(99) < 500ms", "rate(pay_success) > 99.5%", "p(99 < 1s"} {
+		t, err := ParseThreshold(expr)
+		if err != nil {
+			fmt.Println(err)
+			continue
+		}
+		g := t.Eval(s)
+		fmt.Println(g.Expr, g.Pass, t.FormatValue(g.Value))
+	}
+	// Output:
+	// p(99) < 500ms true 412ms
+	// rate(pay_success) > 99.5% true 99.70%
+	// gate "p(99 < 1s": col 5: expected ")"
+}
