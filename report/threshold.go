@@ -92,7 +92,9 @@ type ThresholdError struct {
 	Msg  string
 }
 
-func (e *ThresholdError) Error() string { return fmt.Sprintf("gate %q: col %d: %s", e.Expr, e.Col, e.Msg) }
+func (e *ThresholdError) Error() string {
+	return fmt.Sprintf("gate %q: col %d: %s", e.Expr, e.Col, e.Msg)
+}
 
 type gateParser struct {
 	src string
