@@ -1,0 +1,169 @@
+package dashboard
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/flashload/flashload/report"
+)
+
+// ProgressLine is the plain progress line printed once per second without a TTY: wall clock,
+// scenario clock and progress, achieved/target rate of the last window, p99 of the last window,
+// errors and dropped so far, stock left, then any warnings.
+func ProgressLine(s report.Snapshot) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "[%s] ", clock(s.Wall))
+	if s.Name != "" {
+		b.WriteString(s.Name)
+		b.WriteByte(' ')
+	}
+	fmt.Fprintf(&b, "scenario %s/%s (%s)", clock(s.ScenarioT), clock(s.ScenarioDuration), pct(s.Progress))
+	fmt.Fprintf(&b, " · rate %s/%s req/s", count(int64(math.Round(finite(s.Last.AchievedRPS)))), count(int64(math.Round(finite(s.Last.TargetRPS)))))
+	fmt.Fprintf(&b, " · p99 %s ms", ms(s.Last.Latency.P99))
+	fmt.Fprintf(&b, " · errors %s · dropped %s", count(s.Total.Errors), count(s.Total.Dropped))
+	if s.Stock > 0 {
+		fmt.Fprintf(&b, " · stock left %s/%s", count(s.StockLeft), count(s.Stock))
+	}
+	if s.Oversold > 0 {
+		fmt.Fprintf(&b, " · OVERSOLD %s", count(s.Oversold))
+	}
+	if s.Mode == "sim" || s.Replicas > 0 {
+		fmt.Fprintf(&b, " · replicas %d/%d", s.Replicas, s.DesiredReplicas)
+	}
+	for _, w := range warnings(s) {
+		b.WriteString(" · warning: ")
+		b.WriteString(w)
+	}
+	if s.Done {
+		if s.Partial {
+			b.WriteString(" · done (partial)")
+		} else {
+			b.WriteString(" · done")
+		}
+	}
+	return b.String()
+}
+
+// warnings are the snapshot's own warnings (deduplicated, in order) plus what the dashboard
+// can tell from the numbers when the producer did not say it.
+func warnings(s report.Snapshot) []string {
+	var out []string
+	seen := map[string]bool{}
+	add := func(w string) {
+		if w != "" && !seen[w] {
+			seen[w] = true
+			out = append(out, w)
+		}
+	}
+	mentions := func(word string) bool {
+		for _, w := range s.Warnings {
+			if strings.Contains(strings.ToLower(w), word) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, w := range s.Warnings {
+		add(w)
+	}
+	if s.Last.Dropped > 0 && !mentions("drop") {
+		add(fmt.Sprintf("%s arrivals dropped in the last window (the generator could not start them on time)", count(s.Last.Dropped)))
+	}
+	if s.Last.Requests > 0 && s.Last.Errors >= s.Last.Requests && s.ByError[string(report.ErrRefused)] > 0 && !mentions("unreachable") {
+		add("target unreachable: every request of the last window failed, connections refused")
+	}
+	return out
+}
+
+// clock formats a duration as h:mm:ss (hours grow as needed).
+func clock(d time.Duration) string {
+	if d < 0 {
+		d = 0
+	}
+	s := int64(d / time.Second)
+	return fmt.Sprintf("%d:%02d:%02d", s/3600, s/60%60, s%60)
+}
+
+// pct formats a 0..1 fraction as a percentage.
+func pct(f float64) string {
+	f = math.Max(0, math.Min(1, finite(f)))
+	return strconv.FormatFloat(f*100, 'f', 1, 64) + "%"
+}
+
+// ms formats milliseconds with three significant figures where they matter.
+func ms(f float64) string {
+	f = finite(f)
+	switch {
+	case f <= 0:
+		return "0"
+	case f < 10:
+		return strconv.FormatFloat(f, 'f', 2, 64)
+	case f < 100:
+		return strconv.FormatFloat(f, 'f', 1, 64)
+	case f < 100000:
+		return strconv.FormatFloat(f, 'f', 0, 64)
+	default:
+		return strconv.FormatFloat(f/1000, 'f', 0, 64) + "s"
+	}
+}
+
+// count formats an integer with thousands separators: 1,234,567.
+func count(n int64) string {
+	if n < 0 {
+		return "-" + count(-n)
+	}
+	s := strconv.FormatInt(n, 10)
+	if len(s) <= 3 {
+		return s
+	}
+	var b strings.Builder
+	pre := len(s) % 3
+	if pre > 0 {
+		b.WriteString(s[:pre])
+	}
+	for i := pre; i < len(s); i += 3 {
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(s[i : i+3])
+	}
+	return b.String()
+}
+
+// compact formats a rate for chart labels: 950, 2.0k, 350k, 1.2M.
+func compact(f float64) string {
+	f = finite(f)
+	a := math.Abs(f)
+	switch {
+	case a < 1000:
+		return strconv.FormatFloat(f, 'f', 0, 64)
+	case a < 10000:
+		return strconv.FormatFloat(f/1000, 'f', 1, 64) + "k"
+	case a < 1e6:
+		return strconv.FormatFloat(f/1000, 'f', 0, 64) + "k"
+	default:
+		return strconv.FormatFloat(f/1e6, 'f', 1, 64) + "M"
+	}
+}
+
+// finite turns NaN and infinities into 0, so a broken figure never breaks the layout.
+func finite(f float64) float64 {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0
+	}
+	return f
+}
+
+// sortedKeys returns the keys of m in order.
+func sortedKeys(m map[string]int64) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

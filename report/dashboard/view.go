@@ -1,0 +1,415 @@
+package dashboard
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/NimbleMarkets/ntcharts/canvas"
+	"github.com/NimbleMarkets/ntcharts/canvas/graph"
+	"github.com/NimbleMarkets/ntcharts/canvas/runes"
+	"github.com/NimbleMarkets/ntcharts/linechart"
+	"github.com/NimbleMarkets/ntcharts/sparkline"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/flashload/flashload/report"
+)
+
+const (
+	minChartHeight = 5
+	wideLayout     = 120 // from this width the three panels sit side by side
+	panelGap       = 2
+)
+
+// View draws the whole dashboard from the last snapshot and the terminal size; it never
+// reads the source.
+func (m model) View() string {
+	w, h := m.width, m.height
+	if w <= 0 {
+		w = defaultWidth
+	}
+	if h <= 0 {
+		h = defaultHeight
+	}
+	header := m.header(w)
+	var body string
+	if m.showHelp {
+		body = m.helpView(w)
+	} else {
+		body = m.panels(w)
+	}
+	warn := m.warningsView(w)
+	footer := m.footer(w)
+	used := lipgloss.Height(header) + lipgloss.Height(body) + lipgloss.Height(footer) + 2 // chart title, next stage
+	if warn != "" {
+		used += lipgloss.Height(warn)
+	}
+	parts := []string{header, m.chartTitle(w), m.chart(w, max(minChartHeight, h-used)), m.nextStage(w), body}
+	if warn != "" {
+		parts = append(parts, warn)
+	}
+	parts = append(parts, footer)
+	return clip(strings.Join(parts, "\n"), w, h)
+}
+
+// clip keeps the view inside the terminal: at most h lines of at most w cells, so the
+// renderer never scrolls.
+func clip(s string, w, h int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > h {
+		lines = lines[:h]
+	}
+	for i, l := range lines {
+		if ansi.StringWidth(l) > w {
+			lines[i] = ansi.Truncate(l, w, "")
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (m model) header(w int) string {
+	s, st := m.snap, m.st
+	sep := st.dim.Render(" · ")
+	parts := []string{st.title.Render("flashload")}
+	name := s.Name
+	if name == "" {
+		name = "waiting for the run"
+	}
+	parts = append(parts, st.value.Render(name))
+	line := strings.Join(parts, " ")
+	if s.Mode != "" {
+		line += sep + s.Mode
+	}
+	if s.Target != "" {
+		line += sep + "target " + s.Target
+	}
+	if s.Strategy != "" {
+		line += sep + "strategy " + s.Strategy
+	}
+	if s.Segment != "" {
+		line += sep + "segment " + s.Segment
+	}
+	status := st.good.Render("running")
+	switch {
+	case s.Done && s.Partial:
+		status = st.warn.Render("done (partial)")
+	case s.Done:
+		status = st.good.Render("done")
+	case m.stopping:
+		status = st.warn.Render("stopping…")
+	case !m.have:
+		status = st.dim.Render("starting")
+	}
+	line = spread(line, status, w)
+
+	clocks := fmt.Sprintf("scenario %s / %s   wall %s", clock(s.ScenarioT), clock(s.ScenarioDuration), clock(s.Wall))
+	if c := finite(s.Compress); c > 0 {
+		clocks += "   ×" + trimFloat(c)
+	}
+	clocks += "  "
+	p := pct(s.Progress)
+	bw := w - ansi.StringWidth(clocks) - len(p) - 1
+	bar := ""
+	if bw >= 5 {
+		b := m.bar
+		b.Width = bw
+		bar = b.ViewAs(math.Max(0, math.Min(1, finite(s.Progress)))) + " "
+	}
+	return line + "\n" + clocks + bar + p
+}
+
+// spread puts left and right on one line of width w, right-aligned when there is room.
+func spread(left, right string, w int) string {
+	gap := w - ansi.StringWidth(left) - ansi.StringWidth(right)
+	if gap < 1 {
+		return left + " " + right
+	}
+	return left + strings.Repeat(" ", gap) + right
+}
+
+func (m model) chartTitle(w int) string {
+	st := m.st
+	s := m.snap
+	t := st.section.Render("Rate req/s") + "  " +
+		st.target.Render("── target "+compact(s.Last.TargetRPS)) + "  " +
+		st.achieved.Render("⣿⣿ achieved "+compact(s.Last.AchievedRPS))
+	if s.Total.TargetRPS > 0 || s.Total.AchievedRPS > 0 {
+		t += st.dim.Render(fmt.Sprintf("   avg %s of %s", compact(s.Total.AchievedRPS), compact(s.Total.TargetRPS)))
+	}
+	return t
+}
+
+func (m model) nextStage(w int) string {
+	next := m.snap.NextStage
+	if next == "" {
+		next = "none (last stage)"
+	}
+	return m.st.dim.Render("next: ") + next
+}
+
+// chart draws target (line runes) and achieved (braille) rate over scenario time.
+func (m model) chart(w, h int) string {
+	tl := m.snap.Timeline
+	minT, maxT := 0.0, 1.0
+	if len(tl) > 0 {
+		minT, maxT = finite(tl[0].T), finite(tl[len(tl)-1].T)
+		if !(maxT > minT) {
+			maxT = minT + 1
+		}
+	}
+	maxY := 1.0
+	for _, p := range tl {
+		maxY = math.Max(maxY, math.Max(finite(p.TargetRPS), finite(p.AchievedRPS)))
+	}
+	maxY *= 1.15
+	xstep := 12
+	lc := linechart.New(w, h, minT, maxT, 0, maxY,
+		linechart.WithXYSteps(xstep, 2),
+		linechart.WithStyles(m.st.axis, m.st.dim, m.st.achieved),
+		linechart.WithXLabelFormatter(func(_ int, v float64) string {
+			return clock(time.Duration(v * float64(time.Second)))
+		}),
+		linechart.WithYLabelFormatter(func(_ int, v float64) string { return compact(v) }),
+	)
+	lc.DrawXYAxisAndLabel()
+	if lc.GraphWidth() <= 0 || lc.GraphHeight() <= 0 {
+		return lc.View()
+	}
+	pt := func(t, v float64) canvas.Float64Point {
+		return canvas.Float64Point{X: finite(t), Y: math.Max(0, finite(v))}
+	}
+	for i := 1; i < len(tl); i++ {
+		lc.DrawLineWithStyle(pt(tl[i-1].T, tl[i-1].TargetRPS), pt(tl[i].T, tl[i].TargetRPS), runes.ThinLineStyle, m.st.target)
+	}
+	g := graph.NewBrailleGrid(lc.GraphWidth(), lc.GraphHeight(), minT, maxT, 0, maxY)
+	for i := range tl {
+		j := min(i+1, len(tl)-1)
+		a := g.GridPoint(pt(tl[i].T, tl[i].AchievedRPS))
+		b := g.GridPoint(pt(tl[j].T, tl[j].AchievedRPS))
+		for _, p := range graph.GetLinePoints(a, b) {
+			g.Set(p)
+		}
+	}
+	graph.DrawBraillePatterns(&lc.Canvas, canvas.Point{X: lc.Origin().X + 1, Y: 0}, g.BraillePatterns(), m.st.achieved)
+	return lc.View()
+}
+
+// panels lays out latency, answers and the sale: side by side when wide, two rows otherwise.
+func (m model) panels(w int) string {
+	if w >= wideLayout {
+		cw := (w - 2*panelGap) / 3
+		return row(cw, m.latencyPanel(cw), m.answersPanel(cw), m.salePanel(cw))
+	}
+	cw := (w - panelGap) / 2
+	return row(cw, m.latencyPanel(cw), m.answersPanel(cw)) + "\n" + m.salePanel(w)
+}
+
+// row joins panels of width cw with a gap, each padded to its width.
+func row(cw int, panels ...string) string {
+	styled := make([]string, 0, 2*len(panels))
+	for i, p := range panels {
+		if i > 0 {
+			styled = append(styled, strings.Repeat(" ", panelGap))
+		}
+		styled = append(styled, lipgloss.NewStyle().Width(cw).MaxWidth(cw).Render(p))
+	}
+	return lipgloss.JoinHorizontal(lipgloss.Top, styled...)
+}
+
+// latencyPanel shows latency (from the intended send) beside service time (from the actual
+// send), for the last window and the run so far, and a sparkline of p99 per window.
+func (m model) latencyPanel(w int) string {
+	s, st := m.snap, m.st
+	var b strings.Builder
+	b.WriteString(st.section.Render("Latency ms") + st.dim.Render(fmt.Sprintf("  %6s %6s %6s %6s", "p50", "p90", "p99", "p99.9")))
+	rows := []struct {
+		label string
+		p     report.Percentiles
+	}{
+		{"latency now", s.Last.Latency},
+		{"service now", s.Last.Service},
+		{"latency all", s.Total.Latency},
+		{"service all", s.Total.Service},
+	}
+	for _, r := range rows {
+		fmt.Fprintf(&b, "\n%-11s %6s %6s %6s %6s", r.label, ms(r.p.P50), ms(r.p.P90), ms(r.p.P99), ms(r.p.P999))
+	}
+	last := "p99 " + ms(s.Last.Latency.P99)
+	sw := w - len("p99 ") - len(last) - 1
+	b.WriteString("\n" + st.dim.Render("p99 "))
+	if sw >= 4 {
+		sp := sparkline.New(sw, 1, sparkline.WithStyle(st.spark))
+		for _, p := range s.Timeline {
+			sp.Push(finite(p.P99Ms))
+		}
+		sp.Draw()
+		b.WriteString(sp.View() + " ")
+	}
+	b.WriteString(last)
+	if gap := omissionGap(s.Last); gap != "" {
+		b.WriteString("\n" + st.warn.Render(gap))
+	}
+	return b.String()
+}
+
+// omissionGap says when latency from the intended send parts from service time: requests
+// waited to be sent (the generator or the connection pool fell behind), which a closed-model
+// tool would have hidden.
+func omissionGap(ws report.WindowStats) string {
+	lat, svc := finite(ws.Latency.P99), finite(ws.Service.P99)
+	if lat <= 0 || lat-svc < 1 || lat < 1.5*svc {
+		return ""
+	}
+	return fmt.Sprintf("p99 waited %s ms before sending", ms(lat-svc))
+}
+
+// Codes the answers panel names; anything else is summed as "other codes".
+var namedCodes = []struct{ code, label string }{
+	{"RESERVED", "reserved"},
+	{"SOLD_OUT", "sold out"},
+	{"LIMIT_EXCEEDED", "limit"},
+	{"SHED", "shed"},
+	{"RATE_LIMITED", "rate-limited"},
+	{"IN_FLIGHT", "in flight"},
+}
+
+// answersPanel shows answers by code so far, errors by class, dropped arrivals and retries.
+func (m model) answersPanel(w int) string {
+	s, st := m.snap, m.st
+	type kv struct {
+		k string
+		v int64
+	}
+	known := map[string]bool{}
+	var pairs []kv
+	for _, c := range namedCodes {
+		known[c.code] = true
+		pairs = append(pairs, kv{c.label, s.ByCode[c.code]})
+	}
+	var other int64
+	for _, k := range sortedKeys(s.ByCode) {
+		if !known[k] {
+			other += s.ByCode[k]
+		}
+	}
+	pairs = append(pairs, kv{"other codes", other}, kv{"errors", s.Total.Errors}, kv{"dropped", s.Total.Dropped}, kv{"retries", s.Retries})
+	var b strings.Builder
+	b.WriteString(st.section.Render("Answers") + st.dim.Render(fmt.Sprintf("  so far, of %s requests", count(s.Total.Requests))))
+	half := (w - 1) / 2
+	for i := 0; i < len(pairs); i += 2 {
+		b.WriteString("\n" + field(pairs[i].k, count(pairs[i].v), half))
+		if i+1 < len(pairs) {
+			b.WriteString(" " + field(pairs[i+1].k, count(pairs[i+1].v), half))
+		}
+	}
+	var classes []string
+	for _, k := range sortedKeys(s.ByError) {
+		if n := s.ByError[k]; n > 0 {
+			classes = append(classes, fmt.Sprintf("%s %s", k, count(n)))
+		}
+	}
+	line := "no-answer errors: none"
+	if len(classes) > 0 {
+		line = "no-answer errors: " + strings.Join(classes, ", ")
+	}
+	b.WriteString("\n" + st.dim.Render(line))
+	return b.String()
+}
+
+// field is "label ....... value" in width w.
+func field(label, value string, w int) string {
+	pad := w - len(label) - ansi.StringWidth(value)
+	if pad < 1 {
+		pad = 1
+	}
+	return label + strings.Repeat(" ", pad) + value
+}
+
+// salePanel shows stock and the audit so far; oversold turns red the moment it is above zero.
+// For the simulator (or a target that reports it) it adds replicas and the autoscaler.
+func (m model) salePanel(w int) string {
+	s, st := m.snap, m.st
+	var b strings.Builder
+	b.WriteString(st.section.Render("Sale"))
+	if s.Stock > 0 {
+		b.WriteString(st.dim.Render(fmt.Sprintf("  %s sold of %s", pct(float64(s.Sold)/float64(s.Stock)), count(s.Stock))))
+	}
+	cols := 3
+	if w < wideLayout/2 {
+		cols = 2
+	}
+	if w >= wideLayout {
+		cols = 3
+	}
+	cw := (w - (cols - 1)) / cols
+	over := field("oversold", count(s.Oversold), cw)
+	if s.Oversold > 0 {
+		over = st.bad.Render(field("OVERSOLD", count(s.Oversold), cw))
+	} else {
+		over = st.good.Render(over)
+	}
+	cells := []string{
+		field("stock", count(s.Stock), cw),
+		field("left", count(s.StockLeft), cw),
+		field("sold", count(s.Sold), cw),
+		field("paid", count(s.Paid), cw),
+		field("released", count(s.Released), cw),
+		over,
+	}
+	if w < wideLayout && w >= wideLayout/2 {
+		// narrow layout: the sale spans the full width, so use more columns
+		cols = 3
+	}
+	for i := 0; i < len(cells); i += cols {
+		b.WriteString("\n" + strings.Join(cells[i:min(i+cols, len(cells))], " "))
+	}
+	if s.Mode == "sim" || s.Replicas > 0 || s.DesiredReplicas > 0 {
+		fmt.Fprintf(&b, "\n%s ready %d / desired %d", st.section.Render("Replicas"), s.Replicas, s.DesiredReplicas)
+		if s.Autoscaler != "" {
+			b.WriteString("\n" + st.dim.Render("autoscaler: ") + s.Autoscaler)
+		}
+	}
+	return b.String()
+}
+
+func (m model) warningsView(w int) string {
+	var lines []string
+	if m.snap.Oversold > 0 {
+		lines = append(lines, m.st.bad.Render(fmt.Sprintf("✗ OVERSOLD %s units: the audit will fail", count(m.snap.Oversold))))
+	}
+	for _, x := range warnings(m.snap) {
+		lines = append(lines, m.st.warn.Render("⚠ "+x))
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (m model) footer(w int) string {
+	if m.stopping && !m.snap.Done {
+		return m.st.warn.Render("stopping: waiting for the run to finish and write its summary (q again leaves now)")
+	}
+	return m.help.View(m.keys)
+}
+
+// helpView replaces the panels while ? is on: the keys and how to read the dashboard.
+func (m model) helpView(w int) string {
+	st := m.st
+	lines := []string{
+		st.section.Render("Help"),
+		m.help.FullHelpView(m.keys.FullHelp()),
+		"latency: from the intended send time (open model, no coordinated omission);",
+		"service: from the actual send. When they part, requests waited to be sent.",
+		"rate chart: ── target (the curve), ⣿ achieved; x is scenario time.",
+		"dropped: arrivals the generator could not start on time (counted, never delayed).",
+	}
+	return strings.Join(lines, "\n")
+}
+
+// trimFloat formats f without trailing zeros.
+func trimFloat(f float64) string {
+	if f == math.Trunc(f) && math.Abs(f) < 1e15 {
+		return fmt.Sprintf("%d", int64(f))
+	}
+	return fmt.Sprintf("%.2f", f)
+}
