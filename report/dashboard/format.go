@@ -145,8 +145,10 @@ func compact(f float64) string {
 		return strconv.FormatFloat(f/1000, 'f', 1, 64) + "k"
 	case a < 1e6:
 		return strconv.FormatFloat(f/1000, 'f', 0, 64) + "k"
-	default:
+	case a < 1e9:
 		return strconv.FormatFloat(f/1e6, 'f', 1, 64) + "M"
+	default:
+		return strconv.FormatFloat(f/1e9, 'f', 1, 64) + "G"
 	}
 }
 

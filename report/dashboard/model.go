@@ -32,8 +32,8 @@ func (k keyMap) FullHelp() [][]key.Binding { return [][]key.Binding{{k.Stop, k.H
 
 func newKeyMap() keyMap {
 	return keyMap{
-		Stop: key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "stop the run (summary is still written); again: leave now")),
-		Help: key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "toggle help")),
+		Stop: key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "stop gracefully (summary still written)")),
+		Help: key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 	}
 }
 

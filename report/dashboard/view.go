@@ -120,9 +120,13 @@ func (m model) header(w int) string {
 	return line + "\n" + clocks + bar + p
 }
 
-// spread puts left and right on one line of width w, right-aligned when there is room.
+// spread puts left and right on one line of width w, right aligned; left is cut to fit.
 func spread(left, right string, w int) string {
-	gap := w - ansi.StringWidth(left) - ansi.StringWidth(right)
+	rw := ansi.StringWidth(right)
+	if ansi.StringWidth(left)+1+rw > w && w-1-rw > 0 {
+		left = ansi.Truncate(left, w-1-rw, "…")
+	}
+	gap := w - ansi.StringWidth(left) - rw
 	if gap < 1 {
 		return left + " " + right
 	}
@@ -236,7 +240,7 @@ func (m model) latencyPanel(w int) string {
 	for _, r := range rows {
 		fmt.Fprintf(&b, "\n%-11s %6s %6s %6s %6s", r.label, ms(r.p.P50), ms(r.p.P90), ms(r.p.P99), ms(r.p.P999))
 	}
-	last := "p99 " + ms(s.Last.Latency.P99)
+	last := ms(s.Last.Latency.P99) + " ms"
 	sw := w - len("p99 ") - len(last) - 1
 	b.WriteString("\n" + st.dim.Render("p99 "))
 	if sw >= 4 {
@@ -296,12 +300,12 @@ func (m model) answersPanel(w int) string {
 	}
 	pairs = append(pairs, kv{"other codes", other}, kv{"errors", s.Total.Errors}, kv{"dropped", s.Total.Dropped}, kv{"retries", s.Retries})
 	var b strings.Builder
-	b.WriteString(st.section.Render("Answers") + st.dim.Render(fmt.Sprintf("  so far, of %s requests", count(s.Total.Requests))))
+	b.WriteString(st.section.Render("Answers") + st.dim.Render(" so far of "+fit(s.Total.Requests, w-len("Answers so far of "))))
 	half := (w - 1) / 2
 	for i := 0; i < len(pairs); i += 2 {
-		b.WriteString("\n" + field(pairs[i].k, count(pairs[i].v), half))
+		b.WriteString("\n" + field(pairs[i].k, fit(pairs[i].v, half-len(pairs[i].k)-1), half))
 		if i+1 < len(pairs) {
-			b.WriteString(" " + field(pairs[i+1].k, count(pairs[i+1].v), half))
+			b.WriteString(" " + field(pairs[i+1].k, fit(pairs[i+1].v, half-len(pairs[i+1].k)-1), half))
 		}
 	}
 	var classes []string
@@ -316,6 +320,14 @@ func (m model) answersPanel(w int) string {
 	}
 	b.WriteString("\n" + st.dim.Render(line))
 	return b.String()
+}
+
+// fit is count(n) when it fits in w cells, else the compact form (4.0G).
+func fit(n int64, w int) string {
+	if c := count(n); len(c) <= w {
+		return c
+	}
+	return compact(float64(n))
 }
 
 // field is "label ....... value" in width w.
@@ -336,12 +348,9 @@ func (m model) salePanel(w int) string {
 	if s.Stock > 0 {
 		b.WriteString(st.dim.Render(fmt.Sprintf("  %s sold of %s", pct(float64(s.Sold)/float64(s.Stock)), count(s.Stock))))
 	}
-	cols := 3
-	if w < wideLayout/2 {
+	cols := 3 // the sale spans the full width in the narrow layout, and a third in the wide one
+	if w < 60 {
 		cols = 2
-	}
-	if w >= wideLayout {
-		cols = 3
 	}
 	cw := (w - (cols - 1)) / cols
 	over := field("oversold", count(s.Oversold), cw)
@@ -357,10 +366,6 @@ func (m model) salePanel(w int) string {
 		field("paid", count(s.Paid), cw),
 		field("released", count(s.Released), cw),
 		over,
-	}
-	if w < wideLayout && w >= wideLayout/2 {
-		// narrow layout: the sale spans the full width, so use more columns
-		cols = 3
 	}
 	for i := 0; i < len(cells); i += cols {
 		b.WriteString("\n" + strings.Join(cells[i:min(i+cols, len(cells))], " "))
@@ -387,7 +392,7 @@ func (m model) warningsView(w int) string {
 
 func (m model) footer(w int) string {
 	if m.stopping && !m.snap.Done {
-		return m.st.warn.Render("stopping: waiting for the run to finish and write its summary (q again leaves now)")
+		return m.st.warn.Render("stopping: waiting for the run to write its summary (q again: leave now)")
 	}
 	return m.help.View(m.keys)
 }
@@ -402,6 +407,7 @@ func (m model) helpView(w int) string {
 		"service: from the actual send. When they part, requests waited to be sent.",
 		"rate chart: ── target (the curve), ⣿ achieved; x is scenario time.",
 		"dropped: arrivals the generator could not start on time (counted, never delayed).",
+		"q once stops the run gracefully and waits for its summary; q again leaves at once.",
 	}
 	return strings.Join(lines, "\n")
 }
