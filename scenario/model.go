@@ -16,6 +16,9 @@ type Model struct {
 	Autoscaler        *Autoscaler     `yaml:"autoscaler"`
 	Mode              string          `yaml:"mode"` // auto (default), fluid, request
 	Tick              Duration        `yaml:"tick"` // fluid mode step; default 1s
+	// StepTimes overrides ServiceTime for one kind of step (view, purchase, pay, cancel,
+	// join_group, request): the order path is usually slower than a page view.
+	StepTimes map[string]ServiceTime `yaml:"step_times"`
 }
 
 // ServiceTime is a distribution: exponential (mean), lognormal (p50, p99), deterministic (mean),
@@ -41,12 +44,18 @@ type DB struct {
 	ShardCapacityRPS float64 `yaml:"shard_capacity_rps"`
 	Alpha            float64 `yaml:"alpha"`
 	Beta             float64 `yaml:"beta"`
+	// Shards are added (doubling, up to MaxShards) when the database's utilisation exceeds
+	// TargetUtilization (default 0.7); a resharding takes Reshard (default 1m) to take effect.
+	TargetUtilization float64  `yaml:"target_utilization"`
+	Reshard           Duration `yaml:"reshard"`
 }
 
 type CircuitBreaker struct {
 	ErrorRate float64  `yaml:"error_rate"`
 	Window    Duration `yaml:"window"`
 	Open      Duration `yaml:"open"`
+	// MinRequests is the fewest requests in Window for the error rate to count; default 20.
+	MinRequests int `yaml:"min_requests"`
 }
 
 // Autoscaler: hpa, kpa, fixed or scheduled.
