@@ -147,6 +147,7 @@ type Summary struct {
 	Target        string           `json:"target,omitempty"`
 	Strategy      string           `json:"strategy,omitempty"`
 	Segment       string           `json:"segment,omitempty"`
+	WindowS       float64          `json:"window_s"` // timeline window, run-clock seconds
 	Requests      Requests         `json:"requests"`
 	Rate          Rate             `json:"rate"`
 	LatencyMs     Percentiles      `json:"latency_ms"`

@@ -1,0 +1,664 @@
+package report
+
+import (
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// Histogram geometry: microseconds, 1µs to 24h, 3 significant digits. Values beyond the range
+// are clamped to it (a request that took more than a day is recorded as a day).
+const (
+	HistLowest  = 1
+	HistHighest = int64(24 * time.Hour / time.Microsecond)
+	HistSigFigs = 3
+)
+
+// Histogram tags in histograms.hlog.
+const (
+	TagLatency     = "latency"      // from the intended send time
+	TagServiceTime = "service_time" // from the actual send time
+)
+
+// DefaultWindow is the timeline window when neither RecorderOptions.Window nor Duration is set.
+const DefaultWindow = time.Second
+
+// DefaultSnapshotWindows is how many recent windows a Snapshot's timeline carries.
+const DefaultSnapshotWindows = 120
+
+// maxWindows bounds the timeline when the window is derived from RecorderOptions.Duration.
+const maxWindows = 1440
+
+var niceWindows = []time.Duration{time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second,
+	15 * time.Second, 30 * time.Second, time.Minute, 2 * time.Minute, 5 * time.Minute, 10 * time.Minute,
+	15 * time.Minute, 30 * time.Minute, time.Hour}
+
+// WindowFor returns the window used for a run of run-clock length d when none is given: the
+// smallest of 1s, 2s, 5s, 10s, 15s, 30s, 1m, 2m, 5m, ... that keeps the timeline to 1440 windows
+// (a 60 s live run gets 1 s windows; a simulated 24 h day gets 1 min).
+func WindowFor(d time.Duration) time.Duration {
+	for _, w := range niceWindows {
+		if d <= w*maxWindows {
+			return w
+		}
+	}
+	return niceWindows[len(niceWindows)-1]
+}
+
+func newPacked() *hdr.PackedHistogram { return hdr.NewPacked(HistLowest, HistHighest, HistSigFigs) }
+
+// micros converts a duration to the recorded value, clamped to the histogram's range.
+func micros(d time.Duration) int64 {
+	us := int64(d / time.Microsecond)
+	if us < 0 {
+		return 0
+	}
+	if us > HistHighest {
+		return HistHighest
+	}
+	return us
+}
+
+// RecorderOptions configure a Recorder. Zero values mean "default".
+type RecorderOptions struct {
+	Name      string
+	Mode      string // "live" or "sim"
+	Seed      int64
+	StartedAt time.Time
+	Target    string // shown by the dashboard and copied to the Summary
+	Strategy  string
+	Segment   string
+
+	Window   time.Duration // timeline window on the run clock; default WindowFor(Duration), or 1s
+	Duration time.Duration // expected run-clock length: sets the default window and Snapshot.Progress
+	Workers  int           // number of shards; default 1
+
+	TargetRate       func(wall time.Duration) float64       // scheduled arrivals per run-clock second
+	ScenarioAt       func(wall time.Duration) time.Duration // nil: identity (sim)
+	ScenarioDuration time.Duration                          // for Snapshot
+	CompressAt       func(wall time.Duration) float64       // for Snapshot.Compress; nil: 1
+	NextStage        func(wall time.Duration) string        // for Snapshot.NextStage
+}
+
+// Gauges are point-in-time readings (the sale, the autoscaler), set by the engine or the
+// simulator with SetGauges; the timeline keeps the last reading of each window.
+type Gauges struct {
+	Stock           int64
+	StockLeft       int64
+	Sold            int64
+	Paid            int64
+	Released        int64
+	Oversold        int64
+	Replicas        int
+	DesiredReplicas int
+	Autoscaler      string
+}
+
+// Recorder turns a stream of Results into per-window HDR histograms, counters and a timeline.
+// Each worker goroutine records into its own Shard; a shard's mutex is only ever contended by
+// Snapshot and Finish, which move the shard's windows into the Recorder, so Record is cheap and
+// allocation-free once a window's buckets exist. The Recorder never reads the real clock: every
+// time comes from the caller, on the run's clock (wall for live, virtual for sim).
+type Recorder struct {
+	opts   RecorderOptions
+	win    time.Duration
+	shards []*Shard
+
+	mu       sync.Mutex
+	windows  map[int64]*window // harvested, merged over shards
+	total    *window           // all harvested windows, merged
+	gauges   map[int64]Gauges  // the last reading of each window
+	last     Gauges
+	hasGauge bool
+	repMin   int
+	repMax   int
+	warnings []string
+	finished bool
+}
+
+// window is one timeline window's histograms and counters (on a shard, or merged).
+type window struct {
+	idx                  int64
+	lat, svc             *hdr.PackedHistogram
+	n, errs, shed, drops int64
+}
+
+func newWindow(idx int64) *window { return &window{idx: idx, lat: newPacked(), svc: newPacked()} }
+
+func (w *window) merge(o *window) {
+	w.lat.Merge(o.lat)
+	w.svc.Merge(o.svc)
+	w.n += o.n
+	w.errs += o.errs
+	w.shed += o.shed
+	w.drops += o.drops
+}
+
+// NewRecorder makes a Recorder with opts.Workers shards.
+func NewRecorder(opts RecorderOptions) *Recorder {
+	if opts.Workers < 1 {
+		opts.Workers = 1
+	}
+	win := opts.Window
+	if win <= 0 {
+		win = DefaultWindow
+		if opts.Duration > 0 {
+			win = WindowFor(opts.Duration)
+		}
+	}
+	r := &Recorder{opts: opts, win: win, windows: map[int64]*window{}, total: newWindow(-1), gauges: map[int64]Gauges{}}
+	r.shards = make([]*Shard, opts.Workers)
+	for i := range r.shards {
+		r.shards[i] = newShard(win)
+	}
+	return r
+}
+
+// Window returns the timeline window length.
+func (r *Recorder) Window() time.Duration { return r.win }
+
+// Shard returns shard i (0 ≤ i < Workers). Each goroutine records into its own shard.
+func (r *Recorder) Shard(i int) *Shard { return r.shards[i] }
+
+// Shards returns the number of shards.
+func (r *Recorder) Shards() int { return len(r.shards) }
+
+// Shard is one worker's part of a Recorder. Its methods are safe for concurrent use, but meant to
+// be called from one goroutine: the mutex is then uncontended.
+type Shard struct {
+	mu   sync.Mutex
+	win  time.Duration
+	cur  *window
+	open map[int64]*window // windows not yet harvested, including cur
+
+	total, ok, errs, shed, dropped, retries, bytes int64
+
+	byStatus  [600]int64 // statuses 0..599; others in moreStatus
+	more      map[int]int64
+	byCode    counterSet
+	byError   counterSet
+	byStep    counterSet
+	byJourney counterSet
+	ratios    map[string]*[2]int64
+}
+
+// counterSet counts by a string key. The few keys a run has (codes, steps, journeys) are found
+// by a linear scan, which beats hashing the string; past 16 keys a map takes over.
+type counterSet struct {
+	small []keyCount
+	big   map[string]int64
+}
+
+type keyCount struct {
+	key string
+	n   int64
+}
+
+func (c *counterSet) add(k string, n int64) {
+	for i := range c.small {
+		if c.small[i].key == k {
+			c.small[i].n += n
+			return
+		}
+	}
+	if len(c.small) < 16 {
+		// Copy the key: callers may pass strings that alias reused buffers.
+		c.small = append(c.small, keyCount{strings.Clone(k), n})
+		return
+	}
+	if c.big == nil {
+		c.big = map[string]int64{}
+	}
+	if _, ok := c.big[k]; !ok {
+		k = strings.Clone(k)
+	}
+	c.big[k] += n
+}
+
+func (c *counterSet) addTo(dst map[string]int64) {
+	for _, kc := range c.small {
+		dst[kc.key] += kc.n
+	}
+	for k, n := range c.big {
+		dst[k] += n
+	}
+}
+
+func newShard(win time.Duration) *Shard {
+	return &Shard{win: win, open: map[int64]*window{}, ratios: map[string]*[2]int64{}}
+}
+
+func (s *Shard) window(t time.Duration) *window {
+	idx := int64(0)
+	if t > 0 {
+		idx = int64(t / s.win)
+	}
+	if s.cur != nil && s.cur.idx == idx {
+		return s.cur
+	}
+	w := s.open[idx]
+	if w == nil {
+		w = newWindow(idx)
+		s.open[idx] = w
+	}
+	s.cur = w
+	return w
+}
+
+// Record records one result. Its window is the one holding r.Done (when the answer came).
+func (s *Shard) Record(r *Result) { s.RecordN(r, 1) }
+
+// RecordN records n identical results (the fluid simulator).
+func (s *Shard) RecordN(r *Result, n int64) {
+	if n <= 0 {
+		return
+	}
+	lat, svc := micros(r.Done-r.Intended), micros(r.Done-r.Sent)
+	o := Classify(r)
+	s.mu.Lock()
+	w := s.window(r.Done)
+	_ = w.lat.RecordValues(lat, n) // in range by construction
+	_ = w.svc.RecordValues(svc, n)
+	w.n += n
+	s.total += n
+	switch o {
+	case OutcomeOK:
+		s.ok += n
+	case OutcomeError:
+		s.errs += n
+		w.errs += n
+	case OutcomeShed:
+		s.shed += n
+		w.shed += n
+	}
+	if uint(r.Status) < uint(len(s.byStatus)) {
+		s.byStatus[r.Status] += n
+	} else {
+		if s.more == nil {
+			s.more = map[int]int64{}
+		}
+		s.more[r.Status] += n
+	}
+	if r.Code != "" {
+		s.byCode.add(r.Code, n)
+	}
+	if r.Err != ErrNone {
+		s.byError.add(string(r.Err), n)
+	}
+	if r.Step != "" {
+		s.byStep.add(r.Step, n)
+	}
+	if r.Journey != "" {
+		s.byJourney.add(r.Journey, n)
+	}
+	if r.Retry {
+		s.retries += n
+	}
+	s.bytes += int64(r.Bytes) * n
+	s.mu.Unlock()
+}
+
+// Drop counts an arrival no worker could start on time, in the window of its intended time.
+func (s *Shard) Drop(intended time.Duration) { s.DropN(intended, 1) }
+
+// DropN counts n dropped arrivals.
+func (s *Shard) DropN(intended time.Duration, n int64) {
+	if n <= 0 {
+		return
+	}
+	s.mu.Lock()
+	s.window(intended).drops += n
+	s.dropped += n
+	s.mu.Unlock()
+}
+
+// Ratio counts one trial of a named success rate (gates read it as rate(NAME)).
+func (s *Shard) Ratio(name string, ok bool) {
+	var hit int64
+	if ok {
+		hit = 1
+	}
+	s.RatioN(name, hit, 1)
+}
+
+// RatioN adds num successes out of den trials to a named rate.
+func (s *Shard) RatioN(name string, num, den int64) {
+	s.mu.Lock()
+	p := s.ratios[name]
+	if p == nil {
+		p = new([2]int64)
+		s.ratios[strings.Clone(name)] = p
+	}
+	p[0] += num
+	p[1] += den
+	s.mu.Unlock()
+}
+
+// SetGauges records a reading of the sale and the autoscaler at run-clock time wall.
+func (r *Recorder) SetGauges(wall time.Duration, g Gauges) {
+	idx := int64(0)
+	if wall > 0 {
+		idx = int64(wall / r.win)
+	}
+	r.mu.Lock()
+	r.gauges[idx] = g
+	r.last, r.hasGauge = g, true
+	if g.Replicas > 0 {
+		if r.repMin == 0 || g.Replicas < r.repMin {
+			r.repMin = g.Replicas
+		}
+		r.repMax = max(r.repMax, g.Replicas)
+	}
+	r.mu.Unlock()
+}
+
+// Warn adds a warning to the run (kept once, in order; at most 100).
+func (r *Recorder) Warn(msg string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, w := range r.warnings {
+		if w == msg {
+			return
+		}
+	}
+	if len(r.warnings) < 100 {
+		r.warnings = append(r.warnings, msg)
+	}
+}
+
+// harvest moves the shards' windows with index < before into the Recorder. Called with r.mu held.
+func (r *Recorder) harvest(before int64) {
+	var moved []*window
+	for _, s := range r.shards {
+		s.mu.Lock()
+		for idx, w := range s.open {
+			if idx < before {
+				moved = append(moved, w)
+				delete(s.open, idx)
+				if s.cur == w {
+					s.cur = nil
+				}
+			}
+		}
+		s.mu.Unlock()
+	}
+	for _, w := range moved {
+		g := r.windows[w.idx]
+		if g == nil {
+			g = newWindow(w.idx)
+			r.windows[w.idx] = g
+		}
+		g.merge(w)
+		r.total.merge(w)
+	}
+}
+
+// counters is the shards' counters summed.
+type counters struct {
+	total, ok, errs, shed, dropped, retries, bytes int64
+	byStatus, byCode, byError, byStep, byJourney  map[string]int64
+	ratios                                        map[string]Ratio
+}
+
+func (r *Recorder) counters() counters {
+	c := counters{byStatus: map[string]int64{}, byCode: map[string]int64{}, byError: map[string]int64{},
+		byStep: map[string]int64{}, byJourney: map[string]int64{}, ratios: map[string]Ratio{}}
+	for _, s := range r.shards {
+		s.mu.Lock()
+		c.total += s.total
+		c.ok += s.ok
+		c.errs += s.errs
+		c.shed += s.shed
+		c.dropped += s.dropped
+		c.retries += s.retries
+		c.bytes += s.bytes
+		for k, v := range s.byStatus {
+			if v != 0 {
+				c.byStatus[strconv.Itoa(k)] += v
+			}
+		}
+		for k, v := range s.more {
+			c.byStatus[strconv.Itoa(k)] += v
+		}
+		s.byCode.addTo(c.byCode)
+		s.byError.addTo(c.byError)
+		s.byStep.addTo(c.byStep)
+		s.byJourney.addTo(c.byJourney)
+		for k, v := range s.ratios {
+			q := c.ratios[k]
+			q.Num += v[0]
+			q.Den += v[1]
+			c.ratios[k] = q
+		}
+		s.mu.Unlock()
+	}
+	for k, q := range c.ratios {
+		c.ratios[k] = NewRatio(q.Num, q.Den)
+	}
+	return c
+}
+
+// NewRatio makes a Ratio with its Value.
+func NewRatio(num, den int64) Ratio {
+	q := Ratio{Num: num, Den: den}
+	if den != 0 {
+		q.Value = float64(num) / float64(den)
+	}
+	return q
+}
+
+func (r *Recorder) scenarioAt(wall time.Duration) time.Duration {
+	if r.opts.ScenarioAt == nil {
+		return wall
+	}
+	return r.opts.ScenarioAt(wall)
+}
+
+// targetRPS averages the target rate over [a, b] (Simpson's rule: exact for piecewise-quadratic
+// curves within a window, close for the rest).
+func (r *Recorder) targetRPS(a, b time.Duration) float64 {
+	if r.opts.TargetRate == nil || b <= a {
+		return 0
+	}
+	f := r.opts.TargetRate
+	return (f(a) + 4*f((a+b)/2) + f(b)) / 6
+}
+
+// point builds the timeline point of window idx, whose run-clock span ends at or before end.
+// carry holds the gauges of the previous window, for windows without a reading.
+func (r *Recorder) point(idx int64, w *window, end time.Duration, carry *Gauges) TimelinePoint {
+	start := time.Duration(idx) * r.win
+	stop := min(start+r.win, end)
+	if stop <= start {
+		stop = start + r.win
+	}
+	secs := (stop - start).Seconds()
+	p := TimelinePoint{T: r.scenarioAt(start).Seconds(), Wall: start.Seconds(), TargetRPS: r.targetRPS(start, stop)}
+	if g, ok := r.gauges[idx]; ok {
+		*carry = g
+	}
+	p.Replicas, p.StockLeft = carry.Replicas, carry.StockLeft
+	if w != nil {
+		p.AchievedRPS = float64(w.n) / secs
+		p.Errors, p.Shed, p.Dropped = w.errs, w.shed, w.drops
+		if w.lat.TotalCount() > 0 {
+			p.P50Ms = usToMs(w.lat.ValueAtPercentile(50))
+			p.P99Ms = usToMs(w.lat.ValueAtPercentile(99))
+		}
+	}
+	return p
+}
+
+func usToMs(us int64) float64 { return float64(us) / 1000 }
+
+// percentiles reads a summary latency block from a histogram in microseconds.
+func percentiles(h *hdr.PackedHistogram) Percentiles {
+	if h.TotalCount() == 0 {
+		return Percentiles{}
+	}
+	qs := append([]float64{50, 90, 99, 99.9}, spectrum...)
+	vs := h.ValueAtPercentilesSlice(qs)
+	p := Percentiles{Mean: h.Mean() / 1000, P50: usToMs(vs[0]), P90: usToMs(vs[1]), P99: usToMs(vs[2]),
+		P999: usToMs(vs[3]), Max: usToMs(h.Max()), Quantiles: map[string]float64{}}
+	for i, q := range spectrum {
+		p.Quantiles[quantileKey(q)] = usToMs(vs[4+i])
+	}
+	return p
+}
+
+func windowStats(w *window, secs, target float64) WindowStats {
+	ws := WindowStats{TargetRPS: target}
+	if w == nil {
+		return ws
+	}
+	ws.Requests, ws.Errors, ws.Dropped, ws.Shed = w.n, w.errs, w.drops, w.shed
+	if secs > 0 {
+		ws.AchievedRPS = float64(w.n) / secs
+	}
+	ws.Latency, ws.Service = percentiles(w.lat), percentiles(w.svc)
+	return ws
+}
+
+// Snapshot returns what the dashboard shows at run-clock time now: the last complete window,
+// the totals so far and the recent timeline. Windows before now's are moved out of the shards.
+func (r *Recorder) Snapshot(now time.Duration) Snapshot {
+	nowIdx := int64(0)
+	if now > 0 {
+		nowIdx = int64(now / r.win)
+	}
+	c := r.counters()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.finished {
+		r.harvest(nowIdx)
+	}
+	snap := Snapshot{Name: r.opts.Name, Mode: r.opts.Mode, Target: r.opts.Target, Strategy: r.opts.Strategy,
+		Segment: r.opts.Segment, Wall: now, ScenarioT: r.scenarioAt(now), ScenarioDuration: r.opts.ScenarioDuration,
+		Compress: 1, ByCode: c.byCode, ByError: c.byError, Retries: c.retries, Done: r.finished}
+	if r.opts.CompressAt != nil {
+		snap.Compress = r.opts.CompressAt(now)
+	}
+	if r.opts.NextStage != nil {
+		snap.NextStage = r.opts.NextStage(now)
+	}
+	if r.opts.Duration > 0 {
+		snap.Progress = min(1, max(0, now.Seconds()/r.opts.Duration.Seconds()))
+	}
+
+	// The running total: harvested windows plus what the shards still hold.
+	tot := &window{idx: -1, lat: r.total.lat.Clone(), svc: r.total.svc.Clone(), n: r.total.n,
+		errs: r.total.errs, shed: r.total.shed, drops: r.total.drops}
+	for _, s := range r.shards {
+		s.mu.Lock()
+		for _, w := range s.open {
+			tot.merge(w)
+		}
+		s.mu.Unlock()
+	}
+	snap.Total = windowStats(tot, now.Seconds(), r.targetRPS(0, now))
+	if nowIdx > 0 {
+		a := time.Duration(nowIdx-1) * r.win
+		snap.Last = windowStats(r.windows[nowIdx-1], r.win.Seconds(), r.targetRPS(a, a+r.win))
+	}
+
+	from := max(0, nowIdx-DefaultSnapshotWindows)
+	var carry Gauges
+	for idx := int64(0); idx < from; idx++ { // gauges carry forward from before the shown span
+		if g, ok := r.gauges[idx]; ok {
+			carry = g
+		}
+	}
+	for idx := from; idx < nowIdx; idx++ {
+		snap.Timeline = append(snap.Timeline, r.point(idx, r.windows[idx], now, &carry))
+	}
+	if r.hasGauge {
+		g := r.last
+		snap.Stock, snap.StockLeft, snap.Sold, snap.Paid, snap.Released, snap.Oversold = g.Stock, g.StockLeft, g.Sold, g.Paid, g.Released, g.Oversold
+		snap.Replicas, snap.DesiredReplicas, snap.Autoscaler = g.Replicas, g.DesiredReplicas, g.Autoscaler
+	}
+	snap.Warnings = append([]string(nil), r.warnings...)
+	return snap
+}
+
+// Finish closes the run at run-clock time end and returns it. The caller sets the audit, the
+// gates (EvaluateGates) and Partial. Results recorded after Finish are ignored by the Run.
+func (r *Recorder) Finish(end time.Duration) *Run {
+	c := r.counters()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.harvest(math.MaxInt64)
+	r.finished = true
+
+	last := int64(-1)
+	for idx := range r.windows {
+		last = max(last, idx)
+	}
+	if end <= 0 {
+		end = time.Duration(last+1) * r.win
+	}
+	endIdx := int64(math.Ceil(float64(end)/float64(r.win))) - 1
+	last = max(last, endIdx)
+
+	s := &Summary{Schema: SummarySchema, Name: r.opts.Name, Mode: r.opts.Mode, Seed: r.opts.Seed,
+		StartedAt: r.opts.StartedAt, DurationS: end.Seconds(), ScenarioTimeS: r.scenarioAt(end).Seconds(),
+		Target: r.opts.Target, Strategy: r.opts.Strategy, Segment: r.opts.Segment, WindowS: r.win.Seconds(),
+		Gates: []GateResult{}, Timeline: []TimelinePoint{}, Audit: Audit{Violations: []string{}}}
+	s.Requests = Requests{Total: c.total, OK: c.ok, Failed: c.errs + c.shed, Errors: c.errs, Shed: c.shed,
+		Dropped: c.dropped, Retries: c.retries, ByStatus: c.byStatus, ByCode: c.byCode, ByError: c.byError,
+		ByStep: c.byStep, ByJourney: c.byJourney}
+	if len(c.ratios) > 0 {
+		s.Rates = c.ratios
+	}
+	s.LatencyMs, s.ServiceTimeMs = percentiles(r.total.lat), percentiles(r.total.svc)
+	s.Replicas = Replicas{Min: r.repMin, Max: r.repMax}
+	s.Warnings = append([]string(nil), r.warnings...)
+
+	run := &Run{Summary: s, Latency: r.total.lat.Clone(), ServiceTime: r.total.svc.Clone(), Window: r.win}
+	var carry Gauges
+	var targetSum float64
+	for idx := int64(0); idx <= last; idx++ {
+		w := r.windows[idx]
+		p := r.point(idx, w, end, &carry)
+		if start := time.Duration(idx) * r.win; start < end {
+			targetSum += p.TargetRPS * (min(start+r.win, end) - start).Seconds()
+		}
+		s.Timeline = append(s.Timeline, p)
+		if w != nil {
+			run.Windows = append(run.Windows, WindowHist{Index: idx, Latency: w.lat.Clone(), ServiceTime: w.svc.Clone()})
+		}
+	}
+	finishRates(s, targetSum)
+	return run
+}
+
+// finishRates fills the rate block from the totals and the timeline. targetSum is the integral of
+// the target rate over the run (expected arrivals).
+func finishRates(s *Summary, targetSum float64) {
+	s.Rate = Rate{}
+	if s.DurationS > 0 {
+		s.Rate.TargetAvg = targetSum / s.DurationS
+		s.Rate.AchievedAvg = float64(s.Requests.Total) / s.DurationS
+	}
+	for i, p := range s.Timeline {
+		s.Rate.PeakTarget = max(s.Rate.PeakTarget, p.TargetRPS)
+		// A short last window would make a noisy peak: only full windows count for peak_achieved.
+		if p.Wall+s.WindowS <= s.DurationS+1e-9 || (i == 0 && len(s.Timeline) == 1) {
+			s.Rate.PeakAchieved = max(s.Rate.PeakAchieved, p.AchievedRPS)
+		}
+	}
+}
+
+// sortedKeys returns the keys of m in order.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,164 @@
+package report
+
+import (
+	"encoding/json"
+	"math/rand/v2"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+)
+
+func TestRecorderSummary(t *testing.T) {
+	rec := NewRecorder(RecorderOptions{Name: "t", Mode: "sim", Workers: 2, Window: time.Second,
+		TargetRate: func(time.Duration) float64 { return 4 }})
+	ms := time.Millisecond
+	res := []Result{
+		{Intended: 0, Sent: 0, Done: 10 * ms, Status: 201, Code: "RESERVED", Step: "purchase", Journey: "rusher"},
+		{Intended: 100 * ms, Sent: 150 * ms, Done: 250 * ms, Status: 410, Code: "SOLD_OUT", Step: "purchase", Journey: "rusher"},
+		{Intended: 1100 * ms, Sent: 1100 * ms, Done: 1200 * ms, Status: 503, Code: "SHED", Step: "view", Retry: true},
+		{Intended: 1500 * ms, Sent: 1500 * ms, Done: 1600 * ms, Err: ErrTimeout, Step: "view"},
+	}
+	for i := range res {
+		rec.Shard(i % 2).Record(&res[i])
+	}
+	rec.Shard(1).Drop(1900 * ms)
+	rec.Shard(0).Ratio("pay_success", true)
+	rec.Shard(1).Ratio("pay_success", false)
+	rec.SetGauges(500*ms, Gauges{Stock: 10, StockLeft: 9, Replicas: 3})
+	rec.SetGauges(1500*ms, Gauges{Stock: 10, StockLeft: 8, Replicas: 5})
+	run := rec.Finish(2 * time.Second)
+	s := run.Summary
+	want := Requests{Total: 4, OK: 2, Failed: 2, Errors: 1, Shed: 1, Dropped: 1, Retries: 1,
+		ByStatus:  map[string]int64{"201": 1, "410": 1, "503": 1, "0": 1},
+		ByCode:    map[string]int64{"RESERVED": 1, "SOLD_OUT": 1, "SHED": 1},
+		ByError:   map[string]int64{"timeout": 1},
+		ByStep:    map[string]int64{"purchase": 2, "view": 2},
+		ByJourney: map[string]int64{"rusher": 2}}
+	if !reflect.DeepEqual(s.Requests, want) {
+		t.Errorf("requests\n got %+v\nwant %+v", s.Requests, want)
+	}
+	if s.Rates["pay_success"] != (Ratio{Num: 1, Den: 2, Value: 0.5}) {
+		t.Errorf("rates %+v", s.Rates)
+	}
+	if s.Rate.TargetAvg != 4 || s.Rate.AchievedAvg != 2 || s.Rate.PeakAchieved != 2 {
+		t.Errorf("rate %+v", s.Rate)
+	}
+	// Latencies from the intended time: 10, 150, 100, 100 ms; service times 10, 100, 100, 100 ms.
+	if s.LatencyMs.Max < 150 || s.LatencyMs.Max > 150.1 || s.LatencyMs.P50 < 100 || s.LatencyMs.P50 > 100.1 {
+		t.Errorf("latency %+v", s.LatencyMs)
+	}
+	if s.ServiceTimeMs.Max > 100.1 {
+		t.Errorf("service %+v", s.ServiceTimeMs)
+	}
+	if len(s.Timeline) != 2 {
+		t.Fatalf("timeline %+v", s.Timeline)
+	}
+	p0, p1 := s.Timeline[0], s.Timeline[1]
+	if p0.AchievedRPS != 2 || p0.StockLeft != 9 || p0.Replicas != 3 || p0.TargetRPS != 4 {
+		t.Errorf("window 0 %+v", p0)
+	}
+	if p1.Errors != 1 || p1.Shed != 1 || p1.Dropped != 1 || p1.StockLeft != 8 || p1.Replicas != 5 || p1.T != 1 {
+		t.Errorf("window 1 %+v", p1)
+	}
+	if s.Replicas != (Replicas{Min: 3, Max: 5}) {
+		t.Errorf("replicas %+v", s.Replicas)
+	}
+}
+
+func TestSnapshot(t *testing.T) {
+	rec := NewRecorder(RecorderOptions{Name: "snap", Workers: 1, Window: time.Second, Duration: 10 * time.Second})
+	for i := range 25 {
+		d := time.Duration(i) * 100 * time.Millisecond
+		rec.Shard(0).Record(&Result{Intended: d, Sent: d, Done: d + 5*time.Millisecond, Status: 201, Code: "RESERVED"})
+	}
+	snap := rec.Snapshot(2500 * time.Millisecond)
+	if snap.Total.Requests != 25 || snap.Last.Requests != 10 || len(snap.Timeline) != 2 || snap.Progress != 0.25 {
+		t.Errorf("snapshot total %d last %d timeline %d progress %v", snap.Total.Requests, snap.Last.Requests, len(snap.Timeline), snap.Progress)
+	}
+	if snap.ByCode["RESERVED"] != 25 {
+		t.Errorf("by code %v", snap.ByCode)
+	}
+	run := rec.Finish(3 * time.Second)
+	if run.Summary.Requests.Total != 25 || len(run.Summary.Timeline) != 3 || run.Latency.TotalCount() != 25 {
+		t.Errorf("finish %+v", run.Summary.Requests)
+	}
+}
+
+func TestWindowFor(t *testing.T) {
+	for d, want := range map[time.Duration]time.Duration{time.Minute: time.Second, 24 * time.Hour: time.Minute, time.Hour: 5 * time.Second} {
+		if got := WindowFor(d); got != want {
+			t.Errorf("WindowFor(%v) = %v, want %v", d, got, want)
+		}
+	}
+}
+
+func TestRunWriteRead(t *testing.T) {
+	rec := NewRecorder(RecorderOptions{Name: "rw", Mode: "live", Workers: 3, Window: 500 * time.Millisecond,
+		StartedAt: time.Date(2026, 11, 11, 0, 0, 0, 123e6, time.UTC)})
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range 5000 {
+		d := time.Duration(rng.Int64N(int64(5 * time.Second)))
+		rec.Shard(i%3).Record(&Result{Intended: d, Sent: d + time.Duration(rng.Int64N(1e6)), Done: d + time.Duration(rng.Int64N(3e8)), Status: 201})
+	}
+	run := rec.Finish(5 * time.Second)
+	dir := t.TempDir()
+	if err := run.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadRun(filepath.Join(dir, SummaryFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := json.Marshal(got.Summary)
+	b, _ := json.Marshal(run.Summary)
+	if string(a) != string(b) {
+		t.Errorf("summary round trip differs:\n%s\n%s", a, b)
+	}
+	if len(got.Windows) != len(run.Windows) || got.Latency.TotalCount() != 5000 || got.ServiceTime.TotalCount() != 5000 {
+		t.Fatalf("windows %d/%d latency %d", len(got.Windows), len(run.Windows), got.Latency.TotalCount())
+	}
+	for i := range got.Windows {
+		a, b := got.Windows[i], run.Windows[i]
+		if a.Index != b.Index || a.Latency.TotalCount() != b.Latency.TotalCount() || a.Latency.ValueAtPercentile(99) != b.Latency.ValueAtPercentile(99) {
+			t.Errorf("window %d: %d/%d", i, a.Index, b.Index)
+		}
+	}
+	if !reflect.DeepEqual(percentiles(got.Latency), percentiles(run.Latency)) {
+		t.Errorf("latency differs after the round trip")
+	}
+}
+
+func BenchmarkShardRecord(b *testing.B) {
+	rec := NewRecorder(RecorderOptions{Workers: 1, Window: time.Second})
+	sh := rec.Shard(0)
+	res := Result{Intended: 0, Sent: time.Millisecond, Done: 12 * time.Millisecond, Status: 201, Code: "RESERVED", Step: "purchase", Journey: "rusher"}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		// 1000 results per window of run clock, latencies spread over ~30 buckets.
+		t := time.Duration(i) * time.Millisecond
+		res.Intended, res.Sent, res.Done = t, t+time.Duration(i%7)*time.Millisecond, t+time.Duration(10+i%30)*time.Millisecond
+		sh.Record(&res)
+	}
+}
+
+func BenchmarkShardRecordParallel(b *testing.B) {
+	rec := NewRecorder(RecorderOptions{Workers: 64, Window: time.Second})
+	var next int64
+	var mu = make(chan struct{}, 1)
+	mu <- struct{}{}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		<-mu
+		sh := rec.Shard(int(next))
+		next++
+		mu <- struct{}{}
+		res := Result{Status: 201, Code: "RESERVED", Step: "purchase"}
+		for i := 0; pb.Next(); i++ {
+			t := time.Duration(i) * time.Microsecond * 100
+			res.Intended, res.Sent, res.Done = t, t, t+time.Duration(1000+i%20000)*time.Microsecond
+			sh.Record(&res)
+		}
+	})
+}

@@ -1,0 +1,237 @@
+package report
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// File names inside a run directory.
+const (
+	SummaryFile    = "summary.json"
+	HistogramsFile = "histograms.hlog"
+	PredictedFile  = "predicted.json" // the simulator's prediction for the same scenario, when there is one
+	ReportFile     = "report.html"
+)
+
+// Run is a finished run: its Summary and the HDR histograms behind it, which is what makes
+// merges exact. Latency and ServiceTime cover the whole run; Windows hold each timeline window
+// that saw answers. Values are microseconds.
+type Run struct {
+	Summary     *Summary
+	Latency     *hdr.PackedHistogram
+	ServiceTime *hdr.PackedHistogram
+	Window      time.Duration
+	Windows     []WindowHist // ascending Index
+	// Predicted is an optional second summary (the simulator's, for the same scenario) that the
+	// renderers draw beside the measured one. Write stores it as predicted.json.
+	Predicted *Summary
+}
+
+// WindowHist is one timeline window's histograms. Index counts windows from the run's start.
+type WindowHist struct {
+	Index       int64
+	Latency     *hdr.PackedHistogram
+	ServiceTime *hdr.PackedHistogram
+}
+
+// Write stores the run in dir (created if needed): summary.json, histograms.hlog, and
+// predicted.json when the run carries a prediction.
+func (r *Run) Write(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if err := writeJSON(filepath.Join(dir, SummaryFile), r.Summary); err != nil {
+		return err
+	}
+	if r.Predicted != nil {
+		if err := writeJSON(filepath.Join(dir, PredictedFile), r.Predicted); err != nil {
+			return err
+		}
+	}
+	f, err := os.Create(filepath.Join(dir, HistogramsFile))
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriter(f)
+	if err := r.WriteHistograms(bw); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", HistogramsFile, err)
+	}
+	if err := bw.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+// startMs is the run's start in Unix milliseconds (0 when unknown: the log then starts at the epoch).
+func (r *Run) startMs() int64 {
+	if r.Summary == nil || r.Summary.StartedAt.IsZero() || r.Summary.StartedAt.Unix() < 0 {
+		return 0
+	}
+	return r.Summary.StartedAt.UnixMilli()
+}
+
+// WriteHistograms writes the HdrHistogram interval log: for each window, one line tagged
+// "latency" and one tagged "service_time", values in microseconds, timestamps relative to the
+// BaseTime line (the run's start, whole seconds). The Interval_Max column is in seconds.
+func (r *Run) WriteHistograms(w io.Writer) error {
+	lw := hdr.NewHistogramLogWriter(w)
+	start := r.startMs()
+	base := start / 1000 * 1000
+	name := "run"
+	if r.Summary != nil && r.Summary.Name != "" {
+		name = r.Summary.Name
+	}
+	errs := []error{
+		lw.OutputComment(fmt.Sprintf("[flashload %s: %s, values in microseconds, window %s]", SummarySchema, name, r.Window)),
+		lw.OutputLogFormatVersion(),
+		lw.OutputStartTime(start),
+		lw.OutputBaseTime(base),
+		lw.OutputLegend(),
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	lw.SetBaseTime(base)
+	winMs := r.Window.Milliseconds()
+	for _, wh := range r.Windows {
+		from := start + wh.Index*winMs
+		for _, h := range []struct {
+			tag string
+			h   *hdr.PackedHistogram
+		}{{TagLatency, wh.Latency}, {TagServiceTime, wh.ServiceTime}} {
+			h.h.SetTag(h.tag)
+			h.h.SetStartTimeMs(from)
+			h.h.SetEndTimeMs(from + winMs)
+			if err := lw.OutputIntervalPackedHistogram(h.h); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// ReadRun reads a run from its directory or from the path of its summary.json. The histograms
+// are read when histograms.hlog is next to the summary (Merge needs them), and the prediction
+// when predicted.json is.
+func ReadRun(path string) (*Run, error) {
+	dir, file := path, filepath.Join(path, SummaryFile)
+	if st, err := os.Stat(path); err == nil && !st.IsDir() {
+		dir, file = filepath.Dir(path), path
+	}
+	s, err := ReadSummary(file)
+	if err != nil {
+		return nil, err
+	}
+	run := &Run{Summary: s, Window: time.Duration(s.WindowS * float64(time.Second))}
+	if p, err := ReadSummary(filepath.Join(dir, PredictedFile)); err == nil {
+		run.Predicted = p
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	f, err := os.Open(filepath.Join(dir, HistogramsFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return run, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if err := run.readHistograms(f); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, HistogramsFile), err)
+	}
+	return run, nil
+}
+
+// ReadSummary reads and checks a summary.json.
+func ReadSummary(path string) (*Summary, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	s, err := ParseSummary(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return s, nil
+}
+
+// ParseSummary decodes a summary.json and checks its schema.
+func ParseSummary(b []byte) (*Summary, error) {
+	var s Summary
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, err
+	}
+	if s.Schema != SummarySchema {
+		return nil, fmt.Errorf("schema %q, want %q", s.Schema, SummarySchema)
+	}
+	return &s, nil
+}
+
+func (r *Run) readHistograms(rd io.Reader) error {
+	lr := hdr.NewHistogramLogReader(rd)
+	start := r.startMs()
+	winMs := r.Window.Milliseconds()
+	byIdx := map[int64]*WindowHist{}
+	r.Latency, r.ServiceTime = newPacked(), newPacked()
+	for {
+		h, err := lr.NextIntervalHistogram()
+		if err != nil {
+			return err
+		}
+		if h == nil {
+			break
+		}
+		idx := int64(0)
+		if winMs > 0 {
+			idx = int64(math.Round(float64(h.StartTimeMs()-start) / float64(winMs)))
+		}
+		wh := byIdx[idx]
+		if wh == nil {
+			wh = &WindowHist{Index: idx, Latency: newPacked(), ServiceTime: newPacked()}
+			byIdx[idx] = wh
+		}
+		switch h.Tag() {
+		case TagLatency:
+			wh.Latency.MergeFrom(h)
+			r.Latency.MergeFrom(h)
+		case TagServiceTime:
+			wh.ServiceTime.MergeFrom(h)
+			r.ServiceTime.MergeFrom(h)
+		}
+	}
+	r.Windows = sortWindows(byIdx)
+	if n := r.Latency.TotalCount(); n != r.Summary.Requests.Total {
+		r.Summary.Warnings = append(r.Summary.Warnings,
+			fmt.Sprintf("histograms.hlog holds %d latencies but summary.json counts %d requests", n, r.Summary.Requests.Total))
+	}
+	return nil
+}
+
+func sortWindows(m map[int64]*WindowHist) []WindowHist {
+	out := make([]WindowHist, 0, len(m))
+	for _, w := range m {
+		out = append(out, *w)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Index < out[j].Index })
+	return out
+}
