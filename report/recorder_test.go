@@ -99,7 +99,7 @@ func TestRunWriteRead(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for i := range 5000 {
 		d := time.Duration(rng.Int64N(int64(5 * time.Second)))
-		rec.Shard(i%3).Record(&Result{Intended: d, Sent: d + time.Duration(rng.Int64N(1e6)), Done: d + time.Duration(rng.Int64N(3e8)), Status: 201})
+		rec.Shard(i % 3).Record(&Result{Intended: d, Sent: d + time.Duration(rng.Int64N(1e6)), Done: d + time.Duration(rng.Int64N(3e8)), Status: 201})
 	}
 	run := rec.Finish(5 * time.Second)
 	dir := t.TempDir()
