@@ -32,6 +32,10 @@ type Scenario struct {
 
 	File string `yaml:"-"` // where it was read from ("bundled:NAME" for embedded ones)
 	Dir  string `yaml:"-"` // directory for relative paths (replay CSV, data files)
+
+	// Filled by Parse from the files the scenario names (relative to Dir).
+	ReplayPoints []Point `yaml:"-"` // traffic.replay, as read
+	UserTable    *Table  `yaml:"-"` // data.users, as read; nil without one
 }
 
 // SKU is one item on sale, with its rules (mirrors POST /admin/skus of the target).
@@ -79,6 +83,11 @@ type Stage struct {
 	Shape    string   `yaml:"shape"`
 	Peak     float64  `yaml:"peak"`
 	Compress float64  `yaml:"compress"` // this stage's own compression; default the scenario's
+	Name     string   `yaml:"name"`     // a label for the dashboard; default the shape
+	Rise     Duration `yaml:"rise"`     // midnight-spike: time to reach peak; default 26s
+	Decay    Duration `yaml:"decay"`    // midnight-spike: decay time constant; default (duration-rise)/5
+	Period   Duration `yaml:"period"`   // sine: period; default the stage's duration
+	Steps    int      `yaml:"steps"`    // step: number of equal steps from the previous rate to rps; default 4
 }
 
 // Users is the population (`users: 5000000` or `users: {count: N, ids: zipf, skew: 1.1}`).
@@ -198,4 +207,9 @@ type API struct {
 	Purchase string `yaml:"purchase"` // default POST /v1/skus/{{sku}}/purchase
 	Pay      string `yaml:"pay"`      // default POST /v1/orders/{{order}}/pay
 	Cancel   string `yaml:"cancel"`   // default POST /v1/orders/{{order}}/cancel
+	// JoinGroup is the preset of join_group: POST /v1/groups/{{group}}/join once a group exists;
+	// CreateGroup opens one (POST /v1/groups with {"sku"}) when the journey has none yet.
+	JoinGroup   string `yaml:"join_group"`   // default POST /v1/groups/{{group}}/join
+	CreateGroup string `yaml:"create_group"` // default POST /v1/groups
+	Open        string `yaml:"open"`         // wait_until_open polls it; default GET /v1/skus/{{sku}}
 }

@@ -1,0 +1,223 @@
+package scenario
+
+import (
+	"bytes"
+	"strconv"
+)
+
+// Outcome is what an answer means for journeys, retries, gates and the audit.
+type Outcome string
+
+const (
+	OutcomeNone         Outcome = ""             // no rule matched
+	OutcomeAcknowledged Outcome = "acknowledged" // the purchase (or request) succeeded
+	OutcomeSoldOut      Outcome = "sold_out"
+	OutcomeLimited      Outcome = "limited" // a per-user limit refused it
+	OutcomeShed         Outcome = "shed"    // overload: rate limited or shed; retryable
+	OutcomeError        Outcome = "error"
+)
+
+// Outcomes lists the outcomes a classify rule may name.
+var Outcomes = []Outcome{OutcomeAcknowledged, OutcomeSoldOut, OutcomeLimited, OutcomeShed, OutcomeError}
+
+func validOutcome(s string) bool {
+	for _, o := range Outcomes {
+		if string(o) == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Classifier applies classify rules in order; the first that matches decides.
+type Classifier struct {
+	rules []rule
+}
+
+type rule struct {
+	status  []int
+	field   []byte // quoted JSON key, "\"result\""; nil: no JSON test
+	equals  []byte
+	outcome Outcome
+}
+
+// NewClassifier compiles rules (validated by Parse).
+func NewClassifier(rules []Classify) *Classifier {
+	c := &Classifier{}
+	for _, r := range rules {
+		cr := rule{status: r.Status, outcome: Outcome(r.Outcome)}
+		if r.JSON != nil {
+			cr.field = strconv.AppendQuote(nil, r.JSON.Field)
+			cr.equals = []byte(r.JSON.Equals)
+		}
+		c.rules = append(c.rules, cr)
+	}
+	return c
+}
+
+// DefaultClassifier classifies flashload's target answers by their JSON `code` (DESIGN.md):
+// RESERVED and replays acknowledged, SOLD_OUT sold out, LIMIT_EXCEEDED limited, RATE_LIMITED
+// and SHED shed, any other 4xx/5xx an error. Plain-text 429/503 from fasthttp count as shed.
+func DefaultClassifier() *Classifier {
+	return NewClassifier([]Classify{
+		{JSON: &JSONMatch{Field: "code", Equals: "RESERVED"}, Outcome: string(OutcomeAcknowledged)},
+		{JSON: &JSONMatch{Field: "code", Equals: "SOLD_OUT"}, Outcome: string(OutcomeSoldOut)},
+		{JSON: &JSONMatch{Field: "code", Equals: "LIMIT_EXCEEDED"}, Outcome: string(OutcomeLimited)},
+		{JSON: &JSONMatch{Field: "code", Equals: "RATE_LIMITED"}, Outcome: string(OutcomeShed)},
+		{JSON: &JSONMatch{Field: "code", Equals: "SHED"}, Outcome: string(OutcomeShed)},
+		{Status: []int{429, 503}, Outcome: string(OutcomeShed)},
+		{Status: []int{200, 201, 202, 204}, Outcome: string(OutcomeAcknowledged)},
+	})
+}
+
+// Classify returns the outcome of an answer. With no matching rule: 2xx acknowledged, else
+// error. It does not allocate.
+func (c *Classifier) Classify(status int, body []byte) Outcome {
+	for i := range c.rules {
+		r := &c.rules[i]
+		if len(r.status) > 0 && !containsInt(r.status, status) {
+			continue
+		}
+		if r.field != nil {
+			v, ok := JSONField(body, r.field)
+			if !ok || !bytes.Equal(v, r.equals) {
+				continue
+			}
+		}
+		return r.outcome
+	}
+	if status >= 200 && status < 300 {
+		return OutcomeAcknowledged
+	}
+	return OutcomeError
+}
+
+func containsInt(xs []int, x int) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+// JSONField finds a top-level key (quoted, as `"code"`) of a JSON object and returns its value:
+// the unquoted contents of a string without escapes, or the raw text of a number, true, false
+// or null. Nested values, escaped strings and invalid JSON give ok=false. It does not allocate.
+func JSONField(body []byte, quotedKey []byte) (val []byte, ok bool) {
+	i := skipWS(body, 0)
+	if i >= len(body) || body[i] != '{' {
+		return nil, false
+	}
+	i++
+	for {
+		i = skipWS(body, i)
+		if i >= len(body) {
+			return nil, false
+		}
+		if body[i] == '}' {
+			return nil, false
+		}
+		if body[i] != '"' {
+			return nil, false
+		}
+		ks := i
+		ke, esc := scanString(body, i)
+		if ke < 0 {
+			return nil, false
+		}
+		match := !esc && bytes.Equal(body[ks:ke], quotedKey)
+		i = skipWS(body, ke)
+		if i >= len(body) || body[i] != ':' {
+			return nil, false
+		}
+		i = skipWS(body, i+1)
+		vs := i
+		ve, vesc, scalarOK := scanValue(body, i)
+		if ve < 0 {
+			return nil, false
+		}
+		if match {
+			if !scalarOK || vesc {
+				return nil, false
+			}
+			if body[vs] == '"' {
+				return body[vs+1 : ve-1], true
+			}
+			return body[vs:ve], true
+		}
+		i = skipWS(body, ve)
+		if i >= len(body) {
+			return nil, false
+		}
+		if body[i] == ',' {
+			i++
+			continue
+		}
+		return nil, false
+	}
+}
+
+func skipWS(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// scanString returns the index after the closing quote of the string at b[i], and whether it
+// has escapes; -1 when unterminated.
+func scanString(b []byte, i int) (int, bool) {
+	esc := false
+	for j := i + 1; j < len(b); j++ {
+		switch b[j] {
+		case '\\':
+			esc = true
+			j++
+		case '"':
+			return j + 1, esc
+		}
+	}
+	return -1, esc
+}
+
+// scanValue returns the end of the JSON value at b[i], whether a string value has escapes,
+// and whether the value is a scalar.
+func scanValue(b []byte, i int) (end int, esc bool, scalar bool) {
+	if i >= len(b) {
+		return -1, false, false
+	}
+	switch b[i] {
+	case '"':
+		e, esc := scanString(b, i)
+		return e, esc, true
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(b); j++ {
+			switch b[j] {
+			case '"':
+				e, _ := scanString(b, j)
+				if e < 0 {
+					return -1, false, false
+				}
+				j = e - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return j + 1, false, false
+				}
+			}
+		}
+		return -1, false, false
+	}
+	j := i
+	for j < len(b) && b[j] != ',' && b[j] != '}' && b[j] != ' ' && b[j] != '\n' && b[j] != '\t' && b[j] != '\r' {
+		j++
+	}
+	if j == i {
+		return -1, false, false
+	}
+	return j, false, true
+}
