@@ -1,0 +1,230 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+	"unsafe"
+
+	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/scenario"
+	"github.com/valyala/fasthttp"
+)
+
+// adminClient talks to a flashload target's /admin routes (DESIGN.md, "Target HTTP API"). It
+// has its own connections, so the once-a-second gauge reads never wait behind the load.
+type adminClient struct {
+	base  string // scheme://host[:port][/prefix], no trailing slash
+	token string
+	c     *fasthttp.Client
+}
+
+func newAdminClient(base, token string) *adminClient {
+	return &adminClient{base: strings.TrimRight(base, "/"), token: token, c: &fasthttp.Client{
+		Name: "flashload-admin", ReadTimeout: 30 * time.Second, WriteTimeout: 10 * time.Second,
+		MaxConnsPerHost: 4, MaxResponseBodySize: 1 << 30,
+	}}
+}
+
+// call sends one admin request and returns the status and the body (a copy).
+func (a *adminClient) call(ctx context.Context, method, path string, body []byte) (int, []byte, error) {
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.SetRequestURI(a.base + path)
+	req.Header.SetMethod(method)
+	req.Header.Set("Authorization", "Bearer "+a.token)
+	if body != nil {
+		req.Header.SetContentType("application/json")
+		req.SetBody(body)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	if err := a.c.DoDeadline(req, resp, deadline); err != nil {
+		return 0, nil, fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	return resp.StatusCode(), append([]byte(nil), resp.Body()...), nil
+}
+
+// skuSetup is the body of POST /admin/skus.
+type skuSetup struct {
+	SKU          string            `json:"sku"`
+	Stock        int64             `json:"stock"`
+	Price        float64           `json:"price"`
+	Cost         float64           `json:"cost,omitempty"`
+	LimitPerUser int               `json:"limit_per_user,omitempty"`
+	StartsAt     string            `json:"starts_at,omitempty"`
+	EndsAt       string            `json:"ends_at,omitempty"`
+	Pricing      *scenario.Pricing `json:"pricing,omitempty"`
+}
+
+// SetupSKUs creates (or resets) the scenario's SKUs on a flashload target through
+// POST /admin/skus. `flashload run --setup` and `flashload rehearse` call it before load.
+func SetupSKUs(ctx context.Context, adminURL, token string, skus []scenario.SKU) error {
+	if token == "" {
+		return fmt.Errorf("setup: the target's admin token is needed to create SKUs")
+	}
+	a := newAdminClient(adminURL, token)
+	for _, k := range skus {
+		body, err := json.Marshal(skuSetup{SKU: k.SKU, Stock: k.Stock, Price: k.Price, Cost: k.Cost,
+			LimitPerUser: k.LimitPerUser, StartsAt: k.StartsAt, EndsAt: k.EndsAt, Pricing: k.Pricing})
+		if err != nil {
+			return err
+		}
+		status, resp, err := a.call(ctx, "POST", "/admin/skus", body)
+		if err != nil {
+			return fmt.Errorf("setup sku %q: %w", k.SKU, err)
+		}
+		if status/100 != 2 {
+			return fmt.Errorf("setup sku %q: %d %s", k.SKU, status, bytes.TrimSpace(resp))
+		}
+	}
+	return nil
+}
+
+// readAudit reads GET /admin/audit: {"skus":[...]} or one object.
+func (a *adminClient) readAudit(ctx context.Context) (map[string]SKUAudit, error) {
+	status, body, err := a.call(ctx, "GET", "/admin/audit", nil)
+	if err != nil {
+		return nil, err
+	}
+	if status != 200 {
+		return nil, fmt.Errorf("GET /admin/audit: %d %s", status, bytes.TrimSpace(body))
+	}
+	var all struct {
+		SKUs []SKUAudit `json:"skus"`
+	}
+	if err := json.Unmarshal(body, &all); err != nil {
+		return nil, fmt.Errorf("GET /admin/audit: %w", err)
+	}
+	if all.SKUs == nil {
+		var one SKUAudit
+		if err := json.Unmarshal(body, &one); err == nil && one.SKU != "" {
+			all.SKUs = []SKUAudit{one}
+		}
+	}
+	m := make(map[string]SKUAudit, len(all.SKUs))
+	for _, s := range all.SKUs {
+		m[s.SKU] = s
+	}
+	return m, nil
+}
+
+// readOrders reads GET /admin/orders?sku=ID (NDJSON) for each SKU.
+func (a *adminClient) readOrders(ctx context.Context, skus []scenario.SKU) ([]Order, error) {
+	var out []Order
+	for _, k := range skus {
+		status, body, err := a.call(ctx, "GET", "/admin/orders?sku="+k.SKU, nil)
+		if err != nil {
+			return nil, err
+		}
+		if status != 200 {
+			return nil, fmt.Errorf("GET /admin/orders?sku=%s: %d %s", k.SKU, status, bytes.TrimSpace(body))
+		}
+		os, err := ReadOrders(bytes.NewReader(body))
+		if err != nil {
+			return nil, fmt.Errorf("GET /admin/orders?sku=%s: %w", k.SKU, err)
+		}
+		out = append(out, os...)
+	}
+	return out, nil
+}
+
+// pollGauges feeds the Recorder's gauges from /admin/audit once a second until ctx ends.
+func (r *run) pollGauges(ctx context.Context) {
+	a := newAdminClient(r.adminURL(), r.opts.AdminToken)
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	failures := 0
+	for {
+		m, err := a.readAudit(ctx)
+		if err != nil {
+			failures++
+			if failures == 3 {
+				r.warn.say("gauges", "target audit unreachable: "+err.Error())
+			}
+		} else {
+			failures = 0
+			var g report.Gauges
+			for _, k := range r.s.SKUs {
+				s, ok := m[k.SKU]
+				if !ok {
+					continue
+				}
+				g.Stock += s.Stock
+				g.StockLeft += s.Available
+				g.Sold += max(s.Sold, s.Reserved+s.Paid)
+				g.Paid += s.Paid
+				g.Released += s.Released
+				g.Oversold += max(s.Oversold, s.Reserved+s.Paid-s.Stock, 0)
+			}
+			r.rec.SetGauges(r.now(), g)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// audit joins this run's purchase attempts with the target's orders: from the admin API when
+// the token is known, else from --orders. It returns nil when neither is available.
+func (r *run) audit(ctx context.Context) (*report.Audit, error) {
+	var attempts []Attempt
+	r.workersMu.Lock()
+	n := 0
+	for _, w := range r.workers {
+		n += w.log.len()
+	}
+	attempts = make([]Attempt, 0, n)
+	for _, w := range r.workers {
+		w.log.each(func(a *Attempt) { attempts = append(attempts, *a) })
+	}
+	r.workersMu.Unlock()
+	in := AuditInput{Run: r.runID, SKUs: r.s.SKUs, Attempts: attempts}
+	switch {
+	case r.opts.AdminToken != "":
+		a := newAdminClient(r.adminURL(), r.opts.AdminToken)
+		srv, err := a.readAudit(ctx)
+		if err != nil {
+			return nil, err
+		}
+		orders, err := a.readOrders(ctx, r.s.SKUs)
+		if err != nil {
+			return nil, err
+		}
+		in.Server, in.Orders = srv, orders
+	case r.opts.OrdersFile != "":
+		f, err := os.Open(r.opts.OrdersFile)
+		if err != nil {
+			return nil, err
+		}
+		orders, err := ReadOrders(f)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", r.opts.OrdersFile, err)
+		}
+		in.Orders = orders
+	default:
+		return nil, nil
+	}
+	a := Join(in)
+	return &a, nil
+}
+
+func bytesToString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
+func appendInt(b []byte, n int64) []byte { return strconv.AppendInt(b, n, 10) }

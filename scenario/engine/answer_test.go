@@ -1,0 +1,89 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"syscall"
+	"testing"
+
+	"github.com/flashload/flashload/report"
+	"github.com/valyala/fasthttp"
+)
+
+func TestAnswerCode(t *testing.T) {
+	for body, want := range map[string]string{
+		`{"code":"SOLD_OUT","error":"sold out"}`:    CodeSoldOut,
+		`Service Unavailable`:                       "",
+		`{"code":"SOMETHING_NEW"}`:                  CodeOther,
+		` {"code":"SHED"}`:                          CodeShed,
+		`{"order_id":"o1","code":"RESERVED"}`:       CodeReserved,
+		``:                                          "",
+		`{"error":"x","code":"RATE_LIMITED"} trail`: CodeRateLimited,
+	} {
+		if got := answerCode([]byte(body)); got != want {
+			t.Errorf("answerCode(%q) = %q, want %q", body, got, want)
+		}
+	}
+}
+
+func TestRetryAfter(t *testing.T) {
+	for h, want := range map[string]float64{"1": 1, " 0.5 ": 0.5, "": -1, "Wed, 21 Oct 2015 07:28:00 GMT": -1, "-3": -1, "NaN": -1, "1e9": -1} {
+		got, ok := retryAfter([]byte(h))
+		if (want < 0 && ok) || (want >= 0 && (!ok || got != want)) {
+			t.Errorf("retryAfter(%q) = %v, %v", h, got, ok)
+		}
+	}
+}
+
+func TestClassifyErr(t *testing.T) {
+	tests := []struct {
+		err  error
+		want report.ErrorClass
+	}{
+		{nil, report.ErrNone},
+		{fmt.Errorf("dial: %w", syscall.ECONNREFUSED), report.ErrRefused},
+		{fasthttp.ErrTimeout, report.ErrTimeout},
+		{fasthttp.ErrDialTimeout, report.ErrTimeout},
+		{fasthttp.ErrNoFreeConns, report.ErrTimeout},
+		{fmt.Errorf("read: %w", syscall.ECONNRESET), report.ErrReset},
+		{io.EOF, report.ErrReset},
+		{fasthttp.ErrConnectionClosed, report.ErrReset},
+		{errors.New("error when reading response headers: cannot find whitespace"), report.ErrBadAnswer},
+		{errors.New("something else"), report.ErrOther},
+	}
+	for _, tt := range tests {
+		if got := classifyErr(tt.err); got != tt.want {
+			t.Errorf("classifyErr(%v) = %q, want %q", tt.err, got, tt.want)
+		}
+	}
+}
+
+func TestIsLoopback(t *testing.T) {
+	for u, want := range map[string]bool{
+		"http://127.0.0.1:8080": true, "http://localhost:1": true, "http://[::1]:80/x": true,
+		"http://10.0.0.1": false, "https://example.com": false, "::": false,
+	} {
+		if got := IsLoopback(u); got != want {
+			t.Errorf("IsLoopback(%q) = %v", u, got)
+		}
+	}
+}
+
+// FuzzAnswer feeds arbitrary bodies and Retry-After headers to what parses answers: it must not
+// panic, codes stay within the known set, and delays stay within bounds.
+func FuzzAnswer(f *testing.F) {
+	f.Add(`{"code":"RESERVED","order_id":"o-1"}`, "1")
+	f.Add(`{"error":"a \"code\": b","code":"SHED"}`, "0.25")
+	f.Add(`{"code":`, "Wed, 21 Oct 2015 07:28:00 GMT")
+	f.Add(`Service Unavailable`, "")
+	f.Fuzz(func(t *testing.T, body, ra string) {
+		c := answerCode([]byte(body))
+		if c != "" && internCode([]byte(c)) != c {
+			t.Fatalf("code %q not interned", c)
+		}
+		if s, ok := retryAfter([]byte(ra)); ok && (s < 0 || s > 3600) {
+			t.Fatalf("retryAfter(%q) = %v", ra, s)
+		}
+	})
+}

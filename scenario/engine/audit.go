@@ -1,0 +1,435 @@
+package engine
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/scenario"
+)
+
+// Outcome is what the client knows about one purchase attempt once its retries are over.
+type Outcome uint8
+
+const (
+	OutcomeUnknown      Outcome = iota // no usable answer (timeout, reset, shed to the end): may or may not exist
+	OutcomeAcknowledged                // the target said it reserved (201) or replayed a reservation (200)
+	OutcomeFailed                      // a definite no: SOLD_OUT, LIMIT_EXCEEDED, NOT_STARTED, ...
+)
+
+// Attempt is the compact record of one purchase attempt (one idempotency key, all its retries).
+// It is a fixed-size value kept in per-worker chunks, never a map of strings: a run of millions
+// of purchases costs 24 bytes each. The key is rebuilt from the run id, Seq and Step.
+type Attempt struct {
+	Seq     int64   // the arrival's sequence number in the whole schedule
+	User    int64   // the user number (its decimal form is the X-User-Id and {{user}})
+	Step    uint16  // the step's index in the journey: one key per (arrival, step)
+	SKU     uint16  // index into Scenario.SKUs; noSKU when the SKU is not one of the scenario's
+	Qty     uint16  // units asked for
+	Outcome Outcome // the final outcome after retries
+	SoldOut bool    // the final answer was SOLD_OUT (for undersold)
+}
+
+const noSKU = ^uint16(0)
+
+const attemptChunk = 4096
+
+// attemptLog is one worker's append-only list of attempts, in fixed chunks so that growing it
+// never copies what is already there.
+type attemptLog struct {
+	chunks [][]Attempt
+}
+
+func (l *attemptLog) add(a Attempt) {
+	if n := len(l.chunks); n == 0 || len(l.chunks[n-1]) == attemptChunk {
+		l.chunks = append(l.chunks, make([]Attempt, 0, attemptChunk))
+	}
+	c := &l.chunks[len(l.chunks)-1]
+	*c = append(*c, a)
+}
+
+func (l *attemptLog) len() int {
+	n := 0
+	for _, c := range l.chunks {
+		n += len(c)
+	}
+	return n
+}
+
+func (l *attemptLog) each(f func(*Attempt)) {
+	for _, c := range l.chunks {
+		for i := range c {
+			f(&c[i])
+		}
+	}
+}
+
+// appendKey appends the idempotency key of an attempt: RUN-SEQ-STEP. Keys are unique across
+// segments (Seq is global to the schedule) and across runs (RUN is fresh per run).
+func appendKey(dst []byte, run string, seq int64, step uint16) []byte {
+	dst = append(dst, run...)
+	dst = append(dst, '-')
+	dst = strconv.AppendInt(dst, seq, 10)
+	dst = append(dst, '-')
+	return strconv.AppendUint(dst, uint64(step), 10)
+}
+
+// parseKey is the inverse of appendKey; ok is false for keys of another run or another client.
+func parseKey(key, run string) (seq int64, step uint16, ok bool) {
+	if len(key) <= len(run)+1 || key[:len(run)] != run || key[len(run)] != '-' {
+		return 0, 0, false
+	}
+	rest := key[len(run)+1:]
+	i := strings.IndexByte(rest, '-')
+	if i <= 0 {
+		return 0, 0, false
+	}
+	s, err := strconv.ParseInt(rest[:i], 10, 64)
+	if err != nil || s < 0 {
+		return 0, 0, false
+	}
+	st, err := strconv.ParseUint(rest[i+1:], 10, 16)
+	if err != nil {
+		return 0, 0, false
+	}
+	return s, uint16(st), true
+}
+
+// appendUser appends the X-User-Id of user number u: the number itself, as {{user}} renders it.
+func appendUser(dst []byte, u int64) []byte {
+	return strconv.AppendInt(dst, u, 10)
+}
+
+// Order is one stored order as a target exports it (GET /admin/orders NDJSON, or --orders FILE).
+type Order struct {
+	ID     string `json:"id"`
+	Key    string `json:"key"`
+	User   string `json:"user"`
+	SKU    string `json:"sku"`
+	Qty    int64  `json:"qty"`
+	Status string `json:"status"` // reserved, paid, released (another service may say others)
+}
+
+// live reports whether the order holds stock (reserved or paid, or any status but a release).
+func (o *Order) live() bool {
+	switch strings.ToLower(o.Status) {
+	case "released", "cancelled", "canceled", "expired", "failed", "refunded":
+		return false
+	}
+	return true
+}
+
+// ReadOrders reads an orders export: NDJSON (one object per line, fields of Order) or CSV with
+// columns key,user,sku,qty,status (a header row naming them may come first, in any order).
+// The format is sniffed from the first non-blank byte. Errors name the line.
+func ReadOrders(r io.Reader) ([]Order, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	for {
+		b, err := br.Peek(1)
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil, nil
+			}
+			return nil, err
+		}
+		if b[0] == ' ' || b[0] == '\t' || b[0] == '\r' || b[0] == '\n' {
+			br.ReadByte()
+			continue
+		}
+		if b[0] == '{' {
+			return readOrdersNDJSON(br)
+		}
+		return readOrdersCSV(br)
+	}
+}
+
+func readOrdersNDJSON(r *bufio.Reader) ([]Order, error) {
+	var out []Order
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	line := 0
+	for sc.Scan() {
+		line++
+		b := bytes.TrimSpace(sc.Bytes())
+		if len(b) == 0 {
+			continue
+		}
+		var o Order
+		if err := json.Unmarshal(b, &o); err != nil {
+			return nil, fmt.Errorf("orders line %d: %w", line, err)
+		}
+		if o.Qty == 0 {
+			o.Qty = 1
+		}
+		if o.Qty < 0 {
+			return nil, fmt.Errorf("orders line %d: qty %d is negative", line, o.Qty)
+		}
+		out = append(out, o)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("orders line %d: %w", line+1, err)
+	}
+	return out, nil
+}
+
+func readOrdersCSV(r io.Reader) ([]Order, error) {
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = -1
+	cr.TrimLeadingSpace = true
+	cols := map[string]int{"key": 0, "user": 1, "sku": 2, "qty": 3, "status": 4}
+	var out []Order
+	first := true
+	for {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("orders: %w", err)
+		}
+		line, _ := cr.FieldPos(0)
+		if first {
+			first = false
+			if isHeader(rec) {
+				cols = map[string]int{}
+				for i, h := range rec {
+					cols[strings.ToLower(strings.TrimSpace(h))] = i
+				}
+				for _, need := range []string{"key", "user", "sku"} {
+					if _, ok := cols[need]; !ok {
+						return nil, fmt.Errorf("orders line %d: header has no %q column", line, need)
+					}
+				}
+				continue
+			}
+		}
+		get := func(name string) string {
+			i, ok := cols[name]
+			if !ok || i >= len(rec) {
+				return ""
+			}
+			return strings.TrimSpace(rec[i])
+		}
+		o := Order{Key: get("key"), User: get("user"), SKU: get("sku"), Status: get("status"), ID: get("id"), Qty: 1}
+		if q := get("qty"); q != "" {
+			n, err := strconv.ParseInt(q, 10, 64)
+			if err != nil || n < 0 {
+				return nil, fmt.Errorf("orders line %d: qty %q is not a count", line, q)
+			}
+			o.Qty = n
+		}
+		if o.Key == "" && o.SKU == "" {
+			return nil, fmt.Errorf("orders line %d: neither key nor sku", line)
+		}
+		out = append(out, o)
+	}
+}
+
+func isHeader(rec []string) bool {
+	for _, f := range rec {
+		switch strings.ToLower(strings.TrimSpace(f)) {
+		case "key", "user", "sku", "qty", "status":
+			return true
+		}
+	}
+	return false
+}
+
+// SKUAudit is one SKU of a target's GET /admin/audit.
+type SKUAudit struct {
+	SKU        string `json:"sku"`
+	Stock      int64  `json:"stock"`
+	Available  int64  `json:"available"`
+	Reserved   int64  `json:"reserved"`
+	Paid       int64  `json:"paid"`
+	Released   int64  `json:"released"`
+	Sold       int64  `json:"sold"`
+	Oversold   int64  `json:"oversold"`
+	Orders     int64  `json:"orders"`
+	Duplicates int64  `json:"duplicates"`
+}
+
+// AuditInput is everything the join needs. Server is nil when only an export is known.
+type AuditInput struct {
+	Run      string         // the run id: the prefix of this run's idempotency keys
+	SKUs     []scenario.SKU // the scenario's SKUs: stock and per-user limit
+	Attempts []Attempt
+	Orders   []Order
+	Server   map[string]SKUAudit // by SKU, from /admin/audit
+}
+
+const maxViolations = 20
+
+// Join checks the invariants of DESIGN.md ("The audit") on what the client saw and what the
+// server stored:
+//   - oversold: units sold beyond the stock, from the server's counters or from the stored live
+//     orders, whichever is larger (a strategy that oversells may not count it);
+//   - conservation: stock = available + reserved + paid, when the server reports counters;
+//   - lost: acknowledged attempts with no stored order for their key;
+//   - unexpected: stored orders whose key no attempt of this run used, or whose attempt ended in
+//     a definite failure;
+//   - duplicates: orders beyond the first per key, and live orders beyond a user's limit per SKU;
+//   - undersold: SOLD_OUT answers while units were still available at the end (not a violation).
+func Join(in AuditInput) report.Audit {
+	a := report.Audit{Checked: true, Violations: []string{}}
+	violate := func(format string, args ...any) {
+		if len(a.Violations) < maxViolations {
+			a.Violations = append(a.Violations, fmt.Sprintf(format, args...))
+		}
+	}
+	type skuAgg struct {
+		stock, soldOrders, paid, released int64
+		soldOutAnswers                    int64
+		limit                             int
+		known                             bool
+	}
+	aggs := map[string]*skuAgg{}
+	order := []string{}
+	agg := func(sku string) *skuAgg {
+		g := aggs[sku]
+		if g == nil {
+			g = &skuAgg{}
+			aggs[sku] = g
+			order = append(order, sku)
+		}
+		return g
+	}
+	for _, s := range in.SKUs {
+		g := agg(s.SKU)
+		g.stock, g.limit, g.known = s.Stock, s.LimitPerUser, true
+	}
+
+	byKey := make(map[uint64]int, len(in.Attempts))
+	for i := range in.Attempts {
+		at := &in.Attempts[i]
+		byKey[uint64(at.Seq)<<16|uint64(at.Step)] = i
+		if at.SoldOut && int(at.SKU) < len(in.SKUs) {
+			agg(in.SKUs[at.SKU].SKU).soldOutAnswers++
+		}
+	}
+	found := make([]bool, len(in.Attempts))
+	perKey := map[string]int{}
+	type userSKU struct{ user, sku string }
+	perUser := map[userSKU]int64{}
+	var lostExample, unexpectedExample, dupExample string
+	for i := range in.Orders {
+		o := &in.Orders[i]
+		g := agg(o.SKU)
+		if o.live() {
+			g.soldOrders += o.Qty
+			perUser[userSKU{o.User, o.SKU}] += o.Qty
+		} else {
+			g.released += o.Qty
+		}
+		if strings.EqualFold(o.Status, "paid") {
+			g.paid += o.Qty
+		}
+		if o.Key != "" {
+			perKey[o.Key]++
+			if perKey[o.Key] == 2 {
+				a.Duplicates++
+				dupExample = o.Key
+			} else if perKey[o.Key] > 2 {
+				a.Duplicates++
+			}
+		}
+		seq, step, ours := parseKey(o.Key, in.Run)
+		idx, attempted := byKey[uint64(seq)<<16|uint64(step)]
+		switch {
+		case !ours || !attempted:
+			a.Unexpected++
+			unexpectedExample = o.Key
+		case in.Attempts[idx].Outcome == OutcomeFailed:
+			a.Unexpected++
+			unexpectedExample = o.Key
+			found[idx] = true
+		default:
+			found[idx] = true
+		}
+	}
+	for i := range in.Attempts {
+		if in.Attempts[i].Outcome == OutcomeAcknowledged && !found[i] {
+			a.Lost++
+			if lostExample == "" {
+				at := &in.Attempts[i]
+				lostExample = string(appendKey(nil, in.Run, at.Seq, at.Step))
+			}
+		}
+	}
+	if a.Lost > 0 {
+		violate("lost: %d acknowledged purchases have no stored order (e.g. key %s)", a.Lost, lostExample)
+	}
+	if a.Unexpected > 0 {
+		violate("unexpected: %d stored orders were never acknowledged by this run (e.g. key %q)", a.Unexpected, unexpectedExample)
+	}
+	if a.Duplicates > 0 {
+		violate("duplicates: %d orders repeat an idempotency key (e.g. %q)", a.Duplicates, dupExample)
+	}
+	var overLimit int64
+	users := make([]userSKU, 0)
+	for k, n := range perUser {
+		g := aggs[k.sku]
+		if g != nil && g.limit > 0 && n > int64(g.limit) {
+			overLimit += n - int64(g.limit)
+			users = append(users, k)
+		}
+	}
+	if overLimit > 0 {
+		sort.Slice(users, func(i, j int) bool {
+			if users[i].sku != users[j].sku {
+				return users[i].sku < users[j].sku
+			}
+			return users[i].user < users[j].user
+		})
+		a.Duplicates += overLimit
+		violate("duplicates: %d units beyond the per-user limit (%d users, e.g. %s on %s)", overLimit, len(users), users[0].user, users[0].sku)
+	}
+
+	sort.Strings(order)
+	for _, sku := range order {
+		g := aggs[sku]
+		sold, paid, released, stock := g.soldOrders, g.paid, g.released, g.stock
+		available := stock - sold
+		var serverOversold int64
+		if sv, ok := in.Server[sku]; ok {
+			if sv.Stock > 0 || !g.known {
+				stock = sv.Stock
+			}
+			sold = max(sold, sv.Sold, sv.Reserved+sv.Paid)
+			paid = max(paid, sv.Paid)
+			released = max(released, sv.Released)
+			available = sv.Available
+			serverOversold = sv.Oversold
+			if sv.Stock != sv.Available+sv.Reserved+sv.Paid {
+				violate("%s: conservation broken: stock %d != available %d + reserved %d + paid %d", sku, sv.Stock, sv.Available, sv.Reserved, sv.Paid)
+			}
+		} else if !g.known {
+			// An SKU seen only in the export: no stock to check against.
+			a.Sold += sold
+			a.Paid += paid
+			a.Released += released
+			continue
+		}
+		over := max(sold-stock, serverOversold, 0)
+		a.Stock += stock
+		a.Sold += sold
+		a.Paid += paid
+		a.Released += released
+		a.Oversold += over
+		if over > 0 {
+			violate("%s: oversold %d (sold %d of stock %d)", sku, over, sold, stock)
+		}
+		if g.soldOutAnswers > 0 && available > 0 {
+			a.Undersold += min(g.soldOutAnswers, available)
+		}
+	}
+	return a
+}

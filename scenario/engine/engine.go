@@ -1,0 +1,501 @@
+// Package engine is the live executor: it plays a scenario's arrival schedule against a real HTTP
+// target through fasthttp and feeds a report.Recorder.
+//
+// Data enters as a *scenario.Scenario and Options (target URL, admin access, the play options);
+// it leaves as a *report.Run whose Summary carries the counters, the latency histograms, the
+// timeline, the named rates (pay_success, purchase_success, ...) and the audit.
+//
+// Open model (the default): one pacer goroutine walks Play.Arrivals and, at each arrival's
+// intended time, hands it to a free worker of a bounded pool over an unbuffered channel. When no
+// worker is waiting the arrival is dropped and counted (Shard.Drop), never delayed. A worker
+// plays one session (a journey) at a time. Each request waits for one of MaxConns connection
+// slots: latency is measured from the intended time (it includes that wait), service time from
+// the moment the request got its connection. Closed model: VUs workers loop sessions back to back.
+//
+// Results go to Recorder shards through lanes (a shard plus a mutex that is almost never
+// contended: a few workers share one lane), so HDR histograms stay per lane and merge exactly.
+// The run stops only through its context or at the end of the schedule; in-flight sessions then
+// drain for a bounded time and the summary is marked partial when the schedule was cut short.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/scenario"
+	"github.com/valyala/fasthttp"
+)
+
+// Options say where and how to play a scenario. Zero values mean the documented defaults.
+type Options struct {
+	Target     string // base URL of the target (http://127.0.0.1:8080)
+	AdminURL   string // the target's admin base URL; default Target when AdminToken is set
+	AdminToken string // bearer token of /admin routes; enables gauges, setup and the audit
+	OrdersFile string // an orders export (NDJSON or CSV) to audit another service against
+
+	Play scenario.PlayOptions // wall length, rate scale, segment
+
+	// Recorder to fill; nil makes one. Progress, when set, runs in its own goroutine from the
+	// start of load until the run ends (its context is then cancelled), with a snapshot source:
+	// the CLI shows the dashboard there.
+	Recorder *report.Recorder
+	Progress func(ctx context.Context, snapshot func() report.Snapshot)
+
+	Seed  int64  // 0: the scenario's seed
+	RunID string // prefix of idempotency keys; default derived from the start time
+
+	Workers         int           // open model: session pool; 0: sized from the peak rate
+	MaxConns        int           // connections to the target; 0: sized from the peak (closed: VUs)
+	Timeout         time.Duration // read/write timeout per request; 0: DefaultTimeout
+	ConnWaitTimeout time.Duration // max wait for a free connection; 0: DefaultConnWaitTimeout
+	Drain           time.Duration // max wait for in-flight sessions after a stop; 0: DefaultDrain
+
+	Setup       bool // create the scenario's SKUs on the target (POST /admin/skus) before load
+	NoPreflight bool // skip measuring this machine's generation ceiling
+	NoAudit     bool // skip the audit even when the target is auditable
+}
+
+// run is the state shared by all workers of one run.
+type run struct {
+	s       *scenario.Scenario
+	play    *scenario.Play
+	opts    Options
+	seed    int64
+	runID   string
+	target  targetURL
+	hc      *fasthttp.HostClient
+	other   *fasthttp.Client
+	slots   chan struct{} // connection slots: a request holds one while it is on the wire
+	connW   time.Duration
+	timeout time.Duration
+	start   time.Time
+	rec     *report.Recorder
+	shards  int              // shards used by workers; shard `shards` is the pacer's
+	steps   [][]compiledStep // per journey
+	pick    []float64        // cumulative journey weights
+	users   int64
+	warn    *warner
+	ceiling float64 // pre-flight estimate of this machine's generation ceiling, 0 when not measured
+
+	groupsMu sync.Mutex
+	groups   map[string][]byte // sku → the group id sessions currently join
+
+	inflight atomic.Int64
+
+	workersMu sync.Mutex
+	workers   []*worker
+}
+
+func (r *run) now() time.Duration { return time.Since(r.start) }
+
+// Run plays s against opts.Target until the schedule ends or ctx is done, then drains, audits
+// when it can, and returns the finished run. Errors are returned only for what prevents a run
+// (an invalid target, an invalid scenario); an unreachable or dying target gives a report.
+func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*report.Run, error) {
+	r, err := prepare(s, opts)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Setup {
+		if err := SetupSKUs(ctx, r.adminURL(), opts.AdminToken, s.SKUs); err != nil {
+			return nil, err
+		}
+	}
+	closed := s.Traffic.Model == "closed"
+	if r.rec == nil {
+		r.rec = NewRecorder(s, r.play, opts, r.seed)
+	}
+	r.shards = max(1, r.rec.Shards()-1)
+	r.warn = &warner{rec: r.rec, last: map[string]time.Time{}}
+	if !opts.NoPreflight {
+		r.preflight(closed)
+	}
+
+	r.start = time.Now()
+	runCtx, cancelRun := context.WithCancel(ctx)
+	defer cancelRun()
+	var side sync.WaitGroup
+	if opts.Progress != nil {
+		side.Add(1)
+		go func() {
+			defer side.Done()
+			opts.Progress(runCtx, func() report.Snapshot { return r.rec.Snapshot(r.now()) })
+		}()
+	}
+	if r.auditable() {
+		side.Add(1)
+		go func() { defer side.Done(); r.pollGauges(runCtx) }()
+	}
+
+	var complete bool
+	if closed {
+		complete = r.runClosed(ctx)
+	} else {
+		complete = r.runOpen(ctx, r.rec.Shard(r.rec.Shards()-1))
+	}
+	end := r.now()
+	cancelRun()
+	side.Wait()
+
+	res := r.rec.Finish(end)
+	sum := res.Summary
+	sum.Mode = "live"
+	sum.Seed = r.seed
+	sum.Target = opts.Target
+	if seg := r.play.Segment(); !seg.Whole() {
+		sum.Segment = seg.String()
+	}
+	if !complete {
+		sum.Partial = true
+	}
+	if !opts.NoAudit {
+		// The audit reads the target after load: give it its own bounded context, since ctx may
+		// be cancelled already (SIGINT) and the audit of a partial run is still worth having.
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		a, err := r.audit(actx)
+		cancel()
+		switch {
+		case err != nil:
+			sum.Warnings = append(sum.Warnings, "audit: "+err.Error())
+		case a != nil:
+			sum.Audit = *a
+		}
+	}
+	r.fillRates(sum)
+	return res, nil
+}
+
+// prepare validates and resolves everything before any load.
+func prepare(s *scenario.Scenario, opts Options) (*run, error) {
+	if s == nil {
+		return nil, errors.New("engine: nil scenario")
+	}
+	t, err := parseTarget(opts.Target)
+	if err != nil {
+		return nil, fmt.Errorf("target %q: %w", opts.Target, err)
+	}
+	play, err := s.Play(opts.Play)
+	if err != nil {
+		return nil, err
+	}
+	if opts.AdminURL == "" && opts.AdminToken != "" {
+		opts.AdminURL = opts.Target
+	}
+	seed := opts.Seed
+	if seed == 0 {
+		seed = s.Seed
+	}
+	if seed == 0 {
+		seed = 1
+	}
+	runID := opts.RunID
+	if runID == "" {
+		runID = "r" + strconv.FormatInt(time.Now().UnixNano()/1e6%1e10, 36)
+	}
+	closed := s.Traffic.Model == "closed"
+	peak := play.PeakRate()
+	if opts.Workers <= 0 {
+		opts.Workers = defaultWorkers(s, play)
+	}
+	if opts.MaxConns <= 0 {
+		if closed {
+			opts.MaxConns = opts.Workers
+		} else {
+			// Little's law with room: a loopback service answers in milliseconds; 50 ms of
+			// arrivals in flight leaves headroom for a slow target before requests queue.
+			opts.MaxConns = int(min(max(math.Ceil(peak*0.05), 16), DefaultMaxConns))
+		}
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	if opts.ConnWaitTimeout <= 0 {
+		opts.ConnWaitTimeout = DefaultConnWaitTimeout
+	}
+	if opts.Drain <= 0 {
+		opts.Drain = DefaultDrain
+	}
+	sz := clientSizing{MaxConns: opts.MaxConns, Timeout: opts.Timeout, ConnWaitTimeout: opts.ConnWaitTimeout}
+	r := &run{
+		s: s, play: play, opts: opts, seed: seed, runID: runID, target: t,
+		hc:      newHostClient(t, sz),
+		other:   newOtherClient(sz),
+		slots:   make(chan struct{}, opts.MaxConns),
+		connW:   opts.ConnWaitTimeout,
+		timeout: opts.Timeout,
+		rec:     opts.Recorder,
+		users:   s.Users.Count,
+		groups:  map[string][]byte{},
+	}
+	if r.users <= 0 {
+		r.users = 1_000_000
+	}
+	for i := 0; i < opts.MaxConns; i++ {
+		r.slots <- struct{}{}
+	}
+	if err := r.compile(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// ShardCount is how many Recorder shards a run with this many workers records into: a few
+// workers share a shard (its mutex is then rarely contended) so the number of HDR histograms
+// stays small, plus one shard for the pacer's drops.
+func ShardCount(workers int) int {
+	return max(1, min(workers, 4*runtime.GOMAXPROCS(0))) + 1
+}
+
+// NewRecorder makes the Recorder a run of s fills, for callers that want to watch it (pass it
+// in Options.Recorder). opts must be the options given to Run.
+func NewRecorder(s *scenario.Scenario, play *scenario.Play, opts Options, seed int64) *report.Recorder {
+	workers := opts.Workers
+	if workers <= 0 {
+		workers = defaultWorkers(s, play)
+	}
+	seg := ""
+	if g := play.Segment(); !g.Whole() {
+		seg = g.String()
+	}
+	return report.NewRecorder(report.RecorderOptions{
+		Name:             s.Name,
+		Mode:             "live",
+		Seed:             seed,
+		StartedAt:        time.Now(),
+		Target:           opts.Target,
+		Segment:          seg,
+		Duration:         play.WallDuration(),
+		Workers:          ShardCount(workers),
+		TargetRate:       play.WallRate,
+		ScenarioAt:       play.ScenarioAt,
+		ScenarioDuration: play.ScenarioDuration(),
+		CompressAt:       play.CompressAt,
+		NextStage: func(wall time.Duration) string {
+			_, _, next := play.StageAt(wall)
+			return next
+		},
+	})
+}
+
+// defaultWorkers sizes the session pool: closed model, the VUs; open model, enough sessions for
+// a second of arrivals at the peak plus the journeys' think time, within [64, 20000].
+func defaultWorkers(s *scenario.Scenario, play *scenario.Play) int {
+	if s.Traffic.Model == "closed" {
+		return max(s.Traffic.VUs, 1)
+	}
+	budget := 1.0 + thinkUpper(s)/math.Max(minCompress(play), 1e-9)
+	return int(min(max(math.Ceil(play.PeakRate()*budget), 64), 20000))
+}
+
+func (r *run) adminURL() string {
+	if r.opts.AdminURL != "" {
+		return r.opts.AdminURL
+	}
+	return r.opts.Target
+}
+
+func (r *run) auditable() bool { return r.opts.AdminToken != "" }
+
+// runOpen paces arrivals. It returns whether the whole schedule was played.
+func (r *run) runOpen(ctx context.Context, pacer *report.Shard) bool {
+	work := make(chan scenario.Arrival)
+	sessCtx, cancelSess := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelSess()
+	var wg sync.WaitGroup
+	for i := 0; i < r.opts.Workers; i++ {
+		wg.Add(1)
+		w := r.newWorker(i)
+		go func() {
+			defer wg.Done()
+			for a := range work {
+				w.session(sessCtx, a, a.Wall)
+			}
+		}()
+	}
+	it := r.play.Arrivals()
+	complete := true
+	var dropped, droppedWarned int64
+	var lagMax time.Duration
+	lastCheck := time.Duration(0)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+loop:
+	for {
+		a, ok := it.Next()
+		if !ok {
+			break
+		}
+		if d := a.Wall - r.now(); d > 0 {
+			timer.Reset(d)
+			select {
+			case <-ctx.Done():
+				timer.Stop()
+				complete = false
+				break loop
+			case <-timer.C:
+			}
+		} else if ctx.Err() != nil {
+			complete = false
+			break
+		}
+		now := r.now()
+		if lag := now - a.Wall; lag > lagMax {
+			lagMax = lag
+		}
+		select {
+		case work <- a:
+		default:
+			pacer.Drop(a.Wall)
+			dropped++
+		}
+		if now-lastCheck >= time.Second {
+			lastCheck = now
+			if dropped > droppedWarned {
+				r.warn.say("dropped", fmt.Sprintf("generator saturated: %d arrivals dropped so far (all %d workers busy); raise --workers or check the target", dropped, r.opts.Workers))
+				droppedWarned = dropped
+			}
+			if lagMax > 100*time.Millisecond {
+				r.warn.say("lag", fmt.Sprintf("generator behind schedule by up to %v: this machine cannot pace the requested rate", lagMax.Round(time.Millisecond)))
+			}
+			lagMax = 0
+		}
+	}
+	close(work)
+	return r.drain(&wg, cancelSess) && complete
+}
+
+// runClosed runs VUs sessions back to back until the play's wall duration or ctx ends.
+func (r *run) runClosed(ctx context.Context) bool {
+	sessCtx, cancelSess := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelSess()
+	stopAt := r.play.WallDuration()
+	var seq atomic.Int64
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	for i := 0; i < r.opts.Workers; i++ {
+		wg.Add(1)
+		w := r.newWorker(i)
+		go func() {
+			defer wg.Done()
+			for !stop.Load() {
+				now := r.now()
+				if now >= stopAt {
+					return
+				}
+				n := seq.Add(1) - 1
+				w.session(sessCtx, scenario.Arrival{Seq: n, Wall: now, Scenario: r.play.ScenarioAt(now)}, now)
+			}
+		}()
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	complete := true
+	select {
+	case <-done:
+	case <-ctx.Done():
+		complete = false
+		stop.Store(true)
+	case <-time.After(stopAt + time.Second):
+		stop.Store(true)
+	}
+	return r.drain(&wg, cancelSess) && complete
+}
+
+// drain waits for in-flight sessions for at most Drain, then cancels what is left. It returns
+// false when sessions had to be cut.
+func (r *run) drain(wg *sync.WaitGroup, cancel context.CancelFunc) bool {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	t := time.NewTimer(r.opts.Drain)
+	defer t.Stop()
+	select {
+	case <-done:
+		return true
+	case <-t.C:
+	}
+	cancel()
+	r.warn.say("drain", fmt.Sprintf("drain: %d requests still in flight after %v; cut", r.inflight.Load(), r.opts.Drain))
+	// Sessions see the cancel at their next step; a request on the wire ends by its timeout.
+	// Lanes are closed by the caller, so late answers are not recorded.
+	select {
+	case <-done:
+	case <-time.After(100 * time.Millisecond):
+	}
+	return false
+}
+
+// warner rate-limits Recorder warnings per kind.
+type warner struct {
+	mu   sync.Mutex
+	rec  *report.Recorder
+	last map[string]time.Time
+}
+
+func (w *warner) say(kind, msg string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if t, ok := w.last[kind]; ok && time.Since(t) < 10*time.Second {
+		return
+	}
+	w.last[kind] = time.Now()
+	w.rec.Warn(msg)
+}
+
+// fillRates derives the named success rates the summary and gates read, beyond those the
+// workers recorded (pay_success is recorded per pay attempt).
+func (r *run) fillRates(sum *report.Summary) {
+	if sum.Rates == nil {
+		sum.Rates = map[string]report.Ratio{}
+	}
+	if a := sum.Audit; a.Checked && a.Stock > 0 {
+		sum.Rates["sell_through"] = ratio(min(a.Sold, a.Stock), a.Stock)
+	}
+}
+
+func ratio(num, den int64) report.Ratio {
+	v := 0.0
+	if den > 0 {
+		v = float64(num) / float64(den)
+	}
+	return report.Ratio{Num: num, Den: den, Value: v}
+}
+
+// thinkUpper is the longest total think time (scenario time) of any journey, from each think
+// step's upper bound: what a session may spend sleeping.
+func thinkUpper(s *scenario.Scenario) float64 {
+	worst := 0.0
+	for _, j := range s.Journeys {
+		t := 0.0
+		for _, st := range j.Steps {
+			switch {
+			case st.Think != nil:
+				th := st.Think
+				t += max(th.Fixed.D(), th.Max.D(), th.P99.D(), 3*th.Mean.D()).Seconds()
+			case st.Pay != nil:
+				t += st.Pay.Delay.D().Seconds()
+			}
+		}
+		worst = max(worst, t)
+	}
+	return worst
+}
+
+func minCompress(p *scenario.Play) float64 {
+	c := math.Inf(1)
+	d := p.WallDuration()
+	for i := 0; i <= 100; i++ {
+		c = min(c, p.CompressAt(d*time.Duration(i)/100))
+	}
+	if math.IsInf(c, 0) {
+		return 1
+	}
+	return c
+}

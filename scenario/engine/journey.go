@@ -1,0 +1,313 @@
+package engine
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/scenario"
+)
+
+type stepKind uint8
+
+const (
+	kView stepKind = iota
+	kThink
+	kPurchase
+	kPay
+	kCancel
+	kJoinGroup
+	kWaitOpen
+	kRequest
+)
+
+// Default paths of the presets: flashload's target API (DESIGN.md).
+const (
+	defaultView        = "GET /v1/skus/{{sku}}"
+	defaultPurchase    = "POST /v1/skus/{{sku}}/purchase"
+	defaultPay         = "POST /v1/orders/{{order}}/pay"
+	defaultCancel      = "POST /v1/orders/{{order}}/cancel"
+	defaultJoinGroup   = "POST /v1/groups/{{group}}/join"
+	defaultCreateGroup = "POST /v1/groups"
+)
+
+type header struct {
+	name string
+	val  *scenario.Template
+}
+
+// endpoint is a method and a URL template (a path joined to the target, or a full URL).
+type endpoint struct {
+	method string
+	url    *scenario.Template
+	full   bool // the URL names its own host: sent with the general client
+}
+
+// compiledStep is a journey step resolved once per run: templates compiled, defaults applied.
+type compiledStep struct {
+	kind     stepKind
+	idx      uint16
+	name     string // Result.Step
+	ep       endpoint
+	create   endpoint // join_group: opens a group when none is open
+	headers  []header
+	body     *scenario.Template
+	sku      string
+	skuIdx   uint16
+	qty      int
+	retry    *retryRule
+	think    *scenario.Think
+	prob     float64
+	delay    time.Duration
+	audit    bool // a purchase attempt: recorded for the audit
+	sameUser bool
+	ignoreLm bool
+	group    bool
+	coupon   string
+	size     int
+	classify *scenario.Classifier
+}
+
+// retryRule is a Retry resolved: what to retry on, how often, how long to wait.
+type retryRule struct {
+	statuses []int
+	codes    []string
+	errs     []report.ErrorClass
+	max      int
+	backoff  time.Duration
+	jitter   time.Duration
+}
+
+// DefaultRetryOn is what a retry rule without `on` retries: the target's load refusals.
+var DefaultRetryOn = []string{"429", "503", CodeShed, CodeRateLimited}
+
+func compileRetry(rt *scenario.Retry) *retryRule {
+	if rt == nil || rt.Max <= 0 {
+		return nil
+	}
+	r := &retryRule{max: rt.Max, backoff: rt.Backoff.D(), jitter: rt.Jitter.D()}
+	if r.backoff <= 0 {
+		r.backoff = 100 * time.Millisecond
+	}
+	on := rt.On
+	if len(on) == 0 {
+		on = DefaultRetryOn
+	}
+	for _, o := range on {
+		o = strings.TrimSpace(o)
+		if n, err := strconv.Atoi(o); err == nil {
+			r.statuses = append(r.statuses, n)
+			continue
+		}
+		switch strings.ToLower(o) {
+		case "timeout", "refused", "reset", "bad_answer", "other":
+			r.errs = append(r.errs, report.ErrorClass(strings.ToLower(o)))
+		case "error", "errors":
+			r.errs = append(r.errs, report.ErrTimeout, report.ErrRefused, report.ErrReset, report.ErrBadAnswer, report.ErrOther)
+		default:
+			r.codes = append(r.codes, strings.ToUpper(o))
+		}
+	}
+	return r
+}
+
+// matches reports whether an answer (or an error) is one the rule retries.
+func (r *retryRule) matches(status int, code string, errc report.ErrorClass) bool {
+	if errc != report.ErrNone {
+		for _, e := range r.errs {
+			if e == errc {
+				return true
+			}
+		}
+		return false
+	}
+	for _, s := range r.statuses {
+		if s == status {
+			return true
+		}
+	}
+	for _, c := range r.codes {
+		if c == code {
+			return true
+		}
+	}
+	return false
+}
+
+// wait is the pause before retry number n (1-based): backoff doubling from the rule's backoff,
+// plus up to jitter of random extra, and never less than the server's Retry-After.
+func (r *retryRule) wait(n int, retryAfterS float64, rnd func() float64) time.Duration {
+	d := r.backoff << min(n-1, 20)
+	if r.jitter > 0 {
+		d += time.Duration(rnd() * float64(r.jitter))
+	}
+	if ra := time.Duration(retryAfterS * float64(time.Second)); ra > d {
+		d = ra
+	}
+	return d
+}
+
+// parseEndpoint reads "METHOD /path" or "/path" (method def).
+func parseEndpoint(spec, def string, table *scenario.Table) (endpoint, error) {
+	method, path := def, strings.TrimSpace(spec)
+	if m, p, ok := strings.Cut(path, " "); ok && m != "" && strings.ToUpper(m) == m {
+		method, path = m, strings.TrimSpace(p)
+	}
+	t, err := scenario.CompileTemplate(path, table)
+	if err != nil {
+		return endpoint{}, err
+	}
+	return endpoint{method: method, url: t, full: strings.HasPrefix(path, "http://") || strings.HasPrefix(path, "https://")}, nil
+}
+
+func mustTemplate(s string) *scenario.Template {
+	t, err := scenario.CompileTemplate(s, nil)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+// compile resolves every journey's steps and the journey weights.
+func (r *run) compile() error {
+	s := r.s
+	api := s.API
+	or := func(v, d string) string {
+		if strings.TrimSpace(v) == "" {
+			return d
+		}
+		return v
+	}
+	skuIdx := map[string]uint16{}
+	for i, k := range s.SKUs {
+		skuIdx[k.SKU] = uint16(i)
+	}
+	idxOf := func(sku string) uint16 {
+		if i, ok := skuIdx[sku]; ok {
+			return i
+		}
+		return noSKU
+	}
+	var problems []string
+	ep := func(spec, def string) endpoint {
+		method, _, _ := strings.Cut(def, " ")
+		e, err := parseEndpoint(spec, method, s.UserTable)
+		if err != nil {
+			problems = append(problems, err.Error())
+		}
+		return e
+	}
+	// A preset given as a bare path keeps the default method.
+	preset := func(v, def string) endpoint {
+		if strings.TrimSpace(v) == "" {
+			return ep(def, def)
+		}
+		return ep(v, def)
+	}
+	total := 0.0
+	for ji, j := range s.Journeys {
+		w := j.Weight
+		if w <= 0 {
+			w = 1
+		}
+		total += w
+		r.pick = append(r.pick, total)
+		var steps []compiledStep
+		for si, st := range j.Steps {
+			c := compiledStep{idx: uint16(si), skuIdx: noSKU}
+			switch {
+			case st.View != nil:
+				c.kind, c.name, c.sku = kView, "view", st.View.SKU
+				c.ep = preset(api.View, defaultView)
+			case st.Think != nil:
+				c.kind, c.name, c.think = kThink, "think", st.Think
+			case st.Purchase != nil:
+				p := st.Purchase
+				c.kind, c.name, c.sku, c.qty = kPurchase, "purchase", p.SKU, max(p.Qty, 1)
+				c.ep = preset(api.Purchase, defaultPurchase)
+				c.retry = compileRetry(p.Retry)
+				c.audit, c.sameUser, c.ignoreLm, c.group, c.coupon = true, p.SameUser, p.IgnoreLimits, p.Group, p.Coupon
+			case st.Pay != nil:
+				c.kind, c.name, c.prob, c.delay = kPay, "pay", prob(st.Pay.Probability), st.Pay.Delay.D()
+				c.ep = preset(api.Pay, defaultPay)
+			case st.Cancel != nil:
+				c.kind, c.name, c.prob = kCancel, "cancel", prob(st.Cancel.Probability)
+				c.ep = preset(api.Cancel, defaultCancel)
+			case st.JoinGroup != nil:
+				c.kind, c.name, c.sku, c.size = kJoinGroup, "join_group", st.JoinGroup.SKU, st.JoinGroup.Size
+				c.ep = preset(api.JoinGroup, defaultJoinGroup)
+				c.create = preset(api.CreateGroup, defaultCreateGroup)
+			case st.WaitUntilOpen != nil:
+				c.kind, c.name, c.sku = kWaitOpen, "wait_until_open", st.WaitUntilOpen.SKU
+				c.ep = preset(api.Open, defaultView)
+			case st.Request != nil:
+				q := st.Request
+				c.kind, c.name, c.sku = kRequest, q.Name, q.SKU
+				if c.name == "" {
+					c.name = fmt.Sprintf("request%d", si+1)
+				}
+				method := strings.ToUpper(or(q.Method, "GET"))
+				c.ep = ep(q.URL, method)
+				c.ep.method = method
+				for _, name := range sortedHeaderNames(q.Headers) {
+					t, err := scenario.CompileTemplate(q.Headers[name], s.UserTable)
+					if err != nil {
+						problems = append(problems, err.Error())
+						continue
+					}
+					c.headers = append(c.headers, header{name: name, val: t})
+				}
+				if q.Body != "" {
+					t, err := scenario.CompileTemplate(q.Body, s.UserTable)
+					if err != nil {
+						problems = append(problems, err.Error())
+					}
+					c.body = t
+				}
+				c.retry = compileRetry(q.Retry)
+				c.audit = q.Purchase
+				if len(q.Classify) > 0 {
+					c.classify = scenario.NewClassifier(q.Classify)
+				} else {
+					c.classify = scenario.DefaultClassifier()
+				}
+			default:
+				problems = append(problems, fmt.Sprintf("journey %q step %d: no step kind", j.Name, si+1))
+				continue
+			}
+			c.skuIdx = idxOf(c.sku)
+			steps = append(steps, c)
+		}
+		_ = ji
+		r.steps = append(r.steps, steps)
+	}
+	if len(s.Journeys) == 0 {
+		problems = append(problems, "scenario has no journeys")
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("scenario %s: %s", s.Name, strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+func prob(p float64) float64 {
+	if p <= 0 {
+		return 1
+	}
+	return min(p, 1)
+}
+
+func sortedHeaderNames(h map[string]string) []string {
+	names := make([]string, 0, len(h))
+	for k := range h {
+		names = append(names, k)
+	}
+	for i := 1; i < len(names); i++ {
+		for j := i; j > 0 && names[j] < names[j-1]; j-- {
+			names[j], names[j-1] = names[j-1], names[j]
+		}
+	}
+	return names
+}

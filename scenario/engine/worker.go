@@ -1,0 +1,508 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"math"
+	"math/rand/v2"
+	"sort"
+	"time"
+
+	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/scenario"
+	"github.com/valyala/fasthttp"
+)
+
+// worker plays sessions one at a time. Everything it touches on the hot path is its own:
+// request and response objects, buffers, the random source (reseeded per arrival, so a
+// session's choices depend on the seed and the arrival only, not on which worker ran it).
+type worker struct {
+	r     *run
+	id    int
+	sh    *report.Shard
+	pcg   *rand.PCG
+	rng   *rand.Rand
+	zipf  *rand.Zipf
+	timer *time.Timer
+	req   fasthttp.Request
+	resp  fasthttp.Response
+	buf   []byte
+	key   []byte
+	order []byte
+	group []byte
+	vars  scenario.Vars
+	log   attemptLog
+}
+
+func (r *run) newWorker(i int) *worker {
+	w := &worker{r: r, id: i, sh: r.rec.Shard(i % r.shards), pcg: rand.NewPCG(uint64(r.seed), uint64(i))}
+	w.rng = rand.New(w.pcg)
+	if r.s.Users.IDs == "zipf" && r.users > 1 {
+		sk := r.s.Users.Skew
+		if sk <= 1 {
+			sk = 1.1
+		}
+		w.zipf = rand.NewZipf(w.rng, sk, 1, uint64(r.users-1))
+	}
+	w.timer = time.NewTimer(time.Hour)
+	w.timer.Stop()
+	r.workersMu.Lock()
+	r.workers = append(r.workers, w)
+	r.workersMu.Unlock()
+	return w
+}
+
+// sleep waits d or until ctx is done; it reports whether the full wait happened.
+func (w *worker) sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	w.timer.Reset(d)
+	select {
+	case <-w.timer.C:
+		return true
+	case <-ctx.Done():
+		w.timer.Stop()
+		return false
+	}
+}
+
+// user picks the session's user number (1-based).
+func (w *worker) user(seq int64) int64 {
+	if w.zipf != nil {
+		return int64(w.zipf.Uint64()) + 1
+	}
+	return seq%w.r.users + 1
+}
+
+// session plays one arrival's journey. intended is when its first request should go out.
+func (w *worker) session(ctx context.Context, a scenario.Arrival, intended time.Duration) {
+	r := w.r
+	w.pcg.Seed(uint64(r.seed), uint64(a.Seq)^0x5851f42d4c957f2d)
+	ji := 0
+	if len(r.pick) > 1 {
+		x := w.rng.Float64() * r.pick[len(r.pick)-1]
+		ji = sort.SearchFloat64s(r.pick, x)
+		if ji >= len(r.pick) {
+			ji = len(r.pick) - 1
+		}
+		for ji < len(r.pick)-1 && r.pick[ji] <= x {
+			ji++
+		}
+	}
+	journey := r.s.Journeys[ji].Name
+	steps := r.steps[ji]
+	user := w.user(a.Seq)
+	w.order = w.order[:0]
+	w.group = w.group[:0]
+	next := intended
+	for i := range steps {
+		st := &steps[i]
+		if ctx.Err() != nil {
+			return
+		}
+		u := user
+		if st.sameUser {
+			// A bot: every arrival of this journey is one user, outside the population.
+			u = r.users + 1 + int64(ji)
+		}
+		switch st.kind {
+		case kThink:
+			d := w.thinkWall(st.think)
+			if !w.sleep(ctx, d) {
+				return
+			}
+			next = r.now()
+			continue
+		case kPay, kCancel:
+			if len(w.order) == 0 {
+				continue // nothing to pay or cancel: the purchase did not reserve
+			}
+			if w.rng.Float64() >= st.prob {
+				continue
+			}
+			if st.delay > 0 {
+				if !w.sleep(ctx, time.Duration(float64(st.delay)/r.compressNow())) {
+					return
+				}
+				next = r.now()
+			}
+		}
+		cont := w.step(ctx, st, journey, a.Seq, u, next)
+		next = r.now()
+		if !cont {
+			return
+		}
+	}
+}
+
+// thinkWall samples a think time (scenario time) and converts it to run time at the current
+// compression.
+func (w *worker) thinkWall(t *scenario.Think) time.Duration {
+	var d float64 // scenario seconds
+	switch {
+	case t.Dist == "exponential" && t.Mean > 0:
+		d = w.rng.ExpFloat64() * t.Mean.D().Seconds()
+	case t.Dist == "lognormal" && t.P50 > 0:
+		mu := math.Log(t.P50.D().Seconds())
+		sigma := 0.0
+		if t.P99 > t.P50 {
+			sigma = math.Log(t.P99.D().Seconds()/t.P50.D().Seconds()) / 2.3263478740408408
+		}
+		d = math.Exp(mu + sigma*w.rng.NormFloat64())
+	case t.Max > 0:
+		lo, hi := t.Min.D().Seconds(), t.Max.D().Seconds()
+		d = lo + w.rng.Float64()*max(hi-lo, 0)
+	case t.Fixed > 0:
+		d = t.Fixed.D().Seconds()
+	case t.Mean > 0:
+		d = t.Mean.D().Seconds()
+	}
+	return time.Duration(d / w.r.compressNow() * float64(time.Second))
+}
+
+func (r *run) compressNow() float64 {
+	c := r.play.CompressAt(r.now())
+	if c <= 0 {
+		return 1
+	}
+	return c
+}
+
+// answer is what one request got.
+type answer struct {
+	status int
+	code   string
+	errc   report.ErrorClass
+	after  float64 // Retry-After seconds, 0 when absent
+	hasRA  bool
+}
+
+// step plays one request step (with its retries). It returns false when the journey ends here.
+func (w *worker) step(ctx context.Context, st *compiledStep, journey string, seq, user int64, intended time.Duration) bool {
+	r := w.r
+	switch st.kind {
+	case kWaitOpen:
+		return w.waitOpen(ctx, st, journey, seq, user, intended)
+	case kJoinGroup:
+		return w.joinGroup(ctx, st, journey, seq, user, intended)
+	}
+	w.vars = scenario.Vars{User: user, SKU: st.sku, Seq: seq, Rand: w.rng.Uint64()}
+	if st.audit || st.kind == kRequest {
+		w.key = appendKey(w.key[:0], r.runID, seq, st.idx)
+		w.vars.Key = w.key
+	}
+	if st.kind == kRequest {
+		w.vars.Row = r.s.UserRow(user)
+	}
+	attempts := 1
+	if st.retry != nil {
+		attempts += st.retry.max
+	}
+	var an answer
+	outcome := OutcomeUnknown
+	for n := 0; n < attempts; n++ {
+		if n > 0 {
+			d := st.retry.wait(n, an.after, w.rng.Float64)
+			if !w.sleep(ctx, d) {
+				break
+			}
+			intended = r.now()
+		}
+		an = w.send(st, journey, intended, n > 0)
+		outcome = w.outcome(st, &an)
+		if outcome != OutcomeUnknown && outcome != retryable {
+			break
+		}
+		if st.retry == nil || !st.retry.matches(an.status, an.code, an.errc) {
+			break
+		}
+	}
+	if outcome == retryable {
+		// Retries exhausted on a load refusal: the service said no before doing anything.
+		outcome = OutcomeFailed
+	}
+	switch st.kind {
+	case kPay:
+		w.sh.Ratio("pay_success", outcome == OutcomeAcknowledged)
+	case kCancel:
+		w.sh.Ratio("cancel_success", outcome == OutcomeAcknowledged)
+		if outcome == OutcomeAcknowledged {
+			w.order = w.order[:0]
+		}
+	}
+	if st.audit {
+		w.sh.Ratio("purchase_success", outcome == OutcomeAcknowledged)
+		if st.coupon != "" {
+			w.sh.Ratio("coupon_redemption", outcome == OutcomeAcknowledged)
+		}
+		w.log.add(Attempt{Seq: seq, User: user, Step: st.idx, SKU: st.skuIdx, Qty: uint16(min(st.qty, math.MaxUint16)),
+			Outcome: outcome, SoldOut: an.code == CodeSoldOut})
+		if outcome == OutcomeFailed && !st.ignoreLm {
+			return false // no order: the rest of the journey (pay, cancel) has nothing to act on
+		}
+	}
+	return true
+}
+
+// retryable is an internal outcome: a load refusal (shed, rate limited) that may be retried.
+const retryable Outcome = 255
+
+// outcome interprets an answer for the journey and the audit.
+func (w *worker) outcome(st *compiledStep, an *answer) Outcome {
+	if an.errc != report.ErrNone {
+		if an.errc == report.ErrRefused {
+			return OutcomeFailed // nothing reached the service
+		}
+		return OutcomeUnknown
+	}
+	body := w.resp.Body()
+	if st.kind == kRequest {
+		switch st.classify.Classify(an.status, body) {
+		case scenario.OutcomeAcknowledged:
+			return OutcomeAcknowledged
+		case scenario.OutcomeSoldOut, scenario.OutcomeLimited:
+			return OutcomeFailed
+		case scenario.OutcomeShed:
+			return retryable
+		}
+		if an.status >= 500 {
+			return OutcomeUnknown
+		}
+		return OutcomeFailed
+	}
+	switch an.code {
+	case CodeReserved, CodePaid, CodeCancelled, CodeReleased, CodeJoined, CodeOK:
+		w.keepOrder(st, body)
+		return OutcomeAcknowledged
+	case CodeShed, CodeRateLimited:
+		return retryable
+	case CodeInFlight:
+		return OutcomeUnknown
+	case "":
+		switch {
+		case an.status == 429 || an.status == 503:
+			return retryable
+		case an.status >= 200 && an.status < 300:
+			w.keepOrder(st, body)
+			return OutcomeAcknowledged
+		case an.status >= 500:
+			return OutcomeUnknown
+		}
+		return OutcomeFailed
+	}
+	if an.status >= 500 {
+		return OutcomeUnknown
+	}
+	if an.status >= 200 && an.status < 300 {
+		w.keepOrder(st, body)
+		return OutcomeAcknowledged
+	}
+	return OutcomeFailed
+}
+
+func (w *worker) keepOrder(st *compiledStep, body []byte) {
+	if st.kind != kPurchase {
+		return
+	}
+	if v, ok := scenario.JSONField(body, quotedOrderID); ok {
+		w.order = append(w.order[:0], v...)
+	}
+}
+
+// send builds and sends one request of a step and records its Result.
+func (w *worker) send(st *compiledStep, journey string, intended time.Duration, retry bool) answer {
+	r := w.r
+	req := &w.req
+	req.Reset()
+	w.vars.Order = bytesToString(w.order)
+	w.vars.Group = bytesToString(w.group)
+	w.buf = w.buf[:0]
+	if !st.ep.full {
+		w.buf = append(w.buf, r.target.Prefix...)
+	}
+	w.buf = st.ep.url.Append(w.buf, &w.vars)
+	req.SetRequestURIBytes(w.buf)
+	req.Header.SetMethod(st.ep.method)
+	if !st.ep.full {
+		req.Header.SetHost(r.target.Host)
+	}
+	switch st.kind {
+	case kRequest:
+		for i := range st.headers {
+			h := &st.headers[i]
+			w.buf = h.val.Append(w.buf[:0], &w.vars)
+			req.Header.SetBytesV(h.name, w.buf)
+		}
+		if st.body != nil {
+			w.buf = st.body.Append(w.buf[:0], &w.vars)
+			req.SetBodyRaw(append(req.Body()[:0], w.buf...))
+		}
+	default:
+		w.buf = appendUser(w.buf[:0], w.vars.User)
+		req.Header.SetBytesV("X-User-Id", w.buf)
+		if st.kind == kPurchase {
+			req.Header.SetBytesV("Idempotency-Key", w.key)
+			req.Header.SetContentType("application/json")
+			b := append(req.Body()[:0], `{"qty":`...)
+			b = appendInt(b, int64(st.qty))
+			if st.group && len(w.group) > 0 {
+				b = append(b, `,"group_id":"`...)
+				b = append(b, w.group...)
+				b = append(b, '"')
+			}
+			if st.coupon != "" {
+				b = append(b, `,"coupon":"`...)
+				b = append(b, st.coupon...)
+				b = append(b, '"')
+			}
+			b = append(b, '}')
+			req.SetBodyRaw(b)
+		}
+	}
+	return w.do(journey, st.name, intended, retry, st.ep.full)
+}
+
+// do sends w.req and records the Result. It waits for a connection slot first: service time
+// runs from when the request got one, latency from intended.
+func (w *worker) do(journey, step string, intended time.Duration, retry, full bool) answer {
+	r := w.r
+	resp := &w.resp
+	resp.Reset()
+	res := report.Result{Intended: intended, Journey: journey, Step: step, Retry: retry}
+	var err error
+	if full {
+		res.Sent = r.now()
+		r.inflight.Add(1)
+		err = r.other.DoTimeout(&w.req, resp, r.timeout)
+		r.inflight.Add(-1)
+	} else if w.acquire() {
+		res.Sent = r.now()
+		r.inflight.Add(1)
+		err = r.hc.Do(&w.req, resp)
+		r.inflight.Add(-1)
+		r.slots <- struct{}{}
+	} else {
+		res.Sent = r.now()
+		err = fasthttp.ErrNoFreeConns
+	}
+	res.Done = r.now()
+	var an answer
+	if err != nil {
+		an.errc = classifyErr(err)
+		res.Err = an.errc
+	} else {
+		an.status = resp.StatusCode()
+		body := resp.Body()
+		an.code = answerCode(body)
+		res.Status, res.Code, res.Bytes = an.status, an.code, len(body)
+		if an.status == 429 || an.status == 503 {
+			an.after, an.hasRA = retryAfter(resp.Header.Peek("Retry-After"))
+		}
+	}
+	w.sh.Record(&res)
+	return an
+}
+
+// acquire takes a connection slot, waiting at most ConnWaitTimeout.
+func (w *worker) acquire() bool {
+	r := w.r
+	select {
+	case <-r.slots:
+		return true
+	default:
+	}
+	w.timer.Reset(r.connW)
+	select {
+	case <-r.slots:
+		w.timer.Stop()
+		return true
+	case <-w.timer.C:
+		return false
+	}
+}
+
+// waitUntilOpen polls the SKU until the target says it is on sale (or the session is stopped).
+func (w *worker) waitOpen(ctx context.Context, st *compiledStep, journey string, seq, user int64, intended time.Duration) bool {
+	w.vars = scenario.Vars{User: user, SKU: st.sku, Seq: seq}
+	for {
+		an := w.send(st, journey, intended, false)
+		if an.errc == report.ErrNone && an.status < 300 {
+			status, _ := scenario.JSONField(w.resp.Body(), quotedStatus)
+			if !notOpen(status) {
+				return true
+			}
+		} else if an.errc == report.ErrRefused {
+			return false
+		}
+		if !w.sleep(ctx, 100*time.Millisecond) {
+			return false
+		}
+		intended = w.r.now()
+	}
+}
+
+func notOpen(status []byte) bool {
+	for _, s := range [...]string{"scheduled", "not_started", "upcoming", "pending", "closed_until_start"} {
+		if bytes.EqualFold(status, []byte(s)) {
+			return true
+		}
+	}
+	return false
+}
+
+// joinGroup joins the SKU's open group, or opens one when there is none or it is full.
+func (w *worker) joinGroup(ctx context.Context, st *compiledStep, journey string, seq, user int64, intended time.Duration) bool {
+	r := w.r
+	r.groupsMu.Lock()
+	cur := append(w.group[:0], r.groups[st.sku]...)
+	r.groupsMu.Unlock()
+	w.group = cur
+	w.vars = scenario.Vars{User: user, SKU: st.sku, Seq: seq}
+	if len(cur) > 0 {
+		an := w.send(st, journey, intended, false)
+		if an.errc == report.ErrNone && an.status >= 200 && an.status < 300 {
+			return true
+		}
+		intended = r.now()
+	}
+	// Open a group: POST /v1/groups {"sku","size"}; the creator is its first member.
+	req := &w.req
+	req.Reset()
+	w.buf = append(w.buf[:0], r.target.Prefix...)
+	w.buf = st.create.url.Append(w.buf, &w.vars)
+	req.SetRequestURIBytes(w.buf)
+	req.Header.SetMethod(st.create.method)
+	req.Header.SetHost(r.target.Host)
+	w.buf = appendUser(w.buf[:0], user)
+	req.Header.SetBytesV("X-User-Id", w.buf)
+	req.Header.SetContentType("application/json")
+	b := append(req.Body()[:0], `{"sku":"`...)
+	b = append(b, st.sku...)
+	b = append(b, '"')
+	if st.size > 0 {
+		b = append(b, `,"size":`...)
+		b = appendInt(b, int64(st.size))
+	}
+	b = append(b, '}')
+	req.SetBodyRaw(b)
+	an := w.do(journey, "create_group", intended, false, false)
+	if an.errc != report.ErrNone || an.status >= 300 {
+		w.group = w.group[:0]
+		return an.errc != report.ErrRefused
+	}
+	body := w.resp.Body()
+	id, ok := scenario.JSONField(body, quotedGroupID)
+	if !ok {
+		id, ok = scenario.JSONField(body, quotedID)
+	}
+	if !ok {
+		w.group = w.group[:0]
+		return true
+	}
+	w.group = append(w.group[:0], id...)
+	r.groupsMu.Lock()
+	r.groups[st.sku] = append([]byte(nil), id...)
+	r.groupsMu.Unlock()
+	return true
+}
