@@ -15,7 +15,7 @@ func runWithLatency(seed uint64, f float64, strategy string) *Run {
 	for i := range 6000 {
 		at := time.Duration(i) * 5 * time.Millisecond
 		svc := time.Duration(f * float64(time.Millisecond) * (5 + 20*rng.ExpFloat64()))
-		rec.Shard(i%2).Record(&Result{Intended: at, Sent: at, Done: at + svc, Status: 201, Code: "RESERVED"})
+		rec.Shard(i % 2).Record(&Result{Intended: at, Sent: at, Done: at + svc, Status: 201, Code: "RESERVED"})
 	}
 	run := rec.Finish(30 * time.Second)
 	run.Summary.Audit.Checked = true
