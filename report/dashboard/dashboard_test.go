@@ -5,6 +5,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -374,7 +375,7 @@ func TestFormat(t *testing.T) {
 	for _, c := range []struct {
 		got, want string
 	}{
-		{count(0), "0"}, {count(999), "999"}, {count(1000), "1,000"}, {count(-1234567), "-1,234,567"},
+		{count(0), "0"}, {count(999), "999"}, {count(1000), "1,000"}, {count(-1234567), "-1,234,567"}, {count(-123), "-123"}, {count(math.MinInt64), "-9,223,372,036,854,775,808"},
 		{compact(950), "950"}, {compact(2000), "2.0k"}, {compact(350000), "350k"}, {compact(1.25e6), "1.2M"}, {compact(4e9), "4.0G"},
 		{ms(0), "0"}, {ms(1.234), "1.23"}, {ms(12.34), "12.3"}, {ms(123.4), "123"}, {ms(250000), "250s"},
 		{clock(0), "0:00:00"}, {clock(90 * time.Minute), "1:30:00"}, {clock(25*time.Hour + 3*time.Second), "25:00:03"}, {clock(-time.Second), "0:00:00"},

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/flashload/flashload/report"
 )
@@ -15,6 +17,7 @@ import (
 // scenario clock and progress, achieved/target rate of the last window, p99 of the last window,
 // errors and dropped so far, stock left, then any warnings.
 func ProgressLine(s report.Snapshot) string {
+	s = sanitized(s)
 	var b strings.Builder
 	fmt.Fprintf(&b, "[%s] ", clock(s.Wall))
 	if s.Name != "" {
@@ -113,20 +116,22 @@ func ms(f float64) string {
 
 // count formats an integer with thousands separators: 1,234,567.
 func count(n int64) string {
-	if n < 0 {
-		return "-" + count(-n)
+	s := strconv.FormatInt(n, 10) // works on the digits: -MinInt64 does not exist
+	sign := ""
+	if s[0] == '-' {
+		sign, s = "-", s[1:]
 	}
-	s := strconv.FormatInt(n, 10)
 	if len(s) <= 3 {
-		return s
+		return sign + s
 	}
 	var b strings.Builder
+	b.WriteString(sign)
 	pre := len(s) % 3
 	if pre > 0 {
 		b.WriteString(s[:pre])
 	}
 	for i := pre; i < len(s); i += 3 {
-		if b.Len() > 0 {
+		if i > 0 {
 			b.WriteByte(',')
 		}
 		b.WriteString(s[i : i+3])
@@ -168,4 +173,47 @@ func sortedKeys(m map[string]int64) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// printable drops control characters and invalid UTF-8 from text a producer sent, so a name
+// or a warning can never move the cursor or open an escape sequence on the user's terminal.
+func printable(s string) string {
+	clean := true
+	for _, r := range s {
+		if r == utf8.RuneError || unicode.IsControl(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if r == utf8.RuneError || unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, strings.ToValidUTF8(s, ""))
+}
+
+// sanitized returns s with every text field made printable (maps are only read by key).
+func sanitized(s report.Snapshot) report.Snapshot {
+	s.Name, s.Mode, s.Target = printable(s.Name), printable(s.Mode), printable(s.Target)
+	s.Strategy, s.Segment, s.NextStage = printable(s.Strategy), printable(s.Segment), printable(s.NextStage)
+	s.Autoscaler = printable(s.Autoscaler)
+	if len(s.Warnings) > 0 {
+		ws := make([]string, len(s.Warnings))
+		for i, w := range s.Warnings {
+			ws[i] = printable(w)
+		}
+		s.Warnings = ws
+	}
+	if len(s.ByError) > 0 {
+		be := make(map[string]int64, len(s.ByError))
+		for k, v := range s.ByError {
+			be[printable(k)] += v
+		}
+		s.ByError = be
+	}
+	return s
 }

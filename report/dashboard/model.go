@@ -55,6 +55,8 @@ type model struct {
 	height   int
 	showHelp bool
 	stopping bool // stop() was requested; waiting for the run to report Done
+
+	charts *chartCache // shared by the copies of the model; only the program goroutine uses it
 }
 
 func newModel(source func() report.Snapshot, stop func(), interval time.Duration, r *lipgloss.Renderer) model {
@@ -74,6 +76,7 @@ func newModel(source func() report.Snapshot, stop func(), interval time.Duration
 		keys:   newKeyMap(),
 		width:  defaultWidth,
 		height: defaultHeight,
+		charts: &chartCache{},
 	}
 }
 
@@ -95,7 +98,7 @@ func (m model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.width, m.height = msg.Width, msg.Height
 		return m, nil
 	case snapMsg:
-		m.snap = report.Snapshot(msg)
+		m.snap = sanitized(report.Snapshot(msg))
 		m.have = true
 		if m.snap.Done {
 			return m, tea.Quit

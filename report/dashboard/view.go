@@ -33,6 +33,7 @@ func (m model) View() string {
 	if h <= 0 {
 		h = defaultHeight
 	}
+	m.snap = sanitized(m.snap) // snapshots set directly (tests) skip Update
 	header := m.header(w)
 	var body string
 	if m.showHelp {
@@ -153,8 +154,40 @@ func (m model) nextStage(w int) string {
 	return m.st.dim.Render("next: ") + next
 }
 
-// chart draws target (line runes) and achieved (braille) rate over scenario time.
+// chartKey is what the chart depends on; the timeline only grows at the end.
+type chartKey struct {
+	w, h, n                  int
+	firstT, lastT            float64
+	lastTarget, lastAchieved float64
+}
+
+// chartCache keeps the last drawn chart: drawing it cell by cell is most of a frame's cost,
+// and it changes once per window while the view redraws several times a second.
+type chartCache struct {
+	key  chartKey
+	view string
+	ok   bool
+}
+
+// chart returns the rate chart, redrawn only when its inputs changed.
 func (m model) chart(w, h int) string {
+	tl := m.snap.Timeline
+	k := chartKey{w: w, h: h, n: len(tl)}
+	if len(tl) > 0 {
+		first, last := tl[0], tl[len(tl)-1]
+		k.firstT, k.lastT, k.lastTarget, k.lastAchieved = first.T, last.T, last.TargetRPS, last.AchievedRPS
+	}
+	if m.charts == nil {
+		return m.drawChart(w, h)
+	}
+	if !m.charts.ok || m.charts.key != k {
+		m.charts.key, m.charts.view, m.charts.ok = k, m.drawChart(w, h), true
+	}
+	return m.charts.view
+}
+
+// drawChart draws target (line runes) and achieved (braille) rate over scenario time.
+func (m model) drawChart(w, h int) string {
 	tl := m.snap.Timeline
 	minT, maxT := 0.0, 1.0
 	if len(tl) > 0 {
