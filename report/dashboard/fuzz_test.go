@@ -24,11 +24,11 @@ func FuzzView(f *testing.F) {
 		s := report.Snapshot{
 			Name: "fuzz", Mode: mode, Wall: time.Duration(points) * time.Second, ScenarioT: time.Duration(points) * time.Minute,
 			ScenarioDuration: time.Hour, Compress: target, Progress: progress,
-			Last:     report.WindowStats{Dropped: dropped, Errors: errs, AchievedRPS: achieved, TargetRPS: target, Latency: report.Percentiles{P99: p99}, Service: report.Percentiles{P99: svc}},
-			Total:    report.WindowStats{Requests: errs, Errors: errs, Dropped: dropped},
-			ByCode:   map[string]int64{"RESERVED": stock, "WEIRD": oversold},
-			ByError:  map[string]int64{"refused": errs},
-			Stock:    stock, StockLeft: stock - oversold, Sold: stock + oversold, Oversold: oversold,
+			Last:    report.WindowStats{Dropped: dropped, Errors: errs, AchievedRPS: achieved, TargetRPS: target, Latency: report.Percentiles{P99: p99}, Service: report.Percentiles{P99: svc}},
+			Total:   report.WindowStats{Requests: errs, Errors: errs, Dropped: dropped},
+			ByCode:  map[string]int64{"RESERVED": stock, "WEIRD": oversold},
+			ByError: map[string]int64{"refused": errs},
+			Stock:   stock, StockLeft: stock - oversold, Sold: stock + oversold, Oversold: oversold,
 			Replicas: points, DesiredReplicas: -points, Autoscaler: mode,
 			Warnings: []string{mode, mode},
 		}
