@@ -1,0 +1,174 @@
+package sim
+
+import (
+	"math"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/flashload/flashload/scenario"
+)
+
+// journey is a scenario journey compiled for the simulator: each step is a request of a kind
+// (what it costs) or a pause.
+type journey struct {
+	name   string
+	weight float64
+	steps  []jstep
+}
+
+type jstep struct {
+	kind     int // a request kind, or -1 for a pause
+	name     string
+	think    *scenario.Think
+	sku      int // index in the SKU table, -1 for none
+	retry    *retryPolicy
+	prob     float64 // pay/cancel: probability of taking the step; 1 otherwise
+	sameUser bool    // bot: one user for every arrival of the journey
+	needsBuy bool    // pay/cancel: only after a reserved purchase
+}
+
+type retryPolicy struct {
+	statuses map[int]bool
+	codes    map[string]bool
+	max      int
+	backoff  time.Duration
+	jitter   time.Duration
+}
+
+func (p *retryPolicy) matches(status int, code string) bool {
+	return p != nil && (p.statuses[status] || (code != "" && p.codes[code]))
+}
+
+// delay is the pause before retry number attempt (1-based): backoff doubling, plus jitter.
+func (p *retryPolicy) delay(attempt int, r *rand.Rand) time.Duration {
+	d := p.backoff << (attempt - 1)
+	if p.jitter > 0 {
+		d += time.Duration(r.Int64N(int64(p.jitter) + 1))
+	}
+	return d
+}
+
+// meanDelay is the mean of delay, for the fluid mode.
+func (p *retryPolicy) meanDelay(attempt int) time.Duration {
+	return p.backoff<<(attempt-1) + p.jitter/2
+}
+
+func compileRetry(r *scenario.Retry) *retryPolicy {
+	if r == nil || r.Max <= 0 {
+		return nil
+	}
+	p := &retryPolicy{statuses: map[int]bool{}, codes: map[string]bool{}, max: r.Max, backoff: r.Backoff.D(), jitter: r.Jitter.D()}
+	for _, on := range r.On {
+		if n, err := strconv.Atoi(strings.TrimSpace(on)); err == nil {
+			p.statuses[n] = true
+		} else {
+			p.codes[strings.ToUpper(strings.TrimSpace(on))] = true
+		}
+	}
+	return p
+}
+
+func compileJourneys(s *scenario.Scenario, skuIndex map[string]int) []journey {
+	sku := func(name string) int {
+		if i, ok := skuIndex[name]; ok {
+			return i
+		}
+		return -1
+	}
+	var js []journey
+	for _, j := range s.Journeys {
+		cj := journey{name: j.Name, weight: j.Weight}
+		if cj.weight <= 0 {
+			cj.weight = 1
+		}
+		for _, st := range j.Steps {
+			switch {
+			case st.View != nil:
+				cj.steps = append(cj.steps, jstep{kind: kindView, name: "view", sku: sku(st.View.SKU), prob: 1})
+			case st.Think != nil:
+				cj.steps = append(cj.steps, jstep{kind: -1, name: "think", think: st.Think, sku: -1})
+			case st.Purchase != nil:
+				cj.steps = append(cj.steps, jstep{kind: kindPurchase, name: "purchase", sku: sku(st.Purchase.SKU), prob: 1,
+					retry: compileRetry(st.Purchase.Retry), sameUser: st.Purchase.SameUser})
+			case st.Pay != nil:
+				p := st.Pay.Probability
+				if p <= 0 {
+					p = 1
+				}
+				cj.steps = append(cj.steps, jstep{kind: kindPay, name: "pay", sku: -1, prob: p, needsBuy: true})
+			case st.Cancel != nil:
+				p := st.Cancel.Probability
+				if p <= 0 {
+					p = 1
+				}
+				cj.steps = append(cj.steps, jstep{kind: kindCancel, name: "cancel", sku: -1, prob: p, needsBuy: true})
+			case st.JoinGroup != nil:
+				cj.steps = append(cj.steps, jstep{kind: kindJoin, name: "join_group", sku: sku(st.JoinGroup.SKU), prob: 1})
+			case st.Request != nil:
+				k, name := kindRequest, st.Request.Name
+				if st.Request.Purchase {
+					k = kindPurchase
+				}
+				if name == "" {
+					name = "request"
+				}
+				cj.steps = append(cj.steps, jstep{kind: k, name: name, sku: sku(st.Request.SKU), prob: 1, retry: compileRetry(st.Request.Retry)})
+			}
+		}
+		js = append(js, cj)
+	}
+	if len(js) == 0 {
+		js = []journey{{name: "default", weight: 1, steps: []jstep{{kind: kindView, name: "view", sku: -1, prob: 1}}}}
+	}
+	return js
+}
+
+// pick chooses a journey by weight.
+func pickJourney(js []journey, total float64, r *rand.Rand) int {
+	x := r.Float64() * total
+	for i := range js {
+		x -= js[i].weight
+		if x < 0 {
+			return i
+		}
+	}
+	return len(js) - 1
+}
+
+// sampleThink draws a pause in scenario time.
+func sampleThink(t *scenario.Think, r *rand.Rand) time.Duration {
+	switch {
+	case t == nil:
+		return 0
+	case t.Fixed > 0:
+		return t.Fixed.D()
+	case strings.EqualFold(t.Dist, "exponential"):
+		return time.Duration(r.ExpFloat64() * float64(t.Mean))
+	case strings.EqualFold(t.Dist, "lognormal") && t.P50 > 0:
+		d := LogNormalFromP50P99(t.P50.D().Seconds(), math.Max(t.P99.D().Seconds(), t.P50.D().Seconds()))
+		return time.Duration(d.Sample(r) * 1e9)
+	case t.Max > t.Min:
+		return t.Min.D() + time.Duration(r.Int64N(int64(t.Max-t.Min)+1))
+	}
+	return t.Min.D()
+}
+
+// meanThink is the mean pause, for the fluid mode.
+func meanThink(t *scenario.Think) time.Duration {
+	switch {
+	case t == nil:
+		return 0
+	case t.Fixed > 0:
+		return t.Fixed.D()
+	case strings.EqualFold(t.Dist, "exponential"):
+		return t.Mean.D()
+	case strings.EqualFold(t.Dist, "lognormal") && t.P50 > 0:
+		d := LogNormalFromP50P99(t.P50.D().Seconds(), math.Max(t.P99.D().Seconds(), t.P50.D().Seconds()))
+		return time.Duration(d.Mean() * 1e9)
+	case t.Max > t.Min:
+		return (t.Min.D() + t.Max.D()) / 2
+	}
+	return t.Min.D()
+}

@@ -1,0 +1,618 @@
+package sim
+
+import (
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/flashload/flashload/report"
+)
+
+// sink is where results go: a report.Shard, or a discard sink in the long oracle tests.
+type sink interface {
+	RecordN(r *report.Result, n int64)
+	RatioN(name string, num, den int64)
+}
+
+// Event kinds of the per-request mode.
+const (
+	evArrival uint8 = iota
+	evResume        // a session's pause is over (ID: session)
+	evRetry         // a retry is due (ID: request)
+	evAppDone       // the application part of a request is done (ID: request)
+	evDBDone        // a shard finished its head request (Arg: shard)
+	evScale         // the autoscaler decides
+	evReady         // a pod finished starting
+	evGauge         // a gauge reading and the database's resharding check
+)
+
+type replica struct {
+	busy     int
+	q        []int32 // waiting requests (FIFO; head at qh)
+	qh       int
+	active   bool // receives new requests
+	live     bool // exists (active or draining)
+	draining bool
+}
+
+func (r *replica) qlen() int { return len(r.q) - r.qh }
+
+func (r *replica) push(id int32) { r.q = append(r.q, id) }
+
+func (r *replica) pop() int32 {
+	id := r.q[r.qh]
+	r.qh++
+	if r.qh == len(r.q) {
+		r.q, r.qh = r.q[:0], 0
+	} else if r.qh > 1024 && r.qh*2 > len(r.q) {
+		n := copy(r.q, r.q[r.qh:])
+		r.q, r.qh = r.q[:n], 0
+	}
+	return id
+}
+
+type shardQ struct {
+	busy bool
+	q    []int32
+	qh   int
+}
+
+type request struct {
+	sess     int32
+	kind     int8
+	step     int16
+	attempt  int8
+	retry    bool
+	db       bool
+	status   int16
+	code     string
+	rep      int32
+	intended time.Duration
+	start    time.Duration
+}
+
+type session struct {
+	j      int16
+	step   int16
+	bought bool
+}
+
+// stats are the per-request mode's own measurements, for the queueing oracles: waiting time
+// (arrival to start of service), sojourn (arrival to answer), and the time integral of the
+// number of requests in the system (Little's law).
+type stats struct {
+	served     int64
+	sumWait    float64
+	sumSojourn float64
+	wait       *hdrhistogram.Histogram // microseconds
+	sysArea    float64                 // ∫ N(t) dt, request·seconds
+	admitted   int64
+	first      time.Duration
+	last       time.Duration
+}
+
+// requestSim is the per-request discrete-event mode.
+type requestSim struct {
+	svc  *service
+	k    *Kernel
+	rng  *rand.Rand
+	out  sink
+	js   []journey
+	jw   float64
+	next func() (time.Duration, bool) // the next arrival
+
+	reps  []replica
+	rr    int
+	fleet fleet
+
+	sess      []session
+	freeSess  []int32
+	reqs      []request
+	freeReq   []int32
+	shards    []shardQ
+	shardsN   int // serving shards
+	shardsTo  int // shards after the pending resharding
+	reshardAt time.Duration
+
+	stock      []int64
+	stock0     []int64
+	sold, paid int64
+	botBought  []bool
+
+	shedWin   time.Duration
+	shedCount float64
+
+	brkOpenUntil time.Duration
+	brkWinStart  time.Duration
+	brkReq       int
+	brkErr       int
+
+	busy       int
+	inSys      int
+	dbBusy     int
+	lastT      time.Duration
+	busyArea   float64
+	workerArea float64
+	sysArea    float64
+	dbArea     float64
+	lastScale  time.Duration
+	lastDB     time.Duration
+	dbAreaMark float64
+	decision   Decision
+
+	st      stats
+	gauge   func(now time.Duration, g report.Gauges)
+	gaugeDt time.Duration
+	end     time.Duration
+	arrived int64
+}
+
+func newRequestSim(svc *service, js []journey, stock []int64, seed int64, out sink, next func() (time.Duration, bool)) *requestSim {
+	s := &requestSim{svc: svc, k: NewKernel(1024), rng: rand.New(rand.NewPCG(uint64(seed), 0x51ed)), out: out, js: js, next: next,
+		stock: append([]int64(nil), stock...), stock0: stock, botBought: make([]bool, len(js))}
+	for _, j := range js {
+		s.jw += j.weight
+	}
+	s.fleet = fleet{ready: svc.replicas, startup: svc.startup}
+	for i := 0; i < svc.replicas; i++ {
+		s.reps = append(s.reps, replica{active: true, live: true})
+	}
+	if svc.db != nil {
+		s.shardsN, s.shardsTo = svc.db.shards, svc.db.shards
+		s.shards = make([]shardQ, svc.db.maxShards)
+	}
+	s.st.wait = hdrhistogram.New(1, int64(24*time.Hour/time.Microsecond), 3)
+	s.st.first = -1
+	return s
+}
+
+// account moves the time integrals up to now.
+func (s *requestSim) account(now time.Duration) {
+	if now <= s.lastT {
+		return
+	}
+	dt := (now - s.lastT).Seconds()
+	s.busyArea += float64(s.busy) * dt
+	s.workerArea += float64(s.fleet.ready*s.svc.workers) * dt
+	s.sysArea += float64(s.inSys) * dt
+	s.dbArea += float64(s.dbBusy) * dt
+	s.lastT = now
+}
+
+// run plays until the arrivals end and every request is answered, or until ctx-like stop says so.
+func (s *requestSim) run(end time.Duration, stop func() bool) {
+	s.end = end
+	if t, ok := s.next(); ok {
+		s.k.Schedule(Event{At: t, Kind: evArrival})
+	}
+	if _, fixed := s.svc.scaler.(Fixed); !fixed {
+		s.k.Schedule(Event{At: s.svc.scaler.Period(), Kind: evScale})
+	}
+	if s.gauge != nil || s.svc.db != nil {
+		s.gaugeDt = max(s.gaugeDt, time.Second)
+		s.k.Schedule(Event{At: 0, Kind: evGauge})
+	}
+	n := 0
+	for {
+		e, ok := s.k.Next()
+		if !ok {
+			break
+		}
+		n++
+		if n&0xffff == 0 && stop != nil && stop() {
+			break
+		}
+		now := e.At
+		s.account(now)
+		switch e.Kind {
+		case evArrival:
+			s.arrived++
+			if s.st.first < 0 {
+				s.st.first = now
+			}
+			s.st.last = now
+			s.startSession(now)
+			if t, ok := s.next(); ok {
+				s.k.Schedule(Event{At: t, Kind: evArrival})
+			}
+		case evResume:
+			s.advance(int32(e.ID), now)
+		case evRetry:
+			s.admit(int32(e.ID), now)
+		case evAppDone:
+			s.appDone(int32(e.ID), now)
+		case evDBDone:
+			s.dbDone(int(e.Arg), int32(e.ID), now)
+		case evScale:
+			s.scaleDecision(now)
+			if now < s.end {
+				s.k.Schedule(Event{At: now + s.svc.scaler.Period(), Kind: evScale})
+			}
+		case evReady:
+			s.podsReady(now)
+		case evGauge:
+			s.gaugeTick(now)
+			if now < s.end {
+				s.k.Schedule(Event{At: now + s.gaugeDt, Kind: evGauge})
+			}
+		}
+	}
+}
+
+func (s *requestSim) startSession(now time.Duration) {
+	var id int32
+	if n := len(s.freeSess); n > 0 {
+		id = s.freeSess[n-1]
+		s.freeSess = s.freeSess[:n-1]
+	} else {
+		s.sess = append(s.sess, session{})
+		id = int32(len(s.sess) - 1)
+	}
+	s.sess[id] = session{j: int16(pickJourney(s.js, s.jw, s.rng))}
+	s.advance(id, now)
+}
+
+// advance plays the session's steps from its current one until it sends a request or pauses.
+func (s *requestSim) advance(id int32, now time.Duration) {
+	ss := &s.sess[id]
+	steps := s.js[ss.j].steps
+	for int(ss.step) < len(steps) {
+		st := &steps[ss.step]
+		if st.kind < 0 {
+			ss.step++
+			if d := sampleThink(st.think, s.rng); d > 0 {
+				s.k.Schedule(Event{At: now + d, Kind: evResume, ID: int64(id)})
+				return
+			}
+			continue
+		}
+		if (st.needsBuy && !ss.bought) || (st.prob < 1 && s.rng.Float64() >= st.prob) {
+			ss.step++
+			continue
+		}
+		rid := s.newRequest(id, st.kind, ss.step, now)
+		s.admit(rid, now)
+		return
+	}
+	s.freeSess = append(s.freeSess, id)
+}
+
+func (s *requestSim) newRequest(sess int32, kind int, step int16, now time.Duration) int32 {
+	var id int32
+	if n := len(s.freeReq); n > 0 {
+		id = s.freeReq[n-1]
+		s.freeReq = s.freeReq[:n-1]
+	} else {
+		s.reqs = append(s.reqs, request{})
+		id = int32(len(s.reqs) - 1)
+	}
+	s.reqs[id] = request{sess: sess, kind: int8(kind), step: step, intended: now, rep: -1}
+	return id
+}
+
+// admit sends a request (a first attempt or a retry) to the service at now.
+func (s *requestSim) admit(id int32, now time.Duration) {
+	r := &s.reqs[id]
+	r.intended = now
+	if s.svc.breaker != nil && now < s.brkOpenUntil {
+		s.answer(id, now, 503, "CIRCUIT_OPEN", report.ErrNone)
+		return
+	}
+	if s.svc.shedAbove > 0 {
+		if w := now / time.Second; w != s.shedWin {
+			s.shedWin, s.shedCount = w, 0
+		}
+		if s.shedCount >= s.svc.shedAbove {
+			s.answer(id, now, 503, "SHED", report.ErrNone)
+			return
+		}
+		s.shedCount++
+	}
+	rep := s.pickReplica()
+	if rep < 0 {
+		s.answer(id, now, 503, "SHED", report.ErrNone)
+		return
+	}
+	rp := &s.reps[rep]
+	r.rep = int32(rep)
+	if rp.busy < s.svc.workers {
+		s.inSys++
+		s.st.admitted++
+		s.begin(id, now)
+		return
+	}
+	if s.svc.queueLimit > 0 && rp.qlen() >= s.svc.queueLimit {
+		s.answer(id, now, 503, "SHED", report.ErrNone)
+		return
+	}
+	s.inSys++
+	s.st.admitted++
+	rp.push(id)
+}
+
+func (s *requestSim) pickReplica() int {
+	n := len(s.reps)
+	switch s.svc.lb {
+	case "least-connections":
+		best, load := -1, math.MaxInt
+		for i := range s.reps {
+			if r := &s.reps[i]; r.active {
+				if l := r.busy + r.qlen(); l < load {
+					best, load = i, l
+				}
+			}
+		}
+		return best
+	case "random":
+		if s.fleet.ready <= 0 {
+			return -1
+		}
+		k := s.rng.IntN(s.fleet.ready)
+		for i := range s.reps {
+			if s.reps[i].active {
+				if k == 0 {
+					return i
+				}
+				k--
+			}
+		}
+		return -1
+	}
+	for j := 0; j < n; j++ {
+		s.rr++
+		if s.rr >= n {
+			s.rr = 0
+		}
+		if s.reps[s.rr].active {
+			return s.rr
+		}
+	}
+	return -1
+}
+
+// begin starts serving request id on a worker of its replica: it decides what the request
+// costs (a cache hit, a cheap sold-out answer, or the application time and a database call).
+func (s *requestSim) begin(id int32, now time.Duration) {
+	r := &s.reqs[id]
+	rp := &s.reps[r.rep]
+	rp.busy++
+	s.busy++
+	r.start = now
+	wait := (now - r.intended).Seconds()
+	s.st.served++
+	s.st.sumWait += wait
+	_ = s.st.wait.RecordValue(int64(wait * 1e6))
+
+	ss := &s.sess[r.sess]
+	st := &s.js[ss.j].steps[r.step]
+	cost := 0.0
+	switch {
+	case r.kind == kindPurchase && st.sku >= 0 && s.stock[st.sku] <= 0:
+		r.status, r.code, cost = 410, "SOLD_OUT", s.svc.hitTime
+	case r.kind == kindPurchase && st.sameUser && s.botBought[ss.j]:
+		r.status, r.code, cost = 403, "LIMIT_EXCEEDED", s.svc.hitTime
+	case cacheable(int(r.kind)) && s.svc.hitRatio > 0 && s.rng.Float64() < s.svc.hitRatio:
+		r.status, r.code, cost = 200, "", s.svc.hitTime
+	default:
+		r.status, r.code = 0, ""
+		cost = s.svc.steps[r.kind].Sample(s.rng)
+		r.db = s.svc.db != nil
+	}
+	s.k.Schedule(Event{At: now + time.Duration(cost*1e9), Kind: evAppDone, ID: int64(id)})
+}
+
+func (s *requestSim) appDone(id int32, now time.Duration) {
+	r := &s.reqs[id]
+	if !r.db {
+		s.finish(id, now)
+		return
+	}
+	sh := s.rng.IntN(s.shardsN)
+	q := &s.shards[sh]
+	if !q.busy {
+		q.busy = true
+		s.dbBusy++
+		s.k.Schedule(Event{At: now + s.dbService(), Kind: evDBDone, Arg: int32(sh), ID: int64(id)})
+		return
+	}
+	q.q = append(q.q, id)
+}
+
+func (s *requestSim) dbService() time.Duration {
+	return time.Duration(s.rng.ExpFloat64() / s.svc.db.perShard(s.shardsN) * 1e9)
+}
+
+// dbDone: shard sh finished request id (the event carries it).
+func (s *requestSim) dbDone(sh int, id int32, now time.Duration) {
+	q := &s.shards[sh]
+	if q.qh < len(q.q) {
+		next := q.q[q.qh]
+		q.qh++
+		if q.qh == len(q.q) {
+			q.q, q.qh = q.q[:0], 0
+		}
+		s.k.Schedule(Event{At: now + s.dbService(), Kind: evDBDone, Arg: int32(sh), ID: int64(next)})
+	} else {
+		q.busy = false
+		s.dbBusy--
+	}
+	s.finish(id, now)
+}
+
+// finish answers a served request and gives its worker the next waiting request.
+func (s *requestSim) finish(id int32, now time.Duration) {
+	r := &s.reqs[id]
+	rep := r.rep
+	status, code := int(r.status), r.code
+	if status == 0 {
+		status, code = s.outcome(r)
+	}
+	s.inSys--
+	s.st.sumSojourn += (now - r.intended).Seconds()
+	s.answer(id, now, status, code, report.ErrNone)
+
+	rp := &s.reps[rep]
+	rp.busy--
+	s.busy--
+	for rp.qlen() > 0 {
+		nid := rp.pop()
+		if to := s.svc.timeout; to > 0 && (now-s.reqs[nid].intended).Seconds() > to {
+			s.inSys--
+			s.answer(nid, s.reqs[nid].intended+time.Duration(to*1e9), 504, "", report.ErrTimeout)
+			continue
+		}
+		s.begin(nid, now)
+		break
+	}
+	if rp.draining && rp.busy == 0 && rp.qlen() == 0 {
+		rp.live, rp.draining = false, false
+	}
+}
+
+// outcome is the answer of a request that did the real work.
+func (s *requestSim) outcome(r *request) (int, string) {
+	ss := &s.sess[r.sess]
+	st := &s.js[ss.j].steps[r.step]
+	switch r.kind {
+	case kindPurchase:
+		if st.sku >= 0 {
+			if s.stock[st.sku] <= 0 {
+				return 410, "SOLD_OUT"
+			}
+			s.stock[st.sku]--
+		}
+		s.sold++
+		if st.sameUser {
+			s.botBought[ss.j] = true
+		}
+		return 201, "RESERVED"
+	case kindPay:
+		s.paid++
+		return 200, "PAID"
+	case kindCancel:
+		return 200, "RELEASED"
+	case kindJoin:
+		return 201, "JOINED"
+	}
+	return 200, ""
+}
+
+// answer records a request's answer and moves its session on (or schedules its retry).
+func (s *requestSim) answer(id int32, done time.Duration, status int, code string, errc report.ErrorClass) {
+	r := &s.reqs[id]
+	ss := &s.sess[r.sess]
+	st := &s.js[ss.j].steps[r.step]
+	res := report.Result{Intended: r.intended, Sent: r.intended, Done: done, Journey: s.js[ss.j].name, Step: st.name,
+		Status: status, Code: code, Err: errc, Retry: r.retry}
+	s.out.RecordN(&res, 1)
+	if s.svc.breaker != nil {
+		s.breakerCount(done, status >= 500 || errc != report.ErrNone)
+	}
+	if r.kind == kindPay {
+		ok := int64(0)
+		if status == 200 {
+			ok = 1
+		}
+		s.out.RatioN("pay_success", ok, 1)
+	}
+	now := s.k.Now()
+	if st.retry.matches(status, code) && int(r.attempt) < st.retry.max {
+		r.attempt++
+		r.retry = true
+		r.status, r.code, r.db = 0, "", false
+		s.k.Schedule(Event{At: now + st.retry.delay(int(r.attempt), s.rng), Kind: evRetry, ID: int64(id)})
+		return
+	}
+	if r.kind == kindPurchase && status == 201 {
+		ss.bought = true
+	}
+	sess := r.sess
+	s.freeReq = append(s.freeReq, id)
+	ss.step++
+	s.advance(sess, now)
+}
+
+func (s *requestSim) breakerCount(now time.Duration, failed bool) {
+	b := s.svc.breaker
+	if now-s.brkWinStart >= b.window {
+		s.brkWinStart, s.brkReq, s.brkErr = now, 0, 0
+	}
+	s.brkReq++
+	if failed {
+		s.brkErr++
+	}
+	if s.brkReq >= b.min && float64(s.brkErr) > b.errRate*float64(s.brkReq) && now >= s.brkOpenUntil {
+		s.brkOpenUntil = now + b.open
+		s.brkWinStart, s.brkReq, s.brkErr = now+b.open, 0, 0
+	}
+}
+
+func (s *requestSim) scaleDecision(now time.Duration) {
+	p := s.svc.scaler.Period()
+	util := 0.0
+	if s.workerArea > 0 {
+		util = s.busyArea / s.workerArea
+	}
+	conc := s.sysArea / p.Seconds()
+	s.busyArea, s.workerArea, s.sysArea = 0, 0, 0
+	d := s.svc.scaler.Decide(Observation{Now: now, Current: s.fleet.current(), Ready: s.fleet.ready, Utilization: util, Concurrency: conc})
+	d.Desired = min(max(d.Desired, s.svc.min), s.svc.max)
+	s.decision = d
+	before := len(s.fleet.starting)
+	removed := s.fleet.scale(d.Desired, now)
+	if len(s.fleet.starting) > before {
+		s.k.Schedule(Event{At: now + s.svc.startup, Kind: evReady})
+	}
+	for i := len(s.reps) - 1; i >= 0 && removed > 0; i-- {
+		if r := &s.reps[i]; r.active {
+			r.active = false
+			if r.busy == 0 && r.qlen() == 0 {
+				r.live = false
+			} else {
+				r.draining = true
+			}
+			removed--
+		}
+	}
+}
+
+func (s *requestSim) podsReady(now time.Duration) {
+	for n := s.fleet.advance(now); n > 0; n-- {
+		slot := -1
+		for i := range s.reps {
+			if !s.reps[i].live {
+				slot = i
+				break
+			}
+		}
+		if slot < 0 {
+			s.reps = append(s.reps, replica{})
+			slot = len(s.reps) - 1
+		}
+		s.reps[slot].active, s.reps[slot].live = true, true
+	}
+}
+
+func (s *requestSim) gaugeTick(now time.Duration) {
+	if db := s.svc.db; db != nil {
+		if s.shardsTo != s.shardsN && now >= s.reshardAt {
+			s.shardsN = s.shardsTo
+		}
+		if dt := (now - s.lastDB).Seconds(); dt >= 15 {
+			util := (s.dbArea - s.dbAreaMark) / dt / float64(s.shardsN)
+			s.dbAreaMark, s.lastDB = s.dbArea, now
+			if util > db.target && s.shardsTo == s.shardsN && s.shardsN < db.maxShards {
+				s.shardsTo, s.reshardAt = min(s.shardsN*2, db.maxShards), now+db.reshard
+			}
+		}
+	}
+	if s.gauge != nil {
+		g := report.Gauges{Replicas: s.fleet.ready, DesiredReplicas: s.fleet.current(), Autoscaler: s.decision.Reason, Sold: s.sold, Paid: s.paid}
+		for i := range s.stock {
+			g.Stock += s.stock0[i]
+			g.StockLeft += s.stock[i]
+		}
+		s.gauge(now, g)
+	}
+}

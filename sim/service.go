@@ -1,0 +1,272 @@
+package sim
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/flashload/flashload/scenario"
+)
+
+// Defaults of the capacity model, for fields the scenario leaves at zero.
+var (
+	DefaultReplicas          = 10
+	DefaultWorkersPerReplica = 64
+	DefaultServiceTime       = scenario.ServiceTime{Dist: "lognormal", P50: scenario.Duration(8 * time.Millisecond), P99: scenario.Duration(60 * time.Millisecond)}
+	DefaultHitTime           = time.Millisecond
+	DefaultTick              = time.Second
+	DefaultStartup           = 30 * time.Second
+	DefaultTargetUtilization = 0.7
+	DefaultDBTarget          = 0.7
+	DefaultReshard           = time.Minute
+	DefaultBreakerWindow     = 10 * time.Second
+	DefaultBreakerOpen       = 5 * time.Second
+	DefaultBreakerMin        = 20
+	// RequestModeLimit is the most expected requests for which Mode "auto" picks the per-request
+	// mode; above it the fluid mode runs.
+	RequestModeLimit = 2_000_000.0
+)
+
+// Step kinds: what a request costs depends on what it does.
+const (
+	kindView = iota
+	kindPurchase
+	kindPay
+	kindCancel
+	kindJoin
+	kindRequest
+	numKinds
+)
+
+var kindNames = [numKinds]string{"view", "purchase", "pay", "cancel", "join_group", "request"}
+
+// service is the resolved capacity model: the scenario's Model with defaults filled in and the
+// distributions built. Both modes read it.
+type service struct {
+	replicas int
+	workers  int
+	lb       string
+	base     Dist
+	steps    [numKinds]Dist // per-kind service time of the application part
+	hitRatio float64
+	hitTime  float64 // seconds
+
+	db *dbModel
+
+	queueLimit int
+	timeout    float64 // seconds; 0 none
+	shedAbove  float64
+
+	breaker *breakerModel
+
+	scaler  Scaler
+	startup time.Duration
+	min     int
+	max     int
+}
+
+type dbModel struct {
+	shards, maxShards int
+	cap               float64 // per shard, alone
+	alpha, beta       float64
+	target            float64
+	reshard           time.Duration
+}
+
+// perShard is the effective capacity of one shard when there are n: the Universal
+// Scalability Law's total divided by n.
+func (d *dbModel) perShard(n int) float64 { return USL(n, d.cap, d.alpha, d.beta) / float64(n) }
+
+type breakerModel struct {
+	errRate float64
+	window  time.Duration
+	open    time.Duration
+	min     int
+}
+
+// newService resolves a model. loadHist reads an empirical distribution's histogram file; the
+// calibration (override) replaces the base service time when set.
+func newService(m *scenario.Model, override Dist, loadHist func(path string) (Dist, error)) (*service, error) {
+	if m == nil {
+		m = &scenario.Model{}
+	}
+	s := &service{replicas: m.Replicas, workers: m.WorkersPerReplica, lb: m.LoadBalancer,
+		queueLimit: m.QueueLimit, timeout: m.Timeout.D().Seconds(), shedAbove: m.ShedAboveRPS}
+	if s.workers <= 0 {
+		s.workers = DefaultWorkersPerReplica
+	}
+	if s.lb == "" {
+		s.lb = "round-robin"
+	}
+	var err error
+	if override != nil {
+		s.base = override
+	} else {
+		st := m.ServiceTime
+		if st.Dist == "" {
+			st = DefaultServiceTime
+		}
+		if s.base, err = buildDist(st, loadHist); err != nil {
+			return nil, fmt.Errorf("model.service_time: %w", err)
+		}
+	}
+	for k := range s.steps {
+		s.steps[k] = s.base
+		if st, ok := m.StepTimes[kindNames[k]]; ok {
+			if s.steps[k], err = buildDist(st, loadHist); err != nil {
+				return nil, fmt.Errorf("model.step_times.%s: %w", kindNames[k], err)
+			}
+		}
+	}
+	s.hitTime = DefaultHitTime.Seconds()
+	if c := m.Cache; c != nil {
+		s.hitRatio = c.HitRatio
+		if c.HitTime > 0 {
+			s.hitTime = c.HitTime.D().Seconds()
+		}
+	}
+	if d := m.DB; d != nil && d.Shards > 0 && d.ShardCapacityRPS > 0 {
+		s.db = &dbModel{shards: d.Shards, maxShards: max(d.MaxShards, d.Shards), cap: d.ShardCapacityRPS,
+			alpha: d.Alpha, beta: d.Beta, target: d.TargetUtilization, reshard: d.Reshard.D()}
+		if s.db.target <= 0 {
+			s.db.target = DefaultDBTarget
+		}
+		if s.db.reshard <= 0 {
+			s.db.reshard = DefaultReshard
+		}
+	}
+	if b := m.CircuitBreaker; b != nil && b.ErrorRate > 0 {
+		s.breaker = &breakerModel{errRate: b.ErrorRate, window: b.Window.D(), open: b.Open.D(), min: b.MinRequests}
+		if s.breaker.window <= 0 {
+			s.breaker.window = DefaultBreakerWindow
+		}
+		if s.breaker.open <= 0 {
+			s.breaker.open = DefaultBreakerOpen
+		}
+		if s.breaker.min <= 0 {
+			s.breaker.min = DefaultBreakerMin
+		}
+	}
+
+	a := m.Autoscaler
+	if a == nil {
+		a = &scenario.Autoscaler{Type: "fixed"}
+	}
+	s.startup = a.Startup.D()
+	if a.Startup == 0 && a.Type != "fixed" && a.Type != "" {
+		s.startup = DefaultStartup
+	}
+	s.min = a.Min
+	if s.replicas <= 0 {
+		s.replicas = max(a.Min, 1)
+		if a.Min == 0 {
+			s.replicas = DefaultReplicas
+		}
+	}
+	if s.min <= 0 {
+		s.min = 1
+	}
+	s.max = a.Max
+	if s.max <= 0 {
+		s.max = max(s.replicas, s.min) * 100
+	}
+	target := a.TargetUtilization
+	if target <= 0 {
+		target = DefaultTargetUtilization
+	}
+	switch a.Type {
+	case "", "fixed":
+		s.scaler = Fixed{Replicas: s.replicas}
+	case "hpa":
+		s.scaler = DefaultHPA(target, s.min, s.max)
+	case "kpa":
+		s.scaler = DefaultKPA(target*float64(s.workers), s.min, s.max)
+	case "scheduled":
+		sc := Scheduled{Initial: s.replicas}
+		for _, st := range a.Schedule {
+			sc.Steps = append(sc.Steps, TimedValue{At: st.At.D(), Value: st.Replicas})
+		}
+		s.scaler = sc
+	default:
+		return nil, fmt.Errorf("model.autoscaler.type %q: want hpa, kpa, fixed or scheduled", a.Type)
+	}
+	return s, nil
+}
+
+func buildDist(st scenario.ServiceTime, loadHist func(string) (Dist, error)) (Dist, error) {
+	switch strings.ToLower(st.Dist) {
+	case "exponential":
+		if st.Mean <= 0 {
+			return nil, fmt.Errorf("exponential needs mean > 0")
+		}
+		return Exponential{MeanS: st.Mean.D().Seconds()}, nil
+	case "deterministic":
+		if st.Mean <= 0 {
+			return nil, fmt.Errorf("deterministic needs mean > 0")
+		}
+		return Deterministic{Value: st.Mean.D().Seconds()}, nil
+	case "lognormal":
+		if st.P50 <= 0 || st.P99 < st.P50 {
+			return nil, fmt.Errorf("lognormal needs 0 < p50 ≤ p99")
+		}
+		return LogNormalFromP50P99(st.P50.D().Seconds(), st.P99.D().Seconds()), nil
+	case "empirical":
+		if loadHist == nil || st.Histogram == "" {
+			return nil, fmt.Errorf("empirical needs a histogram")
+		}
+		return loadHist(st.Histogram)
+	}
+	return nil, fmt.Errorf("unknown distribution %q", st.Dist)
+}
+
+// usesDB says whether a request of this kind reaches the database (reads miss the cache first).
+func usesDB(kind int) bool { return kind != kindView && kind != kindRequest }
+
+// cacheable says whether the cache can answer a request of this kind.
+func cacheable(kind int) bool { return kind == kindView || kind == kindRequest }
+
+// fleet is the replicas' life cycle, shared by both modes: pods asked for start at once and
+// serve after the start-up delay; pods taken away go starting ones first.
+type fleet struct {
+	ready    int
+	starting []time.Duration // ready-at times, ascending
+	startup  time.Duration
+}
+
+func (f *fleet) current() int { return f.ready + len(f.starting) }
+
+// advance moves pods whose start-up is over to ready and returns how many.
+func (f *fleet) advance(now time.Duration) int {
+	n := 0
+	for n < len(f.starting) && f.starting[n] <= now {
+		n++
+	}
+	f.starting = f.starting[n:]
+	f.ready += n
+	return n
+}
+
+// scale sets the desired count; it returns how many ready pods were removed.
+func (f *fleet) scale(desired int, now time.Duration) int {
+	for f.current() < desired {
+		f.starting = append(f.starting, now+f.startup)
+	}
+	removed := 0
+	for f.current() > desired && len(f.starting) > 0 {
+		f.starting = f.starting[:len(f.starting)-1]
+	}
+	for f.current() > desired && f.ready > 1 {
+		f.ready--
+		removed++
+	}
+	return removed
+}
+
+// nextReady is the time of the next pod becoming ready, or MaxInt64.
+func (f *fleet) nextReady() time.Duration {
+	if len(f.starting) == 0 {
+		return math.MaxInt64
+	}
+	return f.starting[0]
+}
