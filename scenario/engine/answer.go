@@ -2,7 +2,6 @@ package engine
 
 import (
 	"bytes"
-	"strconv"
 
 	"github.com/flashload/flashload/scenario"
 )
@@ -94,19 +93,4 @@ func answerCode(body []byte) string {
 		return ""
 	}
 	return internCode(v)
-}
-
-// retryAfter parses a Retry-After header given in seconds (the only form flashload's target and
-// most rate limiters send). It returns 0 when the header is absent or not a number of seconds;
-// an HTTP date is not honoured, and the configured backoff applies instead.
-func retryAfter(h []byte) (secs float64, ok bool) {
-	h = bytes.TrimSpace(h)
-	if len(h) == 0 || len(h) > 16 {
-		return 0, false
-	}
-	f, err := strconv.ParseFloat(string(h), 64)
-	if err != nil || f < 0 || f != f || f > 3600 {
-		return 0, false
-	}
-	return f, true
 }

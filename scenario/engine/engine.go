@@ -80,7 +80,8 @@ type run struct {
 	rec     *report.Recorder
 	shards  int              // shards used by workers; shard `shards` is the pacer's
 	steps   [][]compiledStep // per journey
-	pick    []float64        // cumulative journey weights
+	picker  *scenario.Picker
+	userIDs *scenario.UserIDs
 	users   int64
 	warn    *warner
 	ceiling float64 // pre-flight estimate of this machine's generation ceiling, 0 when not measured

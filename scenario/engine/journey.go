@@ -23,14 +23,15 @@ const (
 	kRequest
 )
 
-// Default paths of the presets: flashload's target API (DESIGN.md).
-const (
-	defaultView        = "GET /v1/skus/{{sku}}"
-	defaultPurchase    = "POST /v1/skus/{{sku}}/purchase"
-	defaultPay         = "POST /v1/orders/{{order}}/pay"
-	defaultCancel      = "POST /v1/orders/{{order}}/cancel"
-	defaultJoinGroup   = "POST /v1/groups/{{group}}/join"
-	defaultCreateGroup = "POST /v1/groups"
+// Default endpoints of the presets: flashload's target API (scenario.DefaultAPI).
+var (
+	defaultView        = scenario.DefaultAPI.View
+	defaultPurchase    = scenario.DefaultAPI.Purchase
+	defaultPay         = scenario.DefaultAPI.Pay
+	defaultCancel      = scenario.DefaultAPI.Cancel
+	defaultJoinGroup   = scenario.DefaultAPI.JoinGroup
+	defaultCreateGroup = scenario.DefaultAPI.CreateGroup
+	defaultOpen        = scenario.DefaultAPI.Open
 )
 
 type header struct {
@@ -59,6 +60,7 @@ type compiledStep struct {
 	qty      int
 	retry    *retryRule
 	think    *scenario.Think
+	sampler  *scenario.ThinkSampler // At only: safe for concurrent use
 	prob     float64
 	delay    time.Duration
 	audit    bool // a purchase attempt: recorded for the audit
@@ -149,25 +151,14 @@ func (r *retryRule) wait(n int, retryAfterS float64, rnd func() float64) time.Du
 	return d
 }
 
-// parseEndpoint reads "METHOD /path" or "/path" (method def).
-func parseEndpoint(spec, def string, table *scenario.Table) (endpoint, error) {
-	method, path := def, strings.TrimSpace(spec)
-	if m, p, ok := strings.Cut(path, " "); ok && m != "" && strings.ToUpper(m) == m {
-		method, path = m, strings.TrimSpace(p)
-	}
-	t, err := scenario.CompileTemplate(path, table)
+// parseEndpoint reads "METHOD /path" or "/path" (scenario.ParseEndpoint) into an endpoint.
+func parseEndpoint(spec string, table *scenario.Table) (endpoint, error) {
+	method, t, err := scenario.ParseEndpoint(spec, table)
 	if err != nil {
 		return endpoint{}, err
 	}
+	path := strings.TrimSpace(t.String())
 	return endpoint{method: method, url: t, full: strings.HasPrefix(path, "http://") || strings.HasPrefix(path, "https://")}, nil
-}
-
-func mustTemplate(s string) *scenario.Template {
-	t, err := scenario.CompileTemplate(s, nil)
-	if err != nil {
-		panic(err)
-	}
-	return t
 }
 
 // compile resolves every journey's steps and the journey weights.
@@ -191,29 +182,17 @@ func (r *run) compile() error {
 		return noSKU
 	}
 	var problems []string
-	ep := func(spec, def string) endpoint {
-		method, _, _ := strings.Cut(def, " ")
-		e, err := parseEndpoint(spec, method, s.UserTable)
+	ep := func(spec string) endpoint {
+		e, err := parseEndpoint(spec, s.UserTable)
 		if err != nil {
 			problems = append(problems, err.Error())
 		}
 		return e
 	}
-	// A preset given as a bare path keeps the default method.
-	preset := func(v, def string) endpoint {
-		if strings.TrimSpace(v) == "" {
-			return ep(def, def)
-		}
-		return ep(v, def)
-	}
-	total := 0.0
-	for ji, j := range s.Journeys {
-		w := j.Weight
-		if w <= 0 {
-			w = 1
-		}
-		total += w
-		r.pick = append(r.pick, total)
+	preset := func(v, def string) endpoint { return ep(or(v, def)) }
+	r.picker = scenario.NewPicker(s.Journeys)
+	r.userIDs = scenario.NewUserIDs(s.Users, r.seed)
+	for _, j := range s.Journeys {
 		var steps []compiledStep
 		for si, st := range j.Steps {
 			c := compiledStep{idx: uint16(si), skuIdx: noSKU}
@@ -223,6 +202,7 @@ func (r *run) compile() error {
 				c.ep = preset(api.View, defaultView)
 			case st.Think != nil:
 				c.kind, c.name, c.think = kThink, "think", st.Think
+				c.sampler = scenario.NewThinkSampler(*st.Think, r.seed, uint64(si))
 			case st.Purchase != nil:
 				p := st.Purchase
 				c.kind, c.name, c.sku, c.qty = kPurchase, "purchase", p.SKU, max(p.Qty, 1)
@@ -241,7 +221,7 @@ func (r *run) compile() error {
 				c.create = preset(api.CreateGroup, defaultCreateGroup)
 			case st.WaitUntilOpen != nil:
 				c.kind, c.name, c.sku = kWaitOpen, "wait_until_open", st.WaitUntilOpen.SKU
-				c.ep = preset(api.Open, defaultView)
+				c.ep = preset(api.Open, defaultOpen)
 			case st.Request != nil:
 				q := st.Request
 				c.kind, c.name, c.sku = kRequest, q.Name, q.SKU
@@ -249,7 +229,7 @@ func (r *run) compile() error {
 					c.name = fmt.Sprintf("request%d", si+1)
 				}
 				method := strings.ToUpper(or(q.Method, "GET"))
-				c.ep = ep(q.URL, method)
+				c.ep = ep(q.URL)
 				c.ep.method = method
 				for _, name := range sortedHeaderNames(q.Headers) {
 					t, err := scenario.CompileTemplate(q.Headers[name], s.UserTable)
@@ -280,7 +260,6 @@ func (r *run) compile() error {
 			c.skuIdx = idxOf(c.sku)
 			steps = append(steps, c)
 		}
-		_ = ji
 		r.steps = append(r.steps, steps)
 	}
 	if len(s.Journeys) == 0 {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
-	"sort"
 	"time"
 
 	"github.com/flashload/flashload/report"
@@ -22,7 +21,6 @@ type worker struct {
 	sh    *report.Shard
 	pcg   *rand.PCG
 	rng   *rand.Rand
-	zipf  *rand.Zipf
 	timer *time.Timer
 	req   fasthttp.Request
 	resp  fasthttp.Response
@@ -37,13 +35,6 @@ type worker struct {
 func (r *run) newWorker(i int) *worker {
 	w := &worker{r: r, id: i, sh: r.rec.Shard(i % r.shards), pcg: rand.NewPCG(uint64(r.seed), uint64(i))}
 	w.rng = rand.New(w.pcg)
-	if r.s.Users.IDs == "zipf" && r.users > 1 {
-		sk := r.s.Users.Skew
-		if sk <= 1 {
-			sk = 1.1
-		}
-		w.zipf = rand.NewZipf(w.rng, sk, 1, uint64(r.users-1))
-	}
 	w.timer = time.NewTimer(time.Hour)
 	w.timer.Stop()
 	r.workersMu.Lock()
@@ -67,32 +58,14 @@ func (w *worker) sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// user picks the session's user number (1-based).
-func (w *worker) user(seq int64) int64 {
-	if w.zipf != nil {
-		return int64(w.zipf.Uint64()) + 1
-	}
-	return seq%w.r.users + 1
-}
-
 // session plays one arrival's journey. intended is when its first request should go out.
 func (w *worker) session(ctx context.Context, a scenario.Arrival, intended time.Duration) {
 	r := w.r
 	w.pcg.Seed(uint64(r.seed), uint64(a.Seq)^0x5851f42d4c957f2d)
-	ji := 0
-	if len(r.pick) > 1 {
-		x := w.rng.Float64() * r.pick[len(r.pick)-1]
-		ji = sort.SearchFloat64s(r.pick, x)
-		if ji >= len(r.pick) {
-			ji = len(r.pick) - 1
-		}
-		for ji < len(r.pick)-1 && r.pick[ji] <= x {
-			ji++
-		}
-	}
+	ji := r.picker.PickSeq(r.seed, a.Seq)
 	journey := r.s.Journeys[ji].Name
 	steps := r.steps[ji]
-	user := w.user(a.Seq)
+	user := r.userIDs.User(a.Seq)
 	w.order = w.order[:0]
 	w.group = w.group[:0]
 	next := intended
@@ -108,7 +81,7 @@ func (w *worker) session(ctx context.Context, a scenario.Arrival, intended time.
 		}
 		switch st.kind {
 		case kThink:
-			d := w.thinkWall(st.think)
+			d := scenario.WallThink(st.sampler.At(scenario.Unit(scenario.Mix(r.seed, a.Seq, scenario.StreamStep+uint64(st.idx)))), r.compressNow())
 			if !w.sleep(ctx, d) {
 				return
 			}
@@ -134,31 +107,6 @@ func (w *worker) session(ctx context.Context, a scenario.Arrival, intended time.
 			return
 		}
 	}
-}
-
-// thinkWall samples a think time (scenario time) and converts it to run time at the current
-// compression.
-func (w *worker) thinkWall(t *scenario.Think) time.Duration {
-	var d float64 // scenario seconds
-	switch {
-	case t.Dist == "exponential" && t.Mean > 0:
-		d = w.rng.ExpFloat64() * t.Mean.D().Seconds()
-	case t.Dist == "lognormal" && t.P50 > 0:
-		mu := math.Log(t.P50.D().Seconds())
-		sigma := 0.0
-		if t.P99 > t.P50 {
-			sigma = math.Log(t.P99.D().Seconds()/t.P50.D().Seconds()) / 2.3263478740408408
-		}
-		d = math.Exp(mu + sigma*w.rng.NormFloat64())
-	case t.Max > 0:
-		lo, hi := t.Min.D().Seconds(), t.Max.D().Seconds()
-		d = lo + w.rng.Float64()*max(hi-lo, 0)
-	case t.Fixed > 0:
-		d = t.Fixed.D().Seconds()
-	case t.Mean > 0:
-		d = t.Mean.D().Seconds()
-	}
-	return time.Duration(d / w.r.compressNow() * float64(time.Second))
 }
 
 func (r *run) compressNow() float64 {
@@ -397,7 +345,9 @@ func (w *worker) do(journey, step string, intended time.Duration, retry, full bo
 		an.code = answerCode(body)
 		res.Status, res.Code, res.Bytes = an.status, an.code, len(body)
 		if an.status == 429 || an.status == 503 {
-			an.after, an.hasRA = retryAfter(resp.Header.Peek("Retry-After"))
+			if d, ok := scenario.ParseRetryAfter(resp.Header.Peek("Retry-After"), time.Now()); ok {
+				an.after, an.hasRA = d.Seconds(), true
+			}
 		}
 	}
 	w.sh.Record(&res)
