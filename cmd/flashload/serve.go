@@ -1,0 +1,170 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/flashload/flashload/target"
+	"github.com/flashload/flashload/target/inventory"
+)
+
+func init() { register(newServeCmd) }
+
+// serveOptions are `flashload serve`'s flags and streams.
+type serveOptions struct {
+	target.Options
+	SKUs         []string // NAME:STOCK[:PRICE[:LIMIT]] created at start
+	DrainTimeout time.Duration
+	Out, Err     io.Writer
+	// ready, when set, receives the listening address (tests).
+	ready func(addr string)
+}
+
+// DefaultDrainTimeout bounds the graceful shutdown of `serve`.
+const DefaultDrainTimeout = 10 * time.Second
+
+func newServeCmd() *cobra.Command {
+	opts := &serveOptions{}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the reference flash-sale target (fasthttp) with a chosen inventory strategy",
+		Long: `serve runs flashload's reference flash-sale service: SKUs with ladder and first-N pricing,
+purchases with idempotency keys and per-user limits, orders (reserved → paid, or released on
+cancel or expiry), group-buy, server-sent events, admin routes behind a bearer token, an audit
+endpoint and Prometheus /metrics. The inventory strategy decides how stock is deducted:
+
+  naive          read, check, write back: oversells under concurrency (on purpose)
+  memory         one lock per SKU (atomic)
+  sharded        N in-process buckets with stealing
+  redis-decr     DECRBY, INCRBY back when negative
+  redis-lua      one preloaded Lua script does every check and the decrement atomically
+  redis-sharded  N Redis keys with distinct hash tags, probing when a bucket is dry
+
+SIGTERM or Ctrl-C stops accepting, drains in-flight requests and prints the audit.`,
+		Example: `  flashload serve --strategy memory --sku phone-x:1000:3999:1
+  curl -s -XPOST -H 'X-User-Id: u1' localhost:8080/v1/skus/phone-x/purchase`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts.Out, opts.Err = cmd.OutOrStdout(), cmd.ErrOrStderr()
+			return serveRun(cmd.Context(), opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.Addr, "addr", target.DefaultAddr, "listen address (host:port; port 0 picks a free one)")
+	f.StringVar(&opts.Strategy, "strategy", target.DefaultStrategy, "inventory strategy: "+strings.Join(inventory.Names, "|"))
+	f.StringVar(&opts.RedisURL, "redis", target.DefaultRedisURL, "Redis URL for the redis-* strategies")
+	f.StringVar(&opts.RedisPrefix, "redis-prefix", target.DefaultRedisPrefix, "prefix of every Redis key")
+	f.StringVar(&opts.AdminToken, "admin-token", "", "bearer token of the admin routes (default $FLASHLOAD_ADMIN_TOKEN, else generated and printed)")
+	f.DurationVar(&opts.ReservationTTL, "reservation-ttl", target.DefaultReservationTTL, "how long a reservation waits for payment before its units are released")
+	f.IntVar(&opts.MaxInflight, "max-inflight", target.DefaultMaxInflight, "in-flight requests above which purchases get 503 SHED (views at half); 0 = no limit")
+	f.Float64Var(&opts.MaxRPS, "max-rps", target.DefaultMaxRPS, "requests per second above which answers are 429 RATE_LIMITED (views first); 0 = no limit")
+	f.IntVar(&opts.Shards, "shards", target.DefaultShards, "buckets of the sharded strategies")
+	f.DurationVar(&opts.EventInterval, "event-interval", target.DefaultEventInterval, "period of the server-sent stock events")
+	f.StringArrayVar(&opts.SKUs, "sku", nil, "create a SKU at start: NAME:STOCK[:PRICE[:LIMIT]] (repeatable)")
+	f.DurationVar(&opts.DrainTimeout, "drain-timeout", DefaultDrainTimeout, "how long SIGTERM waits for in-flight requests")
+	return cmd
+}
+
+// parseSKUFlag reads NAME:STOCK[:PRICE[:LIMIT]].
+func parseSKUFlag(v string) (target.SKUConfig, error) {
+	parts := strings.Split(v, ":")
+	if len(parts) < 2 || len(parts) > 4 {
+		return target.SKUConfig{}, fmt.Errorf("--sku %q: want NAME:STOCK[:PRICE[:LIMIT]]", v)
+	}
+	c := target.SKUConfig{SKU: parts[0], Price: 100}
+	var err error
+	if c.Stock, err = strconv.ParseInt(parts[1], 10, 64); err != nil {
+		return c, fmt.Errorf("--sku %q: stock: %w", v, err)
+	}
+	if len(parts) > 2 {
+		if c.Price, err = strconv.ParseFloat(parts[2], 64); err != nil {
+			return c, fmt.Errorf("--sku %q: price: %w", v, err)
+		}
+	}
+	if len(parts) > 3 {
+		if c.LimitPerUser, err = strconv.ParseInt(parts[3], 10, 64); err != nil {
+			return c, fmt.Errorf("--sku %q: limit: %w", v, err)
+		}
+	}
+	return c, nil
+}
+
+func serveRun(ctx context.Context, opts *serveOptions) error {
+	known := false
+	for _, n := range inventory.Names {
+		known = known || n == opts.Strategy
+	}
+	if !known {
+		return usageErr(fmt.Errorf("unknown --strategy %q (want one of %s)", opts.Strategy, strings.Join(inventory.Names, ", ")))
+	}
+	var skus []target.SKUConfig
+	for _, v := range opts.SKUs {
+		c, err := parseSKUFlag(v)
+		if err != nil {
+			return usageErr(err)
+		}
+		skus = append(skus, c)
+	}
+	generated := false
+	if opts.AdminToken == "" {
+		opts.AdminToken = os.Getenv("FLASHLOAD_ADMIN_TOKEN")
+		generated = opts.AdminToken == ""
+	}
+	srv, err := target.New(ctx, opts.Options)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	for _, c := range skus {
+		if err := srv.ConfigureSKU(ctx, c); err != nil {
+			return usageErr(err)
+		}
+	}
+	ln, err := net.Listen("tcp", opts.Addr)
+	if err != nil {
+		return err
+	}
+	addr := ln.Addr().String()
+	fmt.Fprintf(opts.Err, "flashload serve: listening on http://%s (strategy %s)\n", addr, srv.Strategy())
+	if generated {
+		fmt.Fprintf(opts.Err, "flashload serve: admin token %s (set --admin-token or FLASHLOAD_ADMIN_TOKEN to choose it)\n", srv.AdminToken())
+	}
+	if opts.ready != nil {
+		opts.ready(addr)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	fmt.Fprintf(opts.Err, "flashload serve: draining (up to %s)\n", opts.DrainTimeout)
+	dctx, cancel := context.WithTimeout(context.Background(), opts.DrainTimeout)
+	defer cancel()
+	shutErr := srv.Shutdown(dctx)
+	if err := <-served; err != nil && !errors.Is(err, net.ErrClosed) {
+		shutErr = errors.Join(shutErr, err)
+	}
+	actx, acancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer acancel()
+	for _, name := range srv.SKUs() {
+		a, err := srv.Audit(actx, name)
+		if err != nil {
+			fmt.Fprintf(opts.Err, "flashload serve: audit %s: %v\n", name, err)
+			continue
+		}
+		fmt.Fprintf(opts.Out, "audit %s: stock=%d available=%d reserved=%d paid=%d released=%d sold=%d oversold=%d orders=%d duplicates=%d\n",
+			name, a.Stock, a.Available, a.Reserved, a.Paid, a.Released, a.Sold, a.Oversold, a.Orders, a.Duplicates)
+	}
+	return shutErr
+}

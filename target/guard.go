@@ -1,0 +1,189 @@
+package target
+
+import (
+	"math/rand/v2"
+	"sync"
+	"time"
+)
+
+// limiter is a token bucket refilled at rate per second holding at most burst tokens (a tenth
+// of a second of rate). Core routes take a token while one is left; non-core routes only while
+// the bucket is at least half full, so under pressure views are refused first.
+type limiter struct {
+	mu     sync.Mutex
+	rate   float64
+	burst  float64
+	tokens float64
+	last   time.Time
+}
+
+func newLimiter(rate float64) *limiter {
+	burst := max(rate/10, 1)
+	return &limiter{rate: rate, burst: burst, tokens: burst, last: time.Now()}
+}
+
+func (l *limiter) allow(now time.Time, core bool) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if d := now.Sub(l.last); d > 0 {
+		l.tokens = min(l.burst, l.tokens+d.Seconds()*l.rate)
+		l.last = now
+	}
+	if !core && l.tokens < l.burst/2 {
+		return false
+	}
+	if l.tokens < 1 {
+		return false
+	}
+	l.tokens--
+	return true
+}
+
+// faultState is what POST /admin/faults injected; replaced whole on each POST.
+type faultState struct {
+	latency    time.Duration
+	stallUntil time.Time
+	errorRate  float64
+	until      time.Time // zero: until the next POST
+}
+
+func (f *faultState) active(now time.Time) bool {
+	return f.until.IsZero() || now.Before(f.until)
+}
+
+// fail draws whether this request gets an injected 500.
+func (f *faultState) fail() bool { return f.errorRate > 0 && rand.Float64() < f.errorRate }
+
+// keyGuard holds the idempotency keys whose purchase is running in this process, so a
+// concurrent duplicate gets 409 IN_FLIGHT instead of waiting on the store.
+type keyGuard struct {
+	shards [16]struct {
+		mu sync.Mutex
+		m  map[string]struct{}
+	}
+}
+
+func (g *keyGuard) init() {
+	for i := range g.shards {
+		g.shards[i].m = map[string]struct{}{}
+	}
+}
+
+func (g *keyGuard) acquire(k string) bool {
+	sh := &g.shards[fnv32(k)%uint32(len(g.shards))]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if _, busy := sh.m[k]; busy {
+		return false
+	}
+	sh.m[k] = struct{}{}
+	return true
+}
+
+func (g *keyGuard) release(k string) {
+	sh := &g.shards[fnv32(k)%uint32(len(g.shards))]
+	sh.mu.Lock()
+	delete(sh.m, k)
+	sh.mu.Unlock()
+}
+
+func fnv32(s string) uint32 {
+	h := uint32(2166136261)
+	for i := 0; i < len(s); i++ {
+		h ^= uint32(s[i])
+		h *= 16777619
+	}
+	return h
+}
+
+// group is a group-buy: members share the tier price of the group's size.
+type group struct {
+	id      string
+	sku     string
+	members []string
+}
+
+// groups live in the server's memory (not in the strategy: they hold no stock).
+type groups struct {
+	mu       sync.Mutex
+	seq      int64
+	m        map[string]*group
+	unlocked map[string]struct{} // sku NUL user: TEAM3 unlocked
+}
+
+func (g *groups) init() {
+	g.m = map[string]*group{}
+	g.unlocked = map[string]struct{}{}
+}
+
+func (g *groups) create(sku string) string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.seq++
+	id := "g" + itoa36(g.seq)
+	g.m[id] = &group{id: id, sku: sku}
+	return id
+}
+
+// join adds user; it answers the member count, or ok=false when the group is full or unknown.
+func (g *groups) join(id, user string) (members int, found, full bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	gr := g.m[id]
+	if gr == nil {
+		return 0, false, false
+	}
+	for _, m := range gr.members {
+		if m == user {
+			return len(gr.members), true, false
+		}
+	}
+	if len(gr.members) >= GroupMax {
+		return len(gr.members), true, true
+	}
+	gr.members = append(gr.members, user)
+	if len(gr.members) >= TeamCouponMembers {
+		for _, m := range gr.members {
+			g.unlocked[gr.sku+"\x00"+m] = struct{}{}
+		}
+	}
+	return len(gr.members), true, false
+}
+
+// member answers the group's sku and size when user belongs to it.
+func (g *groups) member(id, user string) (sku string, members int, found, isMember bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	gr := g.m[id]
+	if gr == nil {
+		return "", 0, false, false
+	}
+	for _, m := range gr.members {
+		if m == user {
+			return gr.sku, len(gr.members), true, true
+		}
+	}
+	return gr.sku, len(gr.members), true, false
+}
+
+func (g *groups) hasCoupon(sku, user string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	_, ok := g.unlocked[sku+"\x00"+user]
+	return ok
+}
+
+func itoa36(v int64) string {
+	const digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+	if v == 0 {
+		return "0"
+	}
+	var b [16]byte
+	i := len(b)
+	for v > 0 {
+		i--
+		b[i] = digits[v%36]
+		v /= 36
+	}
+	return string(b[i:])
+}

@@ -1,0 +1,613 @@
+package target
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/flashload/flashload/target/inventory"
+)
+
+// handle is the one fasthttp handler: route, admission (shedding, rate limit, faults),
+// dispatch, metrics.
+func (s *Server) handle(ctx *fasthttp.RequestCtx) {
+	start := time.Now()
+	r, a := parseRoute(ctx.Path())
+	if c := r.class(); c != classExempt {
+		n := s.inflight.Add(1)
+		defer s.inflight.Add(-1)
+		if !s.admit(ctx, c, n, start) || !s.injectFaults(ctx, start) {
+			s.metrics.observe(r, ctx.Response.StatusCode(), time.Since(start))
+			return
+		}
+	}
+	switch r {
+	case rHealthz:
+		ctx.SetContentType("application/json")
+		ctx.SetBodyString(`{"status":"ok"}`)
+	case rMetrics:
+		s.metrics.handler(ctx)
+	case rView:
+		s.view(ctx, a)
+	case rPurchase:
+		s.purchase(ctx, a)
+	case rEvents:
+		s.events(ctx, a)
+	case rOrder, rPay, rCancel:
+		s.order(ctx, r, a)
+	case rGroupCreate:
+		s.groupCreate(ctx)
+	case rGroupJoin:
+		s.groupJoin(ctx, a)
+	case rAdminSKUs, rAdminAudit, rAdminOrders, rAdminFaults:
+		if !s.authorized(ctx) {
+			writeErr(ctx, fasthttp.StatusUnauthorized, "UNAUTHORIZED", "admin routes need Authorization: Bearer TOKEN")
+			break
+		}
+		switch r {
+		case rAdminSKUs:
+			s.adminSKUs(ctx)
+		case rAdminAudit:
+			s.adminAudit(ctx)
+		case rAdminOrders:
+			s.adminOrders(ctx)
+		case rAdminFaults:
+			s.adminFaults(ctx)
+		}
+	default:
+		writeErr(ctx, fasthttp.StatusNotFound, "NOT_FOUND", "no such route")
+	}
+	s.metrics.observe(r, ctx.Response.StatusCode(), time.Since(start))
+}
+
+// parseRoute maps a path to its route and its one parameter (a SKU, an order or a group id).
+func parseRoute(p []byte) (route, []byte) {
+	switch string(p) {
+	case "/healthz":
+		return rHealthz, nil
+	case "/metrics":
+		return rMetrics, nil
+	case "/v1/groups":
+		return rGroupCreate, nil
+	case "/admin/skus":
+		return rAdminSKUs, nil
+	case "/admin/audit":
+		return rAdminAudit, nil
+	case "/admin/orders":
+		return rAdminOrders, nil
+	case "/admin/faults":
+		return rAdminFaults, nil
+	}
+	if rest, ok := bytes.CutPrefix(p, []byte("/v1/skus/")); ok {
+		param, tail := splitParam(rest)
+		switch {
+		case len(param) == 0:
+		case len(tail) == 0:
+			return rView, param
+		case string(tail) == "/purchase":
+			return rPurchase, param
+		case string(tail) == "/events":
+			return rEvents, param
+		}
+	} else if rest, ok := bytes.CutPrefix(p, []byte("/v1/orders/")); ok {
+		param, tail := splitParam(rest)
+		switch {
+		case len(param) == 0:
+		case len(tail) == 0:
+			return rOrder, param
+		case string(tail) == "/pay":
+			return rPay, param
+		case string(tail) == "/cancel":
+			return rCancel, param
+		}
+	} else if rest, ok := bytes.CutPrefix(p, []byte("/v1/groups/")); ok {
+		if param, tail := splitParam(rest); len(param) > 0 && string(tail) == "/join" {
+			return rGroupJoin, param
+		}
+	}
+	return rNotFound, nil
+}
+
+func splitParam(rest []byte) (param, tail []byte) {
+	if i := bytes.IndexByte(rest, '/'); i >= 0 {
+		return rest[:i], rest[i:]
+	}
+	return rest, nil
+}
+
+// admit applies --max-inflight and --max-rps; non-core routes are refused first.
+func (s *Server) admit(ctx *fasthttp.RequestCtx, class int, inflight int64, now time.Time) bool {
+	if m := int64(s.opts.MaxInflight); m > 0 {
+		limit := m
+		if class == classNonCore {
+			limit = max(m/2, 1)
+		}
+		if inflight > limit {
+			s.metrics.shed[0].Inc()
+			ctx.Response.Header.Set("Retry-After", "1")
+			writeErr(ctx, fasthttp.StatusServiceUnavailable, "SHED", "overloaded: too many requests in flight")
+			return false
+		}
+	}
+	if s.limiter != nil && !s.limiter.allow(now, class == classCore) {
+		s.metrics.shed[1].Inc()
+		ctx.Response.Header.Set("Retry-After", "1")
+		writeErr(ctx, fasthttp.StatusTooManyRequests, "RATE_LIMITED", "rate limit exceeded")
+		return false
+	}
+	return true
+}
+
+// injectFaults applies POST /admin/faults: a stall, added latency, a share of 500 answers.
+func (s *Server) injectFaults(ctx *fasthttp.RequestCtx, now time.Time) bool {
+	f := s.faults.Load()
+	if f == nil || !f.active(now) {
+		return true
+	}
+	wait := f.latency
+	if now.Before(f.stallUntil) {
+		wait += f.stallUntil.Sub(now)
+	}
+	if wait > 0 {
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-s.done:
+			t.Stop()
+		}
+	}
+	if f.fail() {
+		writeErr(ctx, fasthttp.StatusInternalServerError, "FAULT", "injected fault")
+		return false
+	}
+	return true
+}
+
+func (s *Server) errorHandler(ctx *fasthttp.RequestCtx, err error) {
+	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
+		writeErr(ctx, fasthttp.StatusRequestEntityTooLarge, "BODY_TOO_LARGE", "request body over 64 KiB")
+		return
+	}
+	if errors.Is(err, fasthttp.ErrSmallReadBuffer) {
+		writeErr(ctx, fasthttp.StatusRequestHeaderFieldsTooLarge, "BAD_REQUEST", "request headers too large")
+		return
+	}
+	writeErr(ctx, fasthttp.StatusBadRequest, "BAD_REQUEST", "malformed HTTP request")
+}
+
+func writeErr(ctx *fasthttp.RequestCtx, status int, code, msg string) {
+	ctx.SetStatusCode(status)
+	ctx.SetContentType("application/json")
+	var arr [160]byte
+	b := append(arr[:0], `{"code":"`...)
+	b = append(b, code...)
+	b = append(b, `","error":`...)
+	b = appendStr(b, msg)
+	b = append(b, '}')
+	ctx.SetBody(b)
+}
+
+// invErr answers an inventory error.
+func invErr(ctx *fasthttp.RequestCtx, err error) {
+	switch {
+	case errors.Is(err, inventory.ErrSoldOut):
+		writeErr(ctx, fasthttp.StatusGone, "SOLD_OUT", "sold out")
+	case errors.Is(err, inventory.ErrLimit):
+		writeErr(ctx, fasthttp.StatusForbidden, "LIMIT_EXCEEDED", "per-user limit exceeded")
+	case errors.Is(err, inventory.ErrInFlight):
+		writeErr(ctx, fasthttp.StatusConflict, "IN_FLIGHT", "a purchase with this idempotency key is in flight")
+	case errors.Is(err, inventory.ErrKeyReused):
+		writeErr(ctx, fasthttp.StatusUnprocessableEntity, "KEY_REUSED", "idempotency key reused with another body")
+	case errors.Is(err, inventory.ErrUnknownSKU):
+		writeErr(ctx, fasthttp.StatusNotFound, "NOT_FOUND", "unknown sku")
+	case errors.Is(err, inventory.ErrNoOrder):
+		writeErr(ctx, fasthttp.StatusNotFound, "NOT_FOUND", "no such order")
+	case errors.Is(err, inventory.ErrExpired):
+		writeErr(ctx, fasthttp.StatusConflict, "EXPIRED", "the reservation was released or expired")
+	case errors.Is(err, inventory.ErrPaid):
+		writeErr(ctx, fasthttp.StatusConflict, "ALREADY_PAID", "the order is paid")
+	case errors.Is(err, inventory.ErrForbidden):
+		writeErr(ctx, fasthttp.StatusForbidden, "FORBIDDEN", "the order belongs to another user")
+	case errors.Is(err, inventory.ErrNotStarted):
+		writeErr(ctx, 425, "NOT_STARTED", "the sale has not started")
+	case errors.Is(err, inventory.ErrEnded):
+		writeErr(ctx, fasthttp.StatusGone, "SALE_ENDED", "the sale has ended")
+	default:
+		ctx.Response.Header.Set("Retry-After", "1")
+		writeErr(ctx, fasthttp.StatusServiceUnavailable, "STORE_UNAVAILABLE", "the inventory store is unavailable")
+	}
+}
+
+// validID accepts 1..MaxIDBytes printable ASCII bytes (no spaces or control characters).
+func validID(b []byte) bool {
+	if len(b) == 0 || len(b) > MaxIDBytes {
+		return false
+	}
+	for _, c := range b {
+		if c <= ' ' || c > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+// userID reads X-User-Id, answering 400 when it is missing or malformed.
+func userID(ctx *fasthttp.RequestCtx) ([]byte, bool) {
+	u := ctx.Request.Header.Peek("X-User-Id")
+	if len(u) == 0 {
+		writeErr(ctx, fasthttp.StatusBadRequest, "BAD_REQUEST", "the X-User-Id header is required")
+		return nil, false
+	}
+	if !validID(u) {
+		writeErr(ctx, fasthttp.StatusBadRequest, "BAD_REQUEST", "X-User-Id must be 1-128 printable ASCII characters")
+		return nil, false
+	}
+	return u, true
+}
+
+func (s *Server) view(ctx *fasthttp.RequestCtx, name []byte) {
+	if !ctx.IsGet() && !ctx.IsHead() {
+		writeErr(ctx, fasthttp.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "use GET")
+		return
+	}
+	k := s.sku(name)
+	if k == nil {
+		writeErr(ctx, fasthttp.StatusNotFound, "NOT_FOUND", "unknown sku")
+		return
+	}
+	c, err := s.inv.Counts(s.ctx, k.name)
+	if err != nil {
+		invErr(ctx, err)
+		return
+	}
+	var arr [384]byte
+	ctx.SetContentType("application/json")
+	ctx.SetBody(s.appendView(arr[:0], k, c, time.Now()))
+}
+
+// appendView renders GET /v1/skus/{sku}: price is what the next single unit costs now.
+func (s *Server) appendView(b []byte, k *sku, c inventory.Counts, now time.Time) []byte {
+	price := UnitPrice(k.list, k.cost, k.ladder, k.elapsed(now), 1, false)
+	if FirstNHalf(c.Taken, 1, k.firstN) == 1 {
+		price = inventory.Total(price, 1, 1)
+	}
+	b = append(b, '{')
+	b = fStr(b, "sku", k.name)
+	b = fFloat(b, "price", price)
+	b = fFloat(b, "list_price", k.list)
+	b = fStr(b, "status", k.status(now, c.Available))
+	b = fTimeStr(b, "starts_at", k.startsStr)
+	b = fTimeStr(b, "ends_at", k.endsStr)
+	b = fInt(b, "available", c.Available)
+	b = fInt(b, "stock", c.Stock)
+	b = fInt(b, "limit_per_user", k.limit)
+	return append(b, '}')
+}
+
+// purchaseBody is POST /v1/skus/{sku}/purchase's body; an empty body means qty 1.
+type purchaseBody struct {
+	Qty     int64  `json:"qty"`
+	GroupID string `json:"group_id"`
+	Coupon  string `json:"coupon"`
+}
+
+// maxQty bounds one purchase, whatever the SKU's limit.
+const maxQty = 1_000_000
+
+func (s *Server) purchase(ctx *fasthttp.RequestCtx, name []byte) {
+	if !ctx.IsPost() {
+		writeErr(ctx, fasthttp.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "use POST")
+		return
+	}
+	k := s.sku(name)
+	if k == nil {
+		writeErr(ctx, fasthttp.StatusNotFound, "NOT_FOUND", "unknown sku")
+		return
+	}
+	user, ok := userID(ctx)
+	if !ok {
+		return
+	}
+	key := ctx.Request.Header.Peek("Idempotency-Key")
+	if len(key) > 0 && !validID(key) {
+		writeErr(ctx, fasthttp.StatusBadRequest, "BAD_REQUEST", "Idempotency-Key must be 1-128 printable ASCII characters")
+		return
+	}
+	body := purchaseBody{Qty: 1}
+	if raw := ctx.PostBody(); len(bytes.TrimSpace(raw)) > 0 {
+		if err := json.Unmarshal(raw, &body); err != nil {
+			writeErr(ctx, fasthttp.StatusBadRequest, "BAD_REQUEST", "malformed JSON body: "+err.Error())
+			return
+		}
+	}
+	switch {
+	case body.Qty <= 0:
+		writeErr(ctx, fasthttp.StatusBadRequest, "BAD_REQUEST", "qty must be at least 1")
+		return
+	case body.Qty > maxQty:
+		writeErr(ctx, fasthttp.StatusBadRequest, "BAD_REQUEST", "qty is too large")
+		return
+	case k.limit > 0 && body.Qty > k.limit:
+		writeErr(ctx, fasthttp.StatusForbidden, "LIMIT_EXCEEDED", "qty above the per-user limit")
+		return
+	case len(body.GroupID) > MaxIDBytes || len(body.Coupon) > MaxIDBytes:
+		writeErr(ctx, fasthttp.StatusBadRequest, "BAD_REQUEST", "group_id and coupon are at most 128 bytes")
+		return
+	}
+	userS := string(user)
+	factor := 1.0
+	if body.GroupID != "" {
+		gsku, members, found, member := s.groups.member(body.GroupID, userS)
+		switch {
+		case !found:
+			writeErr(ctx, fasthttp.StatusNotFound, "NOT_FOUND", "no such group")
+			return
+		case gsku != k.name:
+			writeErr(ctx, fasthttp.StatusBadRequest, "BAD_REQUEST", "the group is for another sku")
+			return
+		case !member:
+			writeErr(ctx, fasthttp.StatusForbidden, "NOT_MEMBER", "join the group before buying in it")
+			return
+		}
+		factor = GroupDiscount(members)
+	}
+	if body.Coupon != "" {
+		if body.Coupon != CouponTeam3 {
+			writeErr(ctx, fasthttp.StatusBadRequest, "BAD_REQUEST", "unknown coupon")
+			return
+		}
+		if !s.groups.hasCoupon(k.name, userS) {
+			writeErr(ctx, fasthttp.StatusForbidden, "COUPON_LOCKED", "the coupon unlocks in a group of 3")
+			return
+		}
+	}
+	now := time.Now()
+	req := inventory.Request{SKU: k.name, User: userS, Qty: body.Qty, Group: body.GroupID,
+		Coupon: body.Coupon, Now: now, TTL: s.opts.ReservationTTL,
+		UnitPrice: UnitPrice(k.list, k.cost, k.ladder, k.elapsed(now), factor, body.Coupon != ""),
+		FP:        fingerprint(body.Qty, body.GroupID, body.Coupon)}
+	if len(key) > 0 {
+		req.Key = string(key)
+		gk := k.name + "\x00" + userS + "\x00" + req.Key
+		if !s.guard.acquire(gk) {
+			invErr(ctx, inventory.ErrInFlight)
+			return
+		}
+		defer s.guard.release(gk)
+	}
+	o, replay, err := s.inv.Reserve(s.ctx, req)
+	if err != nil {
+		invErr(ctx, err)
+		return
+	}
+	if replay {
+		ctx.SetStatusCode(fasthttp.StatusOK)
+	} else {
+		ctx.SetStatusCode(fasthttp.StatusCreated)
+	}
+	var arr [384]byte
+	b := append(arr[:0], `{"code":"RESERVED"`...)
+	b = fStr(b, "order_id", o.ID)
+	b = fStr(b, "sku", o.SKU)
+	b = fInt(b, "qty", o.Qty)
+	b = fFloat(b, "price", o.Price)
+	b = fTime(b, "expires_at", o.ExpiresAt)
+	b = append(b, '}')
+	ctx.SetContentType("application/json")
+	ctx.SetBody(b)
+}
+
+// fingerprint identifies a purchase body (FNV-1a), so a key reused with another body is caught.
+func fingerprint(qty int64, group, coupon string) uint64 {
+	h := uint64(14695981039346656037)
+	mix := func(s string) {
+		for i := 0; i < len(s); i++ {
+			h ^= uint64(s[i])
+			h *= 1099511628211
+		}
+		h ^= 0xff
+		h *= 1099511628211
+	}
+	var q [20]byte
+	mix(string(strconv.AppendInt(q[:0], qty, 10)))
+	mix(group)
+	mix(coupon)
+	return h
+}
+
+// order answers GET /v1/orders/{id}, POST .../pay and POST .../cancel.
+func (s *Server) order(ctx *fasthttp.RequestCtx, r route, id []byte) {
+	if r == rOrder && !ctx.IsGet() || r != rOrder && !ctx.IsPost() {
+		writeErr(ctx, fasthttp.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "wrong method")
+		return
+	}
+	var o inventory.Order
+	var err error
+	switch r {
+	case rOrder:
+		o, err = s.inv.Order(s.ctx, string(id))
+		if err == nil {
+			if u := ctx.Request.Header.Peek("X-User-Id"); len(u) > 0 && string(u) != o.User {
+				err = inventory.ErrNoOrder
+			}
+		}
+	default:
+		user, ok := userID(ctx)
+		if !ok {
+			return
+		}
+		if r == rPay {
+			o, err = s.inv.Confirm(s.ctx, string(id), string(user), time.Now())
+		} else {
+			o, err = s.inv.Release(s.ctx, string(id), string(user), time.Now())
+		}
+	}
+	if err != nil {
+		invErr(ctx, err)
+		return
+	}
+	var arr [512]byte
+	b := append(arr[:0], '{')
+	code := "RESERVED"
+	switch o.Status {
+	case inventory.Paid:
+		code = "PAID"
+	case inventory.Released:
+		code = "RELEASED"
+	}
+	b = fStr(b, "code", code)
+	b = appendOrderFields(b, &o)
+	b = append(b, '}')
+	ctx.SetContentType("application/json")
+	ctx.SetBody(b)
+}
+
+// appendOrderFields writes an order's fields (the NDJSON line of /admin/orders, plus order_id).
+func appendOrderFields(b []byte, o *inventory.Order) []byte {
+	b = fStr(b, "order_id", o.ID)
+	b = fStr(b, "id", o.ID)
+	b = fStr(b, "key", o.Key)
+	b = fStr(b, "user", o.User)
+	b = fStr(b, "sku", o.SKU)
+	b = fInt(b, "qty", o.Qty)
+	b = fStr(b, "status", o.Status.String())
+	b = fFloat(b, "price", o.Price)
+	b = fInt(b, "half_price_units", o.Half)
+	b = fStr(b, "group_id", o.Group)
+	b = fStr(b, "coupon", o.Coupon)
+	b = fTime(b, "created_at", o.CreatedAt)
+	return fTime(b, "expires_at", o.ExpiresAt)
+}
+
+func (s *Server) events(ctx *fasthttp.RequestCtx, name []byte) {
+	if !ctx.IsGet() {
+		writeErr(ctx, fasthttp.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "use GET")
+		return
+	}
+	k := s.sku(name)
+	if k == nil {
+		writeErr(ctx, fasthttp.StatusNotFound, "NOT_FOUND", "unknown sku")
+		return
+	}
+	interval := s.opts.EventInterval
+	if v := ctx.QueryArgs().Peek("interval"); len(v) > 0 {
+		d, err := time.ParseDuration(string(v))
+		if err != nil || d < 10*time.Millisecond {
+			writeErr(ctx, fasthttp.StatusBadRequest, "BAD_REQUEST", "interval must be a duration of at least 10ms")
+			return
+		}
+		interval = d
+	}
+	limit := -1
+	if v := ctx.QueryArgs().Peek("max"); len(v) > 0 {
+		n, err := strconv.Atoi(string(v))
+		if err != nil || n < 1 {
+			writeErr(ctx, fasthttp.StatusBadRequest, "BAD_REQUEST", "max must be a positive integer")
+			return
+		}
+		limit = n
+	}
+	ctx.SetContentType("text/event-stream")
+	ctx.Response.Header.Set("Cache-Control", "no-cache")
+	skuName := k.name
+	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		var buf []byte
+		for i := 0; limit < 0 || i < limit; i++ {
+			buf = buf[:0]
+			k := s.sku([]byte(skuName))
+			c, err := s.inv.Counts(s.ctx, skuName)
+			switch {
+			case k == nil || err != nil:
+				buf = append(buf, "event: error\ndata: {\"code\":\"STORE_UNAVAILABLE\"}\n\n"...)
+			default:
+				buf = append(buf, "event: stock\ndata: "...)
+				buf = s.appendView(buf, k, c, time.Now())
+				buf = append(buf, "\n\n"...)
+			}
+			if _, err := w.Write(buf); err != nil {
+				return
+			}
+			if err := w.Flush(); err != nil {
+				return
+			}
+			if limit > 0 && i == limit-1 {
+				return
+			}
+			select {
+			case <-s.done:
+				return
+			case <-t.C:
+			}
+		}
+	})
+}
+
+func (s *Server) groupCreate(ctx *fasthttp.RequestCtx) {
+	if !ctx.IsPost() {
+		writeErr(ctx, fasthttp.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "use POST")
+		return
+	}
+	var body struct {
+		SKU string `json:"sku"`
+	}
+	if err := json.Unmarshal(ctx.PostBody(), &body); err != nil {
+		writeErr(ctx, fasthttp.StatusBadRequest, "BAD_REQUEST", "malformed JSON body: "+err.Error())
+		return
+	}
+	k := s.sku([]byte(body.SKU))
+	if k == nil {
+		writeErr(ctx, fasthttp.StatusNotFound, "NOT_FOUND", "unknown sku")
+		return
+	}
+	id := s.groups.create(k.name)
+	b := append([]byte(nil), `{"code":"GROUP_CREATED"`...)
+	b = fStr(b, "group_id", id)
+	b = fStr(b, "sku", k.name)
+	b = append(b, '}')
+	ctx.SetStatusCode(fasthttp.StatusCreated)
+	ctx.SetContentType("application/json")
+	ctx.SetBody(b)
+}
+
+func (s *Server) groupJoin(ctx *fasthttp.RequestCtx, id []byte) {
+	if !ctx.IsPost() {
+		writeErr(ctx, fasthttp.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "use POST")
+		return
+	}
+	user, ok := userID(ctx)
+	if !ok {
+		return
+	}
+	members, found, full := s.groups.join(string(id), string(user))
+	switch {
+	case !found:
+		writeErr(ctx, fasthttp.StatusNotFound, "NOT_FOUND", "no such group")
+		return
+	case full:
+		writeErr(ctx, fasthttp.StatusConflict, "GROUP_FULL", "the group has 10 members")
+		return
+	}
+	b := append([]byte(nil), `{"code":"JOINED"`...)
+	b = fStr(b, "group_id", string(id))
+	b = fInt(b, "members", int64(members))
+	b = fFloat(b, "discount", GroupDiscount(members))
+	if members >= TeamCouponMembers {
+		b = fStr(b, "coupon", CouponTeam3)
+	}
+	b = append(b, '}')
+	ctx.SetContentType("application/json")
+	ctx.SetBody(b)
+}
+
+func (s *Server) authorized(ctx *fasthttp.RequestCtx) bool {
+	got := ctx.Request.Header.Peek("Authorization")
+	return subtle.ConstantTimeCompare(got, s.token) == 1
+}

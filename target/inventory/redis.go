@@ -1,0 +1,734 @@
+package inventory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Redis layout. Every key of one bucket shares a hash tag, so each script touches one slot
+// (Redis Cluster ready): PREFIX:{SKU} for redis-lua and redis-decr, PREFIX:{SKU.B} per bucket
+// for redis-sharded.
+//
+//	meta   hash   stock, limit, starts, ends (unix ms, 0 = open), firstn
+//	avail  string units left
+//	users  hash   user -> units held (reserved + paid, and claims in flight)
+//	keys   hash   user NUL key -> order id, or "P:FP" while the purchase is in flight
+//	od     hash   order id -> key TAB user TAB qty TAB unit TAB half TAB group TAB coupon TAB
+//	              created_ms TAB expires_ms TAB fp TAB home_bucket
+//	os     hash   order id -> r (reserved) | p (paid) | x (released)
+//	exp    zset   reserved order ids by expiry (ms)
+//	c      hash   taken, seq, reserved, paid, released, orders
+var bucketKeys = [...]string{"meta", "avail", "users", "keys", "od", "os", "exp", "c"}
+
+const luaPrelude = `
+local function split(s)
+  local t = {}
+  for f in (s .. '\t'):gmatch('([^\t]*)\t') do t[#t + 1] = f end
+  return t
+end
+local function release(id, f, own)
+  local q = tonumber(f[3])
+  redis.call('HSET', KEYS[6], id, 'x')
+  redis.call('ZREM', KEYS[7], id)
+  redis.call('HINCRBY', KEYS[8], 'reserved', -q)
+  redis.call('HINCRBY', KEYS[8], 'released', q)
+  redis.call('INCRBY', KEYS[2], q)
+  if own then redis.call('HINCRBY', KEYS[3], f[2], -q) end
+end
+`
+
+// reserveScript is the one script of redis-lua: window, idempotency key, per-user limit, stock,
+// decrement and the order record, atomically. redis-sharded runs it in "claim" mode on the
+// user's home bucket (on an empty bucket it claims the user's units and the key and answers
+// PROBE) and in "steal" mode on the others (stock and order only).
+// ARGV: mode user qty ukey fp now_ms expires_ms unit group coupon idprefix home key
+var reserveScript = redis.NewScript(luaPrelude + `
+local mode = ARGV[1]
+local m = redis.call('HMGET', KEYS[1], 'stock', 'limit', 'starts', 'ends', 'firstn')
+if not m[1] then return {'UNKNOWN_SKU'} end
+local qty = tonumber(ARGV[3])
+if mode ~= 'steal' then
+  local now = tonumber(ARGV[6])
+  local st, en = tonumber(m[3]), tonumber(m[4])
+  if st > 0 and now < st then return {'NOT_STARTED'} end
+  if en > 0 and now >= en then return {'ENDED'} end
+  if ARGV[4] ~= '' then
+    local v = redis.call('HGET', KEYS[4], ARGV[4])
+    if v then
+      if string.sub(v, 1, 2) == 'P:' then
+        if string.sub(v, 3) == ARGV[5] then return {'IN_FLIGHT'} end
+        return {'KEY_REUSED'}
+      end
+      return {'REPLAY', v, redis.call('HGET', KEYS[5], v) or ''}
+    end
+  end
+  local lim = tonumber(m[2])
+  if lim > 0 then
+    local held = tonumber(redis.call('HGET', KEYS[3], ARGV[2]) or '0')
+    if held + qty > lim then return {'LIMIT'} end
+  end
+end
+local avail = tonumber(redis.call('GET', KEYS[2]) or '0')
+if avail < qty then
+  if mode == 'claim' then
+    redis.call('HINCRBY', KEYS[3], ARGV[2], qty)
+    if ARGV[4] ~= '' then redis.call('HSET', KEYS[4], ARGV[4], 'P:' .. ARGV[5]) end
+    return {'PROBE'}
+  end
+  return {'SOLD_OUT'}
+end
+redis.call('DECRBY', KEYS[2], qty)
+local taken = redis.call('HINCRBY', KEYS[8], 'taken', qty) - qty
+local half = tonumber(m[5]) - taken
+if half < 0 then half = 0 elseif half > qty then half = qty end
+local seq = redis.call('HINCRBY', KEYS[8], 'seq', 1)
+local id = ARGV[11] .. tostring(seq)
+local d = table.concat({ARGV[13], ARGV[2], ARGV[3], ARGV[8], tostring(half), ARGV[9], ARGV[10], ARGV[6], ARGV[7], ARGV[5], ARGV[12]}, '\t')
+redis.call('HSET', KEYS[5], id, d)
+redis.call('HSET', KEYS[6], id, 'r')
+redis.call('ZADD', KEYS[7], ARGV[7], id)
+redis.call('HINCRBY', KEYS[8], 'reserved', qty)
+redis.call('HINCRBY', KEYS[8], 'orders', 1)
+if mode ~= 'steal' then
+  redis.call('HINCRBY', KEYS[3], ARGV[2], qty)
+  if ARGV[4] ~= '' then redis.call('HSET', KEYS[4], ARGV[4], id) end
+end
+return {'RESERVED', id, d}
+`)
+
+// settleScript moves one order: pay, cancel (user checked) or expire.
+// ARGV: id user now_ms op bucket. Answers {CODE, data, adjust} where adjust "1" asks the caller
+// to give the user's units back in the home bucket (another slot).
+var settleScript = redis.NewScript(luaPrelude + `
+local d = redis.call('HGET', KEYS[5], ARGV[1])
+if not d then return {'NO_ORDER'} end
+local f = split(d)
+if ARGV[2] ~= '' and f[2] ~= ARGV[2] then return {'FORBIDDEN', d, '0'} end
+local s = redis.call('HGET', KEYS[6], ARGV[1])
+local op = ARGV[4]
+if s == 'p' then
+  if op == 'pay' then return {'PAID', d, '0'} end
+  return {'ALREADY_PAID', d, '0'}
+end
+if s == 'x' then
+  if op == 'pay' then return {'EXPIRED', d, '0'} end
+  return {'RELEASED', d, '0'}
+end
+local own = f[11] == ARGV[5]
+local adj = '1'
+if own then adj = '0' end
+if op == 'pay' then
+  if tonumber(ARGV[3]) < tonumber(f[9]) then
+    local q = tonumber(f[3])
+    redis.call('HSET', KEYS[6], ARGV[1], 'p')
+    redis.call('ZREM', KEYS[7], ARGV[1])
+    redis.call('HINCRBY', KEYS[8], 'reserved', -q)
+    redis.call('HINCRBY', KEYS[8], 'paid', q)
+    return {'PAID', d, '0'}
+  end
+  release(ARGV[1], f, own)
+  return {'EXPIRED_NOW', d, adj}
+end
+release(ARGV[1], f, own)
+return {'RELEASED_NOW', d, adj}
+`)
+
+// expireScript releases up to ARGV[3] reservations due at ARGV[1] (ms) in one bucket (ARGV[2]).
+// Answers {n, home, user, qty, ...} for released orders whose user lives in another bucket.
+var expireScript = redis.NewScript(luaPrelude + `
+local ids = redis.call('ZRANGEBYSCORE', KEYS[7], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+local out = {0}
+for _, id in ipairs(ids) do
+  local d = redis.call('HGET', KEYS[5], id)
+  local s = redis.call('HGET', KEYS[6], id)
+  if d and s == 'r' then
+    local f = split(d)
+    release(id, f, f[11] == ARGV[2])
+    out[1] = out[1] + 1
+    if f[11] ~= ARGV[2] then
+      out[#out + 1] = f[11]; out[#out + 1] = f[2]; out[#out + 1] = f[3]
+    end
+  else
+    redis.call('ZREM', KEYS[7], id)
+  end
+end
+out[#out + 1] = #ids
+return out
+`)
+
+// settleClaimScript ends a redis-sharded claim on the home bucket: with an order id the key
+// points at it; without, the claimed units and the key are given back.
+// KEYS: users keys. ARGV: user ukey qty id
+var settleClaimScript = redis.NewScript(`
+if ARGV[4] == '' then
+  redis.call('HINCRBY', KEYS[1], ARGV[1], -tonumber(ARGV[3]))
+  if ARGV[2] ~= '' then redis.call('HDEL', KEYS[2], ARGV[2]) end
+elseif ARGV[2] ~= '' then
+  redis.call('HSET', KEYS[2], ARGV[2], ARGV[4])
+end
+return 1
+`)
+
+type redisStrategy struct {
+	name   string
+	rdb    *redis.Client
+	prefix string
+	n      int // buckets
+
+	mu   sync.Mutex
+	skus map[string]SKU
+}
+
+func newRedis(ctx context.Context, cfg Config) (*redisStrategy, error) {
+	if cfg.RedisURL == "" {
+		return nil, fmt.Errorf("strategy %s needs a Redis URL", cfg.Name)
+	}
+	opts, err := redis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		return nil, fmt.Errorf("redis url %q: %w", cfg.RedisURL, err)
+	}
+	// Short timeouts, and no automatic retry: a purchase is not idempotent at the wire level.
+	opts.DialTimeout = 300 * time.Millisecond
+	opts.ReadTimeout = 500 * time.Millisecond
+	opts.WriteTimeout = 500 * time.Millisecond
+	opts.PoolTimeout = 500 * time.Millisecond
+	opts.MaxRetries = -1
+	opts.ContextTimeoutEnabled = true
+	s := &redisStrategy{name: cfg.Name, rdb: redis.NewClient(opts), prefix: cfg.RedisPrefix, n: 1, skus: map[string]SKU{}}
+	if cfg.Name == "redis-sharded" {
+		s.n = cfg.Shards
+	}
+	for _, sc := range []*redis.Script{reserveScript, settleScript, expireScript, settleClaimScript} {
+		if err := sc.Load(ctx, s.rdb).Err(); err != nil {
+			s.rdb.Close()
+			return nil, fmt.Errorf("redis at %s: loading scripts: %w", opts.Addr, err)
+		}
+	}
+	return s, nil
+}
+
+func (s *redisStrategy) Name() string { return s.name }
+func (s *redisStrategy) Close() error { return s.rdb.Close() }
+
+// keys of bucket b of a SKU, in bucketKeys order.
+func (s *redisStrategy) keys(sku string, b int) []string {
+	tag := s.prefix + ":{" + sku + "}:"
+	if s.name == "redis-sharded" {
+		tag = s.prefix + ":{" + sku + "." + strconv.Itoa(b) + "}:"
+	}
+	ks := make([]string, len(bucketKeys))
+	for i, k := range bucketKeys {
+		ks[i] = tag + k
+	}
+	return ks
+}
+
+func unavailable(err error) error {
+	if err == nil || errors.Is(err, ErrUnavailable) {
+		return err
+	}
+	return fmt.Errorf("%w: %v", ErrUnavailable, err)
+}
+
+func (s *redisStrategy) sku(name string) (SKU, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k, ok := s.skus[name]
+	return k, ok
+}
+
+func ms(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+func (s *redisStrategy) Configure(ctx context.Context, k SKU) error {
+	for b := 0; b < s.n; b++ {
+		ks := s.keys(k.SKU, b)
+		_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.Del(ctx, ks...)
+			p.HSet(ctx, ks[0], "stock", split(k.Stock, s.n, b), "limit", k.LimitPerUser,
+				"starts", ms(k.StartsAt), "ends", ms(k.EndsAt), "firstn", split(k.FirstNHalf, s.n, b))
+			p.Set(ctx, ks[1], split(k.Stock, s.n, b), 0)
+			return nil
+		})
+		if err != nil {
+			return unavailable(err)
+		}
+	}
+	s.mu.Lock()
+	s.skus[k.SKU] = k
+	s.mu.Unlock()
+	return nil
+}
+
+// decode reads an od value.
+func decode(id, sku, d string, status string) (Order, bool) {
+	f := strings.Split(d, "\t")
+	if len(f) != 11 {
+		return Order{}, false
+	}
+	o := Order{ID: id, SKU: sku, Key: f[0], User: f[1], Group: f[5], Coupon: f[6]}
+	o.Qty, _ = strconv.ParseInt(f[2], 10, 64)
+	o.Unit, _ = strconv.ParseFloat(f[3], 64)
+	o.Half, _ = strconv.ParseInt(f[4], 10, 64)
+	c, _ := strconv.ParseInt(f[7], 10, 64)
+	e, _ := strconv.ParseInt(f[8], 10, 64)
+	o.CreatedAt, o.ExpiresAt = time.UnixMilli(c), time.UnixMilli(e)
+	o.FP, _ = strconv.ParseUint(f[9], 10, 64)
+	o.Price = Total(o.Unit, o.Qty, o.Half)
+	switch status {
+	case "p":
+		o.Status = Paid
+	case "x":
+		o.Status = Released
+	default:
+		o.Status = Reserved
+	}
+	return o, true
+}
+
+func homeOf(d string) int {
+	i := strings.LastIndexByte(d, '\t')
+	h, _ := strconv.Atoi(d[i+1:])
+	return h
+}
+
+func (s *redisStrategy) Reserve(ctx context.Context, r Request) (Order, bool, error) {
+	k, ok := s.sku(r.SKU)
+	if !ok {
+		return Order{}, false, ErrUnknownSKU
+	}
+	if s.name == "redis-decr" {
+		return s.reserveDecr(ctx, k, r)
+	}
+	uk := ""
+	if r.Key != "" {
+		uk = userKey(r.User, r.Key)
+	}
+	home := 0
+	mode := "buy"
+	if s.n > 1 {
+		home = int(hash32(r.User) % uint32(s.n))
+		mode = "claim"
+	}
+	res, err := s.runReserve(ctx, r, mode, uk, home, home)
+	if err != nil {
+		return Order{}, false, err
+	}
+	switch res[0] {
+	case "PROBE":
+	case "RESERVED":
+		o, _ := decode(res[1], r.SKU, res[2], "r")
+		return o, false, nil
+	case "REPLAY":
+		return s.replay(ctx, r, res[1], res[2])
+	default:
+		return Order{}, false, codeErr(res[0])
+	}
+	// The home bucket is dry: the user's units and key are claimed there; probe the others.
+	hk := s.keys(r.SKU, home)
+	for j := 1; j < s.n; j++ {
+		b := (home + j) % s.n
+		res, err := s.runReserve(ctx, r, "steal", uk, b, home)
+		if err != nil {
+			// Unknown whether the steal ran: keep the claim (the key stays in flight) rather
+			// than guess; the units claimed are never stock, so nothing is oversold.
+			return Order{}, false, err
+		}
+		if res[0] == "RESERVED" {
+			if err := settleClaimScript.Run(ctx, s.rdb, []string{hk[2], hk[3]}, r.User, uk, r.Qty, res[1]).Err(); err != nil {
+				return Order{}, false, unavailable(err)
+			}
+			o, _ := decode(res[1], r.SKU, res[2], "r")
+			return o, false, nil
+		}
+	}
+	if err := settleClaimScript.Run(ctx, s.rdb, []string{hk[2], hk[3]}, r.User, uk, r.Qty, "").Err(); err != nil {
+		return Order{}, false, unavailable(err)
+	}
+	return Order{}, false, ErrSoldOut
+}
+
+func (s *redisStrategy) runReserve(ctx context.Context, r Request, mode, uk string, b, home int) ([]string, error) {
+	idp := r.SKU + "." + strconv.Itoa(b) + "."
+	v, err := reserveScript.Run(ctx, s.rdb, s.keys(r.SKU, b), mode, r.User, r.Qty, uk,
+		strconv.FormatUint(r.FP, 10), r.Now.UnixMilli(), r.Now.Add(r.TTL).UnixMilli(),
+		strconv.FormatFloat(r.UnitPrice, 'f', -1, 64), r.Group, r.Coupon, idp, home, r.Key).StringSlice()
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	if len(v) == 0 {
+		return nil, unavailable(errors.New("empty script answer"))
+	}
+	return v, nil
+}
+
+func codeErr(code string) error {
+	switch code {
+	case "UNKNOWN_SKU":
+		return ErrUnknownSKU
+	case "NOT_STARTED":
+		return ErrNotStarted
+	case "ENDED":
+		return ErrEnded
+	case "IN_FLIGHT":
+		return ErrInFlight
+	case "KEY_REUSED":
+		return ErrKeyReused
+	case "LIMIT":
+		return ErrLimit
+	case "SOLD_OUT":
+		return ErrSoldOut
+	case "NO_ORDER":
+		return ErrNoOrder
+	case "FORBIDDEN":
+		return ErrForbidden
+	case "ALREADY_PAID":
+		return ErrPaid
+	case "EXPIRED", "EXPIRED_NOW":
+		return ErrExpired
+	}
+	return unavailable(fmt.Errorf("unexpected script answer %q", code))
+}
+
+// replay answers a completed key with its stored order (which may live in another bucket).
+func (s *redisStrategy) replay(ctx context.Context, r Request, id, d string) (Order, bool, error) {
+	o, err := s.Order(ctx, id)
+	if err != nil {
+		return Order{}, false, err
+	}
+	if o.FP != r.FP {
+		return Order{}, false, ErrKeyReused
+	}
+	return o, true, nil
+}
+
+// reserveDecr is the seed's DECRBY pattern; the key and the per-user count are taken first
+// (HSETNX, HINCRBY) and given back when the stock says no.
+func (s *redisStrategy) reserveDecr(ctx context.Context, k SKU, r Request) (Order, bool, error) {
+	if err := window(&k, r.Now); err != nil {
+		return Order{}, false, err
+	}
+	ks := s.keys(r.SKU, 0)
+	fp := strconv.FormatUint(r.FP, 10)
+	uk := ""
+	if r.Key != "" {
+		uk = userKey(r.User, r.Key)
+		set, err := s.rdb.HSetNX(ctx, ks[3], uk, "P:"+fp).Result()
+		if err != nil {
+			return Order{}, false, unavailable(err)
+		}
+		if !set {
+			v, err := s.rdb.HGet(ctx, ks[3], uk).Result()
+			if err != nil {
+				return Order{}, false, unavailable(err)
+			}
+			if strings.HasPrefix(v, "P:") {
+				if v[2:] == fp {
+					return Order{}, false, ErrInFlight
+				}
+				return Order{}, false, ErrKeyReused
+			}
+			return s.replay(ctx, r, v, "")
+		}
+	}
+	undoKey := func() {
+		if uk != "" {
+			s.rdb.HDel(ctx, ks[3], uk)
+		}
+	}
+	held, err := s.rdb.HIncrBy(ctx, ks[2], r.User, r.Qty).Result()
+	if err != nil {
+		return Order{}, false, unavailable(err)
+	}
+	if k.LimitPerUser > 0 && held > k.LimitPerUser {
+		s.rdb.HIncrBy(ctx, ks[2], r.User, -r.Qty)
+		undoKey()
+		return Order{}, false, ErrLimit
+	}
+	left, err := s.rdb.DecrBy(ctx, ks[1], r.Qty).Result()
+	if err != nil {
+		return Order{}, false, unavailable(err)
+	}
+	if left < 0 {
+		s.rdb.IncrBy(ctx, ks[1], r.Qty)
+		s.rdb.HIncrBy(ctx, ks[2], r.User, -r.Qty)
+		undoKey()
+		return Order{}, false, ErrSoldOut
+	}
+	taken, err := s.rdb.HIncrBy(ctx, ks[7], "taken", r.Qty).Result()
+	if err != nil {
+		return Order{}, false, unavailable(err)
+	}
+	half := halfUnits(taken-r.Qty, r.Qty, k.FirstNHalf)
+	seq, err := s.rdb.HIncrBy(ctx, ks[7], "seq", 1).Result()
+	if err != nil {
+		return Order{}, false, unavailable(err)
+	}
+	id := r.SKU + ".0." + strconv.FormatInt(seq, 10)
+	exp := r.Now.Add(r.TTL).UnixMilli()
+	d := strings.Join([]string{r.Key, r.User, strconv.FormatInt(r.Qty, 10),
+		strconv.FormatFloat(r.UnitPrice, 'f', -1, 64), strconv.FormatInt(half, 10), r.Group, r.Coupon,
+		strconv.FormatInt(r.Now.UnixMilli(), 10), strconv.FormatInt(exp, 10), fp, "0"}, "\t")
+	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, ks[4], id, d)
+		p.HSet(ctx, ks[5], id, "r")
+		p.ZAdd(ctx, ks[6], redis.Z{Score: float64(exp), Member: id})
+		p.HIncrBy(ctx, ks[7], "reserved", r.Qty)
+		p.HIncrBy(ctx, ks[7], "orders", 1)
+		if uk != "" {
+			p.HSet(ctx, ks[3], uk, id)
+		}
+		return nil
+	})
+	if err != nil {
+		return Order{}, false, unavailable(err)
+	}
+	o, _ := decode(id, r.SKU, d, "r")
+	return o, false, nil
+}
+
+func (s *redisStrategy) settle(ctx context.Context, id, user string, now time.Time, op string) (Order, error) {
+	sku, b, _, ok := parseID(id)
+	if !ok || b >= s.n {
+		return Order{}, ErrNoOrder
+	}
+	if _, ok := s.sku(sku); !ok {
+		return Order{}, ErrNoOrder
+	}
+	v, err := settleScript.Run(ctx, s.rdb, s.keys(sku, b), id, user, now.UnixMilli(), op, b).StringSlice()
+	if err != nil {
+		return Order{}, unavailable(err)
+	}
+	if len(v) < 3 {
+		return Order{}, codeErr(v[0])
+	}
+	o, _ := decode(id, sku, v[1], "")
+	switch v[0] {
+	case "PAID":
+		o.Status = Paid
+	case "RELEASED", "RELEASED_NOW", "EXPIRED", "EXPIRED_NOW":
+		o.Status = Released
+	}
+	if v[2] == "1" {
+		hk := s.keys(sku, homeOf(v[1]))
+		if err := s.rdb.HIncrBy(ctx, hk[2], o.User, -o.Qty).Err(); err != nil {
+			return o, unavailable(err)
+		}
+	}
+	switch v[0] {
+	case "PAID", "RELEASED", "RELEASED_NOW":
+		return o, nil
+	}
+	return o, codeErr(v[0])
+}
+
+func (s *redisStrategy) Confirm(ctx context.Context, id, user string, now time.Time) (Order, error) {
+	return s.settle(ctx, id, user, now, "pay")
+}
+
+func (s *redisStrategy) Release(ctx context.Context, id, user string, now time.Time) (Order, error) {
+	op := "cancel"
+	if user == "" {
+		op = "expire"
+	}
+	return s.settle(ctx, id, user, now, op)
+}
+
+func (s *redisStrategy) Order(ctx context.Context, id string) (Order, error) {
+	sku, b, _, ok := parseID(id)
+	if !ok || b >= s.n {
+		return Order{}, ErrNoOrder
+	}
+	if _, ok := s.sku(sku); !ok {
+		return Order{}, ErrNoOrder
+	}
+	ks := s.keys(sku, b)
+	p := s.rdb.Pipeline()
+	dc := p.HGet(ctx, ks[4], id)
+	sc := p.HGet(ctx, ks[5], id)
+	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return Order{}, unavailable(err)
+	}
+	d, err := dc.Result()
+	if errors.Is(err, redis.Nil) {
+		return Order{}, ErrNoOrder
+	}
+	o, ok := decode(id, sku, d, sc.Val())
+	if !ok {
+		return Order{}, ErrNoOrder
+	}
+	return o, nil
+}
+
+func (s *redisStrategy) names() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, 0, len(s.skus))
+	for k := range s.skus {
+		out = append(out, k)
+	}
+	return out
+}
+
+func (s *redisStrategy) Expire(ctx context.Context, now time.Time) (int, error) {
+	const batch = 256
+	n := 0
+	for _, sku := range s.names() {
+		for b := 0; b < s.n; b++ {
+			for {
+				v, err := expireScript.Run(ctx, s.rdb, s.keys(sku, b), now.UnixMilli(), b, batch).Slice()
+				if err != nil {
+					return n, unavailable(err)
+				}
+				released, _ := v[0].(int64)
+				n += int(released)
+				// Cross-bucket users: home, user, qty triples.
+				for i := 1; i+2 < len(v)-1; i += 3 {
+					home, _ := strconv.Atoi(fmt.Sprint(v[i]))
+					qty, _ := strconv.ParseInt(fmt.Sprint(v[i+2]), 10, 64)
+					hk := s.keys(sku, home)
+					if err := s.rdb.HIncrBy(ctx, hk[2], fmt.Sprint(v[i+1]), -qty).Err(); err != nil {
+						return n, unavailable(err)
+					}
+				}
+				seen, _ := v[len(v)-1].(int64)
+				if seen < batch {
+					break
+				}
+			}
+		}
+	}
+	return n, nil
+}
+
+func (s *redisStrategy) Counts(ctx context.Context, sku string) (Counts, error) {
+	if _, ok := s.sku(sku); !ok {
+		return Counts{}, ErrUnknownSKU
+	}
+	p := s.rdb.Pipeline()
+	metas := make([]*redis.StringCmd, s.n)
+	avails := make([]*redis.StringCmd, s.n)
+	cs := make([]*redis.SliceCmd, s.n)
+	for b := 0; b < s.n; b++ {
+		ks := s.keys(sku, b)
+		metas[b] = p.HGet(ctx, ks[0], "stock")
+		avails[b] = p.Get(ctx, ks[1])
+		cs[b] = p.HMGet(ctx, ks[7], "taken", "reserved", "paid", "released", "orders")
+	}
+	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return Counts{}, unavailable(err)
+	}
+	var c Counts
+	num := func(v any) int64 {
+		s, _ := v.(string)
+		n, _ := strconv.ParseInt(s, 10, 64)
+		return n
+	}
+	for b := 0; b < s.n; b++ {
+		st, _ := metas[b].Int64()
+		av, _ := avails[b].Int64()
+		c.Stock += st
+		c.Available += av
+		v := cs[b].Val()
+		if len(v) == 5 {
+			c.Taken += num(v[0])
+			c.Reserved += num(v[1])
+			c.Paid += num(v[2])
+			c.Released += num(v[3])
+			c.Orders += num(v[4])
+		}
+	}
+	return c, nil
+}
+
+func (s *redisStrategy) Audit(ctx context.Context, sku string) (Audit, error) {
+	c, err := s.Counts(ctx, sku)
+	if err != nil {
+		return Audit{}, err
+	}
+	k, _ := s.sku(sku)
+	keys := map[string]int{}
+	held := map[string]int64{}
+	var dup int64
+	err = s.Orders(ctx, sku, func(o *Order) error {
+		if o.Key != "" {
+			uk := userKey(o.User, o.Key)
+			keys[uk]++
+			if keys[uk] > 1 {
+				dup++
+			}
+		}
+		if o.Status != Released {
+			held[o.User] += o.Qty
+		}
+		return nil
+	})
+	if err != nil {
+		return Audit{}, err
+	}
+	if k.LimitPerUser > 0 {
+		for _, h := range held {
+			if h > k.LimitPerUser {
+				dup += h - k.LimitPerUser
+			}
+		}
+	}
+	return finish(c, dup), nil
+}
+
+func (s *redisStrategy) Orders(ctx context.Context, sku string, fn func(*Order) error) error {
+	if _, ok := s.sku(sku); !ok {
+		return ErrUnknownSKU
+	}
+	for b := 0; b < s.n; b++ {
+		ks := s.keys(sku, b)
+		var cursor uint64
+		seen := map[string]struct{}{} // HSCAN may return an element twice
+		for {
+			kv, next, err := s.rdb.HScan(ctx, ks[4], cursor, "*", 1000).Result()
+			if err != nil {
+				return unavailable(err)
+			}
+			if len(kv) > 0 {
+				ids := make([]string, 0, len(kv)/2)
+				for i := 0; i+1 < len(kv); i += 2 {
+					ids = append(ids, kv[i])
+				}
+				st, err := s.rdb.HMGet(ctx, ks[5], ids...).Result()
+				if err != nil {
+					return unavailable(err)
+				}
+				for i := 0; i+1 < len(kv); i += 2 {
+					if _, dup := seen[kv[i]]; dup {
+						continue
+					}
+					seen[kv[i]] = struct{}{}
+					status, _ := st[i/2].(string)
+					o, ok := decode(kv[i], sku, kv[i+1], status)
+					if !ok {
+						continue
+					}
+					if err := fn(&o); err != nil {
+						return err
+					}
+				}
+			}
+			cursor = next
+			if cursor == 0 {
+				break
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,270 @@
+// Package target is flashload's reference flash-sale service: a fasthttp server with the HTTP
+// API of DESIGN.md (SKUs, purchase, orders, group-buy, server-sent events, admin, audit,
+// Prometheus metrics) over an interchangeable inventory strategy (target/inventory).
+//
+// Requests enter through Serve(ln); stock and orders live in the strategy, so the audit
+// endpoint reads the same place purchases write. Pricing rules are pure functions
+// (pricing.go). Overload protection sheds non-core routes (views, events) before purchases.
+// Shutdown stops accepting, drains in-flight requests and keeps every acknowledged order.
+package target
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/flashload/flashload/target/inventory"
+)
+
+// Defaults used by New for zero Options fields and by `flashload serve`'s flags.
+var (
+	DefaultAddr           = "127.0.0.1:8080"
+	DefaultStrategy       = "memory"
+	DefaultRedisURL       = "redis://127.0.0.1:6379/0"
+	DefaultRedisPrefix    = inventory.DefaultRedisPrefix
+	DefaultReservationTTL = 5 * time.Minute
+	DefaultShards         = inventory.DefaultShards
+	DefaultEventInterval  = time.Second
+	DefaultMaxInflight    = 0 // 0: no limit
+	DefaultMaxRPS         = 0.0
+)
+
+// Limits on client input.
+const (
+	MaxBodyBytes = 64 << 10
+	MaxIDBytes   = 128 // X-User-Id, Idempotency-Key, group ids and coupons
+)
+
+// Options configure a Server. Zero values take the Default* values.
+type Options struct {
+	Addr           string // only read by `serve`; Serve takes a listener
+	Strategy       string // an inventory.Names entry
+	RedisURL       string // redis-* strategies
+	RedisPrefix    string // key prefix in Redis
+	AdminToken     string // "" generates one (AdminToken returns it)
+	ReservationTTL time.Duration
+	MaxInflight    int     // in-flight requests above which purchases get 503 SHED; views shed at half
+	MaxRPS         float64 // token bucket: 429 RATE_LIMITED; views need the bucket half full
+	Shards         int     // sharded, redis-sharded
+	EventInterval  time.Duration
+}
+
+func (o *Options) defaults() {
+	if o.Strategy == "" {
+		o.Strategy = DefaultStrategy
+	}
+	if o.RedisURL == "" {
+		o.RedisURL = DefaultRedisURL
+	}
+	if o.RedisPrefix == "" {
+		o.RedisPrefix = DefaultRedisPrefix
+	}
+	if o.ReservationTTL <= 0 {
+		o.ReservationTTL = DefaultReservationTTL
+	}
+	if o.Shards <= 0 {
+		o.Shards = DefaultShards
+	}
+	if o.EventInterval <= 0 {
+		o.EventInterval = DefaultEventInterval
+	}
+}
+
+// Server is the flash-sale service.
+type Server struct {
+	opts    Options
+	inv     inventory.Strategy
+	token   []byte
+	hs      *fasthttp.Server
+	metrics *metrics
+	limiter *limiter
+	faults  atomic.Pointer[faultState]
+	guard   keyGuard
+	groups  groups
+
+	skuMu sync.Mutex
+	skus  atomic.Pointer[map[string]*sku]
+
+	inflight atomic.Int64
+	ctx      context.Context // strategy calls and the reaper; cancelled by Close
+	cancel   context.CancelFunc
+	done     chan struct{} // closed by Shutdown: event streams end
+	doneOnce sync.Once
+	reaper   sync.WaitGroup
+}
+
+// New builds a server and its inventory strategy (connecting to Redis for redis-* ones).
+func New(ctx context.Context, opts Options) (*Server, error) {
+	opts.defaults()
+	inv, err := inventory.New(ctx, inventory.Config{Name: opts.Strategy, RedisURL: opts.RedisURL,
+		RedisPrefix: opts.RedisPrefix, Shards: opts.Shards})
+	if err != nil {
+		return nil, err
+	}
+	if opts.AdminToken == "" {
+		var b [16]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			inv.Close()
+			return nil, fmt.Errorf("generating an admin token: %w", err)
+		}
+		opts.AdminToken = hex.EncodeToString(b[:])
+	}
+	s := &Server{opts: opts, inv: inv, token: []byte("Bearer " + opts.AdminToken), done: make(chan struct{})}
+	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	s.groups.init()
+	s.guard.init()
+	if opts.MaxRPS > 0 {
+		s.limiter = newLimiter(opts.MaxRPS)
+	}
+	s.metrics = newMetrics(s)
+	s.hs = &fasthttp.Server{
+		Handler:                       s.handle,
+		ErrorHandler:                  s.errorHandler,
+		Name:                          "flashload",
+		MaxRequestBodySize:            MaxBodyBytes,
+		IdleTimeout:                   60 * time.Second,
+		ReadTimeout:                   60 * time.Second,
+		NoDefaultContentType:          true,
+		CloseOnShutdown:               true,
+		DisableHeaderNamesNormalizing: false,
+	}
+	s.reaper.Add(1)
+	go s.reap()
+	return s, nil
+}
+
+// Serve answers requests on ln until Shutdown or Close.
+func (s *Server) Serve(ln net.Listener) error { return s.hs.Serve(ln) }
+
+// AdminToken is the bearer token of the admin routes.
+func (s *Server) AdminToken() string { return s.opts.AdminToken }
+
+// Strategy names the inventory strategy in use.
+func (s *Server) Strategy() string { return s.inv.Name() }
+
+// Shutdown stops accepting, ends event streams, and waits for in-flight requests (each
+// acknowledged order is already stored when its answer is written) until ctx is done.
+// The inventory stays readable until Close.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.doneOnce.Do(func() { close(s.done) })
+	err := s.hs.ShutdownWithContext(ctx)
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return fmt.Errorf("shutdown: requests still in flight: %w", err)
+	}
+	return err
+}
+
+// Close stops everything at once: the listener, the expiry reaper and the strategy.
+func (s *Server) Close() error {
+	s.doneOnce.Do(func() { close(s.done) })
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	_ = s.hs.ShutdownWithContext(ctx)
+	s.cancel()
+	s.reaper.Wait()
+	return s.inv.Close()
+}
+
+// reap releases expired reservations.
+func (s *Server) reap() {
+	defer s.reaper.Done()
+	every := s.opts.ReservationTTL / 10
+	every = min(max(every, 20*time.Millisecond), time.Second)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case now := <-t.C:
+			ctx, cancel := context.WithTimeout(s.ctx, 5*time.Second)
+			if _, err := s.inv.Expire(ctx, now); err == nil {
+				s.metrics.reaped()
+			}
+			cancel()
+		}
+	}
+}
+
+// sku is a SKU's rules as the server applies them (the stock lives in the strategy).
+type sku struct {
+	name      string
+	list      float64
+	cost      float64
+	stock     int64
+	limit     int64
+	starts    time.Time
+	ends      time.Time
+	created   time.Time
+	ladder    *Ladder
+	firstN    int64
+	startsStr string
+	endsStr   string
+}
+
+func (s *Server) sku(name []byte) *sku {
+	m := s.skus.Load()
+	if m == nil {
+		return nil
+	}
+	return (*m)[string(name)]
+}
+
+func (s *Server) putSKU(k *sku) {
+	s.skuMu.Lock()
+	defer s.skuMu.Unlock()
+	n := map[string]*sku{}
+	if old := s.skus.Load(); old != nil {
+		for name, v := range *old {
+			n[name] = v
+		}
+	}
+	n[k.name] = k
+	s.skus.Store(&n)
+}
+
+func (s *Server) skuList() []*sku {
+	m := s.skus.Load()
+	if m == nil {
+		return nil
+	}
+	out := make([]*sku, 0, len(*m))
+	for _, v := range *m {
+		out = append(out, v)
+	}
+	return out
+}
+
+// status of the sale at now.
+func (k *sku) status(now time.Time, available int64) string {
+	switch {
+	case !k.starts.IsZero() && now.Before(k.starts):
+		return "upcoming"
+	case !k.ends.IsZero() && !now.Before(k.ends):
+		return "ended"
+	case available <= 0:
+		return "sold_out"
+	}
+	return "on_sale"
+}
+
+// elapsed is the time on sale, for the ladder.
+func (k *sku) elapsed(now time.Time) time.Duration {
+	from := k.created
+	if !k.starts.IsZero() {
+		from = k.starts
+	}
+	return now.Sub(from)
+}
+
+type quietLogger struct{}
+
+func (quietLogger) Printf(string, ...any) {}
