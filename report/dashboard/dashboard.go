@@ -113,10 +113,12 @@ func watchTUI(ctx context.Context, source func() report.Snapshot, stop func(), o
 	return nil
 }
 
-// watchPlain prints one progress line per tick on w until ctx is done or the run is Done.
+// watchPlain prints one progress line per tick on w until ctx is done or the run is Done, and
+// each of the run's warnings once, on its own line, when it first appears.
 func watchPlain(ctx context.Context, source func() report.Snapshot, w io.Writer, every time.Duration) error {
 	t := time.NewTicker(every)
 	defer t.Stop()
+	said := map[string]bool{}
 	for {
 		select {
 		case <-ctx.Done():
@@ -124,6 +126,12 @@ func watchPlain(ctx context.Context, source func() report.Snapshot, w io.Writer,
 		case <-t.C:
 			s := source()
 			// Progress is best effort: a closed stderr must not fail the run.
+			for _, msg := range s.Warnings {
+				if msg = printable(msg); !said[msg] {
+					said[msg] = true
+					_, _ = fmt.Fprintln(w, "warning: "+msg)
+				}
+			}
 			_, _ = fmt.Fprintln(w, ProgressLine(s))
 			if s.Done {
 				return nil

@@ -182,6 +182,22 @@ func TestKeyHelpToggles(t *testing.T) {
 	}
 }
 
+// TestWarningsKeepTheChart checks that many warnings show only the newest few.
+func TestWarningsKeepTheChart(t *testing.T) {
+	s := liveSnapshot()
+	for i := 0; i < 30; i++ {
+		s.Warnings = append(s.Warnings, fmt.Sprintf("generator saturated: %d arrivals dropped so far", i))
+	}
+	v := ansi.Strip(testModel(s, 80, 24).View())
+	checkSize(t, v, 80, 24)
+	if !strings.Contains(v, "29 arrivals dropped so far") || !strings.Contains(v, "28 arrivals dropped so far") || strings.Contains(v, "27 arrivals dropped so far") {
+		t.Errorf("not only the newest warnings shown:\n%s", v)
+	}
+	if !strings.Contains(v, "29 earlier warnings") || !strings.Contains(v, "Rate req/s") {
+		t.Errorf("earlier warnings not counted, or the chart is gone:\n%s", v)
+	}
+}
+
 // TestResize checks WindowSizeMsg changes the layout size.
 func TestResize(t *testing.T) {
 	m := testModel(liveSnapshot(), 80, 24)
@@ -255,7 +271,14 @@ func TestPlainProgress(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lines := strings.Split(strings.TrimSpace(errOut.String()), "\n")
+	all := strings.Split(strings.TrimSpace(errOut.String()), "\n")
+	if len(all) == 0 || all[0] != "warning: generator saturated: 64/64 workers busy" {
+		t.Fatalf("the run's warning is not printed first, on its own line:\n%s", errOut.String())
+	}
+	if n := strings.Count(errOut.String(), "generator saturated"); n != 1 {
+		t.Errorf("the warning was printed %d times, want once", n)
+	}
+	lines := all[1:]
 	if len(lines) != 3 {
 		t.Fatalf("got %d progress lines, want 3:\n%s", len(lines), errOut.String())
 	}
@@ -263,7 +286,7 @@ func TestPlainProgress(t *testing.T) {
 		if !strings.HasPrefix(l, fmt.Sprintf("[0:00:0%d] double-eleven scenario 0:40:00/24:00:00 (2.8%%)", i+1)) {
 			t.Errorf("line %d: %q", i, l)
 		}
-		for _, want := range []string{"rate 5,070/7,850 req/s", "p99 203 ms", "errors 40", "dropped 2,210", "stock left 8,200/20,000", "warning: generator saturated"} {
+		for _, want := range []string{"rate 5,070/7,850 req/s", "p99 203 ms", "errors 40", "dropped 2,210", "stock left 8,200/20,000"} {
 			if !strings.Contains(l, want) {
 				t.Errorf("line %d lacks %q: %s", i, want, l)
 			}

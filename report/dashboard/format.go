@@ -15,7 +15,7 @@ import (
 
 // ProgressLine is the plain progress line printed once per second without a TTY: wall clock,
 // scenario clock and progress, achieved/target rate of the last window, p99 of the last window,
-// errors and dropped so far, stock left, then any warnings.
+// errors and dropped so far, stock left. The run's warnings are printed apart, once each.
 func ProgressLine(s report.Snapshot) string {
 	s = sanitized(s)
 	var b strings.Builder
@@ -37,9 +37,8 @@ func ProgressLine(s report.Snapshot) string {
 	if s.Mode == "sim" || s.Replicas > 0 {
 		fmt.Fprintf(&b, " · replicas %d/%d", s.Replicas, s.DesiredReplicas)
 	}
-	for _, w := range warnings(s) {
-		b.WriteString(" · warning: ")
-		b.WriteString(w)
+	if unreachable(s) {
+		b.WriteString(" · target unreachable")
 	}
 	if s.Done {
 		if s.Partial {
@@ -76,10 +75,15 @@ func warnings(s report.Snapshot) []string {
 	if s.Last.Dropped > 0 && !mentions("drop") {
 		add(fmt.Sprintf("%s arrivals dropped in the last window (the generator could not start them on time)", count(s.Last.Dropped)))
 	}
-	if s.Last.Requests > 0 && s.Last.Errors >= s.Last.Requests && s.ByError[string(report.ErrRefused)] > 0 && !mentions("unreachable") {
+	if unreachable(s) && !mentions("unreachable") {
 		add("target unreachable: every request of the last window failed, connections refused")
 	}
 	return out
+}
+
+// unreachable: every request of the last window failed and connections were refused.
+func unreachable(s report.Snapshot) bool {
+	return s.Last.Requests > 0 && s.Last.Errors >= s.Last.Requests && s.ByError[string(report.ErrRefused)] > 0
 }
 
 // clock formats a duration as h:mm:ss (hours grow as needed).

@@ -21,6 +21,7 @@ const (
 	minChartHeight = 5
 	wideLayout     = 120 // from this width the three panels sit side by side
 	panelGap       = 2
+	maxWarnings    = 2 // warnings shown on a small terminal; twice as many from 40 lines
 )
 
 // View draws the whole dashboard from the last snapshot and the terminal size; it never
@@ -417,7 +418,17 @@ func (m model) warningsView(w int) string {
 	if m.snap.Oversold > 0 {
 		lines = append(lines, m.st.bad.Render(fmt.Sprintf("✗ OVERSOLD %s units: the audit will fail", count(m.snap.Oversold))))
 	}
-	for _, x := range warnings(m.snap) {
+	// Only the newest few: a long run can gather dozens, and the chart must keep its room.
+	ws := warnings(m.snap)
+	keep := maxWarnings
+	if m.height >= 40 {
+		keep = 2 * maxWarnings
+	}
+	if len(ws) > keep {
+		lines = append(lines, m.st.dim.Render(fmt.Sprintf("… %d earlier warnings (all are in the summary)", len(ws)-keep)))
+		ws = ws[len(ws)-keep:]
+	}
+	for _, x := range ws {
 		lines = append(lines, m.st.warn.Render("⚠ "+x))
 	}
 	return strings.Join(lines, "\n")
