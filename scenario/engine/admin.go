@@ -55,14 +55,40 @@ func (a *adminClient) call(ctx context.Context, method, path string, body []byte
 
 // skuSetup is the body of POST /admin/skus.
 type skuSetup struct {
-	SKU          string            `json:"sku"`
-	Stock        int64             `json:"stock"`
-	Price        float64           `json:"price"`
-	Cost         float64           `json:"cost,omitempty"`
-	LimitPerUser int               `json:"limit_per_user,omitempty"`
-	StartsAt     string            `json:"starts_at,omitempty"`
-	EndsAt       string            `json:"ends_at,omitempty"`
-	Pricing      *scenario.Pricing `json:"pricing,omitempty"`
+	SKU          string        `json:"sku"`
+	Stock        int64         `json:"stock"`
+	Price        float64       `json:"price"`
+	Cost         float64       `json:"cost,omitempty"`
+	LimitPerUser int           `json:"limit_per_user,omitempty"`
+	StartsAt     string        `json:"starts_at,omitempty"`
+	EndsAt       string        `json:"ends_at,omitempty"`
+	Pricing      *pricingSetup `json:"pricing,omitempty"`
+}
+
+type pricingSetup struct {
+	Ladder     *ladderSetup `json:"ladder,omitempty"`
+	FirstNHalf int64        `json:"first_n_half,omitempty"`
+}
+
+type ladderSetup struct {
+	Start         float64 `json:"start,omitempty"`
+	Step          float64 `json:"step,omitempty"`
+	Every         string  `json:"every,omitempty"` // a Go duration: the target reads "1h0m0s"
+	FloorOverCost float64 `json:"floor_over_cost,omitempty"`
+}
+
+func toPricingSetup(p *scenario.Pricing) *pricingSetup {
+	if p == nil {
+		return nil
+	}
+	ps := &pricingSetup{FirstNHalf: p.FirstNHalf}
+	if l := p.Ladder; l != nil {
+		ps.Ladder = &ladderSetup{Start: l.Start, Step: l.Step, FloorOverCost: l.FloorOverCost}
+		if l.Every > 0 {
+			ps.Ladder.Every = l.Every.D().String()
+		}
+	}
+	return ps
 }
 
 // SetupSKUs creates (or resets) the scenario's SKUs on a flashload target through
@@ -74,7 +100,7 @@ func SetupSKUs(ctx context.Context, adminURL, token string, skus []scenario.SKU)
 	a := newAdminClient(adminURL, token)
 	for _, k := range skus {
 		body, err := json.Marshal(skuSetup{SKU: k.SKU, Stock: k.Stock, Price: k.Price, Cost: k.Cost,
-			LimitPerUser: k.LimitPerUser, StartsAt: k.StartsAt, EndsAt: k.EndsAt, Pricing: k.Pricing})
+			LimitPerUser: k.LimitPerUser, StartsAt: k.StartsAt, EndsAt: k.EndsAt, Pricing: toPricingSetup(k.Pricing)})
 		if err != nil {
 			return err
 		}

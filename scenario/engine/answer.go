@@ -14,8 +14,10 @@ var (
 	quotedStatus  = []byte(`"status"`)
 )
 
-// Answer codes of flashload's target (DESIGN.md, "Target HTTP API"). Codes are interned: a known
-// code read from a body becomes one of these constants, so the hot path allocates no string.
+// Answer codes of flashload's target (DESIGN.md, "Target HTTP API", and target/). A code read
+// from a body is interned: a known code becomes the constant string, so the hot path allocates
+// nothing, and an unknown one becomes CodeOther, so a target answering arbitrary strings cannot
+// grow the counters' maps.
 const (
 	CodeReserved      = "RESERVED"
 	CodeSoldOut       = "SOLD_OUT"
@@ -27,56 +29,30 @@ const (
 	CodeRateLimited   = "RATE_LIMITED"
 	CodeShed          = "SHED"
 	CodeOK            = "OK"
-	CodePaid          = "PAID"
-	CodeCancelled     = "CANCELLED"
-	CodeReleased      = "RELEASED"
 	CodeJoined        = "JOINED"
-	CodeNotFound      = "NOT_FOUND"
-	CodeUnauthorized  = "UNAUTHORIZED"
-	CodeError         = "ERROR"
-	CodeOther         = "OTHER" // a code this engine does not know; kept bounded for the counters
+	CodeGroupCreated  = "GROUP_CREATED"
+	CodeOther         = "OTHER"
 )
 
-// internCode maps the bytes of a JSON code to a constant without allocating. Unknown codes
-// become CodeOther so that a target answering arbitrary strings cannot grow the counters' maps.
+var knownCodes = func() map[string]string {
+	m := map[string]string{}
+	for _, c := range []string{CodeReserved, CodeSoldOut, CodeLimitExceeded, CodeInFlight, CodeKeyReused,
+		CodeBadRequest, CodeNotStarted, CodeRateLimited, CodeShed, CodeOK, CodeJoined, CodeGroupCreated,
+		"PAID", "CANCELLED", "RELEASED", "ALREADY_PAID", "BODY_TOO_LARGE", "COUPON_LOCKED", "EXPIRED",
+		"FAULT", "FORBIDDEN", "GROUP_FULL", "METHOD_NOT_ALLOWED", "NOT_FOUND", "NOT_MEMBER", "SALE_ENDED",
+		"STORE_UNAVAILABLE", "UNAUTHORIZED", "ERROR", CodeOther} {
+		m[c] = c
+	}
+	return m
+}()
+
+// internCode maps the bytes of a JSON code to its constant without allocating.
 func internCode(b []byte) string {
-	switch string(b) {
-	case "":
+	if len(b) == 0 {
 		return ""
-	case CodeReserved:
-		return CodeReserved
-	case CodeSoldOut:
-		return CodeSoldOut
-	case CodeLimitExceeded:
-		return CodeLimitExceeded
-	case CodeInFlight:
-		return CodeInFlight
-	case CodeKeyReused:
-		return CodeKeyReused
-	case CodeBadRequest:
-		return CodeBadRequest
-	case CodeNotStarted:
-		return CodeNotStarted
-	case CodeRateLimited:
-		return CodeRateLimited
-	case CodeShed:
-		return CodeShed
-	case CodeOK:
-		return CodeOK
-	case CodePaid:
-		return CodePaid
-	case CodeCancelled:
-		return CodeCancelled
-	case CodeReleased:
-		return CodeReleased
-	case CodeJoined:
-		return CodeJoined
-	case CodeNotFound:
-		return CodeNotFound
-	case CodeUnauthorized:
-		return CodeUnauthorized
-	case CodeError:
-		return CodeError
+	}
+	if c, ok := knownCodes[string(b)]; ok {
+		return c
 	}
 	return CodeOther
 }

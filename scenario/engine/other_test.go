@@ -133,3 +133,16 @@ journeys:
 		t.Errorf("audit of a missing export: %+v, warnings %q", res.Summary.Audit, res.Summary.Warnings)
 	}
 }
+
+// retry parses a retry rule in YAML flow form through the scenario parser.
+func retry(t testing.TB, flow string) *scenario.Retry {
+	t.Helper()
+	s := mustParse(t, `
+name: r
+duration: 1s
+traffic: {start_rps: 1, stages: [{duration: 1s, rps: 1}]}
+skus: [{sku: x, stock: 1, price: 1}]
+journeys: [{name: j, steps: [{purchase: {sku: x, retry: `+flow+`}}]}]
+`)
+	return s.Journeys[0].Steps[0].Purchase.Retry
+}

@@ -220,7 +220,7 @@ func (w *worker) outcome(st *compiledStep, an *answer) Outcome {
 		return OutcomeFailed
 	}
 	switch an.code {
-	case CodeReserved, CodePaid, CodeCancelled, CodeReleased, CodeJoined, CodeOK:
+	case CodeReserved, CodeJoined, CodeGroupCreated, CodeOK:
 		w.keepOrder(st, body)
 		return OutcomeAcknowledged
 	case CodeShed, CodeRateLimited:
@@ -454,5 +454,10 @@ func (w *worker) joinGroup(ctx context.Context, st *compiledStep, journey string
 	r.groupsMu.Lock()
 	r.groups[st.sku] = append([]byte(nil), id...)
 	r.groupsMu.Unlock()
-	return true
+	// The creator joins its own group like everyone else.
+	an = w.send(st, journey, r.now(), false)
+	if an.errc != report.ErrNone || an.status >= 300 {
+		w.group = w.group[:0]
+	}
+	return an.errc != report.ErrRefused
 }
