@@ -1,0 +1,108 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/report/render"
+)
+
+func init() { register(newGateCmd) }
+
+// gateOptions holds the flags and streams of `flashload gate`.
+type gateOptions struct {
+	Out        io.Writer
+	Thresholds []string
+	JUnit      string
+}
+
+func newGateCmd() *cobra.Command {
+	opts := &gateOptions{}
+	cmd := &cobra.Command{
+		Use:   "gate DIR|summary.json [--threshold EXPR ...]",
+		Short: "Evaluate gates (thresholds) on a stored run: exit 3 when one fails",
+		Long: "Evaluate thresholds on a stored run and print every gate with its measured value.\n" +
+			"Without --threshold the run's own gates are re-evaluated. Exit codes: 0 all passed,\n" +
+			"3 a gate failed, 2 a bad expression or an unreadable summary. Grammar: docs/gates.md,\n" +
+			"for example: p(99) < 500ms, rate(pay_success) > 99.5%, oversold == 0,\n" +
+			"error_rate < 1%, achieved_rate >= 95% of target, availability >= 99.95%.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			opts.Out = c.OutOrStdout()
+			return gateRun(opts, args[0])
+		},
+	}
+	cmd.Flags().StringArrayVarP(&opts.Thresholds, "threshold", "t", nil, "a gate expression (repeatable)")
+	cmd.Flags().StringVar(&opts.JUnit, "junit", "", "also write the gates as JUnit XML to this file")
+	return cmd
+}
+
+func gateRun(opts *gateOptions, path string) error {
+	s, err := readSummaryArg(path)
+	if err != nil {
+		return usageErr(err)
+	}
+	exprs := opts.Thresholds
+	if len(exprs) == 0 {
+		exprs = report.GateExprs(s.Gates)
+	}
+	if len(exprs) == 0 {
+		return usageErr(errors.New("no gates: the run has none; pass --threshold EXPR"))
+	}
+	var bad []error
+	for _, e := range exprs {
+		if _, err := report.ParseThreshold(e); err != nil {
+			bad = append(bad, err)
+		}
+	}
+	if len(bad) > 0 {
+		return usageErr(errors.Join(bad...))
+	}
+	allPass, _ := report.EvaluateGates(s, exprs)
+	width := 0
+	for _, g := range s.Gates {
+		width = max(width, len(g.Expr))
+	}
+	failed := 0
+	for _, g := range s.Gates {
+		verdict, detail := "PASS", report.FormatGateValue(g)
+		if !g.Pass {
+			verdict = "FAIL"
+			failed++
+		}
+		if g.Error != "" {
+			detail += " (" + g.Error + ")"
+		}
+		fmt.Fprintf(opts.Out, "%s  %-*s  %s\n", verdict, width, g.Expr, detail)
+	}
+	if opts.JUnit != "" {
+		f, err := os.Create(opts.JUnit)
+		if err != nil {
+			return err
+		}
+		if err := render.JUnit(f, s); err != nil {
+			f.Close()
+			return err
+		}
+		if err := f.Close(); err != nil {
+			return err
+		}
+	}
+	if !allPass {
+		return gateErr(fmt.Errorf("%d of %d gates failed", failed, len(s.Gates)))
+	}
+	return nil
+}
+
+// readSummaryArg reads DIR/summary.json or a summary.json path.
+func readSummaryArg(path string) (*report.Summary, error) {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return report.ReadSummary(path + string(os.PathSeparator) + report.SummaryFile)
+	}
+	return report.ReadSummary(path)
+}

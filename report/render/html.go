@@ -1,0 +1,308 @@
+package render
+
+import (
+	"bytes"
+	"fmt"
+	"html/template"
+	"image/color"
+	"io"
+	"math"
+	"strings"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgsvg"
+
+	"github.com/flashload/flashload/report"
+)
+
+// Chart is one figure of the HTML report.
+type Chart struct {
+	ID, Title, Note string
+	SVG             template.HTML
+}
+
+// Charts draws the report's charts: target against achieved rate, latency percentiles over time,
+// errors/shed/dropped, stock left, replicas (when known) and the latency percentile spectrum.
+// predicted, when not nil, is drawn beside the measurement (dashed).
+func Charts(run *report.Run, predicted *report.Summary) ([]Chart, error) {
+	s := run.Summary
+	div, unit := timeScale(s, predicted)
+	xs := func(tl []report.TimelinePoint, y func(report.TimelinePoint) float64) plotter.XYs {
+		out := make(plotter.XYs, len(tl))
+		for i, p := range tl {
+			out[i] = plotter.XY{X: p.T / div, Y: y(p)}
+		}
+		return out
+	}
+	type series struct {
+		name      string
+		xy        plotter.XYs
+		predicted bool
+	}
+	pred := func(y func(report.TimelinePoint) float64) []series {
+		if predicted == nil || len(predicted.Timeline) == 0 {
+			return nil
+		}
+		return []series{{"predicted", xs(predicted.Timeline, y), true}}
+	}
+	xlabel := "scenario time (" + unit + ")"
+	type spec struct {
+		id, title, ylabel, note string
+		series                  []series
+		logY                    bool
+	}
+	specs := []spec{
+		{id: "rate", title: "Target and achieved rate", ylabel: "requests/s", series: append([]series{
+			{"target", xs(s.Timeline, func(p report.TimelinePoint) float64 { return p.TargetRPS }), false},
+			{"achieved", xs(s.Timeline, func(p report.TimelinePoint) float64 { return p.AchievedRPS }), false},
+		}, pred(func(p report.TimelinePoint) float64 { return p.AchievedRPS })...)},
+		{id: "latency", title: "Latency over time (from the intended send time)", ylabel: "ms", series: append([]series{
+			{"p50", xs(s.Timeline, func(p report.TimelinePoint) float64 { return p.P50Ms }), false},
+			{"p99", xs(s.Timeline, func(p report.TimelinePoint) float64 { return p.P99Ms }), false},
+		}, pred(func(p report.TimelinePoint) float64 { return p.P99Ms })...)},
+		{id: "errors", title: "Errors, shed and dropped per window", ylabel: "requests", series: []series{
+			{"errors", xs(s.Timeline, func(p report.TimelinePoint) float64 { return float64(p.Errors) }), false},
+			{"shed", xs(s.Timeline, func(p report.TimelinePoint) float64 { return float64(p.Shed) }), false},
+			{"dropped", xs(s.Timeline, func(p report.TimelinePoint) float64 { return float64(p.Dropped) }), false},
+		}},
+		{id: "stock", title: "Stock left", ylabel: "units", series: append([]series{
+			{"stock left", xs(s.Timeline, func(p report.TimelinePoint) float64 { return float64(p.StockLeft) }), false},
+		}, pred(func(p report.TimelinePoint) float64 { return float64(p.StockLeft) })...)},
+	}
+	if s.Replicas.Max > 0 || (predicted != nil && predicted.Replicas.Max > 0) {
+		specs = append(specs, spec{id: "replicas", title: "Replicas", ylabel: "replicas", series: append([]series{
+			{"replicas", xs(s.Timeline, func(p report.TimelinePoint) float64 { return float64(p.Replicas) }), false},
+		}, pred(func(p report.TimelinePoint) float64 { return float64(p.Replicas) })...)})
+	}
+	var charts []Chart
+	for _, sp := range specs {
+		p := newPlot(sp.title, xlabel, sp.ylabel)
+		for i, se := range sp.series {
+			if err := addLine(p, se.name, se.xy, i, se.predicted); err != nil {
+				return nil, err
+			}
+		}
+		svg, err := svgOf(p)
+		if err != nil {
+			return nil, err
+		}
+		charts = append(charts, Chart{ID: sp.id, Title: sp.title, SVG: svg})
+	}
+	spectrum, err := spectrumChart(run, predicted)
+	if err != nil {
+		return nil, err
+	}
+	return append(charts, spectrum), nil
+}
+
+// timeScale picks the unit of the time axis from the longest timeline.
+func timeScale(s, predicted *report.Summary) (float64, string) {
+	last := 0.0
+	for _, sum := range []*report.Summary{s, predicted} {
+		if sum != nil && len(sum.Timeline) > 0 {
+			last = math.Max(last, sum.Timeline[len(sum.Timeline)-1].T)
+		}
+	}
+	switch {
+	case last > 3*3600:
+		return 3600, "h"
+	case last > 3*60:
+		return 60, "min"
+	}
+	return 1, "s"
+}
+
+var palette = []color.Color{
+	color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff},
+	color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff},
+	color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff},
+	color.RGBA{R: 0xff, G: 0x7f, B: 0x0e, A: 0xff},
+	color.RGBA{R: 0x94, G: 0x67, B: 0xbd, A: 0xff},
+}
+
+func newPlot(title, x, y string) *plot.Plot {
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text = x
+	p.Y.Label.Text = y
+	p.Legend.Top = true
+	p.Add(plotter.NewGrid())
+	return p
+}
+
+func addLine(p *plot.Plot, name string, xy plotter.XYs, i int, dashed bool) error {
+	if len(xy) == 0 {
+		return nil
+	}
+	l, err := plotter.NewLine(xy)
+	if err != nil {
+		return fmt.Errorf("chart %q, %s: %w", p.Title.Text, name, err)
+	}
+	l.Color = palette[i%len(palette)]
+	l.Width = vg.Points(1.5)
+	if dashed {
+		l.Color = color.Gray{Y: 0x55}
+		l.Dashes = []vg.Length{vg.Points(5), vg.Points(3)}
+	}
+	p.Add(l)
+	p.Legend.Add(name, l)
+	return nil
+}
+
+// spectrumChart draws latency against percentile on a log scale of 1/(1-q): 50, 90, 99, 99.9...
+func spectrumChart(run *report.Run, predicted *report.Summary) (Chart, error) {
+	p := newPlot("Latency percentile spectrum", "percentile", "ms")
+	p.X.Tick.Marker = spectrumTicks{}
+	var measured plotter.XYs
+	if run.Latency != nil && run.Latency.TotalCount() > 0 {
+		for x := 0.0; x <= 5.0001; x += 0.05 {
+			q := 100 * (1 - math.Pow(10, -x))
+			measured = append(measured, plotter.XY{X: x, Y: float64(run.Latency.ValueAtPercentile(q)) / 1000})
+		}
+	} else {
+		measured = summarySpectrum(run.Summary)
+	}
+	if err := addLine(p, "measured", measured, 0, false); err != nil {
+		return Chart{}, err
+	}
+	if predicted != nil {
+		if err := addLine(p, "predicted", summarySpectrum(predicted), 1, true); err != nil {
+			return Chart{}, err
+		}
+	}
+	svg, err := svgOf(p)
+	return Chart{ID: "spectrum", Title: p.Title.Text, SVG: svg,
+		Note: "x: percentile on a log scale of 1/(1-q); the measured curve is read from the run's HDR histogram"}, err
+}
+
+var spectrumQs = []float64{25, 50, 75, 90, 95, 99, 99.5, 99.9, 99.95, 99.99, 99.999}
+
+func summarySpectrum(s *report.Summary) plotter.XYs {
+	var out plotter.XYs
+	if s.Requests.Total == 0 {
+		return out
+	}
+	for _, q := range spectrumQs {
+		if v, ok := s.LatencyMs.Quantile(q); ok {
+			out = append(out, plotter.XY{X: -math.Log10(1 - q/100), Y: v})
+		}
+	}
+	return out
+}
+
+type spectrumTicks struct{}
+
+func (spectrumTicks) Ticks(min, max float64) []plot.Tick {
+	labels := []string{"0%", "90%", "99%", "99.9%", "99.99%", "99.999%"}
+	var ts []plot.Tick
+	for i, l := range labels {
+		x := float64(i)
+		if x >= min-1e-9 && x <= max+1e-9 {
+			ts = append(ts, plot.Tick{Value: x, Label: l})
+		}
+	}
+	return ts
+}
+
+// svgOf renders a plot as an inline <svg> element (no XML prolog).
+func svgOf(p *plot.Plot) (template.HTML, error) {
+	c := vgsvg.New(8*vg.Inch, 3.2*vg.Inch)
+	p.Draw(draw.New(c))
+	var b bytes.Buffer
+	if _, err := c.WriteTo(&b); err != nil {
+		return "", err
+	}
+	out := b.String()
+	if i := strings.Index(out, "<svg"); i >= 0 {
+		out = out[i:]
+	}
+	return template.HTML(out), nil //nolint:gosec // produced by vgsvg from numbers and our own labels
+}
+
+type htmlData struct {
+	S         *report.Summary
+	Predicted *report.Summary
+	Passed    bool
+	Failed    int
+	Figures   [][2]string
+	Side      [][3]string
+	Audit     string
+	Gates     []gateRow
+	Codes     string
+	Charts    []Chart
+}
+
+type gateRow struct {
+	Expr, Value string
+	Pass        bool
+}
+
+// HTML writes one self-contained HTML file: the key figures, the gates, the audit and the SVG
+// charts inline (no script, no external resource).
+func HTML(w io.Writer, run *report.Run, predicted *report.Summary) error {
+	charts, err := Charts(run, predicted)
+	if err != nil {
+		return err
+	}
+	s := run.Summary
+	d := htmlData{S: s, Predicted: predicted, Figures: keyFigures(s), Audit: auditLine(&s.Audit),
+		Codes: counts(s.Requests.ByCode), Charts: charts, Passed: true}
+	if predicted != nil {
+		d.Side = sideBySide(s, predicted)
+	}
+	for _, g := range s.Gates {
+		v := report.FormatGateValue(g)
+		if g.Error != "" {
+			v = g.Error
+		}
+		d.Gates = append(d.Gates, gateRow{Expr: g.Expr, Value: v, Pass: g.Pass})
+		if !g.Pass {
+			d.Passed = false
+			d.Failed++
+		}
+	}
+	return htmlTmpl.Execute(w, d)
+}
+
+var htmlTmpl = template.Must(template.New("report").Parse(`<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>flashload: {{.S.Name}}</title>
+<style>
+body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em auto;max-width:62em;color:#222;padding:0 1em}
+h1{font-size:1.5em;margin-bottom:.2em} .meta{color:#666;margin-top:0}
+table{border-collapse:collapse;margin:1em 0} td,th{padding:.25em .8em;border-bottom:1px solid #ddd;text-align:left}
+td.num{text-align:right;font-variant-numeric:tabular-nums}
+.pass{color:#1a7f37;font-weight:600} .fail{color:#cf222e;font-weight:600}
+figure{margin:1.5em 0} figcaption{font-weight:600;margin-bottom:.3em} figure svg{max-width:100%;height:auto}
+.note{color:#666;font-size:.9em} ul.warn{color:#9a6700}
+</style>
+</head>
+<body>
+<h1>flashload: {{.S.Name}}</h1>
+<p class="meta">{{.S.Mode}} run{{if .S.Strategy}} · strategy {{.S.Strategy}}{{end}}{{if .S.Target}} · target {{.S.Target}}{{end}} · seed {{.S.Seed}} · {{printf "%.1f" .S.DurationS}} s of run clock, {{printf "%.0f" .S.ScenarioTimeS}} s of scenario{{if .S.Partial}} · <strong>partial</strong>{{end}}</p>
+{{if .Gates}}<h2>Gates: {{if .Passed}}<span class="pass">all passed</span>{{else}}<span class="fail">{{.Failed}} failed</span>{{end}}</h2>
+<table id="gates"><tr><th></th><th>gate</th><th>measured</th></tr>
+{{range .Gates}}<tr><td>{{if .Pass}}<span class="pass">PASS</span>{{else}}<span class="fail">FAIL</span>{{end}}</td><td><code>{{.Expr}}</code></td><td class="num">{{.Value}}</td></tr>
+{{end}}</table>{{end}}
+<h2>Figures</h2>
+<table id="figures">{{range .Figures}}<tr><th>{{index . 0}}</th><td class="num">{{index . 1}}</td></tr>
+{{end}}</table>
+{{if .Side}}<table id="predicted"><tr><th>measured vs predicted</th><th>measured</th><th>predicted</th></tr>
+{{range .Side}}<tr><th>{{index . 0}}</th><td class="num">{{index . 1}}</td><td class="num">{{index . 2}}</td></tr>
+{{end}}</table>{{end}}
+<p><strong>Audit:</strong> {{.Audit}}</p>
+{{if .S.Audit.Violations}}<ul>{{range .S.Audit.Violations}}<li class="fail">{{.}}</li>{{end}}</ul>{{end}}
+{{if .Codes}}<p><strong>Answers by code:</strong> {{.Codes}}</p>{{end}}
+{{range .Charts}}<figure class="chart" id="chart-{{.ID}}"><figcaption>{{.Title}}</figcaption>
+{{.SVG}}
+{{if .Note}}<p class="note">{{.Note}}</p>{{end}}</figure>
+{{end}}
+{{if .S.Warnings}}<h2>Warnings</h2><ul class="warn">{{range .S.Warnings}}<li>{{.}}</li>{{end}}</ul>{{end}}
+</body>
+</html>
+`))

@@ -1,0 +1,80 @@
+package render
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flashload/flashload/internal/testenv"
+	"github.com/flashload/flashload/report"
+)
+
+func TestWriteAllAndHTMLInChromium(t *testing.T) {
+	dir := t.TempDir()
+	run := fixture("live", 1)
+	if err := WriteAll(dir, run, fixture("sim", 0.8)); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{report.SummaryFile, report.HistogramsFile, report.PredictedFile, report.ReportFile} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	back, err := report.ReadRun(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Predicted == nil || back.Latency.TotalCount() != run.Summary.Requests.Total {
+		t.Fatalf("read back: predicted %v, %d latencies", back.Predicted != nil, back.Latency.TotalCount())
+	}
+	page, err := os.ReadFile(filepath.Join(dir, report.ReportFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(page, []byte("<script")) || bytes.Contains(page, []byte("http://www.w3.org/1999/xlink\" href")) {
+		t.Error("the report should be self-contained, without scripts")
+	}
+
+	bin, err := exec.LookPath("chromium")
+	if err != nil {
+		if testenv.Required() {
+			t.Fatalf("chromium is required under CI (scripts/test installs it): %v", err)
+		}
+		t.Skipf("chromium not installed: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+		"--user-data-dir="+t.TempDir(), "--dump-dom", "file://"+filepath.Join(dir, report.ReportFile))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	dom, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("chromium: %v\n%s", err, stderr.String())
+	}
+	// The DOM chromium built (not our bytes): every chart is an <svg> with drawn paths and text.
+	figures := regexp.MustCompile(`(?s)<figure class="chart" id="chart-([a-z]+)">.*?</figure>`).FindAllSubmatch(dom, -1)
+	got := map[string]bool{}
+	for _, f := range figures {
+		body := string(f[0])
+		if strings.Count(body, "<svg") != 1 || !strings.Contains(body, "<path") || !strings.Contains(body, "<text") {
+			t.Errorf("chart %s did not render as SVG", f[1])
+		}
+		got[string(f[1])] = true
+	}
+	for _, id := range []string{"rate", "latency", "errors", "stock", "replicas", "spectrum"} {
+		if !got[id] {
+			t.Errorf("chart %s missing from the rendered DOM", id)
+		}
+	}
+	if !bytes.Contains(dom, []byte(`id="gates"`)) || !bytes.Contains(dom, []byte("error_rate &lt; 0.1%")) {
+		t.Error("gates table missing from the rendered DOM")
+	}
+}

@@ -1,0 +1,218 @@
+package render
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flashload/flashload/report"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// fixture records a deterministic 20 s run: a ramp that overloads a service at t=12..16 s,
+// with shedding, errors, stock running out, and an autoscaler adding replicas.
+func fixture(mode string, slow float64) *report.Run {
+	rng := rand.New(rand.NewPCG(11, 11))
+	target := func(d time.Duration) float64 { return 50 + 10*d.Seconds() }
+	rec := report.NewRecorder(report.RecorderOptions{Name: "double-eleven", Mode: mode, Seed: 11, Workers: 4,
+		StartedAt: time.Date(2026, 11, 11, 0, 0, 0, 0, time.UTC), Strategy: "redis-lua", Window: time.Second,
+		TargetRate: target, ScenarioAt: func(d time.Duration) time.Duration { return d * 60 }})
+	stock := int64(1500)
+	i := 0
+	for t := time.Duration(0); t < 20*time.Second; i++ {
+		t += time.Duration(float64(time.Second) / target(t))
+		svc := time.Duration(slow * float64(time.Millisecond) * (2 + 8*rng.ExpFloat64()))
+		wait := time.Duration(0)
+		if t > 12*time.Second && t < 16*time.Second {
+			wait = time.Duration(rng.Int64N(int64(300 * time.Millisecond)))
+		}
+		r := report.Result{Intended: t, Sent: t + wait, Done: t + wait + svc, Journey: "rusher", Step: "purchase", Status: 201, Code: "RESERVED"}
+		switch {
+		case wait > 250*time.Millisecond:
+			r.Status, r.Code = 503, "SHED"
+		case rng.IntN(200) == 0:
+			r.Status, r.Code, r.Err = 0, "", report.ErrTimeout
+		case stock == 0:
+			r.Status, r.Code = 410, "SOLD_OUT"
+		default:
+			stock--
+		}
+		sh := rec.Shard(i % 4)
+		if wait > 280*time.Millisecond {
+			sh.Drop(t)
+			continue
+		}
+		sh.Record(&r)
+		if r.Code == "RESERVED" {
+			sh.Ratio("pay_success", rng.IntN(400) != 0)
+		}
+		if i%50 == 0 {
+			rec.SetGauges(t, report.Gauges{Stock: 1500, StockLeft: stock, Replicas: 2 + int(t/(5*time.Second))})
+		}
+	}
+	rec.Warn("generator saturated at 12.3s: 41 arrivals dropped")
+	run := rec.Finish(20 * time.Second)
+	s := run.Summary
+	s.Target = "http://127.0.0.1:8080"
+	s.Audit = report.Audit{Checked: true, Stock: 1500, Sold: 1500, Paid: 1497, Released: 3, Violations: []string{}}
+	_, _ = report.EvaluateGates(s, []string{"p(99) < 500ms", "rate(pay_success) > 99.5%", "error_rate < 0.1%",
+		"oversold == 0", "achieved_rate >= 95% of target", "p(99.9) <= 1s"})
+	return run
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file (go test -update rewrites it):\n%s", name, got)
+	}
+}
+
+func TestGolden(t *testing.T) {
+	run := fixture("live", 1)
+	pred := fixture("sim", 0.8).Summary
+	for _, tc := range []struct {
+		name string
+		fn   func(*bytes.Buffer) error
+	}{
+		{"summary.txt", func(b *bytes.Buffer) error { return Text(b, run.Summary, nil) }},
+		{"summary-predicted.txt", func(b *bytes.Buffer) error { return Text(b, run.Summary, pred) }},
+		{"summary.md", func(b *bytes.Buffer) error { return Markdown(b, run.Summary, nil) }},
+		{"summary-predicted.md", func(b *bytes.Buffer) error { return Markdown(b, run.Summary, pred) }},
+		{"junit.xml", func(b *bytes.Buffer) error { return JUnit(b, run.Summary) }},
+	} {
+		var b bytes.Buffer
+		if err := tc.fn(&b); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		golden(t, tc.name, b.Bytes())
+	}
+}
+
+func TestJUnitFailuresCarryTheMeasuredValue(t *testing.T) {
+	run := fixture("live", 1)
+	var b bytes.Buffer
+	if err := JUnit(&b, run.Summary); err != nil {
+		t.Fatal(err)
+	}
+	failed := 0
+	for _, g := range run.Summary.Gates {
+		if !g.Pass {
+			failed++
+			if !strings.Contains(b.String(), "measured "+report.FormatGateValue(g)) {
+				t.Errorf("no measured value for failed gate %s", g.Expr)
+			}
+		}
+	}
+	if failed == 0 || !strings.Contains(b.String(), `failures="`) {
+		t.Fatalf("the fixture should fail a gate:\n%s", b.String())
+	}
+}
+
+func TestJSONRoundTrip(t *testing.T) {
+	run := fixture("live", 1)
+	var b bytes.Buffer
+	if err := JSON(&b, run.Summary); err != nil {
+		t.Fatal(err)
+	}
+	got, err := report.ParseSummary(b.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b2 bytes.Buffer
+	if err := JSON(&b2, got); err != nil {
+		t.Fatal(err)
+	}
+	if b.String() != b2.String() {
+		t.Errorf("JSON changed in a round trip")
+	}
+	var raw map[string]any
+	if err := json.Unmarshal(b.Bytes(), &raw); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"schema", "name", "mode", "seed", "started_at", "duration_s", "scenario_time_s", "requests",
+		"rate", "latency_ms", "service_time_ms", "audit", "replicas", "gates", "timeline"} {
+		if _, ok := raw[k]; !ok {
+			t.Errorf("summary.json lacks %q", k)
+		}
+	}
+}
+
+func TestCSV(t *testing.T) {
+	run := fixture("live", 1)
+	var b bytes.Buffer
+	if err := CSV(&b, run.Summary); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	if len(lines) != len(run.Summary.Timeline)+1 || !strings.HasPrefix(lines[0], "t,wall,target_rps,achieved_rps") {
+		t.Fatalf("csv:\n%s", b.String())
+	}
+	if !strings.HasPrefix(lines[2], "60,1,") {
+		t.Errorf("second window: %s", lines[2])
+	}
+}
+
+func TestCharts(t *testing.T) {
+	run := fixture("live", 1)
+	charts, err := Charts(run, fixture("sim", 0.8).Summary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]bool{}
+	for _, c := range charts {
+		ids[c.ID] = true
+		if !strings.HasPrefix(string(c.SVG), "<svg") || !strings.Contains(string(c.SVG), "<path") {
+			t.Errorf("chart %s is not an inline SVG with paths", c.ID)
+		}
+	}
+	for _, id := range []string{"rate", "latency", "errors", "stock", "replicas", "spectrum"} {
+		if !ids[id] {
+			t.Errorf("no %s chart", id)
+		}
+	}
+}
+
+func TestFormatUnknown(t *testing.T) {
+	if err := Format(&bytes.Buffer{}, "pdf", fixture("live", 1), nil); err == nil {
+		t.Fatal("pdf should be refused")
+	}
+}
+
+func TestCompareText(t *testing.T) {
+	a, b := fixture("live", 1), fixture("live", 2)
+	b.Summary.Strategy = "naive"
+	c, err := report.Compare([]*report.Run{a, b}, report.CompareOptions{MaxRegression: 0.1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := CompareText(&out, c); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "naive") || !strings.Contains(out.String(), " !") {
+		t.Errorf("comparison:\n%s", out.String())
+	}
+	golden(t, "compare.txt", out.Bytes())
+	if math.IsNaN(c.Rows[0].Values[0]) {
+		t.Error("p50 missing")
+	}
+}

@@ -1,0 +1,214 @@
+// Package render turns a run (report.Run, report.Summary) into what people and CI read: an
+// end-of-run text summary for the terminal, JSON, a Markdown pull-request comment, JUnit XML
+// (each gate a test case), a CSV timeline, and one self-contained HTML file with SVG charts
+// drawn by gonum/plot. Every renderer is a func(io.Writer, ...) error; WriteAll writes a run
+// directory (summary.json, histograms.hlog, report.html) at the end of a run. A run may carry
+// a predicted summary (the simulator's) that the text, Markdown and HTML renderers show beside
+// the measured one.
+package render
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/flashload/flashload/report"
+)
+
+// Formats lists the names Format accepts.
+var Formats = []string{"text", "json", "markdown", "junit", "csv", "html"}
+
+// Format renders run in the named format. predicted may be nil.
+func Format(w io.Writer, format string, run *report.Run, predicted *report.Summary) error {
+	s := run.Summary
+	switch format {
+	case "text", "":
+		return Text(w, s, predicted)
+	case "json":
+		return JSON(w, s)
+	case "markdown", "md":
+		return Markdown(w, s, predicted)
+	case "junit":
+		return JUnit(w, s)
+	case "csv":
+		return CSV(w, s)
+	case "html":
+		return HTML(w, run, predicted)
+	}
+	return fmt.Errorf("unknown format %q (want one of %s)", format, strings.Join(Formats, ", "))
+}
+
+// Text writes the end-of-run summary people read in a terminal.
+func Text(w io.Writer, s *report.Summary, predicted *report.Summary) error {
+	ew := &errWriter{w: w}
+	head := []string{"flashload " + s.Name, s.Mode}
+	if s.Strategy != "" {
+		head = append(head, "strategy "+s.Strategy)
+	}
+	if s.Segment != "" {
+		head = append(head, "segment "+s.Segment)
+	}
+	head = append(head, "seed "+strconv.FormatInt(s.Seed, 10))
+	ew.printf("%s\n", strings.Join(head, "  "))
+	line := fmt.Sprintf("  ran %s of run clock", dur(s.DurationS))
+	if s.ScenarioTimeS != s.DurationS {
+		line += fmt.Sprintf(", %s of scenario", dur(s.ScenarioTimeS))
+	}
+	if !s.StartedAt.IsZero() {
+		line += ", started " + s.StartedAt.UTC().Format(time.RFC3339)
+	}
+	if s.Target != "" {
+		line += ", target " + s.Target
+	}
+	if s.Partial {
+		line += "  (PARTIAL: stopped early)"
+	}
+	ew.printf("%s\n\n", line)
+
+	r := s.Requests
+	ew.printf("%-10s %d total  %d ok  %d failed (%d errors, %d shed)  %d dropped  %d retries\n",
+		"requests", r.Total, r.OK, r.Failed, r.Errors, r.Shed, r.Dropped, r.Retries)
+	ew.printf("%-10s target %s avg, %s peak   achieved %s avg, %s peak\n", "rate",
+		rps(s.Rate.TargetAvg), rps(s.Rate.PeakTarget), rps(s.Rate.AchievedAvg), rps(s.Rate.PeakAchieved))
+	ew.printf("%-10s %s   (from the intended send time)\n", "latency", pcts(s.LatencyMs))
+	ew.printf("%-10s %s   (from the actual send time)\n", "service", pcts(s.ServiceTimeMs))
+	if len(r.ByCode) > 0 {
+		ew.printf("%-10s %s\n", "codes", counts(r.ByCode))
+	}
+	if len(r.ByStatus) > 0 {
+		ew.printf("%-10s %s\n", "status", counts(r.ByStatus))
+	}
+	if len(r.ByError) > 0 {
+		ew.printf("%-10s %s\n", "errors", counts(r.ByError))
+	}
+	if len(r.ByStep) > 0 {
+		ew.printf("%-10s %s\n", "steps", counts(r.ByStep))
+	}
+	for _, k := range keys(s.Rates) {
+		q := s.Rates[k]
+		ew.printf("%-10s %s %s (%d/%d)\n", "rate", k, pct(q.Value), q.Num, q.Den)
+	}
+	ew.printf("%-10s %s\n", "audit", auditLine(&s.Audit))
+	for _, v := range s.Audit.Violations {
+		ew.printf("%-10s ! %s\n", "", v)
+	}
+	if s.Replicas.Max > 0 {
+		ew.printf("%-10s %d..%d\n", "replicas", s.Replicas.Min, s.Replicas.Max)
+	}
+	if predicted != nil {
+		ew.printf("\n%-24s %14s %14s\n", "measured vs predicted", "measured", "predicted")
+		for _, row := range sideBySide(s, predicted) {
+			ew.printf("  %-22s %14s %14s\n", row[0], row[1], row[2])
+		}
+	}
+	if len(s.Gates) > 0 {
+		ew.printf("\ngates\n")
+		width := 0
+		for _, g := range s.Gates {
+			width = max(width, len(g.Expr))
+		}
+		for _, g := range s.Gates {
+			verdict := "PASS"
+			if !g.Pass {
+				verdict = "FAIL"
+			}
+			detail := report.FormatGateValue(g)
+			if g.Error != "" {
+				detail = g.Error
+			}
+			ew.printf("  %s  %-*s  %s\n", verdict, width, g.Expr, detail)
+		}
+	}
+	if len(s.Warnings) > 0 {
+		ew.printf("\nwarnings\n")
+		for _, warn := range s.Warnings {
+			ew.printf("  - %s\n", warn)
+		}
+	}
+	return ew.err
+}
+
+// sideBySide is the measured-vs-predicted table: metric, measured, predicted.
+func sideBySide(s, p *report.Summary) [][3]string {
+	share := func(s *report.Summary, n int64) string {
+		if s.Requests.Total == 0 {
+			return "-"
+		}
+		return pct(float64(n) / float64(s.Requests.Total))
+	}
+	reps := func(s *report.Summary) string {
+		if s.Replicas.Max == 0 {
+			return "-"
+		}
+		return fmt.Sprintf("%d..%d", s.Replicas.Min, s.Replicas.Max)
+	}
+	return [][3]string{
+		{"latency p50", report.FormatMs(s.LatencyMs.P50), report.FormatMs(p.LatencyMs.P50)},
+		{"latency p99", report.FormatMs(s.LatencyMs.P99), report.FormatMs(p.LatencyMs.P99)},
+		{"latency p99.9", report.FormatMs(s.LatencyMs.P999), report.FormatMs(p.LatencyMs.P999)},
+		{"achieved rate", rps(s.Rate.AchievedAvg), rps(p.Rate.AchievedAvg)},
+		{"error rate", share(s, s.Requests.Errors), share(p, p.Requests.Errors)},
+		{"shed rate", share(s, s.Requests.Shed), share(p, p.Requests.Shed)},
+		{"replicas", reps(s), reps(p)},
+	}
+}
+
+func auditLine(a *report.Audit) string {
+	if !a.Checked {
+		return "not run"
+	}
+	verdict := "ok"
+	if len(a.Violations) > 0 || a.Oversold > 0 || a.Lost > 0 || a.Duplicates > 0 {
+		verdict = "VIOLATED"
+	}
+	return fmt.Sprintf("stock %d  sold %d  paid %d  released %d  oversold %d  lost %d  duplicates %d  unexpected %d  undersold %d  -> %s",
+		a.Stock, a.Sold, a.Paid, a.Released, a.Oversold, a.Lost, a.Duplicates, a.Unexpected, a.Undersold, verdict)
+}
+
+func pcts(p report.Percentiles) string {
+	return fmt.Sprintf("p50 %s  p90 %s  p99 %s  p99.9 %s  max %s  mean %s", report.FormatMs(p.P50), report.FormatMs(p.P90),
+		report.FormatMs(p.P99), report.FormatMs(p.P999), report.FormatMs(p.Max), report.FormatMs(p.Mean))
+}
+
+// counts prints a counter map, largest first (ties by name).
+func counts(m map[string]int64) string {
+	ks := keys(m)
+	sort.SliceStable(ks, func(i, j int) bool { return m[ks[i]] > m[ks[j]] })
+	parts := make([]string, len(ks))
+	for i, k := range ks {
+		parts[i] = fmt.Sprintf("%s %d", k, m[k])
+	}
+	return strings.Join(parts, "  ")
+}
+
+func keys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func pct(v float64) string { return strconv.FormatFloat(v*100, 'f', 2, 64) + "%" }
+
+func rps(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) + "/s" }
+
+func dur(secs float64) string {
+	return time.Duration(secs * float64(time.Second)).Round(time.Millisecond).String()
+}
+
+// errWriter keeps the first write error, so renderers can print freely and check once.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) printf(format string, args ...any) {
+	if e.err == nil {
+		_, e.err = fmt.Fprintf(e.w, format, args...)
+	}
+}
