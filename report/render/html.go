@@ -79,9 +79,9 @@ func Charts(run *report.Run, predicted *report.Summary) ([]Chart, error) {
 	}
 	var charts []Chart
 	for _, sp := range specs {
-		p := newPlot(sp.title, xlabel, sp.ylabel)
+		p := newPlot(xlabel, sp.ylabel)
 		for i, se := range sp.series {
-			if err := addLine(p, se.name, se.xy, i, se.predicted); err != nil {
+			if err := addLine(p, sp.title+", "+se.name, se.xy, i, se.predicted); err != nil {
 				return nil, err
 			}
 		}
@@ -123,9 +123,9 @@ var palette = []color.Color{
 	color.RGBA{R: 0x94, G: 0x67, B: 0xbd, A: 0xff},
 }
 
-func newPlot(title, x, y string) *plot.Plot {
+func newPlot(x, y string) *plot.Plot {
+	// The figure's caption carries the title; the SVG stays free of a second one.
 	p := plot.New()
-	p.Title.Text = title
 	p.X.Label.Text = x
 	p.Y.Label.Text = y
 	p.Legend.Top = true
@@ -139,7 +139,7 @@ func addLine(p *plot.Plot, name string, xy plotter.XYs, i int, dashed bool) erro
 	}
 	l, err := plotter.NewLine(xy)
 	if err != nil {
-		return fmt.Errorf("chart %q, %s: %w", p.Title.Text, name, err)
+		return fmt.Errorf("chart line %s: %w", name, err)
 	}
 	l.Color = palette[i%len(palette)]
 	l.Width = vg.Points(1.5)
@@ -148,13 +148,17 @@ func addLine(p *plot.Plot, name string, xy plotter.XYs, i int, dashed bool) erro
 		l.Dashes = []vg.Length{vg.Points(5), vg.Points(3)}
 	}
 	p.Add(l)
+	if i := strings.LastIndex(name, ", "); i >= 0 {
+		name = name[i+2:]
+	}
 	p.Legend.Add(name, l)
 	return nil
 }
 
 // spectrumChart draws latency against percentile on a log scale of 1/(1-q): 50, 90, 99, 99.9...
 func spectrumChart(run *report.Run, predicted *report.Summary) (Chart, error) {
-	p := newPlot("Latency percentile spectrum", "percentile", "ms")
+	const title = "Latency percentile spectrum"
+	p := newPlot("percentile", "ms")
 	p.X.Tick.Marker = spectrumTicks{}
 	var measured plotter.XYs
 	if run.Latency != nil && run.Latency.TotalCount() > 0 {
@@ -165,7 +169,7 @@ func spectrumChart(run *report.Run, predicted *report.Summary) (Chart, error) {
 	} else {
 		measured = summarySpectrum(run.Summary)
 	}
-	if err := addLine(p, "measured", measured, 0, false); err != nil {
+	if err := addLine(p, "measured", measured, 0, false); err != nil { // legend names stay short
 		return Chart{}, err
 	}
 	if predicted != nil {
@@ -174,7 +178,7 @@ func spectrumChart(run *report.Run, predicted *report.Summary) (Chart, error) {
 		}
 	}
 	svg, err := svgOf(p)
-	return Chart{ID: "spectrum", Title: p.Title.Text, SVG: svg,
+	return Chart{ID: "spectrum", Title: title, SVG: svg,
 		Note: "x: percentile on a log scale of 1/(1-q); the measured curve is read from the run's HDR histogram"}, err
 }
 
