@@ -1,0 +1,212 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/report/dashboard"
+	"github.com/flashload/flashload/report/render"
+	"github.com/flashload/flashload/scenario"
+	"github.com/flashload/flashload/scenario/engine"
+)
+
+func init() { register(newRunCmd) }
+
+// runOptions are `flashload run`'s flags and streams.
+type runOptions struct {
+	Scenario    string
+	Target      string
+	Out         string
+	Wall        time.Duration
+	RateScale   float64
+	Segment     string
+	NoTUI       bool
+	AdminURL    string
+	AdminToken  string
+	Orders      string
+	Seed        int64
+	AllowRemote bool
+	Setup       bool
+	setupSet    bool
+	Workers     int
+	MaxConns    int
+	Timeout     time.Duration
+
+	Stdout, Stderr io.Writer
+	TTY            bool
+}
+
+func newRunCmd() *cobra.Command {
+	opts := &runOptions{}
+	cmd := &cobra.Command{
+		Use:   "run SCENARIO --target URL",
+		Short: "Play a scenario against a live HTTP target (open model, no coordinated omission) and audit it",
+		Long: `run plays a scenario's arrival schedule against a live HTTP target with fasthttp. Arrivals follow
+the schedule whether or not the target keeps up: when no worker is free at an arrival's time it
+is dropped and counted, never delayed. Latency is measured from the intended send time, service
+time from the actual send. Journeys run step by step (think times scaled by compression, retries
+with backoff and jitter honouring Retry-After, one idempotency key per purchase attempt).
+
+With the target's admin token (--admin-token, or $FLASHLOAD_ADMIN_TOKEN) the scenario's SKUs are
+created first (--setup), the dashboard shows the stock, and the run ends with an audit of the
+target's orders: oversold, lost, unexpected, duplicates, undersold. For another service, give an
+export of its orders (--orders FILE, NDJSON or CSV of key,user,sku,qty,status).
+
+The run directory holds summary.json, histograms.hlog and report.html. The scenario's gates
+are evaluated: exit 3 when one fails. Ctrl-C (or q on the dashboard) stops arrivals, drains
+in-flight requests for a bounded time and writes a summary marked partial.`,
+		Example: `  flashload serve --addr 127.0.0.1:8080 --admin-token secret &
+  flashload run constant-2k --target http://127.0.0.1:8080 --admin-token secret
+  flashload run double-eleven --target http://127.0.0.1:8080 --wall 60s --segment 1/2`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Scenario = args[0]
+			opts.Stdout, opts.Stderr = cmd.OutOrStdout(), cmd.ErrOrStderr()
+			opts.setupSet = cmd.Flags().Changed("setup")
+			opts.TTY = !opts.NoTUI && dashboard.IsTerminal(os.Stdout)
+			return runRun(cmd.Context(), opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.Target, "target", "", "base URL of the target (required; loopback unless --allow-remote)")
+	f.StringVar(&opts.Out, "out", "", "run directory (default runs/NAME-TIME)")
+	f.DurationVar(&opts.Wall, "wall", 0, "play the whole scenario in this wall time (rescales every stage's compression)")
+	f.Float64Var(&opts.RateScale, "rate-scale", 0, "share of the curve's amplitude to play (default the file's rate_scale)")
+	f.StringVar(&opts.Segment, "segment", "", "play segment I/N of the arrivals (merge the N runs with flashload merge)")
+	f.BoolVar(&opts.NoTUI, "no-tui", false, "plain progress lines on stderr instead of the dashboard")
+	f.StringVar(&opts.AdminURL, "admin-url", "", "the target's admin base URL (default --target)")
+	f.StringVar(&opts.AdminToken, "admin-token", "", "bearer token of the target's /admin routes (default $FLASHLOAD_ADMIN_TOKEN)")
+	f.StringVar(&opts.Orders, "orders", "", "an export of another service's orders to audit (NDJSON or CSV: key,user,sku,qty,status)")
+	f.Int64Var(&opts.Seed, "seed", 0, "random seed (default the scenario's)")
+	f.BoolVar(&opts.AllowRemote, "allow-remote", false, "allow a target that is not on this machine (this tool sends real load)")
+	f.BoolVar(&opts.Setup, "setup", false, "create the scenario's SKUs on the target first (default on when the admin token is known)")
+	f.IntVar(&opts.Workers, "workers", 0, "open model: concurrent sessions (default sized from the peak rate)")
+	f.IntVar(&opts.MaxConns, "max-conns", 0, "connections to the target (default sized from the peak rate; closed model: vus)")
+	f.DurationVar(&opts.Timeout, "timeout", engine.DefaultTimeout, "read and write timeout of each request")
+	return cmd
+}
+
+// runRun is `flashload run` with its flags parsed: tests call it directly.
+func runRun(ctx context.Context, o *runOptions) error {
+	s, err := scenario.Load(o.Scenario)
+	if err != nil {
+		return usageErr(err)
+	}
+	if o.AdminToken == "" {
+		o.AdminToken = os.Getenv("FLASHLOAD_ADMIN_TOKEN")
+	}
+	if !o.setupSet {
+		o.Setup = o.AdminToken != ""
+	}
+	if err := checkTarget(o.Target, o.AllowRemote); err != nil {
+		return usageErr(err)
+	}
+	if o.AdminURL != "" {
+		if err := checkTarget(o.AdminURL, o.AllowRemote); err != nil {
+			return usageErr(fmt.Errorf("--admin-url: %w", err))
+		}
+	}
+	var seg scenario.Segment
+	if o.Segment != "" {
+		if seg, err = scenario.ParseSegment(o.Segment); err != nil {
+			return usageErr(err)
+		}
+	}
+	if o.Orders != "" {
+		if _, err := os.Stat(o.Orders); err != nil {
+			return usageErr(fmt.Errorf("--orders: %w", err))
+		}
+	}
+	if o.Wall < 0 || o.RateScale < 0 {
+		return usageErr(errors.New("--wall and --rate-scale must be positive"))
+	}
+	for _, g := range s.Gates {
+		if _, err := report.ParseThreshold(g); err != nil {
+			return usageErr(fmt.Errorf("%s: gate %q: %w", s.File, g, err))
+		}
+	}
+	dir := o.Out
+	if dir == "" {
+		dir = filepath.Join("runs", fmt.Sprintf("%s-%s", s.Name, time.Now().Format("20060102-150405")))
+	}
+
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	eo := engine.Options{
+		Target: o.Target, AdminURL: o.AdminURL, AdminToken: o.AdminToken, OrdersFile: o.Orders,
+		Play: scenario.PlayOptions{Wall: o.Wall, RateScale: o.RateScale, Segment: seg},
+		Seed: o.Seed, Setup: o.Setup, Workers: o.Workers, MaxConns: o.MaxConns, Timeout: o.Timeout,
+		Progress: func(pctx context.Context, snap func() report.Snapshot) {
+			err := dashboard.Watch(pctx, snap, stop, dashboard.Options{TTY: o.TTY, Out: o.Stdout, Err: o.Stderr})
+			if err != nil {
+				fmt.Fprintf(o.Stderr, "flashload: dashboard: %v\n", err)
+			}
+		},
+	}
+	res, err := engine.Run(runCtx, s, eo)
+	if err != nil {
+		return err
+	}
+	return finishRun(o.Stdout, dir, s, res)
+}
+
+// finishRun evaluates the gates, writes the run directory and prints the outcome; a failed gate
+// is a gateErr (exit 3).
+func finishRun(w io.Writer, dir string, s *scenario.Scenario, res *report.Run) error {
+	sum := res.Summary
+	pass, gerr := report.EvaluateGates(sum, s.Gates)
+	if err := render.WriteAll(dir, res, nil); err != nil {
+		return fmt.Errorf("write %s: %w", dir, err)
+	}
+	fmt.Fprintf(w, "%s: %d requests (%d dropped) at %.0f/s of %.0f/s; latency p99 %.1f ms, service time p99 %.1f ms\n",
+		dir, sum.Requests.Total, sum.Requests.Dropped, sum.Rate.AchievedAvg, sum.Rate.TargetAvg, sum.LatencyMs.P99, sum.ServiceTimeMs.P99)
+	if a := sum.Audit; a.Checked {
+		fmt.Fprintf(w, "audit: stock %d sold %d paid %d oversold %d lost %d unexpected %d duplicates %d undersold %d\n",
+			a.Stock, a.Sold, a.Paid, a.Oversold, a.Lost, a.Unexpected, a.Duplicates, a.Undersold)
+		for _, v := range a.Violations {
+			fmt.Fprintf(w, "  violation: %s\n", v)
+		}
+	}
+	if sum.Partial {
+		fmt.Fprintln(w, "partial: the run was stopped before the end of the schedule")
+	}
+	var failed []string
+	for _, g := range sum.Gates {
+		mark := "pass"
+		if !g.Pass {
+			mark = "FAIL"
+			failed = append(failed, g.Expr)
+		}
+		fmt.Fprintf(w, "gate %s: %s (%g)\n", mark, g.Expr, g.Value)
+	}
+	if gerr != nil {
+		return gerr
+	}
+	if !pass {
+		return gateErr(fmt.Errorf("gates failed: %s", strings.Join(failed, ", ")))
+	}
+	return nil
+}
+
+// checkTarget refuses anything but an http(s) URL, and a target off this machine unless allowed.
+func checkTarget(u string, allowRemote bool) error {
+	if u == "" {
+		return errors.New("--target URL is required")
+	}
+	if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+		return fmt.Errorf("target %q must be an http:// or https:// URL", u)
+	}
+	if !allowRemote && !engine.IsLoopback(u) {
+		return fmt.Errorf("target %q is not on this machine: flashload sends real load; pass --allow-remote if you mean it", u)
+	}
+	return nil
+}
