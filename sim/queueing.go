@@ -61,6 +61,15 @@ type Queue struct {
 	Mu     float64
 	CA2    float64
 	CS2    float64
+
+	pw    float64 // Erlang C, once Prepared
+	ready bool
+}
+
+// Prepared returns q with its Erlang C computed once, for callers that ask many quantiles.
+func (q Queue) Prepared() Queue {
+	q.pw, q.ready = q.PWait(), true
+	return q
 }
 
 // MMc returns the M/M/c queue.
@@ -73,7 +82,12 @@ func (q Queue) Rho() float64 { return q.Lambda / (float64(q.C) * q.Mu) }
 func (q Queue) Stable() bool { return q.C > 0 && q.Mu > 0 && q.Rho() < 1 }
 
 // PWait is the probability that an arrival waits (Erlang C).
-func (q Queue) PWait() float64 { return ErlangC(q.C, q.Lambda/q.Mu) }
+func (q Queue) PWait() float64 {
+	if q.ready {
+		return q.pw
+	}
+	return ErlangC(q.C, q.Lambda/q.Mu)
+}
 
 // decay is the rate of the exponential tail of the waiting time: P(W > t) = PWait·e^(−decay·t).
 func (q Queue) decay() float64 {

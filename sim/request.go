@@ -506,7 +506,7 @@ func (s *requestSim) answer(id int32, done time.Duration, status int, code strin
 	res := report.Result{Intended: r.intended, Sent: r.intended, Done: done, Journey: s.js[ss.j].name, Step: st.name,
 		Status: status, Code: code, Err: errc, Retry: r.retry}
 	s.out.RecordN(&res, 1)
-	if s.svc.breaker != nil {
+	if s.svc.breaker != nil && code != "CIRCUIT_OPEN" {
 		s.breakerCount(done, status >= 500 || errc != report.ErrNone)
 	}
 	if r.kind == kindPay {

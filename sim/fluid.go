@@ -1,0 +1,635 @@
+package sim
+
+import (
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/flashload/flashload/report"
+)
+
+// fluidSim is the time-stepped mode: per tick it turns the arrival curve into request counts
+// per journey step, runs them through the same service model with queueing formulas (Erlang C
+// for M/M/c, Allen–Cunneen for G/G/c, a fluid backlog carried over when λ exceeds capacity) and
+// records the counts with a stratified sample of their latency distribution (RecordN), so a
+// day at 350k/s costs a few million histogram updates, not tens of billions of events.
+type fluidSim struct {
+	svc     *service
+	rng     *rand.Rand
+	out     sink
+	js      []journey
+	jw      float64
+	dt      time.Duration
+	strata  int
+	poisson bool
+
+	// flows[f] is a ring of amounts due per future tick; f = flowIndex(j, step, attempt, bought).
+	flows   [][]float64
+	horizon int
+	base    []int // flowIndex base per journey
+	maxAtt  int
+
+	carry map[classKey]float64 // fractional requests carried to the next tick, per class
+
+	fleet     fleet
+	backlog   float64 // requests waiting at the replicas beyond the stationary queue
+	dbBack    float64
+	shardsN   int
+	shardsTo  int
+	reshardAt time.Duration
+
+	stock     []int64
+	stock0    []int64
+	stockF    []float64
+	sold      float64
+	paid      float64
+	botBought []bool
+
+	brkOpenUntil time.Duration
+	brkWin       []struct{ req, err float64 }
+
+	utilSum, concSum float64
+	utilN            float64
+	dbUtilSum        float64
+	dbUtilN          float64
+	lastScale        time.Duration
+	lastDB           time.Duration
+	decision         Decision
+
+	gauge func(now time.Duration, g report.Gauges)
+	perm  []int
+	perm2 []int
+}
+
+type classKey struct {
+	flow  int
+	class uint8
+}
+
+// Cost classes of a request.
+const (
+	clHit     uint8 = iota // answered by the cache
+	clCheap                // sold out / limit exceeded: answered without the database
+	clWork                 // the application time and a database call (or the application time alone)
+	clShed                 // refused for load (rate shedding, queue limit)
+	clOpen                 // refused by the open circuit breaker
+	clTimeout              // waited longer than the timeout
+	numClasses
+)
+
+func newFluidSim(svc *service, js []journey, stock []int64, seed int64, out sink, dt time.Duration, strata int, poisson bool) *fluidSim {
+	f := &fluidSim{svc: svc, rng: rand.New(rand.NewPCG(uint64(seed), 0xf1d)), out: out, js: js, dt: dt, strata: strata, poisson: poisson,
+		carry: map[classKey]float64{}, stock: append([]int64(nil), stock...), stock0: stock, botBought: make([]bool, len(js))}
+	for _, s := range stock {
+		f.stockF = append(f.stockF, float64(s))
+	}
+	for _, j := range js {
+		f.jw += j.weight
+	}
+	// The horizon covers the longest pause or retry back-off.
+	longest := 2 * time.Second
+	for _, j := range js {
+		for _, st := range j.steps {
+			if st.think != nil {
+				longest = max(longest, meanThink(st.think)+dt)
+			}
+			if st.retry != nil {
+				f.maxAtt = max(f.maxAtt, st.retry.max)
+				longest = max(longest, st.retry.meanDelay(st.retry.max)+dt)
+			}
+		}
+	}
+	f.horizon = int(longest/dt) + 2
+	n := 0
+	for _, j := range js {
+		f.base = append(f.base, n)
+		n += (len(j.steps) + 1) * (f.maxAtt + 1) * 2
+	}
+	f.flows = make([][]float64, n)
+	for i := range f.flows {
+		f.flows[i] = make([]float64, f.horizon)
+	}
+	f.fleet = fleet{ready: svc.replicas, startup: svc.startup}
+	if svc.db != nil {
+		f.shardsN, f.shardsTo = svc.db.shards, svc.db.shards
+	}
+	if svc.breaker != nil {
+		f.brkWin = make([]struct{ req, err float64 }, max(1, int(svc.breaker.window/dt)))
+	}
+	f.perm = make([]int, strata)
+	f.perm2 = make([]int, strata)
+	return f
+}
+
+func (f *fluidSim) flowIndex(j, step, attempt int, bought bool) int {
+	b := 0
+	if bought {
+		b = 1
+	}
+	return f.base[j] + ((step*(f.maxAtt+1))+attempt)*2 + b
+}
+
+func (f *fluidSim) decode(fi int) (j, step, attempt int, bought bool) {
+	for j = len(f.base) - 1; j > 0 && f.base[j] > fi; j-- {
+	}
+	r := fi - f.base[j]
+	bought = r%2 == 1
+	r /= 2
+	return j, r / (f.maxAtt + 1), r % (f.maxAtt + 1), bought
+}
+
+func (f *fluidSim) add(fi int, tick int64, delay time.Duration, x float64) {
+	if x <= 0 {
+		return
+	}
+	d := int64(math.Round(float64(delay) / float64(f.dt)))
+	d = max(d, 0)
+	if d >= int64(f.horizon) {
+		d = int64(f.horizon) - 1
+	}
+	f.flows[fi][(tick+d)%int64(f.horizon)] += x
+}
+
+// demand is one flow's requests of this tick, before and after the service decides.
+type demand struct {
+	flow, j, step, attempt int
+	bought                 bool
+	kind                   int
+	n                      float64
+	share                  [numClasses]float64 // of n
+}
+
+// run plays ticks from 0 to end. arrivals(a, b) is the expected number of arrivals in [a, b).
+func (f *fluidSim) run(end time.Duration, arrivals func(a, b time.Duration) float64, stop func() bool) {
+	var demands []demand
+	for tick := int64(0); ; tick++ {
+		now := time.Duration(tick) * f.dt
+		if now >= end && f.pending(tick) == 0 {
+			break
+		}
+		if tick&63 == 0 && stop != nil && stop() {
+			break
+		}
+		f.fleet.advance(now)
+		if db := f.svc.db; db != nil && f.shardsTo != f.shardsN && now >= f.reshardAt {
+			f.shardsN = f.shardsTo
+		}
+		if now < end {
+			a := arrivals(now, min(now+f.dt, end))
+			for j := range f.js {
+				f.flows[f.flowIndex(j, 0, 0, false)][tick%int64(f.horizon)] += a * f.js[j].weight / f.jw
+			}
+		}
+		demands = f.collect(tick, demands[:0])
+		f.serve(now, tick, demands)
+		if p := f.svc.scaler.Period(); now-f.lastScale >= p {
+			f.scale(now)
+		}
+		f.gaugeTick(now)
+	}
+}
+
+func (f *fluidSim) pending(tick int64) float64 {
+	s := 0.0
+	for _, r := range f.flows {
+		for _, x := range r {
+			s += x
+		}
+	}
+	return s
+}
+
+// collect walks the flows due this tick through pauses and skipped steps to their requests.
+func (f *fluidSim) collect(tick int64, out []demand) []demand {
+	h := int64(f.horizon)
+	slot := tick % h
+	for fi := range f.flows {
+		x := f.flows[fi][slot]
+		if x == 0 {
+			continue
+		}
+		f.flows[fi][slot] = 0
+		j, step, att, bought := f.decode(fi)
+		steps := f.js[j].steps
+		for x > 0 && step < len(steps) {
+			st := &steps[step]
+			if st.kind < 0 {
+				if d := meanThink(st.think); d >= f.dt/2 {
+					f.add(f.flowIndex(j, step+1, 0, bought), tick, d, x)
+					x = 0
+					break
+				}
+				step++
+				continue
+			}
+			if st.needsBuy && !bought {
+				step++
+				continue
+			}
+			if st.prob < 1 {
+				f.carryOn(j, step+1, bought, tick, x*(1-st.prob))
+				x *= st.prob
+			}
+			out = append(out, demand{flow: f.flowIndex(j, step, att, bought), j: j, step: step, attempt: att, bought: bought, kind: st.kind, n: x})
+			x = 0
+		}
+	}
+	return out
+}
+
+// carryOn continues x sessions at step (same tick): they skipped a step.
+func (f *fluidSim) carryOn(j, step int, bought bool, tick int64, x float64) {
+	if step < len(f.js[j].steps) {
+		f.add(f.flowIndex(j, step, 0, bought), tick, f.dt, x)
+	}
+}
+
+// serve decides this tick's requests: shedding, the breaker, the cache, the inventory, the
+// database and the replicas' queue; then records them and moves their sessions on.
+func (f *fluidSim) serve(now time.Duration, tick int64, ds []demand) {
+	svc := f.svc
+	dt := f.dt.Seconds()
+	total := 0.0
+	for i := range ds {
+		total += ds[i].n
+	}
+	open := svc.breaker != nil && now < f.brkOpenUntil
+	admit := 1.0
+	if open {
+		admit = 0
+	} else if svc.shedAbove > 0 && total > svc.shedAbove*dt {
+		admit = svc.shedAbove * dt / total
+	}
+
+	// Cost classes, the inventory, and the database's load.
+	var dbN float64
+	var purchaseWork []int
+	for i := range ds {
+		d := &ds[i]
+		if open {
+			d.share[clOpen] = 1
+			continue
+		}
+		d.share[clShed] = 1 - admit
+		st := &f.js[d.j].steps[d.step]
+		switch {
+		case d.kind == kindPurchase && st.sku >= 0 && f.stockF[st.sku] <= 0:
+			d.share[clCheap] = admit
+		case d.kind == kindPurchase && st.sameUser && f.botBought[d.j]:
+			d.share[clCheap] = admit
+		case cacheable(d.kind):
+			d.share[clHit] = admit * svc.hitRatio
+			d.share[clWork] = admit * (1 - svc.hitRatio)
+		default:
+			d.share[clWork] = admit
+		}
+		if d.kind == kindPurchase && d.share[clWork] > 0 {
+			purchaseWork = append(purchaseWork, i)
+		}
+		if svc.db != nil {
+			dbN += d.n * d.share[clWork]
+		}
+	}
+
+	// The database: shards as M/M/1 servers at the USL's per-shard capacity, with a backlog
+	// when the offered load exceeds it.
+	var dbRate, dbWait, dbUtil float64 // sojourn ~ dbWait + Exp(dbRate)
+	if db := svc.db; db != nil {
+		mu := db.perShard(f.shardsN)
+		capTot := mu * float64(f.shardsN)
+		lam := dbN / dt
+		if f.dbBack > 0 || lam >= 0.98*capTot {
+			tot := f.dbBack + dbN
+			served := math.Min(tot, capTot*dt)
+			back := tot - served
+			dbWait = (f.dbBack + back) / 2 / capTot
+			f.dbBack = back
+			dbRate = mu
+			dbUtil = 1
+		} else {
+			dbRate = mu - lam/float64(f.shardsN)
+			dbUtil = lam / capTot
+		}
+		f.dbUtilSum += dbUtil
+		f.dbUtilN++
+	}
+
+	// The replicas' holding-time mixture: mean and squared coefficient of variation.
+	var nAdm, m1, m2 float64
+	for i := range ds {
+		d := &ds[i]
+		for _, c := range [...]uint8{clHit, clCheap} {
+			if x := d.n * d.share[c]; x > 0 {
+				nAdm += x
+				m1 += x * svc.hitTime
+				m2 += x * svc.hitTime * svc.hitTime
+			}
+		}
+		if x := d.n * d.share[clWork]; x > 0 {
+			a := svc.steps[d.kind]
+			ea, ea2 := a.Mean(), a.Mean()*a.Mean()*(1+a.SCV())
+			if svc.db != nil {
+				ed := dbWait + 1/dbRate
+				ed2 := dbWait*dbWait + 2*dbWait/dbRate + 2/(dbRate*dbRate)
+				ea2 = ea2 + 2*ea*ed + ed2
+				ea += ed
+			}
+			nAdm += x
+			m1 += x * ea
+			m2 += x * ea2
+		}
+	}
+	mean, scv := 0.0, 1.0
+	if nAdm > 0 {
+		mean = m1 / nAdm
+		scv = math.Max(0, (m2/nAdm)/(mean*mean)-1)
+	}
+
+	// The replicas: a stationary G/G/c queue while it is stable, a fluid backlog otherwise.
+	ready := max(f.fleet.ready, 0)
+	c := svc.workers
+	lam := nAdm / dt
+	var q Queue
+	fluid := false
+	var w0, w1 float64
+	var shedQ, timedOut float64
+	util := 0.0
+	if ready > 0 && mean > 0 {
+		capRate := float64(ready*c) / mean
+		ca2 := 1.0
+		if !f.poisson {
+			ca2 = 0
+		}
+		switch svc.lb {
+		case "least-connections":
+			// Joining the shortest queue behaves close to one pooled queue.
+			q = Queue{C: ready * c, Lambda: lam, Mu: 1 / mean, CA2: ca2, CS2: scv}
+		case "random":
+			// Random splitting of a Poisson stream is Poisson.
+			q = Queue{C: c, Lambda: lam / float64(ready), Mu: 1 / mean, CA2: ca2, CS2: scv}
+		default:
+			// Round robin hands each replica every R-th arrival: the sum of R inter-arrival
+			// times, whose squared coefficient of variation is the source's divided by R.
+			q = Queue{C: c, Lambda: lam / float64(ready), Mu: 1 / mean, CA2: ca2 / float64(ready), CS2: scv}
+		}
+		if q.Stable() {
+			q = q.Prepared()
+		}
+		if f.backlog > 0 || q.Rho() >= 0.98 {
+			fluid = true
+			tot := f.backlog + nAdm
+			served := math.Min(tot, capRate*dt)
+			back := tot - served
+			if svc.queueLimit > 0 {
+				if lim := float64(svc.queueLimit * ready); back > lim {
+					shedQ = math.Min(back-lim, nAdm)
+					back -= shedQ
+				}
+			}
+			if svc.timeout > 0 {
+				if lim := svc.timeout * capRate; back > lim {
+					timedOut = math.Min(back-lim, nAdm-shedQ)
+					back -= timedOut
+				}
+			}
+			w0, w1 = f.backlog/capRate, back/capRate
+			f.backlog = back
+			util = math.Min(1, served/(capRate*dt))
+		} else {
+			util = q.Rho()
+			if svc.queueLimit > 0 {
+				shedQ = nAdm * q.QueueAtLeast(svc.queueLimit)
+			}
+			if svc.timeout > 0 {
+				timedOut = (nAdm - shedQ) * q.WaitTail(svc.timeout)
+			}
+		}
+	} else if nAdm > 0 {
+		shedQ = nAdm // no replica to serve
+	}
+	if nAdm > 0 && (shedQ > 0 || timedOut > 0) {
+		fs, ft := shedQ/nAdm, timedOut/nAdm
+		for i := range ds {
+			d := &ds[i]
+			for _, cl := range [...]uint8{clHit, clCheap, clWork} {
+				x := d.share[cl]
+				d.share[cl] = x * (1 - fs - ft)
+				d.share[clShed] += x * fs
+				d.share[clTimeout] += x * ft
+			}
+		}
+	}
+	f.utilSum += util
+	f.concSum += lam * (mean + (w0+w1)/2)
+	if !fluid && q.Stable() {
+		f.concSum += lam * q.MeanWait()
+	}
+	f.utilN++
+
+	// The inventory: reserved purchases take stock; what exceeds it is answered SOLD_OUT.
+	for _, i := range purchaseWork {
+		d := &ds[i]
+		st := &f.js[d.j].steps[d.step]
+		x := d.n * d.share[clWork]
+		if st.sku >= 0 {
+			take := math.Min(x, f.stockF[st.sku])
+			f.stockF[st.sku] -= take
+			if take < x {
+				d.share[clCheap] += (x - take) / d.n
+				d.share[clWork] = take / d.n
+				x = take
+			}
+			f.stock[st.sku] = int64(math.Ceil(f.stockF[st.sku]))
+		}
+		if st.sameUser && x > 0 {
+			f.botBought[d.j] = true
+		}
+		f.sold += x
+	}
+
+	// Record and move the sessions on.
+	var brkReq, brkErr float64
+	for i := range ds {
+		d := &ds[i]
+		j := &f.js[d.j]
+		st := &j.steps[d.step]
+		for cl := uint8(0); cl < numClasses; cl++ {
+			x := d.n * d.share[cl]
+			if x <= 0 {
+				continue
+			}
+			status, code, errc := f.answerOf(d, cl)
+			n := f.take(classKey{d.flow, cl}, x)
+			f.record(now, d, st, cl, n, status, code, errc, q, fluid, w0, w1, dbWait, dbRate)
+			if cl != clOpen {
+				brkReq += x
+				if status >= 500 || errc != report.ErrNone {
+					brkErr += x
+				}
+			}
+			if d.kind == kindPay {
+				ok := int64(0)
+				if status == 200 {
+					ok = n
+				}
+				f.out.RatioN("pay_success", ok, n)
+				if status == 200 {
+					f.paid += x
+				}
+			}
+			// Successors.
+			if st.retry.matches(status, code) && d.attempt < st.retry.max {
+				f.add(f.flowIndex(d.j, d.step, d.attempt+1, d.bought), tick, st.retry.meanDelay(d.attempt+1), x)
+				continue
+			}
+			bought := d.bought || (d.kind == kindPurchase && status == 201)
+			if d.step+1 < len(j.steps) {
+				f.add(f.flowIndex(d.j, d.step+1, 0, bought), tick, f.dt, x)
+			}
+		}
+	}
+	if b := svc.breaker; b != nil {
+		slot := int(tick) % len(f.brkWin)
+		f.brkWin[slot] = struct{ req, err float64 }{brkReq, brkErr}
+		var r, e float64
+		for _, w := range f.brkWin {
+			r += w.req
+			e += w.err
+		}
+		if r >= float64(b.min) && e > b.errRate*r && now >= f.brkOpenUntil {
+			f.brkOpenUntil = now + b.open
+			for k := range f.brkWin {
+				f.brkWin[k] = struct{ req, err float64 }{}
+			}
+		}
+	}
+}
+
+func (f *fluidSim) answerOf(d *demand, cl uint8) (int, string, report.ErrorClass) {
+	st := &f.js[d.j].steps[d.step]
+	switch cl {
+	case clShed:
+		return 503, "SHED", report.ErrNone
+	case clOpen:
+		return 503, "CIRCUIT_OPEN", report.ErrNone
+	case clTimeout:
+		return 504, "", report.ErrTimeout
+	case clCheap:
+		if d.kind == kindPurchase && st.sameUser && f.botBought[d.j] && (st.sku < 0 || f.stockF[st.sku] > 0) {
+			return 403, "LIMIT_EXCEEDED", report.ErrNone
+		}
+		return 410, "SOLD_OUT", report.ErrNone
+	}
+	switch d.kind {
+	case kindPurchase:
+		return 201, "RESERVED", report.ErrNone
+	case kindPay:
+		return 200, "PAID", report.ErrNone
+	case kindCancel:
+		return 200, "RELEASED", report.ErrNone
+	case kindJoin:
+		return 201, "JOINED", report.ErrNone
+	}
+	return 200, "", report.ErrNone
+}
+
+// take turns a fractional amount into a whole count, carrying the remainder per class so the
+// totals stay exact over the run.
+func (f *fluidSim) take(k classKey, x float64) int64 {
+	v := f.carry[k] + x
+	n := math.Floor(v)
+	f.carry[k] = v - n
+	return int64(n)
+}
+
+// record writes n requests of one class with a stratified sample of their latency: stratum i
+// of the waiting time paired with a shuffled stratum of the service (and database) time.
+func (f *fluidSim) record(now time.Duration, d *demand, st *jstep, cl uint8, n int64, status int, code string, errc report.ErrorClass,
+	q Queue, fluid bool, w0, w1, dbWait, dbRate float64) {
+	if n <= 0 {
+		return
+	}
+	k := int64(f.strata)
+	if cl == clShed || cl == clOpen || cl == clTimeout {
+		k = 1
+	}
+	k = min(k, n)
+	for i := range f.perm[:k] {
+		f.perm[i], f.perm2[i] = i, i
+	}
+	f.rng.Shuffle(int(k), func(a, b int) { f.perm[a], f.perm[b] = f.perm[b], f.perm[a] })
+	f.rng.Shuffle(int(k), func(a, b int) { f.perm2[a], f.perm2[b] = f.perm2[b], f.perm2[a] })
+	res := report.Result{Journey: f.js[d.j].name, Step: st.name, Status: status, Code: code, Err: errc, Retry: d.attempt > 0}
+	each, extra := n/k, n%k
+	for i := int64(0); i < k; i++ {
+		u := (float64(i) + f.rng.Float64()) / float64(k)
+		v := (float64(f.perm[i]) + f.rng.Float64()) / float64(k)
+		w := (float64(f.perm2[i]) + f.rng.Float64()) / float64(k)
+		var lat float64
+		switch cl {
+		case clShed, clOpen:
+			lat = 0
+		case clTimeout:
+			lat = f.svc.timeout
+		default:
+			wait := 0.0
+			if fluid {
+				wait = w0 + (w1-w0)*u
+			} else if q.Stable() {
+				wait = q.WaitQuantile(u)
+			}
+			svc := f.svc.hitTime
+			if cl == clWork {
+				svc = f.svc.steps[d.kind].Quantile(v)
+				if f.svc.db != nil {
+					svc += dbWait - math.Log1p(-w)/dbRate
+				}
+			}
+			lat = wait + svc
+		}
+		at := now + time.Duration((float64(i)+0.5)/float64(k)*float64(f.dt))
+		res.Intended, res.Sent = at, at
+		res.Done = at + time.Duration(lat*1e9)
+		c := each
+		if i < extra {
+			c++
+		}
+		f.out.RecordN(&res, c)
+	}
+}
+
+func (f *fluidSim) scale(now time.Duration) {
+	util, conc := 0.0, 0.0
+	if f.utilN > 0 {
+		util, conc = f.utilSum/f.utilN, f.concSum/f.utilN
+	}
+	f.utilSum, f.concSum, f.utilN = 0, 0, 0
+	f.lastScale = now
+	d := f.svc.scaler.Decide(Observation{Now: now, Current: f.fleet.current(), Ready: f.fleet.ready, Utilization: util, Concurrency: conc})
+	d.Desired = min(max(d.Desired, f.svc.min), f.svc.max)
+	f.decision = d
+	f.fleet.scale(d.Desired, now)
+	// Requests queued at removed replicas are not lost: the backlog is carried by the rest.
+}
+
+func (f *fluidSim) gaugeTick(now time.Duration) {
+	if db := f.svc.db; db != nil && now-f.lastDB >= 15*time.Second {
+		util := 0.0
+		if f.dbUtilN > 0 {
+			util = f.dbUtilSum / f.dbUtilN
+		}
+		f.dbUtilSum, f.dbUtilN, f.lastDB = 0, 0, now
+		if util > db.target && f.shardsTo == f.shardsN && f.shardsN < db.maxShards {
+			f.shardsTo, f.reshardAt = min(f.shardsN*2, db.maxShards), now+db.reshard
+		}
+	}
+	if f.gauge != nil {
+		g := report.Gauges{Replicas: f.fleet.ready, DesiredReplicas: f.fleet.current(), Autoscaler: f.decision.Reason,
+			Sold: int64(f.sold), Paid: int64(f.paid)}
+		for i := range f.stock {
+			g.Stock += f.stock0[i]
+			g.StockLeft += f.stock[i]
+		}
+		f.gauge(now, g)
+	}
+}

@@ -1,0 +1,281 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/scenario"
+)
+
+// Modes of Run.
+const (
+	ModeAuto    = "auto"
+	ModeFluid   = "fluid"
+	ModeRequest = "request"
+)
+
+// DefaultStrata is how many latency samples the fluid mode records per request class and tick.
+const DefaultStrata = 16
+
+// Options configure Run. Zero values mean "default".
+type Options struct {
+	// Mode is fluid, request or auto (default: the model's mode, else request when the
+	// scenario expects at most RequestModeLimit requests, fluid above).
+	Mode string
+	// Played plays the scenario as a live run would (the file's rate_scale and compression),
+	// to sit beside a live run or be calibrated by it; the default is full scale in scenario
+	// time (rate scale 1, uncompressed).
+	Played bool
+	// ServiceTime replaces the model's service time (a calibration from a live run, see
+	// EmpiricalFromRun).
+	ServiceTime Dist
+	// Seed of every random choice; 0: the scenario's.
+	Seed int64
+	// Tick is the fluid mode's step; 0: the model's tick, else DefaultTick.
+	Tick time.Duration
+	// Strata is the fluid mode's latency samples per class and tick; 0: DefaultStrata.
+	Strata int
+	// Recorder receives the results; nil: Run makes one with NewRecorder. Pass your own to
+	// watch the run (Recorder.Snapshot at the virtual time Progress reports).
+	Recorder *report.Recorder
+	// Progress is called about once per virtual second with the virtual time reached.
+	Progress func(virtual time.Duration)
+	// StartedAt is copied to the summary; zero: now.
+	StartedAt time.Time
+}
+
+// Sim is a scenario prepared for simulation: the play, the resolved model and the mode. Run
+// is Prepare then (*Sim).Run; the CLI prepares first to build the Recorder it watches.
+type Sim struct {
+	s    *scenario.Scenario
+	play *scenario.Play
+	svc  *service
+	js   []journey
+	mode string
+	opts Options
+}
+
+// Prepare resolves the scenario, its model and the mode.
+func Prepare(s *scenario.Scenario, o Options) (*Sim, error) {
+	po := scenario.PlayOptions{RateScale: 1, Uncompressed: true}
+	if o.Played {
+		po = scenario.PlayOptions{}
+	}
+	play, err := s.Play(po)
+	if err != nil {
+		return nil, err
+	}
+	load := func(path string) (Dist, error) {
+		if !filepath.IsAbs(path) && s.Dir != "" {
+			path = filepath.Join(s.Dir, path)
+		}
+		return EmpiricalFromRun(path)
+	}
+	svc, err := newService(s.Model, o.ServiceTime, load)
+	if err != nil {
+		return nil, err
+	}
+	skuIndex := map[string]int{}
+	for i, k := range s.SKUs {
+		skuIndex[k.SKU] = i
+	}
+	sm := &Sim{s: s, play: play, svc: svc, js: compileJourneys(s, skuIndex), opts: o}
+	sm.mode = o.Mode
+	if sm.mode == "" || sm.mode == ModeAuto {
+		if s.Model != nil && s.Model.Mode != "" {
+			sm.mode = s.Model.Mode
+		}
+	}
+	if sm.mode == "" || sm.mode == ModeAuto {
+		sm.mode = ModeFluid
+		if play.Total()*sm.requestsPerArrival() <= RequestModeLimit {
+			sm.mode = ModeRequest
+		}
+	}
+	if sm.mode != ModeFluid && sm.mode != ModeRequest {
+		return nil, fmt.Errorf("sim mode %q: want fluid, request or auto", sm.mode)
+	}
+	return sm, nil
+}
+
+// Mode is the mode the simulation runs in (fluid or request).
+func (sm *Sim) Mode() string { return sm.mode }
+
+// Play is the schedule the simulation plays.
+func (sm *Sim) Play() *scenario.Play { return sm.play }
+
+// Seed is the seed in use.
+func (sm *Sim) Seed() int64 {
+	if sm.opts.Seed != 0 {
+		return sm.opts.Seed
+	}
+	return sm.s.Seed
+}
+
+// requestsPerArrival is the expected number of requests one arrival sends (retries excluded).
+func (sm *Sim) requestsPerArrival() float64 {
+	var tot, w float64
+	for _, j := range sm.js {
+		n := 0.0
+		for _, st := range j.steps {
+			if st.kind >= 0 {
+				n += st.prob
+			}
+		}
+		tot += j.weight * n
+		w += j.weight
+	}
+	if w == 0 {
+		return 1
+	}
+	return tot / w
+}
+
+// NewRecorder makes the Recorder a simulation of this scenario fills (mode "sim", virtual
+// time as the run clock, the played curve as the target rate).
+func (sm *Sim) NewRecorder() *report.Recorder {
+	p := sm.play
+	started := sm.opts.StartedAt
+	if started.IsZero() {
+		started = time.Now().UTC()
+	}
+	return report.NewRecorder(report.RecorderOptions{
+		Name: sm.s.Name, Mode: "sim", Seed: sm.Seed(), StartedAt: started,
+		Strategy: "model/" + sm.mode, Duration: p.WallDuration(),
+		TargetRate: p.WallRate, ScenarioAt: p.ScenarioAt, ScenarioDuration: p.ScenarioDuration(),
+		CompressAt: p.CompressAt,
+		NextStage: func(w time.Duration) string {
+			_, _, next := p.StageAt(w)
+			return next
+		},
+	})
+}
+
+// Run plays the prepared simulation into rec (or a new Recorder) and returns the run. The
+// summary's audit is the model's inventory (the model cannot oversell); gates are left to the
+// caller (report.EvaluateGates). A cancelled ctx ends the run early, marked Partial.
+func (sm *Sim) Run(ctx context.Context, rec *report.Recorder) (*report.Run, error) {
+	if rec == nil {
+		rec = sm.opts.Recorder
+	}
+	if rec == nil {
+		rec = sm.NewRecorder()
+	}
+	p := sm.play
+	end := p.WallDuration()
+	sh := rec.Shard(0)
+	stock := make([]int64, len(sm.s.SKUs))
+	for i, k := range sm.s.SKUs {
+		stock[i] = k.Stock
+		if k.Stock <= 0 {
+			stock[i] = 1 << 62
+		}
+	}
+	stop := func() bool { return ctx.Err() != nil }
+	gauge := func(now time.Duration, g report.Gauges) {
+		if g.Stock >= 1<<61 {
+			g.Stock, g.StockLeft = 0, 0
+		}
+		rec.SetGauges(now, g)
+		if sm.opts.Progress != nil {
+			sm.opts.Progress(now)
+		}
+	}
+	var sold, paid int64
+	var reached time.Duration
+	switch sm.mode {
+	case ModeRequest:
+		it := p.Arrivals()
+		next := func() (time.Duration, bool) {
+			a, ok := it.Next()
+			return a.Wall, ok
+		}
+		r := newRequestSim(sm.svc, sm.js, stock, sm.Seed(), sh, next)
+		r.gauge = gauge
+		r.run(end, stop)
+		sold, paid, reached = r.sold, r.paid, r.k.Now()
+	default:
+		dt := sm.opts.Tick
+		if dt <= 0 && sm.s.Model != nil {
+			dt = sm.s.Model.Tick.D()
+		}
+		if dt <= 0 {
+			dt = DefaultTick
+		}
+		strata := sm.opts.Strata
+		if strata <= 0 {
+			strata = DefaultStrata
+		}
+		poisson := sm.s.Traffic.Arrivals != "uniform"
+		f := newFluidSim(sm.svc, sm.js, stock, sm.Seed(), sh, dt, strata, poisson)
+		f.gauge = gauge
+		f.run(end, func(a, b time.Duration) float64 { return p.Expected(b) - p.Expected(a) }, stop)
+		sold, paid, reached = int64(f.sold+0.5), int64(f.paid+0.5), end
+	}
+	partial := ctx.Err() != nil
+	if partial {
+		end = min(end, reached)
+	}
+	run := rec.Finish(end)
+	run.Summary.Partial = partial
+	var st int64
+	for _, k := range sm.s.SKUs {
+		st += k.Stock
+	}
+	run.Summary.Audit = report.Audit{Checked: true, Stock: st, Sold: sold, Paid: paid, Violations: []string{}}
+	if partial {
+		return run, ctx.Err()
+	}
+	return run, nil
+}
+
+// Run simulates scenario s: Prepare, then (*Sim).Run into o.Recorder or a new Recorder.
+func Run(ctx context.Context, s *scenario.Scenario, o Options) (*report.Run, error) {
+	sm, err := Prepare(s, o)
+	if err != nil {
+		return nil, err
+	}
+	return sm.Run(ctx, o.Recorder)
+}
+
+// EmpiricalFromRun builds a service-time distribution from a live run's measured service
+// times (its directory or summary.json, with histograms.hlog beside it): the calibration.
+func EmpiricalFromRun(path string) (Dist, error) {
+	run, err := report.ReadRun(path)
+	if err != nil {
+		return nil, fmt.Errorf("calibration from %s: %w", path, err)
+	}
+	if run.ServiceTime == nil || run.ServiceTime.TotalCount() == 0 {
+		return nil, fmt.Errorf("calibration from %s: %w", path, errNoHistogram)
+	}
+	return EmpiricalFromPacked(run.ServiceTime, time.Microsecond)
+}
+
+var errNoHistogram = errors.New("no service-time histogram (histograms.hlog)")
+
+// EmpiricalFromPacked reads a packed HDR histogram (values in unit) through its quantiles:
+// one bar per 0.1% of the mass, finer in the tail.
+func EmpiricalFromPacked(h *hdr.PackedHistogram, unit time.Duration) (*Empirical, error) {
+	var ps []float64
+	for p := 0.0; p < 99.9; p += 0.1 {
+		ps = append(ps, p)
+	}
+	ps = append(ps, 99.9, 99.95, 99.99, 99.999, 100)
+	vals := h.ValueAtPercentilesSlice(ps)
+	u := unit.Seconds()
+	lo := make([]float64, 0, len(ps))
+	hi := make([]float64, 0, len(ps))
+	counts := make([]int64, 0, len(ps))
+	for i := 0; i+1 < len(ps); i++ {
+		a, b := float64(vals[i])*u, float64(vals[i+1])*u
+		lo = append(lo, a)
+		hi = append(hi, max(a, b))
+		counts = append(counts, int64((ps[i+1]-ps[i])*1000+0.5))
+	}
+	return NewEmpirical(lo, hi, counts)
+}

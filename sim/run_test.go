@@ -1,0 +1,69 @@
+package sim
+
+import (
+	"context"
+	"math"
+	"testing"
+
+	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/scenario"
+)
+
+func mustParse(t testing.TB, yaml string) *scenario.Scenario {
+	t.Helper()
+	s, err := scenario.Parse("test.yaml", []byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// A stationary scenario: one view per arrival, half of them cache hits, a lognormal service
+// on 4 replicas × 8 workers at about 80% utilisation.
+const stationary = `
+name: stationary
+seed: 3
+duration: 400s
+traffic:
+  start_rps: 1500
+  stages: [{duration: 400s, rps: 1500}]
+journeys:
+  - name: reader
+    steps: [{view: {sku: a}}]
+skus: [{sku: a, stock: 10, price: 1}]
+model:
+  replicas: 4
+  workers_per_replica: 8
+  service_time: {dist: lognormal, p50: 6ms, p99: 30ms}
+  cache: {hit_ratio: 0.5, hit_time: 1ms}
+gates: ["p(99) < 1s"]
+`
+
+func runMode(t testing.TB, s *scenario.Scenario, mode string) *report.Run {
+	t.Helper()
+	run, err := Run(context.Background(), s, Options{Mode: mode})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return run
+}
+
+// The fluid mode agrees with the per-request mode (the reference) in a stationary window:
+// within 5% on the mean and 10% on the P99.
+func TestFluidAgreesWithRequest(t *testing.T) {
+	s := mustParse(t, stationary)
+	req := runMode(t, s, ModeRequest)
+	flu := runMode(t, s, ModeFluid)
+	r, f := req.Summary, flu.Summary
+	t.Logf("request: n=%d mean %.3f p50 %.3f p99 %.3f ms; fluid: n=%d mean %.3f p50 %.3f p99 %.3f ms",
+		r.Requests.Total, r.LatencyMs.Mean, r.LatencyMs.P50, r.LatencyMs.P99, f.Requests.Total, f.LatencyMs.Mean, f.LatencyMs.P50, f.LatencyMs.P99)
+	near(t, "requests", float64(f.Requests.Total), float64(r.Requests.Total), 0.01)
+	near(t, "mean latency", f.LatencyMs.Mean, r.LatencyMs.Mean, 0.05)
+	near(t, "P99 latency", f.LatencyMs.P99, r.LatencyMs.P99, 0.10)
+	if f.Mode != "sim" || r.Mode != "sim" {
+		t.Errorf("modes %q %q, want sim", f.Mode, r.Mode)
+	}
+	if math.Abs(float64(len(f.Timeline)-len(r.Timeline))) > 1 {
+		t.Errorf("timelines of %d and %d windows", len(f.Timeline), len(r.Timeline))
+	}
+}
