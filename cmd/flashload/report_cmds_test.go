@@ -43,7 +43,7 @@ func writeRun(t *testing.T, slow float64, segment string) string {
 	for i := range 2000 {
 		at := time.Duration(i) * 10 * time.Millisecond
 		svc := time.Duration(slow*float64(time.Millisecond)) * time.Duration(5+i%17)
-		rec.Shard(i%2).Record(&report.Result{Intended: at, Sent: at, Done: at + svc, Status: 201, Code: "RESERVED"})
+		rec.Shard(i % 2).Record(&report.Result{Intended: at, Sent: at, Done: at + svc, Status: 201, Code: "RESERVED"})
 	}
 	run := rec.Finish(20 * time.Second)
 	run.Summary.Audit.Checked = true
