@@ -443,7 +443,11 @@ func (m *memory) Reserve(_ context.Context, r Request) (Order, bool, error) {
 	return b.recordLocked(&r, 0, half).o, false, nil
 }
 
-// naive: read the stock, check, yield, write it back. Wrong on purpose.
+// NaiveGap is the pause of the naive strategy between reading the stock and writing it back,
+// standing for the round trip to a database.
+const NaiveGap = 500 * time.Microsecond
+
+// naive: read the stock, check, pause, write it back. Wrong on purpose.
 type naive struct{ memBase }
 
 func newNaive() *naive {
@@ -493,7 +497,9 @@ func (m *naive) Reserve(_ context.Context, r Request) (Order, bool, error) {
 	if a < r.Qty {
 		return Order{}, false, ErrSoldOut
 	}
-	runtime.Gosched() // the window in which another buyer reads the same stock
+	// The round trip of a read-then-write store: other buyers read the same stock and the
+	// same per-user count meanwhile.
+	time.Sleep(NaiveGap)
 	b.navail.Store(a - r.Qty)
 	b.mu.Lock()
 	defer b.mu.Unlock()
