@@ -31,9 +31,10 @@ type part struct {
 type piece interface {
 	rate(u float64) float64
 	integral(u float64) float64
-	// inverse returns u with integral(u) = m for 0 ≤ m ≤ integral(d); hint is a nearby u
-	// (the previous arrival's) or -1.
-	inverse(m, hint float64) float64
+	// inverse returns u with integral(u) = m for 0 ≤ m ≤ integral(d). cur is a search cursor
+	// (an index into the piece's knots or table, kept by the caller between calls for speed);
+	// the result depends on m alone, never on cur.
+	inverse(m float64, cur *int) float64
 	end() float64  // rate at d, where the next stage starts from
 	peak() float64 // max rate on [0, d]
 }
@@ -151,7 +152,8 @@ func (c *Curve) Inverse(n float64) time.Duration {
 		return secs(c.dur)
 	}
 	pt := c.parts[k]
-	return secs(pt.start + pt.p.inverse(n-pt.cum, -1))
+	cur := 0
+	return secs(pt.start + pt.p.inverse(n-pt.cum, &cur))
 }
 
 // Peak is the highest rate of the curve.
@@ -174,7 +176,13 @@ func (c *Curve) find(t float64) (int, float64) {
 	return k, t - c.parts[k].start
 }
 
-func secs(s float64) time.Duration { return time.Duration(math.Round(s * 1e9)) }
+// secs converts seconds to a Duration, rounding to the nearest nanosecond.
+func secs(s float64) time.Duration {
+	if s >= 0 {
+		return time.Duration(s*1e9 + 0.5)
+	}
+	return time.Duration(s*1e9 - 0.5)
+}
 
 func stagePiece(r0 float64, st Stage) (piece, error) {
 	d := st.Duration.D().Seconds()
@@ -207,7 +215,9 @@ func stagePiece(r0 float64, st Stage) (piece, error) {
 		if period <= 0 {
 			period = d
 		}
-		return &sine{low: r0, amp: (st.Peak - r0) / 2, w: 2 * math.Pi / period, d: d}, nil
+		sn := &sine{low: r0, amp: (st.Peak - r0) / 2, w: 2 * math.Pi / period, d: d}
+		sn.tab = newTable(sn.rate, sn.integral, 0, d)
+		return sn, nil
 	case ShapeMidnightSpike:
 		rise := st.Rise.D().Seconds()
 		if st.Rise == 0 {
@@ -224,7 +234,9 @@ func stagePiece(r0 float64, st Stage) (piece, error) {
 		if floor == 0 {
 			floor = r0
 		}
-		return &spike{r0: r0, peakR: st.Peak, floor: floor, rise: rise, tau: tau, d: d}, nil
+		sp := &spike{r0: r0, peakR: st.Peak, floor: floor, rise: rise, tau: tau, d: d}
+		sp.tab = newTable(sp.rate, sp.integral, rise, d)
+		return sp, nil
 	case ShapeDoubleElevenDay:
 		us := make([]float64, len(dayKnots))
 		rs := make([]float64, len(dayKnots))
@@ -295,10 +307,10 @@ func (p *polyline) integral(u float64) float64 {
 	return p.cum[i] + p.r[2*i]*x + k*x*x/2
 }
 
-func (p *polyline) inverse(m, _ float64) float64 {
+func (p *polyline) inverse(m float64, cur *int) float64 {
 	n := len(p.cum) - 1
-	i := sort.Search(n, func(i int) bool { return p.cum[i+1] > m })
-	if i == n {
+	i := seek(p.cum, m, cur)
+	if i >= n {
 		return p.u[len(p.u)-1]
 	}
 	a, b := p.u[2*i], p.u[2*i+1]
@@ -307,6 +319,12 @@ func (p *polyline) inverse(m, _ float64) float64 {
 
 // linInverse solves r0 x + k x²/2 = m for x in [0, w].
 func linInverse(r0, k, m, w float64) float64 {
+	if m <= 0 {
+		return 0
+	}
+	if k == 0 && r0 > 0 {
+		return min(m/r0, w)
+	}
 	disc := r0*r0 + 2*k*m
 	if disc < 0 {
 		return w
@@ -329,14 +347,21 @@ func (p *polyline) peak() float64 {
 }
 
 // sine rises from low to low+2·amp and back over each period: a diurnal day.
-type sine struct{ low, amp, w, d float64 }
+type sine struct {
+	low, amp, w, d float64
+	tab            table
+}
 
 func (s *sine) rate(u float64) float64 { return s.low + s.amp - s.amp*math.Cos(s.w*u) }
 func (s *sine) integral(u float64) float64 {
 	return (s.low+s.amp)*u - s.amp/s.w*math.Sin(s.w*u)
 }
-func (s *sine) inverse(m, hint float64) float64 {
-	return newton(s.rate, s.integral, m, hint, (s.low + s.amp), s.d)
+func (s *sine) inverse(m float64, cur *int) float64 { return s.tab.solve(s.eval, m, cur) }
+
+// eval is the integral, the rate and its derivative at u, with one Sincos.
+func (s *sine) eval(u float64) (float64, float64, float64) {
+	sn, cs := math.Sincos(s.w * u)
+	return (s.low+s.amp)*u - s.amp/s.w*sn, s.low + s.amp - s.amp*cs, s.amp * s.w * sn
 }
 func (s *sine) end() float64 { return s.rate(s.d) }
 func (s *sine) peak() float64 {
@@ -348,7 +373,10 @@ func (s *sine) peak() float64 {
 
 // spike rises linearly from r0 to peak over rise, then decays exponentially towards floor with
 // time constant tau: floor + (peak-floor)·exp(-(u-rise)/tau).
-type spike struct{ r0, peakR, floor, rise, tau, d float64 }
+type spike struct {
+	r0, peakR, floor, rise, tau, d float64
+	tab                            table // of the decay, u from rise to d
+}
 
 func (s *spike) rate(u float64) float64 {
 	if u < s.rise {
@@ -367,48 +395,100 @@ func (s *spike) integral(u float64) float64 {
 	return s.riseArea() + s.floor*v + (s.peakR-s.floor)*s.tau*(1-math.Exp(-v/s.tau))
 }
 
-func (s *spike) inverse(m, hint float64) float64 {
+func (s *spike) inverse(m float64, cur *int) float64 {
 	ra := s.riseArea()
 	if m < ra {
 		return linInverse(s.r0, (s.peakR-s.r0)/s.rise, m, s.rise)
 	}
-	decay := func(v float64) float64 { return s.rate(v + s.rise) }
-	area := func(v float64) float64 { return s.integral(v+s.rise) - ra }
-	h := -1.0
-	if hint >= s.rise {
-		h = hint - s.rise
-	}
-	return s.rise + newton(decay, area, m-ra, h, (s.floor+s.peakR)/2, s.d-s.rise)
+	return s.tab.solve(s.eval, m, cur)
+}
+
+// eval is the integral, the rate and its derivative at u ≥ rise, with one Exp.
+func (s *spike) eval(u float64) (float64, float64, float64) {
+	v := u - s.rise
+	e := math.Exp(-v / s.tau)
+	a := s.peakR - s.floor
+	return s.riseArea() + s.floor*v + a*s.tau*(1-e), s.floor + a*e, -a / s.tau * e
 }
 
 func (s *spike) end() float64  { return s.rate(s.d) }
 func (s *spike) peak() float64 { return math.Max(math.Max(s.r0, s.peakR), s.floor) }
 
-// newton solves F(u) = m on [0, d] for an increasing F with derivative f ≥ 0, to 1 ns, keeping a
-// bracket so a flat stretch (f = 0) falls back to bisection.
-func newton(f, F func(float64) float64, m, hint, avg, d float64) float64 {
-	lo, hi := 0.0, d
-	u := hint
-	if u < 0 || u > d {
-		u = m / math.Max(avg, 1e-300)
+// table samples an increasing integral F at 1025 points of [a, b], so an inverse starts Newton
+// from a guess that depends on m alone: every segment of a schedule computes bit-identical
+// arrival times, whatever arrival it saw before.
+type table struct{ u, m, r []float64 }
+
+const tableSize = 1024
+
+func newTable(f, F func(float64) float64, a, b float64) table {
+	t := table{u: make([]float64, tableSize+1), m: make([]float64, tableSize+1), r: make([]float64, tableSize+1)}
+	for j := range t.u {
+		t.u[j] = a + (b-a)*float64(j)/tableSize
+		t.m[j] = F(t.u[j])
+		t.r[j] = f(t.u[j])
 	}
-	u = min(max(u, 0), d)
-	for range 200 {
-		g := F(u) - m
+	return t
+}
+
+// solve returns u in [a, b] with F(u) = m, to 0.25 ns. The guess takes the rate as linear
+// across the table's cell; Newton steps follow, kept inside the cell (bisection when a step
+// leaves it). It stops when the step is below the tolerance, or when the error left after the
+// step (step²·|f'|/2f, Newton's quadratic convergence) is: most arrivals take one evaluation.
+func (t table) solve(eval func(float64) (F, f, df float64), m float64, cur *int) float64 {
+	n := len(t.m) - 1
+	if m <= t.m[0] {
+		return t.u[0]
+	}
+	if m >= t.m[n] {
+		return t.u[n]
+	}
+	j := seek(t.m, m, cur)
+	lo, hi := t.u[j], t.u[j+1]
+	u := lo + linInverse(t.r[j], (t.r[j+1]-t.r[j])/(hi-lo), m-t.m[j], hi-lo)
+	const tol = 2.5e-10 // a quarter of the nanosecond arrival times are rounded to
+	for range 100 {
+		Fu, r, df := eval(u)
+		g := Fu - m
+		if r > 0 {
+			step := g / r
+			if a := math.Abs(step); a < tol || a < hi-lo && step*step*math.Abs(df)/(2*r) < tol/4 {
+				return min(max(u-step, t.u[0]), t.u[n])
+			}
+		}
 		if g > 0 {
 			hi = u
 		} else {
 			lo = u
 		}
-		r := f(u)
 		next := u - g/r
 		if r <= 0 || math.IsNaN(next) || next <= lo || next >= hi {
 			next = (lo + hi) / 2
 		}
-		if math.Abs(next-u) < 1e-10 || hi-lo < 1e-10 {
+		if hi-lo < tol {
 			return next
 		}
 		u = next
 	}
 	return u
+}
+
+// seek returns j with xs[j] ≤ x < xs[j+1] (len(xs)-1 when x ≥ the last) for an increasing xs,
+// walking from *cur when x is near it and searching otherwise; it leaves *cur at j.
+func seek(xs []float64, x float64, cur *int) int {
+	n := len(xs) - 1
+	j := *cur
+	if j < 0 || j >= n || xs[j] > x {
+		j = sort.Search(n, func(i int) bool { return xs[i+1] > x })
+	} else {
+		for k := 0; j < n && xs[j+1] <= x; k++ {
+			if k == 8 {
+				j += sort.Search(n-j, func(i int) bool { return xs[j+i+1] > x })
+				break
+			}
+			j++
+		}
+	}
+	*cur = j
+	return j
 }

@@ -297,13 +297,13 @@ type Arrivals struct {
 	next   int64   // the next global sequence number
 	n      float64 // poisson: the unit-rate point of arrival next-1
 	k      int     // current stage
-	hint   float64
+	cur    int     // search cursor of the current stage's piece
 	stride int64
 }
 
 // Arrivals starts the schedule from the beginning.
 func (p *Play) Arrivals() *Arrivals {
-	a := &Arrivals{p: p, next: int64(p.seg.I - 1), stride: int64(p.seg.N), hint: -1}
+	a := &Arrivals{p: p, next: int64(p.seg.I - 1), stride: int64(p.seg.N)}
 	if p.poisson {
 		a.next = 0
 		a.rng = rand.New(rand.NewPCG(uint64(p.seed), 0x9e3779b97f4a7c15))
@@ -341,10 +341,9 @@ func (a *Arrivals) Next() (Arrival, bool) {
 	}
 	for a.k+1 < len(p.stages) && n >= p.stages[a.k+1].l0 {
 		a.k++
-		a.hint = -1
+		a.cur = 0
 	}
 	st := &p.stages[a.k]
-	u := st.p.inverse((n-st.l0)/st.k, a.hint)
-	a.hint = u
+	u := st.p.inverse((n-st.l0)/st.k, &a.cur)
 	return Arrival{Seq: seq, Wall: secs(st.w0 + u/st.c), Scenario: secs(st.start + u)}, true
 }
