@@ -31,6 +31,10 @@ type Options struct {
 	// to sit beside a live run or be calibrated by it; the default is full scale in scenario
 	// time (rate scale 1, uncompressed).
 	Played bool
+	// Wall and RateScale override the file's compression and amplitude of a played
+	// simulation, as --wall and --rate-scale do for the live run it sits beside.
+	Wall      time.Duration
+	RateScale float64
 	// ServiceTime replaces the model's service time (a calibration from a live run, see
 	// EmpiricalFromRun).
 	ServiceTime Dist
@@ -64,7 +68,7 @@ type Sim struct {
 func Prepare(s *scenario.Scenario, o Options) (*Sim, error) {
 	po := scenario.PlayOptions{RateScale: 1, Uncompressed: true}
 	if o.Played {
-		po = scenario.PlayOptions{}
+		po = scenario.PlayOptions{Wall: o.Wall, RateScale: o.RateScale}
 	}
 	play, err := s.Play(po)
 	if err != nil {
