@@ -36,8 +36,10 @@ type Cache struct {
 	HitTime  Duration `yaml:"hit_time"` // service time of a hit; default 1ms
 }
 
-// DB is the sharded database: per-shard capacity, with contention after the Universal
-// Scalability Law (alpha: contention, beta: coherency).
+// DB is the sharded database. A query on a shard takes QueryTime alone, and longer when N
+// queries run on the shard at once: QueryTime·(1 + α(N−1) + βN(N−1)), the Universal
+// Scalability Law (alpha: contention, beta: coherency). A shard completes at most
+// ShardCapacityRPS queries per second; beyond that they queue.
 type DB struct {
 	Shards           int     `yaml:"shards"`
 	MaxShards        int     `yaml:"max_shards"`
@@ -48,6 +50,7 @@ type DB struct {
 	// TargetUtilization (default 0.7); a resharding takes Reshard (default 1m) to take effect.
 	TargetUtilization float64  `yaml:"target_utilization"`
 	Reshard           Duration `yaml:"reshard"`
+	QueryTime         Duration `yaml:"query_time"` // default 2ms
 }
 
 type CircuitBreaker struct {

@@ -74,6 +74,9 @@ func (m *Model) Problems() []Problem {
 		if d.Reshard < 0 {
 			add("db.reshard", "must be ≥ 0")
 		}
+		if d.QueryTime < 0 {
+			add("db.query_time", "must be ≥ 0")
+		}
 	}
 	if m.QueueLimit < 0 {
 		add("queue_limit", "must be ≥ 0 (0: unbounded)")

@@ -291,25 +291,27 @@ func (f *fluidSim) serve(now time.Duration, tick int64, ds []demand) {
 		}
 	}
 
-	// The database: shards as M/M/1 servers at the USL's per-shard capacity, with a backlog
-	// when the offered load exceeds it.
-	var dbRate, dbWait, dbUtil float64 // sojourn ~ dbWait + Exp(dbRate)
+	// The database: each shard answers at the USL response time of its steady concurrency;
+	// beyond its capacity queries queue (a backlog carried over like the replicas').
+	var dbWait, dbMean, dbUtil float64 // a query's time: dbWait + Exp(mean dbMean)
 	if db := svc.db; db != nil {
-		mu := db.perShard(f.shardsN)
-		capTot := mu * float64(f.shardsN)
-		lam := dbN / dt
-		if f.dbBack > 0 || lam >= 0.98*capTot {
+		capTot := db.cap * float64(f.shardsN)
+		lamS := dbN / dt / float64(f.shardsN)
+		r, ok := db.steady(lamS)
+		if f.dbBack > 0 || lamS >= 0.98*db.cap || !ok {
 			tot := f.dbBack + dbN
 			served := math.Min(tot, capTot*dt)
 			back := tot - served
 			dbWait = (f.dbBack + back) / 2 / capTot
 			f.dbBack = back
-			dbRate = mu
+			if r, ok = db.steady(math.Min(lamS, 0.98*db.cap)); !ok {
+				r = db.query * db.factor(db.peakN())
+			}
 			dbUtil = 1
 		} else {
-			dbRate = mu - lam/float64(f.shardsN)
-			dbUtil = lam / capTot
+			dbUtil = lamS / db.cap
 		}
+		dbMean = r
 		f.dbUtilSum += dbUtil
 		f.dbUtilN++
 	}
@@ -329,8 +331,8 @@ func (f *fluidSim) serve(now time.Duration, tick int64, ds []demand) {
 			a := svc.steps[d.kind]
 			ea, ea2 := a.Mean(), a.Mean()*a.Mean()*(1+a.SCV())
 			if svc.db != nil {
-				ed := dbWait + 1/dbRate
-				ed2 := dbWait*dbWait + 2*dbWait/dbRate + 2/(dbRate*dbRate)
+				ed := dbWait + dbMean
+				ed2 := dbWait*dbWait + 2*dbWait*dbMean + 2*dbMean*dbMean
 				ea2 = ea2 + 2*ea*ed + ed2
 				ea += ed
 			}
@@ -460,7 +462,7 @@ func (f *fluidSim) serve(now time.Duration, tick int64, ds []demand) {
 			}
 			status, code, errc := f.answerOf(d, cl)
 			n := f.take(classKey{d.flow, cl}, x)
-			f.record(now, d, st, cl, n, status, code, errc, q, fluid, w0, w1, dbWait, dbRate)
+			f.record(now, d, st, cl, n, status, code, errc, q, fluid, w0, w1, dbWait, dbMean)
 			if cl != clOpen {
 				brkReq += x
 				if status >= 500 || errc != report.ErrNone {
@@ -545,7 +547,7 @@ func (f *fluidSim) take(k classKey, x float64) int64 {
 // record writes n requests of one class with a stratified sample of their latency: stratum i
 // of the waiting time paired with a shuffled stratum of the service (and database) time.
 func (f *fluidSim) record(now time.Duration, d *demand, st *jstep, cl uint8, n int64, status int, code string, errc report.ErrorClass,
-	q Queue, fluid bool, w0, w1, dbWait, dbRate float64) {
+	q Queue, fluid bool, w0, w1, dbWait, dbMean float64) {
 	if n <= 0 {
 		return
 	}
@@ -582,7 +584,7 @@ func (f *fluidSim) record(now time.Duration, d *demand, st *jstep, cl uint8, n i
 			if cl == clWork {
 				svc = f.svc.steps[d.kind].Quantile(v)
 				if f.svc.db != nil {
-					svc += dbWait - math.Log1p(-w)/dbRate
+					svc += dbWait - math.Log1p(-w)*dbMean
 				}
 			}
 			lat = wait + svc

@@ -110,3 +110,21 @@ func TestEmpiricalFromHistogram(t *testing.T) {
 		t.Error("a bar with hi < lo must be refused")
 	}
 }
+
+func TestDBSteady(t *testing.T) {
+	for _, d := range []dbModel{{query: 0.002}, {query: 0.002, alpha: 0.05}, {query: 0.002, alpha: 0.02, beta: 0.001}} {
+		for _, lam := range []float64{10, 200, 400} {
+			r, ok := d.steady(lam)
+			if !ok {
+				continue
+			}
+			n := lam * r // Little
+			near(t, "USL fixed point", r, d.query*d.factor(n), 1e-9)
+		}
+	}
+	d := dbModel{query: 0.01, alpha: 0.1, beta: 0.01}
+	if _, ok := d.steady(1000); ok {
+		t.Error("a rate beyond the USL peak has no steady state")
+	}
+	near(t, "USL peak concurrency", d.peakN(), math.Sqrt(0.9/0.01), 1e-12)
+}

@@ -21,7 +21,7 @@ const (
 	evResume        // a session's pause is over (ID: session)
 	evRetry         // a retry is due (ID: request)
 	evAppDone       // the application part of a request is done (ID: request)
-	evDBDone        // a shard finished its head request (Arg: shard)
+	evDBDone        // a shard finished a query (Arg: shard, ID: request)
 	evScale         // the autoscaler decides
 	evReady         // a pod finished starting
 	evGauge         // a gauge reading and the database's resharding check
@@ -53,9 +53,7 @@ func (r *replica) pop() int32 {
 }
 
 type shardQ struct {
-	busy bool
-	q    []int32
-	qh   int
+	inflight int // queries running on the shard
 }
 
 type request struct {
@@ -130,15 +128,14 @@ type requestSim struct {
 
 	busy       int
 	inSys      int
-	dbBusy     int
 	lastT      time.Duration
 	busyArea   float64
 	workerArea float64
 	sysArea    float64
-	dbArea     float64
 	lastScale  time.Duration
 	lastDB     time.Duration
-	dbAreaMark float64
+	dbQueries  int64
+	dbMark     int64
 	decision   Decision
 
 	st      stats
@@ -176,7 +173,6 @@ func (s *requestSim) account(now time.Duration) {
 	s.busyArea += float64(s.busy) * dt
 	s.workerArea += float64(s.fleet.ready*s.svc.workers) * dt
 	s.sysArea += float64(s.inSys) * dt
-	s.dbArea += float64(s.dbBusy) * dt
 	s.lastT = now
 }
 
@@ -410,33 +406,16 @@ func (s *requestSim) appDone(id int32, now time.Duration) {
 	}
 	sh := s.rng.IntN(s.shardsN)
 	q := &s.shards[sh]
-	if !q.busy {
-		q.busy = true
-		s.dbBusy++
-		s.k.Schedule(Event{At: now + s.dbService(), Kind: evDBDone, Arg: int32(sh), ID: int64(id)})
-		return
-	}
-	q.q = append(q.q, id)
+	q.inflight++
+	s.dbQueries++
+	d := s.svc.db
+	t := s.rng.ExpFloat64() * d.query * d.factor(float64(q.inflight))
+	s.k.Schedule(Event{At: now + time.Duration(t*1e9), Kind: evDBDone, Arg: int32(sh), ID: int64(id)})
 }
 
-func (s *requestSim) dbService() time.Duration {
-	return time.Duration(s.rng.ExpFloat64() / s.svc.db.perShard(s.shardsN) * 1e9)
-}
-
-// dbDone: shard sh finished request id (the event carries it).
+// dbDone: shard sh finished query id.
 func (s *requestSim) dbDone(sh int, id int32, now time.Duration) {
-	q := &s.shards[sh]
-	if q.qh < len(q.q) {
-		next := q.q[q.qh]
-		q.qh++
-		if q.qh == len(q.q) {
-			q.q, q.qh = q.q[:0], 0
-		}
-		s.k.Schedule(Event{At: now + s.dbService(), Kind: evDBDone, Arg: int32(sh), ID: int64(next)})
-	} else {
-		q.busy = false
-		s.dbBusy--
-	}
+	s.shards[sh].inflight--
 	s.finish(id, now)
 }
 
@@ -600,8 +579,8 @@ func (s *requestSim) gaugeTick(now time.Duration) {
 			s.shardsN = s.shardsTo
 		}
 		if dt := (now - s.lastDB).Seconds(); dt >= 15 {
-			util := (s.dbArea - s.dbAreaMark) / dt / float64(s.shardsN)
-			s.dbAreaMark, s.lastDB = s.dbArea, now
+			util := float64(s.dbQueries-s.dbMark) / dt / float64(s.shardsN) / db.cap
+			s.dbMark, s.lastDB = s.dbQueries, now
 			if util > db.target && s.shardsTo == s.shardsN && s.shardsN < db.maxShards {
 				s.shardsTo, s.reshardAt = min(s.shardsN*2, db.maxShards), now+db.reshard
 			}

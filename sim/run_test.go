@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/flashload/flashload/report"
@@ -48,22 +49,35 @@ func runMode(t testing.TB, s *scenario.Scenario, mode string) *report.Run {
 	return run
 }
 
-// The fluid mode agrees with the per-request mode (the reference) in a stationary window:
-// within 5% on the mean and 10% on the P99.
+// The fluid mode agrees with the per-request mode (the reference) in stationary runs: within
+// 5% on the mean and 10% on the P99 latency, across load balancers, utilisations and with the
+// database's contention.
 func TestFluidAgreesWithRequest(t *testing.T) {
-	s := mustParse(t, stationary)
-	req := runMode(t, s, ModeRequest)
-	flu := runMode(t, s, ModeFluid)
-	r, f := req.Summary, flu.Summary
-	t.Logf("request: n=%d mean %.3f p50 %.3f p99 %.3f ms; fluid: n=%d mean %.3f p50 %.3f p99 %.3f ms",
-		r.Requests.Total, r.LatencyMs.Mean, r.LatencyMs.P50, r.LatencyMs.P99, f.Requests.Total, f.LatencyMs.Mean, f.LatencyMs.P50, f.LatencyMs.P99)
-	near(t, "requests", float64(f.Requests.Total), float64(r.Requests.Total), 0.01)
-	near(t, "mean latency", f.LatencyMs.Mean, r.LatencyMs.Mean, 0.05)
-	near(t, "P99 latency", f.LatencyMs.P99, r.LatencyMs.P99, 0.10)
-	if f.Mode != "sim" || r.Mode != "sim" {
-		t.Errorf("modes %q %q, want sim", f.Mode, r.Mode)
-	}
-	if math.Abs(float64(len(f.Timeline)-len(r.Timeline))) > 1 {
-		t.Errorf("timelines of %d and %d windows", len(f.Timeline), len(r.Timeline))
+	for _, tc := range []struct {
+		name, rate, extra string
+	}{
+		{"round-robin, light", "1500", ""},
+		{"random, 83% busy", "6000", "  load_balancer: random\n"},
+		{"least-connections, 83% busy", "6000", "  load_balancer: least-connections\n"},
+		{"database contention", "3000", "  db: {shards: 4, shard_capacity_rps: 1000, query_time: 5ms, alpha: 0.05, beta: 0.001}\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			y := strings.ReplaceAll(stationary, "1500", tc.rate)
+			y = strings.ReplaceAll(y, "400s", "120s")
+			y = strings.ReplaceAll(y, "gates:", tc.extra+"gates:")
+			s := mustParse(t, y)
+			r, f := runMode(t, s, ModeRequest).Summary, runMode(t, s, ModeFluid).Summary
+			t.Logf("request: n=%d mean %.3f p99 %.3f ms; fluid: n=%d mean %.3f p99 %.3f ms",
+				r.Requests.Total, r.LatencyMs.Mean, r.LatencyMs.P99, f.Requests.Total, f.LatencyMs.Mean, f.LatencyMs.P99)
+			near(t, "requests", float64(f.Requests.Total), float64(r.Requests.Total), 0.01)
+			near(t, "mean latency", f.LatencyMs.Mean, r.LatencyMs.Mean, 0.05)
+			near(t, "P99 latency", f.LatencyMs.P99, r.LatencyMs.P99, 0.10)
+			if f.Mode != "sim" || r.Mode != "sim" || f.Strategy != "model/fluid" || r.Strategy != "model/request" {
+				t.Errorf("mode/strategy %q %q, %q %q", f.Mode, f.Strategy, r.Mode, r.Strategy)
+			}
+			if math.Abs(float64(len(f.Timeline)-len(r.Timeline))) > 1 {
+				t.Errorf("timelines of %d and %d windows", len(f.Timeline), len(r.Timeline))
+			}
+		})
 	}
 }

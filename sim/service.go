@@ -20,6 +20,7 @@ var (
 	DefaultTargetUtilization = 0.7
 	DefaultDBTarget          = 0.7
 	DefaultReshard           = time.Minute
+	DefaultQueryTime         = 2 * time.Millisecond
 	DefaultBreakerWindow     = 10 * time.Second
 	DefaultBreakerOpen       = 5 * time.Second
 	DefaultBreakerMin        = 20
@@ -68,15 +69,60 @@ type service struct {
 
 type dbModel struct {
 	shards, maxShards int
-	cap               float64 // per shard, alone
+	cap               float64 // queries per second per shard, at most
+	query             float64 // seconds, alone
 	alpha, beta       float64
 	target            float64
 	reshard           time.Duration
 }
 
-// perShard is the effective capacity of one shard when there are n: the Universal
-// Scalability Law's total divided by n.
-func (d *dbModel) perShard(n int) float64 { return USL(n, d.cap, d.alpha, d.beta) / float64(n) }
+// factor is the Universal Scalability Law's slowdown of a query when n run on its shard.
+func (d *dbModel) factor(n float64) float64 {
+	if n <= 1 {
+		return 1
+	}
+	return 1 + d.alpha*(n-1) + d.beta*n*(n-1)
+}
+
+// peakN is the concurrency at which a shard's throughput N/R(N) peaks.
+func (d *dbModel) peakN() float64 {
+	switch {
+	case d.beta > 0:
+		return math.Max(1, math.Sqrt((1-d.alpha)/d.beta))
+	case d.alpha > 0:
+		return 1 / d.alpha
+	}
+	return 1
+}
+
+// steady solves the shard's concurrency at an arrival rate lam (queries per second per shard):
+// N = lam·R(N), R(N) = query·factor(N) (Little's law with the USL's response time). It
+// returns the response time, and false when no steady state exists (the USL peak is below lam).
+func (d *dbModel) steady(lam float64) (float64, bool) {
+	a := lam * d.query
+	if a <= 0 {
+		return d.query, true
+	}
+	// β·a·N² + (α·a − β·a − 1)·N + a(1−α) = 0, smallest positive root.
+	A, B, C := d.beta*a, d.alpha*a-d.beta*a-1, a*(1-d.alpha)
+	var n float64
+	if A == 0 {
+		if B >= 0 {
+			return 0, false
+		}
+		n = -C / B
+	} else {
+		disc := B*B - 4*A*C
+		if disc < 0 {
+			return 0, false
+		}
+		n = (-B - math.Sqrt(disc)) / (2 * A)
+	}
+	if n < 0 {
+		return 0, false
+	}
+	return d.query * d.factor(n), true
+}
 
 type breakerModel struct {
 	errRate float64
@@ -128,7 +174,10 @@ func newService(m *scenario.Model, override Dist, loadHist func(path string) (Di
 	}
 	if d := m.DB; d != nil && d.Shards > 0 && d.ShardCapacityRPS > 0 {
 		s.db = &dbModel{shards: d.Shards, maxShards: max(d.MaxShards, d.Shards), cap: d.ShardCapacityRPS,
-			alpha: d.Alpha, beta: d.Beta, target: d.TargetUtilization, reshard: d.Reshard.D()}
+			query: d.QueryTime.D().Seconds(), alpha: d.Alpha, beta: d.Beta, target: d.TargetUtilization, reshard: d.Reshard.D()}
+		if s.db.query <= 0 {
+			s.db.query = DefaultQueryTime.Seconds()
+		}
 		if s.db.target <= 0 {
 			s.db.target = DefaultDBTarget
 		}
