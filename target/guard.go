@@ -17,9 +17,9 @@ type limiter struct {
 	last   time.Time
 }
 
-func newLimiter(rate float64) *limiter {
+func newLimiter(rate float64, now time.Time) *limiter {
 	burst := max(rate/10, 1)
-	return &limiter{rate: rate, burst: burst, tokens: burst, last: time.Now()}
+	return &limiter{rate: rate, burst: burst, tokens: burst, last: now}
 }
 
 func (l *limiter) allow(now time.Time, core bool) bool {

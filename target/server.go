@@ -122,7 +122,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	s.groups.init()
 	s.guard.init()
 	if opts.MaxRPS > 0 {
-		s.limiter = newLimiter(opts.MaxRPS)
+		s.limiter = newLimiter(opts.MaxRPS, time.Now())
 	}
 	s.metrics = newMetrics(s)
 	s.hs = &fasthttp.Server{
@@ -134,6 +134,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		ReadTimeout:                   60 * time.Second,
 		NoDefaultContentType:          true,
 		CloseOnShutdown:               true,
+		Logger:                        quietLogger{}, // bad requests are answered (errorHandler), not logged
 		DisableHeaderNamesNormalizing: false,
 	}
 	s.reaper.Add(1)
