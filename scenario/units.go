@@ -70,6 +70,9 @@ func ParseNumber(s string) (float64, error) {
 	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
 		return 0, fmt.Errorf("%q is not a number (write 350000, 350k, 5M or 92%%)", s)
 	}
+	if mult == 0.01 {
+		return f / 100, nil // 95% is exactly 0.95
+	}
 	return f * mult, nil
 }
 

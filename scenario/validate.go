@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"math"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -243,7 +244,7 @@ func (v *validator) validateStage(i int, st *Stage) {
 		known = known || st.Shape == sh
 	}
 	if st.Shape != "" && !known {
-		v.problem(p+".shape", "unknown shape %q (known: %s)%s", st.Shape, strings.Join(Shapes, ", "), suggest(st.Shape, Shapes))
+		v.problem(p+".shape", "unknown shape %q%s", st.Shape, suggest(st.Shape, Shapes))
 		return
 	}
 	only := func(key string, set bool, shapes string) {
@@ -363,10 +364,11 @@ func (v *validator) sku(path string, sku *string, required bool) {
 		return
 	}
 	if len(v.s.SKUs) > 0 && !v.skus[*sku] {
-		known := make([]string, 0, len(v.s.SKUs))
-		for _, k := range v.s.SKUs {
-			known = append(known, k.SKU)
+		known := make([]string, 0, len(v.skus))
+		for k := range v.skus {
+			known = append(known, k)
 		}
+		sort.Strings(known)
 		v.problem(path, "unknown sku %q%s", *sku, suggest(*sku, known))
 	}
 }

@@ -321,7 +321,15 @@ func (r *run) runOpen(ctx context.Context, pacer *report.Shard) bool {
 			}
 		}()
 	}
-	it := r.play.Arrivals()
+	complete := r.pace(ctx, r.play.Arrivals(), work, pacer)
+	close(work)
+	return r.drain(&wg, cancelSess) && complete
+}
+
+// pace hands each arrival to a waiting worker at its intended time, or drops it when none is
+// waiting. It never sends early and never waits for a worker: a late pacer (lag) dispatches the
+// backlog at once, and the lag is reported. It returns false when ctx ended the schedule early.
+func (r *run) pace(ctx context.Context, it arrivals, work chan<- scenario.Arrival, pacer *report.Shard) bool {
 	complete := true
 	var dropped, droppedWarned int64
 	var lagMax time.Duration
@@ -369,8 +377,7 @@ loop:
 			lagMax = 0
 		}
 	}
-	close(work)
-	return r.drain(&wg, cancelSess) && complete
+	return complete
 }
 
 // runClosed runs VUs sessions back to back until the play's wall duration or ctx ends.
@@ -431,6 +438,11 @@ func (r *run) drain(wg *sync.WaitGroup, cancel context.CancelFunc) bool {
 	case <-time.After(100 * time.Millisecond):
 	}
 	return false
+}
+
+// arrivals is the schedule the pacer walks (*scenario.Arrivals).
+type arrivals interface {
+	Next() (scenario.Arrival, bool)
 }
 
 // warner rate-limits Recorder warnings per kind.

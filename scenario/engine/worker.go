@@ -25,6 +25,7 @@ type worker struct {
 	req   fasthttp.Request
 	resp  fasthttp.Response
 	buf   []byte
+	body  []byte // the request body: SetBodyRaw keeps it until the next request
 	key   []byte
 	order []byte
 	group []byte
@@ -284,7 +285,8 @@ func (w *worker) send(st *compiledStep, journey string, intended time.Duration, 
 		}
 		if st.body != nil {
 			w.buf = st.body.Append(w.buf[:0], &w.vars)
-			req.SetBodyRaw(append(req.Body()[:0], w.buf...))
+			w.body = append(w.body[:0], w.buf...)
+			req.SetBodyRaw(w.body)
 		}
 	default:
 		w.buf = appendUser(w.buf[:0], w.vars.User)
@@ -292,7 +294,7 @@ func (w *worker) send(st *compiledStep, journey string, intended time.Duration, 
 		if st.kind == kPurchase {
 			req.Header.SetBytesV("Idempotency-Key", w.key)
 			req.Header.SetContentType("application/json")
-			b := append(req.Body()[:0], `{"qty":`...)
+			b := append(w.body[:0], `{"qty":`...)
 			b = appendInt(b, int64(st.qty))
 			if st.group && len(w.group) > 0 {
 				b = append(b, `,"group_id":"`...)
@@ -305,6 +307,7 @@ func (w *worker) send(st *compiledStep, journey string, intended time.Duration, 
 				b = append(b, '"')
 			}
 			b = append(b, '}')
+			w.body = b
 			req.SetBodyRaw(b)
 		}
 	}
@@ -427,7 +430,7 @@ func (w *worker) joinGroup(ctx context.Context, st *compiledStep, journey string
 	w.buf = appendUser(w.buf[:0], user)
 	req.Header.SetBytesV("X-User-Id", w.buf)
 	req.Header.SetContentType("application/json")
-	b := append(req.Body()[:0], `{"sku":"`...)
+	b := append(w.body[:0], `{"sku":"`...)
 	b = append(b, st.sku...)
 	b = append(b, '"')
 	if st.size > 0 {
@@ -435,6 +438,7 @@ func (w *worker) joinGroup(ctx context.Context, st *compiledStep, journey string
 		b = appendInt(b, int64(st.size))
 	}
 	b = append(b, '}')
+	w.body = b
 	req.SetBodyRaw(b)
 	an := w.do(journey, "create_group", intended, false, false)
 	if an.errc != report.ErrNone || an.status >= 300 {

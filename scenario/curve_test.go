@@ -1,0 +1,151 @@
+package scenario
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+)
+
+// allCurves is every shape, chained so each starts from the previous end rate.
+func allCurves(t testing.TB) map[string]*Curve {
+	t.Helper()
+	stages := map[string][]Stage{
+		"ramp":     {{Duration: Duration(10 * time.Second), RPS: 100}, {Duration: Duration(5 * time.Second), RPS: 0}},
+		"constant": {{Duration: Duration(10 * time.Second), Shape: ShapeConstant, RPS: 50}},
+		"step":     {{Duration: Duration(8 * time.Second), Shape: ShapeStep, RPS: 80, Steps: 4}},
+		"sine":     {{Duration: Duration(24 * time.Hour), Shape: ShapeSine, Peak: 1000, Period: Duration(12 * time.Hour)}},
+		"spike":    {{Duration: Duration(30 * time.Minute), Shape: ShapeMidnightSpike, Peak: 350000, RPS: 50000}},
+		"day":      {{Duration: Duration(22 * time.Hour), Shape: ShapeDoubleElevenDay, Peak: 60000}},
+		"chain": {{Duration: Duration(time.Hour), RPS: 20000}, {Duration: Duration(30 * time.Minute), Shape: ShapeMidnightSpike, Peak: 350000},
+			{Duration: Duration(time.Hour), Shape: ShapeSine, Peak: 90000}, {Duration: Duration(time.Hour), Shape: ShapeDoubleElevenDay, Peak: 60000}},
+	}
+	out := map[string]*Curve{}
+	for name, st := range stages {
+		c, err := NewCurve(10, st)
+		if err != nil {
+			t.Fatal(name, err)
+		}
+		out[name] = c
+	}
+	rc, err := NewReplayCurve([]Point{{0, 5}, {time.Second, 50}, {3 * time.Second, 50}, {4 * time.Second, 0}, {6 * time.Second, 20}}, 8*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out["replay"] = rc
+	return out
+}
+
+// The integral is monotone, matches the numerical integral of Rate, and Inverse inverts it.
+func TestCurveProperties(t *testing.T) {
+	for name, c := range allCurves(t) {
+		t.Run(name, func(t *testing.T) {
+			d := c.Duration()
+			const n = 4000
+			prev, simpson := -1.0, 0.0
+			h := d.Seconds() / n
+			for i := 0; i <= n; i++ {
+				tt := time.Duration(float64(d) * float64(i) / n)
+				in := c.Integral(tt)
+				if in < prev-1e-9*math.Max(1, in) {
+					t.Fatalf("integral decreases at %v: %v after %v", tt, in, prev)
+				}
+				prev = in
+				if i < n { // Simpson on each [i, i+1] of the grid
+					a, b := tt.Seconds(), tt.Seconds()+h
+					simpson += h / 6 * (c.Rate(secs(a)) + 4*c.Rate(secs((a+b)/2)) + c.Rate(secs(b)))
+				}
+			}
+			if rel := math.Abs(simpson-c.Total()) / c.Total(); rel > 2e-3 { // jumps (step) cost Simpson some accuracy
+				t.Errorf("total %v, Simpson %v (rel %v)", c.Total(), simpson, rel)
+			}
+			rng := rand.New(rand.NewPCG(1, 2))
+			for range 2000 {
+				m := rng.Float64() * c.Total()
+				u := c.Inverse(m)
+				got := c.Integral(u)
+				r := math.Max(c.Rate(u), 1e-9)
+				if math.Abs(got-m)/r > 2e-9 { // within 2 ns
+					t.Fatalf("Integral(Inverse(%v)) = %v at %v (rate %v)", m, got, u, r)
+				}
+			}
+		})
+	}
+}
+
+func TestSpikeReachesPeakIn26s(t *testing.T) {
+	c, _ := NewCurve(20000, []Stage{{Duration: Duration(30 * time.Minute), Shape: ShapeMidnightSpike, Peak: 350000}})
+	if r := c.Rate(26 * time.Second); r != 350000 {
+		t.Errorf("rate at 26s = %v, want the peak", r)
+	}
+	if r := c.Rate(13 * time.Second); r != 185000 {
+		t.Errorf("rate at 13s = %v, want half way", r)
+	}
+	if c.Peak() != 350000 {
+		t.Errorf("peak %v", c.Peak())
+	}
+	if r := c.Rate(30 * time.Minute); r < 20000 || r > 20000+330000*0.007 { // e^-5 of the way down with the default decay
+		t.Errorf("end rate %v, want within e^-5 of the floor (start rate)", r)
+	}
+}
+
+func TestReplayFromCSV(t *testing.T) {
+	s, err := Load("testdata/replay.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.Curve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range []struct {
+		t    time.Duration
+		want float64
+	}{{0, 100}, {500 * time.Millisecond, 150}, {time.Second, 200}, {3 * time.Second, 200}, {4 * time.Second, 0}, {10 * time.Second, 0}} {
+		if got := c.Rate(x.t); math.Abs(got-x.want) > 1e-9 {
+			t.Errorf("rate at %v = %v, want %v", x.t, got, x.want)
+		}
+	}
+	if c.Total() != 150+400+100 || s.Duration.D() != 10*time.Second {
+		t.Errorf("total %v duration %v", c.Total(), s.Duration.D())
+	}
+}
+
+func ExampleNewCurve() {
+	// k6 semantics: start at 0 and ramp to 100/s over 10s, hold, then ramp down.
+	c, _ := NewCurve(0, []Stage{
+		{Duration: Duration(10 * time.Second), RPS: 100},
+		{Duration: Duration(10 * time.Second), Shape: ShapeConstant, RPS: 100},
+		{Duration: Duration(10 * time.Second), RPS: 0},
+	})
+	fmt.Println(c.Rate(5*time.Second), c.Integral(10*time.Second), c.Total(), c.Inverse(500))
+	// Output: 50 500 2000 10s
+}
+
+func ExampleCurve_Inverse() {
+	// The midnight spike: from 20k/s to 350k/s in 26 s, then an exponential decay.
+	c, _ := NewCurve(20000, []Stage{{Duration: Duration(30 * time.Minute), Shape: ShapeMidnightSpike, Peak: 350000}})
+	millionth := c.Inverse(1e6)
+	fmt.Printf("the millionth arrival comes %v after midnight, at %.0f/s\n", millionth.Round(time.Millisecond), c.Rate(millionth))
+	// Output: the millionth arrival comes 11.076s after midnight, at 160576/s
+}
+
+func ExamplePlay_Arrivals() {
+	s, _ := Parse("example.yaml", []byte(strings.TrimSpace(`
+skus: [{sku: x, price: 1}]
+compress: 2                 # two scenario seconds per wall second
+traffic: {arrivals: uniform, start_rps: 4, stages: [{duration: 2s, rps: 4}]}
+journeys: [{steps: [{view: {sku: x}}]}]`)))
+	p, _ := s.Play(PlayOptions{})
+	it := p.Arrivals()
+	for a, ok := it.Next(); ok; a, ok = it.Next() {
+		fmt.Println(a.Seq, a.Wall, a.Scenario)
+	}
+	// Output:
+	// 0 0s 0s
+	// 1 250ms 500ms
+	// 2 500ms 1s
+	// 3 750ms 1.5s
+}
