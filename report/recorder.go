@@ -387,14 +387,23 @@ func (r *Recorder) harvest(before int64) {
 		}
 		s.mu.Unlock()
 	}
+	// Merge the shards' pieces of a window together first, then that sum once into the window
+	// and once into the total: the total is large, the pieces are small, and Merge is linear in both.
+	deltas := map[int64]*window{}
 	for _, w := range moved {
-		g := r.windows[w.idx]
-		if g == nil {
-			g = newWindow(w.idx)
-			r.windows[w.idx] = g
+		if d := deltas[w.idx]; d != nil {
+			d.merge(w)
+		} else {
+			deltas[w.idx] = w
 		}
-		g.merge(w)
-		r.total.merge(w)
+	}
+	for idx, d := range deltas {
+		if g := r.windows[idx]; g != nil {
+			g.merge(d)
+		} else {
+			r.windows[idx] = d
+		}
+		r.total.merge(d)
 	}
 }
 
@@ -467,6 +476,19 @@ func (r *Recorder) targetRPS(a, b time.Duration) float64 {
 	}
 	f := r.opts.TargetRate
 	return (f(a) + 4*f((a+b)/2) + f(b)) / 6
+}
+
+// targetAvg is the average target rate over [0, end], integrated window by window.
+func (r *Recorder) targetAvg(end time.Duration) float64 {
+	if r.opts.TargetRate == nil || end <= 0 {
+		return 0
+	}
+	var sum float64
+	for a := time.Duration(0); a < end; a += r.win {
+		b := min(a+r.win, end)
+		sum += r.targetRPS(a, b) * (b - a).Seconds()
+	}
+	return sum / end.Seconds()
 }
 
 // point builds the timeline point of window idx, whose run-clock span ends at or before end.
@@ -551,16 +573,18 @@ func (r *Recorder) Snapshot(now time.Duration) Snapshot {
 	}
 
 	// The running total: harvested windows plus what the shards still hold.
-	tot := &window{idx: -1, lat: r.total.lat.Clone(), svc: r.total.svc.Clone(), n: r.total.n,
-		errs: r.total.errs, shed: r.total.shed, drops: r.total.drops}
+	open := newWindow(-1)
 	for _, s := range r.shards {
 		s.mu.Lock()
 		for _, w := range s.open {
-			tot.merge(w)
+			open.merge(w)
 		}
 		s.mu.Unlock()
 	}
-	snap.Total = windowStats(tot, now.Seconds(), r.targetRPS(0, now))
+	tot := &window{idx: -1, lat: r.total.lat.Clone(), svc: r.total.svc.Clone(), n: r.total.n,
+		errs: r.total.errs, shed: r.total.shed, drops: r.total.drops}
+	tot.merge(open)
+	snap.Total = windowStats(tot, now.Seconds(), r.targetAvg(now))
 	if nowIdx > 0 {
 		a := time.Duration(nowIdx-1) * r.win
 		snap.Last = windowStats(r.windows[nowIdx-1], r.win.Seconds(), r.targetRPS(a, a+r.win))

@@ -162,3 +162,26 @@ func BenchmarkShardRecordParallel(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkSnapshot is what the dashboard pays once per window in a steady run: 64 shards record
+// a second of 2000 results/s (in the loop), then one Snapshot harvests that window.
+func BenchmarkSnapshot(b *testing.B) {
+	rec := NewRecorder(RecorderOptions{Workers: 64, Window: time.Second, TargetRate: func(time.Duration) float64 { return 2000 }})
+	sec := 0
+	record := func() {
+		for i := range 2000 {
+			t := time.Duration(sec)*time.Second + time.Duration(i)*500*time.Microsecond
+			rec.Shard(i%64).Record(&Result{Intended: t, Sent: t, Done: t + time.Duration(1+(i*7919)%50000)*time.Microsecond, Status: 201})
+		}
+		sec++
+	}
+	for range 60 {
+		record()
+	}
+	_ = rec.Snapshot(time.Duration(sec) * time.Second)
+	b.ReportAllocs()
+	for b.Loop() {
+		record()
+		_ = rec.Snapshot(time.Duration(sec) * time.Second)
+	}
+}
