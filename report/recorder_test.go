@@ -171,7 +171,7 @@ func BenchmarkSnapshot(b *testing.B) {
 	record := func() {
 		for i := range 2000 {
 			t := time.Duration(sec)*time.Second + time.Duration(i)*500*time.Microsecond
-			rec.Shard(i%64).Record(&Result{Intended: t, Sent: t, Done: t + time.Duration(1+(i*7919)%50000)*time.Microsecond, Status: 201})
+			rec.Shard(i % 64).Record(&Result{Intended: t, Sent: t, Done: t + time.Duration(1+(i*7919)%50000)*time.Microsecond, Status: 201})
 		}
 		sec++
 	}
