@@ -82,7 +82,7 @@ func Markdown(w io.Writer, s *report.Summary, predicted *report.Summary) error {
 		ew.printf("- %s\n", mdEscape(v))
 	}
 	if len(s.Warnings) > 0 {
-		ew.printf("\n<details><summary>%d warnings</summary>\n\n", len(s.Warnings))
+		ew.printf("\n<details><summary>warnings (%d)</summary>\n\n", len(s.Warnings))
 		for _, warn := range s.Warnings {
 			ew.printf("- %s\n", mdEscape(warn))
 		}
