@@ -19,6 +19,10 @@ type Model struct {
 	// StepTimes overrides ServiceTime for one kind of step (view, purchase, pay, cancel,
 	// join_group, request): the order path is usually slower than a page view.
 	StepTimes map[string]ServiceTime `yaml:"step_times"`
+	// CoresPerReplica is the CPU a replica has: the autoscaler's utilisation is the time spent
+	// in the application (not waiting on the database) over the ready cores. Default: one core
+	// per worker.
+	CoresPerReplica int `yaml:"cores_per_replica"`
 }
 
 // ServiceTime is a distribution: exponential (mean), lognormal (p50, p99), deterministic (mean),
@@ -51,6 +55,15 @@ type DB struct {
 	TargetUtilization float64  `yaml:"target_utilization"`
 	Reshard           Duration `yaml:"reshard"`
 	QueryTime         Duration `yaml:"query_time"` // default 2ms
+	// Schedule pre-shards: at least Shards from scenario time At (resharding done ahead of a
+	// known peak, as teams do before the night).
+	Schedule []ShardStep `yaml:"schedule"`
+}
+
+// ShardStep sets the database to at least Shards shards from scenario time At.
+type ShardStep struct {
+	At     Duration `yaml:"at"`
+	Shards int      `yaml:"shards"`
 }
 
 type CircuitBreaker struct {
@@ -61,7 +74,9 @@ type CircuitBreaker struct {
 	MinRequests int `yaml:"min_requests"`
 }
 
-// Autoscaler: hpa, kpa, fixed or scheduled.
+// Autoscaler: hpa, kpa, fixed or scheduled. With hpa or kpa, Schedule is a floor: the
+// replicas never go below the scheduled count (pre-scaling before a known peak, like a cron
+// scaler beside the HPA).
 type Autoscaler struct {
 	Type              string          `yaml:"type"`
 	TargetUtilization float64         `yaml:"target_utilization"`

@@ -25,6 +25,9 @@ func (m *Model) Problems() []Problem {
 	if m.WorkersPerReplica < 0 {
 		add("workers_per_replica", "must be ≥ 1")
 	}
+	if m.CoresPerReplica < 0 {
+		add("cores_per_replica", "must be ≥ 1")
+	}
 	switch m.LoadBalancer {
 	case "", "round-robin", "least-connections", "random":
 	default:
@@ -76,6 +79,14 @@ func (m *Model) Problems() []Problem {
 		}
 		if d.QueryTime < 0 {
 			add("db.query_time", "must be ≥ 0")
+		}
+		for i, st := range d.Schedule {
+			if st.Shards < 1 || (d.MaxShards > 0 && st.Shards > d.MaxShards) {
+				add(fmt.Sprintf("db.schedule[%d].shards", i), "must be between 1 and db.max_shards")
+			}
+			if i > 0 && st.At < d.Schedule[i-1].At {
+				add(fmt.Sprintf("db.schedule[%d].at", i), "steps must be in time order")
+			}
 		}
 	}
 	if m.QueueLimit < 0 {

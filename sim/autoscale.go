@@ -332,3 +332,25 @@ func (s Scheduled) Decide(o Observation) Decision {
 	}
 	return Decision{Desired: n, Reason: fmt.Sprintf("scheduled %d→%d: %s", o.Current, n, why)}
 }
+
+// Floored keeps another autoscaler above a schedule of minimums: pre-scaling before a known
+// peak (a cron scaler beside the HPA). The inner autoscaler still sees every observation.
+type Floored struct {
+	Scaler
+	Steps []TimedValue // sorted by At
+}
+
+func (f Floored) Decide(o Observation) Decision {
+	d := f.Scaler.Decide(o)
+	floor := 0
+	for _, st := range f.Steps {
+		if st.At <= o.Now {
+			floor = st.Value
+		}
+	}
+	if d.Desired < floor {
+		d.Reason += fmt.Sprintf("; raised to the scheduled floor %d", floor)
+		d.Desired = floor
+	}
+	return d
+}

@@ -171,8 +171,13 @@ func (f *fluidSim) run(end time.Duration, arrivals func(a, b time.Duration) floa
 			break
 		}
 		f.fleet.advance(now)
-		if db := f.svc.db; db != nil && f.shardsTo != f.shardsN && now >= f.reshardAt {
-			f.shardsN = f.shardsTo
+		if db := f.svc.db; db != nil {
+			if f.shardsTo != f.shardsN && now >= f.reshardAt {
+				f.shardsN = f.shardsTo
+			}
+			if fl := db.floor(now); fl > f.shardsN {
+				f.shardsN, f.shardsTo = fl, max(fl, f.shardsTo)
+			}
 		}
 		if now < end {
 			a := arrivals(now, min(now+f.dt, end))
@@ -317,7 +322,7 @@ func (f *fluidSim) serve(now time.Duration, tick int64, ds []demand) {
 	}
 
 	// The replicas' holding-time mixture: mean and squared coefficient of variation.
-	var nAdm, m1, m2 float64
+	var nAdm, m1, m2, cpuWork float64
 	for i := range ds {
 		d := &ds[i]
 		for _, c := range [...]uint8{clHit, clCheap} {
@@ -325,11 +330,13 @@ func (f *fluidSim) serve(now time.Duration, tick int64, ds []demand) {
 				nAdm += x
 				m1 += x * svc.hitTime
 				m2 += x * svc.hitTime * svc.hitTime
+				cpuWork += x * svc.hitTime
 			}
 		}
 		if x := d.n * d.share[clWork]; x > 0 {
 			a := svc.steps[d.kind]
 			ea, ea2 := a.Mean(), a.Mean()*a.Mean()*(1+a.SCV())
+			cpuWork += x * ea
 			if svc.db != nil {
 				ed := dbWait + dbMean
 				ed2 := dbWait*dbWait + 2*dbWait*dbMean + 2*dbMean*dbMean
@@ -396,9 +403,9 @@ func (f *fluidSim) serve(now time.Duration, tick int64, ds []demand) {
 			}
 			w0, w1 = f.backlog/capRate, back/capRate
 			f.backlog = back
-			util = math.Min(1, served/(capRate*dt))
+			util = math.Min(1, cpuWork*math.Min(1, served/nAdm)/(float64(ready*svc.cores)*dt))
 		} else {
-			util = q.Rho()
+			util = math.Min(1, cpuWork/(float64(ready*svc.cores)*dt))
 			if svc.queueLimit > 0 {
 				shedQ = nAdm * q.QueueAtLeast(svc.queueLimit)
 			}

@@ -126,17 +126,18 @@ type requestSim struct {
 	brkReq       int
 	brkErr       int
 
-	busy       int
-	inSys      int
-	lastT      time.Duration
-	busyArea   float64
-	workerArea float64
-	sysArea    float64
-	lastScale  time.Duration
-	lastDB     time.Duration
-	dbQueries  int64
-	dbMark     int64
-	decision   Decision
+	busy      int
+	inSys     int
+	lastT     time.Duration
+	cpu       int // requests in their application phase (using a core)
+	cpuArea   float64
+	coreArea  float64
+	sysArea   float64
+	lastScale time.Duration
+	lastDB    time.Duration
+	dbQueries int64
+	dbMark    int64
+	decision  Decision
 
 	st      stats
 	gauge   func(now time.Duration, g report.Gauges)
@@ -170,8 +171,8 @@ func (s *requestSim) account(now time.Duration) {
 		return
 	}
 	dt := (now - s.lastT).Seconds()
-	s.busyArea += float64(s.busy) * dt
-	s.workerArea += float64(s.fleet.ready*s.svc.workers) * dt
+	s.cpuArea += float64(min(s.cpu, s.fleet.ready*s.svc.cores)) * dt
+	s.coreArea += float64(s.fleet.ready*s.svc.cores) * dt
 	s.sysArea += float64(s.inSys) * dt
 	s.lastT = now
 }
@@ -395,10 +396,12 @@ func (s *requestSim) begin(id int32, now time.Duration) {
 		cost = s.svc.steps[r.kind].Sample(s.rng)
 		r.db = s.svc.db != nil
 	}
+	s.cpu++
 	s.k.Schedule(Event{At: now + time.Duration(cost*1e9), Kind: evAppDone, ID: int64(id)})
 }
 
 func (s *requestSim) appDone(id int32, now time.Duration) {
+	s.cpu--
 	r := &s.reqs[id]
 	if !r.db {
 		s.finish(id, now)
@@ -530,11 +533,11 @@ func (s *requestSim) breakerCount(now time.Duration, failed bool) {
 func (s *requestSim) scaleDecision(now time.Duration) {
 	p := s.svc.scaler.Period()
 	util := 0.0
-	if s.workerArea > 0 {
-		util = s.busyArea / s.workerArea
+	if s.coreArea > 0 {
+		util = s.cpuArea / s.coreArea
 	}
 	conc := s.sysArea / p.Seconds()
-	s.busyArea, s.workerArea, s.sysArea = 0, 0, 0
+	s.cpuArea, s.coreArea, s.sysArea = 0, 0, 0
 	d := s.svc.scaler.Decide(Observation{Now: now, Current: s.fleet.current(), Ready: s.fleet.ready, Utilization: util, Concurrency: conc})
 	d.Desired = min(max(d.Desired, s.svc.min), s.svc.max)
 	s.decision = d
@@ -577,6 +580,9 @@ func (s *requestSim) gaugeTick(now time.Duration) {
 	if db := s.svc.db; db != nil {
 		if s.shardsTo != s.shardsN && now >= s.reshardAt {
 			s.shardsN = s.shardsTo
+		}
+		if fl := db.floor(now); fl > s.shardsN {
+			s.shardsN, s.shardsTo = fl, max(fl, s.shardsTo)
 		}
 		if dt := (now - s.lastDB).Seconds(); dt >= 15 {
 			util := float64(s.dbQueries-s.dbMark) / dt / float64(s.shardsN) / db.cap

@@ -62,7 +62,12 @@ type Sim struct {
 	js   []journey
 	mode string
 	opts Options
+
+	steps map[string][]StepWindow
 }
+
+// StepLatency is, after Run, each step's mean latency of answered requests per timeline window.
+func (sm *Sim) StepLatency() map[string][]StepWindow { return sm.steps }
 
 // Prepare resolves the scenario, its model and the mode.
 func Prepare(s *scenario.Scenario, o Options) (*Sim, error) {
@@ -172,7 +177,8 @@ func (sm *Sim) Run(ctx context.Context, rec *report.Recorder) (*report.Run, erro
 	}
 	p := sm.play
 	end := p.WallDuration()
-	sh := rec.Shard(0)
+	ss := newStepSink(rec.Shard(0), rec.Window())
+	var sh sink = ss
 	stock := make([]int64, len(sm.s.SKUs))
 	for i, k := range sm.s.SKUs {
 		stock[i] = k.Stock
@@ -221,6 +227,7 @@ func (sm *Sim) Run(ctx context.Context, rec *report.Recorder) (*report.Run, erro
 		f.run(end, func(a, b time.Duration) float64 { return p.Expected(b) - p.Expected(a) }, stop)
 		sold, paid, reached = int64(f.sold+0.5), int64(f.paid+0.5), end
 	}
+	sm.steps = ss.timelines()
 	partial := ctx.Err() != nil
 	if partial {
 		end = min(end, reached)

@@ -47,6 +47,7 @@ var kindNames = [numKinds]string{"view", "purchase", "pay", "cancel", "join_grou
 type service struct {
 	replicas int
 	workers  int
+	cores    int
 	lb       string
 	base     Dist
 	steps    [numKinds]Dist // per-kind service time of the application part
@@ -74,6 +75,18 @@ type dbModel struct {
 	alpha, beta       float64
 	target            float64
 	reshard           time.Duration
+	schedule          []TimedValue // pre-sharding floors
+}
+
+// floor is the scheduled minimum of shards at now.
+func (d *dbModel) floor(now time.Duration) int {
+	n := 0
+	for _, st := range d.schedule {
+		if st.At <= now {
+			n = st.Value
+		}
+	}
+	return n
 }
 
 // factor is the Universal Scalability Law's slowdown of a query when n run on its shard.
@@ -142,6 +155,10 @@ func newService(m *scenario.Model, override Dist, loadHist func(path string) (Di
 	if s.workers <= 0 {
 		s.workers = DefaultWorkersPerReplica
 	}
+	s.cores = m.CoresPerReplica
+	if s.cores <= 0 {
+		s.cores = s.workers
+	}
 	if s.lb == "" {
 		s.lb = "round-robin"
 	}
@@ -177,6 +194,9 @@ func newService(m *scenario.Model, override Dist, loadHist func(path string) (Di
 			query: d.QueryTime.D().Seconds(), alpha: d.Alpha, beta: d.Beta, target: d.TargetUtilization, reshard: d.Reshard.D()}
 		if s.db.query <= 0 {
 			s.db.query = DefaultQueryTime.Seconds()
+		}
+		for _, st := range d.Schedule {
+			s.db.schedule = append(s.db.schedule, TimedValue{At: st.At.D(), Value: min(st.Shards, s.db.maxShards)})
 		}
 		if s.db.target <= 0 {
 			s.db.target = DefaultDBTarget
@@ -239,6 +259,13 @@ func newService(m *scenario.Model, override Dist, loadHist func(path string) (Di
 		s.scaler = sc
 	default:
 		return nil, fmt.Errorf("model.autoscaler.type %q: want hpa, kpa, fixed or scheduled", a.Type)
+	}
+	if (a.Type == "hpa" || a.Type == "kpa") && len(a.Schedule) > 0 {
+		fl := Floored{Scaler: s.scaler}
+		for _, st := range a.Schedule {
+			fl.Steps = append(fl.Steps, TimedValue{At: st.At.D(), Value: st.Replicas})
+		}
+		s.scaler = fl
 	}
 	return s, nil
 }

@@ -1,0 +1,67 @@
+package sim
+
+import (
+	"sort"
+	"time"
+
+	"github.com/flashload/flashload/report"
+)
+
+// StepWindow is one timeline window of one step's answered requests (status below 400): the
+// seeds' "order processing latency" is the purchase step's.
+type StepWindow struct {
+	T      float64 // run-clock seconds at the window's start
+	N      int64
+	MeanMs float64
+}
+
+// stepSink passes results on and keeps, per step, the mean latency of answered requests per
+// window.
+type stepSink struct {
+	sink
+	win   time.Duration
+	steps map[string][]stepAcc
+}
+
+type stepAcc struct {
+	sum float64 // ms × n
+	n   int64
+}
+
+func newStepSink(inner sink, win time.Duration) *stepSink {
+	return &stepSink{sink: inner, win: win, steps: map[string][]stepAcc{}}
+}
+
+func (s *stepSink) RecordN(r *report.Result, n int64) {
+	s.sink.RecordN(r, n)
+	if r.Status == 0 || r.Status >= 400 || n <= 0 {
+		return
+	}
+	idx := int(r.Intended / s.win)
+	acc := s.steps[r.Step]
+	if idx >= len(acc) {
+		acc = append(acc, make([]stepAcc, idx+1-len(acc))...)
+		s.steps[r.Step] = acc
+	}
+	acc[idx].sum += float64(r.Done-r.Intended) / 1e6 * float64(n)
+	acc[idx].n += n
+}
+
+func (s *stepSink) timelines() map[string][]StepWindow {
+	out := map[string][]StepWindow{}
+	names := make([]string, 0, len(s.steps))
+	for k := range s.steps {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		for i, a := range s.steps[k] {
+			w := StepWindow{T: (time.Duration(i) * s.win).Seconds(), N: a.n}
+			if a.n > 0 {
+				w.MeanMs = a.sum / float64(a.n)
+			}
+			out[k] = append(out[k], w)
+		}
+	}
+	return out
+}
