@@ -307,29 +307,77 @@ func (r *run) auditable() bool { return r.opts.AdminToken != "" }
 
 // runOpen paces arrivals. It returns whether the whole schedule was played.
 func (r *run) runOpen(ctx context.Context, pacer *report.Shard) bool {
-	work := make(chan scenario.Arrival)
 	sessCtx, cancelSess := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelSess()
+	pool := newIdlePool(r.opts.Workers)
 	var wg sync.WaitGroup
 	for i := 0; i < r.opts.Workers; i++ {
 		wg.Add(1)
 		w := r.newWorker(i)
+		ch := pool.chans[i]
 		go func() {
 			defer wg.Done()
-			for a := range work {
+			for a := range ch {
 				w.session(sessCtx, a, a.Wall)
+				pool.put(i)
 			}
 		}()
 	}
-	complete := r.pace(ctx, r.play.Arrivals(), work, pacer)
-	close(work)
+	complete := r.pace(ctx, r.play.Arrivals(), pool, pacer)
+	pool.close()
 	return r.drain(&wg, cancelSess) && complete
+}
+
+// idlePool is the set of workers free to start a session, so the pacer knows at an arrival's
+// time whether one is free: a worker is free exactly from the end of its session (put) until the
+// pacer hands it an arrival (get). Each worker has its own one-slot channel, so a hand-off never
+// blocks the pacer.
+type idlePool struct {
+	mu    sync.Mutex
+	free  []int
+	chans []chan scenario.Arrival
+}
+
+func newIdlePool(n int) *idlePool {
+	p := &idlePool{free: make([]int, n), chans: make([]chan scenario.Arrival, n)}
+	for i := range n {
+		p.free[i] = n - 1 - i
+		p.chans[i] = make(chan scenario.Arrival, 1)
+	}
+	return p
+}
+
+// offer hands a to a free worker; false when none is free.
+func (p *idlePool) offer(a scenario.Arrival) bool {
+	p.mu.Lock()
+	n := len(p.free)
+	if n == 0 {
+		p.mu.Unlock()
+		return false
+	}
+	i := p.free[n-1]
+	p.free = p.free[:n-1]
+	p.mu.Unlock()
+	p.chans[i] <- a
+	return true
+}
+
+func (p *idlePool) put(i int) {
+	p.mu.Lock()
+	p.free = append(p.free, i)
+	p.mu.Unlock()
+}
+
+func (p *idlePool) close() {
+	for _, c := range p.chans {
+		close(c)
+	}
 }
 
 // pace hands each arrival to a waiting worker at its intended time, or drops it when none is
 // waiting. It never sends early and never waits for a worker: a late pacer (lag) dispatches the
 // backlog at once, and the lag is reported. It returns false when ctx ended the schedule early.
-func (r *run) pace(ctx context.Context, it arrivals, work chan<- scenario.Arrival, pacer *report.Shard) bool {
+func (r *run) pace(ctx context.Context, it arrivals, pool *idlePool, pacer *report.Shard) bool {
 	complete := true
 	var dropped, droppedWarned int64
 	var lagMax time.Duration
@@ -359,9 +407,7 @@ loop:
 		if lag := now - a.Wall; lag > lagMax {
 			lagMax = lag
 		}
-		select {
-		case work <- a:
-		default:
+		if !pool.offer(a) {
 			pacer.Drop(a.Wall)
 			dropped++
 		}

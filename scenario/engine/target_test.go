@@ -53,7 +53,10 @@ func within(got, want, tol float64) bool { return got >= want*(1-tol) && got <= 
 func TestSteadyRate(t *testing.T) {
 	_, base := startTarget(t, "memory", nil)
 	s := mustParse(t, constantScenario(2000, "5s", ""))
-	res, err := Run(context.Background(), s, Options{Target: base, AdminToken: "test-token", Setup: true, NoPreflight: true})
+	// Room for a slow target (the race detector slows the in-process one several times): the
+	// test is about the generator keeping the schedule, so no arrival may find the pool busy.
+	res, err := Run(context.Background(), s, Options{Target: base, AdminToken: "test-token", Setup: true, NoPreflight: true,
+		Workers: 10000, MaxConns: 512})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,10 +70,15 @@ func TestSteadyRate(t *testing.T) {
 	if got := float64(sum.Requests.Total) / 5; !within(got, 2000, 0.01) {
 		t.Errorf("achieved %.1f/s, want 2000 ± 1%%", got)
 	}
-	if sum.Requests.ByCode[CodeReserved] != sum.Requests.Total {
-		t.Errorf("by code %v", sum.Requests.ByCode)
+	if sum.Requests.Dropped != 0 {
+		t.Errorf("%d arrivals dropped", sum.Requests.Dropped)
 	}
-	if a := sum.Audit; !a.Checked || a.Sold != sum.Requests.Total || a.Oversold != 0 || a.Lost != 0 || a.Duplicates != 0 {
+	// Without the race detector the target answers every one; with it, it may fall behind and
+	// requests time out waiting for a connection: still sent on schedule, still counted.
+	if !raceEnabled && sum.Requests.ByCode[CodeReserved] != sum.Requests.Total {
+		t.Errorf("by code %v, errors %v", sum.Requests.ByCode, sum.Requests.ByError)
+	}
+	if a := sum.Audit; !a.Checked || a.Sold != sum.Requests.ByCode[CodeReserved] || a.Oversold != 0 || a.Lost != 0 || a.Duplicates != 0 {
 		t.Errorf("audit %+v", a)
 	}
 	if sum.Partial {

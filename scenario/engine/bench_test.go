@@ -1,0 +1,88 @@
+package engine
+
+import (
+	"context"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/flashload/flashload/scenario"
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttputil"
+)
+
+// BenchmarkPacer measures the pacer's cost per arrival: the schedule's iterator, the clock and
+// the hand-off to a waiting worker (the workers do nothing). The schedule is so dense that every
+// arrival is due at once, so no time is spent sleeping.
+func BenchmarkPacer(b *testing.B) {
+	s := mustParse(b, constantScenario(1_000_000_000, "1000s", ""))
+	r, err := prepare(s, Options{Target: "http://127.0.0.1:1", Workers: 4})
+	if err != nil {
+		b.Fatal(err)
+	}
+	r.rec = NewRecorder(s, r.play, r.opts, 1)
+	r.warn = &warner{rec: r.rec, last: map[string]time.Time{}}
+	pool := newIdlePool(4)
+	for i := 0; i < 4; i++ {
+		go func() {
+			for range pool.chans[i] {
+				pool.put(i)
+			}
+		}()
+	}
+	it := r.play.Arrivals()
+	lim := &limitedArrivals{it: it, n: b.N}
+	r.start = time.Now()
+	b.ReportAllocs()
+	b.ResetTimer()
+	r.pace(context.Background(), lim, pool, r.rec.Shard(0))
+	b.StopTimer()
+	pool.close()
+}
+
+// BenchmarkRequestPath measures one session of a one-purchase journey end to end through the
+// engine's request path (template, headers, connection slot, fasthttp, answer code, Result,
+// audit record) against an in-memory fasthttp server.
+func BenchmarkRequestPath(b *testing.B) {
+	ln := fasthttputil.NewInmemoryListener()
+	body := []byte(`{"code":"RESERVED","order_id":"o-123456","sku":"bar-sku","qty":1,"price":100}`)
+	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+		ctx.SetStatusCode(201)
+		ctx.SetBody(body)
+	}}
+	go srv.Serve(ln)
+	defer ln.Close()
+	s := mustParse(b, constantScenario(1000, "1s", ""))
+	r, err := prepare(s, Options{Target: "http://bench.local:80", Workers: 1, MaxConns: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	r.hc.Dial = func(string) (net.Conn, error) { return ln.Dial() }
+	r.rec = NewRecorder(s, r.play, r.opts, 1)
+	r.shards = 1
+	r.start = time.Now()
+	w := r.newWorker(0)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		w.session(ctx, scenario.Arrival{Seq: int64(i)}, r.now())
+	}
+	b.StopTimer()
+	if got := w.log.len(); got != b.N {
+		b.Fatalf("%d attempts logged, want %d", got, b.N)
+	}
+}
+
+type limitedArrivals struct {
+	it *scenario.Arrivals
+	n  int
+}
+
+func (l *limitedArrivals) Next() (scenario.Arrival, bool) {
+	if l.n <= 0 {
+		return scenario.Arrival{}, false
+	}
+	l.n--
+	return l.it.Next()
+}
