@@ -46,13 +46,23 @@ type decoder struct {
 	bad      map[string]bool            // paths that failed to decode
 	problems []*FieldError
 	anchors  map[string]ast.Node
+	visited  int // values decoded; aliases can make a small file expand exponentially
+	more     int // problems beyond maxProblems, counted only
 }
+
+const maxProblems = 200
+
+const maxDecodedValues = 1 << 20
 
 func newDecoder(file string) *decoder {
 	return &decoder{file: file, pos: map[string]*token.Position{}, bad: map[string]bool{}, anchors: map[string]ast.Node{}}
 }
 
 func (d *decoder) errAt(p *token.Position, path, format string, args ...any) {
+	if len(d.problems) >= maxProblems {
+		d.more++
+		return
+	}
 	e := &FieldError{File: d.file, Path: path, Msg: fmt.Sprintf(format, args...)}
 	if p != nil {
 		e.Line, e.Col = p.Line, p.Column
@@ -268,6 +278,12 @@ func (d *decoder) decode(n ast.Node, v reflect.Value, path string, depth int) {
 		return
 	}
 	n = d.resolve(n, depth)
+	if d.visited++; d.visited > maxDecodedValues {
+		if d.visited == maxDecodedValues+1 {
+			d.errNode(n, path, "the file expands to more than %d values (aliases of aliases?)", maxDecodedValues)
+		}
+		return
+	}
 	if p := nodePos(n); p != nil {
 		if _, ok := d.pos[path]; !ok || path == "" {
 			d.pos[path] = p

@@ -137,9 +137,12 @@ func (d *decoder) err() error {
 		}
 		return a.Col < b.Col
 	})
-	errs := make([]error, len(d.problems))
+	errs := make([]error, len(d.problems), len(d.problems)+1)
 	for i, p := range d.problems {
 		errs[i] = p
+	}
+	if d.more > 0 {
+		errs = append(errs, fmt.Errorf("%s: and %d more problems", d.file, d.more))
 	}
 	return errors.Join(errs...)
 }

@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -383,4 +384,26 @@ func FuzzReadReplay(f *testing.F) {
 			t.Fatalf("total %v", c.Total())
 		}
 	})
+}
+
+func TestAliasBomb(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n")
+	for i := 1; i < 9; i++ {
+		fmt.Fprintf(&b, "a%d: &a%d [*a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d]\n", i, i, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1)
+	}
+	b.WriteString("skus: [{sku: x, price: 1}]\ntraffic: {stages: [{duration: 1s, rps: 1}]}\njourneys: [{steps: [{view: {sku: x}}]}]\n")
+	b.WriteString("gates: *a8\n")
+	_, err := Parse("bomb.yaml", []byte(b.String()))
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	b.Reset()
+	for i := range 300 {
+		fmt.Fprintf(&b, "k%d: 1\n", i)
+	}
+	_, err = Parse("many.yaml", []byte(b.String()))
+	if err == nil || !strings.Contains(err.Error(), "many.yaml: and 10") || strings.Count(err.Error(), "\n") != maxProblems {
+		t.Fatalf("error %.300v", err)
+	}
 }

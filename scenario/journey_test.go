@@ -1,0 +1,280 @@
+package scenario
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestPicker(t *testing.T) {
+	p := NewPicker([]Journey{{Weight: 70}, {Weight: 25}, {Weight: 5}})
+	for _, c := range []struct {
+		u    float64
+		want int
+	}{{0, 0}, {0.699, 0}, {0.7, 1}, {0.949, 1}, {0.95, 2}, {0.9999, 2}} {
+		if got := p.Pick(c.u); got != c.want {
+			t.Errorf("Pick(%v) = %d, want %d", c.u, got, c.want)
+		}
+	}
+	counts := make([]int, 3)
+	for seq := range int64(100000) {
+		counts[p.PickSeq(11, seq)]++
+	}
+	for i, w := range []float64{0.7, 0.25, 0.05} {
+		if got := float64(counts[i]) / 100000; math.Abs(got-w) > 0.01 {
+			t.Errorf("journey %d picked %.3f of the time, want %.2f", i, got, w)
+		}
+	}
+}
+
+func TestUserIDs(t *testing.T) {
+	seq := NewUserIDs(Users{Count: 3, IDs: "sequential"}, 1)
+	for i, want := range []int64{1, 2, 3, 1, 2} {
+		if got := seq.User(int64(i)); got != want {
+			t.Errorf("sequential user of %d = %d, want %d", i, got, want)
+		}
+	}
+	z := NewUserIDs(Users{Count: 1000, IDs: "zipf", Skew: 1.1}, 7)
+	hits := map[int64]int{}
+	for i := range int64(50000) {
+		u := z.User(i)
+		if u < 1 || u > 1000 {
+			t.Fatalf("user %d out of range", u)
+		}
+		hits[u]++
+	}
+	if hits[1] <= hits[2] || hits[2] <= hits[10] || hits[10] <= hits[500] {
+		t.Errorf("not skewed: rank1 %d rank2 %d rank10 %d rank500 %d", hits[1], hits[2], hits[10], hits[500])
+	}
+	if z.User(42) != NewUserIDs(Users{Count: 1000, IDs: "zipf", Skew: 1.1}, 7).User(42) {
+		t.Error("not deterministic")
+	}
+}
+
+func TestThinkSampler(t *testing.T) {
+	fixed := NewThinkSampler(Think{Fixed: Duration(time.Second)}, 1, 0)
+	if fixed.Sample() != time.Second || fixed.At(0.3) != time.Second {
+		t.Error("fixed")
+	}
+	rng := NewThinkSampler(Think{Min: Duration(100 * time.Millisecond), Max: Duration(time.Second)}, 1, 0)
+	if rng.At(0) != 100*time.Millisecond || rng.At(0.5) != 550*time.Millisecond {
+		t.Errorf("range: %v %v", rng.At(0), rng.At(0.5))
+	}
+	ln := NewThinkSampler(Think{Dist: "lognormal", P50: Duration(300 * time.Millisecond), P99: Duration(3 * time.Second)}, 1, 0)
+	if d := ln.At(0.5); d != 300*time.Millisecond {
+		t.Errorf("lognormal median %v", d)
+	}
+	if d := ln.At(0.99); d < 2999*time.Millisecond || d > 3001*time.Millisecond {
+		t.Errorf("lognormal p99 %v", d)
+	}
+	ex := NewThinkSampler(Think{Dist: "exponential", Mean: Duration(2 * time.Second)}, 1, 0)
+	sum := time.Duration(0)
+	for range 20000 {
+		sum += ex.Sample()
+	}
+	if mean := sum / 20000; mean < 1900*time.Millisecond || mean > 2100*time.Millisecond {
+		t.Errorf("exponential mean %v", mean)
+	}
+	a, b := NewThinkSampler(Think{Dist: "exponential", Mean: Duration(time.Second)}, 5, 1), NewThinkSampler(Think{Dist: "exponential", Mean: Duration(time.Second)}, 5, 1)
+	if a.Sample() != b.Sample() {
+		t.Error("same seed and stream, different draws")
+	}
+	if WallThink(time.Minute, 60) != time.Second {
+		t.Error("WallThink")
+	}
+}
+
+func TestRetry(t *testing.T) {
+	r := &Retry{On: []string{"429", "503", "SHED"}, Max: 3, Backoff: Duration(200 * time.Millisecond), Jitter: Duration(100 * time.Millisecond)}
+	for _, c := range []struct {
+		status int
+		code   string
+		want   bool
+	}{{429, "", true}, {503, "", true}, {500, "SHED", true}, {410, "SOLD_OUT", false}, {200, "", false}} {
+		if got := r.Matches(c.status, c.code); got != c.want {
+			t.Errorf("Matches(%d, %q) = %v", c.status, c.code, got)
+		}
+	}
+	if d := r.Delay(1, 0, 0); d != 200*time.Millisecond {
+		t.Errorf("first delay %v", d)
+	}
+	if d := r.Delay(3, 0.5, 0); d != 850*time.Millisecond {
+		t.Errorf("third delay %v", d)
+	}
+	if d := r.Delay(1, 0, 2*time.Second); d != 2*time.Second {
+		t.Errorf("Retry-After not honoured: %v", d)
+	}
+	now := time.Date(2026, 11, 11, 0, 0, 0, 0, time.UTC)
+	for in, want := range map[string]time.Duration{"3": 3 * time.Second, "Wed, 11 Nov 2026 00:00:05 GMT": 5 * time.Second} {
+		if d, ok := ParseRetryAfter([]byte(in), now); !ok || d != want {
+			t.Errorf("ParseRetryAfter(%q) = %v %v", in, d, ok)
+		}
+	}
+	for _, bad := range []string{"", "-1", "soon"} {
+		if _, ok := ParseRetryAfter([]byte(bad), now); ok {
+			t.Errorf("ParseRetryAfter(%q) accepted", bad)
+		}
+	}
+}
+
+func TestTemplate(t *testing.T) {
+	table := &Table{Columns: []string{"name", "token"}, Rows: [][]string{{"ann", "t1"}, {"bob", "t2"}}}
+	tp, err := CompileTemplate(`{"user":"{{user}}","sku":"{{ sku }}","key":"{{key}}","seq":{{seq}},"tok":"{{user.token}}","o":"{{order}}","g":"{{group}}","r":{{rand.int}}}`, table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Scenario{UserTable: table}
+	v := &Vars{User: 2, SKU: "phone-x", Key: []byte("k-9"), Seq: 41, Order: "o1", Group: "g7", Rand: 10, Row: s.UserRow(2)}
+	got := string(tp.Append(nil, v))
+	want := `{"user":"2","sku":"phone-x","key":"k-9","seq":41,"tok":"t2","o":"o1","g":"g7","r":5}`
+	if got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	if !tp.Uses("order") || !tp.Uses("user.token") || tp.Static() {
+		t.Error("Uses/Static")
+	}
+	buf := make([]byte, 0, 256)
+	if n := testing.AllocsPerRun(1000, func() { buf = tp.Append(buf[:0], v) }); n != 0 {
+		t.Errorf("%v allocations per render", n)
+	}
+	for _, bad := range []string{"{{", "{{nope}}", "{{user.missing}}"} {
+		if _, err := CompileTemplate(bad, table); err == nil {
+			t.Errorf("CompileTemplate(%q) accepted", bad)
+		}
+	}
+}
+
+func TestPresets(t *testing.T) {
+	s := mustParse(t, okBase+"api: {purchase: 'PUT /api/seckill/{{sku}}', view: '/api/items/{{sku}}'}\n")
+	ps, err := NewPresets(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := &Vars{SKU: "x", Order: "o-1", Group: "g-1"}
+	for _, c := range []struct {
+		p          Preset
+		method, to string
+	}{
+		{ps.Purchase, "PUT", "/api/seckill/x"}, {ps.View, "GET", "/api/items/x"}, {ps.Pay, "POST", "/v1/orders/o-1/pay"},
+		{ps.Cancel, "POST", "/v1/orders/o-1/cancel"}, {ps.JoinGroup, "POST", "/v1/groups/g-1/join"}, {ps.CreateGroup, "POST", "/v1/groups"},
+	} {
+		if c.p.Method != c.method || string(c.p.Path.Append(nil, v)) != c.to {
+			t.Errorf("preset %s %s, want %s %s", c.p.Method, c.p.Path.Append(nil, v), c.method, c.to)
+		}
+	}
+	if b := string(ps.CreateGroup.Body.Append(nil, v)); b != `{"sku":"x"}` {
+		t.Errorf("create group body %s", b)
+	}
+	if b := string(PurchaseBody(nil, 2, "g-1", "TEAM3")); b != `{"qty":2,"group_id":"g-1","coupon":"TEAM3"}` {
+		t.Errorf("purchase body %s", b)
+	}
+}
+
+func TestClassify(t *testing.T) {
+	c := NewClassifier([]Classify{
+		{Status: []int{200}, JSON: &JSONMatch{Field: "result", Equals: "ok"}, Outcome: "acknowledged"},
+		{Status: []int{200}, JSON: &JSONMatch{Field: "result", Equals: "none"}, Outcome: "sold_out"},
+		{Status: []int{409}, Outcome: "sold_out"},
+		{Status: []int{429, 503}, Outcome: "shed"},
+	})
+	for _, x := range []struct {
+		status int
+		body   string
+		want   Outcome
+	}{
+		{200, `{"result":"ok"}`, OutcomeAcknowledged},
+		{200, ` { "id": {"result":"none"}, "result" : "none" }`, OutcomeSoldOut},
+		{200, `{"result":"maybe"}`, OutcomeAcknowledged}, // no rule: 2xx
+		{409, ``, OutcomeSoldOut},
+		{503, `busy`, OutcomeShed},
+		{500, `{}`, OutcomeError},
+	} {
+		if got := c.Classify(x.status, []byte(x.body)); got != x.want {
+			t.Errorf("Classify(%d, %s) = %q, want %q", x.status, x.body, got, x.want)
+		}
+	}
+	d := DefaultClassifier()
+	for body, want := range map[string]Outcome{
+		`{"code":"RESERVED","order_id":"o1"}`: OutcomeAcknowledged, `{"code":"SOLD_OUT","error":"x"}`: OutcomeSoldOut,
+		`{"code":"LIMIT_EXCEEDED"}`: OutcomeLimited, `{"code":"SHED"}`: OutcomeShed, `{"code":"RATE_LIMITED"}`: OutcomeShed,
+	} {
+		if got := d.Classify(400, []byte(body)); got != want {
+			t.Errorf("default %s = %q, want %q", body, got, want)
+		}
+	}
+	body := []byte(`{"code":"SOLD_OUT","error":"sold out"}`)
+	if n := testing.AllocsPerRun(1000, func() { d.Classify(410, body) }); n != 0 {
+		t.Errorf("%v allocations per classify", n)
+	}
+}
+
+func FuzzJSONField(f *testing.F) {
+	for _, s := range []string{`{"code":"RESERVED"}`, `{"a":{"code":1},"code":2}`, `{"code":"x\"y"}`, `[1]`, `{"code":null}`, `{"a":[1,"}"],"code":true}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		v, ok := JSONField(body, []byte(`"code"`))
+		if !ok {
+			return
+		}
+		// When the scanner answers for valid JSON, it must agree with encoding/json.
+		var m map[string]json.RawMessage
+		if json.Unmarshal(body, &m) != nil {
+			return
+		}
+		raw, present := m["code"]
+		if !present {
+			// A duplicate or escaped key can hide it from the map; the scanner saw a literal "code".
+			if !bytes.Contains(body, []byte(`"code"`)) {
+				t.Fatalf("found %q in %s, which has no code", v, body)
+			}
+			return
+		}
+		want := strings.TrimSpace(string(raw))
+		if strings.HasPrefix(want, `"`) {
+			want = strings.TrimSuffix(strings.TrimPrefix(want, `"`), `"`)
+		}
+		if bytes.Count(body, []byte(`"code"`)) == 1 && string(v) != want {
+			t.Fatalf("JSONField = %q, encoding/json = %q in %s", v, want, body)
+		}
+	})
+}
+
+func FuzzTemplate(f *testing.F) {
+	for _, s := range []string{"/v1/{{sku}}/buy", "{{user.token}}", "{{", "}}{{key}}", "{{rand.int}}"} {
+		f.Add(s)
+	}
+	table := &Table{Columns: []string{"token"}, Rows: [][]string{{"t"}}}
+	f.Fuzz(func(t *testing.T, s string) {
+		tp, err := CompileTemplate(s, table)
+		if err != nil {
+			return
+		}
+		out := tp.Append(nil, &Vars{SKU: "S", Row: []string{"t"}})
+		if !strings.Contains(s, "{{") && string(out) != s {
+			t.Fatalf("literal %q rendered as %q", s, out)
+		}
+	})
+}
+
+func BenchmarkTemplateAppend(b *testing.B) {
+	tp, _ := CompileTemplate(`{"user":"{{user}}","sku":"{{sku}}","key":"{{key}}","qty":1}`, nil)
+	v := &Vars{User: 123456, SKU: "phone-x", Key: []byte("0123456789abcdef")}
+	buf := make([]byte, 0, 256)
+	b.ReportAllocs()
+	for range b.N {
+		buf = tp.Append(buf[:0], v)
+	}
+}
+
+func BenchmarkClassify(b *testing.B) {
+	d := DefaultClassifier()
+	body := []byte(`{"code":"SOLD_OUT","error":"sold out","sku":"phone-x"}`)
+	b.ReportAllocs()
+	for range b.N {
+		d.Classify(410, body)
+	}
+}
