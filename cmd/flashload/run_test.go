@@ -1,0 +1,100 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/flashload/flashload/target"
+)
+
+const runScenario = `name: run-cli
+skus: [{sku: cup, stock: 50, price: 5, limit_per_user: 1}]
+traffic: {arrivals: uniform, start_rps: 200, stages: [{duration: 1s, rps: 200}]}
+journeys:
+  - name: buyer
+    steps: [{purchase: {sku: cup}}, {pay: {probability: 1}}]
+gates: [GATES]
+`
+
+func startRunTarget(t *testing.T, strategy string) string {
+	t.Helper()
+	srv, err := target.New(context.Background(), target.Options{Strategy: strategy, AdminToken: "run-token"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return "http://" + ln.Addr().String()
+}
+
+// TestRunCLI runs `flashload run` through runRun against the in-process target: the run
+// directory is written, the audit printed, and a failed gate is exit 3.
+func TestRunCLI(t *testing.T) {
+	base := startRunTarget(t, "memory")
+	dir := t.TempDir()
+	tests := []struct {
+		name, gates string
+		code        int
+	}{
+		{"pass", `"oversold == 0", "lost == 0", "rate(pay_success) > 99%"`, exitOK},
+		{"gate fails", `"p(99) < 1us"`, exitGate},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(dir, tt.name+".yaml")
+			if err := os.WriteFile(path, []byte(strings.Replace(runScenario, "GATES", tt.gates, 1)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			var out, errb bytes.Buffer
+			o := &runOptions{Scenario: path, Target: base, AdminToken: "run-token", Out: filepath.Join(dir, tt.name),
+				NoTUI: true, Stdout: &out, Stderr: &errb}
+			err := runRun(context.Background(), o)
+			if code := exitCode(err, io.Discard); code != tt.code {
+				t.Fatalf("exit %d (%v), want %d\n%s", code, err, tt.code, out.String())
+			}
+			sum := readSummary(t, filepath.Join(dir, tt.name, "summary.json"))
+			if sum.Requests.Total < 200 || !sum.Audit.Checked || sum.Audit.Sold != 50 || sum.Audit.Oversold != 0 {
+				t.Errorf("summary: requests %+v audit %+v", sum.Requests, sum.Audit)
+			}
+			if !strings.Contains(out.String(), "audit: stock 50 sold 50") {
+				t.Errorf("output:\n%s", out.String())
+			}
+			for _, f := range []string{"histograms.hlog", "report.html"} {
+				if _, err := os.Stat(filepath.Join(dir, tt.name, f)); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+}
+
+// TestRunCLIUsage: bad input is exit 2 before any load.
+func TestRunCLIUsage(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.yaml")
+	if err := os.WriteFile(path, []byte(strings.Replace(runScenario, "GATES", `"oversold == 0"`, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for name, o := range map[string]*runOptions{
+		"remote target":    {Scenario: path, Target: "http://192.0.2.1:8080"},
+		"not a URL":        {Scenario: path, Target: "127.0.0.1:8080"},
+		"no target":        {Scenario: path},
+		"bad segment":      {Scenario: path, Target: "http://127.0.0.1:1", Segment: "3/2"},
+		"missing orders":   {Scenario: path, Target: "http://127.0.0.1:1", Orders: "/nonexistent/orders.csv"},
+		"unknown scenario": {Scenario: "no-such-scenario", Target: "http://127.0.0.1:1"},
+	} {
+		o.Stdout, o.Stderr = io.Discard, io.Discard
+		if code := exitCode(runRun(context.Background(), o), io.Discard); code != exitUsage {
+			t.Errorf("%s: exit %d, want %d", name, code, exitUsage)
+		}
+	}
+}
