@@ -221,9 +221,8 @@ func windowShare(num func(TimelinePoint) int64) func(*Run) []float64 {
 	return func(r *Run) []float64 {
 		var out []float64
 		for _, p := range r.Summary.Timeline {
-			n := math.Round(p.AchievedRPS * r.Summary.WindowS)
-			if n > 0 {
-				out = append(out, float64(num(p))/n)
+			if p.Requests > 0 {
+				out = append(out, float64(num(p))/float64(p.Requests))
 			}
 		}
 		return out

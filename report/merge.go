@@ -115,6 +115,7 @@ func Merge(runs ...*Run) (*Run, error) {
 
 func addRequests(dst, src *Requests) {
 	dst.Total += src.Total
+	dst.Arrivals += src.Arrivals
 	dst.OK += src.OK
 	dst.Failed += src.Failed
 	dst.Errors += src.Errors
@@ -178,6 +179,8 @@ func mergeTimelines(runs []*Run, wins map[int64]*WindowHist, s *Summary) []Timel
 				byIdx[idx] = m
 			}
 			m.TargetRPS += p.TargetRPS
+			m.Requests += p.Requests
+			m.Arrivals += p.Arrivals
 			m.Errors += p.Errors
 			m.Shed += p.Shed
 			m.Dropped += p.Dropped
@@ -195,13 +198,13 @@ func mergeTimelines(runs []*Run, wins map[int64]*WindowHist, s *Summary) []Timel
 		if p == nil {
 			p = &TimelinePoint{Wall: (time.Duration(idx) * win).Seconds()}
 		}
+		start := time.Duration(idx) * win
+		stop := min(start+win, end)
+		if stop <= start {
+			stop = start + win
+		}
+		p.AchievedRPS = float64(achieved(p.Requests, p.Arrivals, s.Requests.Arrivals > 0)) / (stop - start).Seconds()
 		if w := wins[idx]; w != nil && w.Latency.TotalCount() > 0 {
-			start := time.Duration(idx) * win
-			stop := min(start+win, end)
-			if stop <= start {
-				stop = start + win
-			}
-			p.AchievedRPS = float64(w.Latency.TotalCount()) / (stop - start).Seconds()
 			p.P50Ms = usToMs(w.Latency.ValueAtPercentile(50))
 			p.P99Ms = usToMs(w.Latency.ValueAtPercentile(99))
 		}

@@ -21,6 +21,7 @@ func randomResult(rng *rand.Rand, span time.Duration) Result {
 	k := rng.IntN(len(codes))
 	r := Result{Intended: intended, Sent: intended + wait, Done: intended + wait + svc, Code: codes[k], Status: statuses[k],
 		Step: []string{"view", "purchase", "pay"}[rng.IntN(3)], Journey: []string{"rusher", "bot"}[rng.IntN(2)], Retry: rng.IntN(10) == 0}
+	r.First = !r.Retry && r.Step != "pay" && rng.IntN(2) == 0
 	if rng.IntN(50) == 0 {
 		r.Status, r.Code, r.Err = 0, "", ErrTimeout
 	}

@@ -123,9 +123,9 @@ type Recorder struct {
 
 // window is one timeline window's histograms and counters (on a shard, or merged).
 type window struct {
-	idx                  int64
-	lat, svc             *hdr.PackedHistogram
-	n, errs, shed, drops int64
+	idx                            int64
+	lat, svc                       *hdr.PackedHistogram
+	n, arrivals, errs, shed, drops int64
 }
 
 func newWindow(idx int64) *window { return &window{idx: idx, lat: newPacked(), svc: newPacked()} }
@@ -134,6 +134,7 @@ func (w *window) merge(o *window) {
 	w.lat.Merge(o.lat)
 	w.svc.Merge(o.svc)
 	w.n += o.n
+	w.arrivals += o.arrivals
 	w.errs += o.errs
 	w.shed += o.shed
 	w.drops += o.drops
@@ -176,7 +177,7 @@ type Shard struct {
 	cur  *window
 	open map[int64]*window // windows not yet harvested, including cur
 
-	total, ok, errs, shed, dropped, retries, bytes int64
+	total, ok, errs, shed, dropped, retries, bytes, arrivals int64
 
 	byStatus  [600]int64 // statuses 0..599; others in moreStatus
 	more      map[int]int64
@@ -266,6 +267,10 @@ func (s *Shard) RecordN(r *Result, n int64) {
 	_ = w.svc.RecordValues(svc, n)
 	w.n += n
 	s.total += n
+	if r.First && !r.Retry {
+		w.arrivals += n
+		s.arrivals += n
+	}
 	switch o {
 	case OutcomeOK:
 		s.ok += n
@@ -409,7 +414,7 @@ func (r *Recorder) harvest(before int64) {
 
 // counters is the shards' counters summed.
 type counters struct {
-	total, ok, errs, shed, dropped, retries, bytes int64
+	total, ok, errs, shed, dropped, retries, bytes, arrivals int64
 	byStatus, byCode, byError, byStep, byJourney   map[string]int64
 	ratios                                         map[string]Ratio
 }
@@ -426,6 +431,7 @@ func (r *Recorder) counters() counters {
 		c.dropped += s.dropped
 		c.retries += s.retries
 		c.bytes += s.bytes
+		c.arrivals += s.arrivals
 		for k, v := range s.byStatus {
 			if v != 0 {
 				c.byStatus[strconv.Itoa(k)] += v
@@ -492,8 +498,9 @@ func (r *Recorder) targetAvg(end time.Duration) float64 {
 }
 
 // point builds the timeline point of window idx, whose run-clock span ends at or before end.
-// carry holds the gauges of the previous window, for windows without a reading.
-func (r *Recorder) point(idx int64, w *window, end time.Duration, carry *Gauges) TimelinePoint {
+// carry holds the gauges of the previous window, for windows without a reading. arrivals says
+// whether the run marks arrivals (Result.First): achieved_rps then counts them.
+func (r *Recorder) point(idx int64, w *window, end time.Duration, carry *Gauges, arrivals bool) TimelinePoint {
 	start := time.Duration(idx) * r.win
 	stop := min(start+r.win, end)
 	if stop <= start {
@@ -506,7 +513,8 @@ func (r *Recorder) point(idx int64, w *window, end time.Duration, carry *Gauges)
 	}
 	p.Replicas, p.StockLeft = carry.Replicas, carry.StockLeft
 	if w != nil {
-		p.AchievedRPS = float64(w.n) / secs
+		p.Requests, p.Arrivals = w.n, w.arrivals
+		p.AchievedRPS = float64(achieved(w.n, w.arrivals, arrivals)) / secs
 		p.Errors, p.Shed, p.Dropped = w.errs, w.shed, w.drops
 		if w.lat.TotalCount() > 0 {
 			p.P50Ms = usToMs(w.lat.ValueAtPercentile(50))
@@ -514,6 +522,14 @@ func (r *Recorder) point(idx int64, w *window, end time.Duration, carry *Gauges)
 		}
 	}
 	return p
+}
+
+// achieved is what achieved rates count: arrivals when the run marks them, else every answer.
+func achieved(answers, arrivals int64, marks bool) int64 {
+	if marks {
+		return arrivals
+	}
+	return answers
 }
 
 func usToMs(us int64) float64 { return float64(us) / 1000 }
@@ -533,14 +549,14 @@ func percentiles(h *hdr.PackedHistogram) Percentiles {
 	return p
 }
 
-func windowStats(w *window, secs, target float64) WindowStats {
+func windowStats(w *window, secs, target float64, arrivals bool) WindowStats {
 	ws := WindowStats{TargetRPS: target}
 	if w == nil {
 		return ws
 	}
 	ws.Requests, ws.Errors, ws.Dropped, ws.Shed = w.n, w.errs, w.drops, w.shed
 	if secs > 0 {
-		ws.AchievedRPS = float64(w.n) / secs
+		ws.AchievedRPS = float64(achieved(w.n, w.arrivals, arrivals)) / secs
 	}
 	ws.Latency, ws.Service = percentiles(w.lat), percentiles(w.svc)
 	return ws
@@ -584,10 +600,11 @@ func (r *Recorder) Snapshot(now time.Duration) Snapshot {
 	tot := &window{idx: -1, lat: r.total.lat.Clone(), svc: r.total.svc.Clone(), n: r.total.n,
 		errs: r.total.errs, shed: r.total.shed, drops: r.total.drops}
 	tot.merge(open)
-	snap.Total = windowStats(tot, now.Seconds(), r.targetAvg(now))
+	marks := c.arrivals > 0
+	snap.Total = windowStats(tot, now.Seconds(), r.targetAvg(now), marks)
 	if nowIdx > 0 {
 		a := time.Duration(nowIdx-1) * r.win
-		snap.Last = windowStats(r.windows[nowIdx-1], r.win.Seconds(), r.targetRPS(a, a+r.win))
+		snap.Last = windowStats(r.windows[nowIdx-1], r.win.Seconds(), r.targetRPS(a, a+r.win), marks)
 	}
 
 	from := max(0, nowIdx-DefaultSnapshotWindows)
@@ -598,7 +615,7 @@ func (r *Recorder) Snapshot(now time.Duration) Snapshot {
 		}
 	}
 	for idx := from; idx < nowIdx; idx++ {
-		snap.Timeline = append(snap.Timeline, r.point(idx, r.windows[idx], now, &carry))
+		snap.Timeline = append(snap.Timeline, r.point(idx, r.windows[idx], now, &carry, marks))
 	}
 	if r.hasGauge {
 		g := r.last
@@ -632,7 +649,7 @@ func (r *Recorder) Finish(end time.Duration) *Run {
 		StartedAt: r.opts.StartedAt, DurationS: end.Seconds(), ScenarioTimeS: r.scenarioAt(end).Seconds(),
 		Target: r.opts.Target, Strategy: r.opts.Strategy, Segment: r.opts.Segment, WindowS: r.win.Seconds(),
 		Gates: []GateResult{}, Timeline: []TimelinePoint{}, Audit: Audit{Violations: []string{}}}
-	s.Requests = Requests{Total: c.total, OK: c.ok, Failed: c.errs + c.shed, Errors: c.errs, Shed: c.shed,
+	s.Requests = Requests{Total: c.total, Arrivals: c.arrivals, OK: c.ok, Failed: c.errs + c.shed, Errors: c.errs, Shed: c.shed,
 		Dropped: c.dropped, Retries: c.retries, ByStatus: c.byStatus, ByCode: c.byCode, ByError: c.byError,
 		ByStep: c.byStep, ByJourney: c.byJourney}
 	if len(c.ratios) > 0 {
@@ -647,7 +664,7 @@ func (r *Recorder) Finish(end time.Duration) *Run {
 	var targetSum float64
 	for idx := int64(0); idx <= last; idx++ {
 		w := r.windows[idx]
-		p := r.point(idx, w, end, &carry)
+		p := r.point(idx, w, end, &carry, c.arrivals > 0)
 		if start := time.Duration(idx) * r.win; start < end {
 			targetSum += p.TargetRPS * (min(start+r.win, end) - start).Seconds()
 		}
@@ -666,7 +683,8 @@ func finishRates(s *Summary, targetSum float64) {
 	s.Rate = Rate{}
 	if s.DurationS > 0 {
 		s.Rate.TargetAvg = targetSum / s.DurationS
-		s.Rate.AchievedAvg = float64(s.Requests.Total) / s.DurationS
+		s.Rate.AchievedAvg = float64(achieved(s.Requests.Total, s.Requests.Arrivals, s.Requests.Arrivals > 0)) / s.DurationS
+		s.Rate.RequestsAvg = float64(s.Requests.Total) / s.DurationS
 	}
 	for i, p := range s.Timeline {
 		s.Rate.PeakTarget = max(s.Rate.PeakTarget, p.TargetRPS)

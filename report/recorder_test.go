@@ -66,6 +66,26 @@ func TestRecorderSummary(t *testing.T) {
 	}
 }
 
+// TestAchievedCountsArrivals: with journeys of several requests, achieved rates count the
+// journeys' first requests (arrivals), which is what the target rate counts.
+func TestAchievedCountsArrivals(t *testing.T) {
+	rec := NewRecorder(RecorderOptions{Window: time.Second, TargetRate: func(time.Duration) float64 { return 10 }})
+	for i := range 20 { // 10 journeys per second for 2 s: view (first), purchase, and a retried purchase
+		at := time.Duration(i) * 100 * time.Millisecond
+		for k, step := range []string{"view", "purchase", "purchase"} {
+			r := Result{Intended: at, Sent: at, Done: at + time.Millisecond, Status: 200, Step: step, First: k == 0, Retry: k == 2}
+			rec.Shard(0).Record(&r)
+		}
+	}
+	s := rec.Finish(2 * time.Second).Summary
+	if s.Requests.Arrivals != 20 || s.Rate.AchievedAvg != 10 || s.Rate.RequestsAvg != 30 || s.Timeline[1].AchievedRPS != 10 || s.Timeline[1].Requests != 30 {
+		t.Errorf("arrivals %d, rate %+v, window %+v", s.Requests.Arrivals, s.Rate, s.Timeline[1])
+	}
+	if _, err := EvaluateGates(s, []string{"achieved_rate >= 95% of target"}); err != nil || !s.Gates[0].Pass {
+		t.Errorf("gate %+v", s.Gates)
+	}
+}
+
 func TestSnapshot(t *testing.T) {
 	rec := NewRecorder(RecorderOptions{Name: "snap", Workers: 1, Window: time.Second, Duration: 10 * time.Second})
 	for i := range 25 {

@@ -35,6 +35,10 @@ type Result struct {
 	Err      ErrorClass
 	Bytes    int
 	Retry    bool // a retry of an earlier attempt
+	// First marks the journey's first request: one arrival of the schedule (never a retry). When
+	// a run marks arrivals, achieved rates count them, so they compare with the target rate
+	// (which counts arrivals); when none is marked, achieved rates count every answer.
+	First bool
 }
 
 // Latency is the time from the intended send to the answer (no coordinated omission).
@@ -63,6 +67,7 @@ type Requests struct {
 	Failed    int64            `json:"failed"`
 	Dropped   int64            `json:"dropped"`
 	Retries   int64            `json:"retries"`
+	Arrivals  int64            `json:"arrivals,omitempty"` // answered first requests of journeys (Result.First)
 	Errors    int64            `json:"errors"` // of Failed: no answer, 5xx other than shedding, 4xx without a code (see Classify)
 	Shed      int64            `json:"shed"`   // of Failed: code SHED or RATE_LIMITED, or status 503/429
 	ByStatus  map[string]int64 `json:"by_status"`
@@ -78,6 +83,7 @@ type Rate struct {
 	AchievedAvg  float64 `json:"achieved_avg"`
 	PeakTarget   float64 `json:"peak_target"`
 	PeakAchieved float64 `json:"peak_achieved"`
+	RequestsAvg  float64 `json:"requests_avg"` // every answer per second (achieved counts arrivals when the run marks them)
 }
 
 // Ratio is a named success rate kept as numerator and denominator so merges stay exact
@@ -124,6 +130,8 @@ type TimelinePoint struct {
 	Wall        float64 `json:"wall"` // run-clock seconds at the window's start
 	TargetRPS   float64 `json:"target_rps"`
 	AchievedRPS float64 `json:"achieved_rps"`
+	Requests    int64   `json:"requests"`           // answers in the window
+	Arrivals    int64   `json:"arrivals,omitempty"` // of which first requests of journeys (Result.First)
 	P50Ms       float64 `json:"p50_ms"`
 	P99Ms       float64 `json:"p99_ms"`
 	Errors      int64   `json:"errors"`

@@ -186,11 +186,11 @@ func JUnit(w io.Writer, s *report.Summary) error {
 // CSV writes the timeline, one row per window.
 func CSV(w io.Writer, s *report.Summary) error {
 	cw := csv.NewWriter(w)
-	_ = cw.Write([]string{"t", "wall", "target_rps", "achieved_rps", "p50_ms", "p99_ms", "errors", "shed", "dropped", "replicas", "stock_left"})
+	_ = cw.Write([]string{"t", "wall", "target_rps", "achieved_rps", "requests", "arrivals", "p50_ms", "p99_ms", "errors", "shed", "dropped", "replicas", "stock_left"})
 	f := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 	i := func(v int64) string { return strconv.FormatInt(v, 10) }
 	for _, p := range s.Timeline {
-		_ = cw.Write([]string{f(p.T), f(p.Wall), f(p.TargetRPS), f(p.AchievedRPS), f(p.P50Ms), f(p.P99Ms),
+		_ = cw.Write([]string{f(p.T), f(p.Wall), f(p.TargetRPS), f(p.AchievedRPS), i(p.Requests), i(p.Arrivals), f(p.P50Ms), f(p.P99Ms),
 			i(p.Errors), i(p.Shed), i(p.Dropped), i(int64(p.Replicas)), i(p.StockLeft)})
 	}
 	cw.Flush()
