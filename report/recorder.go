@@ -415,8 +415,8 @@ func (r *Recorder) harvest(before int64) {
 // counters is the shards' counters summed.
 type counters struct {
 	total, ok, errs, shed, dropped, retries, bytes, arrivals int64
-	byStatus, byCode, byError, byStep, byJourney   map[string]int64
-	ratios                                         map[string]Ratio
+	byStatus, byCode, byError, byStep, byJourney             map[string]int64
+	ratios                                                   map[string]Ratio
 }
 
 func (r *Recorder) counters() counters {

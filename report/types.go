@@ -68,8 +68,8 @@ type Requests struct {
 	Dropped   int64            `json:"dropped"`
 	Retries   int64            `json:"retries"`
 	Arrivals  int64            `json:"arrivals,omitempty"` // answered first requests of journeys (Result.First)
-	Errors    int64            `json:"errors"` // of Failed: no answer, 5xx other than shedding, 4xx without a code (see Classify)
-	Shed      int64            `json:"shed"`   // of Failed: code SHED or RATE_LIMITED, or status 503/429
+	Errors    int64            `json:"errors"`             // of Failed: no answer, 5xx other than shedding, 4xx without a code (see Classify)
+	Shed      int64            `json:"shed"`               // of Failed: code SHED or RATE_LIMITED, or status 503/429
 	ByStatus  map[string]int64 `json:"by_status"`
 	ByCode    map[string]int64 `json:"by_code"`
 	ByError   map[string]int64 `json:"by_error,omitempty"`
