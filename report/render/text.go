@@ -73,6 +73,10 @@ func Text(w io.Writer, s *report.Summary, predicted *report.Summary) error {
 		"requests", r.Total, r.OK, r.Failed, r.Errors, r.Shed, r.Dropped, r.Retries)
 	ew.printf("%-10s target %s avg, %s peak   achieved %s avg, %s peak\n", "rate",
 		rps(s.Rate.TargetAvg), rps(s.Rate.PeakTarget), rps(s.Rate.AchievedAvg), rps(s.Rate.PeakAchieved))
+	if r.Arrivals > 0 {
+		ew.printf("%-10s %s answers, %d journeys started (achieved counts journeys, as the target does)\n", "",
+			rps(s.Rate.RequestsAvg), r.Arrivals)
+	}
 	ew.printf("%-10s %s   (from the intended send time)\n", "latency", pcts(s.LatencyMs))
 	ew.printf("%-10s %s   (from the actual send time)\n", "service", pcts(s.ServiceTimeMs))
 	if len(r.ByCode) > 0 {
@@ -89,7 +93,7 @@ func Text(w io.Writer, s *report.Summary, predicted *report.Summary) error {
 	}
 	for _, k := range keys(s.Rates) {
 		q := s.Rates[k]
-		ew.printf("%-10s %s %s (%d/%d)\n", "rate", k, pct(q.Value), q.Num, q.Den)
+		ew.printf("%-10s rate(%s) %s (%d/%d)\n", "ratios", k, pct(q.Value), q.Num, q.Den)
 	}
 	ew.printf("%-10s %s\n", "audit", auditLine(&s.Audit))
 	for _, v := range s.Audit.Violations {
