@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"reflect"
+	"sync"
 	"testing"
 	"time"
 )
@@ -203,5 +204,52 @@ func BenchmarkSnapshot(b *testing.B) {
 	for b.Loop() {
 		record()
 		_ = rec.Snapshot(time.Duration(sec) * time.Second)
+	}
+}
+
+// TestConcurrentRecordSnapshot records from several goroutines while another takes snapshots
+// (run it with -race); nothing is lost or counted twice.
+func TestConcurrentRecordSnapshot(t *testing.T) {
+	const workers, per = 4, 3000
+	rec := NewRecorder(RecorderOptions{Workers: workers, Window: 100 * time.Millisecond})
+	done := make(chan struct{})
+	var snaps int
+	go func() {
+		defer close(done)
+		for i := 0; ; i++ {
+			s := rec.Snapshot(time.Duration(i) * 10 * time.Millisecond)
+			snaps++
+			if s.Total.Requests == workers*per {
+				return
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sh := rec.Shard(w)
+			for i := range per {
+				at := time.Duration(i) * time.Millisecond
+				sh.Record(&Result{Intended: at, Sent: at, Done: at + time.Millisecond, Status: 201, Code: "RESERVED"})
+				if i%100 == 0 {
+					sh.Ratio("x", true)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	<-done
+	run := rec.Finish(3 * time.Second)
+	if run.Summary.Requests.Total != workers*per || run.Latency.TotalCount() != workers*per || run.Summary.Rates["x"].Den != workers*per/100 {
+		t.Errorf("total %d, histogram %d, ratio %+v after %d snapshots", run.Summary.Requests.Total, run.Latency.TotalCount(), run.Summary.Rates["x"], snaps)
+	}
+	var n int64
+	for _, p := range run.Summary.Timeline {
+		n += p.Requests
+	}
+	if n != workers*per {
+		t.Errorf("timeline holds %d requests", n)
 	}
 }
