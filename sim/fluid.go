@@ -570,6 +570,7 @@ func (f *fluidSim) record(now time.Duration, d *demand, st *jstep, cl uint8, n i
 	f.rng.Shuffle(int(k), func(a, b int) { f.perm2[a], f.perm2[b] = f.perm2[b], f.perm2[a] })
 	res := report.Result{Journey: f.js[d.j].name, Step: st.name, Status: status, Code: code, Err: errc, Retry: d.attempt > 0}
 	each, extra := n/k, n%k
+	var pending, pendingUS int64
 	for i := int64(0); i < k; i++ {
 		u := (float64(i) + f.rng.Float64()) / float64(k)
 		v := (float64(f.perm[i]) + f.rng.Float64()) / float64(k)
@@ -596,14 +597,27 @@ func (f *fluidSim) record(now time.Duration, d *demand, st *jstep, cl uint8, n i
 			}
 			lat = wait + svc
 		}
-		at := now + time.Duration((float64(i)+0.5)/float64(k)*float64(f.dt))
-		res.Intended, res.Sent = at, at
-		res.Done = at + time.Duration(lat*1e9)
 		c := each
 		if i < extra {
 			c++
 		}
-		f.out.RecordN(&res, c)
+		// Strata with the same latency (to the histogram's microsecond) are one RecordN: cache
+		// hits without waiting all take the hit time.
+		us := int64(lat * 1e6)
+		if pending > 0 && us == pendingUS {
+			pending += c
+			continue
+		}
+		if pending > 0 {
+			f.out.RecordN(&res, pending)
+		}
+		at := now + time.Duration((float64(i)+0.5)/float64(k)*float64(f.dt))
+		res.Intended, res.Sent = at, at
+		res.Done = at + time.Duration(lat*1e9)
+		pending, pendingUS = c, us
+	}
+	if pending > 0 {
+		f.out.RecordN(&res, pending)
 	}
 }
 

@@ -20,7 +20,7 @@ const (
 )
 
 // DefaultStrata is how many latency samples the fluid mode records per request class and tick.
-const DefaultStrata = 16
+const DefaultStrata = 8
 
 // Options configure Run. Zero values mean "default".
 type Options struct {
