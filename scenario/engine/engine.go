@@ -73,7 +73,7 @@ type run struct {
 	target  targetURL
 	hc      *fasthttp.HostClient
 	other   *fasthttp.Client
-	slots   chan struct{} // connection slots: a request holds one while it is on the wire
+	slots   chan struct{} // connection slots: a request holds one while it is on the wire; nil when MaxConns ≥ Workers
 	connW   time.Duration
 	timeout time.Duration
 	start   time.Time
@@ -239,8 +239,12 @@ func prepare(s *scenario.Scenario, opts Options) (*run, error) {
 	if r.users <= 0 {
 		r.users = 1_000_000
 	}
-	for i := 0; i < opts.MaxConns; i++ {
-		r.slots <- struct{}{}
+	if opts.MaxConns >= opts.Workers {
+		r.slots = nil // every worker can hold a connection: no slot accounting on the hot path
+	} else {
+		for i := 0; i < opts.MaxConns; i++ {
+			r.slots <- struct{}{}
+		}
 	}
 	if err := r.compile(); err != nil {
 		return nil, err
