@@ -165,6 +165,14 @@ func (c *Curve) Peak() float64 {
 	return m
 }
 
+// StagePeak is the highest rate of stage i (the whole replay for i = 0 of a replayed curve).
+func (c *Curve) StagePeak(i int) float64 {
+	if i < 0 || i >= len(c.parts) {
+		return 0
+	}
+	return c.parts[i].p.peak()
+}
+
 func (c *Curve) find(t float64) (int, float64) {
 	if t < 0 || t > c.dur || len(c.parts) == 0 {
 		return -1, 0

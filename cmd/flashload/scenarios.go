@@ -148,11 +148,7 @@ func scenariosShowRun(opts *scenariosOptions, arg string) error {
 		if st.Name != "" {
 			shape += " (" + st.Name + ")"
 		}
-		peak := 0.0
-		for j := 0; j <= 400; j++ {
-			t := stageStart(s, i) + time.Duration(float64(end-stageStart(s, i))*float64(j)/400)
-			peak = math.Max(peak, curve.Rate(t))
-		}
+		peak := curve.StagePeak(i)
 		full := curve.Integral(end) - curve.Integral(stageStart(s, i))
 		liveN := live.Expected(live.WallAt(end)) - live.Expected(start)
 		fmt.Fprintf(tw, "%d\t%s\t%s–%s\t%s\t%g\t%s\t%s\t%s\n", i+1, shape,
@@ -165,9 +161,9 @@ func scenariosShowRun(opts *scenariosOptions, arg string) error {
 	tw.Flush()
 
 	fmt.Fprintf(w, "\ncurve (arrivals per scenario second, full scale) over scenario time:\n")
-	plot(w, opts.Width, 10, s.Duration.D(), curve.Rate)
+	plot(w, opts.Width, 10, s.Duration.D(), curve.Peak(), curve.Rate)
 	fmt.Fprintf(w, "\nas played live (arrivals per wall second, rate scale %g) over wall time:\n", live.RateScale())
-	plot(w, opts.Width, 8, live.WallDuration(), live.WallRate)
+	plot(w, opts.Width, 8, live.WallDuration(), live.PeakRate(), live.WallRate)
 	fmt.Fprintf(w, "\ntotal arrivals: %s at full scale (peak %s/s); live %s (peak %s/s)\n",
 		fmtCount(curve.Total()), fmtRate(curve.Peak()), fmtCount(live.Total()), fmtRate(live.PeakRate()))
 
@@ -182,7 +178,7 @@ func scenariosShowRun(opts *scenariosOptions, arg string) error {
 		}
 		if p := k.Pricing; p != nil {
 			if l := p.Ladder; l != nil {
-				fmt.Fprintf(w, ", ladder %g× −%g every %s (floor %g× cost)", l.Start, l.Step, l.Every.D(), l.FloorOverCost)
+				fmt.Fprintf(w, ", ladder %g× −%g every %s (floor %g× cost)", l.Start, l.Step, shortDur(l.Every.D()), l.FloorOverCost)
 			}
 			if p.FirstNHalf > 0 {
 				fmt.Fprintf(w, ", first %d half price", p.FirstNHalf)
@@ -231,18 +227,16 @@ func stageStart(s *scenario.Scenario, i int) time.Duration {
 	return t
 }
 
-// plot draws f over [0, span] as a bar chart of height rows; each column shows the highest of
-// 16 samples, so a spike narrower than a column still shows.
-func plot(w io.Writer, width, rows int, span time.Duration, f func(time.Duration) float64) {
+// plot draws f over [0, span] as a bar chart of height rows scaled to peak; each column shows
+// the highest of 17 samples, so a spike narrower than a column still shows.
+func plot(w io.Writer, width, rows int, span time.Duration, peak float64, f func(time.Duration) float64) {
 	width = min(max(width, 16), 400)
 	vals := make([]float64, width)
-	peak := 0.0
 	for c := range vals {
 		for k := 0; k <= 16; k++ {
 			t := time.Duration(float64(span) * (float64(c) + float64(k)/16) / float64(width))
 			vals[c] = math.Max(vals[c], f(t))
 		}
-		peak = math.Max(peak, vals[c])
 	}
 	if peak <= 0 {
 		fmt.Fprintln(w, "  (no arrivals)")

@@ -33,7 +33,7 @@ func TestScenariosShow(t *testing.T) {
 	for _, want := range []string{
 		"played live in 1m0s (rate scale 0.01)",
 		"2      midnight-spike",
-		"30s        60        349k", // the spike plays in 30 s of wall time at compress 60
+		"30s        60        350k", // the spike plays in 30 s of wall time at compress 60
 		"total arrivals: 3.08 billion at full scale (peak 350k/s); live 50363 (peak 3.5k/s)",
 		"journey rusher (70%): view → think → purchase → pay",
 		"gate rate(pay_success) > 99.5%",
