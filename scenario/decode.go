@@ -318,6 +318,10 @@ func (d *decoder) decode(n ast.Node, v reflect.Value, path string, depth int) {
 				d.errNode(n, path, "users must be a count (5000000, 5M) or {count, ids, skew}: %v", err)
 				return
 			}
+			if c <= 0 {
+				d.errNode(n, path, "must be > 0")
+				return
+			}
 			v.Set(reflect.ValueOf(Users{Count: c}))
 			return
 		}

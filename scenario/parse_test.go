@@ -222,6 +222,9 @@ func TestParseErrors(t *testing.T) {
 		{"rise past the stage", strings.Replace(okBase, "{duration: 1s, rps: 10}", "{duration: 10s, shape: midnight-spike, peak: 5, rise: 20s}", 1), "rise: must be > 0 and shorter than the stage"},
 		{"peak on a ramp", strings.Replace(okBase, "rps: 10}", "rps: 10, peak: 5}", 1), "only shape sine, midnight-spike, double-eleven-day"},
 		{"alias", "a: &x 1\n" + okBase, "unknown key \"a\""},
+		{"no users", okBase + "users: 0\n", "users: must be > 0"},
+		{"no count", okBase + "users: {count: 0}\n", "users: count must be > 0"},
+		{"vus on open", strings.Replace(okBase, "traffic: {", "traffic: {vus: 3, ", 1), "only the closed model reads vus"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -230,6 +233,20 @@ func TestParseErrors(t *testing.T) {
 				t.Errorf("error %v, want %q", err, c.want)
 			}
 		})
+	}
+}
+
+func TestClosedModel(t *testing.T) {
+	s := mustParse(t, "duration: 10s\nskus: [{sku: x, price: 1}]\ntraffic: {model: closed, vus: 64}\njourneys: [{steps: [{purchase: {}}]}]")
+	p, err := s.Play(PlayOptions{Wall: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.WallDuration() != 5*time.Second || p.Total() != 0 || s.Traffic.VUs != 64 {
+		t.Errorf("closed: wall %v total %v", p.WallDuration(), p.Total())
+	}
+	if _, ok := p.Arrivals().Next(); ok {
+		t.Error("a closed model has no scheduled arrivals")
 	}
 }
 

@@ -125,7 +125,7 @@ func (s *Scenario) Play(o PlayOptions) (*Play, error) {
 				c = st.Compress
 			}
 		} else {
-			st = Stage{Duration: Duration(secs(pt.d)), Name: "replay"}
+			st = Stage{Duration: Duration(secs(pt.d)), Shape: "replay", Name: s.Traffic.Replay}
 		}
 		if o.Uncompressed {
 			c = 1
