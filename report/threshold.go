@@ -509,7 +509,7 @@ func (t *Threshold) FormatValue(v float64) string {
 }
 
 func pctDigits(p float64) int {
-	if p != 0 && (p > 99.9 || p < 0.1) {
+	if p != 0 && p != 100 && (p > 99.9 || p < 0.1) { // 99.95% and 0.05% need the third digit
 		return 3
 	}
 	return 2
