@@ -278,3 +278,71 @@ func BenchmarkClassify(b *testing.B) {
 		d.Classify(410, body)
 	}
 }
+
+func TestRequestWithData(t *testing.T) {
+	s, err := Load("testdata/request.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := s.Journeys[0].Steps[0].Request
+	h, err := CompileTemplate(r.Headers["Authorization"], s.UserTable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(h.Append(nil, &Vars{Row: s.UserRow(2)})); got != "Bearer tok-b" {
+		t.Errorf("header %q", got)
+	}
+	if got := string(h.Append(nil, &Vars{Row: s.UserRow(3)})); got != "Bearer tok-a" {
+		t.Errorf("rows do not cycle: %q", got)
+	}
+	if c := NewClassifier(r.Classify); c.Classify(200, []byte(`{"result":"ok"}`)) != OutcomeAcknowledged || c.Classify(503, nil) != OutcomeShed {
+		t.Error("classify rules of the file")
+	}
+}
+
+func FuzzReadTable(f *testing.F) {
+	f.Add("name,token\nann,t\n")
+	f.Add("a,a\n1,2\n")
+	f.Add("x\n\"unterminated\n")
+	f.Fuzz(func(t *testing.T, s string) {
+		tb, err := readTable(strings.NewReader(s))
+		if err != nil {
+			return
+		}
+		if len(tb.Columns) == 0 || len(tb.Rows) == 0 {
+			t.Fatalf("table %+v", tb)
+		}
+		for i, c := range tb.Columns {
+			if tb.Column(c) != i {
+				t.Fatalf("column %q not found at %d", c, i)
+			}
+		}
+	})
+}
+
+func FuzzParseEndpoint(f *testing.F) {
+	for _, s := range []string{"POST /v1/skus/{{sku}}/purchase", "/x", "get /x", "PUT https://a/{{order}}", "POST  /a b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		m, p, err := ParseEndpoint(s, nil)
+		if err != nil {
+			return
+		}
+		if !methodRe.MatchString(m) || p == nil {
+			t.Fatalf("%q → %q %v", s, m, p)
+		}
+	})
+}
+
+func FuzzParseRetryAfter(f *testing.F) {
+	for _, s := range []string{"3", "Wed, 11 Nov 2026 00:00:05 GMT", "-1", "", "99999999999"} {
+		f.Add(s)
+	}
+	now := time.Date(2026, 11, 11, 0, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, s string) {
+		if d, ok := ParseRetryAfter([]byte(s), now); ok && d < 0 {
+			t.Fatalf("%q → %v", s, d)
+		}
+	})
+}
