@@ -85,6 +85,7 @@ func Charts(run *report.Run, predicted *report.Summary) ([]Chart, error) {
 				return nil, err
 			}
 		}
+		headroom(p)
 		svg, err := svgOf(p)
 		if err != nil {
 			return nil, err
@@ -129,6 +130,8 @@ func newPlot(x, y string) *plot.Plot {
 	p.X.Label.Text = x
 	p.Y.Label.Text = y
 	p.Legend.Top = true
+	p.Legend.Left = true
+	p.Legend.XOffs = vg.Points(8)
 	p.Add(plotter.NewGrid())
 	return p
 }
@@ -155,6 +158,15 @@ func addLine(p *plot.Plot, name string, xy plotter.XYs, i int, dashed bool) erro
 	return nil
 }
 
+// headroom raises the y range so the legend (top left) sits above the lines.
+func headroom(p *plot.Plot) {
+	if p.Y.Max > p.Y.Min {
+		p.Y.Max += 0.2 * (p.Y.Max - p.Y.Min)
+	} else {
+		p.Y.Max = p.Y.Min + 1
+	}
+}
+
 // spectrumChart draws latency against percentile on a log scale of 1/(1-q): 50, 90, 99, 99.9...
 func spectrumChart(run *report.Run, predicted *report.Summary) (Chart, error) {
 	const title = "Latency percentile spectrum"
@@ -177,6 +189,8 @@ func spectrumChart(run *report.Run, predicted *report.Summary) (Chart, error) {
 			return Chart{}, err
 		}
 	}
+	headroom(p)
+	p.X.Max = math.Max(p.X.Max, 5) + 0.25 // room for the last tick's label
 	svg, err := svgOf(p)
 	return Chart{ID: "spectrum", Title: title, SVG: svg,
 		Note: "x: percentile on a log scale of 1/(1-q); the measured curve is read from the run's HDR histogram"}, err
