@@ -289,7 +289,7 @@ func TestUnits(t *testing.T) {
 			t.Errorf("ParseNumber(%q) = %v, %v", in, got, err)
 		}
 	}
-	for _, bad := range []string{"", "k", "abc", "1..2", "%"} {
+	for _, bad := range []string{"", "k", "abc", "1..2", "%", "1e308k"} {
 		if _, err := ParseNumber(bad); err == nil {
 			t.Errorf("ParseNumber(%q) accepted", bad)
 		}

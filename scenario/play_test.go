@@ -330,7 +330,9 @@ func BenchmarkArrivals(b *testing.B) {
 					sum += a.Wall
 				}
 				b.StopTimer()
-				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds()/1e6, "Marrivals/s")
+				mps := float64(b.N) / b.Elapsed().Seconds() / 1e6
+				b.ReportMetric(mps, "Marrivals/s")
+				b.ReportMetric(mps/10, "x-goal") // the goal: 10 million arrival times per second on one core
 				_ = sum
 			})
 		}

@@ -73,6 +73,9 @@ func ParseNumber(s string) (float64, error) {
 	if mult == 0.01 {
 		return f / 100, nil // 95% is exactly 0.95
 	}
+	if math.IsInf(f*mult, 0) {
+		return 0, fmt.Errorf("%q is too large", s)
+	}
 	return f * mult, nil
 }
 
