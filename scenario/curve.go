@@ -258,9 +258,10 @@ func stagePiece(r0 float64, st Stage) (piece, error) {
 }
 
 // dayKnots is the double-eleven-day profile after the opening rush, as (share of the stage,
-// share of peak): the rush fades within the hour, the night trough falls around 05:00, the
-// morning and lunch bring a plateau, the evening climbs to peak around 21:00 and the sale ends
-// high. The first knot's level is replaced by the previous stage's end rate.
+// share of peak): the rush fades (55% at 4%), the night trough (12%) comes at 20%, a plateau
+// of 55-60% holds through the middle, the evening climbs to peak at 88% and the stage ends at
+// 75%. For the bundled 22h30m stage from 01:30: the trough at 06:00, the peak at 21:18. The
+// first knot's level is replaced by the previous stage's end rate.
 var dayKnots = [][2]float64{
 	{0, 1}, {0.04, 0.55}, {0.12, 0.25}, {0.2, 0.12}, {0.3, 0.3}, {0.4, 0.55}, {0.5, 0.6},
 	{0.62, 0.5}, {0.75, 0.7}, {0.88, 1}, {0.95, 0.9}, {1, 0.75},
