@@ -77,7 +77,11 @@ func checkOracle(t *testing.T, o oracle, n int64, meanTol, p99Tol float64) {
 func TestOraclesSmall(t *testing.T) {
 	for _, o := range oracles {
 		// Waiting times at ρ = 0.8–0.9 are strongly correlated: 10⁶ arrivals put the estimates
-		// within a few percent (10⁷ within one).
+		// within a few percent (10⁷ within one); 2·10⁵ (under the race detector) within 15%.
+		if raceEnabled {
+			checkOracle(t, o, 200_000, 0.15, 0.15)
+			continue
+		}
 		checkOracle(t, o, 1_000_000, 0.06, 0.08)
 	}
 }

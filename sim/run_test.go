@@ -63,7 +63,11 @@ func TestFluidAgreesWithRequest(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			y := strings.ReplaceAll(stationary, "1500", tc.rate)
-			y = strings.ReplaceAll(y, "400s", "120s")
+			if raceEnabled {
+				y = strings.ReplaceAll(y, "400s", "40s")
+			} else {
+				y = strings.ReplaceAll(y, "400s", "120s")
+			}
 			y = strings.ReplaceAll(y, "gates:", tc.extra+"gates:")
 			s := mustParse(t, y)
 			r, f := runMode(t, s, ModeRequest).Summary, runMode(t, s, ModeFluid).Summary
