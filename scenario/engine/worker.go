@@ -31,6 +31,7 @@ type worker struct {
 	group []byte
 	vars  scenario.Vars
 	log   attemptLog
+	first bool // the next request is the session's first: it stands for the arrival (Result.First)
 }
 
 func (r *run) newWorker(i int) *worker {
@@ -69,6 +70,7 @@ func (w *worker) session(ctx context.Context, a scenario.Arrival, intended time.
 	user := r.userIDs.User(a.Seq)
 	w.order = w.order[:0]
 	w.group = w.group[:0]
+	w.first = true
 	next := intended
 	for i := range steps {
 		st := &steps[i]
@@ -334,7 +336,8 @@ func (w *worker) do(journey, step string, intended time.Duration, retry, full bo
 	r := w.r
 	resp := &w.resp
 	resp.Reset()
-	res := report.Result{Intended: intended, Journey: journey, Step: step, Retry: retry}
+	res := report.Result{Intended: intended, Journey: journey, Step: step, Retry: retry, First: w.first}
+	w.first = false
 	var err error
 	if full {
 		res.Sent = r.now()

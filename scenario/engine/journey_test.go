@@ -1,0 +1,79 @@
+package engine
+
+import (
+	"context"
+	"testing"
+)
+
+// TestJourneys plays the preset steps against the target: view, think, purchase, pay, cancel,
+// join_group with a group purchase, wait_until_open on a sale that opens a moment later.
+func TestJourneys(t *testing.T) {
+	_, base := startTarget(t, "memory", nil)
+	s := mustParse(t, `
+name: journeys
+duration: 1s
+skus:
+  - {sku: mug, stock: 1000, price: 20, cost: 10}
+  - {sku: later, stock: 1000, price: 20, starts_at: "+1500ms"}
+traffic: {arrivals: uniform, start_rps: 60, stages: [{duration: 1s, rps: 60}]}
+journeys:
+  - name: payer
+    steps: [{view: {sku: mug}}, {think: {min: 5ms, max: 20ms}}, {purchase: {sku: mug}}, {pay: {probability: 1}}]
+  - name: canceller
+    steps: [{purchase: {sku: mug}}, {cancel: {probability: 1}}]
+  - name: grouper
+    steps: [{join_group: {sku: mug, size: 2}}, {purchase: {sku: mug, group: true}}]
+  - name: waiter
+    steps: [{wait_until_open: {sku: later}}, {purchase: {sku: later}}]
+`)
+	res, err := Run(context.Background(), s, Options{Target: base, AdminToken: "test-token", Setup: true, NoPreflight: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := res.Summary
+	t.Logf("by step %v by code %v rates %v audit %+v", sum.Requests.ByStep, sum.Requests.ByCode, sum.Rates, sum.Audit)
+	for _, j := range []string{"payer", "canceller", "grouper", "waiter"} {
+		if sum.Requests.ByJourney[j] == 0 {
+			t.Errorf("journey %s never ran", j)
+		}
+	}
+	if r := sum.Rates["pay_success"]; r.Den == 0 || r.Num != r.Den {
+		t.Errorf("pay_success %+v", r)
+	}
+	if r := sum.Rates["cancel_success"]; r.Den == 0 || r.Num != r.Den {
+		t.Errorf("cancel_success %+v", r)
+	}
+	if sum.Requests.ByCode[CodeNotStarted] != 0 {
+		t.Errorf("%d purchases before the sale opened: wait_until_open did not wait", sum.Requests.ByCode[CodeNotStarted])
+	}
+	if sum.Requests.ByCode[CodeJoined] == 0 {
+		t.Errorf("no group joined: %v", sum.Requests.ByCode)
+	}
+	if r := sum.Rates["purchase_success"]; r.Den == 0 || r.Num != r.Den {
+		t.Errorf("purchase_success %+v (codes %v)", r, sum.Requests.ByCode)
+	}
+	a := sum.Audit
+	if !a.Checked || a.Paid == 0 || a.Released == 0 || a.Oversold != 0 || a.Lost != 0 || a.Duplicates != 0 || a.Unexpected != 0 {
+		t.Errorf("audit %+v", a)
+	}
+}
+
+// TestClosedModel: vus users loop for the scenario's duration; nothing is dropped.
+func TestClosedModel(t *testing.T) {
+	_, base := startTarget(t, "memory", nil)
+	s := mustParse(t, `
+name: closed
+duration: 1s
+skus: [{sku: mug, stock: 10, price: 20}]
+traffic: {model: closed, vus: 8}
+journeys: [{name: viewer, steps: [{view: {sku: mug}}]}]
+`)
+	res, err := Run(context.Background(), s, Options{Target: base, AdminToken: "test-token", Setup: true, NoPreflight: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := res.Summary
+	if sum.Requests.Total < 50 || sum.Requests.Dropped != 0 || sum.Requests.ByStatus["200"] != sum.Requests.Total || sum.Partial {
+		t.Errorf("closed model: %+v partial %v", sum.Requests, sum.Partial)
+	}
+}
