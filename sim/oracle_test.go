@@ -104,3 +104,5 @@ func BenchmarkRequestMode(b *testing.B) {
 	b.ReportAllocs()
 	queueSim(10, Exponential{0.01}, 900, int64(b.N), 1)
 }
+
+func newTestRand() *rand.Rand { return rand.New(rand.NewPCG(9, 9)) }

@@ -1,0 +1,176 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/flashload/flashload/report"
+)
+
+func both(t *testing.T, yaml string, check func(t *testing.T, mode string, s *report.Summary)) {
+	t.Helper()
+	s := mustParse(t, yaml)
+	for _, mode := range []string{ModeRequest, ModeFluid} {
+		t.Run(mode, func(t *testing.T) { check(t, mode, runMode(t, s, mode).Summary) })
+	}
+}
+
+func TestStockSellsOutThenCheap(t *testing.T) {
+	both(t, `
+name: sellout
+duration: 10s
+traffic: {start_rps: 1000, stages: [{duration: 10s, rps: 1000}]}
+skus: [{sku: a, stock: 500, price: 1}]
+journeys: [{name: buyer, steps: [{purchase: {sku: a}}, {pay: {probability: 1}}]}]
+model:
+  replicas: 4
+  workers_per_replica: 16
+  service_time: {dist: deterministic, mean: 20ms}
+  cache: {hit_time: 1ms}
+gates: ["p(99) < 1s"]
+`, func(t *testing.T, mode string, s *report.Summary) {
+		if got := s.Requests.ByCode["RESERVED"]; got != 500 {
+			t.Errorf("reserved %d, want the stock, 500", got)
+		}
+		if s.Audit.Sold != 500 || s.Audit.Oversold != 0 || s.Audit.Stock != 500 {
+			t.Errorf("audit %+v", s.Audit)
+		}
+		if got := s.Requests.ByCode["PAID"]; got != 500 {
+			t.Errorf("paid %d, want 500 (pay only follows a reservation)", got)
+		}
+		if s.Requests.ByCode["SOLD_OUT"] < 9000 {
+			t.Errorf("sold out answers %d, want the rest of ~10000", s.Requests.ByCode["SOLD_OUT"])
+		}
+		// Sold-out answers are cheap: the median is the 1 ms hit time, not the 20 ms of work.
+		if s.LatencyMs.P50 > 2 {
+			t.Errorf("median %.1f ms, want ~1 ms once sold out", s.LatencyMs.P50)
+		}
+		if r := s.Rates["pay_success"]; r.Den != 500 || r.Num != 500 {
+			t.Errorf("pay_success %+v", r)
+		}
+	})
+}
+
+func TestShedAboveRate(t *testing.T) {
+	both(t, `
+name: shed
+duration: 20s
+traffic: {start_rps: 2000, stages: [{duration: 20s, rps: 2000}]}
+journeys: [{name: reader, steps: [{view: {sku: a}}]}]
+skus: [{sku: a, stock: 1, price: 1}]
+model:
+  replicas: 10
+  workers_per_replica: 16
+  service_time: {dist: exponential, mean: 5ms}
+  shed_above_rps: 500
+gates: ["p(99) < 1s"]
+`, func(t *testing.T, mode string, s *report.Summary) {
+		share := float64(s.Requests.Shed) / float64(s.Requests.Total)
+		near(t, mode+" shed share", share, 0.75, 0.03)
+		if s.Requests.ByCode["SHED"] != s.Requests.Shed {
+			t.Errorf("shed answers carry code SHED: %v", s.Requests.ByCode)
+		}
+	})
+}
+
+// Overload with a queue limit, a timeout and retries: the retries add load (a retry storm) and
+// the breaker opens on the errors.
+func TestRetryStormAndBreaker(t *testing.T) {
+	both(t, `
+name: storm
+duration: 60s
+traffic: {start_rps: 3000, stages: [{duration: 60s, rps: 3000}]}
+skus: [{sku: a, stock: 100000000, price: 1}]
+journeys: [{name: buyer, steps: [{purchase: {sku: a, retry: {on: [503, 504], max: 3, backoff: 100ms}}}]}]
+model:
+  replicas: 2
+  workers_per_replica: 8
+  service_time: {dist: exponential, mean: 10ms}
+  queue_limit: 50
+  timeout: 200ms
+  circuit_breaker: {error_rate: 0.5, window: 5s, open: 2s}
+gates: ["p(99) < 1s"]
+`, func(t *testing.T, mode string, s *report.Summary) {
+		arrivals := 180000.0
+		if float64(s.Requests.Total) < 1.5*arrivals {
+			t.Errorf("total requests %d: retries should amplify the %v arrivals", s.Requests.Total, arrivals)
+		}
+		if s.Requests.Retries == 0 || s.Requests.ByCode["SHED"] == 0 {
+			t.Errorf("want retries and shed answers: %+v", s.Requests)
+		}
+		t.Logf("%s: total %d retries %d codes %v errors %v", mode, s.Requests.Total, s.Requests.Retries, s.Requests.ByCode, s.Requests.ByError)
+		if s.Requests.ByCode["CIRCUIT_OPEN"] == 0 {
+			t.Errorf("the breaker never opened: %v", s.Requests.ByCode)
+		}
+	})
+}
+
+func TestHPAScalesInTheLoop(t *testing.T) {
+	both(t, `
+name: step
+duration: 6m
+traffic: {start_rps: 200, stages: [{duration: 1m, rps: 200}, {duration: 1s, rps: 2000}, {duration: 299s, rps: 2000}]}
+journeys: [{name: reader, steps: [{view: {sku: a}}]}]
+skus: [{sku: a, stock: 1, price: 1}]
+model:
+  workers_per_replica: 4
+  service_time: {dist: exponential, mean: 10ms}
+  autoscaler: {type: hpa, target_utilization: 0.5, min: 2, max: 40, startup: 20s}
+gates: ["p(99) < 1s"]
+`, func(t *testing.T, mode string, s *report.Summary) {
+		t.Logf("%s: replicas %d..%d p99 %.1f", mode, s.Replicas.Min, s.Replicas.Max, s.LatencyMs.P99)
+		// 2000/s × 10 ms = 20 busy cores; at 50% that is 40 cores = 10 replicas.
+		if s.Replicas.Min != 2 || s.Replicas.Max < 9 || s.Replicas.Max > 14 {
+			t.Errorf("replicas %d..%d, want 2..~10", s.Replicas.Min, s.Replicas.Max)
+		}
+		last := s.Timeline[len(s.Timeline)-2]
+		if last.Replicas < 9 {
+			t.Errorf("at the end %d replicas", last.Replicas)
+		}
+	})
+}
+
+func TestCancelIsPartial(t *testing.T) {
+	s := mustParse(t, stationary)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	run, err := Run(ctx, s, Options{Mode: ModeFluid})
+	if !errors.Is(err, context.Canceled) || run == nil || !run.Summary.Partial {
+		t.Fatalf("err %v run %v", err, run)
+	}
+}
+
+func TestCalibrationFromALiveRun(t *testing.T) {
+	// A "live" run whose service times are a lognormal: the calibrated simulation's service
+	// time follows it, not the model's.
+	rec := report.NewRecorder(report.RecorderOptions{Name: "live", Mode: "live"})
+	sh := rec.Shard(0)
+	src := LogNormalFromP50P99(0.004, 0.040)
+	r := newTestRand()
+	for i := 0; i < 50000; i++ {
+		at := time.Duration(i) * time.Millisecond
+		sh.Record(&report.Result{Intended: at, Sent: at, Done: at + time.Duration(src.Sample(r)*1e9), Step: "view", Status: 200})
+	}
+	dir := t.TempDir()
+	if err := rec.Finish(50 * time.Second).Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	d, err := EmpiricalFromRun(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	near(t, "calibrated p50", d.Quantile(0.5), 0.004, 0.03)
+	near(t, "calibrated p99", d.Quantile(0.99), 0.040, 0.05)
+	s := mustParse(t, stationary)
+	run, err := Run(context.Background(), s, Options{Mode: ModeFluid, ServiceTime: d})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Half the views hit the cache (1 ms); the other half take the calibrated time.
+	near(t, "calibrated mean latency", run.Summary.LatencyMs.Mean, (1+d.Mean()*1000)/2, 0.05)
+	if _, err := EmpiricalFromRun(t.TempDir()); err == nil {
+		t.Error("a directory without a run must be refused")
+	}
+}
