@@ -297,6 +297,28 @@ type purchaseBody struct {
 	Coupon  string `json:"coupon"`
 }
 
+// fastQty reads the common body `{"qty":N}` (N of 1 to 7 digits) without reflection; any
+// other body goes through encoding/json.
+func fastQty(raw []byte, qty *int64) bool {
+	const pre = `{"qty":`
+	if len(raw) < len(pre)+2 || len(raw) > len(pre)+8 || string(raw[:len(pre)]) != pre || raw[len(raw)-1] != '}' {
+		return false
+	}
+	digits := raw[len(pre) : len(raw)-1]
+	if digits[0] == '0' && len(digits) > 1 {
+		return false // not valid JSON; let encoding/json say so
+	}
+	var v int64
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return false
+		}
+		v = v*10 + int64(c-'0')
+	}
+	*qty = v
+	return true
+}
+
 // maxQty bounds one purchase, whatever the SKU's limit.
 const maxQty = 1_000_000
 
@@ -320,7 +342,7 @@ func (s *Server) purchase(ctx *fasthttp.RequestCtx, name []byte) {
 		return
 	}
 	body := purchaseBody{Qty: 1}
-	if raw := ctx.PostBody(); len(bytes.TrimSpace(raw)) > 0 {
+	if raw := ctx.PostBody(); len(bytes.TrimSpace(raw)) > 0 && !fastQty(raw, &body.Qty) {
 		if err := json.Unmarshal(raw, &body); err != nil {
 			writeErr(ctx, fasthttp.StatusBadRequest, "BAD_REQUEST", "malformed JSON body: "+err.Error())
 			return

@@ -89,3 +89,33 @@ func TestUnitPriceAndTotal(t *testing.T) {
 		})
 	}
 }
+
+func TestAppendTime(t *testing.T) {
+	for _, tm := range []time.Time{
+		time.Date(2026, 11, 11, 0, 0, 0, 0, time.UTC),
+		time.Date(1999, 1, 2, 3, 4, 5, 678_900_000, time.FixedZone("x", 8*3600)),
+		time.Date(2026, 12, 31, 23, 59, 59, 999_999_999, time.UTC),
+	} {
+		want := tm.UTC().Format(timeLayout)
+		if got := string(appendTime(nil, tm)); got != want {
+			t.Errorf("appendTime(%v) = %s, want %s", tm, got, want)
+		}
+	}
+}
+
+func TestFastQty(t *testing.T) {
+	for _, tt := range []struct {
+		body string
+		ok   bool
+		qty  int64
+	}{
+		{`{"qty":1}`, true, 1}, {`{"qty":1234567}`, true, 1234567}, {`{"qty":0}`, true, 0},
+		{`{"qty":01}`, false, 0}, {`{"qty":-1}`, false, 0}, {`{"qty":1.5}`, false, 0},
+		{`{"qty":}`, false, 0}, {`{"qty": 1}`, false, 0}, {`{"qty":12345678}`, false, 0},
+	} {
+		var q int64
+		if ok := fastQty([]byte(tt.body), &q); ok != tt.ok || ok && q != tt.qty {
+			t.Errorf("fastQty(%s) = %d, %v; want %d, %v", tt.body, q, ok, tt.qty, tt.ok)
+		}
+	}
+}

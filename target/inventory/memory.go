@@ -26,7 +26,7 @@ type book struct {
 	avail    int64
 	navail   atomic.Int64 // naive only
 	taken    int64
-	orders   []*entry // seq = index+1
+	orders   orderStore // seq = index+1
 	keys     map[string]int64
 	pending  map[string]uint64
 	users    map[string]int64 // units held (reserved + paid) and claimed
@@ -48,7 +48,7 @@ func newBook(s SKU, bucket int, share, firstN int64) *book {
 // replayLocked looks the key up: a completed key gives its order, a pending one ErrInFlight.
 func (b *book) replayLocked(uk string, fp uint64) (*entry, error) {
 	if seq, ok := b.keys[uk]; ok {
-		e := b.orders[seq-1]
+		e := b.orders.at(seq - 1)
 		if e.o.FP != fp {
 			return nil, ErrKeyReused
 		}
@@ -66,13 +66,13 @@ func (b *book) replayLocked(uk string, fp uint64) (*entry, error) {
 // recordLocked stores a reservation. It counts duplicates from the stored state itself: a key
 // that already has an order, or units beyond the per-user limit.
 func (b *book) recordLocked(r *Request, from int, half int64) *entry {
-	seq := int64(len(b.orders)) + 1
-	e := &entry{from: from, o: Order{
+	seq := int64(b.orders.n) + 1
+	e := b.orders.add()
+	*e = entry{from: from, o: Order{
 		ID: orderID(r.SKU, b.bucket, seq), Key: r.Key, User: r.User, SKU: r.SKU, Qty: r.Qty,
 		Status: Reserved, Unit: r.UnitPrice, Half: half, Price: Total(r.UnitPrice, r.Qty, half),
 		Group: r.Group, Coupon: r.Coupon, FP: r.FP, CreatedAt: r.Now, ExpiresAt: r.Now.Add(r.TTL),
 	}}
-	b.orders = append(b.orders, e)
 	if r.Key != "" {
 		uk := userKey(r.User, r.Key)
 		if _, dup := b.keys[uk]; dup {
@@ -81,14 +81,13 @@ func (b *book) recordLocked(r *Request, from int, half int64) *entry {
 			b.keys[uk] = seq
 		}
 	}
-	held := b.users[r.User]
-	b.users[r.User] = held + r.Qty
-	if lim := b.sku.LimitPerUser; lim > 0 && held+r.Qty > lim {
-		over := held + r.Qty - lim
-		if over > r.Qty {
-			over = r.Qty
+	// Per-user counts only matter under a limit; without one the map would only cost.
+	if lim := b.sku.LimitPerUser; lim > 0 {
+		held := b.users[r.User]
+		b.users[r.User] = held + r.Qty
+		if held+r.Qty > lim {
+			b.dup += min(held+r.Qty-lim, r.Qty)
 		}
-		b.dup += over
 	}
 	b.reserved += r.Qty
 	b.expq = append(b.expq, seq)
@@ -136,20 +135,22 @@ func (b *book) settleLocked(e *entry, pay bool, user string, now time.Time) (bac
 	}
 	e.o.Status = Released
 	b.released += e.o.Qty
-	b.users[e.o.User] -= e.o.Qty
+	if b.sku.LimitPerUser > 0 {
+		b.users[e.o.User] -= e.o.Qty
+	}
 	return e.o.Qty, err
 }
 
 func (b *book) countsLocked() Counts {
 	return Counts{Stock: b.share, Available: b.avail, Reserved: b.reserved, Paid: b.paid,
-		Released: b.released, Orders: int64(len(b.orders)), Taken: b.taken}
+		Released: b.released, Orders: int64(b.orders.n), Taken: b.taken}
 }
 
 // dueLocked pops the sequence numbers of reservations due at now (FIFO: one TTL per server).
 func (b *book) dueLocked(now time.Time, max int) []*entry {
 	var due []*entry
 	for b.exphead < len(b.expq) && len(due) < max {
-		e := b.orders[b.expq[b.exphead]-1]
+		e := b.orders.at(b.expq[b.exphead] - 1)
 		if e.o.Status == Reserved && now.Before(e.o.ExpiresAt) {
 			break
 		}
@@ -241,10 +242,10 @@ func (s *shelf) entryOf(id string) (*book, *entry, *skuBooks) {
 	b := sb.books[bucket]
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if seq > int64(len(b.orders)) {
+	if seq > int64(b.orders.n) {
 		return nil, nil, nil
 	}
-	return b, b.orders[seq-1], sb
+	return b, b.orders.at(seq - 1), sb
 }
 
 // memBase implements everything but Reserve and the return of released units.
@@ -384,9 +385,9 @@ func (m *memBase) Orders(_ context.Context, sku string, fn func(*Order) error) e
 	}
 	for _, b := range sb.books {
 		b.mu.Lock()
-		snap := make([]Order, len(b.orders))
-		for i, e := range b.orders {
-			snap[i] = e.o
+		snap := make([]Order, b.orders.n)
+		for i := range snap {
+			snap[i] = b.orders.at(int64(i)).o
 		}
 		b.mu.Unlock()
 		for i := range snap {
@@ -567,7 +568,9 @@ func (m *sharded) Reserve(_ context.Context, r Request) (Order, bool, error) {
 	}
 	// Home is dry: claim the user's units and the key, then steal from the other buckets
 	// without holding home's lock (holding two bucket locks could deadlock).
-	h.users[r.User] += r.Qty
+	if h.sku.LimitPerUser > 0 {
+		h.users[r.User] += r.Qty
+	}
 	if uk != "" {
 		h.pending[uk] = r.FP
 	}
@@ -582,7 +585,9 @@ func (m *sharded) Reserve(_ context.Context, r Request) (Order, bool, error) {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.users[r.User] -= r.Qty
+	if h.sku.LimitPerUser > 0 {
+		h.users[r.User] -= r.Qty
+	}
 	if uk != "" {
 		delete(h.pending, uk)
 	}
@@ -600,4 +605,26 @@ func hash32(s string) uint32 {
 		h *= 16777619
 	}
 	return h
+}
+
+// orderStore keeps orders by value in fixed chunks: no allocation per order, no copying of a
+// growing slice, and pointers to entries stay valid.
+type orderStore struct {
+	chunks [][]entry
+	n      int
+}
+
+const chunkBits = 10
+
+func (s *orderStore) add() *entry {
+	if s.n>>chunkBits == len(s.chunks) {
+		s.chunks = append(s.chunks, make([]entry, 1<<chunkBits))
+	}
+	e := &s.chunks[s.n>>chunkBits][s.n&(1<<chunkBits-1)]
+	s.n++
+	return e
+}
+
+func (s *orderStore) at(i int64) *entry {
+	return &s.chunks[i>>chunkBits][i&(1<<chunkBits-1)]
 }
