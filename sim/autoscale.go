@@ -354,3 +354,14 @@ func (f Floored) Decide(o Observation) Decision {
 	}
 	return d
 }
+
+// withShards adds the database's shard count to an autoscaler's reason (for the dashboard).
+func withShards(reason string, shards int) string {
+	if shards == 0 {
+		return reason
+	}
+	if reason == "" {
+		return fmt.Sprintf("db %d shards", shards)
+	}
+	return fmt.Sprintf("%s; db %d shards", reason, shards)
+}

@@ -647,7 +647,7 @@ func (f *fluidSim) gaugeTick(now time.Duration) {
 		}
 	}
 	if f.gauge != nil {
-		g := report.Gauges{Replicas: f.fleet.ready, DesiredReplicas: f.fleet.current(), Autoscaler: f.decision.Reason,
+		g := report.Gauges{Replicas: f.fleet.ready, DesiredReplicas: f.fleet.current(), Autoscaler: withShards(f.decision.Reason, f.shardsN),
 			Sold: int64(f.sold), Paid: int64(f.paid)}
 		for i := range f.stock {
 			g.Stock += f.stock0[i]

@@ -593,7 +593,7 @@ func (s *requestSim) gaugeTick(now time.Duration) {
 		}
 	}
 	if s.gauge != nil {
-		g := report.Gauges{Replicas: s.fleet.ready, DesiredReplicas: s.fleet.current(), Autoscaler: s.decision.Reason, Sold: s.sold, Paid: s.paid}
+		g := report.Gauges{Replicas: s.fleet.ready, DesiredReplicas: s.fleet.current(), Autoscaler: withShards(s.decision.Reason, s.shardsN), Sold: s.sold, Paid: s.paid}
 		for i := range s.stock {
 			g.Stock += s.stock0[i]
 			g.StockLeft += s.stock[i]
