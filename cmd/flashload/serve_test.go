@@ -1,0 +1,72 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flashload/flashload/target"
+)
+
+func TestServeRunDrainsAndPrintsTheAudit(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errb bytes.Buffer
+	addrc := make(chan string, 1)
+	opts := &serveOptions{Options: target.Options{Addr: "127.0.0.1:0", Strategy: "memory", AdminToken: "tok"},
+		SKUs: []string{"phone:5:10:1"}, DrainTimeout: 5 * time.Second, Out: &out, Err: &errb,
+		ready: func(a string) { addrc <- a }}
+	done := make(chan error, 1)
+	go func() { done <- serveRun(ctx, opts) }()
+	var addr string
+	select {
+	case addr = <-addrc:
+	case err := <-done:
+		t.Fatalf("serve ended early: %v\n%s", err, errb.String())
+	}
+	req, _ := http.NewRequest("POST", "http://"+addr+"/v1/skus/phone/purchase", nil)
+	req.Header.Set("X-User-Id", "u1")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 201 {
+		t.Fatalf("purchase: %d %s", res.StatusCode, body)
+	}
+	cancel() // what SIGTERM does through main's signal context
+	if err := <-done; err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+	if want := "audit phone: stock=5 available=4 reserved=1 paid=0 released=0 sold=1 oversold=0 orders=1 duplicates=0"; !strings.Contains(out.String(), want) {
+		t.Fatalf("output %q lacks %q", out.String(), want)
+	}
+	if strings.Contains(errb.String(), "admin token") {
+		t.Fatalf("a chosen token is not printed: %s", errb.String())
+	}
+}
+
+func TestServeUsageErrors(t *testing.T) {
+	for _, tt := range []struct{ name, strategy, sku string }{
+		{"unknown strategy", "magic", ""},
+		{"bad --sku", "memory", "phone"},
+		{"bad --sku stock", "memory", "phone:many"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			opts := &serveOptions{Options: target.Options{Addr: "127.0.0.1:0", Strategy: tt.strategy},
+				Out: io.Discard, Err: io.Discard}
+			if tt.sku != "" {
+				opts.SKUs = []string{tt.sku}
+			}
+			err := serveRun(context.Background(), opts)
+			if code := exitCode(err, io.Discard); code != exitUsage {
+				t.Fatalf("exit code %d (%v), want %d", code, err, exitUsage)
+			}
+		})
+	}
+}
