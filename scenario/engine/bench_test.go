@@ -22,14 +22,14 @@ func BenchmarkPacer(b *testing.B) {
 	}
 	r.rec = NewRecorder(s, r.play, r.opts, 1)
 	r.warn = &warner{rec: r.rec, last: map[string]time.Time{}}
-	pool := newIdlePool(4)
-	for i := 0; i < 4; i++ {
+	var pool *idlePool
+	pool = newIdlePool(4, func(i int, ch <-chan scenario.Arrival) {
 		go func() {
-			for range pool.chans[i] {
+			for range ch {
 				pool.put(i)
 			}
 		}()
-	}
+	})
 	it := r.play.Arrivals()
 	lim := &limitedArrivals{it: it, n: b.N}
 	r.start = time.Now()

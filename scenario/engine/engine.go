@@ -313,12 +313,11 @@ func (r *run) auditable() bool { return r.opts.AdminToken != "" }
 func (r *run) runOpen(ctx context.Context, pacer *report.Shard) bool {
 	sessCtx, cancelSess := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelSess()
-	pool := newIdlePool(r.opts.Workers)
 	var wg sync.WaitGroup
-	for i := 0; i < r.opts.Workers; i++ {
+	var pool *idlePool
+	pool = newIdlePool(r.opts.Workers, func(i int, ch <-chan scenario.Arrival) {
 		wg.Add(1)
 		w := r.newWorker(i)
-		ch := pool.chans[i]
 		go func() {
 			defer wg.Done()
 			for a := range ch {
@@ -326,43 +325,51 @@ func (r *run) runOpen(ctx context.Context, pacer *report.Shard) bool {
 				pool.put(i)
 			}
 		}()
-	}
+	})
 	complete := r.pace(ctx, r.play.Arrivals(), pool, pacer)
 	pool.close()
 	return r.drain(&wg, cancelSess) && complete
 }
 
-// idlePool is the set of workers free to start a session, so the pacer knows at an arrival's
-// time whether one is free: a worker is free exactly from the end of its session (put) until the
-// pacer hands it an arrival (get). Each worker has its own one-slot channel, so a hand-off never
-// blocks the pacer.
+// idlePool is the bounded set of session workers, so the pacer knows at an arrival's time
+// whether one is free: a worker is free exactly from the end of its session (put) until the
+// pacer hands it an arrival (offer). Workers start on demand, up to max: memory follows the
+// sessions actually in flight, not the bound. Each worker has its own one-slot channel, so a
+// hand-off never blocks the pacer.
 type idlePool struct {
 	mu    sync.Mutex
 	free  []int
 	chans []chan scenario.Arrival
+	max   int
+	start func(i int, ch <-chan scenario.Arrival)
 }
 
-func newIdlePool(n int) *idlePool {
-	p := &idlePool{free: make([]int, n), chans: make([]chan scenario.Arrival, n)}
-	for i := range n {
-		p.free[i] = n - 1 - i
-		p.chans[i] = make(chan scenario.Arrival, 1)
-	}
-	return p
+func newIdlePool(max int, start func(i int, ch <-chan scenario.Arrival)) *idlePool {
+	return &idlePool{max: max, start: start}
 }
 
-// offer hands a to a free worker; false when none is free.
+// offer hands a to a free worker, starting one when none is free and the bound allows; false
+// when all max workers are busy. Only the pacer calls it.
 func (p *idlePool) offer(a scenario.Arrival) bool {
 	p.mu.Lock()
 	n := len(p.free)
-	if n == 0 {
+	if n > 0 {
+		i := p.free[n-1]
+		p.free = p.free[:n-1]
+		p.mu.Unlock()
+		p.chans[i] <- a
+		return true
+	}
+	if len(p.chans) >= p.max {
 		p.mu.Unlock()
 		return false
 	}
-	i := p.free[n-1]
-	p.free = p.free[:n-1]
+	i := len(p.chans)
+	ch := make(chan scenario.Arrival, 1)
+	p.chans = append(p.chans, ch)
 	p.mu.Unlock()
-	p.chans[i] <- a
+	p.start(i, ch)
+	ch <- a
 	return true
 }
 
@@ -372,10 +379,20 @@ func (p *idlePool) put(i int) {
 	p.mu.Unlock()
 }
 
+// close ends the workers once their sessions are over. Only the pacer calls it, after its last offer.
 func (p *idlePool) close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	for _, c := range p.chans {
 		close(c)
 	}
+}
+
+// started is how many workers the pool started.
+func (p *idlePool) started() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.chans)
 }
 
 // pace hands each arrival to a waiting worker at its intended time, or drops it when none is
