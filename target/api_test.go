@@ -194,6 +194,9 @@ func TestOrderLifecycleAndPricing(t *testing.T) {
 			if au.Paid != 3 || au.Released != 1 || au.Available != stock-3 || au.Orders != 2 {
 				t.Fatalf("audit %+v", au)
 			}
+			if f := ts.admin(t, "GET", "/admin/audit?fast=1", ""); f.status != 200 || !bytes.Contains(f.body, []byte(`"sold":3,`)) || bytes.Contains(f.body, []byte("duplicates")) {
+				t.Fatalf("fast audit: %d %s", f.status, f.body)
+			}
 			// NDJSON: one line per order, with the contract's fields.
 			ol := ts.admin(t, "GET", "/admin/orders?sku=p", "")
 			if ct := ol.header.Get("Content-Type"); ct != "application/x-ndjson" {
