@@ -2,14 +2,14 @@ package sim
 
 import "time"
 
-// Event is one scheduled happening in virtual time. It is a small value: the kernel stores
-// events by value in one slice, so scheduling and popping allocate nothing.
+// Event is one scheduled happening in virtual time. It is a small value (24 bytes): the kernel
+// stores events by value in one slice, so scheduling and popping allocate nothing.
 type Event struct {
 	At   time.Duration // virtual time
-	Kind uint8         // what happens (the model's own numbering)
-	Arg  int32         // e.g. a replica index
-	ID   int64         // e.g. a request index
+	ID   int32         // e.g. a request index
+	Arg  int32         // e.g. a shard index
 	seq  uint32        // scheduling order, for ties (compared modulo 2³²)
+	Kind uint8         // what happens (the model's own numbering)
 }
 
 // Kernel is a discrete-event scheduler: a 4-ary min-heap of events ordered by time, ties broken
@@ -65,7 +65,10 @@ func (k *Kernel) Peek() (time.Duration, bool) {
 	return k.heap[0].At, true
 }
 
-// Next pops the earliest event and advances Now to its time.
+// Next pops the earliest event and advances Now to its time. It sifts bottom-up: the hole
+// left at the root walks down to a leaf along the smaller children (one comparison among
+// siblings per level, none against the moved element), then the last element climbs from
+// there, usually not far: fewer comparisons than the textbook sift-down.
 func (k *Kernel) Next() (Event, bool) {
 	h := k.heap
 	n := len(h)
@@ -76,29 +79,45 @@ func (k *Kernel) Next() (Event, bool) {
 	n--
 	x := h[n]
 	h = h[:n]
-	i := 0
-	for {
-		c := i<<2 + 1
-		if c >= n {
-			break
-		}
-		m := c
-		end := c + 4
-		if end > n {
-			end = n
-		}
-		for j := c + 1; j < end; j++ {
-			if h[j].less(&h[m]) {
-				m = j
-			}
-		}
-		if !h[m].less(&x) {
-			break
-		}
-		h[i] = h[m]
-		i = m
-	}
 	if n > 0 {
+		i := 0
+		for {
+			c := i<<2 + 1
+			if c >= n {
+				break
+			}
+			m := c
+			if end := min(c+4, n); end-c == 4 {
+				// Four children: a small tournament.
+				a, b := c, c+2
+				if h[c+1].less(&h[c]) {
+					a = c + 1
+				}
+				if h[c+3].less(&h[c+2]) {
+					b = c + 3
+				}
+				m = a
+				if h[b].less(&h[a]) {
+					m = b
+				}
+			} else {
+				for j := c + 1; j < end; j++ {
+					if h[j].less(&h[m]) {
+						m = j
+					}
+				}
+			}
+			h[i] = h[m]
+			i = m
+		}
+		for i > 0 {
+			p := (i - 1) >> 2
+			if !x.less(&h[p]) {
+				break
+			}
+			h[i] = h[p]
+			i = p
+		}
 		h[i] = x
 	}
 	k.heap = h

@@ -14,10 +14,10 @@ func TestKernelOrder(t *testing.T) {
 	for i := 0; i < 5000; i++ {
 		at := time.Duration(r.IntN(1000))
 		want = append(want, at)
-		k.Schedule(Event{At: at, ID: int64(i)})
+		k.Schedule(Event{At: at, ID: int32(i)})
 	}
 	sort.Slice(want, func(i, j int) bool { return want[i] < want[j] })
-	lastID := map[time.Duration]int64{}
+	lastID := map[time.Duration]int32{}
 	for i := range want {
 		e, ok := k.Next()
 		if !ok || e.At != want[i] {

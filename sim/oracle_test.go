@@ -66,6 +66,9 @@ func checkOracle(t *testing.T, o oracle, n int64, meanTol, p99Tol float64) {
 	// Little's law: L = λW, with L the time average of the number in the system.
 	span := s.lastT.Seconds()
 	near(t, o.name+" Little L vs λW", s.sysArea/span, float64(s.st.served)/span*soj, meanTol)
+	t.Logf("%s, %d arrivals: mean wait %.6g (want %g), sojourn %.6g (want %g), L %.6g vs λW %.6g, P99 wait %.6g (want %g)",
+		o.name, n, w, o.wait, soj, o.sojourn, s.sysArea/span, float64(s.st.served)/span*soj,
+		float64(s.st.wait.ValueAtQuantile(99))/1e6, o.p99Wait)
 	if o.p99Wait > 0 {
 		near(t, o.name+" P99 wait", float64(s.st.wait.ValueAtQuantile(99))/1e6, o.p99Wait, p99Tol)
 	}

@@ -140,6 +140,7 @@ type requestSim struct {
 	decision  Decision
 
 	st      stats
+	res     report.Result // reused: RecordN takes a pointer, which would escape per request
 	gauge   func(now time.Duration, g report.Gauges)
 	gaugeDt time.Duration
 	end     time.Duration
@@ -214,13 +215,13 @@ func (s *requestSim) run(end time.Duration, stop func() bool) {
 				s.k.Schedule(Event{At: t, Kind: evArrival})
 			}
 		case evResume:
-			s.advance(int32(e.ID), now)
+			s.advance(e.ID, now)
 		case evRetry:
-			s.admit(int32(e.ID), now)
+			s.admit(e.ID, now)
 		case evAppDone:
-			s.appDone(int32(e.ID), now)
+			s.appDone(e.ID, now)
 		case evDBDone:
-			s.dbDone(int(e.Arg), int32(e.ID), now)
+			s.dbDone(int(e.Arg), e.ID, now)
 		case evScale:
 			s.scaleDecision(now)
 			if now < s.end {
@@ -259,7 +260,7 @@ func (s *requestSim) advance(id int32, now time.Duration) {
 		if st.kind < 0 {
 			ss.step++
 			if d := sampleThink(st.think, s.rng); d > 0 {
-				s.k.Schedule(Event{At: now + d, Kind: evResume, ID: int64(id)})
+				s.k.Schedule(Event{At: now + d, Kind: evResume, ID: id})
 				return
 			}
 			continue
@@ -397,7 +398,7 @@ func (s *requestSim) begin(id int32, now time.Duration) {
 		r.db = s.svc.db != nil
 	}
 	s.cpu++
-	s.k.Schedule(Event{At: now + time.Duration(cost*1e9), Kind: evAppDone, ID: int64(id)})
+	s.k.Schedule(Event{At: now + time.Duration(cost*1e9), Kind: evAppDone, ID: id})
 }
 
 func (s *requestSim) appDone(id int32, now time.Duration) {
@@ -413,7 +414,7 @@ func (s *requestSim) appDone(id int32, now time.Duration) {
 	s.dbQueries++
 	d := s.svc.db
 	t := s.rng.ExpFloat64() * d.query * d.factor(float64(q.inflight))
-	s.k.Schedule(Event{At: now + time.Duration(t*1e9), Kind: evDBDone, Arg: int32(sh), ID: int64(id)})
+	s.k.Schedule(Event{At: now + time.Duration(t*1e9), Kind: evDBDone, Arg: int32(sh), ID: id})
 }
 
 // dbDone: shard sh finished query id.
@@ -485,9 +486,9 @@ func (s *requestSim) answer(id int32, done time.Duration, status int, code strin
 	r := &s.reqs[id]
 	ss := &s.sess[r.sess]
 	st := &s.js[ss.j].steps[r.step]
-	res := report.Result{Intended: r.intended, Sent: r.intended, Done: done, Journey: s.js[ss.j].name, Step: st.name,
+	s.res = report.Result{Intended: r.intended, Sent: r.intended, Done: done, Journey: s.js[ss.j].name, Step: st.name,
 		Status: status, Code: code, Err: errc, Retry: r.retry}
-	s.out.RecordN(&res, 1)
+	s.out.RecordN(&s.res, 1)
 	if s.svc.breaker != nil && code != "CIRCUIT_OPEN" {
 		s.breakerCount(done, status >= 500 || errc != report.ErrNone)
 	}
@@ -503,7 +504,7 @@ func (s *requestSim) answer(id int32, done time.Duration, status int, code strin
 		r.attempt++
 		r.retry = true
 		r.status, r.code, r.db = 0, "", false
-		s.k.Schedule(Event{At: now + st.retry.delay(int(r.attempt), s.rng), Kind: evRetry, ID: int64(id)})
+		s.k.Schedule(Event{At: now + st.retry.delay(int(r.attempt), s.rng), Kind: evRetry, ID: id})
 		return
 	}
 	if r.kind == kindPurchase && status == 201 {
