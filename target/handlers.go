@@ -261,14 +261,15 @@ func (s *Server) view(ctx *fasthttp.RequestCtx, name []byte) {
 		writeErr(ctx, fasthttp.StatusNotFound, "NOT_FOUND", "unknown sku")
 		return
 	}
-	c, err := s.inv.Counts(s.ctx, k.name)
+	now := time.Now()
+	c, err := s.viewCounts(k, now)
 	if err != nil {
 		invErr(ctx, err)
 		return
 	}
 	var arr [384]byte
 	ctx.SetContentType("application/json")
-	ctx.SetBody(s.appendView(arr[:0], k, c, time.Now()))
+	ctx.SetBody(s.appendView(arr[:0], k, c, now))
 }
 
 // appendView renders GET /v1/skus/{sku}: price is what the next single unit costs now.
@@ -545,7 +546,11 @@ func (s *Server) events(ctx *fasthttp.RequestCtx, name []byte) {
 		for i := 0; limit < 0 || i < limit; i++ {
 			buf = buf[:0]
 			k := s.sku([]byte(skuName))
-			c, err := s.inv.Counts(s.ctx, skuName)
+			var c inventory.Counts
+			var err error
+			if k != nil {
+				c, err = s.viewCounts(k, time.Now())
+			}
 			switch {
 			case k == nil || err != nil:
 				buf = append(buf, "event: error\ndata: {\"code\":\"STORE_UNAVAILABLE\"}\n\n"...)

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -93,12 +94,13 @@ type Server struct {
 	skuMu sync.Mutex
 	skus  atomic.Pointer[map[string]*sku]
 
-	inflight atomic.Int64
-	ctx      context.Context // strategy calls and the reaper; cancelled by Close
-	cancel   context.CancelFunc
-	done     chan struct{} // closed by Shutdown: event streams end
-	doneOnce sync.Once
-	reaper   sync.WaitGroup
+	inflight   atomic.Int64
+	cacheViews bool
+	ctx        context.Context // strategy calls and the reaper; cancelled by Close
+	cancel     context.CancelFunc
+	done       chan struct{} // closed by Shutdown: event streams end
+	doneOnce   sync.Once
+	reaper     sync.WaitGroup
 }
 
 // New builds a server and its inventory strategy (connecting to Redis for redis-* ones).
@@ -119,6 +121,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	}
 	s := &Server{opts: opts, inv: inv, token: []byte("Bearer " + opts.AdminToken), done: make(chan struct{})}
 	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	s.cacheViews = strings.HasPrefix(opts.Strategy, "redis")
 	s.groups.init()
 	s.guard.init()
 	if opts.MaxRPS > 0 {
@@ -209,6 +212,45 @@ type sku struct {
 	firstN    int64
 	startsStr string
 	endsStr   string
+
+	// The views' cache of the stock figures (Redis strategies only, see viewCounts).
+	cached     atomic.Pointer[cachedCounts]
+	refreshing atomic.Bool
+}
+
+type cachedCounts struct {
+	c  inventory.Counts
+	at time.Time
+}
+
+// ViewCacheTTL is how stale the stock shown by views and events may be on the Redis
+// strategies: at most one Counts round trip per SKU per TTL, whatever the view rate (the
+// seeds' cache in front of the inventory). In-process strategies read live counts, which
+// costs less than the cache.
+const ViewCacheTTL = 100 * time.Millisecond
+
+// viewCounts answers the stock figures for views and events.
+func (s *Server) viewCounts(k *sku, now time.Time) (inventory.Counts, error) {
+	if !s.cacheViews {
+		return s.inv.Counts(s.ctx, k.name)
+	}
+	cc := k.cached.Load()
+	if cc != nil && now.Sub(cc.at) < ViewCacheTTL {
+		return cc.c, nil
+	}
+	// One request refreshes; the others serve the stale figures meanwhile.
+	if cc != nil && !k.refreshing.CompareAndSwap(false, true) {
+		return cc.c, nil
+	}
+	c, err := s.inv.Counts(s.ctx, k.name)
+	if cc != nil {
+		k.refreshing.Store(false)
+	}
+	if err != nil {
+		return c, err
+	}
+	k.cached.Store(&cachedCounts{c: c, at: now})
+	return c, nil
 }
 
 func (s *Server) sku(name []byte) *sku {
