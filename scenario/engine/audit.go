@@ -26,11 +26,11 @@ const (
 )
 
 // Attempt is the compact record of one purchase attempt (one idempotency key, all its retries).
-// It is a fixed-size value kept in per-worker chunks, never a map of strings: a run of millions
-// of purchases costs 24 bytes each. The key is rebuilt from the run id, Seq and Step.
+// It is a 16-byte value kept in per-worker chunks, never a map of strings: a run of millions of
+// purchases costs 16 bytes each. The key is rebuilt from the run id, Seq and Step; the user is
+// not stored, since it is a function of the seed and Seq (scenario.UserIDs, or the bot's fixed id).
 type Attempt struct {
 	Seq     int64   // the arrival's sequence number in the whole schedule
-	User    int64   // the user number (its decimal form is the X-User-Id and {{user}})
 	Step    uint16  // the step's index in the journey: one key per (arrival, step)
 	SKU     uint16  // index into Scenario.SKUs; noSKU when the SKU is not one of the scenario's
 	Qty     uint16  // units asked for

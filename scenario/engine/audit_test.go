@@ -3,6 +3,7 @@ package engine
 import (
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/flashload/flashload/scenario"
 )
@@ -35,7 +36,7 @@ func TestJoin(t *testing.T) {
 	}{
 		{
 			name:     "clean",
-			attempts: []Attempt{{Seq: 1, User: 1, Outcome: OutcomeAcknowledged}, {Seq: 2, User: 2, Outcome: OutcomeAcknowledged}, {Seq: 3, User: 3, Outcome: OutcomeFailed, SoldOut: true}},
+			attempts: []Attempt{{Seq: 1, Outcome: OutcomeAcknowledged}, {Seq: 2, Outcome: OutcomeAcknowledged}, {Seq: 3, Outcome: OutcomeFailed, SoldOut: true}},
 			orders:   []Order{{Key: key(1), User: "u1", SKU: "a", Qty: 1, Status: "paid"}, {Key: key(2), User: "u2", SKU: "a", Qty: 1, Status: "reserved"}},
 			want: func(t *testing.T, a auditView) {
 				a.expect(t, 0, 0, 0, 0, 0, 0)
@@ -46,27 +47,27 @@ func TestJoin(t *testing.T) {
 		},
 		{
 			name: "oversold and lost",
-			attempts: []Attempt{{Seq: 1, User: 1, Outcome: OutcomeAcknowledged}, {Seq: 2, User: 2, Outcome: OutcomeAcknowledged},
-				{Seq: 3, User: 3, Outcome: OutcomeAcknowledged}, {Seq: 4, User: 4, Outcome: OutcomeAcknowledged}},
+			attempts: []Attempt{{Seq: 1, Outcome: OutcomeAcknowledged}, {Seq: 2, Outcome: OutcomeAcknowledged},
+				{Seq: 3, Outcome: OutcomeAcknowledged}, {Seq: 4, Outcome: OutcomeAcknowledged}},
 			orders: []Order{{Key: key(1), User: "u1", SKU: "a", Qty: 1}, {Key: key(2), User: "u2", SKU: "a", Qty: 1}, {Key: key(3), User: "u3", SKU: "a", Qty: 1}},
 			want:   func(t *testing.T, a auditView) { a.expect(t, 1, 1, 0, 0, 0, 2) },
 		},
 		{
 			name:     "server oversold counter wins",
-			attempts: []Attempt{{Seq: 1, User: 1, Outcome: OutcomeAcknowledged}},
+			attempts: []Attempt{{Seq: 1, Outcome: OutcomeAcknowledged}},
 			orders:   []Order{{Key: key(1), User: "u1", SKU: "a", Qty: 1}},
 			server:   map[string]SKUAudit{"a": {SKU: "a", Stock: 2, Available: -3, Reserved: 5, Sold: 5, Oversold: 3}},
 			want:     func(t *testing.T, a auditView) { a.expect(t, 3, 0, 0, 0, 0, 1) },
 		},
 		{
 			name:     "duplicate key and per-user limit",
-			attempts: []Attempt{{Seq: 1, User: 1, Outcome: OutcomeAcknowledged}, {Seq: 2, User: 1, Outcome: OutcomeUnknown}},
+			attempts: []Attempt{{Seq: 1, Outcome: OutcomeAcknowledged}, {Seq: 2, Outcome: OutcomeUnknown}},
 			orders:   []Order{{Key: key(1), User: "u1", SKU: "a", Qty: 1}, {Key: key(1), User: "u1", SKU: "b", Qty: 1}, {Key: key(2), User: "u1", SKU: "a", Qty: 1}},
 			want:     func(t *testing.T, a auditView) { a.expect(t, 0, 0, 0, 2, 0, 2) },
 		},
 		{
 			name:     "unexpected and released",
-			attempts: []Attempt{{Seq: 1, User: 1, Outcome: OutcomeFailed}},
+			attempts: []Attempt{{Seq: 1, Outcome: OutcomeFailed}},
 			orders:   []Order{{Key: key(1), User: "u1", SKU: "a", Qty: 1}, {Key: "other-1", User: "x", SKU: "b", Qty: 1, Status: "released"}},
 			want: func(t *testing.T, a auditView) {
 				a.expect(t, 0, 0, 2, 0, 0, 1)
@@ -153,4 +154,17 @@ func FuzzReadOrders(f *testing.F) {
 			t.Fatalf("unexpected %d of %d orders with no attempts", a.Unexpected, len(orders))
 		}
 	})
+}
+
+func TestAttemptIsCompact(t *testing.T) {
+	if n := unsafe.Sizeof(Attempt{}); n != 16 {
+		t.Errorf("Attempt is %d bytes, want 16", n)
+	}
+	var l attemptLog
+	for i := range 10000 {
+		l.add(Attempt{Seq: int64(i)})
+	}
+	if l.len() != 10000 || len(l.chunks) != 3 {
+		t.Errorf("len %d in %d chunks", l.len(), len(l.chunks))
+	}
 }

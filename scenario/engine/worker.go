@@ -187,7 +187,7 @@ func (w *worker) step(ctx context.Context, st *compiledStep, journey string, seq
 		if st.coupon != "" {
 			w.sh.Ratio("coupon_redemption", outcome == OutcomeAcknowledged)
 		}
-		w.log.add(Attempt{Seq: seq, User: user, Step: st.idx, SKU: st.skuIdx, Qty: uint16(min(st.qty, math.MaxUint16)),
+		w.log.add(Attempt{Seq: seq, Step: st.idx, SKU: st.skuIdx, Qty: uint16(min(st.qty, math.MaxUint16)),
 			Outcome: outcome, SoldOut: an.code == CodeSoldOut})
 		if outcome == OutcomeFailed && !st.ignoreLm {
 			return false // no order: the rest of the journey (pay, cancel) has nothing to act on
