@@ -344,7 +344,7 @@ func TestLimiter(t *testing.T) {
 
 func TestRateLimitAnswers429(t *testing.T) {
 	o := testOptions(t, "memory")
-	o.MaxRPS = 1 // burst 1
+	o.MaxRPS = 0.1 // burst 1, one token per 10s
 	ts := startServer(t, o)
 	ts.createSKU(t, `{"sku":"s","stock":100,"price":1}`)
 	ts.buy(t, "s", "u1", "", "")
@@ -357,8 +357,8 @@ func TestRateLimitAnswers429(t *testing.T) {
 			limited++
 		}
 	}
-	if limited < 4 {
-		t.Fatalf("%d of 5 purchases right after the first were limited at 1/s", limited)
+	if limited != 5 {
+		t.Fatalf("%d of 5 purchases right after the first were limited at 0.1/s", limited)
 	}
 }
 
