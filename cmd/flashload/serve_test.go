@@ -70,3 +70,18 @@ func TestServeUsageErrors(t *testing.T) {
 		})
 	}
 }
+
+func FuzzParseSKUFlag(f *testing.F) {
+	for _, s := range []string{"phone:5", "phone:5:10", "phone:5:10:1", "phone", ":::", "a:1:x", "a:-1:1e309:2"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		c, err := parseSKUFlag(v)
+		if err != nil {
+			return
+		}
+		if n := strings.Count(v, ":"); n < 1 || n > 3 || !strings.HasPrefix(v, c.SKU+":") {
+			t.Fatalf("parseSKUFlag(%q) accepted %+v", v, c)
+		}
+	})
+}
