@@ -487,3 +487,25 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Fatal("still accepting after Shutdown")
 	}
 }
+
+// TestShutdownEndsEventStreams: an open SSE stream does not hold Shutdown up.
+func TestShutdownEndsEventStreams(t *testing.T) {
+	ts := startServer(t, testOptions(t, "memory"))
+	ts.createSKU(t, `{"sku":"s","stock":7,"price":5}`)
+	res, err := ts.client.Get(ts.url + "/v1/skus/s/events?interval=20ms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	sc := bufio.NewScanner(res.Body)
+	if !sc.Scan() {
+		t.Fatal("no event")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := ts.Shutdown(ctx); err != nil {
+		t.Fatalf("shutdown with an open stream: %v", err)
+	}
+	for sc.Scan() { // the stream ends
+	}
+}

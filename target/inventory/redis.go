@@ -200,7 +200,10 @@ func newRedis(ctx context.Context, cfg Config) (*redisStrategy, error) {
 	opts.WriteTimeout = 500 * time.Millisecond
 	opts.PoolTimeout = 500 * time.Millisecond
 	opts.MaxRetries = -1
-	opts.DialerRetries = 1 // a dead Redis answers 503 at once, not after a dial backoff
+	opts.DialerRetries = 1  // a dead Redis answers 503 at once, not after a dial backoff
+	if opts.PoolSize == 0 { // not set in the URL (?pool_size=)
+		opts.PoolSize = 128 // purchases wait for a connection at most PoolTimeout
+	}
 	opts.ContextTimeoutEnabled = true
 	s := &redisStrategy{name: cfg.Name, rdb: redis.NewClient(opts), prefix: cfg.RedisPrefix, n: 1, skus: map[string]SKU{}}
 	if cfg.Name == "redis-sharded" {
