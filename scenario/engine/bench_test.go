@@ -23,10 +23,10 @@ func BenchmarkPacer(b *testing.B) {
 	r.rec = NewRecorder(s, r.play, r.opts, 1)
 	r.warn = &warner{rec: r.rec, last: map[string]time.Time{}}
 	var pool *idlePool
-	pool = newIdlePool(4, func(i int, ch <-chan scenario.Arrival) {
+	pool = newIdlePool(4, func(id int, ch <-chan scenario.Arrival) {
 		go func() {
 			for range ch {
-				pool.put(i)
+				pool.put(id)
 			}
 		}()
 	})

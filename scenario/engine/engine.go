@@ -143,6 +143,11 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*report.Run, 
 		complete = r.runOpen(ctx, r.rec.Shard(r.rec.Shards()-1))
 	}
 	end := r.now()
+	if wall := r.play.WallDuration(); complete && end > wall {
+		// The schedule's length, not the drain's end: answers that arrive while in-flight
+		// sessions finish still count, and rates are per second of the schedule played.
+		end = wall
+	}
 	cancelRun()
 	side.Wait()
 
@@ -317,15 +322,16 @@ func (r *run) runOpen(ctx context.Context, pacer *report.Shard) bool {
 	defer cancelSess()
 	var wg sync.WaitGroup
 	var pool *idlePool
-	pool = newIdlePool(r.opts.Workers, func(i int, ch <-chan scenario.Arrival) {
+	pool = newIdlePool(r.opts.Workers, func(id int, ch <-chan scenario.Arrival) {
 		wg.Add(1)
-		w := r.newWorker(i)
+		w := r.newWorker(id)
 		go func() {
 			defer wg.Done()
 			for a := range ch {
 				w.session(sessCtx, a, a.Wall)
-				pool.put(i)
+				pool.put(id)
 			}
+			w.retire()
 		}()
 	})
 	complete := r.pace(ctx, r.play.Arrivals(), pool, pacer)
@@ -335,63 +341,82 @@ func (r *run) runOpen(ctx context.Context, pacer *report.Shard) bool {
 
 // idlePool is the bounded set of session workers, so the pacer knows at an arrival's time
 // whether one is free: a worker is free exactly from the end of its session (put) until the
-// pacer hands it an arrival (offer). Workers start on demand, up to max: memory follows the
-// sessions actually in flight, not the bound. Each worker has its own one-slot channel, so a
-// hand-off never blocks the pacer.
+// pacer hands it an arrival (offer). Workers start on demand, up to max alive, and the pacer
+// retires those idle the longest (trim), so memory follows the sessions actually in flight, not
+// the highest burst seen. Each worker has its own one-slot channel: a hand-off never blocks.
 type idlePool struct {
 	mu    sync.Mutex
-	free  []int
-	chans []chan scenario.Arrival
+	free  []int // ids of free workers, the longest idle first
+	chans map[int]chan scenario.Arrival
+	next  int // the next worker id
 	max   int
-	start func(i int, ch <-chan scenario.Arrival)
+	start func(id int, ch <-chan scenario.Arrival)
 }
 
-func newIdlePool(max int, start func(i int, ch <-chan scenario.Arrival)) *idlePool {
-	return &idlePool{max: max, start: start}
+func newIdlePool(max int, start func(id int, ch <-chan scenario.Arrival)) *idlePool {
+	return &idlePool{max: max, start: start, chans: map[int]chan scenario.Arrival{}}
 }
 
 // offer hands a to a free worker, starting one when none is free and the bound allows; false
-// when all max workers are busy. Only the pacer calls it.
+// when max workers are alive and busy. Only the pacer calls it.
 func (p *idlePool) offer(a scenario.Arrival) bool {
 	p.mu.Lock()
-	n := len(p.free)
-	if n > 0 {
-		i := p.free[n-1]
+	if n := len(p.free); n > 0 {
+		id := p.free[n-1]
 		p.free = p.free[:n-1]
+		ch := p.chans[id]
 		p.mu.Unlock()
-		p.chans[i] <- a
+		ch <- a
 		return true
 	}
 	if len(p.chans) >= p.max {
 		p.mu.Unlock()
 		return false
 	}
-	i := len(p.chans)
+	id := p.next
+	p.next++
 	ch := make(chan scenario.Arrival, 1)
-	p.chans = append(p.chans, ch)
+	p.chans[id] = ch
 	p.mu.Unlock()
-	p.start(i, ch)
+	p.start(id, ch)
 	ch <- a
 	return true
 }
 
-func (p *idlePool) put(i int) {
+func (p *idlePool) put(id int) {
 	p.mu.Lock()
-	p.free = append(p.free, i)
+	p.free = append(p.free, id)
 	p.mu.Unlock()
+}
+
+// trim retires free workers beyond keep: half of the excess per call, the longest idle first.
+// Only the pacer calls it (once a second).
+func (p *idlePool) trim(keep int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := (len(p.free) - keep) / 2
+	if n <= 0 {
+		return
+	}
+	for _, id := range p.free[:n] {
+		close(p.chans[id])
+		delete(p.chans, id)
+	}
+	p.free = append(p.free[:0], p.free[n:]...)
 }
 
 // close ends the workers once their sessions are over. Only the pacer calls it, after its last offer.
 func (p *idlePool) close() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for _, c := range p.chans {
+	for id, c := range p.chans {
 		close(c)
+		delete(p.chans, id)
 	}
 }
 
-// started is how many workers the pool started.
-func (p *idlePool) started() int {
+// alive is how many workers are alive.
+func (p *idlePool) alive() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return len(p.chans)
@@ -436,6 +461,7 @@ loop:
 		}
 		if now-lastCheck >= time.Second {
 			lastCheck = now
+			pool.trim(64)
 			if dropped > droppedWarned {
 				r.warn.say("dropped", fmt.Sprintf("generator saturated: %d arrivals dropped so far (all %d workers busy); raise --workers or check the target", dropped, r.opts.Workers))
 				droppedWarned = dropped

@@ -3,6 +3,8 @@ package engine
 import (
 	"context"
 	"testing"
+
+	"github.com/flashload/flashload/scenario"
 )
 
 // TestJourneys plays the preset steps against the target: view, think, purchase, pay, cancel,
@@ -75,5 +77,44 @@ journeys: [{name: viewer, steps: [{view: {sku: mug}}]}]
 	sum := res.Summary
 	if sum.Requests.Total < 50 || sum.Requests.Dropped != 0 || sum.Requests.ByStatus["200"] != sum.Requests.Total || sum.Partial {
 		t.Errorf("closed model: %+v partial %v", sum.Requests, sum.Partial)
+	}
+}
+
+// TestIdlePool: workers start on demand up to the bound, a busy pool refuses, and trim retires
+// the longest idle.
+func TestIdlePool(t *testing.T) {
+	got := make(chan int, 10)
+	var p *idlePool
+	p = newIdlePool(3, func(id int, ch <-chan scenario.Arrival) {
+		go func() {
+			for range ch {
+				got <- id
+			}
+		}()
+	})
+	for i := 0; i < 3; i++ {
+		if !p.offer(scenario.Arrival{Seq: int64(i)}) {
+			t.Fatalf("offer %d refused", i)
+		}
+	}
+	if p.offer(scenario.Arrival{Seq: 3}) {
+		t.Fatal("a fourth arrival was taken by a pool of 3 busy workers")
+	}
+	for i := 0; i < 3; i++ {
+		p.put(<-got)
+	}
+	if p.alive() != 3 {
+		t.Fatalf("%d alive", p.alive())
+	}
+	p.trim(0) // retires one of the three (half the excess, rounded down)
+	if p.alive() != 2 {
+		t.Fatalf("%d alive after trim", p.alive())
+	}
+	if !p.offer(scenario.Arrival{Seq: 4}) {
+		t.Fatal("refused with free workers")
+	}
+	p.close()
+	if p.alive() != 0 {
+		t.Fatal("alive after close")
 	}
 }

@@ -66,9 +66,11 @@ func TestSteadyRate(t *testing.T) {
 	if !within(float64(sum.Requests.Total), 10000, 0.01) {
 		t.Errorf("sent %d, want 10000 ± 1%%", sum.Requests.Total)
 	}
-	// The achieved rate over the schedule's span: requests per second of the play.
-	if got := float64(sum.Requests.Total) / 5; !within(got, 2000, 0.01) {
-		t.Errorf("achieved %.1f/s, want 2000 ± 1%%", got)
+	if got := sum.Rate.AchievedAvg; !within(got, 2000, 0.01) || !within(got, sum.Rate.TargetAvg, 0.01) {
+		t.Errorf("achieved %.1f/s, want 2000 ± 1%% (target %.1f/s)", got, sum.Rate.TargetAvg)
+	}
+	if sum.DurationS != 5 {
+		t.Errorf("duration %vs, want the schedule's 5s", sum.DurationS)
 	}
 	if sum.Requests.Dropped != 0 {
 		t.Errorf("%d arrivals dropped", sum.Requests.Dropped)

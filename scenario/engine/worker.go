@@ -45,6 +45,14 @@ func (r *run) newWorker(i int) *worker {
 	return w
 }
 
+// retire frees what a worker holds but its attempt log, which the audit reads at the end.
+func (w *worker) retire() {
+	w.req = fasthttp.Request{}
+	w.resp = fasthttp.Response{}
+	w.buf, w.body, w.key, w.order, w.group = nil, nil, nil, nil, nil
+	w.timer.Stop()
+}
+
 // sleep waits d or until ctx is done; it reports whether the full wait happened.
 func (w *worker) sleep(ctx context.Context, d time.Duration) bool {
 	if d <= 0 {
