@@ -2,7 +2,9 @@ package engine
 
 import (
 	"context"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/flashload/flashload/scenario"
 )
@@ -116,5 +118,25 @@ func TestIdlePool(t *testing.T) {
 	p.close()
 	if p.alive() != 0 {
 		t.Fatal("alive after close")
+	}
+}
+
+// TestPreflightWarns: a peak far beyond what this machine can generate is warned about before
+// any load (the run is only prepared here, never started).
+func TestPreflightWarns(t *testing.T) {
+	s := mustParse(t, constantScenario(100_000_000, "10s", ""))
+	r, err := prepare(s, Options{Target: "http://127.0.0.1:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.rec = NewRecorder(s, r.play, r.opts, 1)
+	r.warn = &warner{rec: r.rec, last: map[string]time.Time{}}
+	r.preflight(false)
+	if r.ceiling <= 0 {
+		t.Fatalf("ceiling %v", r.ceiling)
+	}
+	w := r.rec.Snapshot(0).Warnings
+	if len(w) != 1 || !strings.Contains(w[0], "pre-flight") {
+		t.Errorf("warnings %q", w)
 	}
 }
