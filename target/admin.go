@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"regexp"
 	"sort"
@@ -290,6 +291,25 @@ func (s *Server) adminOrders(ctx *fasthttp.RequestCtx) {
 	}
 	ctx.SetContentType("application/x-ndjson")
 	ctx.SetBody(b)
+}
+
+// WriteOrders writes every order of every SKU as NDJSON, the lines of GET /admin/orders
+// (serve --orders-out uses it after Shutdown, so the memory strategies' orders outlive the process).
+func (s *Server) WriteOrders(ctx context.Context, w io.Writer) error {
+	var b []byte
+	for _, k := range s.sortedSKUs() {
+		err := s.inv.Orders(ctx, k.name, func(o *inventory.Order) error {
+			b = append(b[:0], '{')
+			b = appendOrderFields(b, o)
+			b = append(b, '}', '\n')
+			_, err := w.Write(b)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // FaultsConfig is POST /admin/faults's body. Each POST replaces the faults; {} clears them.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -23,6 +24,7 @@ func init() { register(newServeCmd) }
 type serveOptions struct {
 	target.Options
 	SKUs         []string // NAME:STOCK[:PRICE[:LIMIT]] created at start
+	OrdersOut    string   // after the drain, every order as NDJSON to this file
 	DrainTimeout time.Duration
 	Out, Err     io.Writer
 	// ready, when set, receives the listening address (tests).
@@ -70,6 +72,7 @@ SIGTERM or Ctrl-C stops accepting, drains in-flight requests and prints the audi
 	f.IntVar(&opts.Shards, "shards", target.DefaultShards, "buckets of the sharded strategies")
 	f.DurationVar(&opts.EventInterval, "event-interval", target.DefaultEventInterval, "period of the server-sent stock events")
 	f.StringArrayVar(&opts.SKUs, "sku", nil, "create a SKU at start: NAME:STOCK[:PRICE[:LIMIT]] (repeatable)")
+	f.StringVar(&opts.OrdersOut, "orders-out", "", "after the drain, write every order (NDJSON, as GET /admin/orders) to this file")
 	f.DurationVar(&opts.DrainTimeout, "drain-timeout", DefaultDrainTimeout, "how long SIGTERM waits for in-flight requests")
 	return cmd
 }
@@ -166,5 +169,29 @@ func serveRun(ctx context.Context, opts *serveOptions) error {
 		fmt.Fprintf(opts.Out, "audit %s: stock=%d available=%d reserved=%d paid=%d released=%d sold=%d oversold=%d orders=%d duplicates=%d\n",
 			name, a.Stock, a.Available, a.Reserved, a.Paid, a.Released, a.Sold, a.Oversold, a.Orders, a.Duplicates)
 	}
+	if opts.OrdersOut != "" {
+		if err := writeOrdersFile(actx, srv, opts.OrdersOut); err != nil {
+			shutErr = errors.Join(shutErr, err)
+		} else {
+			fmt.Fprintf(opts.Err, "flashload serve: orders written to %s\n", opts.OrdersOut)
+		}
+	}
 	return shutErr
+}
+
+func writeOrdersFile(ctx context.Context, srv *target.Server, path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(f)
+	if err := srv.WriteOrders(ctx, w); err != nil {
+		f.Close()
+		return fmt.Errorf("writing orders to %s: %w", path, err)
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

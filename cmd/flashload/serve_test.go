@@ -5,6 +5,8 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +21,7 @@ func TestServeRunDrainsAndPrintsTheAudit(t *testing.T) {
 	addrc := make(chan string, 1)
 	opts := &serveOptions{Options: target.Options{Addr: "127.0.0.1:0", Strategy: "memory", AdminToken: "tok"},
 		SKUs: []string{"phone:5:10:1"}, DrainTimeout: 5 * time.Second, Out: &out, Err: &errb,
+		OrdersOut: filepath.Join(t.TempDir(), "orders.ndjson"),
 		ready: func(a string) { addrc <- a }}
 	done := make(chan error, 1)
 	go func() { done <- serveRun(ctx, opts) }()
@@ -45,6 +48,10 @@ func TestServeRunDrainsAndPrintsTheAudit(t *testing.T) {
 	}
 	if want := "audit phone: stock=5 available=4 reserved=1 paid=0 released=0 sold=1 oversold=0 orders=1 duplicates=0"; !strings.Contains(out.String(), want) {
 		t.Fatalf("output %q lacks %q", out.String(), want)
+	}
+	orders, err := os.ReadFile(opts.OrdersOut)
+	if err != nil || !bytes.Contains(orders, []byte(`"user":"u1","sku":"phone","qty":1,"status":"reserved"`)) || bytes.Count(orders, []byte("\n")) != 1 {
+		t.Fatalf("orders file: %q %v", orders, err)
 	}
 	if strings.Contains(errb.String(), "admin token") {
 		t.Fatalf("a chosen token is not printed: %s", errb.String())
