@@ -22,7 +22,7 @@ func TestServeRunDrainsAndPrintsTheAudit(t *testing.T) {
 	opts := &serveOptions{Options: target.Options{Addr: "127.0.0.1:0", Strategy: "memory", AdminToken: "tok"},
 		SKUs: []string{"phone:5:10:1"}, DrainTimeout: 5 * time.Second, Out: &out, Err: &errb,
 		OrdersOut: filepath.Join(t.TempDir(), "orders.ndjson"),
-		ready: func(a string) { addrc <- a }}
+		ready:     func(a string) { addrc <- a }}
 	done := make(chan error, 1)
 	go func() { done <- serveRun(ctx, opts) }()
 	var addr string
