@@ -1,13 +1,16 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -91,4 +94,61 @@ func FuzzParseSKUFlag(f *testing.F) {
 			t.Fatalf("parseSKUFlag(%q) accepted %+v", v, c)
 		}
 	})
+}
+
+// TestServeBinarySIGTERM runs the real binary: it prints its address and a generated admin
+// token, sells, and on SIGTERM drains, prints the audit and exits 0.
+func TestServeBinarySIGTERM(t *testing.T) {
+	bin := buildFlashload(t)
+	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--sku", "phone:5:10:1")
+	cmd.Env = append(os.Environ(), "FLASHLOAD_ADMIN_TOKEN=")
+	var stdout bytes.Buffer
+	cmd.Stdout = &stdout
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	sc := bufio.NewScanner(stderr)
+	var addr, token string
+	for (addr == "" || token == "") && sc.Scan() {
+		line := sc.Text()
+		if a, ok := strings.CutPrefix(line, "flashload serve: listening on http://"); ok {
+			addr = strings.Fields(a)[0]
+		}
+		if tok, ok := strings.CutPrefix(line, "flashload serve: admin token "); ok {
+			token = strings.Fields(tok)[0]
+		}
+	}
+	if addr == "" || token == "" {
+		t.Fatalf("no address or token on stderr (addr %q, token %q)", addr, token)
+	}
+	go io.Copy(io.Discard, stderr)
+	req, _ := http.NewRequest("POST", "http://"+addr+"/v1/skus/phone/purchase", nil)
+	req.Header.Set("X-User-Id", "u1")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 201 {
+		t.Fatalf("purchase: %d", res.StatusCode)
+	}
+	areq, _ := http.NewRequest("GET", "http://"+addr+"/admin/audit?sku=phone", nil)
+	areq.Header.Set("Authorization", "Bearer "+token)
+	if res, err := http.DefaultClient.Do(areq); err != nil || res.StatusCode != 200 {
+		t.Fatalf("audit with the printed token: %v %v", res, err)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit after SIGTERM: %v", err)
+	}
+	if !strings.Contains(stdout.String(), "audit phone: stock=5 available=4 reserved=1") {
+		t.Fatalf("stdout %q", stdout.String())
+	}
 }
