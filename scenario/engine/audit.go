@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/flashload/flashload/report"
 	"github.com/flashload/flashload/scenario"
@@ -42,21 +43,33 @@ const noSKU = ^uint16(0)
 
 const attemptChunk = 4096
 
-// attemptLog is one worker's append-only list of attempts, in fixed chunks so that growing it
-// never copies what is already there.
+// attemptLog is one worker's append-only list of attempts, in chunks so that growing it never
+// copies what is already there. Chunks start small and double up to attemptChunk: a worker that
+// made a handful of purchases holds a handful of records, not a 64 KiB chunk. mu guards against
+// the audit reading while a straggling session (one cut by the drain) still writes.
 type attemptLog struct {
+	mu     sync.Mutex
 	chunks [][]Attempt
 }
 
 func (l *attemptLog) add(a Attempt) {
-	if n := len(l.chunks); n == 0 || len(l.chunks[n-1]) == attemptChunk {
-		l.chunks = append(l.chunks, make([]Attempt, 0, attemptChunk))
+	l.mu.Lock()
+	n := len(l.chunks)
+	if n == 0 || len(l.chunks[n-1]) == cap(l.chunks[n-1]) {
+		size := 16
+		if n > 0 {
+			size = min(2*cap(l.chunks[n-1]), attemptChunk)
+		}
+		l.chunks = append(l.chunks, make([]Attempt, 0, size))
+		n++
 	}
-	c := &l.chunks[len(l.chunks)-1]
-	*c = append(*c, a)
+	l.chunks[n-1] = append(l.chunks[n-1], a)
+	l.mu.Unlock()
 }
 
 func (l *attemptLog) len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	n := 0
 	for _, c := range l.chunks {
 		n += len(c)
@@ -65,6 +78,8 @@ func (l *attemptLog) len() int {
 }
 
 func (l *attemptLog) each(f func(*Attempt)) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	for _, c := range l.chunks {
 		for i := range c {
 			f(&c[i])
