@@ -135,3 +135,33 @@ func TestScheduledAndFixed(t *testing.T) {
 		t.Errorf("fixed: %d", got)
 	}
 }
+
+// FuzzHPAStep checks the HPA's invariants over arbitrary observations and histories: the
+// answer is within [min, max] (or the current count when that is outside), never grows past the
+// scale-up policies' limit, and never shrinks below a recommendation of the last 5 minutes.
+func FuzzHPAStep(f *testing.F) {
+	f.Add(20, 20, 50.0, int64(0), 40, int64(0))
+	f.Add(40, 10, 2.8, int64(10e9), 20, int64(5e9))
+	f.Add(50, 50, 0.1, int64(100e9), 60, int64(0))
+	f.Add(3, 3, 0.01, int64(0), 0, int64(0))
+	f.Fuzz(func(t *testing.T, cur, ready int, util float64, now int64, prevRec int, prevAt int64) {
+		if cur < 1 || cur > 10000 || ready < 0 || ready > cur || util < 0 || util > 1000 || now < 0 || prevAt < 0 || prevAt > now || prevRec < 0 || prevRec > 10000 {
+			return
+		}
+		h := DefaultHPA(0.7, 2, 500)
+		hist := HPAHistory{Recs: []TimedValue{{At: time.Duration(prevAt), Value: prevRec}}}
+		d, next := HPAStep(*h, hist, Observation{Now: time.Duration(now), Current: cur, Ready: ready, Utilization: util})
+		if d.Desired < min(h.Min, cur) && d.Desired < h.Min || d.Desired > max(h.Max, cur) && d.Desired > h.Max {
+			t.Fatalf("desired %d outside [%d, %d] from %d", d.Desired, h.Min, h.Max, cur)
+		}
+		if limit := max(cur+4, 2*cur); d.Desired > limit && d.Desired > h.Min {
+			t.Fatalf("desired %d from %d beyond the default policies' %d", d.Desired, cur, limit)
+		}
+		if time.Duration(now)-time.Duration(prevAt) < h.DownStabilization && d.Desired < min(prevRec, cur) && d.Desired < h.Max && prevRec >= h.Min {
+			t.Fatalf("desired %d below the recommendation %d of %s ago", d.Desired, prevRec, time.Duration(now-prevAt))
+		}
+		if len(next.Recs) == 0 || next.Recs[len(next.Recs)-1].At != time.Duration(now) {
+			t.Fatalf("the recommendation was not recorded: %+v", next.Recs)
+		}
+	})
+}
