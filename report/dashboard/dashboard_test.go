@@ -37,6 +37,7 @@ func TestViewGolden(t *testing.T) {
 	}{
 		{"live-80x24", testModel(liveSnapshot(), 80, 24)},
 		{"live-140x45", testModel(liveSnapshot(), 140, 45)},
+		{"live-120x42", testModel(liveSnapshot(), 120, 42)}, // three narrow columns: short latency labels
 		{"sim-80x24", testModel(simSnapshot(), 80, 24)},
 		{"sim-140x45", testModel(simSnapshot(), 140, 45)},
 		{"stopping-80x24", stopping},
@@ -81,7 +82,7 @@ func checkSize(t *testing.T, view string, w, h int) {
 
 // TestViewShowsFigures checks the figures a user watches for, at both sizes.
 func TestViewShowsFigures(t *testing.T) {
-	for _, size := range [][2]int{{80, 24}, {140, 45}} {
+	for _, size := range [][2]int{{80, 24}, {120, 42}, {140, 45}} {
 		live := ansi.Strip(testModel(liveSnapshot(), size[0], size[1]).View())
 		for _, want := range []string{"Rate req/s", "target 7.8k", "achieved 5.1k", "203", "31.5", "11,800", "2,210", "8,200", "next: stage 3/3", "generator saturated", "arrivals dropped"} {
 			if !strings.Contains(live, want) {

@@ -271,8 +271,19 @@ func (m model) latencyPanel(w int) string {
 		{"latency all", s.Total.Latency},
 		{"service all", s.Total.Service},
 	}
+	// Narrow panels (three columns on a 120-column terminal) get short labels, so a row never wraps.
+	lw := 11
+	if w < lw+4*7 {
+		lw = 7
+		b.Reset()
+		b.WriteString(st.section.Render("Latency") + st.dim.Render(fmt.Sprintf(" %6s %6s %6s %6s", "p50", "p90", "p99", "p99.9")))
+	}
 	for _, r := range rows {
-		fmt.Fprintf(&b, "\n%-11s %6s %6s %6s %6s", r.label, ms(r.p.P50), ms(r.p.P90), ms(r.p.P99), ms(r.p.P999))
+		label := r.label
+		if lw == 7 {
+			label = strings.NewReplacer("latency", "lat", "service", "svc").Replace(label)
+		}
+		fmt.Fprintf(&b, "\n%-*s %6s %6s %6s %6s", lw, label, ms(r.p.P50), ms(r.p.P90), ms(r.p.P99), ms(r.p.P999))
 	}
 	last := ms(s.Last.Latency.P99) + " ms"
 	sw := w - len("p99 ") - len(last) - 1
