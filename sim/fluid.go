@@ -278,7 +278,7 @@ func (f *fluidSim) serve(now time.Duration, tick int64, ds []demand) {
 		d.share[clShed] = 1 - admit
 		st := &f.js[d.j].steps[d.step]
 		switch {
-		case d.kind == kindPurchase && st.sku >= 0 && f.stockF[st.sku] <= 0:
+		case d.kind == kindPurchase && st.sku >= 0 && f.stockF[st.sku] < float64(st.qty)-1e-9:
 			d.share[clCheap] = admit
 		case d.kind == kindPurchase && st.sameUser && f.botBought[d.j]:
 			d.share[clCheap] = admit
@@ -440,20 +440,21 @@ func (f *fluidSim) serve(now time.Duration, tick int64, ds []demand) {
 		d := &ds[i]
 		st := &f.js[d.j].steps[d.step]
 		x := d.n * d.share[clWork]
+		q := float64(st.qty)
 		if st.sku >= 0 {
-			take := math.Min(x, f.stockF[st.sku])
-			f.stockF[st.sku] -= take
+			take := math.Min(x, math.Floor(f.stockF[st.sku]/q+1e-9))
+			f.stockF[st.sku] -= take * q
 			if take < x {
 				d.share[clCheap] += (x - take) / d.n
 				d.share[clWork] = take / d.n
 				x = take
 			}
-			f.stock[st.sku] = int64(math.Ceil(f.stockF[st.sku]))
+			f.stock[st.sku] = int64(math.Ceil(f.stockF[st.sku] - 1e-9))
 		}
 		if st.sameUser && x > 0 {
 			f.botBought[d.j] = true
 		}
-		f.sold += x
+		f.sold += x * q
 	}
 
 	// Record and move the sessions on.

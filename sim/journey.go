@@ -26,6 +26,7 @@ type jstep struct {
 	retry    *retryPolicy
 	prob     float64 // pay/cancel: probability of taking the step; 1 otherwise
 	sameUser bool    // bot: one user for every arrival of the journey
+	qty      int     // purchase: units per order (≥ 1)
 	needsBuy bool    // pay/cancel: only after a reserved purchase
 }
 
@@ -91,7 +92,7 @@ func compileJourneys(s *scenario.Scenario, skuIndex map[string]int) []journey {
 				cj.steps = append(cj.steps, jstep{kind: -1, name: "think", think: st.Think, sku: -1})
 			case st.Purchase != nil:
 				cj.steps = append(cj.steps, jstep{kind: kindPurchase, name: "purchase", sku: sku(st.Purchase.SKU), prob: 1,
-					retry: compileRetry(st.Purchase.Retry), sameUser: st.Purchase.SameUser})
+					retry: compileRetry(st.Purchase.Retry), sameUser: st.Purchase.SameUser, qty: max(st.Purchase.Qty, 1)})
 			case st.Pay != nil:
 				p := st.Pay.Probability
 				if p <= 0 {
@@ -114,7 +115,7 @@ func compileJourneys(s *scenario.Scenario, skuIndex map[string]int) []journey {
 				if name == "" {
 					name = "request"
 				}
-				cj.steps = append(cj.steps, jstep{kind: k, name: name, sku: sku(st.Request.SKU), prob: 1, retry: compileRetry(st.Request.Retry)})
+				cj.steps = append(cj.steps, jstep{kind: k, name: name, sku: sku(st.Request.SKU), prob: 1, retry: compileRetry(st.Request.Retry), qty: 1})
 			}
 		}
 		js = append(js, cj)

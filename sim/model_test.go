@@ -53,6 +53,23 @@ gates: ["p(99) < 1s"]
 	})
 }
 
+// Orders of two units take two units of stock: 501 units sell as 250 orders.
+func TestQuantityTakesStock(t *testing.T) {
+	both(t, `
+name: qty
+duration: 5s
+traffic: {start_rps: 200, stages: [{duration: 5s, rps: 200}]}
+skus: [{sku: a, stock: 501, price: 1}]
+journeys: [{name: pair, steps: [{purchase: {sku: a, qty: 2}}]}]
+model: {replicas: 2, workers_per_replica: 8, service_time: {dist: deterministic, mean: 5ms}}
+gates: ["p(99) < 1s"]
+`, func(t *testing.T, mode string, s *report.Summary) {
+		if s.Requests.ByCode["RESERVED"] != 250 || s.Audit.Sold != 500 {
+			t.Errorf("reserved %d orders, sold %d units; want 250 and 500", s.Requests.ByCode["RESERVED"], s.Audit.Sold)
+		}
+	})
+}
+
 func TestShedAboveRate(t *testing.T) {
 	both(t, `
 name: shed

@@ -386,7 +386,7 @@ func (s *requestSim) begin(id int32, now time.Duration) {
 	st := &s.js[ss.j].steps[r.step]
 	cost := 0.0
 	switch {
-	case r.kind == kindPurchase && st.sku >= 0 && s.stock[st.sku] <= 0:
+	case r.kind == kindPurchase && st.sku >= 0 && s.stock[st.sku] < int64(st.qty):
 		r.status, r.code, cost = 410, "SOLD_OUT", s.svc.hitTime
 	case r.kind == kindPurchase && st.sameUser && s.botBought[ss.j]:
 		r.status, r.code, cost = 403, "LIMIT_EXCEEDED", s.svc.hitTime
@@ -460,12 +460,12 @@ func (s *requestSim) outcome(r *request) (int, string) {
 	switch r.kind {
 	case kindPurchase:
 		if st.sku >= 0 {
-			if s.stock[st.sku] <= 0 {
+			if s.stock[st.sku] < int64(st.qty) {
 				return 410, "SOLD_OUT"
 			}
-			s.stock[st.sku]--
+			s.stock[st.sku] -= int64(st.qty)
 		}
-		s.sold++
+		s.sold += int64(st.qty)
 		if st.sameUser {
 			s.botBought[ss.j] = true
 		}
