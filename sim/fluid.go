@@ -477,18 +477,15 @@ func (f *fluidSim) serve(now time.Duration, tick int64, ds []demand) {
 					brkErr += x
 				}
 			}
-			if d.kind == kindPay {
-				ok := int64(0)
-				if status == 200 {
-					ok = n
-				}
-				f.out.RatioN("pay_success", ok, n)
-				if status == 200 {
-					f.paid += x
-				}
+			if d.kind == kindPay && status == 200 {
+				f.paid += x
 			}
 			// Successors.
-			if st.retry.matches(status, code) && d.attempt < st.retry.max {
+			retry := st.retry.matches(status, code) && d.attempt < st.retry.max
+			if !retry {
+				finalRatios(f.out, d.kind, st, status, n)
+			}
+			if retry {
 				f.add(f.flowIndex(d.j, d.step, d.attempt+1, d.bought), tick, st.retry.meanDelay(d.attempt+1), x)
 				continue
 			}

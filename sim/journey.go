@@ -27,6 +27,7 @@ type jstep struct {
 	prob     float64 // pay/cancel: probability of taking the step; 1 otherwise
 	sameUser bool    // bot: one user for every arrival of the journey
 	qty      int     // purchase: units per order (≥ 1)
+	coupon   bool    // purchase with a coupon (counted in coupon_redemption)
 	needsBuy bool    // pay/cancel: only after a reserved purchase
 }
 
@@ -92,7 +93,8 @@ func compileJourneys(s *scenario.Scenario, skuIndex map[string]int) []journey {
 				cj.steps = append(cj.steps, jstep{kind: -1, name: "think", think: st.Think, sku: -1})
 			case st.Purchase != nil:
 				cj.steps = append(cj.steps, jstep{kind: kindPurchase, name: "purchase", sku: sku(st.Purchase.SKU), prob: 1,
-					retry: compileRetry(st.Purchase.Retry), sameUser: st.Purchase.SameUser, qty: max(st.Purchase.Qty, 1)})
+					retry: compileRetry(st.Purchase.Retry), sameUser: st.Purchase.SameUser, qty: max(st.Purchase.Qty, 1),
+					coupon: st.Purchase.Coupon != ""})
 			case st.Pay != nil:
 				p := st.Pay.Probability
 				if p <= 0 {
@@ -172,4 +174,24 @@ func meanThink(t *scenario.Think) time.Duration {
 		return (t.Min.D() + t.Max.D()) / 2
 	}
 	return t.Min.D()
+}
+
+// finalRatios counts the named success rates the live engine records, once per step after its
+// retries: pay_success, purchase_success, coupon_redemption and cancel_success.
+func finalRatios(out sink, kind int, st *jstep, status int, n int64) {
+	ok := int64(0)
+	if status >= 200 && status < 300 {
+		ok = n
+	}
+	switch kind {
+	case kindPay:
+		out.RatioN("pay_success", ok, n)
+	case kindCancel:
+		out.RatioN("cancel_success", ok, n)
+	case kindPurchase:
+		out.RatioN("purchase_success", ok, n)
+		if st.coupon {
+			out.RatioN("coupon_redemption", ok, n)
+		}
+	}
 }

@@ -492,15 +492,12 @@ func (s *requestSim) answer(id int32, done time.Duration, status int, code strin
 	if s.svc.breaker != nil && code != "CIRCUIT_OPEN" {
 		s.breakerCount(done, status >= 500 || errc != report.ErrNone)
 	}
-	if r.kind == kindPay {
-		ok := int64(0)
-		if status == 200 {
-			ok = 1
-		}
-		s.out.RatioN("pay_success", ok, 1)
-	}
 	now := s.k.Now()
-	if st.retry.matches(status, code) && int(r.attempt) < st.retry.max {
+	retry := st.retry.matches(status, code) && int(r.attempt) < st.retry.max
+	if !retry {
+		finalRatios(s.out, int(r.kind), st, status, 1)
+	}
+	if retry {
 		r.attempt++
 		r.retry = true
 		r.status, r.code, r.db = 0, "", false

@@ -239,6 +239,12 @@ func (sm *Sim) Run(ctx context.Context, rec *report.Recorder) (*report.Run, erro
 		st += k.Stock
 	}
 	run.Summary.Audit = report.Audit{Checked: true, Stock: st, Sold: sold, Paid: paid, Violations: []string{}}
+	if st > 0 {
+		if run.Summary.Rates == nil {
+			run.Summary.Rates = map[string]report.Ratio{}
+		}
+		run.Summary.Rates["sell_through"] = report.NewRatio(min(sold, st), st)
+	}
 	if partial {
 		return run, ctx.Err()
 	}
