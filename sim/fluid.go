@@ -576,7 +576,7 @@ func (f *fluidSim) record(now time.Duration, d *demand, st *jstep, cl uint8, n i
 		var lat float64
 		switch cl {
 		case clShed, clOpen:
-			lat = 0
+			lat = f.svc.hitTime // refused by the front end without a worker, as fast as a hit
 		case clTimeout:
 			lat = f.svc.timeout
 		default:

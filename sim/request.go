@@ -294,7 +294,7 @@ func (s *requestSim) admit(id int32, now time.Duration) {
 	r := &s.reqs[id]
 	r.intended = now
 	if s.svc.breaker != nil && now < s.brkOpenUntil {
-		s.answer(id, now, 503, "CIRCUIT_OPEN", report.ErrNone)
+		s.answer(id, now+s.refusal(), 503, "CIRCUIT_OPEN", report.ErrNone)
 		return
 	}
 	if s.svc.shedAbove > 0 {
@@ -302,14 +302,14 @@ func (s *requestSim) admit(id int32, now time.Duration) {
 			s.shedWin, s.shedCount = w, 0
 		}
 		if s.shedCount >= s.svc.shedAbove {
-			s.answer(id, now, 503, "SHED", report.ErrNone)
+			s.answer(id, now+s.refusal(), 503, "SHED", report.ErrNone)
 			return
 		}
 		s.shedCount++
 	}
 	rep := s.pickReplica()
 	if rep < 0 {
-		s.answer(id, now, 503, "SHED", report.ErrNone)
+		s.answer(id, now+s.refusal(), 503, "SHED", report.ErrNone)
 		return
 	}
 	rp := &s.reps[rep]
@@ -321,13 +321,17 @@ func (s *requestSim) admit(id int32, now time.Duration) {
 		return
 	}
 	if s.svc.queueLimit > 0 && rp.qlen() >= s.svc.queueLimit {
-		s.answer(id, now, 503, "SHED", report.ErrNone)
+		s.answer(id, now+s.refusal(), 503, "SHED", report.ErrNone)
 		return
 	}
 	s.inSys++
 	s.st.admitted++
 	rp.push(id)
 }
+
+// refusal is what a refused request costs the client: the front end answers it without a
+// worker, as fast as a cache hit.
+func (s *requestSim) refusal() time.Duration { return time.Duration(s.svc.hitTime * 1e9) }
 
 func (s *requestSim) pickReplica() int {
 	n := len(s.reps)
