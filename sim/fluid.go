@@ -56,9 +56,10 @@ type fluidSim struct {
 	lastDB           time.Duration
 	decision         Decision
 
-	gauge func(now time.Duration, g report.Gauges)
-	perm  []int
-	perm2 []int
+	gauge    func(now time.Duration, g report.Gauges)
+	compress func(wall time.Duration) float64 // scenario seconds per run-clock second; nil: 1
+	perm     []int
+	perm2    []int
 }
 
 type classKey struct {
@@ -219,7 +220,7 @@ func (f *fluidSim) collect(tick int64, out []demand) []demand {
 		for x > 0 && step < len(steps) {
 			st := &steps[step]
 			if st.kind < 0 {
-				if d := meanThink(st.think); d >= f.dt/2 {
+				if d := wallThink(meanThink(st.think), f.compress, time.Duration(tick)*f.dt); d >= f.dt/2 {
 					f.add(f.flowIndex(j, step+1, 0, bought), tick, d, x)
 					x = 0
 					break

@@ -195,3 +195,15 @@ func finalRatios(out sink, kind int, st *jstep, status int, n int64) {
 		}
 	}
 }
+
+// wallThink turns a pause in scenario time into run-clock time: think times shrink with the
+// play's compression (the live engine does the same); back-offs do not.
+func wallThink(d time.Duration, compress func(time.Duration) float64, now time.Duration) time.Duration {
+	if compress == nil {
+		return d
+	}
+	if c := compress(now); c > 0 && c != 1 {
+		return time.Duration(float64(d) / c)
+	}
+	return d
+}

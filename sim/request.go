@@ -139,12 +139,13 @@ type requestSim struct {
 	dbMark    int64
 	decision  Decision
 
-	st      stats
-	res     report.Result // reused: RecordN takes a pointer, which would escape per request
-	gauge   func(now time.Duration, g report.Gauges)
-	gaugeDt time.Duration
-	end     time.Duration
-	arrived int64
+	st       stats
+	res      report.Result // reused: RecordN takes a pointer, which would escape per request
+	gauge    func(now time.Duration, g report.Gauges)
+	compress func(wall time.Duration) float64 // scenario seconds per run-clock second; nil: 1
+	gaugeDt  time.Duration
+	end      time.Duration
+	arrived  int64
 }
 
 func newRequestSim(svc *service, js []journey, stock []int64, seed int64, out sink, next func() (time.Duration, bool)) *requestSim {
@@ -259,7 +260,7 @@ func (s *requestSim) advance(id int32, now time.Duration) {
 		st := &steps[ss.step]
 		if st.kind < 0 {
 			ss.step++
-			if d := sampleThink(st.think, s.rng); d > 0 {
+			if d := wallThink(sampleThink(st.think, s.rng), s.compress, now); d > 0 {
 				s.k.Schedule(Event{At: now + d, Kind: evResume, ID: id})
 				return
 			}

@@ -207,6 +207,9 @@ func (sm *Sim) Run(ctx context.Context, rec *report.Recorder) (*report.Run, erro
 		}
 		r := newRequestSim(sm.svc, sm.js, stock, sm.Seed(), sh, next)
 		r.gauge = gauge
+		if sm.opts.Played {
+			r.compress = p.CompressAt
+		}
 		r.run(end, stop)
 		sold, paid, reached = r.sold, r.paid, r.k.Now()
 	default:
@@ -224,6 +227,9 @@ func (sm *Sim) Run(ctx context.Context, rec *report.Recorder) (*report.Run, erro
 		poisson := sm.s.Traffic.Arrivals != "uniform"
 		f := newFluidSim(sm.svc, sm.js, stock, sm.Seed(), sh, dt, strata, poisson)
 		f.gauge = gauge
+		if sm.opts.Played {
+			f.compress = p.CompressAt
+		}
 		f.run(end, func(a, b time.Duration) float64 { return p.Expected(b) - p.Expected(a) }, stop)
 		sold, paid, reached = int64(f.sold+0.5), int64(f.paid+0.5), end
 	}

@@ -85,3 +85,34 @@ func TestFluidAgreesWithRequest(t *testing.T) {
 		})
 	}
 }
+
+// Played: the scenario as a live run plays it (rate_scale, compression), to sit beside one.
+func TestPlayedScale(t *testing.T) {
+	s := mustParse(t, `
+name: played
+duration: 100s
+compress: 10
+rate_scale: 0.1
+traffic: {arrivals: uniform, start_rps: 1000, stages: [{duration: 100s, rps: 1000}]}
+journeys: [{name: reader, steps: [{view: {sku: a}}, {think: 5s}, {view: {sku: a}}]}]
+skus: [{sku: a, stock: 1, price: 1}]
+model: {replicas: 2, service_time: {dist: deterministic, mean: 2ms}}
+gates: ["p(99) < 1s"]
+`)
+	for _, mode := range []string{ModeRequest, ModeFluid} {
+		run, err := Run(context.Background(), s, Options{Mode: mode, Played: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		su := run.Summary
+		// 10 s of run clock standing for 100 s of scenario; rate_scale is the share of the
+		// amplitude per run-clock second (100/s), so 1000 arrivals of two views each; the 5 s
+		// think lasts 0.5 s of run clock, so every session finishes.
+		if su.DurationS != 10 || su.ScenarioTimeS != 100 {
+			t.Errorf("%s: %v s of run clock for %v s of scenario, want 10 and 100", mode, su.DurationS, su.ScenarioTimeS)
+		}
+		if got := su.Requests.Total; got != 2000 {
+			t.Errorf("%s: %d requests, want 2000", mode, got)
+		}
+	}
+}
