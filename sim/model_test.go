@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -196,4 +197,12 @@ func TestCalibrationFromALiveRun(t *testing.T) {
 	if _, err := EmpiricalFromRun(t.TempDir()); err == nil {
 		t.Error("a directory without a run must be refused")
 	}
+	// The same calibration from the scenario file: service_time {dist: empirical, histogram: DIR}.
+	y := strings.Replace(stationary, "service_time: {dist: lognormal, p50: 6ms, p99: 30ms}",
+		"service_time: {dist: empirical, histogram: "+dir+"}", 1)
+	fromFile, err := Run(context.Background(), mustParse(t, y), Options{Mode: ModeFluid})
+	if err != nil {
+		t.Fatal(err)
+	}
+	near(t, "empirical from the model", fromFile.Summary.LatencyMs.Mean, run.Summary.LatencyMs.Mean, 1e-9)
 }
