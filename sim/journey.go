@@ -3,7 +3,6 @@ package sim
 import (
 	"math"
 	"math/rand/v2"
-	"strconv"
 	"strings"
 	"time"
 
@@ -22,6 +21,7 @@ type jstep struct {
 	kind     int // a request kind, or -1 for a pause
 	name     string
 	think    *scenario.Think
+	sampler  *scenario.ThinkSampler
 	sku      int // index in the SKU table, -1 for none
 	retry    *retryPolicy
 	prob     float64 // pay/cancel: probability of taking the step; 1 otherwise
@@ -31,45 +31,30 @@ type jstep struct {
 	needsBuy bool    // pay/cancel: only after a reserved purchase
 }
 
+// retryPolicy is a step's retry, with the live engine's semantics (scenario.Retry: the
+// statuses and codes it retries on, back-off doubling plus jitter).
 type retryPolicy struct {
-	statuses map[int]bool
-	codes    map[string]bool
-	max      int
-	backoff  time.Duration
-	jitter   time.Duration
+	r   *scenario.Retry
+	max int
 }
 
 func (p *retryPolicy) matches(status int, code string) bool {
-	return p != nil && (p.statuses[status] || (code != "" && p.codes[code]))
+	return p != nil && p.r.Matches(status, code)
 }
 
-// delay is the pause before retry number attempt (1-based): backoff doubling, plus jitter.
+// delay is the pause before retry number attempt (1-based).
 func (p *retryPolicy) delay(attempt int, r *rand.Rand) time.Duration {
-	d := p.backoff << (attempt - 1)
-	if p.jitter > 0 {
-		d += time.Duration(r.Int64N(int64(p.jitter) + 1))
-	}
-	return d
+	return p.r.Delay(attempt, r.Float64(), 0)
 }
 
 // meanDelay is the mean of delay, for the fluid mode.
-func (p *retryPolicy) meanDelay(attempt int) time.Duration {
-	return p.backoff<<(attempt-1) + p.jitter/2
-}
+func (p *retryPolicy) meanDelay(attempt int) time.Duration { return p.r.Delay(attempt, 0.5, 0) }
 
 func compileRetry(r *scenario.Retry) *retryPolicy {
 	if r == nil || r.Max <= 0 {
 		return nil
 	}
-	p := &retryPolicy{statuses: map[int]bool{}, codes: map[string]bool{}, max: r.Max, backoff: r.Backoff.D(), jitter: r.Jitter.D()}
-	for _, on := range r.On {
-		if n, err := strconv.Atoi(strings.TrimSpace(on)); err == nil {
-			p.statuses[n] = true
-		} else {
-			p.codes[strings.ToUpper(strings.TrimSpace(on))] = true
-		}
-	}
-	return p
+	return &retryPolicy{r: r, max: r.Max}
 }
 
 func compileJourneys(s *scenario.Scenario, skuIndex map[string]int) []journey {
@@ -90,7 +75,8 @@ func compileJourneys(s *scenario.Scenario, skuIndex map[string]int) []journey {
 			case st.View != nil:
 				cj.steps = append(cj.steps, jstep{kind: kindView, name: "view", sku: sku(st.View.SKU), prob: 1})
 			case st.Think != nil:
-				cj.steps = append(cj.steps, jstep{kind: -1, name: "think", think: st.Think, sku: -1})
+				cj.steps = append(cj.steps, jstep{kind: -1, name: "think", think: st.Think, sku: -1,
+					sampler: scenario.NewThinkSampler(*st.Think, s.Seed, 0)})
 			case st.Purchase != nil:
 				cj.steps = append(cj.steps, jstep{kind: kindPurchase, name: "purchase", sku: sku(st.Purchase.SKU), prob: 1,
 					retry: compileRetry(st.Purchase.Retry), sameUser: st.Purchase.SameUser, qty: max(st.Purchase.Qty, 1),
@@ -140,22 +126,13 @@ func pickJourney(js []journey, total float64, r *rand.Rand) int {
 	return len(js) - 1
 }
 
-// sampleThink draws a pause in scenario time.
-func sampleThink(t *scenario.Think, r *rand.Rand) time.Duration {
-	switch {
-	case t == nil:
+// sampleThink draws a pause in scenario time, with the live engine's sampler (its quantile at
+// a uniform draw from the run's source).
+func sampleThink(ts *scenario.ThinkSampler, r *rand.Rand) time.Duration {
+	if ts == nil {
 		return 0
-	case t.Fixed > 0:
-		return t.Fixed.D()
-	case strings.EqualFold(t.Dist, "exponential"):
-		return time.Duration(r.ExpFloat64() * float64(t.Mean))
-	case strings.EqualFold(t.Dist, "lognormal") && t.P50 > 0:
-		d := LogNormalFromP50P99(t.P50.D().Seconds(), math.Max(t.P99.D().Seconds(), t.P50.D().Seconds()))
-		return time.Duration(d.Sample(r) * 1e9)
-	case t.Max > t.Min:
-		return t.Min.D() + time.Duration(r.Int64N(int64(t.Max-t.Min)+1))
 	}
-	return t.Min.D()
+	return ts.At(r.Float64())
 }
 
 // meanThink is the mean pause, for the fluid mode.
@@ -202,8 +179,5 @@ func wallThink(d time.Duration, compress func(time.Duration) float64, now time.D
 	if compress == nil {
 		return d
 	}
-	if c := compress(now); c > 0 && c != 1 {
-		return time.Duration(float64(d) / c)
-	}
-	return d
+	return scenario.WallThink(d, compress(now))
 }

@@ -260,7 +260,7 @@ func (s *requestSim) advance(id int32, now time.Duration) {
 		st := &steps[ss.step]
 		if st.kind < 0 {
 			ss.step++
-			if d := wallThink(sampleThink(st.think, s.rng), s.compress, now); d > 0 {
+			if d := wallThink(sampleThink(st.sampler, s.rng), s.compress, now); d > 0 {
 				s.k.Schedule(Event{At: now + d, Kind: evResume, ID: id})
 				return
 			}
