@@ -19,7 +19,8 @@ const (
 	ModeRequest = "request"
 )
 
-// DefaultStrata is how many latency samples the fluid mode records per request class and tick.
+// DefaultStrata is the fewest latency samples the fluid mode records per request class and
+// tick; runs shorter than 512 ticks get more (up to 64), so every class has about 4096 over the run.
 const DefaultStrata = 8
 
 // Options configure Run. Zero values mean "default".
@@ -42,7 +43,8 @@ type Options struct {
 	Seed int64
 	// Tick is the fluid mode's step; 0: the model's tick, else DefaultTick.
 	Tick time.Duration
-	// Strata is the fluid mode's latency samples per class and tick; 0: DefaultStrata.
+	// Strata is the fluid mode's latency samples per class and tick; 0: DefaultStrata, more
+	// for short runs.
 	Strata int
 	// Recorder receives the results; nil: Run makes one with NewRecorder. Pass your own to
 	// watch the run (Recorder.Snapshot at the virtual time Progress reports).
@@ -222,7 +224,10 @@ func (sm *Sim) Run(ctx context.Context, rec *report.Recorder) (*report.Run, erro
 		}
 		strata := sm.opts.Strata
 		if strata <= 0 {
-			strata = DefaultStrata
+			// The tail of a class's latency is drawn once per stratum and tick: short runs have
+			// few ticks, so they get more strata (about 4096 draws per class over the run).
+			ticks := max(1, int(end/dt))
+			strata = min(max(DefaultStrata, (4096+ticks-1)/ticks), 64)
 		}
 		poisson := sm.s.Traffic.Arrivals != "uniform"
 		f := newFluidSim(sm.svc, sm.js, stock, sm.Seed(), sh, dt, strata, poisson)

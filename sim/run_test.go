@@ -116,3 +116,33 @@ gates: ["p(99) < 1s"]
 		}
 	}
 }
+
+// Multi-step journeys (a pause, a purchase with retries, a probabilistic pay) produce the same
+// requests per step in both modes, and the same latency.
+func TestJourneysAgree(t *testing.T) {
+	s := mustParse(t, `
+name: journeys
+seed: 4
+duration: 60s
+traffic: {start_rps: 500, stages: [{duration: 60s, rps: 500}]}
+skus: [{sku: a, stock: 100000000, price: 1}]
+journeys:
+  - {name: rusher, weight: 3, steps: [{view: {sku: a}}, {think: {min: 100ms, max: 900ms}},
+      {purchase: {sku: a, retry: {on: [503], max: 2, backoff: 100ms}}}, {pay: {probability: 0.9}}]}
+  - {name: browser, weight: 1, steps: [{view: {sku: a}}]}
+model:
+  replicas: 4
+  workers_per_replica: 8
+  service_time: {dist: lognormal, p50: 5ms, p99: 30ms}
+  cache: {hit_ratio: 0.8}
+  db: {shards: 4, shard_capacity_rps: 2000, query_time: 2ms}
+gates: ["p(99) < 1s"]
+`)
+	r, f := runMode(t, s, ModeRequest).Summary, runMode(t, s, ModeFluid).Summary
+	for _, step := range []string{"view", "purchase", "pay"} {
+		near(t, step+" requests", float64(f.Requests.ByStep[step]), float64(r.Requests.ByStep[step]), 0.03)
+	}
+	near(t, "mean latency", f.LatencyMs.Mean, r.LatencyMs.Mean, 0.05)
+	near(t, "P99 latency", f.LatencyMs.P99, r.LatencyMs.P99, 0.10)
+	near(t, "pay_success", f.Rates["pay_success"].Value, r.Rates["pay_success"].Value, 1e-9)
+}
