@@ -204,17 +204,10 @@ func (r *run) pollGauges(ctx context.Context) {
 // audit joins this run's purchase attempts with the target's orders: from the admin API when
 // the token is known, else from --orders. It returns nil when neither is available.
 func (r *run) audit(ctx context.Context) (*report.Audit, error) {
-	var attempts []Attempt
-	r.workersMu.Lock()
-	n := 0
-	for _, w := range r.workers {
-		n += w.log.len()
+	attempts, err := r.attempts()
+	if err != nil {
+		return nil, err
 	}
-	attempts = make([]Attempt, 0, n)
-	for _, w := range r.workers {
-		w.log.each(func(a *Attempt) { attempts = append(attempts, *a) })
-	}
-	r.workersMu.Unlock()
 	in := AuditInput{Run: r.runID, SKUs: r.s.SKUs, Attempts: attempts}
 	switch {
 	case r.opts.AdminToken != "":
@@ -244,6 +237,30 @@ func (r *run) audit(ctx context.Context) (*report.Audit, error) {
 	}
 	a := Join(in)
 	return &a, nil
+}
+
+// attempts gathers every worker's purchase attempts, spilled and in memory.
+func (r *run) attempts() ([]Attempt, error) {
+	r.workersMu.Lock()
+	defer r.workersMu.Unlock()
+	n := 0
+	for _, w := range r.workers {
+		n += w.log.len()
+	}
+	if r.spill != nil {
+		n += int(r.spill.n)
+	}
+	attempts := make([]Attempt, 0, n)
+	add := func(a *Attempt) { attempts = append(attempts, *a) }
+	if r.spill != nil {
+		if err := r.spill.each(add); err != nil {
+			return nil, fmt.Errorf("read back the attempts: %w", err)
+		}
+	}
+	for _, w := range r.workers {
+		w.log.each(add)
+	}
+	return attempts, nil
 }
 
 func bytesToString(b []byte) string {

@@ -93,6 +93,7 @@ type run struct {
 
 	workersMu sync.Mutex
 	workers   []*worker
+	spill     *attemptSpill // full attempt chunks; nil when no temporary file could be made
 }
 
 func (r *run) now() time.Duration { return time.Since(r.start) }
@@ -120,6 +121,11 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*report.Run, 
 		r.preflight(closed)
 	}
 
+	if !opts.NoAudit {
+		if r.spill = newAttemptSpill(); r.spill != nil {
+			defer r.spill.close()
+		}
+	}
 	r.start = time.Now()
 	runCtx, cancelRun := context.WithCancel(ctx)
 	defer cancelRun()

@@ -37,6 +37,7 @@ type worker struct {
 func (r *run) newWorker(i int) *worker {
 	w := &worker{r: r, id: i, sh: r.rec.Shard(i % r.shards), pcg: rand.NewPCG(uint64(r.seed), uint64(i))}
 	w.rng = rand.New(w.pcg)
+	w.log.spill = r.spill
 	w.timer = time.NewTimer(time.Hour)
 	w.timer.Stop()
 	r.workersMu.Lock()
