@@ -206,3 +206,27 @@ func TestCalibrationFromALiveRun(t *testing.T) {
 	}
 	near(t, "empirical from the model", fromFile.Summary.LatencyMs.Mean, run.Summary.LatencyMs.Mean, 1e-9)
 }
+
+func TestKPAScalesInTheLoop(t *testing.T) {
+	both(t, `
+name: kpa-step
+duration: 4m
+traffic: {start_rps: 200, stages: [{duration: 1m, rps: 200}, {duration: 1s, rps: 1000}, {duration: 179s, rps: 1000}]}
+journeys: [{name: reader, steps: [{view: {sku: a}}]}]
+skus: [{sku: a, stock: 1, price: 1}]
+model:
+  workers_per_replica: 4
+  service_time: {dist: exponential, mean: 10ms}
+  autoscaler: {type: kpa, target_utilization: 0.5, min: 1, max: 40, startup: 5s}
+gates: ["p(99) < 1s"]
+`, func(t *testing.T, mode string, s *report.Summary) {
+		t.Logf("%s: replicas %d..%d p99 %.1f", mode, s.Replicas.Min, s.Replicas.Max, s.LatencyMs.P99)
+		// 1000/s × 10 ms = 10 requests in flight; 2 per pod (50% of 4 workers) = 5 pods. The
+		// burst first queues on the one pod: the backlog counts as concurrency and panics the
+		// autoscaler up to its max, then it settles.
+		last := s.Timeline[len(s.Timeline)-2]
+		if s.Replicas.Min > 2 || last.Replicas < 4 || last.Replicas > 8 {
+			t.Errorf("replicas %d..%d, %d at the end; want ~1 before, ~5 after", s.Replicas.Min, s.Replicas.Max, last.Replicas)
+		}
+	})
+}
