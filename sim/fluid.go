@@ -567,7 +567,8 @@ func (f *fluidSim) record(now time.Duration, d *demand, st *jstep, cl uint8, n i
 	}
 	f.rng.Shuffle(int(k), func(a, b int) { f.perm[a], f.perm[b] = f.perm[b], f.perm[a] })
 	f.rng.Shuffle(int(k), func(a, b int) { f.perm2[a], f.perm2[b] = f.perm2[b], f.perm2[a] })
-	res := report.Result{Journey: f.js[d.j].name, Step: st.name, Status: status, Code: code, Err: errc, Retry: d.attempt > 0}
+	res := report.Result{Journey: f.js[d.j].name, Step: st.name, Status: status, Code: code, Err: errc, Retry: d.attempt > 0,
+		First: st.first && d.attempt == 0}
 	each, extra := n/k, n%k
 	var pending, pendingUS int64
 	for i := int64(0); i < k; i++ {

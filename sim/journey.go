@@ -29,6 +29,7 @@ type jstep struct {
 	qty      int     // purchase: units per order (≥ 1)
 	coupon   bool    // purchase with a coupon (counted in coupon_redemption)
 	needsBuy bool    // pay/cancel: only after a reserved purchase
+	first    bool    // the journey's first request: it stands for the arrival (report.Result.First)
 }
 
 // retryPolicy is a step's retry, with the live engine's semantics (scenario.Retry: the
@@ -106,10 +107,16 @@ func compileJourneys(s *scenario.Scenario, skuIndex map[string]int) []journey {
 				cj.steps = append(cj.steps, jstep{kind: k, name: name, sku: sku(st.Request.SKU), prob: 1, retry: compileRetry(st.Request.Retry), qty: 1})
 			}
 		}
+		for i := range cj.steps {
+			if cj.steps[i].kind >= 0 {
+				cj.steps[i].first = true
+				break
+			}
+		}
 		js = append(js, cj)
 	}
 	if len(js) == 0 {
-		js = []journey{{name: "default", weight: 1, steps: []jstep{{kind: kindView, name: "view", sku: -1, prob: 1}}}}
+		js = []journey{{name: "default", weight: 1, steps: []jstep{{kind: kindView, name: "view", sku: -1, prob: 1, first: true}}}}
 	}
 	return js
 }

@@ -492,7 +492,7 @@ func (s *requestSim) answer(id int32, done time.Duration, status int, code strin
 	ss := &s.sess[r.sess]
 	st := &s.js[ss.j].steps[r.step]
 	s.res = report.Result{Intended: r.intended, Sent: r.intended, Done: done, Journey: s.js[ss.j].name, Step: st.name,
-		Status: status, Code: code, Err: errc, Retry: r.retry}
+		Status: status, Code: code, Err: errc, Retry: r.retry, First: st.first && !r.retry}
 	s.out.RecordN(&s.res, 1)
 	if s.svc.breaker != nil && code != "CIRCUIT_OPEN" {
 		s.breakerCount(done, status >= 500 || errc != report.ErrNone)
