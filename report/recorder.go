@@ -598,7 +598,7 @@ func (r *Recorder) Snapshot(now time.Duration) Snapshot {
 		s.mu.Unlock()
 	}
 	tot := &window{idx: -1, lat: r.total.lat.Clone(), svc: r.total.svc.Clone(), n: r.total.n,
-		errs: r.total.errs, shed: r.total.shed, drops: r.total.drops}
+		arrivals: r.total.arrivals, errs: r.total.errs, shed: r.total.shed, drops: r.total.drops}
 	tot.merge(open)
 	marks := c.arrivals > 0
 	snap.Total = windowStats(tot, now.Seconds(), r.targetAvg(now), marks)
