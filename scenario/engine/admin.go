@@ -244,8 +244,11 @@ func (r *run) attempts() ([]Attempt, error) {
 	r.workersMu.Lock()
 	defer r.workersMu.Unlock()
 	n := 0
-	for _, w := range r.workers {
+	for w := range r.workers {
 		n += w.log.len()
+	}
+	for _, c := range r.retired {
+		n += len(c)
 	}
 	if r.spill != nil {
 		n += int(r.spill.n)
@@ -257,8 +260,13 @@ func (r *run) attempts() ([]Attempt, error) {
 			return nil, fmt.Errorf("read back the attempts: %w", err)
 		}
 	}
-	for _, w := range r.workers {
+	for w := range r.workers {
 		w.log.each(add)
+	}
+	for _, c := range r.retired {
+		for i := range c {
+			add(&c[i])
+		}
 	}
 	return attempts, nil
 }

@@ -43,11 +43,11 @@ type Attempt struct {
 
 const noSKU = ^uint16(0)
 
-const attemptChunk = 4096
+const attemptChunk = 1024
 
 // attemptLog is one worker's append-only list of attempts, in chunks so that growing it never
 // copies what is already there. Chunks start small and double up to attemptChunk: a worker that
-// made a handful of purchases holds a handful of records, not a 64 KiB chunk. A full chunk of
+// made a handful of purchases holds a handful of records, not a 16 KiB chunk. A full chunk of
 // attemptChunk records goes to the run's spill file when there is one, so memory stays flat
 // however long the run. mu guards against the audit reading while a straggling session (one cut
 // by the drain) still writes.

@@ -164,8 +164,8 @@ func TestAttemptIsCompact(t *testing.T) {
 	for i := range 10000 {
 		l.add(Attempt{Seq: int64(i)})
 	}
-	// 16 + 32 + ... + 2048 = 4080, then 4096-record chunks: 10000 records in 10 chunks.
-	if l.len() != 10000 || len(l.chunks) != 10 || cap(l.chunks[0]) != 16 {
+	// 16 + 32 + ... + 512 = 1008, then 1024-record chunks: 10000 records in 6 + 9 chunks.
+	if l.len() != 10000 || len(l.chunks) != 15 || cap(l.chunks[0]) != 16 || cap(l.chunks[14]) != attemptChunk {
 		t.Errorf("len %d in %d chunks", l.len(), len(l.chunks))
 	}
 }

@@ -92,8 +92,9 @@ type run struct {
 	inflight atomic.Int64
 
 	workersMu sync.Mutex
-	workers   []*worker
-	spill     *attemptSpill // full attempt chunks; nil when no temporary file could be made
+	workers   map[*worker]struct{} // alive workers (their attempt logs)
+	retired   [][]Attempt          // attempt chunks of retired workers
+	spill     *attemptSpill        // full attempt chunks; nil when no temporary file could be made
 }
 
 func (r *run) now() time.Duration { return time.Since(r.start) }
@@ -248,6 +249,7 @@ func prepare(s *scenario.Scenario, opts Options) (*run, error) {
 		rec:     opts.Recorder,
 		users:   s.Users.Count,
 		groups:  map[string][]byte{},
+		workers: map[*worker]struct{}{},
 	}
 	if r.users <= 0 {
 		r.users = 1_000_000

@@ -41,17 +41,29 @@ func (r *run) newWorker(i int) *worker {
 	w.timer = time.NewTimer(time.Hour)
 	w.timer.Stop()
 	r.workersMu.Lock()
-	r.workers = append(r.workers, w)
+	r.workers[w] = struct{}{}
 	r.workersMu.Unlock()
 	return w
 }
 
-// retire frees what a worker holds but its attempt log, which the audit reads at the end.
+// retire hands a finished worker's attempts to the run (clipped to their length) and drops the
+// worker, so the pool's churn over a long run does not accumulate worker structs.
 func (w *worker) retire() {
-	w.req = fasthttp.Request{}
-	w.resp = fasthttp.Response{}
-	w.buf, w.body, w.key, w.order, w.group = nil, nil, nil, nil, nil
 	w.timer.Stop()
+	w.log.mu.Lock()
+	chunks := w.log.chunks
+	w.log.chunks = nil
+	w.log.mu.Unlock()
+	for i, c := range chunks {
+		if len(c) < cap(c)/2 {
+			chunks[i] = append([]Attempt(nil), c...)
+		}
+	}
+	r := w.r
+	r.workersMu.Lock()
+	r.retired = append(r.retired, chunks...)
+	delete(r.workers, w)
+	r.workersMu.Unlock()
 }
 
 // sleep waits d or until ctx is done; it reports whether the full wait happened.
