@@ -46,22 +46,29 @@ func (r *run) newWorker(i int) *worker {
 	return w
 }
 
-// retire hands a finished worker's attempts to the run (clipped to their length) and drops the
-// worker, so the pool's churn over a long run does not accumulate worker structs.
+// retire hands a finished worker's attempts to the run (to the spill file, or clipped to their
+// length when there is none) and drops the worker, so the pool's churn over a long run
+// accumulates neither worker structs nor partly filled chunks.
 func (w *worker) retire() {
 	w.timer.Stop()
 	w.log.mu.Lock()
 	chunks := w.log.chunks
 	w.log.chunks = nil
 	w.log.mu.Unlock()
-	for i, c := range chunks {
-		if len(c) < cap(c)/2 {
-			chunks[i] = append([]Attempt(nil), c...)
+	r := w.r
+	kept := chunks[:0]
+	for _, c := range chunks {
+		switch {
+		case len(c) == 0:
+		case r.spill != nil && r.spill.write(c):
+		case len(c) < cap(c)/2:
+			kept = append(kept, append([]Attempt(nil), c...))
+		default:
+			kept = append(kept, c)
 		}
 	}
-	r := w.r
 	r.workersMu.Lock()
-	r.retired = append(r.retired, chunks...)
+	r.retired = append(r.retired, kept...)
 	delete(r.workers, w)
 	r.workersMu.Unlock()
 }
