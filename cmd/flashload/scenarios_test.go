@@ -35,7 +35,7 @@ func TestScenariosShow(t *testing.T) {
 		"2      midnight-spike",
 		"30s        60        350k", // the spike plays in 30 s of wall time at compress 60
 		"total arrivals: 3.08 billion at full scale (peak 350k/s); live 50363 (peak 3.5k/s)",
-		"journey rusher (70%): view → think → purchase → pay",
+		"journey rusher (54%): view → think → purchase → pay",
 		"gate rate(pay_success) > 99.5%",
 		"█",
 	} {
