@@ -45,7 +45,7 @@ type SKU struct {
 	Price        float64  `yaml:"price"` // list price
 	Cost         float64  `yaml:"cost"`
 	LimitPerUser int      `yaml:"limit_per_user"` // 0 = unlimited
-	StartsAt     string   `yaml:"starts_at"`      // RFC 3339 or an offset like "+5s" from the run's start
+	StartsAt     string   `yaml:"starts_at"`      // RFC 3339, or an offset like "+5m" of scenario time (played at the run's compression)
 	EndsAt       string   `yaml:"ends_at"`
 	Pricing      *Pricing `yaml:"pricing"`
 }
