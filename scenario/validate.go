@@ -526,6 +526,11 @@ func (v *validator) validateThink(p string, t *Think) {
 	}
 }
 
+// retryErrorClasses are the no-answer error classes a retry may name (report.ErrorClass values,
+// and "error" for all of them): retrying a timed-out purchase with its key is how a client
+// recovers without creating a second order.
+var retryErrorClasses = map[string]bool{"timeout": true, "refused": true, "reset": true, "bad_answer": true, "other": true, "error": true}
+
 func (v *validator) validateRetry(p string, r *Retry) {
 	if r == nil {
 		return
@@ -538,8 +543,8 @@ func (v *validator) validateRetry(p string, r *Retry) {
 			if n < 100 || n > 599 {
 				v.problem(fmt.Sprintf("%s.on[%d]", p, i), "%d is not an HTTP status", n)
 			}
-		} else if !codeRe.MatchString(on) {
-			v.problem(fmt.Sprintf("%s.on[%d]", p, i), "%q: want a status (503) or a code (SHED)", on)
+		} else if !codeRe.MatchString(on) && !retryErrorClasses[on] {
+			v.problem(fmt.Sprintf("%s.on[%d]", p, i), "%q: want a status (503), a code (SHED) or an error class (timeout, refused, reset, bad_answer, other, error)", on)
 		}
 	}
 	if r.Max <= 0 || r.Max > 100 {
