@@ -79,6 +79,10 @@ type RecorderOptions struct {
 	Workers  int           // number of shards; default 1
 
 	TargetRate       func(wall time.Duration) float64       // scheduled arrivals per run-clock second
+	// TargetCount, when set, is the expected number of this run's arrivals in [0, wall] (a
+	// segment's share applied): window targets are then exact differences of it instead of
+	// Simpson's rule over TargetRate.
+	TargetCount func(wall time.Duration) float64
 	ScenarioAt       func(wall time.Duration) time.Duration // nil: identity (sim)
 	ScenarioDuration time.Duration                          // for Snapshot
 	CompressAt       func(wall time.Duration) float64       // for Snapshot.Compress; nil: 1
@@ -477,7 +481,13 @@ func (r *Recorder) scenarioAt(wall time.Duration) time.Duration {
 // targetRPS averages the target rate over [a, b] (Simpson's rule: exact for piecewise-quadratic
 // curves within a window, close for the rest).
 func (r *Recorder) targetRPS(a, b time.Duration) float64 {
-	if r.opts.TargetRate == nil || b <= a {
+	if b <= a {
+		return 0
+	}
+	if c := r.opts.TargetCount; c != nil {
+		return (c(b) - c(a)) / (b - a).Seconds()
+	}
+	if r.opts.TargetRate == nil {
 		return 0
 	}
 	f := r.opts.TargetRate
@@ -486,7 +496,13 @@ func (r *Recorder) targetRPS(a, b time.Duration) float64 {
 
 // targetAvg is the average target rate over [0, end], integrated window by window.
 func (r *Recorder) targetAvg(end time.Duration) float64 {
-	if r.opts.TargetRate == nil || end <= 0 {
+	if end <= 0 {
+		return 0
+	}
+	if c := r.opts.TargetCount; c != nil {
+		return c(end) / end.Seconds()
+	}
+	if r.opts.TargetRate == nil {
 		return 0
 	}
 	var sum float64

@@ -27,3 +27,22 @@ func TestSnapshotTotalCountsHarvestedArrivals(t *testing.T) {
 		t.Errorf("total target %.1f/s, want 100/s", got)
 	}
 }
+
+// TestTargetCountIsExact: with TargetCount the window targets and the average are exact
+// differences of the expected count (a ramp 0→200/s over 2 s expects 200 arrivals), and a
+// segment's share shows as its share of the target.
+func TestTargetCountIsExact(t *testing.T) {
+	for _, share := range []float64{1, 0.5} {
+		count := func(w time.Duration) float64 { s := min(w.Seconds(), 2); return share * 50 * s * s } // rate 100·t
+		rec := NewRecorder(RecorderOptions{Name: "t", Mode: "live", Window: time.Second, Workers: 1, Duration: 2 * time.Second,
+			TargetRate:  func(time.Duration) float64 { return 1e9 }, // ignored when TargetCount is set
+			TargetCount: count})
+		run := rec.Finish(2 * time.Second)
+		if got, want := run.Summary.Rate.TargetAvg, share*100; math.Abs(got-want) > 1e-9 {
+			t.Errorf("share %v: target avg %v, want %v", share, got, want)
+		}
+		if tl := run.Summary.Timeline; len(tl) != 2 || math.Abs(tl[0].TargetRPS-share*50) > 1e-9 || math.Abs(tl[1].TargetRPS-share*150) > 1e-9 {
+			t.Errorf("share %v: timeline %+v, want targets %v and %v", share, tl, share*50, share*150)
+		}
+	}
+}

@@ -158,7 +158,7 @@ func (sm *Sim) NewRecorder() *report.Recorder {
 	return report.NewRecorder(report.RecorderOptions{
 		Name: sm.s.Name, Mode: "sim", Seed: sm.Seed(), StartedAt: started,
 		Strategy: "model/" + sm.mode, Duration: p.WallDuration(),
-		TargetRate: p.WallRate, ScenarioAt: p.ScenarioAt, ScenarioDuration: p.ScenarioDuration(),
+		TargetRate: p.WallRate, TargetCount: p.Expected, ScenarioAt: p.ScenarioAt, ScenarioDuration: p.ScenarioDuration(),
 		CompressAt: p.CompressAt,
 		NextStage: func(w time.Duration) string {
 			_, _, next := p.StageAt(w)

@@ -284,8 +284,10 @@ func NewRecorder(s *scenario.Scenario, play *scenario.Play, opts Options, seed i
 		workers = defaultWorkers(s, play)
 	}
 	seg := ""
+	share := 1.0 // a segment's target is its share of the schedule, so merged targets add up
 	if g := play.Segment(); !g.Whole() {
 		seg = g.String()
+		share = 1 / float64(g.N)
 	}
 	return report.NewRecorder(report.RecorderOptions{
 		Name:             s.Name,
@@ -296,7 +298,8 @@ func NewRecorder(s *scenario.Scenario, play *scenario.Play, opts Options, seed i
 		Segment:          seg,
 		Duration:         play.WallDuration(),
 		Workers:          ShardCount(workers),
-		TargetRate:       play.WallRate,
+		TargetRate:       func(w time.Duration) float64 { return play.WallRate(w) * share },
+		TargetCount:      func(w time.Duration) float64 { return play.Expected(w) * share },
 		ScenarioAt:       play.ScenarioAt,
 		ScenarioDuration: play.ScenarioDuration(),
 		CompressAt:       play.CompressAt,
