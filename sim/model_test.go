@@ -192,8 +192,9 @@ func TestCalibrationFromALiveRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Half the views hit the cache (1 ms); the other half take the calibrated time.
-	near(t, "calibrated mean latency", run.Summary.LatencyMs.Mean, (1+d.Mean()*1000)/2, 0.05)
+	// A calibration is the measured end-to-end time: it replaces the model's cache too, so every
+	// view takes the calibrated time (little queueing at 26% utilisation).
+	near(t, "calibrated mean latency", run.Summary.LatencyMs.Mean, d.Mean()*1000, 0.05)
 	if _, err := EmpiricalFromRun(t.TempDir()); err == nil {
 		t.Error("a directory without a run must be refused")
 	}
@@ -204,7 +205,9 @@ func TestCalibrationFromALiveRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	near(t, "empirical from the model", fromFile.Summary.LatencyMs.Mean, run.Summary.LatencyMs.Mean, 1e-9)
+	// From the file it is the model's base service time: half the views hit the cache (1 ms),
+	// the other half take the empirical time.
+	near(t, "empirical from the model", fromFile.Summary.LatencyMs.Mean, (1+d.Mean()*1000)/2, 0.05)
 }
 
 func TestKPAScalesInTheLoop(t *testing.T) {

@@ -145,10 +145,18 @@ type breakerModel struct {
 }
 
 // newService resolves a model. loadHist reads an empirical distribution's histogram file; the
-// calibration (override) replaces the base service time when set.
+// calibration (override) replaces the base service time when set. A calibration is a measured
+// end-to-end service time (every step, cache hits and database included), so it also replaces
+// step_times, the cache and the database: the model keeps only its capacity (replicas, workers,
+// queues, shedding, the autoscaler).
 func newService(m *scenario.Model, override Dist, loadHist func(path string) (Dist, error)) (*service, error) {
 	if m == nil {
 		m = &scenario.Model{}
+	}
+	if override != nil {
+		cm := *m
+		cm.StepTimes, cm.Cache, cm.DB = nil, nil, nil
+		m = &cm
 	}
 	s := &service{replicas: m.Replicas, workers: m.WorkersPerReplica, lb: m.LoadBalancer,
 		queueLimit: m.QueueLimit, timeout: m.Timeout.D().Seconds(), shedAbove: m.ShedAboveRPS}
