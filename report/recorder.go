@@ -78,11 +78,11 @@ type RecorderOptions struct {
 	Duration time.Duration // expected run-clock length: sets the default window and Snapshot.Progress
 	Workers  int           // number of shards; default 1
 
-	TargetRate       func(wall time.Duration) float64       // scheduled arrivals per run-clock second
+	TargetRate func(wall time.Duration) float64 // scheduled arrivals per run-clock second
 	// TargetCount, when set, is the expected number of this run's arrivals in [0, wall] (a
 	// segment's share applied): window targets are then exact differences of it instead of
 	// Simpson's rule over TargetRate.
-	TargetCount func(wall time.Duration) float64
+	TargetCount      func(wall time.Duration) float64
 	ScenarioAt       func(wall time.Duration) time.Duration // nil: identity (sim)
 	ScenarioDuration time.Duration                          // for Snapshot
 	CompressAt       func(wall time.Duration) float64       // for Snapshot.Compress; nil: 1
@@ -123,18 +123,80 @@ type Recorder struct {
 	repMax   int
 	warnings []string
 	finished bool
+	sealFrom int64 // windows before this index are sealed (kept encoded), except late arrivals' windows
 }
 
 // window is one timeline window's histograms and counters (on a shard, or merged).
+//
+// A harvested window that the dashboard no longer reads in full (all but the last complete one)
+// is sealed: its histograms are kept in their encoded form (HdrHistogram V2, zlib-compressed,
+// a few KiB) instead of as PackedHistograms (tens of KiB each at 10k answers/s), with the two
+// latency percentiles the timeline shows. The run's memory then grows by the encoded size per
+// window, not by the live histograms. Sealing is lossless: merge and Finish decode again.
 type window struct {
 	idx                            int64
-	lat, svc                       *hdr.PackedHistogram
+	lat, svc                       *hdr.PackedHistogram // nil while sealed
 	n, arrivals, errs, shed, drops int64
+
+	sealed         bool
+	latEnc, svcEnc []byte // the encoded histograms of a sealed window
+	p50, p99       int64  // latency percentiles (µs) of a sealed window, 0 when it has none
+}
+
+// seal encodes the window's histograms and drops the decoded ones. A histogram that cannot be
+// encoded keeps the window as it is.
+func (w *window) seal() {
+	if w.sealed {
+		return
+	}
+	le, err := w.lat.Encode()
+	if err != nil {
+		return
+	}
+	se, err := w.svc.Encode()
+	if err != nil {
+		return
+	}
+	w.p50, w.p99 = 0, 0
+	if w.lat.TotalCount() > 0 {
+		w.p50, w.p99 = w.lat.ValueAtPercentile(50), w.lat.ValueAtPercentile(99)
+	}
+	w.latEnc, w.svcEnc, w.lat, w.svc, w.sealed = le, se, nil, nil, true
+}
+
+// unseal decodes a sealed window's histograms back. They were encoded by seal in this process,
+// so a decode error is a broken invariant.
+func (w *window) unseal() {
+	if !w.sealed {
+		return
+	}
+	lat, err := hdr.DecodePacked(w.latEnc)
+	if err != nil {
+		panic("report: decoding a sealed window's latency histogram: " + err.Error())
+	}
+	svc, err := hdr.DecodePacked(w.svcEnc)
+	if err != nil {
+		panic("report: decoding a sealed window's service-time histogram: " + err.Error())
+	}
+	w.lat, w.svc, w.latEnc, w.svcEnc, w.sealed = lat, svc, nil, nil, false
+}
+
+// histograms returns the window's histograms, decoded afresh when it is sealed (the window stays
+// sealed), else clones.
+func (w *window) histograms() (lat, svc *hdr.PackedHistogram) {
+	if !w.sealed {
+		return w.lat.Clone(), w.svc.Clone()
+	}
+	c := *w
+	c.unseal()
+	return c.lat, c.svc
 }
 
 func newWindow(idx int64) *window { return &window{idx: idx, lat: newPacked(), svc: newPacked()} }
 
 func (w *window) merge(o *window) {
+	w.unseal()
+	o.unseal()
 	w.lat.Merge(o.lat)
 	w.svc.Merge(o.svc)
 	w.n += o.n
@@ -380,8 +442,10 @@ func (r *Recorder) Warn(msg string) {
 	}
 }
 
-// harvest moves the shards' windows with index < before into the Recorder. Called with r.mu held.
-func (r *Recorder) harvest(before int64) {
+// harvest moves the shards' windows with index < before into the Recorder. With seal, the
+// harvested windows before before-1 (all but the last complete one, which Snapshot reads in
+// full) are sealed. Called with r.mu held.
+func (r *Recorder) harvest(before int64, seal bool) {
 	var moved []*window
 	for _, s := range r.shards {
 		s.mu.Lock()
@@ -413,6 +477,19 @@ func (r *Recorder) harvest(before int64) {
 			r.windows[idx] = d
 		}
 		r.total.merge(d)
+	}
+	if !seal {
+		return
+	}
+	for idx := range deltas { // late answers reopened these windows
+		if idx < before-1 && idx < r.sealFrom {
+			r.windows[idx].seal()
+		}
+	}
+	for ; r.sealFrom < before-1; r.sealFrom++ {
+		if w := r.windows[r.sealFrom]; w != nil {
+			w.seal()
+		}
 	}
 }
 
@@ -532,7 +609,9 @@ func (r *Recorder) point(idx int64, w *window, end time.Duration, carry *Gauges,
 		p.Requests, p.Arrivals = w.n, w.arrivals
 		p.AchievedRPS = float64(achieved(w.n, w.arrivals, arrivals)) / secs
 		p.Errors, p.Shed, p.Dropped = w.errs, w.shed, w.drops
-		if w.lat.TotalCount() > 0 {
+		if w.sealed {
+			p.P50Ms, p.P99Ms = usToMs(w.p50), usToMs(w.p99)
+		} else if w.lat.TotalCount() > 0 {
 			p.P50Ms = usToMs(w.lat.ValueAtPercentile(50))
 			p.P99Ms = usToMs(w.lat.ValueAtPercentile(99))
 		}
@@ -570,6 +649,7 @@ func windowStats(w *window, secs, target float64, arrivals bool) WindowStats {
 	if w == nil {
 		return ws
 	}
+	w.unseal()
 	ws.Requests, ws.Errors, ws.Dropped, ws.Shed = w.n, w.errs, w.drops, w.shed
 	if secs > 0 {
 		ws.AchievedRPS = float64(achieved(w.n, w.arrivals, arrivals)) / secs
@@ -589,7 +669,7 @@ func (r *Recorder) Snapshot(now time.Duration) Snapshot {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if !r.finished {
-		r.harvest(nowIdx)
+		r.harvest(nowIdx, true)
 	}
 	snap := Snapshot{Name: r.opts.Name, Mode: r.opts.Mode, Target: r.opts.Target, Strategy: r.opts.Strategy,
 		Segment: r.opts.Segment, Wall: now, ScenarioT: r.scenarioAt(now), ScenarioDuration: r.opts.ScenarioDuration,
@@ -648,7 +728,7 @@ func (r *Recorder) Finish(end time.Duration) *Run {
 	c := r.counters()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.harvest(math.MaxInt64)
+	r.harvest(math.MaxInt64, false)
 	r.finished = true
 
 	last := int64(-1)
@@ -686,7 +766,8 @@ func (r *Recorder) Finish(end time.Duration) *Run {
 		}
 		s.Timeline = append(s.Timeline, p)
 		if w != nil {
-			run.Windows = append(run.Windows, WindowHist{Index: idx, Latency: w.lat.Clone(), ServiceTime: w.svc.Clone()})
+			lat, svc := w.histograms()
+			run.Windows = append(run.Windows, WindowHist{Index: idx, Latency: lat, ServiceTime: svc})
 		}
 	}
 	finishRates(s, targetSum)

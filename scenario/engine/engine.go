@@ -501,13 +501,19 @@ func (r *run) runClosed(ctx context.Context) bool {
 		w := r.newWorker(i)
 		go func() {
 			defer wg.Done()
+			w.last = r.now()
 			for !stop.Load() {
-				now := r.now()
+				// A session is due when the last one ended: the time of its last answer (do
+				// reads the clock there), not a fresh clock read per session.
+				now := w.last
 				if now >= stopAt {
 					return
 				}
 				n := seq.Add(1) - 1
 				w.session(sessCtx, scenario.Arrival{Seq: n, Wall: now, Scenario: r.play.ScenarioAt(now)}, now)
+				if w.last == now {
+					w.last = r.now() // the session sent nothing and slept nothing
+				}
 			}
 		}()
 	}

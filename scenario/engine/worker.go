@@ -31,7 +31,8 @@ type worker struct {
 	group []byte
 	vars  scenario.Vars
 	log   attemptLog
-	first bool // the next request is the session's first: it stands for the arrival (Result.First)
+	first bool          // the next request is the session's first: it stands for the arrival (Result.First)
+	last  time.Duration // when the worker's last answer came (its Done): the clock read once per request, reused
 }
 
 func (r *run) newWorker(i int) *worker {
@@ -117,6 +118,7 @@ func (w *worker) session(ctx context.Context, a scenario.Arrival, intended time.
 				return
 			}
 			next = r.now()
+			w.last = next
 			continue
 		case kPay, kCancel:
 			if len(w.order) == 0 {
@@ -130,10 +132,13 @@ func (w *worker) session(ctx context.Context, a scenario.Arrival, intended time.
 					return
 				}
 				next = r.now()
+				w.last = next
 			}
 		}
 		cont := w.step(ctx, st, journey, a.Seq, u, next)
-		next = r.now()
+		// The next step is due when this one ended: its last answer's time, read by do (no
+		// second clock read per request).
+		next = max(w.last, next)
 		if !cont {
 			return
 		}
@@ -389,6 +394,7 @@ func (w *worker) do(journey, step string, intended time.Duration, retry, full bo
 		err = fasthttp.ErrNoFreeConns
 	}
 	res.Done = r.now()
+	w.last = res.Done
 	var an answer
 	if err != nil {
 		an.errc = classifyErr(err)
