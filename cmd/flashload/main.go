@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -24,6 +25,9 @@ func main() {
 	defer stop()
 	root := newRootCmd()
 	err := root.ExecuteContext(ctx)
+	if err != nil && strings.HasPrefix(err.Error(), "unknown command ") {
+		err = usageErr(err) // cobra has no typed error for it; an unknown command is bad input
+	}
 	os.Exit(exitCode(err, os.Stderr))
 }
 

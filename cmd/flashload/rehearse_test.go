@@ -147,3 +147,17 @@ func TestRehearseBadInput(t *testing.T) {
 		}
 	}
 }
+
+// TestUnknownCommandIsUsage: an unknown command exits 2 through the real binary, like an
+// unknown flag; no command at all prints the help and exits 0.
+func TestUnknownCommandIsUsage(t *testing.T) {
+	bin := buildFlashload(t)
+	for _, c := range []struct {
+		args []string
+		code int
+	}{{[]string{"bogus"}, exitUsage}, {[]string{"--bogus"}, exitUsage}, {nil, exitOK}, {[]string{"rehearse", "a", "b"}, exitUsage}} {
+		if code, _, stderr := runCLI(t, bin, c.args...); code != c.code {
+			t.Errorf("flashload %v: exit %d, want %d (%s)", c.args, code, c.code, stderr)
+		}
+	}
+}
