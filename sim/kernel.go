@@ -25,48 +25,59 @@ func (a *Event) less(b *Event) bool {
 // run is deterministic.
 //
 // It is a calendar queue (R. Brown, CACM 1988): a ring of buckets ("days"), each 2^shift ns wide;
-// an event goes to bucket (At>>shift) mod len(buckets), kept sorted there. Popping walks the ring
-// from the current day and takes the first bucket whose earliest event falls on the day being
-// looked at; events a "year" or more ahead wait in their bucket. With about one bucket per pending
-// event and a day about as wide as the spacing of the earliest events, a pop and a push each touch
-// one or two buckets holding a few events, whatever the queue's size: O(1), where a heap costs
-// O(log n) cache misses once it leaves the L1 cache.
+// an event goes to bucket (At>>shift) mod the ring's size, kept sorted there. Popping walks the
+// ring from the current day and takes the first bucket whose earliest event falls on the day being
+// looked at; events a "year" or more ahead wait in their bucket. With a bucket for every one or
+// two pending events and a day about as wide as the spacing of the earliest events, a pop and a
+// push each touch one bucket holding a few events, whatever the queue's size: O(1), where a heap
+// costs O(log n) cache misses once it leaves the L1 cache.
 //
-// The calendar adapts: the ring doubles when there are more than two events per bucket and halves
-// below one per two buckets, and the day's width is re-measured from the earliest events then and
-// whenever pops and pushes do too much work (long walks over empty days, long shifts inside a
-// bucket) — the spacing changes when a flash sale's load rises a hundredfold. A re-measure costs a
-// sort of the pending times, O(n log n), at most once per 2n events, so it is O(log n)/event in
-// the worst case and nothing in steady state.
+// The buckets are flat: bucketSlots events each in one array, with their counts in another, so a
+// push touches one place in memory and the walk reads consecutive ones. An event whose bucket is
+// full goes to a small 4-ary heap beside the calendar (many events at one instant, or a burst in
+// one day); a pop takes the earlier of the two heads.
+//
+// The calendar adapts: the ring doubles above two events per bucket and halves below one per two
+// buckets, and the day's width is re-measured from the earliest events then and whenever pops and
+// pushes do too much work (long walks over empty days, shifts, overflows) — the spacing changes
+// when a flash sale's load rises a hundredfold. A re-measure costs a sort of the pending times,
+// O(n log n), at most once per 2n events: O(log n) per event at worst, nothing in steady state.
 type Kernel struct {
 	now   time.Duration
 	seq   uint32
-	n     int      // pending events
-	shift uint     // a day is 2^shift ns
-	mask  int64    // len(buckets)-1 (a power of two minus one)
-	day   int64    // the cursor's day (At>>shift): no pending event is earlier
-	bkt   []bucket // len(bkt) may exceed mask+1: the spare buckets keep their arrays for regrowth
+	n     int   // pending events (calendar and overflow)
+	shift uint  // a day is 2^shift ns
+	mask  int64 // ring size - 1 (a power of two minus one)
+	day   int64 // the cursor's day (At>>shift): no event in the calendar is earlier
 
-	// Adaptation: work (days walked and elements shifted) over the pops since the last check.
+	// Bucket i holds slots[i*bucketSlots:][:cnt[i]], sorted latest first: its earliest event is
+	// the last one.
+	slots []Event
+	cnt   []uint8
+	inCal int     // events in the calendar
+	over  []Event // 4-ary min-heap of the events whose bucket was full
+
+	// Adaptation: work (days walked, events shifted, overflows) over the pops since the last check.
 	pops, work int
 	times      []int64 // scratch for re-measuring
 	spare      []Event // scratch for re-bucketing
 }
 
-// bucket holds the events of one day of each year, sorted by (At, seq) from head on.
-type bucket struct {
-	ev   []Event
-	head int
-}
-
 const (
-	minBuckets = 16
-	maxBuckets = 1 << 22
-	// A day is about dayFactor times the mean spacing of the earliest events (Brown used 3).
-	dayFactor = 2
+	// Eight slots per bucket at two events per bucket at most (on average): overflows stay rare
+	// (0.3% in the hold model at 16384 pending) for 96 bytes per event.
+	bucketSlots = 8
+	maxLoad     = 2
+	minBuckets  = 16
+	maxBuckets  = 1 << 22
+	// A day is about dayFactor times the mean spacing of the earliest events (Brown used 3; with
+	// the day rounded to a power of two, 1 keeps the cursor's buckets from filling up).
+	dayFactor = 1
 	// Re-measure when the work per pop over a check period is above this (a well-sized calendar
-	// does about 1.5: the pop's own day plus the odd empty day and shift).
+	// does 1.2-1.7: the pop's own day plus the odd empty day and shift).
 	maxWork = 6
+	// What an overflow counts for in work.
+	overflowWork = 4
 	// Before any measurement: a day of 2^20 ns (about 1 ms).
 	initialShift = 20
 )
@@ -93,42 +104,41 @@ func (k *Kernel) Schedule(e Event) {
 	}
 	k.seq++
 	e.seq = k.seq
-	day := int64(e.At) >> k.shift
-	if day < k.day {
-		// Only after a Peek moved the cursor ahead of Now.
-		k.day = day
-	}
-	k.work += k.insert(e, day)
+	k.insert(e)
 	k.n++
-	if nb := int(k.mask) + 1; k.n > 2*nb && nb < maxBuckets {
+	if nb := int(k.mask) + 1; k.n > maxLoad*nb && nb < maxBuckets {
 		k.rebuild(2 * nb)
 	}
 }
 
-// insert puts e in its day's bucket and returns how many events it moved to keep the order.
-func (k *Kernel) insert(e Event, day int64) int {
-	b := &k.bkt[day&k.mask]
-	ev := b.ev
-	if b.head == len(ev) {
-		ev, b.head = ev[:0], 0
-	} else if len(ev) == cap(ev) && b.head > 0 {
-		// Reuse the popped space at the front before append would grow the array.
-		ev = ev[:copy(ev, ev[b.head:])]
-		b.head = 0
+// insert puts e in its day's bucket, or in the overflow heap when the bucket is full.
+func (k *Kernel) insert(e Event) {
+	day := int64(e.At) >> k.shift
+	i := int(day & k.mask)
+	c := int(k.cnt[i])
+	if c == bucketSlots {
+		k.push(e)
+		k.work += overflowWork
+		return
 	}
-	ev = append(ev, e)
-	i := len(ev) - 1
-	for i > b.head && e.less(&ev[i-1]) {
-		ev[i] = ev[i-1]
-		i--
+	if day < k.day {
+		// Only after a Peek moved the cursor ahead of Now.
+		k.day = day
 	}
-	ev[i] = e
-	b.ev = ev
-	return len(ev) - 1 - i
+	b := k.slots[i*bucketSlots : i*bucketSlots+bucketSlots]
+	j := c
+	for j > 0 && b[j-1].less(&e) {
+		b[j] = b[j-1]
+		j--
+	}
+	b[j] = e
+	k.work += c - j
+	k.cnt[i] = uint8(c + 1)
+	k.inCal++
 }
 
-// find returns the day of the earliest pending event, with the cursor at it (n > 0).
-func (k *Kernel) find() int64 {
+// find returns the bucket of the calendar's earliest event, with the cursor at its day (inCal > 0).
+func (k *Kernel) find() int {
 	day := k.day
 	nb := int(k.mask) + 1
 	for walked := 0; ; walked++ {
@@ -136,26 +146,40 @@ func (k *Kernel) find() int64 {
 			// A whole year without an event: look for the earliest one directly.
 			day = k.earliestDay()
 		}
-		b := &k.bkt[day&k.mask]
-		if b.head < len(b.ev) && int64(b.ev[b.head].At)>>k.shift == day {
+		i := int(day & k.mask)
+		if c := int(k.cnt[i]); c > 0 && int64(k.slots[i*bucketSlots+c-1].At)>>k.shift == day {
 			k.work += walked
 			k.day = day
-			return day
+			return i
 		}
 		day++
 	}
 }
 
-// earliestDay is the least day among the buckets' first events (n > 0).
+// earliestDay is the least day among the buckets' earliest events (inCal > 0).
 func (k *Kernel) earliestDay() int64 {
 	var best *Event
-	for i := range k.bkt[:k.mask+1] {
-		b := &k.bkt[i]
-		if b.head < len(b.ev) && (best == nil || b.ev[b.head].less(best)) {
-			best = &b.ev[b.head]
+	for i, c := range k.cnt[:k.mask+1] {
+		if c > 0 {
+			if e := &k.slots[i*bucketSlots+int(c)-1]; best == nil || e.less(best) {
+				best = e
+			}
 		}
 	}
 	return int64(best.At) >> k.shift
+}
+
+// head returns the earliest pending event: the calendar's bucket i (-1 for the overflow heap).
+func (k *Kernel) head() (*Event, int) {
+	if k.inCal == 0 {
+		return &k.over[0], -1
+	}
+	i := k.find()
+	e := &k.slots[i*bucketSlots+int(k.cnt[i])-1]
+	if len(k.over) > 0 && k.over[0].less(e) {
+		return &k.over[0], -1
+	}
+	return e, i
 }
 
 // Peek returns the time of the next event, and false when there is none.
@@ -163,8 +187,8 @@ func (k *Kernel) Peek() (time.Duration, bool) {
 	if k.n == 0 {
 		return 0, false
 	}
-	b := &k.bkt[k.find()&k.mask]
-	return b.ev[b.head].At, true
+	e, _ := k.head()
+	return e.At, true
 }
 
 // Next pops the earliest event and advances Now to its time.
@@ -172,15 +196,20 @@ func (k *Kernel) Next() (Event, bool) {
 	if k.n == 0 {
 		return Event{}, false
 	}
-	b := &k.bkt[k.find()&k.mask]
-	e := b.ev[b.head]
-	b.head++
+	p, i := k.head()
+	e := *p
+	if i < 0 {
+		k.pop()
+	} else {
+		k.cnt[i]--
+		k.inCal--
+	}
 	k.n--
 	k.now = e.At
 	k.pops++
 	nb := int(k.mask) + 1
 	switch {
-	case k.n < nb/2 && nb > minBuckets:
+	case 4*k.n < maxLoad*nb && nb > minBuckets:
 		k.rebuild(nb / 2)
 	case k.pops >= 2*nb:
 		if k.work > maxWork*k.pops {
@@ -192,21 +221,23 @@ func (k *Kernel) Next() (Event, bool) {
 }
 
 func (k *Kernel) setBuckets(nb int) {
-	if len(k.bkt) < nb {
-		k.bkt = append(k.bkt, make([]bucket, nb-len(k.bkt))...)
+	if len(k.cnt) < nb {
+		k.cnt = append(k.cnt, make([]uint8, nb-len(k.cnt))...)
+		k.slots = append(k.slots, make([]Event, nb*bucketSlots-len(k.slots))...)
 	}
 	k.mask = int64(nb - 1)
 }
 
 // rebuild re-measures the day's width from the pending events and deals them into nb buckets.
 func (k *Kernel) rebuild(nb int) {
-	all := k.spare[:0]
-	for i := range k.bkt[:k.mask+1] {
-		b := &k.bkt[i]
-		all = append(all, b.ev[b.head:]...)
-		b.ev, b.head = b.ev[:0], 0
+	all := append(k.spare[:0], k.over...)
+	k.over = k.over[:0]
+	for i, c := range k.cnt[:k.mask+1] {
+		all = append(all, k.slots[i*bucketSlots:][:c]...)
+		k.cnt[i] = 0
 	}
 	k.spare = all
+	k.inCal = 0
 	k.setBuckets(nb)
 	if len(all) > 1 {
 		ts := k.times[:0]
@@ -219,9 +250,55 @@ func (k *Kernel) rebuild(nb int) {
 	}
 	k.day = int64(k.now) >> k.shift
 	for _, e := range all {
-		k.insert(e, int64(e.At)>>k.shift)
+		k.insert(e)
 	}
 	k.pops, k.work = 0, 0
+}
+
+// push adds e to the overflow heap.
+func (k *Kernel) push(e Event) {
+	h := append(k.over, e)
+	i := len(h) - 1
+	for i > 0 {
+		p := (i - 1) >> 2
+		if !e.less(&h[p]) {
+			break
+		}
+		h[i] = h[p]
+		i = p
+	}
+	h[i] = e
+	k.over = h
+}
+
+// pop removes the overflow heap's earliest event (len(over) > 0).
+func (k *Kernel) pop() {
+	h := k.over
+	n := len(h) - 1
+	x := h[n]
+	h = h[:n]
+	i := 0
+	for {
+		c := i<<2 + 1
+		if c >= n {
+			break
+		}
+		m := c
+		for j := c + 1; j < min(c+4, n); j++ {
+			if h[j].less(&h[m]) {
+				m = j
+			}
+		}
+		if !h[m].less(&x) {
+			break
+		}
+		h[i] = h[m]
+		i = m
+	}
+	if n > 0 {
+		h[i] = x
+	}
+	k.over = h
 }
 
 // dayShift picks the day's width, a power of two, from the sorted pending times: dayFactor times
