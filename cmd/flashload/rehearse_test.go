@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flashload/flashload/internal/testenv"
 	"github.com/flashload/flashload/report"
 )
 
@@ -159,5 +160,24 @@ func TestUnknownCommandIsUsage(t *testing.T) {
 		if code, _, stderr := runCLI(t, bin, c.args...); code != c.code {
 			t.Errorf("flashload %v: exit %d, want %d (%s)", c.args, code, c.code, stderr)
 		}
+	}
+}
+
+// TestRehearseRedisLua rehearses on the redis-lua strategy against the real redis-server that
+// scripts/test starts: the crowd sells exactly the stock, through Redis.
+func TestRehearseRedisLua(t *testing.T) {
+	addr := testenv.RedisAddr(t)
+	out := filepath.Join(t.TempDir(), "redis")
+	var stdout, stderr bytes.Buffer
+	err := rehearseRun(context.Background(), &rehearseOptions{
+		Scenario: writeRehearsal(t, "150", "600"), Out: out, NoTUI: true, NoSim: true,
+		Redis: "redis://" + addr + "/0", Stdout: &stdout, Stderr: &stderr,
+	})
+	if code := exitCode(err, &stderr); code != exitOK {
+		t.Fatalf("exit %d (%v)\nstdout:\n%s\nstderr:\n%s", code, err, stdout.String(), stderr.String())
+	}
+	s := readSummary(t, filepath.Join(out, report.SummaryFile))
+	if s.Strategy != "redis-lua" || s.Audit.Sold != 150 || s.Audit.Oversold != 0 || s.Audit.Lost != 0 {
+		t.Errorf("strategy %q audit %+v: want redis-lua selling exactly 150, nothing oversold or lost", s.Strategy, s.Audit)
 	}
 }
