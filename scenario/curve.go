@@ -224,7 +224,7 @@ func stagePiece(r0 float64, st Stage) (piece, error) {
 			period = d
 		}
 		sn := &sine{low: r0, amp: (st.Peak - r0) / 2, w: 2 * math.Pi / period, d: d}
-		sn.tab = newTable(sn.rate, sn.integral, 0, d)
+		sn.tab = newSineTable(sn)
 		return sn, nil
 	case ShapeMidnightSpike:
 		rise := st.Rise.D().Seconds()
@@ -243,7 +243,7 @@ func stagePiece(r0 float64, st Stage) (piece, error) {
 			floor = r0
 		}
 		sp := &spike{r0: r0, peakR: st.Peak, floor: floor, rise: rise, tau: tau, d: d}
-		sp.tab = newTable(sp.rate, sp.integral, rise, d)
+		sp.tab = newSpikeTable(sp)
 		return sp, nil
 	case ShapeDoubleElevenDay:
 		us := make([]float64, len(dayKnots))
@@ -365,19 +365,23 @@ func (s *sine) rate(u float64) float64 { return s.low + s.amp - s.amp*math.Cos(s
 func (s *sine) integral(u float64) float64 {
 	return (s.low+s.amp)*u - s.amp/s.w*math.Sin(s.w*u)
 }
-func (s *sine) inverse(m float64, cur *int) float64 { return s.tab.solve(s.eval, m, cur) }
-
-// eval is the integral, the rate and its derivative at u, with one Sincos.
-func (s *sine) eval(u float64) (float64, float64, float64) {
-	sn, cs := math.Sincos(s.w * u)
-	return (s.low+s.amp)*u - s.amp/s.w*sn, s.low + s.amp - s.amp*cs, s.amp * s.w * sn
-}
-func (s *sine) end() float64 { return s.rate(s.d) }
+func (s *sine) inverse(m float64, cur *int) float64 { return s.tab.solve(m, cur) }
+func (s *sine) end() float64                        { return s.rate(s.d) }
 func (s *sine) peak() float64 {
 	if s.w*s.d >= math.Pi {
 		return math.Max(s.low, s.low+2*s.amp)
 	}
 	return math.Max(s.low, s.rate(s.d))
+}
+
+// newSineTable tabulates the sine's integral with sin and cos of ω·u at every knot.
+func newSineTable(s *sine) table {
+	t := table{kind: kindSine, a: s.low + s.amp, b: s.amp / s.w, amp: s.amp, w: s.w}
+	t.build(s.rate, s.integral, 0, s.d, s.w*s.d, func(u float64) (float64, float64, float64, float64) {
+		sn, cs := math.Sincos(s.w * u)
+		return sn, cs, s.amp * s.w * sn, s.amp * s.w * s.w * cs
+	})
+	return t
 }
 
 // spike rises linearly from r0 to peak over rise, then decays exponentially towards floor with
@@ -405,64 +409,153 @@ func (s *spike) integral(u float64) float64 {
 }
 
 func (s *spike) inverse(m float64, cur *int) float64 {
-	ra := s.riseArea()
-	if m < ra {
+	if m < s.tab.base {
 		return linInverse(s.r0, (s.peakR-s.r0)/s.rise, m, s.rise)
 	}
-	return s.tab.solve(s.eval, m, cur)
-}
-
-// eval is the integral, the rate and its derivative at u ≥ rise, with one Exp.
-func (s *spike) eval(u float64) (float64, float64, float64) {
-	v := u - s.rise
-	e := math.Exp(-v / s.tau)
-	a := s.peakR - s.floor
-	return s.riseArea() + s.floor*v + a*s.tau*(1-e), s.floor + a*e, -a / s.tau * e
+	return s.tab.solve(m, cur)
 }
 
 func (s *spike) end() float64  { return s.rate(s.d) }
 func (s *spike) peak() float64 { return math.Max(math.Max(s.r0, s.peakR), s.floor) }
 
-// table samples an increasing integral F at 1025 points of [a, b], so an inverse starts Newton
-// from a guess that depends on m alone: every segment of a schedule computes bit-identical
-// arrival times, whatever arrival it saw before.
-type table struct{ u, m, r []float64 }
-
-const tableSize = 1024
-
-func newTable(f, F func(float64) float64, a, b float64) table {
-	t := table{u: make([]float64, tableSize+1), m: make([]float64, tableSize+1), r: make([]float64, tableSize+1)}
-	for j := range t.u {
-		t.u[j] = a + (b-a)*float64(j)/tableSize
-		t.m[j] = F(t.u[j])
-		t.r[j] = f(t.u[j])
-	}
+// newSpikeTable tabulates the decay's integral with exp(-(u-rise)/tau) at every knot.
+func newSpikeTable(s *spike) table {
+	a := s.peakR - s.floor
+	t := table{kind: kindSpike, base: s.riseArea(), rise: s.rise, tau: s.tau, itau: 1 / s.tau, floor: s.floor, amp: a}
+	t.build(s.rate, s.integral, s.rise, s.d, (s.d-s.rise)/s.tau, func(u float64) (float64, float64, float64, float64) {
+		e := math.Exp(-(u - s.rise) / s.tau)
+		return e, 0, -a / s.tau * e, a / (s.tau * s.tau) * e
+	})
 	return t
 }
 
-// solve returns u in [a, b] with F(u) = m, to 0.25 ns. The guess takes the rate as linear
-// across the table's cell; Newton steps follow, kept inside the cell (bisection when a step
-// leaves it). It stops when the step is below the tolerance, or when the error left after the
-// step (step²·|f'|/2f, Newton's quadratic convergence) is: most arrivals take one evaluation.
-func (t table) solve(eval func(float64) (F, f, df float64), m float64, cur *int) float64 {
-	n := len(t.m) - 1
-	if m <= t.m[0] {
-		return t.u[0]
+// table samples an increasing integral F on a grid of knots over [a, b], so an inverse starts
+// Newton from a guess that depends on m alone: every segment of a schedule computes
+// bit-identical arrival times, whatever arrival it saw before. The guess is the inverse's
+// Taylor polynomial of degree 3 at the knot (the derivatives of u(m) are 1/f, -df/f³ and
+// (3df² - f·ddf)/f⁵, with df and ddf the rate's first and second derivatives), so one
+// Newton step lands far inside the tolerance. Each knot also keeps the transcendental part of F
+// there (sin and cos of ω·u for a sine, the decay's exponential for a spike), so F
+// at u inside the knot's cell is an angle addition (or a product) with a short Taylor series
+// of the small offset: no math.Sincos or math.Exp per arrival. Cells are narrow enough (the
+// offset's argument at most maxArg) for the series to be exact to the last bit or two; a curve
+// that would need more than maxKnots cells evaluates math.Sincos / math.Exp instead.
+type table struct {
+	k      []knot
+	kind   int
+	direct bool // cells too wide for the series: math.Sincos / math.Exp at every evaluation
+
+	// sine: F = a·u - b·sin(ωu), f = a - amp·cos(ωu), f' = amp·ω·sin(ωu)
+	a, b, w float64
+	// spike (u ≥ rise): F = base + floor·v + amp·tau·(1-e), f = floor + amp·e, f' = -amp/tau·e,
+	// with v = u - rise and e = exp(-v/tau)
+	base, rise, tau, itau, floor float64
+	amp                          float64
+}
+
+// knot is one grid point: u, F(u), f(u), the slope of f to the next knot, the inverse's Taylor
+// coefficients (u ≈ u_j + Δ·ir·(1 + Δ·(c2 + Δ·c3)) with ir = 1/f; ir is 0 where f ≤ 0), and the
+// transcendental parts at u (sin, cos of ωu; or the spike's e in s).
+type knot struct{ u, m, r, k, ir, c2, c3, s, c float64 }
+
+const (
+	kindSine = iota + 1
+	kindSpike
+
+	minKnots = 1024
+	maxKnots = 1 << 14
+	maxArg   = 0.003 // largest series argument: ω·h for a sine, h/tau for a spike
+)
+
+// build lays the knots over [a, b]; span is the series argument over the whole of [a, b];
+// trans gives the knot's s and c, and the rate's first and second derivatives there.
+func (t *table) build(f, F func(float64) float64, a, b, span float64, trans func(float64) (s, c, df, ddf float64)) {
+	n := minKnots
+	if c := math.Ceil(span / maxArg); c > float64(n) {
+		n = int(min(c, maxKnots))
 	}
-	if m >= t.m[n] {
-		return t.u[n]
+	t.direct = !(span/float64(n) <= maxArg)
+	t.k = make([]knot, n+1)
+	for j := range t.k {
+		u := a + (b-a)*float64(j)/float64(n)
+		if j == n {
+			u = b
+		}
+		s, c, df, ddf := trans(u)
+		r := f(u)
+		kn := knot{u: u, m: F(u), r: r, s: s, c: c}
+		if r > 0 {
+			kn.ir = 1 / r
+			kn.c2 = -df / (2 * r * r)
+			kn.c3 = (3*df*df - r*ddf) / (6 * r * r * r * r)
+		}
+		t.k[j] = kn
 	}
-	j := seek(t.m, m, cur)
-	lo, hi := t.u[j], t.u[j+1]
-	u := lo + linInverse(t.r[j], (t.r[j+1]-t.r[j])/(hi-lo), m-t.m[j], hi-lo)
+	for j := 0; j < n; j++ {
+		t.k[j].k = (t.k[j+1].r - t.k[j].r) / (t.k[j+1].u - t.k[j].u)
+	}
+}
+
+// eval is F, f and f' at u in the cell of knot j.
+func (t *table) eval(j int, u float64) (F, f, df float64) {
+	kn := &t.k[j]
+	switch t.kind {
+	case kindSine:
+		var sn, cs float64
+		if t.direct {
+			sn, cs = math.Sincos(t.w * u)
+		} else {
+			x := t.w * (u - kn.u)
+			x2 := x * x
+			sx := x + x*x2*(-1.0/6+x2*(1.0/120)) // the first term left out, x⁷/7!, is below 10⁻¹⁹·x
+			cx := 1 + x2*(-1.0/2+x2*(1.0/24))    // x⁶/6! is below 10⁻¹⁸
+			sn, cs = kn.s*cx+kn.c*sx, kn.c*cx-kn.s*sx
+		}
+		return t.a*u - t.b*sn, t.a - t.amp*cs, t.amp * t.w * sn
+	default:
+		v := u - t.rise
+		var e float64
+		if t.direct {
+			e = math.Exp(-v / t.tau)
+		} else {
+			y := (u - kn.u) * t.itau
+			e = kn.s * (1 - y + y*y*(1.0/2+y*(-1.0/6+y*(1.0/24+y*(-1.0/120))))) // y⁶/6! is below 10⁻¹⁸
+		}
+		return t.base + t.floor*v + t.amp*t.tau*(1-e), t.floor + t.amp*e, -t.amp * t.itau * e
+	}
+}
+
+// solve returns u in [a, b] with F(u) = m, to 0.25 ns. The guess is the inverse's Taylor
+// polynomial at the knot below m (the rate taken as linear across the cell where the rate is
+// 0 there or the polynomial leaves the cell); Newton steps follow, kept inside the cell
+// (bisection when a step leaves it). It stops when the step is below the tolerance, or when
+// the error left after the step (step²·|f'|/2f, Newton's quadratic convergence) is: arrivals
+// take one evaluation unless the rate nearly vanishes.
+func (t *table) solve(m float64, cur *int) float64 {
+	k := t.k
+	n := len(k) - 1
+	if m <= k[0].m {
+		return k[0].u
+	}
+	if m >= k[n].m {
+		return k[n].u
+	}
+	j := seekKnots(k, m, cur)
+	kn := &k[j]
+	lo, hi := kn.u, k[j+1].u
+	dm := m - kn.m
+	u := lo + dm*kn.ir*(1+dm*(kn.c2+dm*kn.c3))
+	if !(u > lo && u < hi) {
+		u = lo + linInverse(kn.r, kn.k, dm, hi-lo)
+	}
 	const tol = 2.5e-10 // a quarter of the nanosecond arrival times are rounded to
 	for range 100 {
-		Fu, r, df := eval(u)
+		Fu, r, df := t.eval(j, u)
 		g := Fu - m
 		if r > 0 {
 			step := g / r
-			if a := math.Abs(step); a < tol || a < hi-lo && step*step*math.Abs(df)/(2*r) < tol/4 {
-				return min(max(u-step, t.u[0]), t.u[n])
+			if a := math.Abs(step); a < tol || a < hi-lo && step*step*math.Abs(df) < tol/2*r {
+				return min(max(u-step, k[0].u), k[n].u)
 			}
 		}
 		if g > 0 {
@@ -480,6 +573,25 @@ func (t table) solve(eval func(float64) (F, f, df float64), m float64, cur *int)
 		u = next
 	}
 	return u
+}
+
+// seekKnots is seek over the knots' integrals.
+func seekKnots(k []knot, x float64, cur *int) int {
+	n := len(k) - 1
+	j := *cur
+	if j < 0 || j >= n || k[j].m > x {
+		j = sort.Search(n, func(i int) bool { return k[i+1].m > x })
+	} else {
+		for s := 0; j < n && k[j+1].m <= x; s++ {
+			if s == 8 {
+				j += sort.Search(n-j, func(i int) bool { return k[j+i+1].m > x })
+				break
+			}
+			j++
+		}
+	}
+	*cur = j
+	return j
 }
 
 // seek returns j with xs[j] ≤ x < xs[j+1] (len(xs)-1 when x ≥ the last) for an increasing xs,
