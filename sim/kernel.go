@@ -39,9 +39,10 @@ func (a *Event) less(b *Event) bool {
 //
 // The calendar adapts: the ring doubles above two events per bucket and halves below one per two
 // buckets, and the day's width is re-measured from the earliest events then and whenever pops and
-// pushes do too much work (long walks over empty days, shifts, overflows) — the spacing changes
-// when a flash sale's load rises a hundredfold. A re-measure costs a sort of the pending times,
-// O(n log n), at most once per 2n events: O(log n) per event at worst, nothing in steady state.
+// pushes have done too much work (long walks over empty days, shifts, overflows: more than 6 units
+// per pop over 2·ring pops) — the spacing changes when a flash sale's load rises a hundredfold. A
+// re-measure sorts the pending times, O(n log n), and is charged to at least 12·ring units of
+// wasted work: O(log n) per unit at worst, nothing in steady state.
 type Kernel struct {
 	now   time.Duration
 	seq   uint32
@@ -59,6 +60,7 @@ type Kernel struct {
 
 	// Adaptation: work (days walked, events shifted, overflows) over the pops since the last check.
 	pops, work int
+	backoff    uint    // a work re-measure that changed nothing doubles the next budget
 	times      []int64 // scratch for re-measuring
 	spare      []Event // scratch for re-bucketing
 }
@@ -211,10 +213,19 @@ func (k *Kernel) Next() (Event, bool) {
 	switch {
 	case 4*k.n < maxLoad*nb && nb > minBuckets:
 		k.rebuild(nb / 2)
-	case k.pops >= 2*nb:
-		if k.work > maxWork*k.pops {
-			k.rebuild(nb)
+	case k.work > maxWork*2*nb<<k.backoff:
+		// The work budget of 2·ring pops is spent, maybe within a few pops (each walking a whole
+		// year when the events ahead are much sparser than the days): re-measure now. When that
+		// finds the same day again, the distribution defeats the measure: wait twice as long
+		// before the next try, so re-measures never cost more than the work they are charged to.
+		shift := k.shift
+		k.rebuild(nb)
+		if k.shift == shift {
+			k.backoff = min(k.backoff+1, 16)
+		} else {
+			k.backoff = 0
 		}
+	case k.pops >= 2*nb:
 		k.pops, k.work = 0, 0
 	}
 	return e, true
