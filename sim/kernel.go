@@ -61,6 +61,7 @@ type Kernel struct {
 	// Adaptation: work (days walked, events shifted, overflows) over the pops since the last check.
 	pops, work int
 	backoff    uint    // a work re-measure that changed nothing doubles the next budget
+	walked     int     // days walked in all, for the tests
 	times      []int64 // scratch for re-measuring
 	spare      []Event // scratch for re-bucketing
 }
@@ -151,6 +152,7 @@ func (k *Kernel) find() int {
 		i := int(day & k.mask)
 		if c := int(k.cnt[i]); c > 0 && int64(k.slots[i*bucketSlots+c-1].At)>>k.shift == day {
 			k.work += walked
+			k.walked += walked
 			k.day = day
 			return i
 		}
