@@ -271,6 +271,8 @@ var dayKnots = [][2]float64{
 type polyline struct {
 	u, r []float64 // segments i: [u[2i], u[2i+1]] from r[2i] to r[2i+1]
 	cum  []float64 // integral before segment i
+	k    []float64 // slope of segment i
+	ir   []float64 // 1/r[2i] of a flat segment i with a positive rate, else 0
 }
 
 // newPolyline joins consecutive knots; a pair of knots with the same u is a jump.
@@ -287,6 +289,11 @@ func newPolyline(us, rs []float64) *polyline {
 	for i := 0; i < len(p.u)/2; i++ {
 		p.cum = append(p.cum, c)
 		c += (p.u[2*i+1] - p.u[2*i]) * (p.r[2*i] + p.r[2*i+1]) / 2
+		k, ir := (p.r[2*i+1]-p.r[2*i])/(p.u[2*i+1]-p.u[2*i]), 0.0
+		if k == 0 && p.r[2*i] > 0 {
+			ir = 1 / p.r[2*i]
+		}
+		p.k, p.ir = append(p.k, k), append(p.ir, ir)
 	}
 	p.cum = append(p.cum, c)
 	return p
@@ -323,7 +330,10 @@ func (p *polyline) inverse(m float64, cur *int) float64 {
 		return p.u[len(p.u)-1]
 	}
 	a, b := p.u[2*i], p.u[2*i+1]
-	return a + linInverse(p.r[2*i], (p.r[2*i+1]-p.r[2*i])/(b-a), m-p.cum[i], b-a)
+	if ir := p.ir[i]; ir > 0 { // flat: no division
+		return a + min(max(m-p.cum[i], 0)*ir, b-a)
+	}
+	return a + linInverse(p.r[2*i], p.k[i], m-p.cum[i], b-a)
 }
 
 // linInverse solves r0 x + k x²/2 = m for x in [0, w].
@@ -549,6 +559,19 @@ func (t *table) solve(m float64, cur *int) float64 {
 		u = lo + linInverse(kn.r, kn.k, dm, hi-lo)
 	}
 	const tol = 2.5e-10 // a quarter of the nanosecond arrival times are rounded to
+	if q := kn.ir; q > 0 {
+		// The first step divides by the rate without a division: q is 1/f(u) refined once from
+		// the knot's 1/f (q·f = 1 - eps, |eps| = (1 - f(u)/f_j)², tiny inside a cell). The error
+		// left after the step is the inexact reciprocal's share, |step·eps|, plus Newton's
+		// step²·|f'|/2f; when both are far below the tolerance, that step is the answer.
+		Fu, r, df := t.eval(j, u)
+		q *= 2 - r*q
+		step := (Fu - m) * q
+		a := math.Abs(step)
+		if a*(math.Abs(1-r*q)+a*math.Abs(df)*q/2) < tol/4 && a < hi-lo {
+			return min(max(u-step, k[0].u), k[n].u)
+		}
+	}
 	for range 100 {
 		Fu, r, df := t.eval(j, u)
 		g := Fu - m

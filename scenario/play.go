@@ -85,6 +85,8 @@ type playStage struct {
 	w0    float64 // run seconds at the stage's start
 	l0    float64 // played arrivals before the stage
 	k     float64 // played arrivals per unit of the curve's integral: scale / c
+	ik    float64 // 1/k and 1/c: the hot path multiplies (the result is then within one
+	ic    float64 // rounding of the quotient, and the same in every segment)
 	stage Stage
 }
 
@@ -146,6 +148,7 @@ func (s *Scenario) Play(o PlayOptions) (*Play, error) {
 	for i := range p.stages {
 		st := &p.stages[i]
 		st.w0, st.l0, st.k = w, l, scale/st.c
+		st.ik, st.ic = 1/st.k, 1/st.c
 		w += st.d / st.c
 		l += st.k * st.p.integral(st.d)
 		p.peakWall = math.Max(p.peakWall, scale*st.p.peak())
@@ -344,6 +347,6 @@ func (a *Arrivals) Next() (Arrival, bool) {
 		a.cur = 0
 	}
 	st := &p.stages[a.k]
-	u := st.p.inverse((n-st.l0)/st.k, &a.cur)
-	return Arrival{Seq: seq, Wall: secs(st.w0 + u/st.c), Scenario: secs(st.start + u)}, true
+	u := st.p.inverse((n-st.l0)*st.ik, &a.cur)
+	return Arrival{Seq: seq, Wall: secs(st.w0 + u*st.ic), Scenario: secs(st.start + u)}, true
 }
