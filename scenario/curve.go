@@ -450,12 +450,15 @@ func newSpikeTable(s *spike) table {
 // there (sin and cos of ω·u for a sine, the decay's exponential for a spike), so F
 // at u inside the knot's cell is an angle addition (or a product) with a short Taylor series
 // of the small offset: no math.Sincos or math.Exp per arrival. Cells are narrow enough (the
-// offset's argument at most maxArg) for the series to be exact to the last bit or two; a curve
-// that would need more than maxKnots cells evaluates math.Sincos / math.Exp instead.
+// offset's argument at most maxArg) for a short series to be exact to the last bit or two; a
+// curve that would need more than maxKnots cells takes a longer series (argument up to
+// maxArgWide: a sine of up to 650 periods, a decay over up to 4000 time constants), and beyond
+// evaluates math.Sincos / math.Exp.
 type table struct {
 	k      []knot
 	kind   int
-	direct bool // cells too wide for the series: math.Sincos / math.Exp at every evaluation
+	wide   bool // cells wider than maxArg (up to maxArgWide): the series' longer form
+	direct bool // cells too wide for any series: math.Sincos / math.Exp at every evaluation
 
 	// sine: F = a·u - b·sin(ωu), f = a - amp·cos(ωu), f' = amp·ω·sin(ωu)
 	a, b, w float64
@@ -474,9 +477,10 @@ const (
 	kindSine = iota + 1
 	kindSpike
 
-	minKnots = 1024
-	maxKnots = 1 << 14
-	maxArg   = 0.003 // largest series argument: ω·h for a sine, h/tau for a spike
+	minKnots   = 1024
+	maxKnots   = 1 << 14
+	maxArg     = 0.003 // largest argument of the short series: ω·h for a sine, h/tau for a spike
+	maxArgWide = 0.25  // largest argument of the long series (when maxKnots cannot keep maxArg)
 )
 
 // build lays the knots over [a, b]; span is the series argument over the whole of [a, b];
@@ -486,7 +490,8 @@ func (t *table) build(f, F func(float64) float64, a, b, span float64, trans func
 	if c := math.Ceil(span / maxArg); c > float64(n) {
 		n = int(min(c, maxKnots))
 	}
-	t.direct = !(span/float64(n) <= maxArg)
+	t.wide = !(span/float64(n) <= maxArg)
+	t.direct = !(span/float64(n) <= maxArgWide)
 	t.k = make([]knot, n+1)
 	for j := range t.k {
 		u := a + (b-a)*float64(j)/float64(n)
@@ -519,8 +524,14 @@ func (t *table) eval(j int, u float64) (F, f, df float64) {
 		} else {
 			x := t.w * (u - kn.u)
 			x2 := x * x
-			sx := x + x*x2*(-1.0/6+x2*(1.0/120)) // the first term left out, x⁷/7!, is below 10⁻¹⁹·x
-			cx := 1 + x2*(-1.0/2+x2*(1.0/24))    // x⁶/6! is below 10⁻¹⁸
+			var sx, cx float64
+			if !t.wide {
+				sx = x + x*x2*(-1.0/6+x2*(1.0/120)) // the first term left out, x⁷/7!, is below 10⁻¹⁹·x
+				cx = 1 + x2*(-1.0/2+x2*(1.0/24))    // x⁶/6! is below 10⁻¹⁸
+			} else { // x ≤ 0.25: x¹³/13! and x¹⁴/14! are below 10⁻¹⁷·x and 10⁻¹⁹
+				sx = x + x*x2*(-1.0/6+x2*(1.0/120+x2*(-1.0/5040+x2*(1.0/362880+x2*(-1.0/39916800)))))
+				cx = 1 + x2*(-1.0/2+x2*(1.0/24+x2*(-1.0/720+x2*(1.0/40320+x2*(-1.0/3628800+x2*(1.0/479001600))))))
+			}
 			sn, cs = kn.s*cx+kn.c*sx, kn.c*cx-kn.s*sx
 		}
 		return t.a*u - t.b*sn, t.a - t.amp*cs, t.amp * t.w * sn
@@ -531,7 +542,12 @@ func (t *table) eval(j int, u float64) (F, f, df float64) {
 			e = math.Exp(-v / t.tau)
 		} else {
 			y := (u - kn.u) * t.itau
-			e = kn.s * (1 - y + y*y*(1.0/2+y*(-1.0/6+y*(1.0/24+y*(-1.0/120))))) // y⁶/6! is below 10⁻¹⁸
+			if !t.wide {
+				e = kn.s * (1 - y + y*y*(1.0/2+y*(-1.0/6+y*(1.0/24+y*(-1.0/120))))) // y⁶/6! is below 10⁻¹⁸
+			} else { // y ≤ 0.25: y¹³/13! is below 10⁻¹⁷
+				e = kn.s * (1 - y + y*y*(1.0/2+y*(-1.0/6+y*(1.0/24+y*(-1.0/120+y*(1.0/720+y*(-1.0/5040+
+					y*(1.0/40320+y*(-1.0/362880+y*(1.0/3628800+y*(-1.0/39916800+y*(1.0/479001600))))))))))))
+			}
 		}
 		return t.base + t.floor*v + t.amp*t.tau*(1-e), t.floor + t.amp*e, -t.amp * t.itau * e
 	}

@@ -303,10 +303,13 @@ func BenchmarkArrivals(b *testing.B) {
 		"midnight-spike":    "{duration: 20000s, shape: midnight-spike, peak: 350000, decay: 5000s}",
 		"double-eleven-day": "{duration: 20000s, shape: double-eleven-day, peak: 100000}",
 		"step":              "{duration: 20000s, shape: step, rps: 100000, steps: 10}",
-		"replay":            "{duration: 20000s, shape: constant, rps: 1}", // replaced by a recorded trace below
+		// too many periods (555) or decay times (333) for the tables' series: math.Sincos, math.Exp
+		"sine-hourly-for-23-days":  "{duration: 2000000s, shape: sine, peak: 100000, period: 3600s}",
+		"midnight-spike-60s-decay": "{duration: 20000s, shape: midnight-spike, peak: 350000, rps: 50000, decay: 60s}",
+		"replay":                   "{duration: 20000s, shape: constant, rps: 1}", // replaced by a recorded trace below
 	}
 	for _, arr := range []string{"uniform", "poisson"} {
-		for _, shape := range []string{"constant", "ramp", "step", "sine", "midnight-spike", "double-eleven-day", "replay", "bundled-double-eleven"} {
+		for _, shape := range []string{"constant", "ramp", "step", "sine", "midnight-spike", "double-eleven-day", "replay", "bundled-double-eleven", "sine-hourly-for-23-days", "midnight-spike-60s-decay"} {
 			b.Run(arr+"/"+shape, func(b *testing.B) {
 				var s *Scenario
 				if shape == "bundled-double-eleven" {
