@@ -28,6 +28,8 @@ func classifyErr(err error) report.ErrorClass {
 		return report.ErrNone
 	}
 	switch {
+	case errors.Is(err, errBadAnswer):
+		return report.ErrBadAnswer
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return report.ErrRefused
 	case errors.Is(err, fasthttp.ErrTimeout), errors.Is(err, fasthttp.ErrDialTimeout),

@@ -62,6 +62,11 @@ type Options struct {
 	Setup       bool // create the scenario's SKUs on the target (POST /admin/skus) before load
 	NoPreflight bool // skip measuring this machine's generation ceiling
 	NoAudit     bool // skip the audit even when the target is auditable
+
+	// FastHTTPOnly sends every request through fasthttp. Otherwise plain-HTTP (http://) targets
+	// with MaxConns ≥ Workers use the raw transport (rawconn.go): one keep-alive connection
+	// per worker, about a quarter less CPU per request than fasthttp's HostClient.
+	FastHTTPOnly bool
 }
 
 // run is the state shared by all workers of one run.
@@ -75,6 +80,7 @@ type run struct {
 	hc      *fasthttp.HostClient
 	other   *fasthttp.Client
 	slots   chan struct{} // connection slots: a request holds one while it is on the wire; nil when MaxConns ≥ Workers
+	raw     bool          // requests to the target go over each worker's rawConn (http://, slots nil)
 	connW   time.Duration
 	timeout time.Duration
 	start   time.Time
@@ -258,6 +264,7 @@ func prepare(s *scenario.Scenario, opts Options) (*run, error) {
 	}
 	if opts.MaxConns >= opts.Workers {
 		r.slots = nil // every worker can hold a connection: no slot accounting on the hot path
+		r.raw = !t.TLS && !opts.FastHTTPOnly
 	} else {
 		for i := 0; i < opts.MaxConns; i++ {
 			r.slots <- struct{}{}
@@ -501,6 +508,7 @@ func (r *run) runClosed(ctx context.Context) bool {
 		w := r.newWorker(i)
 		go func() {
 			defer wg.Done()
+			defer w.raw.close()
 			w.last = r.now()
 			for !stop.Load() {
 				// A session is due when the last one ended: the time of its last answer (do

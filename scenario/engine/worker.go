@@ -24,6 +24,7 @@ type worker struct {
 	timer *time.Timer
 	req   fasthttp.Request
 	resp  fasthttp.Response
+	raw   *rawConn // the worker's own connection to the target (run.raw), else nil
 	buf   []byte
 	body  []byte // the request body: SetBodyRaw keeps it until the next request
 	key   []byte
@@ -41,6 +42,9 @@ func (r *run) newWorker(i int) *worker {
 	w.log.spill = r.spill
 	w.timer = time.NewTimer(time.Hour)
 	w.timer.Stop()
+	if r.raw {
+		w.raw = newRawConn(r.target.Host, r.timeout)
+	}
 	r.workersMu.Lock()
 	r.workers[w] = struct{}{}
 	r.workersMu.Unlock()
@@ -52,6 +56,7 @@ func (r *run) newWorker(i int) *worker {
 // accumulates neither worker structs nor partly filled chunks.
 func (w *worker) retire() {
 	w.timer.Stop()
+	w.raw.close()
 	w.log.mu.Lock()
 	chunks := w.log.chunks
 	w.log.chunks = nil
@@ -381,7 +386,11 @@ func (w *worker) do(journey, step string, intended time.Duration, retry, full bo
 		// As many connections as workers: a request never waits for one.
 		res.Sent = r.now()
 		r.inflight.Add(1)
-		err = r.hc.Do(&w.req, resp)
+		if w.raw != nil {
+			err = w.raw.do(&w.req, resp)
+		} else {
+			err = r.hc.Do(&w.req, resp)
+		}
 		r.inflight.Add(-1)
 	} else if w.acquire() {
 		res.Sent = r.now()

@@ -1,0 +1,363 @@
+package engine
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// The raw transport: plain-HTTP (http://) requests to the target, when every worker can own a
+// connection (MaxConns ≥ Workers), skip fasthttp's HostClient and go over the worker's own
+// keep-alive net.Conn: the request is serialized by fasthttp (so its bytes are exactly what the
+// HostClient would send) into a reusable buffer, written with one Write, and the answer is read
+// into a reusable buffer and parsed by parseResponse (status, Content-Length or chunked or
+// until-close framing, Retry-After, Connection: close). The answer is then handed to the
+// caller as a fasthttp.Response (status, body by reference, Retry-After), so everything after
+// the transport is shared with the fallback. fasthttp stays the client for https, full URLs to
+// other hosts, and runs with fewer connections than workers.
+
+const (
+	rawMaxAnswer = 4 << 20          // like the HostClient's MaxResponseBodySize
+	rawMaxIdle   = 10 * time.Second // a connection idle longer is redialed before use
+)
+
+var errBadAnswer = errors.New("cannot parse the answer")
+
+// rawConn is one worker's connection to the target. Not safe for concurrent use.
+type rawConn struct {
+	addr     string
+	timeout  time.Duration
+	c        net.Conn
+	deadline time.Time // the connection's current deadline
+	used     time.Time // the end of the last exchange
+	out      rawBuf
+	bw       *bufio.Writer
+	in       []byte
+	body     []byte // a chunked answer's decoded body
+}
+
+// rawBuf is the io.Writer the request is serialized into.
+type rawBuf struct{ b []byte }
+
+func (w *rawBuf) Write(p []byte) (int, error) { w.b = append(w.b, p...); return len(p), nil }
+
+func newRawConn(addr string, timeout time.Duration) *rawConn {
+	rc := &rawConn{addr: addr, timeout: timeout, in: make([]byte, 8<<10)}
+	rc.bw = bufio.NewWriterSize(&rc.out, 4<<10)
+	return rc
+}
+
+func (rc *rawConn) close() {
+	if rc != nil && rc.c != nil {
+		rc.c.Close()
+		rc.c = nil
+	}
+}
+
+// do sends req and fills resp (its body refers to rc's buffers until the next do). Any error
+// closes the connection; the next do dials again. No retry: the engine retries by its rules.
+func (rc *rawConn) do(req *fasthttp.Request, resp *fasthttp.Response) error {
+	req.Header.DisableNormalizing() // as the HostClient's DisableHeaderNamesNormalizing
+	req.URI().DisablePathNormalizing = true
+	if len(req.Header.UserAgent()) == 0 {
+		req.Header.SetUserAgent("flashload") // what the HostClient (Name "flashload") sends
+	}
+	rc.out.b = rc.out.b[:0]
+	if err := req.Write(rc.bw); err != nil {
+		return err
+	}
+	if err := rc.bw.Flush(); err != nil {
+		return err
+	}
+	now := time.Now()
+	if rc.c != nil && now.Sub(rc.used) > rawMaxIdle {
+		rc.close()
+	}
+	if rc.c == nil {
+		c, err := net.DialTimeout("tcp", rc.addr, rc.timeout)
+		if err != nil {
+			return err
+		}
+		rc.c = c
+		rc.deadline = time.Time{}
+	}
+	// The deadline is moved only when less than the timeout is left, so a request always has
+	// between 1 and 1.25 timeouts, without a deadline update per request.
+	if rc.deadline.Sub(now) < rc.timeout {
+		rc.deadline = now.Add(rc.timeout + rc.timeout/4)
+		if err := rc.c.SetDeadline(rc.deadline); err != nil {
+			rc.close()
+			return err
+		}
+	}
+	if _, err := rc.c.Write(rc.out.b); err != nil {
+		rc.close()
+		return err
+	}
+	head := req.Header.IsHead()
+	have := 0
+	for {
+		if have == len(rc.in) {
+			if len(rc.in) >= rawMaxAnswer+64<<10 {
+				rc.close()
+				return errBadAnswer
+			}
+			rc.in = append(rc.in, make([]byte, len(rc.in))...)[:2*len(rc.in)]
+		}
+		n, rerr := rc.c.Read(rc.in[have:])
+		have += n
+		eof := rerr == io.EOF
+		a, perr := parseResponse(rc.in[:have], head, eof, rc.body[:0])
+		if perr != nil {
+			rc.close()
+			return perr
+		}
+		if a.done {
+			rc.body = a.chunked
+			resp.SetStatusCode(a.status)
+			resp.SetBodyRaw(a.body)
+			if len(a.retryAfter) > 0 {
+				resp.Header.SetBytesV("Retry-After", a.retryAfter)
+			}
+			if a.close || eof || a.n != have {
+				rc.close() // the server closes, or sent more than one answer (no pipelining here)
+			} else {
+				rc.used = time.Now()
+			}
+			return nil
+		}
+		if rerr != nil {
+			rc.close()
+			return rerr
+		}
+	}
+}
+
+// rawAnswer is what parseResponse found.
+type rawAnswer struct {
+	done       bool
+	status     int
+	body       []byte // in the input, or in chunked (a chunked answer's decoded body)
+	chunked    []byte // the decode buffer, to reuse
+	retryAfter []byte
+	close      bool // the server said Connection: close (or HTTP/1.0 without keep-alive)
+	n          int  // bytes of the input the answer took
+}
+
+var (
+	hdrContentLength = []byte("content-length")
+	hdrTransferEnc   = []byte("transfer-encoding")
+	hdrConnection    = []byte("connection")
+	hdrRetryAfter    = []byte("retry-after")
+)
+
+// parseResponse parses an HTTP/1.x answer from the bytes read so far. done false and no error:
+// more bytes are needed. eof: the peer closed after b, which ends an until-close body (and
+// makes any other incomplete answer an error). head: the request was HEAD (no body). A 1xx
+// answer is skipped. dst is reused for a chunked body. Errors are errBadAnswer, or errCut's
+// io.EOF / io.ErrUnexpectedEOF for an answer the peer cut.
+func parseResponse(b []byte, head, eof bool, dst []byte) (rawAnswer, error) {
+	var a rawAnswer
+	off := 0
+	for {
+		end := bytes.Index(b[off:], []byte("\r\n\r\n"))
+		if end < 0 {
+			if len(b)-off > 64<<10 {
+				return a, errBadAnswer
+			}
+			if eof {
+				return a, errCut(len(b) - off)
+			}
+			return a, nil
+		}
+		h := b[off : off+end+2]
+		bodyAt := off + end + 4
+		if len(h) < 14 || !bytes.HasPrefix(h, []byte("HTTP/1.")) || h[8] != ' ' || (h[12] != ' ' && h[12] != '\r') {
+			return a, errBadAnswer
+		}
+		status := 0
+		for _, d := range h[9:12] {
+			if d < '0' || d > '9' {
+				return a, errBadAnswer
+			}
+			status = status*10 + int(d-'0')
+		}
+		if status < 100 {
+			return a, errBadAnswer
+		}
+		if status < 200 {
+			off = bodyAt // 100 Continue and friends: the real answer follows
+			continue
+		}
+		a.status = status
+		a.close = h[7] == '0'
+		cl, chunked := -1, false
+		for i := bytes.IndexByte(h, '\n') + 1; i < len(h); {
+			j := bytes.IndexByte(h[i:], '\n')
+			line := bytes.TrimSuffix(h[i:i+j], []byte("\r"))
+			i += j + 1
+			colon := bytes.IndexByte(line, ':')
+			if colon <= 0 {
+				return a, errBadAnswer
+			}
+			name, val := line[:colon], bytes.TrimSpace(line[colon+1:])
+			switch {
+			case bytes.EqualFold(name, hdrContentLength):
+				n, ok := parseUint(val)
+				if !ok || (cl >= 0 && n != cl) {
+					return a, errBadAnswer
+				}
+				cl = n
+			case bytes.EqualFold(name, hdrTransferEnc):
+				if !bytes.EqualFold(val, []byte("identity")) {
+					if !bytes.EqualFold(val, []byte("chunked")) {
+						return a, errBadAnswer // gzip and the like are not asked for
+					}
+					chunked = true
+				}
+			case bytes.EqualFold(name, hdrConnection):
+				if bytes.EqualFold(val, []byte("close")) {
+					a.close = true
+				} else if bytes.EqualFold(val, []byte("keep-alive")) {
+					a.close = false
+				}
+			case bytes.EqualFold(name, hdrRetryAfter):
+				a.retryAfter = val
+			}
+		}
+		rest := b[bodyAt:]
+		switch {
+		case head || status == 204 || status == 304:
+			a.done, a.n = true, bodyAt
+		case chunked:
+			body, n, ok, err := dechunk(rest, dst[:0])
+			if err != nil {
+				return a, err
+			}
+			if !ok {
+				if eof {
+					return a, errCut(len(rest))
+				}
+				return a, nil
+			}
+			a.done, a.body, a.chunked, a.n = true, body, body, bodyAt+n
+		case cl >= 0:
+			if cl > rawMaxAnswer {
+				return a, errBadAnswer
+			}
+			if len(rest) < cl {
+				if eof {
+					return a, errCut(len(rest))
+				}
+				return a, nil
+			}
+			a.done, a.body, a.n = true, rest[:cl], bodyAt+cl
+		default: // no framing: the body runs until the server closes
+			if len(rest) > rawMaxAnswer {
+				return a, errBadAnswer
+			}
+			if !eof {
+				return a, nil
+			}
+			a.done, a.body, a.n, a.close = true, rest, len(b), true
+		}
+		return a, nil
+	}
+}
+
+// errCut: the peer closed in the middle of an answer (io.ErrUnexpectedEOF), or before any of
+// it (io.EOF: a keep-alive connection the server dropped). Both count as resets.
+func errCut(n int) error {
+	if n == 0 {
+		return io.EOF
+	}
+	return io.ErrUnexpectedEOF
+}
+
+// dechunk decodes a chunked body from b into dst. ok false: incomplete. n: bytes of b used
+// (through the trailer's final CRLF).
+func dechunk(b, dst []byte) (body []byte, n int, ok bool, err error) {
+	i := 0
+	for {
+		j := bytes.IndexByte(b[i:], '\n')
+		if j < 0 {
+			if len(b)-i > 4<<10 {
+				return nil, 0, false, errBadAnswer
+			}
+			return nil, 0, false, nil
+		}
+		line := bytes.TrimSuffix(b[i:i+j], []byte("\r"))
+		if k := bytes.IndexByte(line, ';'); k >= 0 {
+			line = line[:k] // chunk extensions
+		}
+		line = bytes.TrimSpace(line)
+		size, okh := parseHex(line)
+		if !okh || size > rawMaxAnswer || len(dst)+size > rawMaxAnswer {
+			return nil, 0, false, errBadAnswer
+		}
+		i += j + 1
+		if size == 0 {
+			// Trailers (ignored), up to the empty line.
+			for {
+				k := bytes.IndexByte(b[i:], '\n')
+				if k < 0 {
+					return nil, 0, false, nil
+				}
+				empty := k == 0 || (k == 1 && b[i] == '\r')
+				i += k + 1
+				if empty {
+					return dst, i, true, nil
+				}
+			}
+		}
+		if len(b)-i < size+2 {
+			return nil, 0, false, nil
+		}
+		dst = append(dst, b[i:i+size]...)
+		i += size
+		if b[i] == '\r' && b[i+1] == '\n' {
+			i += 2
+		} else {
+			return nil, 0, false, errBadAnswer
+		}
+	}
+}
+
+func parseUint(b []byte) (int, bool) {
+	if len(b) == 0 || len(b) > 10 {
+		return 0, false
+	}
+	n := 0
+	for _, d := range b {
+		if d < '0' || d > '9' {
+			return 0, false
+		}
+		n = n*10 + int(d-'0')
+	}
+	return n, true
+}
+
+func parseHex(b []byte) (int, bool) {
+	if len(b) == 0 || len(b) > 8 {
+		return 0, false
+	}
+	n := 0
+	for _, d := range b {
+		switch {
+		case d >= '0' && d <= '9':
+			n = n<<4 | int(d-'0')
+		case d >= 'a' && d <= 'f':
+			n = n<<4 | int(d-'a'+10)
+		case d >= 'A' && d <= 'F':
+			n = n<<4 | int(d-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return n, true
+}

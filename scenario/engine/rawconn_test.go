@@ -1,0 +1,310 @@
+package engine
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/flashload/flashload/report"
+	"github.com/valyala/fasthttp"
+)
+
+var rawCases = []struct {
+	name       string
+	in         string
+	head, eof  bool
+	status     int
+	body       string
+	retryAfter string
+	close      bool
+}{
+	{name: "content-length", in: "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 19\r\n\r\n{\"code\":\"RESERVED\"}", status: 200, body: `{"code":"RESERVED"}`},
+	{name: "chunked", in: "HTTP/1.1 409 Conflict\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{\"cod\r\na;ext=1\r\ne\":\"SOLD_O\r\n3\r\nUT\"\r\n1\r\n}\r\n0\r\nX-Trailer: 1\r\n\r\n", status: 409, body: `{"code":"SOLD_OUT"}`},
+	{name: "retry-after and close", in: "HTTP/1.1 429 Too Many Requests\r\nretry-after: 2\r\nConnection: close\r\ncontent-length: 2\r\n\r\n{}", status: 429, body: "{}", retryAfter: "2", close: true},
+	{name: "no content", in: "HTTP/1.1 204 No Content\r\n\r\n", status: 204},
+	{name: "head", in: "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n", head: true, status: 200},
+	{name: "continue first", in: "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n", status: 201},
+	{name: "until close", in: "HTTP/1.0 200 OK\r\n\r\nhello", eof: true, status: 200, body: "hello", close: true},
+	{name: "status without reason", in: "HTTP/1.1 503\r\nContent-Length: 0\r\n\r\n", status: 503},
+}
+
+func TestParseResponse(t *testing.T) {
+	for _, c := range rawCases {
+		t.Run(c.name, func(t *testing.T) {
+			a, err := parseResponse([]byte(c.in), c.head, c.eof, nil)
+			if err != nil || !a.done {
+				t.Fatalf("done %v err %v", a.done, err)
+			}
+			if a.status != c.status || string(a.body) != c.body || string(a.retryAfter) != c.retryAfter || a.close != c.close {
+				t.Fatalf("got status %d body %q retry-after %q close %v", a.status, a.body, a.retryAfter, a.close)
+			}
+			if a.n != len(c.in) {
+				t.Fatalf("used %d of %d bytes", a.n, len(c.in))
+			}
+			// Split reads: every shorter prefix asks for more bytes, or (at EOF) is a cut answer.
+			for k := 0; k < len(c.in); k++ {
+				p, err := parseResponse([]byte(c.in[:k]), c.head, false, nil)
+				if c.eof && err == nil && !p.done {
+					continue
+				}
+				if err != nil || p.done {
+					t.Fatalf("prefix %d: done %v err %v", k, p.done, err)
+				}
+				if _, err := parseResponse([]byte(c.in[:k]), c.head, true, nil); !c.eof && classifyErr(err) != report.ErrReset {
+					t.Fatalf("prefix %d at EOF: %v, want a reset", k, err)
+				}
+			}
+		})
+	}
+}
+
+func TestParseResponseGarbage(t *testing.T) {
+	for _, in := range []string{
+		"garbage\r\n\r\n",
+		"HTTP/1.1 2x0 OK\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nno colon\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabXY0\r\n\r\n",
+		"HTTP/1.1 099 Low\r\n\r\n",
+	} {
+		_, err := parseResponse([]byte(in), false, false, nil)
+		if classifyErr(err) != report.ErrBadAnswer {
+			t.Errorf("%q: %v, want bad_answer", in, err)
+		}
+	}
+}
+
+func FuzzParseResponse(f *testing.F) {
+	for _, c := range rawCases {
+		f.Add([]byte(c.in), c.head, c.eof)
+	}
+	f.Add([]byte("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"), false, false)
+	f.Add([]byte("garbage\r\n\r\n"), false, true)
+	f.Fuzz(func(t *testing.T, in []byte, head, eof bool) {
+		a, err := parseResponse(in, head, eof, nil)
+		if err != nil {
+			if c := classifyErr(err); c != report.ErrBadAnswer && c != report.ErrReset {
+				t.Fatalf("error class %s (%v)", c, err)
+			}
+			return
+		}
+		if !a.done {
+			return
+		}
+		if a.n > len(in) || a.status < 200 || a.status > 999 || len(a.body) > len(in) {
+			t.Fatalf("answer %+v from %d bytes", a, len(in))
+		}
+		// The answer's own bytes parse to the same answer.
+		b, err := parseResponse(in[:a.n], head, eof, nil)
+		if err != nil || !b.done || b.status != a.status || !bytes.Equal(b.body, a.body) {
+			t.Fatalf("re-parse of %d bytes: %+v %v, first %+v", a.n, b, err, a)
+		}
+	})
+}
+
+func rawDo(t *testing.T, rc *rawConn, url string) (*fasthttp.Response, error) {
+	t.Helper()
+	var req fasthttp.Request
+	req.SetRequestURI(url)
+	req.Header.Set("X-User-Id", "7")
+	resp := new(fasthttp.Response)
+	return resp, rc.do(&req, resp)
+}
+
+func TestRawConnKeepAliveAndChunked(t *testing.T) {
+	var conns, gotUA atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("User-Agent") == "flashload" && r.Header.Get("X-User-Id") == "7" {
+			gotUA.Add(1)
+		}
+		switch r.URL.Path {
+		case "/chunked":
+			w.WriteHeader(201)
+			fmt.Fprint(w, `{"code":`)
+			w.(http.Flusher).Flush()
+			fmt.Fprint(w, `"RESERVED"}`)
+		case "/busy":
+			w.Header().Set("Retry-After", "3")
+			w.WriteHeader(503)
+			fmt.Fprint(w, `{"code":"SHED"}`)
+		default:
+			fmt.Fprint(w, `{"code":"OK"}`)
+		}
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	rc := newRawConn(srv.Listener.Addr().String(), 5*time.Second)
+	defer rc.close()
+	for i := 0; i < 20; i++ {
+		path, status, body := "/plain", 200, `{"code":"OK"}`
+		switch i % 3 {
+		case 1:
+			path, status, body = "/chunked", 201, `{"code":"RESERVED"}`
+		case 2:
+			path, status, body = "/busy", 503, `{"code":"SHED"}`
+		}
+		resp, err := rawDo(t, rc, srv.URL+path)
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		if resp.StatusCode() != status || string(resp.Body()) != body {
+			t.Fatalf("%s: %d %q", path, resp.StatusCode(), resp.Body())
+		}
+		if status == 503 && string(resp.Header.Peek("Retry-After")) != "3" {
+			t.Fatalf("Retry-After %q", resp.Header.Peek("Retry-After"))
+		}
+	}
+	if conns.Load() != 1 || gotUA.Load() != 20 {
+		t.Fatalf("%d connections (want 1), %d requests with the User-Agent and header (want 20)", conns.Load(), gotUA.Load())
+	}
+}
+
+// rawServer accepts connections and hands each to serve.
+func rawServer(t *testing.T, serve func(net.Conn)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go serve(c)
+		}
+	}()
+	return ln.Addr().String()
+}
+
+func readRequest(c net.Conn) {
+	buf := make([]byte, 4096)
+	have := 0
+	for !bytes.Contains(buf[:have], []byte("\r\n\r\n")) {
+		n, err := c.Read(buf[have:])
+		if err != nil {
+			return
+		}
+		have += n
+	}
+}
+
+func TestRawConnErrorClasses(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := ln.Addr().String()
+	ln.Close()
+	stall := make(chan struct{})
+	defer close(stall)
+	cases := map[string]struct {
+		addr string
+		want report.ErrorClass
+	}{
+		"refused": {refused, report.ErrRefused},
+		"timeout": {rawServer(t, func(c net.Conn) { readRequest(c); <-stall; c.Close() }), report.ErrTimeout},
+		"reset": {rawServer(t, func(c net.Conn) {
+			readRequest(c)
+			c.(*net.TCPConn).SetLinger(0)
+			c.Close()
+		}), report.ErrReset},
+		"cut": {rawServer(t, func(c net.Conn) {
+			readRequest(c)
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc")
+			c.Close()
+		}), report.ErrReset},
+		"garbage": {rawServer(t, func(c net.Conn) {
+			readRequest(c)
+			io.WriteString(c, "SSH-2.0-OpenSSH\r\n\r\n")
+			<-stall
+			c.Close()
+		}), report.ErrBadAnswer},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			rc := newRawConn(c.addr, 300*time.Millisecond)
+			_, err := rawDo(t, rc, "http://"+c.addr+"/v1/skus/x")
+			if got := classifyErr(err); got != c.want {
+				t.Fatalf("%v: class %s, want %s", err, got, c.want)
+			}
+			if rc.c != nil {
+				t.Fatal("the connection was kept after an error")
+			}
+		})
+	}
+}
+
+func BenchmarkParseResponse(b *testing.B) {
+	in := []byte("HTTP/1.1 200 OK\r\nServer: flashload\r\nDate: Sun, 22 Nov 2026 14:29:17 GMT\r\nContent-Type: application/json\r\nContent-Length: 19\r\n\r\n{\"code\":\"RESERVED\"}")
+	b.ReportAllocs()
+	for b.Loop() {
+		if a, err := parseResponse(in, false, false, nil); err != nil || !a.done {
+			b.Fatal(a, err)
+		}
+	}
+}
+
+// BenchmarkRawConn is one round trip over the raw transport to a fasthttp server on loopback
+// (compare BenchmarkHostClient: the same exchange through fasthttp's HostClient).
+func BenchmarkRawConn(b *testing.B) {
+	addr := benchServer(b)
+	rc := newRawConn(addr, 5*time.Second)
+	defer rc.close()
+	var req fasthttp.Request
+	var resp fasthttp.Response
+	req.SetRequestURI("http://" + addr + "/v1/skus/bench")
+	b.ReportAllocs()
+	for b.Loop() {
+		resp.Reset()
+		if err := rc.do(&req, &resp); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkHostClient(b *testing.B) {
+	addr := benchServer(b)
+	hc := newHostClient(targetURL{Host: addr}, clientSizing{MaxConns: 1, Timeout: 5 * time.Second, ConnWaitTimeout: time.Second})
+	var req fasthttp.Request
+	var resp fasthttp.Response
+	req.SetRequestURI("http://" + addr + "/v1/skus/bench")
+	b.ReportAllocs()
+	for b.Loop() {
+		resp.Reset()
+		if err := hc.Do(&req, &resp); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func benchServer(b *testing.B) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	body := []byte(`{"sku":"bench","price":1,"available":1000,"code":"OK"}`)
+	s := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+		ctx.SetContentType("application/json")
+		ctx.SetBody(body)
+	}}
+	go s.Serve(ln)
+	b.Cleanup(func() { s.Shutdown() })
+	return ln.Addr().String()
+}
