@@ -386,13 +386,27 @@ func (s *sine) peak() float64 {
 	return math.Max(s.low, s.rate(s.d))
 }
 
-// newSineTable tabulates the sine's integral with sin and cos of ω·u at every knot.
+// newSineTable tabulates one period of the sine (sin, cos of ω·u and the rate's Taylor data at
+// sinePhases knots): the knots of every later period are the same phases, their u and F
+// computed from the knot's index, so any number of periods costs one period's table.
 func newSineTable(s *sine) table {
-	t := table{kind: kindSine, a: s.low + s.amp, b: s.amp / s.w, amp: s.amp, w: s.w}
-	t.build(s.rate, s.integral, 0, s.d, s.w*s.d, func(u float64) (float64, float64, float64, float64) {
+	period := 2 * math.Pi / s.w
+	h := period / sinePhases
+	t := table{kind: kindSine, a: s.low + s.amp, b: s.amp / s.w, amp: s.amp, w: s.w, h: h,
+		uEnd: s.d, mEnd: s.integral(s.d)}
+	t.cells = int(math.Ceil(s.d / h))
+	if !(t.cells >= 1 && t.cells < 1<<52) { // a sine whose period is too short for float64 time
+		t.cells = 1
+	}
+	t.k = make([]knot, sinePhases+1)
+	for p := range t.k {
+		u := float64(p) * h
 		sn, cs := math.Sincos(s.w * u)
-		return sn, cs, s.amp * s.w * sn, s.amp * s.w * s.w * cs
-	})
+		t.k[p] = knotAt(u, 0, s.rate(u), sn, cs, s.amp*s.w*sn, s.amp*s.w*s.w*cs)
+	}
+	for p := 0; p < sinePhases; p++ {
+		t.k[p].k = (t.k[p+1].r - t.k[p].r) / h
+	}
 	return t
 }
 
@@ -433,32 +447,53 @@ func (s *spike) peak() float64 { return math.Max(math.Max(s.r0, s.peakR), s.floo
 // newSpikeTable tabulates the decay's integral with exp(-(u-rise)/tau) at every knot.
 func newSpikeTable(s *spike) table {
 	a := s.peakR - s.floor
-	t := table{kind: kindSpike, base: s.riseArea(), rise: s.rise, tau: s.tau, itau: 1 / s.tau, floor: s.floor, amp: a}
-	t.build(s.rate, s.integral, s.rise, s.d, (s.d-s.rise)/s.tau, func(u float64) (float64, float64, float64, float64) {
+	t := table{kind: kindSpike, base: s.riseArea(), rise: s.rise, tau: s.tau, itau: 1 / s.tau, floor: s.floor, amp: a,
+		uEnd: s.d, mEnd: s.integral(s.d)}
+	span := (s.d - s.rise) / s.tau
+	n := minKnots
+	if c := math.Ceil(span / maxArg); c > float64(n) {
+		n = int(min(c, maxKnots))
+	}
+	t.wide = !(span/float64(n) <= maxArg)
+	t.direct = !(span/float64(n) <= maxArgWide)
+	t.cells = n
+	t.k = make([]knot, n+1)
+	for j := range t.k {
+		u := s.rise + (s.d-s.rise)*float64(j)/float64(n)
+		if j == n {
+			u = s.d
+		}
 		e := math.Exp(-(u - s.rise) / s.tau)
-		return e, 0, -a / s.tau * e, a / (s.tau * s.tau) * e
-	})
+		t.k[j] = knotAt(u, s.integral(u), s.rate(u), e, 0, -a/s.tau*e, a/(s.tau*s.tau)*e)
+	}
+	for j := 0; j < n; j++ {
+		t.k[j].k = (t.k[j+1].r - t.k[j].r) / (t.k[j+1].u - t.k[j].u)
+	}
+	t.mEnd = t.k[n].m
 	return t
 }
 
-// table samples an increasing integral F on a grid of knots over [a, b], so an inverse starts
-// Newton from a guess that depends on m alone: every segment of a schedule computes
-// bit-identical arrival times, whatever arrival it saw before. The guess is the inverse's
-// Taylor polynomial of degree 3 at the knot (the derivatives of u(m) are 1/f, -df/f³ and
-// (3df² - f·ddf)/f⁵, with df and ddf the rate's first and second derivatives), so one
-// Newton step lands far inside the tolerance. Each knot also keeps the transcendental part of F
-// there (sin and cos of ω·u for a sine, the decay's exponential for a spike), so F
-// at u inside the knot's cell is an angle addition (or a product) with a short Taylor series
-// of the small offset: no math.Sincos or math.Exp per arrival. Cells are narrow enough (the
-// offset's argument at most maxArg) for a short series to be exact to the last bit or two; a
-// curve that would need more than maxKnots cells takes a longer series (argument up to
-// maxArgWide: a sine of up to 650 periods, a decay over up to 4000 time constants), and beyond
-// evaluates math.Sincos / math.Exp.
+// table samples an increasing integral F on a grid of knots, so an inverse starts Newton from a
+// guess that depends on m alone: every segment of a schedule computes bit-identical arrival
+// times, whatever arrival it saw before. The guess is the inverse's Taylor polynomial of degree
+// 3 at the knot (the derivatives of u(m) are 1/f, -df/f³ and (3df² - f·ddf)/f⁵, with df and ddf
+// the rate's first and second derivatives), so one Newton step lands far inside the tolerance.
+// Each knot also keeps the transcendental part of F there (sin and cos of ω·u for a sine, the
+// decay's exponential for a spike), so F at u inside the knot's cell is an angle addition (or a
+// product) with a short Taylor series of the small offset: no math.Sincos or math.Exp per
+// arrival. A sine's knots are sinePhases per period (the offset's angle at most 2π/2048), one
+// period stored whatever the number of periods. A spike's cells are narrow enough (the offset
+// at most maxArg time constants) for a short series; a decay over too many time constants for
+// maxKnots cells takes a longer series (up to maxArgWide), and beyond evaluates math.Exp.
 type table struct {
 	k      []knot
 	kind   int
-	wide   bool // cells wider than maxArg (up to maxArgWide): the series' longer form
-	direct bool // cells too wide for any series: math.Sincos / math.Exp at every evaluation
+	cells  int     // cells in all: a sine's run over the periods, knot j at phase j mod sinePhases
+	h      float64 // a sine's cell width
+	uEnd   float64 // the end of the last cell (it may be shorter than h)
+	mEnd   float64 // F(uEnd)
+	wide   bool    // a spike's cells wider than maxArg (up to maxArgWide): the longer series
+	direct bool    // a spike's cells too wide for any series: math.Exp at every evaluation
 
 	// sine: F = a·u - b·sin(ωu), f = a - amp·cos(ωu), f' = amp·ω·sin(ωu)
 	a, b, w float64
@@ -468,110 +503,103 @@ type table struct {
 	amp                          float64
 }
 
-// knot is one grid point: u, F(u), f(u), the slope of f to the next knot, the inverse's Taylor
-// coefficients (u ≈ u_j + Δ·ir·(1 + Δ·(c2 + Δ·c3)) with ir = 1/f; ir is 0 where f ≤ 0), and the
-// transcendental parts at u (sin, cos of ωu; or the spike's e in s).
+// knot is one grid point: u, F(u) (a spike's; a sine's are computed), f(u), the slope of f to the
+// next knot, the inverse's Taylor coefficients (u ≈ u_j + Δ·ir·(1 + Δ·(c2 + Δ·c3)) with
+// ir = 1/f; ir is 0 where f ≤ 0), and the transcendental parts at u (sin, cos of ωu; or the
+// spike's e in s).
 type knot struct{ u, m, r, k, ir, c2, c3, s, c float64 }
+
+func knotAt(u, m, r, s, c, df, ddf float64) knot {
+	kn := knot{u: u, m: m, r: r, s: s, c: c}
+	if r > 0 {
+		kn.ir = 1 / r
+		kn.c2 = -df / (2 * r * r)
+		kn.c3 = (3*df*df - r*ddf) / (6 * r * r * r * r)
+	}
+	return kn
+}
 
 const (
 	kindSine = iota + 1
 	kindSpike
 
+	sinePhases = 2048 // knots per period of a sine: the series' angle is at most 2π/2048 ≈ 0.0031
 	minKnots   = 1024
 	maxKnots   = 1 << 14
-	maxArg     = 0.003 // largest argument of the short series: ω·h for a sine, h/tau for a spike
-	maxArgWide = 0.25  // largest argument of the long series (when maxKnots cannot keep maxArg)
+	maxArg     = 0.0031 // largest argument of the short series: ω·h for a sine, h/tau for a spike
+	maxArgWide = 0.25   // largest argument of a spike's long series (when maxKnots cannot keep maxArg)
 )
 
-// build lays the knots over [a, b]; span is the series argument over the whole of [a, b];
-// trans gives the knot's s and c, and the rate's first and second derivatives there.
-func (t *table) build(f, F func(float64) float64, a, b, span float64, trans func(float64) (s, c, df, ddf float64)) {
-	n := minKnots
-	if c := math.Ceil(span / maxArg); c > float64(n) {
-		n = int(min(c, maxKnots))
-	}
-	t.wide = !(span/float64(n) <= maxArg)
-	t.direct = !(span/float64(n) <= maxArgWide)
-	t.k = make([]knot, n+1)
-	for j := range t.k {
-		u := a + (b-a)*float64(j)/float64(n)
-		if j == n {
-			u = b
+// cell is cell j: its left knot, its bounds and F at its start.
+func (t *table) cell(j int) (kn *knot, lo, hi, mj float64) {
+	if t.kind == kindSine {
+		kn = &t.k[j&(sinePhases-1)]
+		lo = float64(j) * t.h
+		hi = float64(j+1) * t.h
+		if j+1 >= t.cells {
+			hi = t.uEnd
 		}
-		s, c, df, ddf := trans(u)
-		r := f(u)
-		kn := knot{u: u, m: F(u), r: r, s: s, c: c}
-		if r > 0 {
-			kn.ir = 1 / r
-			kn.c2 = -df / (2 * r * r)
-			kn.c3 = (3*df*df - r*ddf) / (6 * r * r * r * r)
-		}
-		t.k[j] = kn
+		return kn, lo, hi, t.a*lo - t.b*kn.s
 	}
-	for j := 0; j < n; j++ {
-		t.k[j].k = (t.k[j+1].r - t.k[j].r) / (t.k[j+1].u - t.k[j].u)
-	}
+	kn = &t.k[j]
+	return kn, kn.u, t.k[j+1].u, kn.m
 }
 
-// eval is F, f and f' at u in the cell of knot j.
-func (t *table) eval(j int, u float64) (F, f, df float64) {
-	kn := &t.k[j]
-	switch t.kind {
-	case kindSine:
-		var sn, cs float64
-		if t.direct {
-			sn, cs = math.Sincos(t.w * u)
-		} else {
-			x := t.w * (u - kn.u)
-			x2 := x * x
-			var sx, cx float64
-			if !t.wide {
-				sx = x + x*x2*(-1.0/6+x2*(1.0/120)) // the first term left out, x⁷/7!, is below 10⁻¹⁹·x
-				cx = 1 + x2*(-1.0/2+x2*(1.0/24))    // x⁶/6! is below 10⁻¹⁸
-			} else { // x ≤ 0.25: x¹³/13! and x¹⁴/14! are below 10⁻¹⁷·x and 10⁻¹⁹
-				sx = x + x*x2*(-1.0/6+x2*(1.0/120+x2*(-1.0/5040+x2*(1.0/362880+x2*(-1.0/39916800)))))
-				cx = 1 + x2*(-1.0/2+x2*(1.0/24+x2*(-1.0/720+x2*(1.0/40320+x2*(-1.0/3628800+x2*(1.0/479001600))))))
-			}
-			sn, cs = kn.s*cx+kn.c*sx, kn.c*cx-kn.s*sx
-		}
+// mAt is F at the start of cell j (at the end for j = cells).
+func (t *table) mAt(j int) float64 {
+	if j >= t.cells {
+		return t.mEnd
+	}
+	if t.kind == kindSine {
+		return t.a*(float64(j)*t.h) - t.b*t.k[j&(sinePhases-1)].s
+	}
+	return t.k[j].m
+}
+
+// eval is F, f and f' at u in the cell starting at lo with knot kn.
+func (t *table) eval(kn *knot, lo, u float64) (F, f, df float64) {
+	if t.kind == kindSine {
+		x := t.w * (u - lo)
+		x2 := x * x
+		sx := x + x*x2*(-1.0/6+x2*(1.0/120)) // the first term left out, x⁷/7!, is below 10⁻¹⁸·x
+		cx := 1 + x2*(-1.0/2+x2*(1.0/24))    // x⁶/6! is below 10⁻¹⁷
+		sn, cs := kn.s*cx+kn.c*sx, kn.c*cx-kn.s*sx
 		return t.a*u - t.b*sn, t.a - t.amp*cs, t.amp * t.w * sn
-	default:
-		v := u - t.rise
-		var e float64
-		if t.direct {
-			e = math.Exp(-v / t.tau)
-		} else {
-			y := (u - kn.u) * t.itau
-			if !t.wide {
-				e = kn.s * (1 - y + y*y*(1.0/2+y*(-1.0/6+y*(1.0/24+y*(-1.0/120))))) // y⁶/6! is below 10⁻¹⁸
-			} else { // y ≤ 0.25: y¹³/13! is below 10⁻¹⁷
-				e = kn.s * (1 - y + y*y*(1.0/2+y*(-1.0/6+y*(1.0/24+y*(-1.0/120+y*(1.0/720+y*(-1.0/5040+
-					y*(1.0/40320+y*(-1.0/362880+y*(1.0/3628800+y*(-1.0/39916800+y*(1.0/479001600))))))))))))
-			}
-		}
-		return t.base + t.floor*v + t.amp*t.tau*(1-e), t.floor + t.amp*e, -t.amp * t.itau * e
 	}
+	v := u - t.rise
+	var e float64
+	switch {
+	case t.direct:
+		e = math.Exp(-v / t.tau)
+	case !t.wide:
+		y := (u - lo) * t.itau
+		e = kn.s * (1 - y + y*y*(1.0/2+y*(-1.0/6+y*(1.0/24+y*(-1.0/120))))) // y⁶/6! is below 10⁻¹⁷
+	default: // y ≤ 0.25: y¹³/13! is below 10⁻¹⁷
+		y := (u - lo) * t.itau
+		e = kn.s * (1 - y + y*y*(1.0/2+y*(-1.0/6+y*(1.0/24+y*(-1.0/120+y*(1.0/720+y*(-1.0/5040+
+			y*(1.0/40320+y*(-1.0/362880+y*(1.0/3628800+y*(-1.0/39916800+y*(1.0/479001600))))))))))))
+	}
+	return t.base + t.floor*v + t.amp*t.tau*(1-e), t.floor + t.amp*e, -t.amp * t.itau * e
 }
 
-// solve returns u in [a, b] with F(u) = m, to 0.25 ns. The guess is the inverse's Taylor
-// polynomial at the knot below m (the rate taken as linear across the cell where the rate is
-// 0 there or the polynomial leaves the cell); Newton steps follow, kept inside the cell
-// (bisection when a step leaves it). It stops when the step is below the tolerance, or when
-// the error left after the step (step²·|f'|/2f, Newton's quadratic convergence) is: arrivals
-// take one evaluation unless the rate nearly vanishes.
+// solve returns u with F(u) = m, to 0.25 ns. The guess is the inverse's Taylor polynomial at the
+// knot below m (the rate taken as linear across the cell where the rate is 0 there or the
+// polynomial leaves the cell); Newton steps follow, kept inside the cell (bisection when a step
+// leaves it). It stops when the step is below the tolerance, or when the error left after the
+// step (step²·|f'|/2f, Newton's quadratic convergence) is: arrivals take one evaluation unless
+// the rate nearly vanishes.
 func (t *table) solve(m float64, cur *int) float64 {
-	k := t.k
-	n := len(k) - 1
-	if m <= k[0].m {
-		return k[0].u
+	if m <= t.mAt(0) {
+		_, lo, _, _ := t.cell(0)
+		return lo
 	}
-	if m >= k[n].m {
-		return k[n].u
+	if m >= t.mEnd {
+		return t.uEnd
 	}
-	j := seekKnots(k, m, cur)
-	kn := &k[j]
-	lo, hi := kn.u, k[j+1].u
-	dm := m - kn.m
+	j := t.seek(m, cur)
+	kn, lo, hi, mj := t.cell(j)
+	u0, u1 := lo, hi
+	dm := m - mj
 	u := lo + dm*kn.ir*(1+dm*(kn.c2+dm*kn.c3))
 	if !(u > lo && u < hi) {
 		u = lo + linInverse(kn.r, kn.k, dm, hi-lo)
@@ -582,21 +610,21 @@ func (t *table) solve(m float64, cur *int) float64 {
 		// the knot's 1/f (q·f = 1 - eps, |eps| = (1 - f(u)/f_j)², tiny inside a cell). The error
 		// left after the step is the inexact reciprocal's share, |step·eps|, plus Newton's
 		// step²·|f'|/2f; when both are far below the tolerance, that step is the answer.
-		Fu, r, df := t.eval(j, u)
+		Fu, r, df := t.eval(kn, u0, u)
 		q *= 2 - r*q
 		step := (Fu - m) * q
 		a := math.Abs(step)
 		if a*(math.Abs(1-r*q)+a*math.Abs(df)*q/2) < tol/4 && a < hi-lo {
-			return min(max(u-step, k[0].u), k[n].u)
+			return min(max(u-step, u0), u1)
 		}
 	}
 	for range 100 {
-		Fu, r, df := t.eval(j, u)
+		Fu, r, df := t.eval(kn, u0, u)
 		g := Fu - m
 		if r > 0 {
 			step := g / r
 			if a := math.Abs(step); a < tol || a < hi-lo && step*step*math.Abs(df) < tol/2*r {
-				return min(max(u-step, k[0].u), k[n].u)
+				return min(max(u-step, u0), u1)
 			}
 		}
 		if g > 0 {
@@ -616,21 +644,23 @@ func (t *table) solve(m float64, cur *int) float64 {
 	return u
 }
 
-// seekKnots is seek over the knots' integrals.
-func seekKnots(k []knot, x float64, cur *int) int {
-	n := len(k) - 1
+// seek returns the cell j with mAt(j) ≤ m < mAt(j+1), walking from *cur when m is near it and
+// searching otherwise; it leaves *cur at j.
+func (t *table) seek(m float64, cur *int) int {
+	n := t.cells
 	j := *cur
-	if j < 0 || j >= n || k[j].m > x {
-		j = sort.Search(n, func(i int) bool { return k[i+1].m > x })
+	if j < 0 || j >= n || t.mAt(j) > m {
+		j = sort.Search(n, func(i int) bool { return t.mAt(i+1) > m })
 	} else {
-		for s := 0; j < n && k[j+1].m <= x; s++ {
+		for s := 0; j < n && t.mAt(j+1) <= m; s++ {
 			if s == 8 {
-				j += sort.Search(n-j, func(i int) bool { return k[j+i+1].m > x })
+				j += sort.Search(n-j, func(i int) bool { return t.mAt(j+i+1) > m })
 				break
 			}
 			j++
 		}
 	}
+	j = min(j, n-1)
 	*cur = j
 	return j
 }

@@ -21,11 +21,12 @@ func allCurves(t testing.TB) map[string]*Curve {
 		"day":      {{Duration: Duration(22 * time.Hour), Shape: ShapeDoubleElevenDay, Peak: 60000}},
 		"chain": {{Duration: Duration(time.Hour), RPS: 20000}, {Duration: Duration(30 * time.Minute), Shape: ShapeMidnightSpike, Peak: 350000},
 			{Duration: Duration(time.Hour), Shape: ShapeSine, Peak: 90000}, {Duration: Duration(time.Hour), Shape: ShapeDoubleElevenDay, Peak: 60000}},
-		// ten days of hourly waves and a one-second decay: the tables' long series; a month of
-		// hourly waves: too many cells for any series, so math.Sincos directly
-		"sine-10-days": {{Duration: Duration(10 * 24 * time.Hour), Shape: ShapeSine, Peak: 500, Period: Duration(time.Hour)}},
-		"spike-short":  {{Duration: Duration(30 * time.Minute), Shape: ShapeMidnightSpike, Peak: 350000, RPS: 100, Decay: Duration(time.Second)}},
-		"sine-month":   {{Duration: Duration(30 * 24 * time.Hour), Shape: ShapeSine, Peak: 500, Period: Duration(time.Hour)}},
+		// a one-second decay: the spike table's long series; a 0.1 s decay: math.Exp directly;
+		// ten days and a month of hourly waves: 240 and 720 periods on one period's knots
+		"sine-10-days":  {{Duration: Duration(10 * 24 * time.Hour), Shape: ShapeSine, Peak: 500, Period: Duration(time.Hour)}},
+		"spike-short":   {{Duration: Duration(30 * time.Minute), Shape: ShapeMidnightSpike, Peak: 350000, RPS: 100, Decay: Duration(time.Second)}},
+		"spike-shorter": {{Duration: Duration(30 * time.Minute), Shape: ShapeMidnightSpike, Peak: 350000, RPS: 100, Decay: Duration(100 * time.Millisecond)}},
+		"sine-month":    {{Duration: Duration(30 * 24 * time.Hour), Shape: ShapeSine, Peak: 500, Period: Duration(time.Hour)}},
 	}
 	out := map[string]*Curve{}
 	for name, st := range stages {
@@ -203,22 +204,22 @@ func TestTableSeriesMatchesClosedForms(t *testing.T) {
 	sn.tab = newSineTable(sn)
 	sp := &spike{r0: 10000, peakR: 350000, floor: 10000, rise: 26, tau: 5000, d: 20000}
 	sp.tab = newSpikeTable(sp)
-	snw := &sine{low: 100, amp: 45000, w: 2 * math.Pi / 100, d: 20000} // 200 periods
+	snw := &sine{low: 100, amp: 45000, w: 2 * math.Pi / 100, d: 20000} // 200 periods, one period's knots
 	snw.tab = newSineTable(snw)
 	spw := &spike{r0: 10000, peakR: 350000, floor: 10000, rise: 26, tau: 5, d: 20000} // 4000 decay times
 	spw.tab = newSpikeTable(spw)
-	if sn.tab.direct || sp.tab.direct || sn.tab.wide || sp.tab.wide {
-		t.Fatal("these curves should use the short series")
+	if sp.tab.direct || sp.tab.wide || len(snw.tab.k) != sinePhases+1 || snw.tab.cells-200*sinePhases > 1 || snw.tab.cells < 200*sinePhases {
+		t.Fatalf("short series: spike %v/%v, sine %d knots %d cells", sp.tab.wide, sp.tab.direct, len(snw.tab.k), snw.tab.cells)
 	}
-	if snw.tab.direct || spw.tab.direct || !snw.tab.wide || !spw.tab.wide {
-		t.Fatal("these curves should use the long series")
+	if spw.tab.direct || !spw.tab.wide {
+		t.Fatal("this spike should use the long series")
 	}
 	check := func(name string, tb *table, F, f func(float64) float64, scaleF, scaleR float64) {
 		rng := rand.New(rand.NewPCG(9, 9))
 		for range 20000 {
-			j := rng.IntN(len(tb.k) - 1)
-			u := tb.k[j].u + rng.Float64()*(tb.k[j+1].u-tb.k[j].u)
-			gF, gf, _ := tb.eval(j, u)
+			kn, lo, hi, _ := tb.cell(rng.IntN(tb.cells))
+			u := lo + rng.Float64()*(hi-lo)
+			gF, gf, _ := tb.eval(kn, lo, u)
 			if d := math.Abs(gF - F(u)); d > 16*0x1p-52*scaleF {
 				t.Fatalf("%s: F(%v) = %v, closed form %v", name, u, gF, F(u))
 			}
@@ -231,6 +232,6 @@ func TestTableSeriesMatchesClosedForms(t *testing.T) {
 	// (and amp·u·ε of the integral), which the slack takes in.
 	check("sine", &sn.tab, sn.integral, sn.rate, sn.integral(sn.d)+sn.amp/sn.w+sn.amp*sn.d, sn.low+2*sn.amp+sn.amp*sn.w*sn.d)
 	check("spike", &sp.tab, sp.integral, sp.rate, sp.integral(sp.d), sp.peakR)
-	check("sine, long series", &snw.tab, snw.integral, snw.rate, snw.integral(snw.d)+snw.amp/snw.w+snw.amp*snw.d, snw.low+2*snw.amp+snw.amp*snw.w*snw.d)
+	check("sine, 200 periods", &snw.tab, snw.integral, snw.rate, snw.integral(snw.d)+snw.amp/snw.w+snw.amp*snw.d, snw.low+2*snw.amp+snw.amp*snw.w*snw.d)
 	check("spike, long series", &spw.tab, spw.integral, spw.rate, spw.integral(spw.d), spw.peakR)
 }
