@@ -41,9 +41,19 @@ func BenchmarkPacer(b *testing.B) {
 }
 
 // BenchmarkRequestPath measures one session of a one-purchase journey end to end through the
-// engine's request path (template, headers, connection slot, fasthttp, answer code, Result,
-// audit record) against an in-memory fasthttp server.
+// engine's request path (template, headers, connection slot, transport, answer code, Result,
+// audit record) against an in-memory fasthttp server, over the raw transport and over fasthttp.
 func BenchmarkRequestPath(b *testing.B) {
+	for _, fast := range []bool{false, true} {
+		name := "raw"
+		if fast {
+			name = "fasthttp"
+		}
+		b.Run(name, func(b *testing.B) { benchRequestPath(b, fast) })
+	}
+}
+
+func benchRequestPath(b *testing.B, fastOnly bool) {
 	ln := fasthttputil.NewInmemoryListener()
 	body := []byte(`{"code":"RESERVED","order_id":"o-123456","sku":"bar-sku","qty":1,"price":100}`)
 	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
@@ -53,7 +63,7 @@ func BenchmarkRequestPath(b *testing.B) {
 	go srv.Serve(ln)
 	defer ln.Close()
 	s := mustParse(b, constantScenario(1000, "1s", ""))
-	r, err := prepare(s, Options{Target: "http://bench.local:80", Workers: 1, MaxConns: 1})
+	r, err := prepare(s, Options{Target: "http://bench.local:80", Workers: 1, MaxConns: 1, FastHTTPOnly: fastOnly})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -62,6 +72,9 @@ func BenchmarkRequestPath(b *testing.B) {
 	r.shards = 1
 	r.start = time.Now()
 	w := r.newWorker(0)
+	if w.raw != nil {
+		w.raw.dial = func(string) (net.Conn, error) { return ln.Dial() }
+	}
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -71,6 +84,9 @@ func BenchmarkRequestPath(b *testing.B) {
 	b.StopTimer()
 	if got := w.log.len(); got != b.N {
 		b.Fatalf("%d attempts logged, want %d", got, b.N)
+	}
+	if snap := r.rec.Snapshot(r.now()); snap.Total.Errors != 0 {
+		b.Fatalf("%d requests failed", snap.Total.Errors)
 	}
 }
 

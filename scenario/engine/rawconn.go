@@ -32,6 +32,7 @@ var errBadAnswer = errors.New("cannot parse the answer")
 type rawConn struct {
 	addr     string
 	timeout  time.Duration
+	dial     func(addr string) (net.Conn, error) // nil: TCP with the timeout (tests replace it)
 	c        net.Conn
 	deadline time.Time // the connection's current deadline
 	used     time.Time // the end of the last exchange
@@ -79,7 +80,13 @@ func (rc *rawConn) do(req *fasthttp.Request, resp *fasthttp.Response) error {
 		rc.close()
 	}
 	if rc.c == nil {
-		c, err := net.DialTimeout("tcp", rc.addr, rc.timeout)
+		var c net.Conn
+		var err error
+		if rc.dial != nil {
+			c, err = rc.dial(rc.addr)
+		} else {
+			c, err = net.DialTimeout("tcp", rc.addr, rc.timeout)
+		}
 		if err != nil {
 			return err
 		}
