@@ -398,6 +398,7 @@ func newSineTable(s *sine) table {
 	if !(t.cells >= 1 && t.cells < 1<<52) { // a sine whose period is too short for float64 time
 		t.cells = 1
 	}
+	t.u0, t.m0 = 0, s.integral(0)
 	t.k = make([]knot, sinePhases+1)
 	for p := range t.k {
 		u := float64(p) * h
@@ -469,7 +470,7 @@ func newSpikeTable(s *spike) table {
 	for j := 0; j < n; j++ {
 		t.k[j].k = (t.k[j+1].r - t.k[j].r) / (t.k[j+1].u - t.k[j].u)
 	}
-	t.mEnd = t.k[n].m
+	t.u0, t.m0, t.mEnd = t.k[0].u, t.k[0].m, t.k[n].m
 	return t
 }
 
@@ -490,6 +491,7 @@ type table struct {
 	kind   int
 	cells  int     // cells in all: a sine's run over the periods, knot j at phase j mod sinePhases
 	h      float64 // a sine's cell width
+	u0, m0 float64 // the start of the first cell and F there
 	uEnd   float64 // the end of the last cell (it may be shorter than h)
 	mEnd   float64 // F(uEnd)
 	wide   bool    // a spike's cells wider than maxArg (up to maxArgWide): the longer series
@@ -530,8 +532,8 @@ const (
 	maxArgWide = 0.25   // largest argument of a spike's long series (when maxKnots cannot keep maxArg)
 )
 
-// cell is cell j: its left knot, its bounds and F at its start.
-func (t *table) cell(j int) (kn *knot, lo, hi, mj float64) {
+// cell is cell j: its left knot and its bounds.
+func (t *table) cell(j int) (kn *knot, lo, hi float64) {
 	if t.kind == kindSine {
 		kn = &t.k[j&(sinePhases-1)]
 		lo = float64(j) * t.h
@@ -539,10 +541,10 @@ func (t *table) cell(j int) (kn *knot, lo, hi, mj float64) {
 		if j+1 >= t.cells {
 			hi = t.uEnd
 		}
-		return kn, lo, hi, t.a*lo - t.b*kn.s
+		return kn, lo, hi
 	}
 	kn = &t.k[j]
-	return kn, kn.u, t.k[j+1].u, kn.m
+	return kn, kn.u, t.k[j+1].u
 }
 
 // mAt is F at the start of cell j (at the end for j = cells).
@@ -589,15 +591,14 @@ func (t *table) eval(kn *knot, lo, u float64) (F, f, df float64) {
 // step (step²·|f'|/2f, Newton's quadratic convergence) is: arrivals take one evaluation unless
 // the rate nearly vanishes.
 func (t *table) solve(m float64, cur *int) float64 {
-	if m <= t.mAt(0) {
-		_, lo, _, _ := t.cell(0)
-		return lo
+	if m <= t.m0 {
+		return t.u0
 	}
 	if m >= t.mEnd {
 		return t.uEnd
 	}
-	j := t.seek(m, cur)
-	kn, lo, hi, mj := t.cell(j)
+	j, mj := t.seek(m, cur)
+	kn, lo, hi := t.cell(j)
 	u0, u1 := lo, hi
 	dm := m - mj
 	u := lo + dm*kn.ir*(1+dm*(kn.c2+dm*kn.c3))
@@ -644,11 +645,16 @@ func (t *table) solve(m float64, cur *int) float64 {
 	return u
 }
 
-// seek returns the cell j with mAt(j) ≤ m < mAt(j+1), walking from *cur when m is near it and
-// searching otherwise; it leaves *cur at j.
-func (t *table) seek(m float64, cur *int) int {
+// seek returns the cell j with mAt(j) ≤ m < mAt(j+1) and mAt(j), walking from *cur when m is
+// near it and searching otherwise; it leaves *cur at j.
+func (t *table) seek(m float64, cur *int) (int, float64) {
 	n := t.cells
 	j := *cur
+	if j >= 0 && j < n {
+		if mj := t.mAt(j); mj <= m && m < t.mAt(j+1) { // the common case: still in the cell
+			return j, mj
+		}
+	}
 	if j < 0 || j >= n || t.mAt(j) > m {
 		j = sort.Search(n, func(i int) bool { return t.mAt(i+1) > m })
 	} else {
@@ -662,7 +668,7 @@ func (t *table) seek(m float64, cur *int) int {
 	}
 	j = min(j, n-1)
 	*cur = j
-	return j
+	return j, t.mAt(j)
 }
 
 // seek returns j with xs[j] ≤ x < xs[j+1] (len(xs)-1 when x ≥ the last) for an increasing xs,
