@@ -561,10 +561,7 @@ func (t *table) mAt(j int) float64 {
 // eval is F, f and f' at u in the cell starting at lo with knot kn.
 func (t *table) eval(kn *knot, lo, u float64) (F, f, df float64) {
 	if t.kind == kindSine {
-		x := t.w * (u - lo)
-		x2 := x * x
-		sx := x + x*x2*(-1.0/6+x2*(1.0/120)) // the first term left out, x⁷/7!, is below 10⁻¹⁸·x
-		cx := 1 + x2*(-1.0/2+x2*(1.0/24))    // x⁶/6! is below 10⁻¹⁷
+		sx, cx := sinCosSmall(t.w * (u - lo))
 		sn, cs := kn.s*cx+kn.c*sx, kn.c*cx-kn.s*sx
 		return t.a*u - t.b*sn, t.a - t.amp*cs, t.amp * t.w * sn
 	}
@@ -574,14 +571,29 @@ func (t *table) eval(kn *knot, lo, u float64) (F, f, df float64) {
 	case t.direct:
 		e = math.Exp(-v / t.tau)
 	case !t.wide:
-		y := (u - lo) * t.itau
-		e = kn.s * (1 - y + y*y*(1.0/2+y*(-1.0/6+y*(1.0/24+y*(-1.0/120))))) // y⁶/6! is below 10⁻¹⁷
-	default: // y ≤ 0.25: y¹³/13! is below 10⁻¹⁷
-		y := (u - lo) * t.itau
-		e = kn.s * (1 - y + y*y*(1.0/2+y*(-1.0/6+y*(1.0/24+y*(-1.0/120+y*(1.0/720+y*(-1.0/5040+
-			y*(1.0/40320+y*(-1.0/362880+y*(1.0/3628800+y*(-1.0/39916800+y*(1.0/479001600))))))))))))
+		e = kn.s * expNegSmall((u-lo)*t.itau)
+	default:
+		e = kn.s * expNegWide((u-lo)*t.itau)
 	}
 	return t.base + t.floor*v + t.amp*t.tau*(1-e), t.floor + t.amp*e, -t.amp * t.itau * e
+}
+
+// sinCosSmall is sin x and cos x for 0 ≤ x ≤ maxArg by their Taylor series: the first terms
+// left out, x⁷/7! and x⁶/6!, are below 10⁻¹⁸·x and 10⁻¹⁷.
+func sinCosSmall(x float64) (float64, float64) {
+	x2 := x * x
+	return x + x*x2*(-1.0/6+x2*(1.0/120)), 1 + x2*(-1.0/2+x2*(1.0/24))
+}
+
+// expNegSmall is exp(-y) for 0 ≤ y ≤ maxArg by its Taylor series (y⁶/6! is below 10⁻¹⁷).
+func expNegSmall(y float64) float64 {
+	return 1 - y + y*y*(1.0/2+y*(-1.0/6+y*(1.0/24+y*(-1.0/120))))
+}
+
+// expNegWide is exp(-y) for 0 ≤ y ≤ maxArgWide by its Taylor series (y¹³/13! is below 10⁻¹⁷).
+func expNegWide(y float64) float64 {
+	return 1 - y + y*y*(1.0/2+y*(-1.0/6+y*(1.0/24+y*(-1.0/120+y*(1.0/720+y*(-1.0/5040+
+		y*(1.0/40320+y*(-1.0/362880+y*(1.0/3628800+y*(-1.0/39916800+y*(1.0/479001600)))))))))))
 }
 
 // solve returns u with F(u) = m, to 0.25 ns. The guess is the inverse's Taylor polynomial at the

@@ -170,30 +170,61 @@ func TestPieceInverseExactAndCursorFree(t *testing.T) {
 	for name, c := range allCurves(t) {
 		for i, pt := range c.parts {
 			t.Run(fmt.Sprintf("%s/%d", name, i), func(t *testing.T) {
-				total := pt.p.integral(pt.d)
-				rng := rand.New(rand.NewPCG(5, uint64(i)))
-				prev := 0
-				for range 5000 {
-					m := rng.Float64() * total
-					cur := 0
-					u := pt.p.inverse(m, &cur)
-					r := pt.p.rate(u)
-					if r > 1e-6 {
-						slack := 2.5e-10 + 8*math.Abs(total)*0x1p-52/r // the integral's rounding, as time
-						if err := math.Abs(pt.p.integral(u)-m) / r; err > slack {
-							t.Fatalf("inverse(%v) = %v: off by %.3g s (rate %v), want ≤ %.3g", m, u, err, r, slack)
-						}
-					}
-					for _, start := range []int{prev, cur + 1, cur - 1, 1 << 20, -1} {
-						c2 := start
-						if u2 := pt.p.inverse(m, &c2); math.Float64bits(u2) != math.Float64bits(u) {
-							t.Fatalf("inverse(%v) = %v from cursor %d, %v from 0", m, u2, start, u)
-						}
-					}
-					prev = cur
-				}
+				checkPieceInverse(t, pt, rand.New(rand.NewPCG(5, uint64(i))), 5000)
 			})
 		}
+	}
+}
+
+// The same on random sines and spikes: any period, duration, rise, decay and levels.
+func TestRandomShapesInverse(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	sec := func(lo, hi float64) Duration { return Duration(secs(lo * math.Pow(hi/lo, rng.Float64()))) }
+	for i := range 60 {
+		st := Stage{Duration: sec(1, 40*86400), Peak: 1 + rng.Float64()*4e5, RPS: rng.Float64() * 1e5}
+		if i%2 == 0 {
+			st.Shape, st.Period = ShapeSine, sec(0.5, 86400)
+		} else {
+			st.Shape, st.Decay = ShapeMidnightSpike, sec(0.01, 86400)
+			st.Rise = Duration(float64(st.Duration) * rng.Float64() * 0.5)
+		}
+		start := rng.Float64() * 1e5
+		if i%5 == 0 {
+			start = 0
+		}
+		c, err := NewCurve(start, []Stage{st})
+		if err != nil {
+			t.Fatalf("%+v: %v", st, err)
+		}
+		t.Run(fmt.Sprintf("%d-%s", i, st.Shape), func(t *testing.T) {
+			t.Logf("start %v, %+v", start, st)
+			checkPieceInverse(t, c.parts[0], rng, 300)
+		})
+	}
+}
+
+func checkPieceInverse(t *testing.T, pt part, rng *rand.Rand, n int) {
+	t.Helper()
+	total := pt.p.integral(pt.d)
+	prev := 0
+	for range n {
+		m := rng.Float64() * total
+		cur := 0
+		u := pt.p.inverse(m, &cur)
+		r := pt.p.rate(u)
+		if r > 1e-6 {
+			slack := 2.5e-10 + 8*math.Abs(total)*0x1p-52/r // the integral's rounding, as time
+			if err := math.Abs(pt.p.integral(u)-m) / r; err > slack {
+				t.Fatalf("inverse(%v) = %v: off by %.3g s (rate %v), want ≤ %.3g", m, u, err, r, slack)
+			}
+		}
+		for _, start := range []int{prev, cur + 1, cur - 1, 1 << 20, -1} {
+			c2 := start
+			if u2 := pt.p.inverse(m, &c2); math.Float64bits(u2) != math.Float64bits(u) {
+				t.Fatalf("inverse(%v) = %v from cursor %d, %v from 0", m, u2, start, u)
+			}
+		}
+		prev = cur
 	}
 }
 
@@ -234,4 +265,27 @@ func TestTableSeriesMatchesClosedForms(t *testing.T) {
 	check("spike", &sp.tab, sp.integral, sp.rate, sp.integral(sp.d), sp.peakR)
 	check("sine, 200 periods", &snw.tab, snw.integral, snw.rate, snw.integral(snw.d)+snw.amp/snw.w+snw.amp*snw.d, snw.low+2*snw.amp+snw.amp*snw.w*snw.d)
 	check("spike, long series", &spw.tab, spw.integral, spw.rate, spw.integral(spw.d), spw.peakR)
+}
+
+// The series agree with math.Sincos and math.Exp to within two units in the last place over
+// their whole range.
+func TestSmallSeries(t *testing.T) {
+	ulps := func(got, want float64) float64 {
+		return math.Abs(got-want) / (math.Nextafter(want, math.Inf(1)) - want)
+	}
+	for i := 0; i <= 100000; i++ {
+		x := maxArg * float64(i) / 100000
+		s, c := sinCosSmall(x)
+		ws, wc := math.Sincos(x)
+		if x > 0 && ulps(s, ws) > 2 || ulps(c, wc) > 2 {
+			t.Fatalf("sinCosSmall(%v) = %v, %v; math.Sincos %v, %v", x, s, c, ws, wc)
+		}
+		if e, we := expNegSmall(x), math.Exp(-x); ulps(e, we) > 2 {
+			t.Fatalf("expNegSmall(%v) = %v; math.Exp %v", x, e, we)
+		}
+		y := maxArgWide * float64(i) / 100000
+		if e, we := expNegWide(y), math.Exp(-y); ulps(e, we) > 2 {
+			t.Fatalf("expNegWide(%v) = %v; math.Exp %v", y, e, we)
+		}
+	}
 }
