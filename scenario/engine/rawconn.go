@@ -75,6 +75,11 @@ func (rc *rawConn) do(req *fasthttp.Request, resp *fasthttp.Response) error {
 	if err := rc.bw.Flush(); err != nil {
 		return err
 	}
+	return rc.send(req.Header.IsHead(), resp)
+}
+
+// send writes the request already in rc.out and reads its answer into resp.
+func (rc *rawConn) send(head bool, resp *fasthttp.Response) error {
 	now := time.Now()
 	if rc.c != nil && now.Sub(rc.used) > rawMaxIdle {
 		rc.close()
@@ -106,7 +111,6 @@ func (rc *rawConn) do(req *fasthttp.Request, resp *fasthttp.Response) error {
 		rc.close()
 		return err
 	}
-	head := req.Header.IsHead()
 	have := 0
 	for {
 		if have == len(rc.in) {

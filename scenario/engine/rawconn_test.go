@@ -2,11 +2,16 @@ package engine
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -307,4 +312,50 @@ func benchServer(b *testing.B) string {
 	go s.Serve(ln)
 	b.Cleanup(func() { s.Shutdown() })
 	return ln.Addr().String()
+}
+
+// TestRawRenderMatchesFastHTTP: the same journeys sent over the raw transport (requests
+// rendered by sendRaw) and through fasthttp reach the server as the same requests.
+func TestRawRenderMatchesFastHTTP(t *testing.T) {
+	var mu sync.Mutex
+	var got []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		got = append(got, fmt.Sprintf("%s %s host=%s ua=%s user=%s key=%s ct=%s cl=%d body=%s", r.Method, r.URL.RequestURI(), r.Host,
+			r.Header.Get("User-Agent"), r.Header.Get("X-User-Id"), r.Header.Get("Idempotency-Key"), r.Header.Get("Content-Type"), r.ContentLength, body))
+		mu.Unlock()
+		w.WriteHeader(409)
+		io.WriteString(w, `{"code":"SOLD_OUT"}`)
+	}))
+	defer srv.Close()
+	s := mustParse(t, `
+name: render
+duration: 1s
+skus: [{sku: mug-1, stock: 10, price: 20}]
+traffic: {arrivals: uniform, start_rps: 100, stages: [{duration: 1s, rps: 100}]}
+journeys:
+  - {name: viewer, steps: [{view: {sku: mug-1}}]}
+  - {name: buyer, steps: [{purchase: {sku: mug-1, qty: 2}}]}
+`)
+	runWith := func(fast bool) []string {
+		got = nil
+		_, err := Run(context.Background(), s, Options{Target: srv.URL, NoPreflight: true, NoAudit: true, RunID: "r1",
+			Workers: 32, MaxConns: 32, FastHTTPOnly: fast})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		out := append([]string(nil), got...)
+		sort.Strings(out)
+		return out
+	}
+	raw, fast := runWith(false), runWith(true)
+	if len(raw) != 100 || !slices.Equal(raw, fast) {
+		t.Fatalf("%d requests raw, %d fasthttp; first raw %q, first fasthttp %q", len(raw), len(fast), raw[:min(1, len(raw))], fast[:min(1, len(fast))])
+	}
+	if !strings.Contains(strings.Join(raw, "\n"), `body={"qty":2}`) {
+		t.Fatalf("no purchase among %q", raw[:3])
+	}
 }

@@ -25,15 +25,17 @@ type worker struct {
 	req   fasthttp.Request
 	resp  fasthttp.Response
 	raw   *rawConn // the worker's own connection to the target (run.raw), else nil
-	buf   []byte
-	body  []byte // the request body: SetBodyRaw keeps it until the next request
-	key   []byte
-	order []byte
-	group []byte
-	vars  scenario.Vars
-	log   attemptLog
-	first bool          // the next request is the session's first: it stands for the arrival (Result.First)
-	last  time.Duration // when the worker's last answer came (its Done): the clock read once per request, reused
+	// rendered: sendRaw put the request in raw.out (head: it is a HEAD); do sends it as is.
+	rendered, head bool
+	buf            []byte
+	body           []byte // the request body: SetBodyRaw keeps it until the next request
+	key            []byte
+	order          []byte
+	group          []byte
+	vars           scenario.Vars
+	log            attemptLog
+	first          bool          // the next request is the session's first: it stands for the arrival (Result.First)
+	last           time.Duration // when the worker's last answer came (its Done): the clock read once per request, reused
 }
 
 func (r *run) newWorker(i int) *worker {
@@ -311,6 +313,9 @@ func (w *worker) send(st *compiledStep, journey string, intended time.Duration, 
 		w.buf = append(w.buf, r.target.Prefix...)
 	}
 	w.buf = st.ep.url.Append(w.buf, &w.vars)
+	if st.kind != kRequest && w.raw != nil && !st.ep.full && plainPath(w.buf) {
+		return w.sendRaw(st, journey, intended, retry)
+	}
 	setURI(req, w.buf, !st.ep.full, r.target.Host)
 	req.Header.SetMethod(st.ep.method)
 	switch st.kind {
@@ -351,6 +356,65 @@ func (w *worker) send(st *compiledStep, journey string, intended time.Duration, 
 	return w.do(journey, st.name, intended, retry, st.ep.full)
 }
 
+// sendRaw renders a preset step's request straight into the raw transport's buffer (the same
+// bytes fasthttp would write: request line, Host, User-Agent, X-User-Id, and for a purchase
+// Idempotency-Key, Content-Type, Content-Length and the JSON body), skipping the
+// fasthttp.Request. w.buf holds the path.
+func (w *worker) sendRaw(st *compiledStep, journey string, intended time.Duration, retry bool) answer {
+	r := w.r
+	o := append(w.raw.out.b[:0], st.ep.method...)
+	o = append(o, ' ')
+	o = append(o, w.buf...)
+	o = append(o, " HTTP/1.1\r\nHost: "...)
+	o = append(o, r.target.Host...)
+	o = append(o, "\r\nUser-Agent: flashload\r\nX-User-Id: "...)
+	o = appendUser(o, w.vars.User)
+	if st.kind == kPurchase {
+		o = append(o, "\r\nIdempotency-Key: "...)
+		o = append(o, w.key...)
+		b := append(w.body[:0], `{"qty":`...)
+		b = appendInt(b, int64(st.qty))
+		if st.group && len(w.group) > 0 {
+			b = append(b, `,"group_id":"`...)
+			b = append(b, w.group...)
+			b = append(b, '"')
+		}
+		if st.coupon != "" {
+			b = append(b, `,"coupon":"`...)
+			b = append(b, st.coupon...)
+			b = append(b, '"')
+		}
+		b = append(b, '}')
+		w.body = b
+		o = append(o, "\r\nContent-Type: application/json\r\nContent-Length: "...)
+		o = appendInt(o, int64(len(b)))
+		o = append(o, "\r\n\r\n"...)
+		o = append(o, b...)
+	} else {
+		o = append(o, "\r\n\r\n"...)
+	}
+	w.raw.out.b = o
+	w.rendered, w.head = true, st.ep.method == "HEAD"
+	return w.do(journey, st.name, intended, retry, false)
+}
+
+// plainPath: a path the raw renderer may write as is (what fasthttp would write unchanged:
+// no query, no bytes it would escape).
+func plainPath(p []byte) bool {
+	if len(p) == 0 || p[0] != '/' {
+		return false
+	}
+	for _, c := range p {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case c == '/' || c == '-' || c == '_' || c == '.' || c == '~':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 // setURI sets the request's URI. A path on the target without a query is set in place (no
 // parse of a request URI on every request, which is a tenth of the engine's own CPU); a full URL
 // or a query takes the general route.
@@ -386,7 +450,10 @@ func (w *worker) do(journey, step string, intended time.Duration, retry, full bo
 		// As many connections as workers: a request never waits for one.
 		res.Sent = r.now()
 		r.inflight.Add(1)
-		if w.raw != nil {
+		if w.rendered {
+			w.rendered = false
+			err = w.raw.send(w.head, resp)
+		} else if w.raw != nil {
 			err = w.raw.do(&w.req, resp)
 		} else {
 			err = r.hc.Do(&w.req, resp)
