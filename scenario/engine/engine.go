@@ -64,8 +64,9 @@ type Options struct {
 	NoAudit     bool // skip the audit even when the target is auditable
 
 	// FastHTTPOnly sends every request through fasthttp. Otherwise plain-HTTP (http://) targets
-	// with MaxConns ≥ Workers use the raw transport (rawconn.go): one keep-alive connection
-	// per worker, about a quarter less CPU per request than fasthttp's HostClient.
+	// use the raw transport (rawconn.go), about a quarter less CPU per request than fasthttp's
+	// HostClient: one keep-alive connection per worker when MaxConns ≥ Workers, else a pool
+	// of MaxConns connections a request borrows for its exchange.
 	FastHTTPOnly bool
 }
 
@@ -79,8 +80,9 @@ type run struct {
 	target  targetURL
 	hc      *fasthttp.HostClient
 	other   *fasthttp.Client
-	slots   chan struct{} // connection slots: a request holds one while it is on the wire; nil when MaxConns ≥ Workers
-	raw     bool          // requests to the target go over each worker's rawConn (http://, slots nil)
+	slots   chan struct{} // connection slots (fasthttp): a request holds one while it is on the wire; nil when MaxConns ≥ Workers or pool is set
+	raw     bool          // requests to the target go over the raw transport (http://, not FastHTTPOnly)
+	pool    chan *rawConn // raw with MaxConns < Workers: the MaxConns connections requests borrow, dialled lazily; nil otherwise
 	connW   time.Duration
 	timeout time.Duration
 	start   time.Time
@@ -158,6 +160,7 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*report.Run, 
 		complete = r.runOpen(ctx, r.rec.Shard(r.rec.Shards()-1))
 	}
 	end := r.now()
+	r.closePool()
 	if wall := r.play.WallDuration(); complete && end > wall {
 		// The schedule's length, not the drain's end: answers that arrive while in-flight
 		// sessions finish still count, and rates are per second of the schedule played.
@@ -262,10 +265,19 @@ func prepare(s *scenario.Scenario, opts Options) (*run, error) {
 	if r.users <= 0 {
 		r.users = 1_000_000
 	}
-	if opts.MaxConns >= opts.Workers {
+	r.raw = !t.TLS && !opts.FastHTTPOnly
+	switch {
+	case opts.MaxConns >= opts.Workers:
 		r.slots = nil // every worker can hold a connection: no slot accounting on the hot path
-		r.raw = !t.TLS && !opts.FastHTTPOnly
-	} else {
+	case r.raw:
+		// Fewer connections than workers: a request borrows one of MaxConns raw connections for
+		// its exchange (the pool is the slot accounting).
+		r.slots = nil
+		r.pool = make(chan *rawConn, opts.MaxConns)
+		for i := 0; i < opts.MaxConns; i++ {
+			r.pool <- newRawConn(t.Host, opts.Timeout)
+		}
+	default:
 		for i := 0; i < opts.MaxConns; i++ {
 			r.slots <- struct{}{}
 		}
@@ -274,6 +286,19 @@ func prepare(s *scenario.Scenario, opts Options) (*run, error) {
 		return nil, err
 	}
 	return r, nil
+}
+
+// closePool closes the idle connections of the raw pool (a connection still borrowed by a
+// worker cut by the drain is closed by its finalizer).
+func (r *run) closePool() {
+	for r.pool != nil {
+		select {
+		case c := <-r.pool:
+			c.close()
+		default:
+			return
+		}
+	}
 }
 
 // ShardCount is how many Recorder shards a run with this many workers records into: a few

@@ -338,10 +338,10 @@ journeys:
   - {name: viewer, steps: [{view: {sku: mug-1}}]}
   - {name: buyer, steps: [{purchase: {sku: mug-1, qty: 2}}]}
 `)
-	runWith := func(fast bool) []string {
+	runWith := func(fast bool, conns int) []string {
 		got = nil
 		_, err := Run(context.Background(), s, Options{Target: srv.URL, NoPreflight: true, NoAudit: true, RunID: "r1",
-			Workers: 32, MaxConns: 32, FastHTTPOnly: fast})
+			Workers: 32, MaxConns: conns, FastHTTPOnly: fast})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -351,9 +351,12 @@ journeys:
 		sort.Strings(out)
 		return out
 	}
-	raw, fast := runWith(false), runWith(true)
+	raw, fast, pooled := runWith(false, 32), runWith(true, 32), runWith(false, 4)
 	if len(raw) != 100 || !slices.Equal(raw, fast) {
 		t.Fatalf("%d requests raw, %d fasthttp; first raw %q, first fasthttp %q", len(raw), len(fast), raw[:min(1, len(raw))], fast[:min(1, len(fast))])
+	}
+	if !slices.Equal(pooled, fast) {
+		t.Fatalf("%d requests raw pooled, %d fasthttp; first pooled %q", len(pooled), len(fast), pooled[:min(1, len(pooled))])
 	}
 	if !strings.Contains(strings.Join(raw, "\n"), `body={"qty":2}`) {
 		t.Fatalf("no purchase among %q", raw[:3])

@@ -24,9 +24,11 @@ type worker struct {
 	timer *time.Timer
 	req   fasthttp.Request
 	resp  fasthttp.Response
-	raw   *rawConn // the worker's own connection to the target (run.raw), else nil
-	// rendered: sendRaw put the request in raw.out (head: it is a HEAD); do sends it as is.
+	raw   *rawConn // the worker's own connection to the target (run.raw without a pool), else nil
+	// rendered: sendRaw put the request in out (head: it is a HEAD); do sends it as is.
 	rendered, head bool
+	out            []byte // a rendered request; swapped with the connection's buffer when sent
+	answer         []byte // a pooled connection's answer body, copied before the connection goes back
 	buf            []byte
 	body           []byte // the request body: SetBodyRaw keeps it until the next request
 	key            []byte
@@ -44,7 +46,7 @@ func (r *run) newWorker(i int) *worker {
 	w.log.spill = r.spill
 	w.timer = time.NewTimer(time.Hour)
 	w.timer.Stop()
-	if r.raw {
+	if r.raw && r.pool == nil {
 		w.raw = newRawConn(r.target.Host, r.timeout)
 	}
 	r.workersMu.Lock()
@@ -313,7 +315,7 @@ func (w *worker) send(st *compiledStep, journey string, intended time.Duration, 
 		w.buf = append(w.buf, r.target.Prefix...)
 	}
 	w.buf = st.ep.url.Append(w.buf, &w.vars)
-	if st.kind != kRequest && w.raw != nil && !st.ep.full && plainPath(w.buf) {
+	if st.kind != kRequest && r.raw && !st.ep.full && plainPath(w.buf) {
 		return w.sendRaw(st, journey, intended, retry)
 	}
 	setURI(req, w.buf, !st.ep.full, r.target.Host)
@@ -356,13 +358,13 @@ func (w *worker) send(st *compiledStep, journey string, intended time.Duration, 
 	return w.do(journey, st.name, intended, retry, st.ep.full)
 }
 
-// sendRaw renders a preset step's request straight into the raw transport's buffer (the same
+// sendRaw renders a preset step's request straight into the raw transport's format (the same
 // bytes fasthttp would write: request line, Host, User-Agent, X-User-Id, and for a purchase
 // Idempotency-Key, Content-Type, Content-Length and the JSON body), skipping the
 // fasthttp.Request. w.buf holds the path.
 func (w *worker) sendRaw(st *compiledStep, journey string, intended time.Duration, retry bool) answer {
 	r := w.r
-	o := append(w.raw.out.b[:0], st.ep.method...)
+	o := append(w.out[:0], st.ep.method...)
 	o = append(o, ' ')
 	o = append(o, w.buf...)
 	o = append(o, " HTTP/1.1\r\nHost: "...)
@@ -393,7 +395,7 @@ func (w *worker) sendRaw(st *compiledStep, journey string, intended time.Duratio
 	} else {
 		o = append(o, "\r\n\r\n"...)
 	}
-	w.raw.out.b = o
+	w.out = o
 	w.rendered, w.head = true, st.ep.method == "HEAD"
 	return w.do(journey, st.name, intended, retry, false)
 }
@@ -432,26 +434,51 @@ func setURI(req *fasthttp.Request, uri []byte, onTarget bool, host string) {
 	u.SetHost(host)
 }
 
-// do sends w.req and records the Result. It waits for a connection slot first: service time
-// runs from when the request got one, latency from intended.
+// do sends w.req (or, when rendered, w.out) and records the Result. It waits for a connection
+// slot or a pooled connection first: service time runs from when the request got one, latency
+// from intended.
 func (w *worker) do(journey, step string, intended time.Duration, retry, full bool) answer {
 	r := w.r
 	resp := &w.resp
 	resp.Reset()
 	res := report.Result{Intended: intended, Journey: journey, Step: step, Retry: retry, First: w.first}
 	w.first = false
+	rendered := w.rendered
+	w.rendered = false
 	var err error
 	if full {
 		res.Sent = r.now()
 		r.inflight.Add(1)
 		err = r.other.DoTimeout(&w.req, resp, r.timeout)
 		r.inflight.Add(-1)
+	} else if r.pool != nil {
+		if c := w.borrow(); c != nil {
+			res.Sent = r.now()
+			r.inflight.Add(1)
+			if rendered {
+				c.out.b, w.out = w.out, c.out.b
+				err = c.send(w.head, resp)
+			} else {
+				err = c.do(&w.req, resp)
+			}
+			if err == nil {
+				// The body is in the connection's buffers, which the next borrower reuses.
+				w.answer = append(w.answer[:0], resp.Body()...)
+				resp.SetBodyRaw(w.answer)
+			}
+			r.inflight.Add(-1)
+			// On any error send closed the connection: the next borrower dials a fresh one.
+			r.pool <- c
+		} else {
+			res.Sent = r.now()
+			err = fasthttp.ErrNoFreeConns
+		}
 	} else if r.slots == nil {
 		// As many connections as workers: a request never waits for one.
 		res.Sent = r.now()
 		r.inflight.Add(1)
-		if w.rendered {
-			w.rendered = false
+		if rendered {
+			w.raw.out.b, w.out = w.out, w.raw.out.b
 			err = w.raw.send(w.head, resp)
 		} else if w.raw != nil {
 			err = w.raw.do(&w.req, resp)
@@ -505,6 +532,25 @@ func (w *worker) acquire() bool {
 		return true
 	case <-w.timer.C:
 		return false
+	}
+}
+
+// borrow takes a connection from the raw pool, waiting at most ConnWaitTimeout; nil when none
+// came in time.
+func (w *worker) borrow() *rawConn {
+	r := w.r
+	select {
+	case c := <-r.pool:
+		return c
+	default:
+	}
+	w.timer.Reset(r.connW)
+	select {
+	case c := <-r.pool:
+		w.timer.Stop()
+		return c
+	case <-w.timer.C:
+		return nil
 	}
 }
 
