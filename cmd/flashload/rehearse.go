@@ -313,7 +313,8 @@ func (r *rehearsal) simulate(ctx context.Context, o *rehearseOptions, s *scenari
 			opts.ServiceTime = d
 		}
 	}
-	played, err := sim.Run(ctx, s, withPlayed(opts, o))
+	opts.Wall, opts.RateScale = o.Wall, o.RateScale // the live run's overrides
+	played, err := sim.Run(ctx, s, opts)
 	if err != nil {
 		return fmt.Errorf("played scale: %w", err)
 	}
@@ -332,13 +333,6 @@ func (r *rehearsal) simulate(ctx context.Context, o *rehearseOptions, s *scenari
 		return err
 	}
 	return render.WriteAll(filepath.Join(r.Dir, "sim-full"), full, nil)
-}
-
-// withPlayed carries the live run's wall and rate-scale overrides into the played simulation.
-func withPlayed(opts sim.Options, o *rehearseOptions) sim.Options {
-	opts.Wall = o.Wall
-	opts.RateScale = o.RateScale
-	return opts
 }
 
 // print writes the end of one rehearsal: measured against predicted, the full-scale prediction,
@@ -412,25 +406,14 @@ func apart(measured, predicted float64) string {
 	return fmt.Sprintf("%+.0f%%", (predicted-measured)/math.Abs(measured)*100)
 }
 
-// shed counts answers that were shed or rate limited.
-func shed(s *report.Summary) int64 {
-	return s.Requests.ByCode["SHED"] + s.Requests.ByCode["RATE_LIMITED"]
-}
+// shed counts answers that were shed or rate limited (the report's definition).
+func shed(s *report.Summary) int64 { return s.Requests.Shed }
 
-// availability is the share of requests that got an answer other than a server error.
-func availability(s *report.Summary) float64 {
-	if s.Requests.Total == 0 {
-		return 0
-	}
-	var bad int64
-	for code, n := range s.Requests.ByStatus {
-		if strings.HasPrefix(code, "5") || code == "0" {
-			bad += n
-		}
-	}
-	bad += s.Requests.Dropped
-	return 1 - float64(bad)/float64(s.Requests.Total+s.Requests.Dropped)
-}
+// availabilityGate reads availability through the gate grammar, so it is the report's own
+// definition (answered ok over requests and dropped arrivals).
+var availabilityGate, _ = report.ParseThreshold("availability >= 0")
+
+func availability(s *report.Summary) float64 { return availabilityGate.Eval(s).Value }
 
 func writeShootout(w io.Writer, rs []*rehearsal) {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)

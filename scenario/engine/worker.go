@@ -338,24 +338,31 @@ func (w *worker) send(st *compiledStep, journey string, intended time.Duration, 
 		if st.kind == kPurchase {
 			req.Header.SetBytesV("Idempotency-Key", w.key)
 			req.Header.SetContentType("application/json")
-			b := append(w.body[:0], `{"qty":`...)
-			b = appendInt(b, int64(st.qty))
-			if st.group && len(w.group) > 0 {
-				b = append(b, `,"group_id":"`...)
-				b = append(b, w.group...)
-				b = append(b, '"')
-			}
-			if st.coupon != "" {
-				b = append(b, `,"coupon":"`...)
-				b = append(b, st.coupon...)
-				b = append(b, '"')
-			}
-			b = append(b, '}')
-			w.body = b
+			b := w.purchaseBody(st)
 			req.SetBodyRaw(b)
 		}
 	}
 	return w.do(journey, st.name, intended, retry, st.ep.full)
+}
+
+// purchaseBody renders a purchase's JSON body ({"qty", and group_id and coupon when the step
+// has them}) into w.body, for both transports.
+func (w *worker) purchaseBody(st *compiledStep) []byte {
+	b := append(w.body[:0], `{"qty":`...)
+	b = appendInt(b, int64(st.qty))
+	if st.group && len(w.group) > 0 {
+		b = append(b, `,"group_id":"`...)
+		b = append(b, w.group...)
+		b = append(b, '"')
+	}
+	if st.coupon != "" {
+		b = append(b, `,"coupon":"`...)
+		b = append(b, st.coupon...)
+		b = append(b, '"')
+	}
+	b = append(b, '}')
+	w.body = b
+	return b
 }
 
 // sendRaw renders a preset step's request straight into the raw transport's format (the same
@@ -374,20 +381,7 @@ func (w *worker) sendRaw(st *compiledStep, journey string, intended time.Duratio
 	if st.kind == kPurchase {
 		o = append(o, "\r\nIdempotency-Key: "...)
 		o = append(o, w.key...)
-		b := append(w.body[:0], `{"qty":`...)
-		b = appendInt(b, int64(st.qty))
-		if st.group && len(w.group) > 0 {
-			b = append(b, `,"group_id":"`...)
-			b = append(b, w.group...)
-			b = append(b, '"')
-		}
-		if st.coupon != "" {
-			b = append(b, `,"coupon":"`...)
-			b = append(b, st.coupon...)
-			b = append(b, '"')
-		}
-		b = append(b, '}')
-		w.body = b
+		b := w.purchaseBody(st)
 		o = append(o, "\r\nContent-Type: application/json\r\nContent-Length: "...)
 		o = appendInt(o, int64(len(b)))
 		o = append(o, "\r\n\r\n"...)
