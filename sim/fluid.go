@@ -535,7 +535,7 @@ func (f *fluidSim) answerOf(d *demand, cl uint8) (int, string, report.ErrorClass
 	case kindCancel:
 		return 200, codes.Released, report.ErrNone
 	case kindJoin:
-		return 201, codes.Joined, report.ErrNone
+		return 200, codes.Joined, report.ErrNone
 	}
 	return 200, "", report.ErrNone
 }

@@ -482,7 +482,7 @@ func (s *requestSim) outcome(r *request) (int, string) {
 	case kindCancel:
 		return 200, codes.Released
 	case kindJoin:
-		return 201, codes.Joined
+		return 200, codes.Joined
 	}
 	return 200, ""
 }

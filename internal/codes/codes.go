@@ -10,7 +10,7 @@ const (
 	Paid          = "PAID"           // 200: the order is paid
 	Released      = "RELEASED"       // 200: the order is cancelled or expired, its units back in stock
 	GroupCreated  = "GROUP_CREATED"  // 201
-	Joined        = "JOINED"         // 201
+	Joined        = "JOINED"         // 200
 	OK            = "OK"             // 200: an admin action done
 	SoldOut       = "SOLD_OUT"       // 410
 	SaleEnded     = "SALE_ENDED"     // 410
@@ -47,9 +47,9 @@ var All = []string{Reserved, Paid, Released, GroupCreated, Joined, OK, SoldOut, 
 // (RESERVED: 201 or 200; BAD_REQUEST: 400 or 431) or that is not the target's.
 func Status(code string) int {
 	switch code {
-	case Paid, Released, OK:
+	case Paid, Released, OK, Joined:
 		return 200
-	case GroupCreated, Joined:
+	case GroupCreated:
 		return 201
 	case Unauthorized:
 		return 401
