@@ -63,7 +63,6 @@ type compiledStep struct {
 	delay    time.Duration
 	audit    bool // a purchase attempt: recorded for the audit
 	sameUser bool
-	ignoreLm bool
 	group    bool
 	coupon   string
 	size     int
@@ -126,7 +125,7 @@ func (r *run) compile() error {
 				c.kind, c.name, c.sku, c.qty = kPurchase, "purchase", p.SKU, max(p.Qty, 1)
 				c.ep = preset(api.Purchase, defaultPurchase)
 				c.rules = scenario.NewStepRules(&st)
-				c.audit, c.sameUser, c.ignoreLm, c.group, c.coupon = true, p.SameUser, p.IgnoreLimits, p.Group, p.Coupon
+				c.audit, c.sameUser, c.group, c.coupon = true, p.SameUser, p.Group, p.Coupon
 			case st.Pay != nil:
 				c.kind, c.name, c.prob, c.delay = kPay, "pay", prob(st.Pay.Probability), st.Pay.Delay.D()
 				c.ep = preset(api.Pay, defaultPay)
