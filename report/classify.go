@@ -3,30 +3,103 @@ package report
 import (
 	"math"
 	"strconv"
+
+	"github.com/flashload/flashload/internal/codes"
 )
 
-// Outcome is how the Recorder counts one Result.
+// Outcome is what one answer means, and what a step's last answer (after its retries) means:
+// the Recorder counts Results by it, journeys and retries act on it, and the live engine's audit
+// keeps it per purchase attempt. It is the one outcome type of the project: classify rules
+// (scenario) name these values, the engine and the simulator decide by them.
 type Outcome uint8
 
 const (
-	OutcomeOK    Outcome = iota // an answer the journey can act on, including business refusals (SOLD_OUT, LIMIT_EXCEEDED)
-	OutcomeError                // no answer, a 5xx other than shedding, or a 4xx without a JSON code (or BAD_REQUEST)
-	OutcomeShed                 // the service refused for load: code SHED or RATE_LIMITED, or status 503/429
+	OutcomeUnknown      Outcome = iota // no usable answer: a timeout, a reset, a 5xx other than shedding; it may or may not have happened
+	OutcomeAcknowledged                // it happened: RESERVED (or its replay), PAID, JOINED, any 2xx
+	OutcomeSoldOut                     // a definite no: out of stock (SOLD_OUT)
+	OutcomeLimited                     // a definite no: a per-user limit (LIMIT_EXCEEDED)
+	OutcomeRefused                     // another definite no the journey can act on (NOT_STARTED, SALE_ENDED, KEY_REUSED, ...)
+	OutcomePending                     // an answer, but the key's first request is still being served (IN_FLIGHT): the purchase is unknown
+	OutcomeShed                        // refused for load before any work (SHED, RATE_LIMITED, 429, 503): the retryable no
+	OutcomeError                       // the request itself failed for sure: connection refused, a 4xx without a code, BAD_REQUEST
 )
 
-// Classify decides a Result's outcome. Clients classify by JSON code first, since fasthttp
-// itself may answer 503/429 in plain text.
-func Classify(r *Result) Outcome {
-	switch {
-	case r.Code == "SHED" || r.Code == "RATE_LIMITED" || r.Status == 503 || r.Status == 429:
+var outcomeNames = [...]string{"unknown", "acknowledged", "sold_out", "limited", "refused", "pending", "shed", "error"}
+
+// String is the outcome's name in scenario files (classify rules): "acknowledged", "shed", ...
+func (o Outcome) String() string {
+	if int(o) < len(outcomeNames) {
+		return outcomeNames[o]
+	}
+	return "outcome(" + strconv.Itoa(int(o)) + ")"
+}
+
+// ParseOutcome reads an outcome's name.
+func ParseOutcome(s string) (Outcome, bool) {
+	for i, n := range outcomeNames {
+		if n == s {
+			return Outcome(i), true
+		}
+	}
+	return 0, false
+}
+
+// Rejected reports a definite no: the service did not and will not do it. A step whose retries
+// are over on a load refusal (Shed) ends rejected too.
+func (o Outcome) Rejected() bool {
+	switch o {
+	case OutcomeSoldOut, OutcomeLimited, OutcomeRefused, OutcomeShed, OutcomeError:
+		return true
+	}
+	return false
+}
+
+// Errored reports an outcome the Recorder counts as an error (requests.errors).
+func (o Outcome) Errored() bool { return o == OutcomeUnknown || o == OutcomeError }
+
+// OutcomeOf is what an answer of flashload's target means, by its JSON code first (fasthttp
+// itself may answer 503/429 in plain text), then by its status. errc is the error class when
+// there was no answer.
+func OutcomeOf(status int, code string, errc ErrorClass) Outcome {
+	if errc != ErrNone {
+		if errc == ErrRefused {
+			return OutcomeError // nothing reached the service
+		}
+		return OutcomeUnknown
+	}
+	switch code {
+	case codes.Shed, codes.RateLimited:
 		return OutcomeShed
-	case r.Err != ErrNone || r.Status == 0 || r.Status >= 500:
-		return OutcomeError
-	case r.Status >= 400 && (r.Code == "" || r.Code == "BAD_REQUEST"):
+	case codes.Reserved, codes.Joined, codes.GroupCreated, codes.OK:
+		return OutcomeAcknowledged
+	case codes.InFlight:
+		return OutcomePending
+	case codes.SoldOut:
+		return OutcomeSoldOut
+	case codes.LimitExceeded:
+		return OutcomeLimited
+	case codes.BadRequest:
 		return OutcomeError
 	}
-	return OutcomeOK
+	switch {
+	case status == 0:
+		return OutcomeUnknown
+	case status == 429 || (status == 503 && code == ""):
+		return OutcomeShed
+	case status >= 500:
+		return OutcomeUnknown // STORE_UNAVAILABLE, FAULT: the work may have been done
+	case status >= 200 && status < 300:
+		return OutcomeAcknowledged
+	case status >= 400 && code == "":
+		return OutcomeError
+	}
+	return OutcomeRefused
 }
+
+// Classify is how the Recorder counts a Result: OutcomeOf its status, code and error class.
+// Requests.Shed also counts a 503 with another code (STORE_UNAVAILABLE), whose outcome is
+// unknown: the service refused it, but may have done the work.
+func Classify(r *Result) Outcome { return OutcomeOf(r.Status, r.Code, r.Err) }
 
 // spectrum is the quantile set kept in Percentiles.Quantiles, besides the named fields.
 var spectrum = []float64{25, 75, 95, 99.5, 99.95, 99.99, 99.999}

@@ -337,15 +337,15 @@ func (s *Shard) RecordN(r *Result, n int64) {
 		w.arrivals += n
 		s.arrivals += n
 	}
-	switch o {
-	case OutcomeOK:
-		s.ok += n
-	case OutcomeError:
-		s.errs += n
-		w.errs += n
-	case OutcomeShed:
+	switch {
+	case o == OutcomeShed || r.Status == 503:
 		s.shed += n
 		w.shed += n
+	case o.Errored():
+		s.errs += n
+		w.errs += n
+	default:
+		s.ok += n
 	}
 	if uint(r.Status) < uint(len(s.byStatus)) {
 		s.byStatus[r.Status] += n

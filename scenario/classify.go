@@ -2,34 +2,17 @@ package scenario
 
 import (
 	"bytes"
+	"slices"
 	"strconv"
+
+	"github.com/flashload/flashload/report"
 )
 
-// Outcome is what an answer means for journeys, retries, gates and the audit.
-type Outcome string
+// Outcomes lists the outcomes a classify rule may name (report.Outcome's names).
+var Outcomes = []report.Outcome{report.OutcomeAcknowledged, report.OutcomeSoldOut, report.OutcomeLimited,
+	report.OutcomeRefused, report.OutcomePending, report.OutcomeShed, report.OutcomeError, report.OutcomeUnknown}
 
-const (
-	OutcomeNone         Outcome = ""             // no rule matched
-	OutcomeAcknowledged Outcome = "acknowledged" // the purchase (or request) succeeded
-	OutcomeSoldOut      Outcome = "sold_out"
-	OutcomeLimited      Outcome = "limited" // a per-user limit refused it
-	OutcomeShed         Outcome = "shed"    // overload: rate limited or shed; retryable
-	OutcomeError        Outcome = "error"
-)
-
-// Outcomes lists the outcomes a classify rule may name.
-var Outcomes = []Outcome{OutcomeAcknowledged, OutcomeSoldOut, OutcomeLimited, OutcomeShed, OutcomeError}
-
-func validOutcome(s string) bool {
-	for _, o := range Outcomes {
-		if string(o) == s {
-			return true
-		}
-	}
-	return false
-}
-
-// Classifier applies classify rules in order; the first that matches decides.
+// Classifier applies a request step's classify rules in order; the first that matches decides.
 type Classifier struct {
 	rules []rule
 }
@@ -38,14 +21,15 @@ type rule struct {
 	status  []int
 	field   []byte // quoted JSON key, "\"result\""; nil: no JSON test
 	equals  []byte
-	outcome Outcome
+	outcome report.Outcome
 }
 
 // NewClassifier compiles rules (validated by Parse).
 func NewClassifier(rules []Classify) *Classifier {
 	c := &Classifier{}
 	for _, r := range rules {
-		cr := rule{status: r.Status, outcome: Outcome(r.Outcome)}
+		o, _ := report.ParseOutcome(r.Outcome)
+		cr := rule{status: r.Status, outcome: o}
 		if r.JSON != nil {
 			cr.field = strconv.AppendQuote(nil, r.JSON.Field)
 			cr.equals = []byte(r.JSON.Equals)
@@ -55,27 +39,16 @@ func NewClassifier(rules []Classify) *Classifier {
 	return c
 }
 
-// DefaultClassifier classifies flashload's target answers by their JSON `code` (DESIGN.md):
-// RESERVED and replays acknowledged, SOLD_OUT sold out, LIMIT_EXCEEDED limited, RATE_LIMITED
-// and SHED shed, any other 4xx/5xx an error. Plain-text 429/503 from fasthttp count as shed.
-func DefaultClassifier() *Classifier {
-	return NewClassifier([]Classify{
-		{JSON: &JSONMatch{Field: "code", Equals: "RESERVED"}, Outcome: string(OutcomeAcknowledged)},
-		{JSON: &JSONMatch{Field: "code", Equals: "SOLD_OUT"}, Outcome: string(OutcomeSoldOut)},
-		{JSON: &JSONMatch{Field: "code", Equals: "LIMIT_EXCEEDED"}, Outcome: string(OutcomeLimited)},
-		{JSON: &JSONMatch{Field: "code", Equals: "RATE_LIMITED"}, Outcome: string(OutcomeShed)},
-		{JSON: &JSONMatch{Field: "code", Equals: "SHED"}, Outcome: string(OutcomeShed)},
-		{Status: []int{429, 503}, Outcome: string(OutcomeShed)},
-		{Status: []int{200, 201, 202, 204}, Outcome: string(OutcomeAcknowledged)},
-	})
-}
-
 // Classify returns the outcome of an answer. With no matching rule: 2xx acknowledged, else
-// error. It does not allocate.
-func (c *Classifier) Classify(status int, body []byte) Outcome {
+// error. An error on a 5xx is unknown: the service may have done the work. It does not allocate.
+func (c *Classifier) Classify(status int, body []byte) report.Outcome {
+	o := report.OutcomeError
+	if status >= 200 && status < 300 {
+		o = report.OutcomeAcknowledged
+	}
 	for i := range c.rules {
 		r := &c.rules[i]
-		if len(r.status) > 0 && !containsInt(r.status, status) {
+		if len(r.status) > 0 && !slices.Contains(r.status, status) {
 			continue
 		}
 		if r.field != nil {
@@ -84,21 +57,13 @@ func (c *Classifier) Classify(status int, body []byte) Outcome {
 				continue
 			}
 		}
-		return r.outcome
+		o = r.outcome
+		break
 	}
-	if status >= 200 && status < 300 {
-		return OutcomeAcknowledged
+	if o == report.OutcomeError && status >= 500 {
+		return report.OutcomeUnknown
 	}
-	return OutcomeError
-}
-
-func containsInt(xs []int, x int) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
+	return o
 }
 
 // JSONField finds a top-level key (quoted, as `"code"`) of a JSON object and returns its value:

@@ -203,31 +203,6 @@ func WallThink(d time.Duration, c float64) time.Duration {
 	return time.Duration(float64(d) / c)
 }
 
-// Matches reports whether an answer with this status and JSON code is retried.
-func (r *Retry) Matches(status int, code string) bool {
-	if r == nil {
-		return false
-	}
-	for _, on := range r.On {
-		if code != "" && on == code {
-			return true
-		}
-		if n, err := strconv.Atoi(on); err == nil && n == status {
-			return true
-		}
-	}
-	return false
-}
-
-// Delay is the wait before retry number attempt (1-based): Backoff doubled at each attempt
-// (capped at 2^10 times), plus u·Jitter (u ∈ [0, 1) from the seed), and at least retryAfter
-// when the answer carried a Retry-After. Scenario time: divide by the compression live.
-func (r *Retry) Delay(attempt int, u float64, retryAfter time.Duration) time.Duration {
-	d := r.Backoff.D() << min(max(attempt-1, 0), 10)
-	d += time.Duration(u * float64(r.Jitter.D()))
-	return max(d, retryAfter)
-}
-
 // ParseRetryAfter reads a Retry-After header value: delay-seconds or an HTTP date (relative to
 // now). It returns false for anything else.
 func ParseRetryAfter(v []byte, now time.Time) (time.Duration, bool) {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/flashload/flashload/report"
 )
 
 func TestPicker(t *testing.T) {
@@ -88,14 +90,16 @@ func TestThinkSampler(t *testing.T) {
 }
 
 func TestRetry(t *testing.T) {
-	r := &Retry{On: []string{"429", "503", "SHED"}, Max: 3, Backoff: Duration(200 * time.Millisecond), Jitter: Duration(100 * time.Millisecond)}
+	r := CompileRetry(&Retry{On: []string{"429", "503", "SHED", "timeout"}, Max: 3, Backoff: Duration(200 * time.Millisecond), Jitter: Duration(100 * time.Millisecond)})
 	for _, c := range []struct {
 		status int
 		code   string
+		errc   report.ErrorClass
 		want   bool
-	}{{429, "", true}, {503, "", true}, {500, "SHED", true}, {410, "SOLD_OUT", false}, {200, "", false}} {
-		if got := r.Matches(c.status, c.code); got != c.want {
-			t.Errorf("Matches(%d, %q) = %v", c.status, c.code, got)
+	}{{429, "", "", true}, {503, "", "", true}, {500, "SHED", "", true}, {410, "SOLD_OUT", "", false}, {200, "", "", false},
+		{0, "", report.ErrTimeout, true}, {0, "", report.ErrReset, false}, {504, "", "", false}} {
+		if got := r.Matches(c.status, c.code, c.errc); got != c.want {
+			t.Errorf("Matches(%d, %q, %q) = %v", c.status, c.code, c.errc, got)
 		}
 	}
 	if d := r.Delay(1, 0, 0); d != 200*time.Millisecond {
@@ -106,6 +110,15 @@ func TestRetry(t *testing.T) {
 	}
 	if d := r.Delay(1, 0, 2*time.Second); d != 2*time.Second {
 		t.Errorf("Retry-After not honoured: %v", d)
+	}
+	if d := r.Delay(50, 0, 0); d != 200*time.Millisecond<<MaxDoublings {
+		t.Errorf("doubling not capped at 2^%d: %v", MaxDoublings, d)
+	}
+	if d := CompileRetry(&Retry{On: []string{"503"}, Max: 1}).Delay(1, 0.9, 0); d != 0 {
+		t.Errorf("no backoff: want an immediate retry, got %v", d)
+	}
+	if all := CompileRetry(&Retry{On: []string{"error"}, Max: 1}); !all.Matches(0, "", report.ErrRefused) || !all.Matches(0, "", report.ErrBadAnswer) || all.Matches(503, "", "") {
+		t.Error("error names every error class and no status")
 	}
 	now := time.Date(2026, 11, 11, 0, 0, 0, 0, time.UTC)
 	for in, want := range map[string]time.Duration{"3": 3 * time.Second, "Wed, 11 Nov 2026 00:00:05 GMT": 5 * time.Second} {
@@ -183,26 +196,26 @@ func TestClassify(t *testing.T) {
 	for _, x := range []struct {
 		status int
 		body   string
-		want   Outcome
+		want   report.Outcome
 	}{
-		{200, `{"result":"ok"}`, OutcomeAcknowledged},
-		{200, ` { "id": {"result":"none"}, "result" : "none" }`, OutcomeSoldOut},
-		{200, `{"result":"maybe"}`, OutcomeAcknowledged}, // no rule: 2xx
-		{409, ``, OutcomeSoldOut},
-		{503, `busy`, OutcomeShed},
-		{500, `{}`, OutcomeError},
+		{200, `{"result":"ok"}`, report.OutcomeAcknowledged},
+		{200, ` { "id": {"result":"none"}, "result" : "none" }`, report.OutcomeSoldOut},
+		{200, `{"result":"maybe"}`, report.OutcomeAcknowledged}, // no rule: 2xx
+		{409, ``, report.OutcomeSoldOut},
+		{503, `busy`, report.OutcomeShed},
+		{500, `{}`, report.OutcomeUnknown}, // no rule, a 5xx: the work may have been done
+		{404, `{}`, report.OutcomeError},   // no rule
 	} {
 		if got := c.Classify(x.status, []byte(x.body)); got != x.want {
-			t.Errorf("Classify(%d, %s) = %q, want %q", x.status, x.body, got, x.want)
+			t.Errorf("Classify(%d, %s) = %v, want %v", x.status, x.body, got, x.want)
 		}
 	}
-	d := DefaultClassifier()
-	for body, want := range map[string]Outcome{
-		`{"code":"RESERVED","order_id":"o1"}`: OutcomeAcknowledged, `{"code":"SOLD_OUT","error":"x"}`: OutcomeSoldOut,
-		`{"code":"LIMIT_EXCEEDED"}`: OutcomeLimited, `{"code":"SHED"}`: OutcomeShed, `{"code":"RATE_LIMITED"}`: OutcomeShed,
+	d := NewClassifier([]Classify{{JSON: &JSONMatch{Field: "code", Equals: "SOLD_OUT"}, Outcome: "sold_out"}})
+	for body, want := range map[string]report.Outcome{
+		`{"code":"SOLD_OUT","error":"x"}`: report.OutcomeSoldOut, `{"code":"LIMIT_EXCEEDED"}`: report.OutcomeError,
 	} {
 		if got := d.Classify(400, []byte(body)); got != want {
-			t.Errorf("default %s = %q, want %q", body, got, want)
+			t.Errorf("%s = %v, want %v", body, got, want)
 		}
 	}
 	body := []byte(`{"code":"SOLD_OUT","error":"sold out"}`)
@@ -271,7 +284,7 @@ func BenchmarkTemplateAppend(b *testing.B) {
 }
 
 func BenchmarkClassify(b *testing.B) {
-	d := DefaultClassifier()
+	d := NewClassifier([]Classify{{JSON: &JSONMatch{Field: "code", Equals: "SOLD_OUT"}, Outcome: "sold_out"}})
 	body := []byte(`{"code":"SOLD_OUT","error":"sold out","sku":"phone-x"}`)
 	b.ReportAllocs()
 	for range b.N {
@@ -295,7 +308,7 @@ func TestRequestWithData(t *testing.T) {
 	if got := string(h.Append(nil, &Vars{Row: s.UserRow(3)})); got != "Bearer tok-a" {
 		t.Errorf("rows do not cycle: %q", got)
 	}
-	if c := NewClassifier(r.Classify); c.Classify(200, []byte(`{"result":"ok"}`)) != OutcomeAcknowledged || c.Classify(503, nil) != OutcomeShed {
+	if c := NewClassifier(r.Classify); c.Classify(200, []byte(`{"result":"ok"}`)) != report.OutcomeAcknowledged || c.Classify(503, nil) != report.OutcomeShed {
 		t.Error("classify rules of the file")
 	}
 }

@@ -143,10 +143,11 @@ type Purchase struct {
 	Group        bool   `yaml:"group"` // buy in the group joined by an earlier join_group step
 }
 
-// Retry retries on the listed statuses (or codes), at most Max times, with Backoff doubling
-// each time plus up to Jitter of random extra, honouring Retry-After when the answer has one.
+// Retry retries on the listed statuses, codes or error classes, at most Max times, with Backoff
+// doubling each time plus up to Jitter of random extra, honouring Retry-After when the answer has
+// one. CompileRetry (rules.go) makes the rule both engines apply.
 type Retry struct {
-	On      []string `yaml:"on"` // statuses ("429", "503") or codes ("SHED")
+	On      []string `yaml:"on"` // statuses ("429", "503"), codes ("SHED") or error classes ("timeout")
 	Max     int      `yaml:"max"`
 	Backoff Duration `yaml:"backoff"`
 	Jitter  Duration `yaml:"jitter"`

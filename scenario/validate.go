@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/flashload/flashload/report"
 )
 
 type validator struct {
@@ -601,10 +603,10 @@ func (v *validator) validateRequest(p string, r *Request, purchased *bool) {
 		if c.JSON != nil && c.JSON.Field == "" {
 			v.problem(cp+".json.field", "is required")
 		}
-		if !validOutcome(c.Outcome) {
+		if _, ok := report.ParseOutcome(c.Outcome); !ok {
 			known := make([]string, len(Outcomes))
 			for k, o := range Outcomes {
-				known[k] = string(o)
+				known[k] = o.String()
 			}
 			v.problem(cp+".outcome", "%q: want one of %s", c.Outcome, strings.Join(known, ", "))
 		}

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/flashload/flashload/internal/codes"
 	"github.com/flashload/flashload/report"
 )
 
@@ -94,9 +95,9 @@ func newFluidSim(svc *service, js []journey, stock []int64, seed int64, out sink
 			if st.think != nil {
 				longest = max(longest, meanThink(st.think)+dt)
 			}
-			if st.retry != nil {
-				f.maxAtt = max(f.maxAtt, st.retry.max)
-				longest = max(longest, st.retry.meanDelay(st.retry.max)+dt)
+			if n := st.maxRetries(); n > 0 {
+				f.maxAtt = max(f.maxAtt, n)
+				longest = max(longest, st.meanDelay(n)+dt)
 			}
 		}
 	}
@@ -482,16 +483,14 @@ func (f *fluidSim) serve(now time.Duration, tick int64, ds []demand) {
 				f.paid += x
 			}
 			// Successors.
-			retry := st.retry.matches(status, code) && d.attempt < st.retry.max
-			if !retry {
-				finalRatios(f.out, d.kind, st, status, n)
-			}
-			if retry {
-				f.add(f.flowIndex(d.j, d.step, d.attempt+1, d.bought), tick, st.retry.meanDelay(d.attempt+1), x)
+			o := st.rules.ModelOutcome(status, code, errc)
+			if st.rules.Again(d.attempt, status, code, errc, o) {
+				f.add(f.flowIndex(d.j, d.step, d.attempt+1, d.bought), tick, st.meanDelay(d.attempt+1), x)
 				continue
 			}
-			bought := d.bought || (d.kind == kindPurchase && status == 201)
-			if d.step+1 < len(j.steps) {
+			finalRatios(f.out, d.kind, st, o == report.OutcomeAcknowledged, n)
+			bought := d.bought || (d.kind == kindPurchase && o == report.OutcomeAcknowledged)
+			if d.step+1 < len(j.steps) && !st.rules.EndsJourney(o) {
 				f.add(f.flowIndex(d.j, d.step+1, 0, bought), tick, f.dt, x)
 			}
 		}
@@ -517,26 +516,26 @@ func (f *fluidSim) answerOf(d *demand, cl uint8) (int, string, report.ErrorClass
 	st := &f.js[d.j].steps[d.step]
 	switch cl {
 	case clShed:
-		return 503, "SHED", report.ErrNone
+		return 503, codes.Shed, report.ErrNone
 	case clOpen:
-		return 503, "CIRCUIT_OPEN", report.ErrNone
+		return 503, codes.CircuitOpen, report.ErrNone
 	case clTimeout:
-		return 504, "", report.ErrTimeout
+		return 0, "", report.ErrTimeout // no answer, as a live client's timeout
 	case clCheap:
 		if d.kind == kindPurchase && st.sameUser && f.botBought[d.j] && (st.sku < 0 || f.stockF[st.sku] > 0) {
-			return 403, "LIMIT_EXCEEDED", report.ErrNone
+			return 403, codes.LimitExceeded, report.ErrNone
 		}
-		return 410, "SOLD_OUT", report.ErrNone
+		return 410, codes.SoldOut, report.ErrNone
 	}
 	switch d.kind {
 	case kindPurchase:
-		return 201, "RESERVED", report.ErrNone
+		return 201, codes.Reserved, report.ErrNone
 	case kindPay:
-		return 200, "PAID", report.ErrNone
+		return 200, codes.Paid, report.ErrNone
 	case kindCancel:
-		return 200, "RELEASED", report.ErrNone
+		return 200, codes.Released, report.ErrNone
 	case kindJoin:
-		return 201, "JOINED", report.ErrNone
+		return 200, codes.Joined, report.ErrNone
 	}
 	return 200, "", report.ErrNone
 }

@@ -22,41 +22,32 @@ type jstep struct {
 	name     string
 	think    *scenario.Think
 	sampler  *scenario.ThinkSampler
-	sku      int // index in the SKU table, -1 for none
-	retry    *retryPolicy
-	prob     float64 // pay/cancel: probability of taking the step; 1 otherwise
-	sameUser bool    // bot: one user for every arrival of the journey
-	qty      int     // purchase: units per order (≥ 1)
-	coupon   bool    // purchase with a coupon (counted in coupon_redemption)
-	needsBuy bool    // pay/cancel: only after a reserved purchase
-	first    bool    // the journey's first request: it stands for the arrival (report.Result.First)
+	sku      int                // index in the SKU table, -1 for none
+	rules    scenario.StepRules // retries, outcomes and the journey's end: the live engine's rules
+	prob     float64            // pay/cancel: probability of taking the step; 1 otherwise
+	sameUser bool               // bot: one user for every arrival of the journey
+	qty      int                // purchase: units per order (≥ 1)
+	coupon   bool               // purchase with a coupon (counted in coupon_redemption)
+	needsBuy bool               // pay/cancel: only after a reserved purchase
+	first    bool               // the journey's first request: it stands for the arrival (report.Result.First)
 }
 
-// retryPolicy is a step's retry, with the live engine's semantics (scenario.Retry: the
-// statuses and codes it retries on, back-off doubling plus jitter).
-type retryPolicy struct {
-	r   *scenario.Retry
-	max int
+// maxRetries is the most retries the step makes after its first attempt.
+func (st *jstep) maxRetries() int {
+	if st.rules.Retry == nil {
+		return 0
+	}
+	return st.rules.Retry.Max
 }
 
-func (p *retryPolicy) matches(status int, code string) bool {
-	return p != nil && p.r.Matches(status, code)
-}
-
-// delay is the pause before retry number attempt (1-based).
-func (p *retryPolicy) delay(attempt int, r *rand.Rand) time.Duration {
-	return p.r.Delay(attempt, r.Float64(), 0)
+// delay is the pause before retry n (1-based), by the shared rule (scenario.RetryRule.Delay):
+// the model's answers carry no Retry-After.
+func (st *jstep) delay(n int, r *rand.Rand) time.Duration {
+	return st.rules.Retry.Delay(n, r.Float64(), 0)
 }
 
 // meanDelay is the mean of delay, for the fluid mode.
-func (p *retryPolicy) meanDelay(attempt int) time.Duration { return p.r.Delay(attempt, 0.5, 0) }
-
-func compileRetry(r *scenario.Retry) *retryPolicy {
-	if r == nil || r.Max <= 0 {
-		return nil
-	}
-	return &retryPolicy{r: r, max: r.Max}
-}
+func (st *jstep) meanDelay(n int) time.Duration { return st.rules.Retry.Delay(n, 0.5, 0) }
 
 func compileJourneys(s *scenario.Scenario, skuIndex map[string]int) []journey {
 	sku := func(name string) int {
@@ -80,7 +71,7 @@ func compileJourneys(s *scenario.Scenario, skuIndex map[string]int) []journey {
 					sampler: scenario.NewThinkSampler(*st.Think, s.Seed, 0)})
 			case st.Purchase != nil:
 				cj.steps = append(cj.steps, jstep{kind: kindPurchase, name: "purchase", sku: sku(st.Purchase.SKU), prob: 1,
-					retry: compileRetry(st.Purchase.Retry), sameUser: st.Purchase.SameUser, qty: max(st.Purchase.Qty, 1),
+					rules: scenario.NewStepRules(&st), sameUser: st.Purchase.SameUser, qty: max(st.Purchase.Qty, 1),
 					coupon: st.Purchase.Coupon != ""})
 			case st.Pay != nil:
 				p := st.Pay.Probability
@@ -104,7 +95,7 @@ func compileJourneys(s *scenario.Scenario, skuIndex map[string]int) []journey {
 				if name == "" {
 					name = "request"
 				}
-				cj.steps = append(cj.steps, jstep{kind: k, name: name, sku: sku(st.Request.SKU), prob: 1, retry: compileRetry(st.Request.Retry), qty: 1})
+				cj.steps = append(cj.steps, jstep{kind: k, name: name, sku: sku(st.Request.SKU), prob: 1, rules: scenario.NewStepRules(&st), qty: 1})
 			}
 		}
 		for i := range cj.steps {
@@ -162,9 +153,9 @@ func meanThink(t *scenario.Think) time.Duration {
 
 // finalRatios counts the named success rates the live engine records, once per step after its
 // retries: pay_success, purchase_success, coupon_redemption and cancel_success.
-func finalRatios(out sink, kind int, st *jstep, status int, n int64) {
+func finalRatios(out sink, kind int, st *jstep, acknowledged bool, n int64) {
 	ok := int64(0)
-	if status >= 200 && status < 300 {
+	if acknowledged {
 		ok = n
 	}
 	switch kind {

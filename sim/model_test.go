@@ -107,7 +107,7 @@ name: storm
 duration: 60s
 traffic: {start_rps: 3000, stages: [{duration: 60s, rps: 3000}]}
 skus: [{sku: a, stock: 100000000, price: 1}]
-journeys: [{name: buyer, steps: [{purchase: {sku: a, retry: {on: [503, 504], max: 3, backoff: 100ms}}}]}]
+journeys: [{name: buyer, steps: [{purchase: {sku: a, retry: {on: [503, timeout], max: 3, backoff: 100ms}}}]}]
 model:
   replicas: 2
   workers_per_replica: 8

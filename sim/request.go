@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/flashload/flashload/internal/codes"
 	"github.com/flashload/flashload/report"
 )
 
@@ -295,7 +296,7 @@ func (s *requestSim) admit(id int32, now time.Duration) {
 	r := &s.reqs[id]
 	r.intended = now
 	if s.svc.breaker != nil && now < s.brkOpenUntil {
-		s.answer(id, now+s.refusal(), 503, "CIRCUIT_OPEN", report.ErrNone)
+		s.answer(id, now+s.refusal(), 503, codes.CircuitOpen, report.ErrNone)
 		return
 	}
 	if s.svc.shedAbove > 0 {
@@ -303,14 +304,14 @@ func (s *requestSim) admit(id int32, now time.Duration) {
 			s.shedWin, s.shedCount = w, 0
 		}
 		if s.shedCount >= s.svc.shedAbove {
-			s.answer(id, now+s.refusal(), 503, "SHED", report.ErrNone)
+			s.answer(id, now+s.refusal(), 503, codes.Shed, report.ErrNone)
 			return
 		}
 		s.shedCount++
 	}
 	rep := s.pickReplica()
 	if rep < 0 {
-		s.answer(id, now+s.refusal(), 503, "SHED", report.ErrNone)
+		s.answer(id, now+s.refusal(), 503, codes.Shed, report.ErrNone)
 		return
 	}
 	rp := &s.reps[rep]
@@ -322,7 +323,7 @@ func (s *requestSim) admit(id int32, now time.Duration) {
 		return
 	}
 	if s.svc.queueLimit > 0 && rp.qlen() >= s.svc.queueLimit {
-		s.answer(id, now+s.refusal(), 503, "SHED", report.ErrNone)
+		s.answer(id, now+s.refusal(), 503, codes.Shed, report.ErrNone)
 		return
 	}
 	s.inSys++
@@ -392,9 +393,9 @@ func (s *requestSim) begin(id int32, now time.Duration) {
 	cost := 0.0
 	switch {
 	case r.kind == kindPurchase && st.sku >= 0 && s.stock[st.sku] < int64(st.qty):
-		r.status, r.code, cost = 410, "SOLD_OUT", s.svc.hitTime
+		r.status, r.code, cost = 410, codes.SoldOut, s.svc.hitTime
 	case r.kind == kindPurchase && st.sameUser && s.botBought[ss.j]:
-		r.status, r.code, cost = 403, "LIMIT_EXCEEDED", s.svc.hitTime
+		r.status, r.code, cost = 403, codes.LimitExceeded, s.svc.hitTime
 	case cacheable(int(r.kind)) && s.svc.hitRatio > 0 && s.rng.Float64() < s.svc.hitRatio:
 		r.status, r.code, cost = 200, "", s.svc.hitTime
 	default:
@@ -447,7 +448,7 @@ func (s *requestSim) finish(id int32, now time.Duration) {
 		nid := rp.pop()
 		if to := s.svc.timeout; to > 0 && (now-s.reqs[nid].intended).Seconds() > to {
 			s.inSys--
-			s.answer(nid, s.reqs[nid].intended+time.Duration(to*1e9), 504, "", report.ErrTimeout)
+			s.answer(nid, s.reqs[nid].intended+time.Duration(to*1e9), 0, "", report.ErrTimeout) // no answer, as a live client's timeout
 			continue
 		}
 		s.begin(nid, now)
@@ -466,7 +467,7 @@ func (s *requestSim) outcome(r *request) (int, string) {
 	case kindPurchase:
 		if st.sku >= 0 {
 			if s.stock[st.sku] < int64(st.qty) {
-				return 410, "SOLD_OUT"
+				return 410, codes.SoldOut
 			}
 			s.stock[st.sku] -= int64(st.qty)
 		}
@@ -474,14 +475,14 @@ func (s *requestSim) outcome(r *request) (int, string) {
 		if st.sameUser {
 			s.botBought[ss.j] = true
 		}
-		return 201, "RESERVED"
+		return 201, codes.Reserved
 	case kindPay:
 		s.paid++
-		return 200, "PAID"
+		return 200, codes.Paid
 	case kindCancel:
-		return 200, "RELEASED"
+		return 200, codes.Released
 	case kindJoin:
-		return 201, "JOINED"
+		return 200, codes.Joined
 	}
 	return 200, ""
 }
@@ -494,27 +495,30 @@ func (s *requestSim) answer(id int32, done time.Duration, status int, code strin
 	s.res = report.Result{Intended: r.intended, Sent: r.intended, Done: done, Journey: s.js[ss.j].name, Step: st.name,
 		Status: status, Code: code, Err: errc, Retry: r.retry, First: st.first && !r.retry}
 	s.out.RecordN(&s.res, 1)
-	if s.svc.breaker != nil && code != "CIRCUIT_OPEN" {
+	if s.svc.breaker != nil && code != codes.CircuitOpen {
 		s.breakerCount(done, status >= 500 || errc != report.ErrNone)
 	}
 	now := s.k.Now()
-	retry := st.retry.matches(status, code) && int(r.attempt) < st.retry.max
-	if !retry {
-		finalRatios(s.out, int(r.kind), st, status, 1)
-	}
-	if retry {
+	o := st.rules.ModelOutcome(status, code, errc)
+	if st.rules.Again(int(r.attempt), status, code, errc, o) {
 		r.attempt++
 		r.retry = true
 		r.status, r.code, r.db = 0, "", false
-		s.k.Schedule(Event{At: now + st.retry.delay(int(r.attempt), s.rng), Kind: evRetry, ID: id})
+		// The backoff runs from the answer (or the timeout), as the live client's does.
+		s.k.Schedule(Event{At: max(done, now) + st.delay(int(r.attempt), s.rng), Kind: evRetry, ID: id})
 		return
 	}
-	if r.kind == kindPurchase && status == 201 {
+	finalRatios(s.out, int(r.kind), st, o == report.OutcomeAcknowledged, 1)
+	if r.kind == kindPurchase && o == report.OutcomeAcknowledged {
 		ss.bought = true
 	}
 	sess := r.sess
 	s.freeReq = append(s.freeReq, id)
 	ss.step++
+	if st.rules.EndsJourney(o) {
+		s.freeSess = append(s.freeSess, sess)
+		return
+	}
 	s.advance(sess, now)
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/flashload/flashload/internal/codes"
 	"github.com/flashload/flashload/target/inventory"
 )
 
@@ -170,13 +171,13 @@ func (s *Server) adminSKUs(ctx *fasthttp.RequestCtx) {
 		dec := json.NewDecoder(bytes.NewReader(ctx.PostBody()))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&c); err != nil {
-			writeErr(ctx, fasthttp.StatusBadRequest, "BAD_REQUEST", "malformed SKU: "+err.Error())
+			writeErr(ctx, fasthttp.StatusBadRequest, codes.BadRequest, "malformed SKU: "+err.Error())
 			return
 		}
 		k, err := s.configure(s.ctx, c)
 		var bad *badSKUError
 		if errors.As(err, &bad) {
-			writeErr(ctx, fasthttp.StatusBadRequest, "BAD_REQUEST", strings.ReplaceAll(bad.err.Error(), "\n", "; "))
+			writeErr(ctx, fasthttp.StatusBadRequest, codes.BadRequest, strings.ReplaceAll(bad.err.Error(), "\n", "; "))
 			return
 		}
 		if err != nil {
@@ -192,7 +193,7 @@ func (s *Server) adminSKUs(ctx *fasthttp.RequestCtx) {
 		ctx.SetContentType("application/json")
 		ctx.SetBody(s.appendView(nil, k, cnt, time.Now()))
 	default:
-		writeErr(ctx, fasthttp.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "use GET or POST")
+		writeErr(ctx, fasthttp.StatusMethodNotAllowed, codes.NotAllowed, "use GET or POST")
 	}
 }
 
@@ -221,7 +222,7 @@ func appendAudit(b []byte, name string, a inventory.Audit, fast bool) []byte {
 
 func (s *Server) adminAudit(ctx *fasthttp.RequestCtx) {
 	if !ctx.IsGet() {
-		writeErr(ctx, fasthttp.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "use GET")
+		writeErr(ctx, fasthttp.StatusMethodNotAllowed, codes.NotAllowed, "use GET")
 		return
 	}
 	// ?fast=1 skips the duplicates check, which reads every order on the Redis strategies:
@@ -244,7 +245,7 @@ func (s *Server) adminAudit(ctx *fasthttp.RequestCtx) {
 			return
 		}
 		if k == nil {
-			writeErr(ctx, fasthttp.StatusNotFound, "NOT_FOUND", "unknown sku")
+			writeErr(ctx, fasthttp.StatusNotFound, codes.NotFound, "unknown sku")
 			return
 		}
 		a, err := audit(k.name)
@@ -276,7 +277,7 @@ func (s *Server) adminAudit(ctx *fasthttp.RequestCtx) {
 
 func (s *Server) adminOrders(ctx *fasthttp.RequestCtx) {
 	if !ctx.IsGet() {
-		writeErr(ctx, fasthttp.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "use GET")
+		writeErr(ctx, fasthttp.StatusMethodNotAllowed, codes.NotAllowed, "use GET")
 		return
 	}
 	if err := s.syncCatalog(s.ctx); err != nil {
@@ -291,7 +292,7 @@ func (s *Server) adminOrders(ctx *fasthttp.RequestCtx) {
 			return
 		}
 		if k == nil {
-			writeErr(ctx, fasthttp.StatusNotFound, "NOT_FOUND", "unknown sku")
+			writeErr(ctx, fasthttp.StatusNotFound, codes.NotFound, "unknown sku")
 			return
 		}
 		list = []*sku{k}
@@ -345,18 +346,18 @@ type FaultsConfig struct {
 
 func (s *Server) adminFaults(ctx *fasthttp.RequestCtx) {
 	if !ctx.IsPost() {
-		writeErr(ctx, fasthttp.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "use POST")
+		writeErr(ctx, fasthttp.StatusMethodNotAllowed, codes.NotAllowed, "use POST")
 		return
 	}
 	var c FaultsConfig
 	dec := json.NewDecoder(bytes.NewReader(ctx.PostBody()))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&c); err != nil {
-		writeErr(ctx, fasthttp.StatusBadRequest, "BAD_REQUEST", "malformed faults: "+err.Error())
+		writeErr(ctx, fasthttp.StatusBadRequest, codes.BadRequest, "malformed faults: "+err.Error())
 		return
 	}
 	if c.Latency < 0 || c.Stall < 0 || c.For < 0 || !(c.ErrorRate >= 0 && c.ErrorRate <= 1) {
-		writeErr(ctx, fasthttp.StatusBadRequest, "BAD_REQUEST", "latency, stall and for must be >= 0; error_rate in [0,1]")
+		writeErr(ctx, fasthttp.StatusBadRequest, codes.BadRequest, "latency, stall and for must be >= 0; error_rate in [0,1]")
 		return
 	}
 	now := time.Now()
@@ -368,7 +369,7 @@ func (s *Server) adminFaults(ctx *fasthttp.RequestCtx) {
 		f.until = now.Add(time.Duration(c.For))
 	}
 	s.faults.Store(f)
-	b := append([]byte(nil), `{"code":"OK"`...)
+	b := append([]byte(nil), `{"code":"`+codes.OK+`"`...)
 	b = fStr(b, "latency", time.Duration(c.Latency).String())
 	b = fStr(b, "stall", time.Duration(c.Stall).String())
 	b = fFloat(b, "error_rate", c.ErrorRate)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/flashload/flashload/internal/codes"
 	"github.com/flashload/flashload/target/inventory"
 )
 
@@ -48,7 +49,7 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		s.groupJoin(ctx, a)
 	case rAdminSKUs, rAdminAudit, rAdminOrders, rAdminFaults:
 		if !s.authorized(ctx) {
-			writeErr(ctx, fasthttp.StatusUnauthorized, "UNAUTHORIZED", "admin routes need Authorization: Bearer TOKEN")
+			writeErr(ctx, fasthttp.StatusUnauthorized, codes.Unauthorized, "admin routes need Authorization: Bearer TOKEN")
 			break
 		}
 		switch r {
@@ -62,7 +63,7 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 			s.adminFaults(ctx)
 		}
 	default:
-		writeErr(ctx, fasthttp.StatusNotFound, "NOT_FOUND", "no such route")
+		writeErr(ctx, fasthttp.StatusNotFound, codes.NotFound, "no such route")
 	}
 	s.metrics.observe(r, ctx.Response.StatusCode(), time.Since(start))
 }
@@ -131,15 +132,15 @@ func (s *Server) admit(ctx *fasthttp.RequestCtx, class int, inflight int64, now 
 		}
 		if inflight > limit {
 			s.metrics.shed[0].Inc()
-			ctx.Response.Header.Set("Retry-After", "1")
-			writeErr(ctx, fasthttp.StatusServiceUnavailable, "SHED", "overloaded: too many requests in flight")
+			ctx.Response.Header.Set("Retry-After", codes.RetryAfter)
+			writeErr(ctx, fasthttp.StatusServiceUnavailable, codes.Shed, "overloaded: too many requests in flight")
 			return false
 		}
 	}
 	if s.limiter != nil && !s.limiter.allow(now, class == classCore) {
 		s.metrics.shed[1].Inc()
-		ctx.Response.Header.Set("Retry-After", "1")
-		writeErr(ctx, fasthttp.StatusTooManyRequests, "RATE_LIMITED", "rate limit exceeded")
+		ctx.Response.Header.Set("Retry-After", codes.RetryAfter)
+		writeErr(ctx, fasthttp.StatusTooManyRequests, codes.RateLimited, "rate limit exceeded")
 		return false
 	}
 	return true
@@ -164,7 +165,7 @@ func (s *Server) injectFaults(ctx *fasthttp.RequestCtx, now time.Time) bool {
 		}
 	}
 	if f.fail() {
-		writeErr(ctx, fasthttp.StatusInternalServerError, "FAULT", "injected fault")
+		writeErr(ctx, fasthttp.StatusInternalServerError, codes.Fault, "injected fault")
 		return false
 	}
 	return true
@@ -172,14 +173,14 @@ func (s *Server) injectFaults(ctx *fasthttp.RequestCtx, now time.Time) bool {
 
 func (s *Server) errorHandler(ctx *fasthttp.RequestCtx, err error) {
 	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
-		writeErr(ctx, fasthttp.StatusRequestEntityTooLarge, "BODY_TOO_LARGE", "request body over 64 KiB")
+		writeErr(ctx, fasthttp.StatusRequestEntityTooLarge, codes.BodyTooLarge, "request body over 64 KiB")
 		return
 	}
 	if errors.Is(err, fasthttp.ErrSmallReadBuffer) {
-		writeErr(ctx, fasthttp.StatusRequestHeaderFieldsTooLarge, "BAD_REQUEST", "request headers too large")
+		writeErr(ctx, fasthttp.StatusRequestHeaderFieldsTooLarge, codes.BadRequest, "request headers too large")
 		return
 	}
-	writeErr(ctx, fasthttp.StatusBadRequest, "BAD_REQUEST", "malformed HTTP request")
+	writeErr(ctx, fasthttp.StatusBadRequest, codes.BadRequest, "malformed HTTP request")
 }
 
 func writeErr(ctx *fasthttp.RequestCtx, status int, code, msg string) {
@@ -198,30 +199,30 @@ func writeErr(ctx *fasthttp.RequestCtx, status int, code, msg string) {
 func invErr(ctx *fasthttp.RequestCtx, err error) {
 	switch {
 	case errors.Is(err, inventory.ErrSoldOut):
-		writeErr(ctx, fasthttp.StatusGone, "SOLD_OUT", "sold out")
+		writeErr(ctx, fasthttp.StatusGone, codes.SoldOut, "sold out")
 	case errors.Is(err, inventory.ErrLimit):
-		writeErr(ctx, fasthttp.StatusForbidden, "LIMIT_EXCEEDED", "per-user limit exceeded")
+		writeErr(ctx, fasthttp.StatusForbidden, codes.LimitExceeded, "per-user limit exceeded")
 	case errors.Is(err, inventory.ErrInFlight):
-		writeErr(ctx, fasthttp.StatusConflict, "IN_FLIGHT", "a purchase with this idempotency key is in flight")
+		writeErr(ctx, fasthttp.StatusConflict, codes.InFlight, "a purchase with this idempotency key is in flight")
 	case errors.Is(err, inventory.ErrKeyReused):
-		writeErr(ctx, fasthttp.StatusUnprocessableEntity, "KEY_REUSED", "idempotency key reused with another body")
+		writeErr(ctx, fasthttp.StatusUnprocessableEntity, codes.KeyReused, "idempotency key reused with another body")
 	case errors.Is(err, inventory.ErrUnknownSKU):
-		writeErr(ctx, fasthttp.StatusNotFound, "NOT_FOUND", "unknown sku")
+		writeErr(ctx, fasthttp.StatusNotFound, codes.NotFound, "unknown sku")
 	case errors.Is(err, inventory.ErrNoOrder):
-		writeErr(ctx, fasthttp.StatusNotFound, "NOT_FOUND", "no such order")
+		writeErr(ctx, fasthttp.StatusNotFound, codes.NotFound, "no such order")
 	case errors.Is(err, inventory.ErrExpired):
-		writeErr(ctx, fasthttp.StatusConflict, "EXPIRED", "the reservation was released or expired")
+		writeErr(ctx, fasthttp.StatusConflict, codes.Expired, "the reservation was released or expired")
 	case errors.Is(err, inventory.ErrPaid):
-		writeErr(ctx, fasthttp.StatusConflict, "ALREADY_PAID", "the order is paid")
+		writeErr(ctx, fasthttp.StatusConflict, codes.AlreadyPaid, "the order is paid")
 	case errors.Is(err, inventory.ErrForbidden):
-		writeErr(ctx, fasthttp.StatusForbidden, "FORBIDDEN", "the order belongs to another user")
+		writeErr(ctx, fasthttp.StatusForbidden, codes.Forbidden, "the order belongs to another user")
 	case errors.Is(err, inventory.ErrNotStarted):
-		writeErr(ctx, 425, "NOT_STARTED", "the sale has not started")
+		writeErr(ctx, 425, codes.NotStarted, "the sale has not started")
 	case errors.Is(err, inventory.ErrEnded):
-		writeErr(ctx, fasthttp.StatusGone, "SALE_ENDED", "the sale has ended")
+		writeErr(ctx, fasthttp.StatusGone, codes.SaleEnded, "the sale has ended")
 	default:
-		ctx.Response.Header.Set("Retry-After", "1")
-		writeErr(ctx, fasthttp.StatusServiceUnavailable, "STORE_UNAVAILABLE", "the inventory store is unavailable")
+		ctx.Response.Header.Set("Retry-After", codes.RetryAfter)
+		writeErr(ctx, fasthttp.StatusServiceUnavailable, codes.StoreDown, "the inventory store is unavailable")
 	}
 }
 
@@ -234,7 +235,7 @@ func (s *Server) known(ctx *fasthttp.RequestCtx, name []byte) *sku {
 		return nil
 	}
 	if k == nil {
-		writeErr(ctx, fasthttp.StatusNotFound, "NOT_FOUND", "unknown sku")
+		writeErr(ctx, fasthttp.StatusNotFound, codes.NotFound, "unknown sku")
 	}
 	return k
 }
@@ -256,11 +257,11 @@ func validID(b []byte) bool {
 func userID(ctx *fasthttp.RequestCtx) ([]byte, bool) {
 	u := ctx.Request.Header.Peek("X-User-Id")
 	if len(u) == 0 {
-		writeErr(ctx, fasthttp.StatusBadRequest, "BAD_REQUEST", "the X-User-Id header is required")
+		writeErr(ctx, fasthttp.StatusBadRequest, codes.BadRequest, "the X-User-Id header is required")
 		return nil, false
 	}
 	if !validID(u) {
-		writeErr(ctx, fasthttp.StatusBadRequest, "BAD_REQUEST", "X-User-Id must be 1-128 printable ASCII characters")
+		writeErr(ctx, fasthttp.StatusBadRequest, codes.BadRequest, "X-User-Id must be 1-128 printable ASCII characters")
 		return nil, false
 	}
 	return u, true
@@ -268,7 +269,7 @@ func userID(ctx *fasthttp.RequestCtx) ([]byte, bool) {
 
 func (s *Server) view(ctx *fasthttp.RequestCtx, name []byte) {
 	if !ctx.IsGet() && !ctx.IsHead() {
-		writeErr(ctx, fasthttp.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "use GET")
+		writeErr(ctx, fasthttp.StatusMethodNotAllowed, codes.NotAllowed, "use GET")
 		return
 	}
 	k := s.known(ctx, name)
@@ -339,7 +340,7 @@ const maxQty = 1_000_000
 
 func (s *Server) purchase(ctx *fasthttp.RequestCtx, name []byte) {
 	if !ctx.IsPost() {
-		writeErr(ctx, fasthttp.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "use POST")
+		writeErr(ctx, fasthttp.StatusMethodNotAllowed, codes.NotAllowed, "use POST")
 		return
 	}
 	k := s.known(ctx, name)
@@ -352,28 +353,28 @@ func (s *Server) purchase(ctx *fasthttp.RequestCtx, name []byte) {
 	}
 	key := ctx.Request.Header.Peek("Idempotency-Key")
 	if len(key) > 0 && !validID(key) {
-		writeErr(ctx, fasthttp.StatusBadRequest, "BAD_REQUEST", "Idempotency-Key must be 1-128 printable ASCII characters")
+		writeErr(ctx, fasthttp.StatusBadRequest, codes.BadRequest, "Idempotency-Key must be 1-128 printable ASCII characters")
 		return
 	}
 	body := purchaseBody{Qty: 1}
 	if raw := ctx.PostBody(); len(bytes.TrimSpace(raw)) > 0 && !fastQty(raw, &body.Qty) {
 		if err := json.Unmarshal(raw, &body); err != nil {
-			writeErr(ctx, fasthttp.StatusBadRequest, "BAD_REQUEST", "malformed JSON body: "+err.Error())
+			writeErr(ctx, fasthttp.StatusBadRequest, codes.BadRequest, "malformed JSON body: "+err.Error())
 			return
 		}
 	}
 	switch {
 	case body.Qty <= 0:
-		writeErr(ctx, fasthttp.StatusBadRequest, "BAD_REQUEST", "qty must be at least 1")
+		writeErr(ctx, fasthttp.StatusBadRequest, codes.BadRequest, "qty must be at least 1")
 		return
 	case body.Qty > maxQty:
-		writeErr(ctx, fasthttp.StatusBadRequest, "BAD_REQUEST", "qty is too large")
+		writeErr(ctx, fasthttp.StatusBadRequest, codes.BadRequest, "qty is too large")
 		return
 	case k.limit > 0 && body.Qty > k.limit:
-		writeErr(ctx, fasthttp.StatusForbidden, "LIMIT_EXCEEDED", "qty above the per-user limit")
+		writeErr(ctx, fasthttp.StatusForbidden, codes.LimitExceeded, "qty above the per-user limit")
 		return
 	case len(body.GroupID) > MaxIDBytes || len(body.Coupon) > MaxIDBytes:
-		writeErr(ctx, fasthttp.StatusBadRequest, "BAD_REQUEST", "group_id and coupon are at most 128 bytes")
+		writeErr(ctx, fasthttp.StatusBadRequest, codes.BadRequest, "group_id and coupon are at most 128 bytes")
 		return
 	}
 	userS := string(user)
@@ -382,23 +383,23 @@ func (s *Server) purchase(ctx *fasthttp.RequestCtx, name []byte) {
 		gsku, members, err := s.inv.Group(s.ctx, body.GroupID)
 		switch {
 		case errors.Is(err, inventory.ErrNoGroup):
-			writeErr(ctx, fasthttp.StatusNotFound, "NOT_FOUND", "no such group")
+			writeErr(ctx, fasthttp.StatusNotFound, codes.NotFound, "no such group")
 			return
 		case err != nil:
 			invErr(ctx, err)
 			return
 		case gsku != k.name:
-			writeErr(ctx, fasthttp.StatusBadRequest, "BAD_REQUEST", "the group is for another sku")
+			writeErr(ctx, fasthttp.StatusBadRequest, codes.BadRequest, "the group is for another sku")
 			return
 		case !slices.Contains(members, userS):
-			writeErr(ctx, fasthttp.StatusForbidden, "NOT_MEMBER", "join the group before buying in it")
+			writeErr(ctx, fasthttp.StatusForbidden, codes.NotMember, "join the group before buying in it")
 			return
 		}
 		factor = GroupDiscount(len(members))
 	}
 	if body.Coupon != "" {
 		if body.Coupon != CouponTeam3 {
-			writeErr(ctx, fasthttp.StatusBadRequest, "BAD_REQUEST", "unknown coupon")
+			writeErr(ctx, fasthttp.StatusBadRequest, codes.BadRequest, "unknown coupon")
 			return
 		}
 		has, err := s.inv.HasCoupon(s.ctx, k.name, userS)
@@ -407,7 +408,7 @@ func (s *Server) purchase(ctx *fasthttp.RequestCtx, name []byte) {
 			return
 		}
 		if !has {
-			writeErr(ctx, fasthttp.StatusForbidden, "COUPON_LOCKED", "the coupon unlocks in a group of 3")
+			writeErr(ctx, fasthttp.StatusForbidden, codes.CouponLocked, "the coupon unlocks in a group of 3")
 			return
 		}
 	}
@@ -436,7 +437,7 @@ func (s *Server) purchase(ctx *fasthttp.RequestCtx, name []byte) {
 		ctx.SetStatusCode(fasthttp.StatusCreated)
 	}
 	var arr [384]byte
-	b := append(arr[:0], `{"code":"RESERVED"`...)
+	b := append(arr[:0], `{"code":"`+codes.Reserved+`"`...)
 	b = fStr(b, "order_id", o.ID)
 	b = fStr(b, "sku", o.SKU)
 	b = fInt(b, "qty", o.Qty)
@@ -468,7 +469,7 @@ func fingerprint(qty int64, group, coupon string) uint64 {
 // order answers GET /v1/orders/{id}, POST .../pay and POST .../cancel.
 func (s *Server) order(ctx *fasthttp.RequestCtx, r route, id []byte) {
 	if r == rOrder && !ctx.IsGet() || r != rOrder && !ctx.IsPost() {
-		writeErr(ctx, fasthttp.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "wrong method")
+		writeErr(ctx, fasthttp.StatusMethodNotAllowed, codes.NotAllowed, "wrong method")
 		return
 	}
 	var o inventory.Order
@@ -498,12 +499,12 @@ func (s *Server) order(ctx *fasthttp.RequestCtx, r route, id []byte) {
 	}
 	var arr [512]byte
 	b := append(arr[:0], '{')
-	code := "RESERVED"
+	code := codes.Reserved
 	switch o.Status {
 	case inventory.Paid:
-		code = "PAID"
+		code = codes.Paid
 	case inventory.Released:
-		code = "RELEASED"
+		code = codes.Released
 	}
 	b = fStr(b, "code", code)
 	b = appendOrderFields(b, &o)
@@ -531,7 +532,7 @@ func appendOrderFields(b []byte, o *inventory.Order) []byte {
 
 func (s *Server) events(ctx *fasthttp.RequestCtx, name []byte) {
 	if !ctx.IsGet() {
-		writeErr(ctx, fasthttp.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "use GET")
+		writeErr(ctx, fasthttp.StatusMethodNotAllowed, codes.NotAllowed, "use GET")
 		return
 	}
 	k := s.known(ctx, name)
@@ -542,7 +543,7 @@ func (s *Server) events(ctx *fasthttp.RequestCtx, name []byte) {
 	if v := ctx.QueryArgs().Peek("interval"); len(v) > 0 {
 		d, err := time.ParseDuration(string(v))
 		if err != nil || d < 10*time.Millisecond {
-			writeErr(ctx, fasthttp.StatusBadRequest, "BAD_REQUEST", "interval must be a duration of at least 10ms")
+			writeErr(ctx, fasthttp.StatusBadRequest, codes.BadRequest, "interval must be a duration of at least 10ms")
 			return
 		}
 		interval = d
@@ -551,7 +552,7 @@ func (s *Server) events(ctx *fasthttp.RequestCtx, name []byte) {
 	if v := ctx.QueryArgs().Peek("max"); len(v) > 0 {
 		n, err := strconv.Atoi(string(v))
 		if err != nil || n < 1 {
-			writeErr(ctx, fasthttp.StatusBadRequest, "BAD_REQUEST", "max must be a positive integer")
+			writeErr(ctx, fasthttp.StatusBadRequest, codes.BadRequest, "max must be a positive integer")
 			return
 		}
 		limit = n
@@ -573,7 +574,7 @@ func (s *Server) events(ctx *fasthttp.RequestCtx, name []byte) {
 			}
 			switch {
 			case k == nil || err != nil:
-				buf = append(buf, "event: error\ndata: {\"code\":\"STORE_UNAVAILABLE\"}\n\n"...)
+				buf = append(buf, "event: error\ndata: {\"code\":\""+codes.StoreDown+"\"}\n\n"...)
 			default:
 				buf = append(buf, "event: stock\ndata: "...)
 				buf = s.appendView(buf, k, c, time.Now())
@@ -599,14 +600,14 @@ func (s *Server) events(ctx *fasthttp.RequestCtx, name []byte) {
 
 func (s *Server) groupCreate(ctx *fasthttp.RequestCtx) {
 	if !ctx.IsPost() {
-		writeErr(ctx, fasthttp.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "use POST")
+		writeErr(ctx, fasthttp.StatusMethodNotAllowed, codes.NotAllowed, "use POST")
 		return
 	}
 	var body struct {
 		SKU string `json:"sku"`
 	}
 	if err := json.Unmarshal(ctx.PostBody(), &body); err != nil {
-		writeErr(ctx, fasthttp.StatusBadRequest, "BAD_REQUEST", "malformed JSON body: "+err.Error())
+		writeErr(ctx, fasthttp.StatusBadRequest, codes.BadRequest, "malformed JSON body: "+err.Error())
 		return
 	}
 	k := s.known(ctx, []byte(body.SKU))
@@ -618,7 +619,7 @@ func (s *Server) groupCreate(ctx *fasthttp.RequestCtx) {
 		invErr(ctx, err)
 		return
 	}
-	b := append([]byte(nil), `{"code":"GROUP_CREATED"`...)
+	b := append([]byte(nil), `{"code":codes.GroupCreated`...)
 	b = fStr(b, "group_id", id)
 	b = fStr(b, "sku", k.name)
 	b = append(b, '}')
@@ -629,7 +630,7 @@ func (s *Server) groupCreate(ctx *fasthttp.RequestCtx) {
 
 func (s *Server) groupJoin(ctx *fasthttp.RequestCtx, id []byte) {
 	if !ctx.IsPost() {
-		writeErr(ctx, fasthttp.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "use POST")
+		writeErr(ctx, fasthttp.StatusMethodNotAllowed, codes.NotAllowed, "use POST")
 		return
 	}
 	user, ok := userID(ctx)
@@ -639,16 +640,16 @@ func (s *Server) groupJoin(ctx *fasthttp.RequestCtx, id []byte) {
 	members, err := s.inv.JoinGroup(s.ctx, string(id), string(user), GroupMax, TeamCouponMembers)
 	switch {
 	case errors.Is(err, inventory.ErrNoGroup):
-		writeErr(ctx, fasthttp.StatusNotFound, "NOT_FOUND", "no such group")
+		writeErr(ctx, fasthttp.StatusNotFound, codes.NotFound, "no such group")
 		return
 	case errors.Is(err, inventory.ErrGroupFull):
-		writeErr(ctx, fasthttp.StatusConflict, "GROUP_FULL", "the group has 10 members")
+		writeErr(ctx, fasthttp.StatusConflict, codes.GroupFull, "the group has 10 members")
 		return
 	case err != nil:
 		invErr(ctx, err)
 		return
 	}
-	b := append([]byte(nil), `{"code":"JOINED"`...)
+	b := append([]byte(nil), `{"code":"`+codes.Joined+`"`...)
 	b = fStr(b, "group_id", string(id))
 	b = fInt(b, "members", int64(members))
 	b = fFloat(b, "discount", GroupDiscount(members))

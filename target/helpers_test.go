@@ -8,11 +8,13 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/flashload/flashload/internal/codes"
 	"github.com/flashload/flashload/internal/testenv"
 )
 
@@ -97,6 +99,14 @@ func (ts *testServer) do(t testing.TB, method, path string, headers map[string]s
 	a := answer{status: res.StatusCode, header: res.Header, body: b}
 	if bytes.HasPrefix(b, []byte("{")) {
 		_ = json.Unmarshal(b, &a.json)
+	}
+	// Every code the target writes is in internal/codes, with the status it goes with.
+	if c := a.code(); c != "" {
+		if !slices.Contains(codes.All, c) {
+			t.Errorf("%s %s: code %q is not in internal/codes", method, path, c)
+		} else if want := codes.Status(c); want != 0 && want != a.status {
+			t.Errorf("%s %s: %s answered with %d, internal/codes says %d", method, path, c, a.status, want)
+		}
 	}
 	return a
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/flashload/flashload/internal/codes"
 	"github.com/flashload/flashload/report"
 )
 
@@ -316,12 +317,12 @@ func omissionGap(ws report.WindowStats) string {
 
 // Codes the answers panel names; anything else is summed as "other codes".
 var namedCodes = []struct{ code, label string }{
-	{"RESERVED", "reserved"},
-	{"SOLD_OUT", "sold out"},
-	{"LIMIT_EXCEEDED", "limit"},
-	{"SHED", "shed"},
-	{"RATE_LIMITED", "rate-limited"},
-	{"IN_FLIGHT", "in flight"},
+	{codes.Reserved, "reserved"},
+	{codes.SoldOut, "sold out"},
+	{codes.LimitExceeded, "limit"},
+	{codes.Shed, "shed"},
+	{codes.RateLimited, "rate-limited"},
+	{codes.InFlight, "in flight"},
 }
 
 // answersPanel shows answers by code so far, errors by class, dropped arrivals and retries.

@@ -235,7 +235,7 @@ func (r *run) audit(ctx context.Context) (*report.Audit, error) {
 	default:
 		return nil, nil
 	}
-	a := Join(in)
+	a := Audit(in)
 	return &a, nil
 }
 

@@ -2,7 +2,9 @@ package engine
 
 import (
 	"bytes"
+	"slices"
 
+	"github.com/flashload/flashload/internal/codes"
 	"github.com/flashload/flashload/scenario"
 )
 
@@ -14,33 +16,14 @@ var (
 	quotedStatus  = []byte(`"status"`)
 )
 
-// Answer codes of flashload's target (DESIGN.md, "Target HTTP API", and target/). A code read
-// from a body is interned: a known code becomes the constant string, so the hot path allocates
-// nothing, and an unknown one becomes CodeOther, so a target answering arbitrary strings cannot
-// grow the counters' maps.
-const (
-	CodeReserved      = "RESERVED"
-	CodeSoldOut       = "SOLD_OUT"
-	CodeLimitExceeded = "LIMIT_EXCEEDED"
-	CodeInFlight      = "IN_FLIGHT"
-	CodeKeyReused     = "KEY_REUSED"
-	CodeBadRequest    = "BAD_REQUEST"
-	CodeNotStarted    = "NOT_STARTED"
-	CodeRateLimited   = "RATE_LIMITED"
-	CodeShed          = "SHED"
-	CodeOK            = "OK"
-	CodeJoined        = "JOINED"
-	CodeGroupCreated  = "GROUP_CREATED"
-	CodeOther         = "OTHER"
-)
+// A code read from a body is interned: a known code (the target's, internal/codes) becomes the
+// constant string, so the hot path allocates nothing, and an unknown one becomes CodeOther, so a
+// target answering arbitrary strings cannot grow the counters' maps.
+const CodeOther = "OTHER"
 
 var knownCodes = func() map[string]string {
 	m := map[string]string{}
-	for _, c := range []string{CodeReserved, CodeSoldOut, CodeLimitExceeded, CodeInFlight, CodeKeyReused,
-		CodeBadRequest, CodeNotStarted, CodeRateLimited, CodeShed, CodeOK, CodeJoined, CodeGroupCreated,
-		"PAID", "CANCELLED", "RELEASED", "ALREADY_PAID", "BODY_TOO_LARGE", "COUPON_LOCKED", "EXPIRED",
-		"FAULT", "FORBIDDEN", "GROUP_FULL", "METHOD_NOT_ALLOWED", "NOT_FOUND", "NOT_MEMBER", "SALE_ENDED",
-		"STORE_UNAVAILABLE", "UNAUTHORIZED", "ERROR", CodeOther} {
+	for _, c := range append(slices.Clone(codes.All), "CANCELLED", "ERROR", CodeOther) {
 		m[c] = c
 	}
 	return m

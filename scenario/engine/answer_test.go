@@ -7,19 +7,20 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/flashload/flashload/internal/codes"
 	"github.com/flashload/flashload/report"
 	"github.com/valyala/fasthttp"
 )
 
 func TestAnswerCode(t *testing.T) {
 	for body, want := range map[string]string{
-		`{"code":"SOLD_OUT","error":"sold out"}`:    CodeSoldOut,
+		`{"code":"SOLD_OUT","error":"sold out"}`:    codes.SoldOut,
 		`Service Unavailable`:                       "",
 		`{"code":"SOMETHING_NEW"}`:                  CodeOther,
-		` {"code":"SHED"}`:                          CodeShed,
-		`{"order_id":"o1","code":"RESERVED"}`:       CodeReserved,
+		` {"code":"SHED"}`:                          codes.Shed,
+		`{"order_id":"o1","code":"RESERVED"}`:       codes.Reserved,
 		``:                                          "",
-		`{"error":"x","code":"RATE_LIMITED"} trail`: CodeRateLimited,
+		`{"error":"x","code":"RATE_LIMITED"} trail`: codes.RateLimited,
 	} {
 		if got := answerCode([]byte(body)); got != want {
 			t.Errorf("answerCode(%q) = %q, want %q", body, got, want)

@@ -19,26 +19,17 @@ import (
 	"github.com/flashload/flashload/scenario"
 )
 
-// Outcome is what the client knows about one purchase attempt once its retries are over.
-type Outcome uint8
-
-const (
-	OutcomeUnknown      Outcome = iota // no usable answer (timeout, reset, shed to the end): may or may not exist
-	OutcomeAcknowledged                // the target said it reserved (201) or replayed a reservation (200)
-	OutcomeFailed                      // a definite no: SOLD_OUT, LIMIT_EXCEEDED, NOT_STARTED, ...
-)
-
 // Attempt is the compact record of one purchase attempt (one idempotency key, all its retries).
 // It is a 16-byte value kept in per-worker chunks, never a map of strings: a run of millions of
 // purchases costs 16 bytes each. The key is rebuilt from the run id, Seq and Step; the user is
 // not stored, since it is a function of the seed and Seq (scenario.UserIDs, or the bot's fixed id).
 type Attempt struct {
-	Seq     int64   // the arrival's sequence number in the whole schedule
-	Step    uint16  // the step's index in the journey: one key per (arrival, step)
-	SKU     uint16  // index into Scenario.SKUs; noSKU when the SKU is not one of the scenario's
-	Qty     uint16  // units asked for
-	Outcome Outcome // the final outcome after retries
-	SoldOut bool    // the final answer was SOLD_OUT (for undersold)
+	Seq     int64          // the arrival's sequence number in the whole schedule
+	Step    uint16         // the step's index in the journey: one key per (arrival, step)
+	SKU     uint16         // index into Scenario.SKUs; noSKU when the SKU is not one of the scenario's
+	Qty     uint16         // units asked for
+	Outcome report.Outcome // the final outcome after retries
+	SoldOut bool           // the final answer was SOLD_OUT (for undersold)
 }
 
 const noSKU = ^uint16(0)
@@ -363,7 +354,7 @@ type AuditInput struct {
 
 const maxViolations = 20
 
-// Join checks the invariants of DESIGN.md ("The audit") on what the client saw and what the
+// Audit checks the invariants of DESIGN.md ("The audit") on what the client saw and what the
 // server stored:
 //   - oversold: units sold beyond the stock, from the server's counters or from the stored live
 //     orders, whichever is larger (a strategy that oversells may not count it);
@@ -373,7 +364,7 @@ const maxViolations = 20
 //     a definite failure;
 //   - duplicates: orders beyond the first per key, and live orders beyond a user's limit per SKU;
 //   - undersold: SOLD_OUT answers while units were still available at the end (not a violation).
-func Join(in AuditInput) report.Audit {
+func Audit(in AuditInput) report.Audit {
 	a := report.Audit{Checked: true, Violations: []string{}}
 	violate := func(format string, args ...any) {
 		if len(a.Violations) < maxViolations {
@@ -442,7 +433,7 @@ func Join(in AuditInput) report.Audit {
 		case !ours || !attempted:
 			a.Unexpected++
 			unexpectedExample = o.Key
-		case in.Attempts[idx].Outcome == OutcomeFailed:
+		case in.Attempts[idx].Outcome.Rejected():
 			a.Unexpected++
 			unexpectedExample = o.Key
 			found[idx] = true
@@ -451,7 +442,7 @@ func Join(in AuditInput) report.Audit {
 		}
 	}
 	for i := range in.Attempts {
-		if in.Attempts[i].Outcome == OutcomeAcknowledged && !found[i] {
+		if in.Attempts[i].Outcome == report.OutcomeAcknowledged && !found[i] {
 			a.Lost++
 			if lostExample == "" {
 				at := &in.Attempts[i]

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"unsafe"
 
+	"github.com/flashload/flashload/report"
 	"github.com/flashload/flashload/scenario"
 )
 
@@ -24,7 +25,7 @@ func TestKeyRoundTrip(t *testing.T) {
 	}
 }
 
-func TestJoin(t *testing.T) {
+func TestAudit(t *testing.T) {
 	skus := []scenario.SKU{{SKU: "a", Stock: 2, LimitPerUser: 1}, {SKU: "b", Stock: 10}}
 	key := func(seq int64) string { return string(appendKey(nil, "R", seq, 0)) }
 	tests := []struct {
@@ -36,7 +37,7 @@ func TestJoin(t *testing.T) {
 	}{
 		{
 			name:     "clean",
-			attempts: []Attempt{{Seq: 1, Outcome: OutcomeAcknowledged}, {Seq: 2, Outcome: OutcomeAcknowledged}, {Seq: 3, Outcome: OutcomeFailed, SoldOut: true}},
+			attempts: []Attempt{{Seq: 1, Outcome: report.OutcomeAcknowledged}, {Seq: 2, Outcome: report.OutcomeAcknowledged}, {Seq: 3, Outcome: report.OutcomeSoldOut, SoldOut: true}},
 			orders:   []Order{{Key: key(1), User: "u1", SKU: "a", Qty: 1, Status: "paid"}, {Key: key(2), User: "u2", SKU: "a", Qty: 1, Status: "reserved"}},
 			want: func(t *testing.T, a auditView) {
 				a.expect(t, 0, 0, 0, 0, 0, 0)
@@ -47,27 +48,27 @@ func TestJoin(t *testing.T) {
 		},
 		{
 			name: "oversold and lost",
-			attempts: []Attempt{{Seq: 1, Outcome: OutcomeAcknowledged}, {Seq: 2, Outcome: OutcomeAcknowledged},
-				{Seq: 3, Outcome: OutcomeAcknowledged}, {Seq: 4, Outcome: OutcomeAcknowledged}},
+			attempts: []Attempt{{Seq: 1, Outcome: report.OutcomeAcknowledged}, {Seq: 2, Outcome: report.OutcomeAcknowledged},
+				{Seq: 3, Outcome: report.OutcomeAcknowledged}, {Seq: 4, Outcome: report.OutcomeAcknowledged}},
 			orders: []Order{{Key: key(1), User: "u1", SKU: "a", Qty: 1}, {Key: key(2), User: "u2", SKU: "a", Qty: 1}, {Key: key(3), User: "u3", SKU: "a", Qty: 1}},
 			want:   func(t *testing.T, a auditView) { a.expect(t, 1, 1, 0, 0, 0, 2) },
 		},
 		{
 			name:     "server oversold counter wins",
-			attempts: []Attempt{{Seq: 1, Outcome: OutcomeAcknowledged}},
+			attempts: []Attempt{{Seq: 1, Outcome: report.OutcomeAcknowledged}},
 			orders:   []Order{{Key: key(1), User: "u1", SKU: "a", Qty: 1}},
 			server:   map[string]SKUAudit{"a": {SKU: "a", Stock: 2, Available: -3, Reserved: 5, Sold: 5, Oversold: 3}},
 			want:     func(t *testing.T, a auditView) { a.expect(t, 3, 0, 0, 0, 0, 1) },
 		},
 		{
 			name:     "duplicate key and per-user limit",
-			attempts: []Attempt{{Seq: 1, Outcome: OutcomeAcknowledged}, {Seq: 2, Outcome: OutcomeUnknown}},
+			attempts: []Attempt{{Seq: 1, Outcome: report.OutcomeAcknowledged}, {Seq: 2, Outcome: report.OutcomeUnknown}},
 			orders:   []Order{{Key: key(1), User: "u1", SKU: "a", Qty: 1}, {Key: key(1), User: "u1", SKU: "b", Qty: 1}, {Key: key(2), User: "u1", SKU: "a", Qty: 1}},
 			want:     func(t *testing.T, a auditView) { a.expect(t, 0, 0, 0, 2, 0, 2) },
 		},
 		{
 			name:     "unexpected and released",
-			attempts: []Attempt{{Seq: 1, Outcome: OutcomeFailed}},
+			attempts: []Attempt{{Seq: 1, Outcome: report.OutcomeSoldOut}},
 			orders:   []Order{{Key: key(1), User: "u1", SKU: "a", Qty: 1}, {Key: "other-1", User: "x", SKU: "b", Qty: 1, Status: "released"}},
 			want: func(t *testing.T, a auditView) {
 				a.expect(t, 0, 0, 2, 0, 0, 1)
@@ -78,7 +79,7 @@ func TestJoin(t *testing.T) {
 		},
 		{
 			name:     "undersold",
-			attempts: []Attempt{{Seq: 1, SKU: 1, Outcome: OutcomeFailed, SoldOut: true}, {Seq: 2, SKU: 1, Outcome: OutcomeFailed, SoldOut: true}},
+			attempts: []Attempt{{Seq: 1, SKU: 1, Outcome: report.OutcomeSoldOut, SoldOut: true}, {Seq: 2, SKU: 1, Outcome: report.OutcomeSoldOut, SoldOut: true}},
 			want:     func(t *testing.T, a auditView) { a.expect(t, 0, 0, 0, 0, 2, 0) },
 		},
 		{
@@ -89,7 +90,7 @@ func TestJoin(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a := Join(AuditInput{Run: "R", SKUs: skus, Attempts: tt.attempts, Orders: tt.orders, Server: tt.server})
+			a := Audit(AuditInput{Run: "R", SKUs: skus, Attempts: tt.attempts, Orders: tt.orders, Server: tt.server})
 			if !a.Checked {
 				t.Fatal("not checked")
 			}
@@ -149,7 +150,7 @@ func FuzzReadOrders(f *testing.F) {
 			}
 		}
 		// Whatever was read, the join must not panic and must count consistently.
-		a := Join(AuditInput{Run: "R", SKUs: []scenario.SKU{{SKU: "s", Stock: 1, LimitPerUser: 1}}, Orders: orders})
+		a := Audit(AuditInput{Run: "R", SKUs: []scenario.SKU{{SKU: "s", Stock: 1, LimitPerUser: 1}}, Orders: orders})
 		if a.Unexpected != int64(len(orders)) {
 			t.Fatalf("unexpected %d of %d orders with no attempts", a.Unexpected, len(orders))
 		}
@@ -180,7 +181,7 @@ func TestAttemptSpill(t *testing.T) {
 	l := attemptLog{spill: sp}
 	const n = 20000
 	for i := range n {
-		l.add(Attempt{Seq: int64(i), Step: uint16(i % 7), SKU: 1, Qty: 2, Outcome: OutcomeAcknowledged, SoldOut: i%2 == 0})
+		l.add(Attempt{Seq: int64(i), Step: uint16(i % 7), SKU: 1, Qty: 2, Outcome: report.OutcomeAcknowledged, SoldOut: i%2 == 0})
 	}
 	if sp.n == 0 || sp.n%attemptChunk != 0 || int(sp.n)+l.len() != n {
 		t.Fatalf("spilled %d, in memory %d", sp.n, l.len())
@@ -188,7 +189,7 @@ func TestAttemptSpill(t *testing.T) {
 	seen := make([]bool, n)
 	check := func(a *Attempt) {
 		i := a.Seq
-		if i < 0 || i >= n || seen[i] || a.Step != uint16(i%7) || a.SKU != 1 || a.Qty != 2 || a.Outcome != OutcomeAcknowledged || a.SoldOut != (i%2 == 0) {
+		if i < 0 || i >= n || seen[i] || a.Step != uint16(i%7) || a.SKU != 1 || a.Qty != 2 || a.Outcome != report.OutcomeAcknowledged || a.SoldOut != (i%2 == 0) {
 			t.Fatalf("bad record %+v", *a)
 		}
 		seen[i] = true

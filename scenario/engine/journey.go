@@ -2,11 +2,9 @@ package engine
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/flashload/flashload/report"
 	"github.com/flashload/flashload/scenario"
 )
 
@@ -58,97 +56,16 @@ type compiledStep struct {
 	sku      string
 	skuIdx   uint16
 	qty      int
-	retry    *retryRule
+	rules    scenario.StepRules // retries, outcomes and the journey's end (shared with sim)
 	think    *scenario.Think
 	sampler  *scenario.ThinkSampler // At only: safe for concurrent use
 	prob     float64
 	delay    time.Duration
 	audit    bool // a purchase attempt: recorded for the audit
 	sameUser bool
-	ignoreLm bool
 	group    bool
 	coupon   string
 	size     int
-	classify *scenario.Classifier
-}
-
-// retryRule is a Retry resolved: what to retry on, how often, how long to wait.
-type retryRule struct {
-	statuses []int
-	codes    []string
-	errs     []report.ErrorClass
-	max      int
-	backoff  time.Duration
-	jitter   time.Duration
-}
-
-// DefaultRetryOn is what a retry rule without `on` retries: the target's load refusals.
-var DefaultRetryOn = []string{"429", "503", CodeShed, CodeRateLimited}
-
-func compileRetry(rt *scenario.Retry) *retryRule {
-	if rt == nil || rt.Max <= 0 {
-		return nil
-	}
-	r := &retryRule{max: rt.Max, backoff: rt.Backoff.D(), jitter: rt.Jitter.D()}
-	if r.backoff <= 0 {
-		r.backoff = 100 * time.Millisecond
-	}
-	on := rt.On
-	if len(on) == 0 {
-		on = DefaultRetryOn
-	}
-	for _, o := range on {
-		o = strings.TrimSpace(o)
-		if n, err := strconv.Atoi(o); err == nil {
-			r.statuses = append(r.statuses, n)
-			continue
-		}
-		switch strings.ToLower(o) {
-		case "timeout", "refused", "reset", "bad_answer", "other":
-			r.errs = append(r.errs, report.ErrorClass(strings.ToLower(o)))
-		case "error", "errors":
-			r.errs = append(r.errs, report.ErrTimeout, report.ErrRefused, report.ErrReset, report.ErrBadAnswer, report.ErrOther)
-		default:
-			r.codes = append(r.codes, strings.ToUpper(o))
-		}
-	}
-	return r
-}
-
-// matches reports whether an answer (or an error) is one the rule retries.
-func (r *retryRule) matches(status int, code string, errc report.ErrorClass) bool {
-	if errc != report.ErrNone {
-		for _, e := range r.errs {
-			if e == errc {
-				return true
-			}
-		}
-		return false
-	}
-	for _, s := range r.statuses {
-		if s == status {
-			return true
-		}
-	}
-	for _, c := range r.codes {
-		if c == code {
-			return true
-		}
-	}
-	return false
-}
-
-// wait is the pause before retry number n (1-based): backoff doubling from the rule's backoff,
-// plus up to jitter of random extra, and never less than the server's Retry-After.
-func (r *retryRule) wait(n int, retryAfterS float64, rnd func() float64) time.Duration {
-	d := r.backoff << min(n-1, 20)
-	if r.jitter > 0 {
-		d += time.Duration(rnd() * float64(r.jitter))
-	}
-	if ra := time.Duration(retryAfterS * float64(time.Second)); ra > d {
-		d = ra
-	}
-	return d
 }
 
 // parseEndpoint reads "METHOD /path" or "/path" (scenario.ParseEndpoint) into an endpoint.
@@ -207,8 +124,8 @@ func (r *run) compile() error {
 				p := st.Purchase
 				c.kind, c.name, c.sku, c.qty = kPurchase, "purchase", p.SKU, max(p.Qty, 1)
 				c.ep = preset(api.Purchase, defaultPurchase)
-				c.retry = compileRetry(p.Retry)
-				c.audit, c.sameUser, c.ignoreLm, c.group, c.coupon = true, p.SameUser, p.IgnoreLimits, p.Group, p.Coupon
+				c.rules = scenario.NewStepRules(&st)
+				c.audit, c.sameUser, c.group, c.coupon = true, p.SameUser, p.Group, p.Coupon
 			case st.Pay != nil:
 				c.kind, c.name, c.prob, c.delay = kPay, "pay", prob(st.Pay.Probability), st.Pay.Delay.D()
 				c.ep = preset(api.Pay, defaultPay)
@@ -246,13 +163,8 @@ func (r *run) compile() error {
 					}
 					c.body = t
 				}
-				c.retry = compileRetry(q.Retry)
+				c.rules = scenario.NewStepRules(&st)
 				c.audit = q.Purchase
-				if len(q.Classify) > 0 {
-					c.classify = scenario.NewClassifier(q.Classify)
-				} else {
-					c.classify = scenario.DefaultClassifier()
-				}
 			default:
 				problems = append(problems, fmt.Sprintf("journey %q step %d: no step kind", j.Name, si+1))
 				continue

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flashload/flashload/internal/codes"
 	"github.com/flashload/flashload/scenario"
 )
 
@@ -47,10 +48,10 @@ journeys:
 	if r := sum.Rates["cancel_success"]; r.Den == 0 || r.Num != r.Den {
 		t.Errorf("cancel_success %+v", r)
 	}
-	if sum.Requests.ByCode[CodeNotStarted] != 0 {
-		t.Errorf("%d purchases before the sale opened: wait_until_open did not wait", sum.Requests.ByCode[CodeNotStarted])
+	if sum.Requests.ByCode[codes.NotStarted] != 0 {
+		t.Errorf("%d purchases before the sale opened: wait_until_open did not wait", sum.Requests.ByCode[codes.NotStarted])
 	}
-	if sum.Requests.ByCode[CodeJoined] == 0 {
+	if sum.Requests.ByCode[codes.Joined] == 0 {
 		t.Errorf("no group joined: %v", sum.Requests.ByCode)
 	}
 	if r := sum.Rates["purchase_success"]; r.Den == 0 || r.Num != r.Den {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flashload/flashload/internal/codes"
 	"github.com/flashload/flashload/report"
 	"github.com/flashload/flashload/scenario"
 )
@@ -126,8 +127,8 @@ journeys:
 	if req.Errors != kills.Load() || req.ByError[string(report.ErrReset)] != kills.Load() {
 		t.Errorf("errors %d (%v), want the %d dropped connections as resets", req.Errors, req.ByError, kills.Load())
 	}
-	if req.ByCode[CodeSoldOut] != req.Total-kills.Load() {
-		t.Errorf("%d answered, want %d", req.ByCode[CodeSoldOut], req.Total-kills.Load())
+	if req.ByCode[codes.SoldOut] != req.Total-kills.Load() {
+		t.Errorf("%d answered, want %d", req.ByCode[codes.SoldOut], req.Total-kills.Load())
 	}
 	if peak.Load() > 2 {
 		t.Errorf("the server saw %d connections at once, want at most MaxConns 2", peak.Load())

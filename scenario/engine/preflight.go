@@ -9,6 +9,8 @@ import (
 
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttputil"
+
+	"github.com/flashload/flashload/internal/codes"
 )
 
 // PreflightDuration is how long the pre-flight measures this machine's generation ceiling.
@@ -21,7 +23,7 @@ const PreflightDuration = 300 * time.Millisecond
 // generator's ceiling, not of any target's capacity.
 func MeasureCeiling(d time.Duration, conns int) float64 {
 	ln := fasthttputil.NewInmemoryListener()
-	body := []byte(`{"code":"RESERVED","order_id":"o-1"}`)
+	body := []byte(`{"code":"` + codes.Reserved + `","order_id":"o-1"}`)
 	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
 		ctx.SetStatusCode(201)
 		ctx.SetContentType("application/json")

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flashload/flashload/internal/codes"
 	"github.com/flashload/flashload/report"
 	"github.com/flashload/flashload/scenario"
 	"github.com/flashload/flashload/target"
@@ -77,10 +78,10 @@ func TestSteadyRate(t *testing.T) {
 	}
 	// Without the race detector the target answers every one; with it, it may fall behind and
 	// requests time out waiting for a connection: still sent on schedule, still counted.
-	if !raceEnabled && sum.Requests.ByCode[CodeReserved] != sum.Requests.Total {
+	if !raceEnabled && sum.Requests.ByCode[codes.Reserved] != sum.Requests.Total {
 		t.Errorf("by code %v, errors %v", sum.Requests.ByCode, sum.Requests.ByError)
 	}
-	if a := sum.Audit; !a.Checked || a.Sold != sum.Requests.ByCode[CodeReserved] || a.Oversold != 0 || a.Lost != 0 || a.Duplicates != 0 {
+	if a := sum.Audit; !a.Checked || a.Sold != sum.Requests.ByCode[codes.Reserved] || a.Oversold != 0 || a.Lost != 0 || a.Duplicates != 0 {
 		t.Errorf("audit %+v", a)
 	}
 	if sum.Partial {
@@ -169,7 +170,7 @@ func TestRetriedPurchaseOneOrder(t *testing.T) {
 	s.SKUs[0].Stock = 1000
 	// Built directly: the scenario parser accepts statuses and codes in retry.on; the engine also
 	// retries on error classes (timeout, reset, refused), which is what this test needs.
-	s.Journeys[0].Steps[0].Purchase.Retry = &scenario.Retry{On: []string{"timeout", "409", CodeInFlight}, Max: 6, Backoff: scenario.Duration(150 * time.Millisecond)}
+	s.Journeys[0].Steps[0].Purchase.Retry = &scenario.Retry{On: []string{"timeout", "409", codes.InFlight}, Max: 6, Backoff: scenario.Duration(150 * time.Millisecond)}
 	a := newAdminClient(base, "test-token")
 	if st, b, err := a.call(context.Background(), "POST", "/admin/faults", []byte(`{"latency":"120ms","for":"1s"}`)); err != nil || st != 200 {
 		t.Fatalf("faults: %d %s %v", st, b, err)

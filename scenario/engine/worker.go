@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/flashload/flashload/internal/codes"
 	"github.com/flashload/flashload/report"
 	"github.com/flashload/flashload/scenario"
 	"github.com/valyala/fasthttp"
@@ -188,110 +189,50 @@ func (w *worker) step(ctx context.Context, st *compiledStep, journey string, seq
 	if st.kind == kRequest {
 		w.vars.Row = r.s.UserRow(user)
 	}
-	attempts := 1
-	if st.retry != nil {
-		attempts += st.retry.max
-	}
 	var an answer
-	outcome := OutcomeUnknown
-	for n := 0; n < attempts; n++ {
+	var outcome report.Outcome
+	for n := 0; ; n++ {
 		if n > 0 {
-			d := st.retry.wait(n, an.after, w.rng.Float64)
-			if !w.sleep(ctx, d) {
+			u := 0.0
+			if st.rules.Retry.Jitter > 0 {
+				u = w.rng.Float64()
+			}
+			ra := time.Duration(an.after * float64(time.Second))
+			if !w.sleep(ctx, st.rules.Retry.Delay(n, u, ra)) {
 				break
 			}
 			intended = r.now()
 		}
 		an = w.send(st, journey, intended, n > 0)
-		outcome = w.outcome(st, &an)
-		if outcome != OutcomeUnknown && outcome != retryable {
+		outcome = st.rules.Outcome(an.status, an.code, an.errc, w.resp.Body())
+		if outcome == report.OutcomeAcknowledged {
+			w.keepOrder(st, w.resp.Body())
+		}
+		if !st.rules.Again(n, an.status, an.code, an.errc, outcome) {
 			break
 		}
-		if st.retry == nil || !st.retry.matches(an.status, an.code, an.errc) {
-			break
-		}
-	}
-	if outcome == retryable {
-		// Retries exhausted on a load refusal: the service said no before doing anything.
-		outcome = OutcomeFailed
 	}
 	switch st.kind {
 	case kPay:
-		w.sh.Ratio("pay_success", outcome == OutcomeAcknowledged)
+		w.sh.Ratio("pay_success", outcome == report.OutcomeAcknowledged)
 	case kCancel:
-		w.sh.Ratio("cancel_success", outcome == OutcomeAcknowledged)
-		if outcome == OutcomeAcknowledged {
+		w.sh.Ratio("cancel_success", outcome == report.OutcomeAcknowledged)
+		if outcome == report.OutcomeAcknowledged {
 			w.order = w.order[:0]
 		}
 	}
 	if st.audit {
-		w.sh.Ratio("purchase_success", outcome == OutcomeAcknowledged)
+		w.sh.Ratio("purchase_success", outcome == report.OutcomeAcknowledged)
 		if st.coupon != "" {
-			w.sh.Ratio("coupon_redemption", outcome == OutcomeAcknowledged)
+			w.sh.Ratio("coupon_redemption", outcome == report.OutcomeAcknowledged)
 		}
 		w.log.add(Attempt{Seq: seq, Step: st.idx, SKU: st.skuIdx, Qty: uint16(min(st.qty, math.MaxUint16)),
-			Outcome: outcome, SoldOut: an.code == CodeSoldOut})
-		if outcome == OutcomeFailed && !st.ignoreLm {
+			Outcome: outcome, SoldOut: an.code == codes.SoldOut})
+		if st.rules.EndsJourney(outcome) {
 			return false // no order: the rest of the journey (pay, cancel) has nothing to act on
 		}
 	}
 	return true
-}
-
-// retryable is an internal outcome: a load refusal (shed, rate limited) that may be retried.
-const retryable Outcome = 255
-
-// outcome interprets an answer for the journey and the audit.
-func (w *worker) outcome(st *compiledStep, an *answer) Outcome {
-	if an.errc != report.ErrNone {
-		if an.errc == report.ErrRefused {
-			return OutcomeFailed // nothing reached the service
-		}
-		return OutcomeUnknown
-	}
-	body := w.resp.Body()
-	if st.kind == kRequest {
-		switch st.classify.Classify(an.status, body) {
-		case scenario.OutcomeAcknowledged:
-			return OutcomeAcknowledged
-		case scenario.OutcomeSoldOut, scenario.OutcomeLimited:
-			return OutcomeFailed
-		case scenario.OutcomeShed:
-			return retryable
-		}
-		if an.status >= 500 {
-			return OutcomeUnknown
-		}
-		return OutcomeFailed
-	}
-	switch an.code {
-	case CodeReserved, CodeJoined, CodeGroupCreated, CodeOK:
-		w.keepOrder(st, body)
-		return OutcomeAcknowledged
-	case CodeShed, CodeRateLimited:
-		return retryable
-	case CodeInFlight:
-		return OutcomeUnknown
-	case "":
-		switch {
-		case an.status == 429 || an.status == 503:
-			return retryable
-		case an.status >= 200 && an.status < 300:
-			w.keepOrder(st, body)
-			return OutcomeAcknowledged
-		case an.status >= 500:
-			return OutcomeUnknown
-		}
-		return OutcomeFailed
-	}
-	if an.status >= 500 {
-		return OutcomeUnknown
-	}
-	if an.status >= 200 && an.status < 300 {
-		w.keepOrder(st, body)
-		return OutcomeAcknowledged
-	}
-	return OutcomeFailed
 }
 
 func (w *worker) keepOrder(st *compiledStep, body []byte) {
