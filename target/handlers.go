@@ -619,7 +619,7 @@ func (s *Server) groupCreate(ctx *fasthttp.RequestCtx) {
 		invErr(ctx, err)
 		return
 	}
-	b := append([]byte(nil), `{"code":codes.GroupCreated`...)
+	b := append([]byte(nil), `{"code":"`+codes.GroupCreated+`"`...)
 	b = fStr(b, "group_id", id)
 	b = fStr(b, "sku", k.name)
 	b = append(b, '}')
