@@ -20,7 +20,6 @@ const (
 	SummaryFile    = "summary.json"
 	HistogramsFile = "histograms.hlog"
 	PredictedFile  = "predicted.json" // the simulator's prediction for the same scenario, when there is one
-	ReportFile     = "report.html"
 )
 
 // Run is a finished run: its Summary and the HDR histograms behind it, which is what makes
@@ -234,4 +233,10 @@ func sortWindows(m map[int64]*WindowHist) []WindowHist {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Index < out[j].Index })
 	return out
+}
+
+// DefaultRunDir is where a run of scenario name started at t is written when no --out is
+// given: runs/NAME-YYYYMMDD-HHMMSS.
+func DefaultRunDir(name string, t time.Time) string {
+	return filepath.Join("runs", name+"-"+t.Format("20060102-150405"))
 }

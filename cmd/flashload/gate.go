@@ -54,31 +54,12 @@ func gateRun(opts *gateOptions, path string) error {
 	if len(exprs) == 0 {
 		return usageErr(errors.New("no gates: the run has none; pass --threshold EXPR"))
 	}
-	var bad []error
-	for _, e := range exprs {
-		if _, err := report.ParseThreshold(e); err != nil {
-			bad = append(bad, err)
-		}
+	allPass, err := report.EvaluateGates(s, exprs)
+	if err != nil {
+		return usageErr(err)
 	}
-	if len(bad) > 0 {
-		return usageErr(errors.Join(bad...))
-	}
-	allPass, _ := report.EvaluateGates(s, exprs)
-	width := 0
-	for _, g := range s.Gates {
-		width = max(width, len(g.Expr))
-	}
-	failed := 0
-	for _, g := range s.Gates {
-		verdict, detail := "PASS", report.FormatGateValue(g)
-		if !g.Pass {
-			verdict = "FAIL"
-			failed++
-		}
-		if g.Error != "" {
-			detail += " (" + g.Error + ")"
-		}
-		fmt.Fprintf(opts.Out, "%s  %-*s  %s\n", verdict, width, g.Expr, detail)
+	if err := render.Gates(opts.Out, "", s.Gates); err != nil {
+		return err
 	}
 	if opts.JUnit != "" {
 		f, err := os.Create(opts.JUnit)
@@ -94,7 +75,7 @@ func gateRun(opts *gateOptions, path string) error {
 		}
 	}
 	if !allPass {
-		return gateErr(fmt.Errorf("%d of %d gates failed", failed, len(s.Gates)))
+		return gateErr(fmt.Errorf("%d of %d gates failed", len(render.FailedGates(s.Gates)), len(s.Gates)))
 	}
 	return nil
 }

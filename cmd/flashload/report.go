@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -44,7 +45,7 @@ func newReportCmd() *cobra.Command {
 }
 
 func reportRun(opts *reportOptions, path string) error {
-	if !validFormat(opts.Format) {
+	if !slices.Contains(render.Formats, opts.Format) {
 		return usageErr(fmt.Errorf("--format %q: want one of %s", opts.Format, strings.Join(render.Formats, ", ")))
 	}
 	var run *report.Run
@@ -100,13 +101,4 @@ func readSummaryRun(path string) (*report.Run, error) {
 		return nil, err
 	}
 	return run, nil
-}
-
-func validFormat(f string) bool {
-	for _, v := range render.Formats {
-		if f == v {
-			return true
-		}
-	}
-	return false
 }
