@@ -133,18 +133,8 @@ func (r *Run) WriteHistograms(w io.Writer) error {
 // are read when histograms.hlog is next to the summary (Merge needs them), and the prediction
 // when predicted.json is.
 func ReadRun(path string) (*Run, error) {
-	dir, file := path, filepath.Join(path, SummaryFile)
-	if st, err := os.Stat(path); err == nil && !st.IsDir() {
-		dir, file = filepath.Dir(path), path
-	}
-	s, err := ReadSummary(file)
+	run, dir, err := readRunSummary(path)
 	if err != nil {
-		return nil, err
-	}
-	run := &Run{Summary: s, Window: time.Duration(s.WindowS * float64(time.Second))}
-	if p, err := ReadSummary(filepath.Join(dir, PredictedFile)); err == nil {
-		run.Predicted = p
-	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
 	f, err := os.Open(filepath.Join(dir, HistogramsFile))
@@ -159,6 +149,31 @@ func ReadRun(path string) (*Run, error) {
 		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, HistogramsFile), err)
 	}
 	return run, nil
+}
+
+// ReadRunSummary is ReadRun without the histograms: the summary and the prediction beside it,
+// for what only needs summary.json.
+func ReadRunSummary(path string) (*Run, error) {
+	run, _, err := readRunSummary(path)
+	return run, err
+}
+
+func readRunSummary(path string) (run *Run, dir string, err error) {
+	dir, file := path, filepath.Join(path, SummaryFile)
+	if st, err := os.Stat(path); err == nil && !st.IsDir() {
+		dir, file = filepath.Dir(path), path
+	}
+	s, err := ReadSummary(file)
+	if err != nil {
+		return nil, "", err
+	}
+	run = &Run{Summary: s, Window: time.Duration(s.WindowS * float64(time.Second))}
+	if p, err := ReadSummary(filepath.Join(dir, PredictedFile)); err == nil {
+		run.Predicted = p
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, "", err
+	}
+	return run, dir, nil
 }
 
 // ReadSummary reads and checks a summary.json.

@@ -43,10 +43,11 @@ func newGateCmd() *cobra.Command {
 }
 
 func gateRun(opts *gateOptions, path string) error {
-	s, err := readSummaryArg(path)
+	run, err := report.ReadRunSummary(path)
 	if err != nil {
 		return usageErr(err)
 	}
+	s := run.Summary
 	exprs := opts.Thresholds
 	if len(exprs) == 0 {
 		exprs = report.GateExprs(s.Gates)
@@ -78,12 +79,4 @@ func gateRun(opts *gateOptions, path string) error {
 		return gateErr(fmt.Errorf("%d of %d gates failed", len(render.FailedGates(s.Gates)), len(s.Gates)))
 	}
 	return nil
-}
-
-// readSummaryArg reads DIR/summary.json or a summary.json path.
-func readSummaryArg(path string) (*report.Summary, error) {
-	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		return report.ReadSummary(path + string(os.PathSeparator) + report.SummaryFile)
-	}
-	return report.ReadSummary(path)
 }

@@ -4,14 +4,13 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/flashload/flashload/rehearse"
 	"github.com/flashload/flashload/report"
-	"github.com/flashload/flashload/target"
 )
 
 const runScenario = `name: run-cli
@@ -23,25 +22,21 @@ journeys:
 gates: [GATES]
 `
 
-func startRunTarget(t *testing.T, strategy string) string {
+// startRunTarget starts the reference target as rehearse does; it answers its URL and admin token.
+func startRunTarget(t *testing.T, strategy string) (string, string) {
 	t.Helper()
-	srv, err := target.New(context.Background(), target.Options{Strategy: strategy, AdminToken: "run-token"})
+	tgt, err := rehearse.StartTarget(context.Background(), rehearse.TargetOptions{Strategy: strategy})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	return "http://" + ln.Addr().String()
+	t.Cleanup(func() { tgt.Stop(context.Background()) })
+	return tgt.URL(), tgt.AdminToken()
 }
 
 // TestRunCLI runs `flashload run` through runLive against the in-process target: the run
 // directory is written, the audit printed, and a failed gate is exit 3.
 func TestRunCLI(t *testing.T) {
-	base := startRunTarget(t, "memory")
+	base, token := startRunTarget(t, "memory")
 	dir := t.TempDir()
 	tests := []struct {
 		name, gates string
@@ -57,7 +52,7 @@ func TestRunCLI(t *testing.T) {
 				t.Fatal(err)
 			}
 			var out, errb bytes.Buffer
-			o := &runOptions{Scenario: path, Target: base, AdminToken: "run-token", Out: filepath.Join(dir, tt.name),
+			o := &runOptions{Scenario: path, Target: base, AdminToken: token, Out: filepath.Join(dir, tt.name),
 				NoTUI: true, Stdout: &out, Stderr: &errb}
 			err := runLive(context.Background(), o)
 			if code := exitCode(err, io.Discard); code != tt.code {
