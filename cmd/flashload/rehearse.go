@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -20,24 +18,13 @@ import (
 
 func init() { register(newRehearseCmd) }
 
-// rehearseOptions are `flashload rehearse`'s flags, streams and dependencies.
+// rehearseOptions are `flashload rehearse`'s flags, streams and dependencies: rehearse.Options,
+// filled by the flags, and what only the command line has.
 type rehearseOptions struct {
-	Scenario    string
-	Wall        time.Duration
-	RateScale   float64
-	Strategy    string
-	Strategies  []string
-	Redis       string
-	Out         string
-	NoTUI       bool
-	NoSim       bool
-	Seed        int64
-	MaxInflight int
-	MaxRPS      float64
-	TTL         time.Duration
-
-	Stdout, Stderr io.Writer
-	TTY            bool
+	rehearse.Options
+	Name     string // SCENARIO: a path or a bundled name
+	Strategy string // --strategy, one of Strategies
+	NoTUI    bool
 }
 
 func newRehearseCmd() *cobra.Command {
@@ -66,9 +53,9 @@ with --strategies, on any strategy), 2 on bad input, 1 on a runtime error.`,
   flashload rehearse --strategy redis-lua --redis redis://127.0.0.1:6379/0`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Scenario = scenario.DefaultScenario
+			o.Name = scenario.DefaultScenario
 			if len(args) == 1 {
-				o.Scenario = args[0]
+				o.Name = args[0]
 			}
 			o.Stdout, o.Stderr = cmd.OutOrStdout(), cmd.ErrOrStderr()
 			o.TTY = !o.NoTUI && dashboard.IsTerminal(os.Stdout)
@@ -80,36 +67,32 @@ with --strategies, on any strategy), 2 on bad input, 1 on a runtime error.`,
 	f.Float64Var(&o.RateScale, "rate-scale", 0, "share of the curve's amplitude to play live (default the file's rate_scale)")
 	f.StringVar(&o.Strategy, "strategy", "", "inventory strategy of the target: "+strings.Join(inventory.Names, ", ")+" (default memory, or redis-lua with --redis)")
 	f.StringSliceVar(&o.Strategies, "strategies", nil, "rehearse once per strategy and compare them (comma-separated)")
-	f.StringVar(&o.Redis, "redis", "", "Redis URL for the redis-* strategies (redis://127.0.0.1:6379/0)")
+	f.StringVar(&o.Target.Redis, "redis", "", "Redis URL for the redis-* strategies (redis://127.0.0.1:6379/0)")
 	f.StringVar(&o.Out, "out", "", "run directory (default runs/NAME-TIME)")
 	f.BoolVar(&o.NoTUI, "no-tui", false, "plain progress lines on stderr instead of the dashboard")
 	f.BoolVar(&o.NoSim, "no-sim", false, "skip the simulations (measure only)")
 	f.Int64Var(&o.Seed, "seed", 0, "random seed (default the scenario's)")
-	f.IntVar(&o.MaxInflight, "max-inflight", target.DefaultMaxInflight, "target: in-flight requests above which purchases are shed (503 SHED); 0 no limit")
-	f.Float64Var(&o.MaxRPS, "max-rps", target.DefaultMaxRPS, "target: requests per second above which answers are 429 RATE_LIMITED; 0 no limit")
-	f.DurationVar(&o.TTL, "reservation-ttl", target.DefaultReservationTTL, "target: how long an unpaid reservation holds its stock")
+	f.IntVar(&o.Target.MaxInflight, "max-inflight", target.DefaultMaxInflight, "target: in-flight requests above which purchases are shed (503 SHED); 0 no limit")
+	f.Float64Var(&o.Target.MaxRPS, "max-rps", target.DefaultMaxRPS, "target: requests per second above which answers are 429 RATE_LIMITED; 0 no limit")
+	f.DurationVar(&o.Target.ReservationTTL, "reservation-ttl", target.DefaultReservationTTL, "target: how long an unpaid reservation holds its stock")
 	return cmd
 }
 
 // rehearseRun is `flashload rehearse` with its flags parsed: tests call it directly.
 func rehearseRun(ctx context.Context, o *rehearseOptions) error {
-	s, err := scenario.Load(o.Scenario)
+	s, err := scenario.Load(o.Name)
 	if err != nil {
 		return usageErr(err)
 	}
-	strategies := o.Strategies
+	ro := o.Options
+	ro.Scenario = s
 	switch {
 	case o.Strategy != "" && len(o.Strategies) > 0:
 		return usageErr(errors.New("give --strategy or --strategies, not both"))
 	case o.Strategy != "":
-		strategies = []string{o.Strategy}
+		ro.Strategies = []string{o.Strategy}
 	}
-	res, err := rehearse.Run(ctx, rehearse.Options{
-		Scenario: s, Strategies: strategies,
-		Target: rehearse.TargetOptions{Redis: o.Redis, MaxInflight: o.MaxInflight, MaxRPS: o.MaxRPS, ReservationTTL: o.TTL},
-		Wall:   o.Wall, RateScale: o.RateScale, Seed: o.Seed, NoSim: o.NoSim, Out: o.Out,
-		Stdout: o.Stdout, Stderr: o.Stderr, TTY: o.TTY,
-	})
+	res, err := rehearse.Run(ctx, ro)
 	var ie *rehearse.InputError
 	if errors.As(err, &ie) {
 		return usageErr(err)

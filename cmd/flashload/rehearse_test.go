@@ -5,6 +5,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/flashload/flashload/rehearse"
 )
 
 // TestRehearseBadInput: unknown strategies, redis strategies without --redis, both --strategy
@@ -12,11 +14,11 @@ import (
 // The rehearsal itself is tested in the rehearse package.
 func TestRehearseBadInput(t *testing.T) {
 	cases := []rehearseOptions{
-		{Scenario: "double-eleven", Strategy: "quantum"},
-		{Scenario: "double-eleven", Strategy: "redis-lua"},
-		{Scenario: "double-eleven", Strategy: "memory", Strategies: []string{"naive"}},
-		{Scenario: "no-such-scenario"},
-		{Scenario: "double-eleven", Wall: -time.Second},
+		{Name: "double-eleven", Strategy: "quantum"},
+		{Name: "double-eleven", Strategy: "redis-lua"},
+		{Name: "double-eleven", Strategy: "memory", Options: rehearse.Options{Strategies: []string{"naive"}}},
+		{Name: "no-such-scenario"},
+		{Name: "double-eleven", Options: rehearse.Options{Wall: -time.Second}},
 	}
 	for _, o := range cases {
 		var buf bytes.Buffer
