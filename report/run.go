@@ -20,7 +20,6 @@ const (
 	SummaryFile    = "summary.json"
 	HistogramsFile = "histograms.hlog"
 	PredictedFile  = "predicted.json" // the simulator's prediction for the same scenario, when there is one
-	ReportFile     = "report.html"
 )
 
 // Run is a finished run: its Summary and the HDR histograms behind it, which is what makes
@@ -134,18 +133,8 @@ func (r *Run) WriteHistograms(w io.Writer) error {
 // are read when histograms.hlog is next to the summary (Merge needs them), and the prediction
 // when predicted.json is.
 func ReadRun(path string) (*Run, error) {
-	dir, file := path, filepath.Join(path, SummaryFile)
-	if st, err := os.Stat(path); err == nil && !st.IsDir() {
-		dir, file = filepath.Dir(path), path
-	}
-	s, err := ReadSummary(file)
+	run, dir, err := readRunSummary(path)
 	if err != nil {
-		return nil, err
-	}
-	run := &Run{Summary: s, Window: time.Duration(s.WindowS * float64(time.Second))}
-	if p, err := ReadSummary(filepath.Join(dir, PredictedFile)); err == nil {
-		run.Predicted = p
-	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
 	f, err := os.Open(filepath.Join(dir, HistogramsFile))
@@ -160,6 +149,31 @@ func ReadRun(path string) (*Run, error) {
 		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, HistogramsFile), err)
 	}
 	return run, nil
+}
+
+// ReadRunSummary is ReadRun without the histograms: the summary and the prediction beside it,
+// for what only needs summary.json.
+func ReadRunSummary(path string) (*Run, error) {
+	run, _, err := readRunSummary(path)
+	return run, err
+}
+
+func readRunSummary(path string) (run *Run, dir string, err error) {
+	dir, file := path, filepath.Join(path, SummaryFile)
+	if st, err := os.Stat(path); err == nil && !st.IsDir() {
+		dir, file = filepath.Dir(path), path
+	}
+	s, err := ReadSummary(file)
+	if err != nil {
+		return nil, "", err
+	}
+	run = &Run{Summary: s, Window: time.Duration(s.WindowS * float64(time.Second))}
+	if p, err := ReadSummary(filepath.Join(dir, PredictedFile)); err == nil {
+		run.Predicted = p
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, "", err
+	}
+	return run, dir, nil
 }
 
 // ReadSummary reads and checks a summary.json.
@@ -234,4 +248,10 @@ func sortWindows(m map[int64]*WindowHist) []WindowHist {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Index < out[j].Index })
 	return out
+}
+
+// DefaultRunDir is where a run of scenario name started at t is written when no --out is
+// given: runs/NAME-YYYYMMDD-HHMMSS.
+func DefaultRunDir(name string, t time.Time) string {
+	return filepath.Join("runs", name+"-"+t.Format("20060102-150405"))
 }

@@ -412,7 +412,7 @@ func (t *Threshold) Measure(s *Summary) (v float64, err error) {
 	case "drop_rate":
 		return frac(float64(r.Dropped), attempts), nil
 	case "availability":
-		return frac(float64(r.OK), attempts), nil
+		return Availability(s), nil
 	case "achieved_rate":
 		if t.OfTarget {
 			if s.Rate.TargetAvg == 0 {
@@ -567,6 +567,16 @@ func GateExprs(gates []GateResult) []string {
 		out[i] = g.Expr
 	}
 	return out
+}
+
+// Availability is the share of arrivals answered ok: ok / (requests + dropped), 0 when there
+// were none. The gate `availability`, the rehearsal's and the plan's figures all read it here.
+func Availability(s *Summary) float64 {
+	attempts := s.Requests.Total + s.Requests.Dropped
+	if attempts == 0 {
+		return 0
+	}
+	return float64(s.Requests.OK) / float64(attempts)
 }
 
 // ErrorsAndShed returns the error and shed counts of a summary.

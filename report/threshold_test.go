@@ -179,3 +179,19 @@ func ExampleParseThreshold() {
 	// rate(pay_success) > 99.5% true 99.70%
 	// gate "p(99 < 1s": col 5: expected ")"
 }
+
+// TestAvailabilityIsTheGates: the one definition of availability (ok over requests and dropped
+// arrivals) is what the gate reads, and an empty run has none rather than NaN.
+func TestAvailabilityIsTheGates(t *testing.T) {
+	s := gateSummary()
+	th, err := ParseThreshold("availability >= 0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := Availability(s), 980.0/1010; got != want || th.Eval(s).Value != want {
+		t.Errorf("Availability %v, gate %v; want %v", got, th.Eval(s).Value, want)
+	}
+	if got := Availability(&Summary{}); got != 0 {
+		t.Errorf("empty run: %v, want 0", got)
+	}
+}

@@ -43,10 +43,11 @@ func newGateCmd() *cobra.Command {
 }
 
 func gateRun(opts *gateOptions, path string) error {
-	s, err := readSummaryArg(path)
+	run, err := report.ReadRunSummary(path)
 	if err != nil {
 		return usageErr(err)
 	}
+	s := run.Summary
 	exprs := opts.Thresholds
 	if len(exprs) == 0 {
 		exprs = report.GateExprs(s.Gates)
@@ -54,31 +55,12 @@ func gateRun(opts *gateOptions, path string) error {
 	if len(exprs) == 0 {
 		return usageErr(errors.New("no gates: the run has none; pass --threshold EXPR"))
 	}
-	var bad []error
-	for _, e := range exprs {
-		if _, err := report.ParseThreshold(e); err != nil {
-			bad = append(bad, err)
-		}
+	allPass, err := report.EvaluateGates(s, exprs)
+	if err != nil {
+		return usageErr(err)
 	}
-	if len(bad) > 0 {
-		return usageErr(errors.Join(bad...))
-	}
-	allPass, _ := report.EvaluateGates(s, exprs)
-	width := 0
-	for _, g := range s.Gates {
-		width = max(width, len(g.Expr))
-	}
-	failed := 0
-	for _, g := range s.Gates {
-		verdict, detail := "PASS", report.FormatGateValue(g)
-		if !g.Pass {
-			verdict = "FAIL"
-			failed++
-		}
-		if g.Error != "" {
-			detail += " (" + g.Error + ")"
-		}
-		fmt.Fprintf(opts.Out, "%s  %-*s  %s\n", verdict, width, g.Expr, detail)
+	if err := render.Gates(opts.Out, "", s.Gates); err != nil {
+		return err
 	}
 	if opts.JUnit != "" {
 		f, err := os.Create(opts.JUnit)
@@ -94,15 +76,7 @@ func gateRun(opts *gateOptions, path string) error {
 		}
 	}
 	if !allPass {
-		return gateErr(fmt.Errorf("%d of %d gates failed", failed, len(s.Gates)))
+		return gateErr(fmt.Errorf("%d of %d gates failed", len(render.FailedGates(s.Gates)), len(s.Gates)))
 	}
 	return nil
-}
-
-// readSummaryArg reads DIR/summary.json or a summary.json path.
-func readSummaryArg(path string) (*report.Summary, error) {
-	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		return report.ReadSummary(path + string(os.PathSeparator) + report.SummaryFile)
-	}
-	return report.ReadSummary(path)
 }

@@ -57,14 +57,10 @@ func mergeRun(opts *mergeOptions, dirs []string) error {
 		return usageErr(err)
 	}
 	if len(opts.Thresholds) > 0 {
-		exprs := report.GateExprs(merged.Summary.Gates)
-		for _, t := range opts.Thresholds {
-			if _, err := report.ParseThreshold(t); err != nil {
-				return usageErr(err)
-			}
-			exprs = append(exprs, t)
+		exprs := append(report.GateExprs(merged.Summary.Gates), opts.Thresholds...)
+		if _, err := report.EvaluateGates(merged.Summary, exprs); err != nil {
+			return usageErr(err)
 		}
-		_, _ = report.EvaluateGates(merged.Summary, exprs)
 	}
 	if err := render.WriteAll(opts.OutDir, merged, nil); err != nil {
 		return err
@@ -73,14 +69,8 @@ func mergeRun(opts *mergeOptions, dirs []string) error {
 		return err
 	}
 	fmt.Fprintf(opts.Out, "\nmerged %d runs into %s\n", len(runs), opts.OutDir)
-	failed := 0
-	for _, g := range merged.Summary.Gates {
-		if !g.Pass {
-			failed++
-		}
-	}
-	if failed > 0 {
-		return gateErr(fmt.Errorf("%d of %d gates failed on the merged run", failed, len(merged.Summary.Gates)))
+	if failed := render.FailedGates(merged.Summary.Gates); len(failed) > 0 {
+		return gateErr(fmt.Errorf("%d of %d gates failed on the merged run", len(failed), len(merged.Summary.Gates)))
 	}
 	return nil
 }

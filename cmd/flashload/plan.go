@@ -3,14 +3,12 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/report/render"
 	"github.com/flashload/flashload/scenario"
 	"github.com/flashload/flashload/sim"
 )
@@ -25,6 +23,7 @@ type planOptions struct {
 	Tick        time.Duration
 	MaxReplicas int
 	Calibrate   string
+	NoTUI       bool
 }
 
 func newPlanCmd() *cobra.Command {
@@ -49,6 +48,7 @@ func newPlanCmd() *cobra.Command {
 	f.DurationVar(&opts.Tick, "tick", 0, "fluid mode step (default: the model's, else 1s); a coarser tick searches faster")
 	f.IntVar(&opts.MaxReplicas, "max-replicas", sim.DefaultPlanMaxReplicas, "give up above this many replicas")
 	f.StringVar(&opts.Calibrate, "calibrate", "", "a live run's directory: its measured service times replace model.service_time")
+	f.BoolVar(&opts.NoTUI, "no-tui", false, "accepted as by every command that shows progress; plan's progress is always one plain line per simulation on stderr")
 	return cmd
 }
 
@@ -73,79 +73,16 @@ func planRun(ctx context.Context, opts *planOptions, arg string) error {
 	}
 	start := time.Now()
 	o.Trial = func(t sim.PlanTrial) {
-		verdict := "pass"
-		if !t.Pass {
-			verdict = "FAIL " + failedGates(t.Summary)
-		}
-		shards := ""
-		if t.Shards > 0 {
-			shards = fmt.Sprintf(", %d shards", t.Shards)
-		}
-		fmt.Fprintf(opts.Err, "plan: %d replicas%s: %s (%s)\n", t.Replicas, shards, verdict, time.Since(start).Round(time.Millisecond))
+		_ = render.PlanTrial(opts.Err, t.Replicas, t.Shards, t.Pass, t.Summary, time.Since(start))
 	}
 	res, err := sim.Plan(ctx, s, o)
 	if errors.Is(err, sim.ErrNoCapacity) {
 		return gateErr(err)
 	}
 	if err != nil {
-		var te *report.ThresholdError
-		if errors.As(err, &te) {
-			return usageErr(err)
-		}
 		return err
 	}
-	w := opts.Out
-	fmt.Fprintf(w, "plan for %q: %d simulations in %s\n", s.Name, res.Trials, time.Since(start).Round(time.Millisecond))
-	fmt.Fprintf(w, "  replicas  %d (the model has %d: %s)\n", res.Replicas, res.ModelReplicas, headroom(res.ModelReplicas, res.Replicas))
-	if res.ModelShards > 0 {
-		fmt.Fprintf(w, "  shards    %d (the model has %d: %s)\n", res.Shards, res.ModelShards, headroom(res.ModelShards, res.Shards))
-	}
-	fmt.Fprintf(w, "margin at the answer:\n")
-	printGates(w, res.Passing)
-	if res.Failing != nil {
-		fmt.Fprintf(w, "one step below (%d replicas) fails:\n", res.Replicas-1)
-		printGates(w, res.Failing)
-	}
-	return nil
-}
-
-func headroom(model, least int) string {
-	switch {
-	case model > least:
-		return fmt.Sprintf("%d spare, %.0f%% over the least", model-least, float64(model-least)/float64(least)*100)
-	case model < least:
-		return fmt.Sprintf("%d short: its gates fail", least-model)
-	}
-	return "no headroom"
-}
-
-func printGates(w io.Writer, s *report.Summary) {
-	for _, g := range s.Gates {
-		mark := "PASS"
-		if !g.Pass {
-			mark = "FAIL"
-		}
-		fmt.Fprintf(w, "  %s  %-32s %s\n", mark, g.Expr, report.FormatGateValue(g))
-	}
-	fmt.Fprintf(w, "        replicas %d..%d, p99 %s, availability %.3f%%\n", s.Replicas.Min, s.Replicas.Max,
-		report.FormatMs(s.LatencyMs.P99), planAvailability(s)*100)
-}
-
-func failedGates(s *report.Summary) string {
-	var f []string
-	for _, g := range s.Gates {
-		if !g.Pass {
-			f = append(f, g.Expr+" ("+report.FormatGateValue(g)+")")
-		}
-	}
-	return strings.Join(f, ", ")
-}
-
-// planAvailability is the gates' availability: ok / (requests + dropped).
-func planAvailability(s *report.Summary) float64 {
-	d := float64(s.Requests.Total + s.Requests.Dropped)
-	if d == 0 {
-		return 0
-	}
-	return float64(s.Requests.OK) / d
+	return render.PlanText(opts.Out, render.Plan{Name: s.Name, Trials: res.Trials, Elapsed: time.Since(start),
+		Replicas: res.Replicas, ModelReplicas: res.ModelReplicas, Shards: res.Shards, ModelShards: res.ModelShards,
+		Passing: res.Passing, Failing: res.Failing})
 }

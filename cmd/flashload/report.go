@@ -1,11 +1,10 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -44,7 +43,7 @@ func newReportCmd() *cobra.Command {
 }
 
 func reportRun(opts *reportOptions, path string) error {
-	if !validFormat(opts.Format) {
+	if !slices.Contains(render.Formats, opts.Format) {
 		return usageErr(fmt.Errorf("--format %q: want one of %s", opts.Format, strings.Join(render.Formats, ", ")))
 	}
 	var run *report.Run
@@ -52,7 +51,7 @@ func reportRun(opts *reportOptions, path string) error {
 	if opts.Format == "html" {
 		run, err = report.ReadRun(path) // the spectrum chart reads the histograms
 	} else {
-		run, err = readSummaryRun(path) // the other formats only need summary.json
+		run, err = report.ReadRunSummary(path) // the other formats only need summary.json
 	}
 	if err != nil {
 		return usageErr(err)
@@ -81,32 +80,4 @@ func reportRun(opts *reportOptions, path string) error {
 		return f.Close()
 	}
 	return nil
-}
-
-// readSummaryRun reads summary.json (and predicted.json beside it) without the histograms.
-func readSummaryRun(path string) (*report.Run, error) {
-	dir, file := path, filepath.Join(path, report.SummaryFile)
-	if st, err := os.Stat(path); err == nil && !st.IsDir() {
-		dir, file = filepath.Dir(path), path
-	}
-	s, err := report.ReadSummary(file)
-	if err != nil {
-		return nil, err
-	}
-	run := &report.Run{Summary: s}
-	if p, err := report.ReadSummary(filepath.Join(dir, report.PredictedFile)); err == nil {
-		run.Predicted = p
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return nil, err
-	}
-	return run, nil
-}
-
-func validFormat(f string) bool {
-	for _, v := range render.Formats {
-		if f == v {
-			return true
-		}
-	}
-	return false
 }

@@ -146,7 +146,7 @@ func testMergeCommand(t *testing.T, bin string) {
 	if m.Summary.Requests.Total != 4000 || m.Latency.TotalCount() != 4000 || len(m.Summary.Gates) != 2 {
 		t.Errorf("merged: %+v", m.Summary.Requests)
 	}
-	if _, err := os.Stat(filepath.Join(out, report.ReportFile)); err != nil {
+	if _, err := os.Stat(filepath.Join(out, render.HTMLFile)); err != nil {
 		t.Error(err)
 	}
 	if code, _, _ := runCLI(t, bin, "merge", a, b, "--out", out, "-t", "p(50) < 1ms"); code != 3 {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -73,7 +72,7 @@ in-flight requests for a bounded time and writes a summary marked partial.`,
 			opts.Stdout, opts.Stderr = cmd.OutOrStdout(), cmd.ErrOrStderr()
 			opts.setupSet = cmd.Flags().Changed("setup")
 			opts.TTY = !opts.NoTUI && dashboard.IsTerminal(os.Stdout)
-			return runRun(cmd.Context(), opts)
+			return runLive(cmd.Context(), opts)
 		},
 	}
 	f := cmd.Flags()
@@ -95,8 +94,8 @@ in-flight requests for a bounded time and writes a summary marked partial.`,
 	return cmd
 }
 
-// runRun is `flashload run` with its flags parsed: tests call it directly.
-func runRun(ctx context.Context, o *runOptions) error {
+// runLive is `flashload run` with its flags parsed: tests call it directly.
+func runLive(ctx context.Context, o *runOptions) error {
 	s, err := scenario.Load(o.Scenario)
 	if err != nil {
 		return usageErr(err)
@@ -129,14 +128,9 @@ func runRun(ctx context.Context, o *runOptions) error {
 	if o.Wall < 0 || o.RateScale < 0 {
 		return usageErr(errors.New("--wall and --rate-scale must be positive"))
 	}
-	for _, g := range s.Gates {
-		if _, err := report.ParseThreshold(g); err != nil {
-			return usageErr(fmt.Errorf("%s: gate %q: %w", s.File, g, err))
-		}
-	}
 	dir := o.Out
 	if dir == "" {
-		dir = filepath.Join("runs", fmt.Sprintf("%s-%s", s.Name, time.Now().Format("20060102-150405")))
+		dir = report.DefaultRunDir(s.Name, time.Now())
 	}
 
 	runCtx, stop := context.WithCancel(ctx)
@@ -167,32 +161,14 @@ func finishRun(w io.Writer, dir string, s *scenario.Scenario, res *report.Run) e
 	if err := render.WriteAll(dir, res, nil); err != nil {
 		return fmt.Errorf("write %s: %w", dir, err)
 	}
-	fmt.Fprintf(w, "%s: %d requests (%d dropped) at %.0f/s of %.0f/s; latency p99 %.1f ms, service time p99 %.1f ms\n",
-		dir, sum.Requests.Total, sum.Requests.Dropped, sum.Rate.AchievedAvg, sum.Rate.TargetAvg, sum.LatencyMs.P99, sum.ServiceTimeMs.P99)
-	if a := sum.Audit; a.Checked {
-		fmt.Fprintf(w, "audit: stock %d sold %d paid %d oversold %d lost %d unexpected %d duplicates %d undersold %d\n",
-			a.Stock, a.Sold, a.Paid, a.Oversold, a.Lost, a.Unexpected, a.Duplicates, a.Undersold)
-		for _, v := range a.Violations {
-			fmt.Fprintf(w, "  violation: %s\n", v)
-		}
-	}
-	if sum.Partial {
-		fmt.Fprintln(w, "partial: the run was stopped before the end of the schedule")
-	}
-	var failed []string
-	for _, g := range sum.Gates {
-		mark := "pass"
-		if !g.Pass {
-			mark = "FAIL"
-			failed = append(failed, g.Expr)
-		}
-		fmt.Fprintf(w, "gate %s: %s (%g)\n", mark, g.Expr, g.Value)
+	if err := errors.Join(render.RunLine(w, dir, sum), render.Outcome(w, sum)); err != nil {
+		return err
 	}
 	if gerr != nil {
 		return gerr
 	}
 	if !pass {
-		return gateErr(fmt.Errorf("gates failed: %s", strings.Join(failed, ", ")))
+		return gateErr(fmt.Errorf("gates failed: %s", strings.Join(render.FailedGates(sum.Gates), ", ")))
 	}
 	return nil
 }

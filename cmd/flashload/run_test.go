@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/flashload/flashload/target"
+	"github.com/flashload/flashload/rehearse"
+	"github.com/flashload/flashload/report"
 )
 
 const runScenario = `name: run-cli
@@ -22,25 +22,21 @@ journeys:
 gates: [GATES]
 `
 
-func startRunTarget(t *testing.T, strategy string) string {
+// startRunTarget starts the reference target as rehearse does; it answers its URL and admin token.
+func startRunTarget(t *testing.T, strategy string) (string, string) {
 	t.Helper()
-	srv, err := target.New(context.Background(), target.Options{Strategy: strategy, AdminToken: "run-token"})
+	tgt, err := rehearse.StartTarget(context.Background(), rehearse.TargetOptions{Strategy: strategy})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	return "http://" + ln.Addr().String()
+	t.Cleanup(func() { tgt.Stop(context.Background()) })
+	return tgt.URL(), tgt.AdminToken()
 }
 
-// TestRunCLI runs `flashload run` through runRun against the in-process target: the run
+// TestRunCLI runs `flashload run` through runLive against the in-process target: the run
 // directory is written, the audit printed, and a failed gate is exit 3.
 func TestRunCLI(t *testing.T) {
-	base := startRunTarget(t, "memory")
+	base, token := startRunTarget(t, "memory")
 	dir := t.TempDir()
 	tests := []struct {
 		name, gates string
@@ -56,17 +52,20 @@ func TestRunCLI(t *testing.T) {
 				t.Fatal(err)
 			}
 			var out, errb bytes.Buffer
-			o := &runOptions{Scenario: path, Target: base, AdminToken: "run-token", Out: filepath.Join(dir, tt.name),
+			o := &runOptions{Scenario: path, Target: base, AdminToken: token, Out: filepath.Join(dir, tt.name),
 				NoTUI: true, Stdout: &out, Stderr: &errb}
-			err := runRun(context.Background(), o)
+			err := runLive(context.Background(), o)
 			if code := exitCode(err, io.Discard); code != tt.code {
 				t.Fatalf("exit %d (%v), want %d\n%s", code, err, tt.code, out.String())
 			}
-			sum := readSummary(t, filepath.Join(dir, tt.name, "summary.json"))
+			sum, err := report.ReadSummary(filepath.Join(dir, tt.name, report.SummaryFile))
+			if err != nil {
+				t.Fatal(err)
+			}
 			if sum.Requests.Total < 200 || !sum.Audit.Checked || sum.Audit.Sold != 50 || sum.Audit.Oversold != 0 {
 				t.Errorf("summary: requests %+v audit %+v", sum.Requests, sum.Audit)
 			}
-			if !strings.Contains(out.String(), "audit: stock 50 sold 50") {
+			if !strings.Contains(out.String(), "audit: stock 50  sold 50") {
 				t.Errorf("output:\n%s", out.String())
 			}
 			for _, f := range []string{"histograms.hlog", "report.html"} {
@@ -93,7 +92,7 @@ func TestRunCLIUsage(t *testing.T) {
 		"unknown scenario": {Scenario: "no-such-scenario", Target: "http://127.0.0.1:1"},
 	} {
 		o.Stdout, o.Stderr = io.Discard, io.Discard
-		if code := exitCode(runRun(context.Background(), o), io.Discard); code != exitUsage {
+		if code := exitCode(runLive(context.Background(), o), io.Discard); code != exitUsage {
 			t.Errorf("%s: exit %d, want %d", name, code, exitUsage)
 		}
 	}

@@ -4,13 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/flashload/flashload/report/render"
 	"github.com/flashload/flashload/scenario"
 )
 
@@ -73,7 +73,7 @@ func scenariosListRun(opts *scenariosOptions) error {
 		if in.Name == scenario.DefaultScenario {
 			def = " (default)"
 		}
-		fmt.Fprintf(tw, "%s%s\t%s\t%s\t%s\n", in.Name, def, shortDur(in.Duration), fmtRate(in.Peak), in.Description)
+		fmt.Fprintf(tw, "%s%s\t%s\t%s\t%s\n", in.Name, def, render.ShortDuration(in.Duration), render.Rate(in.Peak), in.Description)
 	}
 	return tw.Flush()
 }
@@ -127,7 +127,7 @@ func scenariosShowRun(opts *scenariosOptions, arg string) error {
 	fmt.Fprintf(w, "file %s · seed %d · %s model · %s arrivals · %d users (%s ids)\n",
 		s.File, s.Seed, s.Traffic.Model, s.Traffic.Arrivals, s.Users.Count, s.Users.IDs)
 	fmt.Fprintf(w, "scenario %s, played live in %s (rate scale %g); the simulator plays it uncompressed at full scale\n\n",
-		shortDur(s.Duration.D()), live.WallDuration().Round(time.Millisecond), live.RateScale())
+		render.ShortDuration(s.Duration.D()), live.WallDuration().Round(time.Millisecond), live.RateScale())
 
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "STAGE\tSHAPE\tSCENARIO\tLIVE WALL\tCOMPRESS\tPEAK RPS\tARRIVALS (FULL)\tARRIVALS (LIVE)")
@@ -152,8 +152,8 @@ func scenariosShowRun(opts *scenariosOptions, arg string) error {
 		full := curve.Integral(end) - curve.Integral(stageStart(s, i))
 		liveN := live.Expected(live.WallAt(end)) - live.Expected(start)
 		fmt.Fprintf(tw, "%d\t%s\t%s–%s\t%s\t%g\t%s\t%s\t%s\n", i+1, shape,
-			shortDur(stageStart(s, i)), shortDur(end), (live.WallAt(end) - start).Round(time.Millisecond),
-			live.CompressAt(start), fmtRate(peak), fmtCount(full), fmtCount(liveN))
+			render.ShortDuration(stageStart(s, i)), render.ShortDuration(end), (live.WallAt(end) - start).Round(time.Millisecond),
+			live.CompressAt(start), render.Rate(peak), render.Count(full), render.Count(liveN))
 		if end >= s.Duration.D() {
 			break
 		}
@@ -161,11 +161,15 @@ func scenariosShowRun(opts *scenariosOptions, arg string) error {
 	tw.Flush()
 
 	fmt.Fprintf(w, "\ncurve (arrivals per scenario second, full scale) over scenario time:\n")
-	plot(w, opts.Width, 10, s.Duration.D(), curve.Peak(), curve.Rate)
+	if err := render.Curve(w, opts.Width, 10, s.Duration.D(), curve.Peak(), curve.Rate); err != nil {
+		return err
+	}
 	fmt.Fprintf(w, "\nas played live (arrivals per wall second, rate scale %g) over wall time:\n", live.RateScale())
-	plot(w, opts.Width, 8, live.WallDuration(), live.PeakRate(), live.WallRate)
+	if err := render.Curve(w, opts.Width, 8, live.WallDuration(), live.PeakRate(), live.WallRate); err != nil {
+		return err
+	}
 	fmt.Fprintf(w, "\ntotal arrivals: %s at full scale (peak %s/s); live %s (peak %s/s)\n",
-		fmtCount(curve.Total()), fmtRate(curve.Peak()), fmtCount(live.Total()), fmtRate(live.PeakRate()))
+		render.Count(curve.Total()), render.Rate(curve.Peak()), render.Count(live.Total()), render.Rate(live.PeakRate()))
 
 	fmt.Fprintln(w)
 	for _, k := range s.SKUs {
@@ -178,7 +182,7 @@ func scenariosShowRun(opts *scenariosOptions, arg string) error {
 		}
 		if p := k.Pricing; p != nil {
 			if l := p.Ladder; l != nil {
-				fmt.Fprintf(w, ", ladder %g× −%g every %s (floor %g× cost)", l.Start, l.Step, shortDur(l.Every.D()), l.FloorOverCost)
+				fmt.Fprintf(w, ", ladder %g× −%g every %s (floor %g× cost)", l.Start, l.Step, render.ShortDuration(l.Every.D()), l.FloorOverCost)
 			}
 			if p.FirstNHalf > 0 {
 				fmt.Fprintf(w, ", first %d half price", p.FirstNHalf)
@@ -225,71 +229,4 @@ func stageStart(s *scenario.Scenario, i int) time.Duration {
 		t += s.Traffic.Stages[k].Duration.D()
 	}
 	return t
-}
-
-// plot draws f over [0, span] as a bar chart of height rows scaled to peak; each column shows
-// the highest of 17 samples, so a spike narrower than a column still shows.
-func plot(w io.Writer, width, rows int, span time.Duration, peak float64, f func(time.Duration) float64) {
-	width = min(max(width, 16), 400)
-	vals := make([]float64, width)
-	for c := range vals {
-		for k := 0; k <= 16; k++ {
-			t := time.Duration(float64(span) * (float64(c) + float64(k)/16) / float64(width))
-			vals[c] = math.Max(vals[c], f(t))
-		}
-	}
-	if peak <= 0 {
-		fmt.Fprintln(w, "  (no arrivals)")
-		return
-	}
-	blocks := []rune(" ▁▂▃▄▅▆▇█")
-	label := fmtRate(peak)
-	pad := len(label)
-	for r := rows - 1; r >= 0; r-- {
-		var b strings.Builder
-		for _, v := range vals {
-			eighths := int(math.Round(v / peak * float64(rows*8)))
-			h := min(max(eighths-r*8, 0), 8)
-			b.WriteRune(blocks[h])
-		}
-		lab := ""
-		switch r {
-		case rows - 1:
-			lab = label
-		case 0:
-			lab = "0"
-		}
-		fmt.Fprintf(w, "%*s ┤%s\n", pad, lab, b.String())
-	}
-	end := shortDur(span)
-	fmt.Fprintf(w, "%*s └%s\n", pad, "", strings.Repeat("─", width))
-	fmt.Fprintf(w, "%*s  0%*s\n", pad, "", width-1, end)
-}
-
-func shortDur(d time.Duration) string {
-	s := d.Round(time.Millisecond).String()
-	for _, suf := range []string{"m0s", "h0m"} {
-		s = strings.Replace(s, suf, strings.TrimSuffix(suf, "0s")[:1], 1)
-	}
-	return s
-}
-
-func fmtRate(r float64) string {
-	switch {
-	case r >= 1e6:
-		return fmt.Sprintf("%.3gM", r/1e6)
-	case r >= 1e3:
-		return fmt.Sprintf("%.3gk", r/1e3)
-	}
-	return fmt.Sprintf("%.3g", r)
-}
-
-func fmtCount(n float64) string {
-	switch {
-	case n >= 1e9:
-		return fmt.Sprintf("%.3g billion", n/1e9)
-	case n >= 1e6:
-		return fmt.Sprintf("%.3g million", n/1e6)
-	}
-	return fmt.Sprintf("%.0f", n)
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -109,11 +110,7 @@ func parseSKUFlag(v string) (target.SKUConfig, error) {
 }
 
 func serveRun(ctx context.Context, opts *serveOptions) error {
-	known := false
-	for _, n := range inventory.Names {
-		known = known || n == opts.Strategy
-	}
-	if !known {
+	if !slices.Contains(inventory.Names, opts.Strategy) {
 		return usageErr(fmt.Errorf("unknown --strategy %q (want one of %s)", opts.Strategy, strings.Join(inventory.Names, ", ")))
 	}
 	var skus []target.SKUConfig

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
 	"sync/atomic"
 	"time"
 
@@ -130,7 +129,15 @@ func simRun(ctx context.Context, opts *simOptions, arg string) error {
 	if err := render.Text(opts.Out, run.Summary, nil); err != nil {
 		return err
 	}
-	printStepLatency(opts.Out, sm.StepLatency())
+	steps := map[string][]render.StepWindow{}
+	for k, ws := range sm.StepLatency() {
+		for _, sw := range ws {
+			steps[k] = append(steps[k], render.StepWindow(sw))
+		}
+	}
+	if err := render.StepLatency(opts.Out, steps); err != nil {
+		return err
+	}
 	if gerr != nil {
 		return usageErr(gerr)
 	}
@@ -141,34 +148,4 @@ func simRun(ctx context.Context, opts *simOptions, arg string) error {
 		return gateErr(errors.New("a gate failed (see above)"))
 	}
 	return nil
-}
-
-// printStepLatency prints each step's mean latency of answered requests over the run and in
-// its worst timeline window (the order latency of the seeds' table is the purchase step's).
-func printStepLatency(w io.Writer, steps map[string][]sim.StepWindow) {
-	names := make([]string, 0, len(steps))
-	for k := range steps {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	if len(names) > 0 {
-		fmt.Fprintf(w, "\nanswered requests by step (mean latency)\n")
-	}
-	for _, k := range names {
-		var sum float64
-		var n int64
-		worst, at := 0.0, 0.0
-		for _, sw := range steps[k] {
-			sum += sw.MeanMs * float64(sw.N)
-			n += sw.N
-			if sw.N > 0 && sw.MeanMs > worst {
-				worst, at = sw.MeanMs, sw.T
-			}
-		}
-		if n == 0 {
-			continue
-		}
-		fmt.Fprintf(w, "  %-12s %12d answered  mean %s  worst window %s at %s\n", k, n, report.FormatMs(sum/float64(n)),
-			report.FormatMs(worst), time.Duration(at*float64(time.Second)))
-	}
 }

@@ -55,14 +55,11 @@ func Markdown(w io.Writer, s *report.Summary, predicted *report.Summary) error {
 	if len(s.Gates) > 0 {
 		ew.printf("| | gate | measured |\n|---|---|---|\n")
 		for _, g := range s.Gates {
-			mark, val := ":white_check_mark:", report.FormatGateValue(g)
+			mark := ":white_check_mark:"
 			if !g.Pass {
 				mark = ":x:"
 			}
-			if g.Error != "" {
-				val = g.Error
-			}
-			ew.printf("| %s | `%s` | %s |\n", mark, mdEscape(g.Expr), mdEscape(val))
+			ew.printf("| %s | `%s` | %s |\n", mark, mdEscape(g.Expr), mdEscape(GateValue(g)))
 		}
 		ew.printf("\n")
 	}

@@ -254,8 +254,8 @@ type htmlData struct {
 }
 
 type gateRow struct {
-	Expr, Value string
-	Pass        bool
+	Expr, Value, Verdict string
+	Pass                 bool
 }
 
 // HTML writes one self-contained HTML file: the key figures, the gates, the audit and the SVG
@@ -272,11 +272,7 @@ func HTML(w io.Writer, run *report.Run, predicted *report.Summary) error {
 		d.Side = sideBySide(s, predicted)
 	}
 	for _, g := range s.Gates {
-		v := report.FormatGateValue(g)
-		if g.Error != "" {
-			v = g.Error
-		}
-		d.Gates = append(d.Gates, gateRow{Expr: g.Expr, Value: v, Pass: g.Pass})
+		d.Gates = append(d.Gates, gateRow{Expr: g.Expr, Value: GateValue(g), Verdict: Verdict(g.Pass), Pass: g.Pass})
 		if !g.Pass {
 			d.Passed = false
 			d.Failed++
@@ -305,7 +301,7 @@ figure{margin:1.5em 0} figcaption{font-weight:600;margin-bottom:.3em} figure svg
 <p class="meta">{{.S.Mode}} run{{if .S.Strategy}} · strategy {{.S.Strategy}}{{end}}{{if .S.Target}} · target {{.S.Target}}{{end}} · seed {{.S.Seed}} · {{printf "%.1f" .S.DurationS}} s of run clock, {{printf "%.0f" .S.ScenarioTimeS}} s of scenario{{if .S.Partial}} · <strong>partial</strong>{{end}}</p>
 {{if .Gates}}<h2>Gates: {{if .Passed}}<span class="pass">all passed</span>{{else}}<span class="fail">{{.Failed}} failed</span>{{end}}</h2>
 <table id="gates"><tr><th></th><th>gate</th><th>measured</th></tr>
-{{range .Gates}}<tr><td>{{if .Pass}}<span class="pass">PASS</span>{{else}}<span class="fail">FAIL</span>{{end}}</td><td><code>{{.Expr}}</code></td><td class="num">{{.Value}}</td></tr>
+{{range .Gates}}<tr><td><span class="{{if .Pass}}pass{{else}}fail{{end}}">{{.Verdict}}</span></td><td><code>{{.Expr}}</code></td><td class="num">{{.Value}}</td></tr>
 {{end}}</table>{{end}}
 <h2>Figures</h2>
 <table id="figures">{{range .Figures}}<tr><th>{{index . 0}}</th><td class="num">{{index . 1}}</td></tr>

@@ -21,7 +21,7 @@ func TestWriteAllAndHTMLInChromium(t *testing.T) {
 	if err := WriteAll(dir, run, fixture("sim", 0.8)); err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []string{report.SummaryFile, report.HistogramsFile, report.PredictedFile, report.ReportFile} {
+	for _, f := range []string{report.SummaryFile, report.HistogramsFile, report.PredictedFile, HTMLFile} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Fatal(err)
 		}
@@ -33,7 +33,7 @@ func TestWriteAllAndHTMLInChromium(t *testing.T) {
 	if back.Predicted == nil || back.Latency.TotalCount() != run.Summary.Requests.Total {
 		t.Fatalf("read back: predicted %v, %d latencies", back.Predicted != nil, back.Latency.TotalCount())
 	}
-	page, err := os.ReadFile(filepath.Join(dir, report.ReportFile))
+	page, err := os.ReadFile(filepath.Join(dir, HTMLFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +52,7 @@ func TestWriteAllAndHTMLInChromium(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 		"--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-		"--user-data-dir="+t.TempDir(), "--dump-dom", "file://"+filepath.Join(dir, report.ReportFile))
+		"--user-data-dir="+t.TempDir(), "--dump-dom", "file://"+filepath.Join(dir, HTMLFile))
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	dom, err := cmd.Output()

@@ -98,6 +98,26 @@ func TestGolden(t *testing.T) {
 		{"summary.md", func(b *bytes.Buffer) error { return Markdown(b, run.Summary, nil) }},
 		{"summary-predicted.md", func(b *bytes.Buffer) error { return Markdown(b, run.Summary, pred) }},
 		{"junit.xml", func(b *bytes.Buffer) error { return JUnit(b, run.Summary) }},
+		{"rehearsal.txt", func(b *bytes.Buffer) error {
+			return RehearsalText(b, Rehearsal{Name: "double-eleven", Live: run.Summary, Played: pred, Full: pred, Report: "runs/x/report.html"})
+		}},
+		{"rehearsal-measured.txt", func(b *bytes.Buffer) error {
+			return RehearsalText(b, Rehearsal{Name: "double-eleven", Live: run.Summary, Report: "runs/x/report.html"})
+		}},
+		{"shootout.txt", func(b *bytes.Buffer) error { return ShootoutText(b, shootout(run.Summary, pred)) }},
+		{"shootout.md", func(b *bytes.Buffer) error { return ShootoutMarkdown(b, "double-eleven", shootout(run.Summary, pred)) }},
+		{"plan.txt", func(b *bytes.Buffer) error {
+			return PlanText(b, Plan{Name: "double-eleven", Trials: 9, Elapsed: 1234 * time.Millisecond, Replicas: 3,
+				ModelReplicas: 4, Shards: 8, ModelShards: 32, Passing: pred, Failing: run.Summary})
+		}},
+		{"curve.txt", func(b *bytes.Buffer) error {
+			return Curve(b, 40, 6, 24*time.Hour, 350e3, func(t time.Duration) float64 {
+				if t > 3*time.Hour && t < 3*time.Hour+20*time.Minute { // a spike narrower than a column
+					return 350e3
+				}
+				return 20e3 + 60e3*t.Hours()/24
+			})
+		}},
 	} {
 		var b bytes.Buffer
 		if err := tc.fn(&b); err != nil {
@@ -214,5 +234,32 @@ func TestCompareText(t *testing.T) {
 	golden(t, "compare.txt", out.Bytes())
 	if math.IsNaN(c.Rows[0].Values[0]) {
 		t.Error("p50 missing")
+	}
+}
+
+func shootout(a, b *report.Summary) []ShootoutRow {
+	na := *b
+	na.Strategy = "naive"
+	na.Gates = append([]report.GateResult{{Expr: "oversold == 0", Value: 12}}, b.Gates...)
+	return []ShootoutRow{{Live: a, Report: "redis-lua/report.html"}, {Live: &na, Report: "naive/report.html"}}
+}
+
+// TestGatesOneLine: every text output's gate line is PASS or FAIL, the expression padded to the
+// longest, and the measured value, or the reason it could not be measured (never a bare 0).
+func TestGatesOneLine(t *testing.T) {
+	var b bytes.Buffer
+	gates := []report.GateResult{
+		{Expr: "p(99) < 500ms", Value: 420, Pass: true},
+		{Expr: "oversold == 0", Value: 0, Pass: false, Error: "not checked: the audit did not run"},
+	}
+	if err := Gates(&b, "  ", gates); err != nil {
+		t.Fatal(err)
+	}
+	want := "  PASS  p(99) < 500ms  420ms\n  FAIL  oversold == 0  not checked: the audit did not run\n"
+	if b.String() != want {
+		t.Errorf("got\n%q\nwant\n%q", b.String(), want)
+	}
+	if got := FailedGates(gates); len(got) != 1 || got[0] != "oversold == 0 (not checked: the audit did not run)" {
+		t.Errorf("FailedGates: %q", got)
 	}
 }

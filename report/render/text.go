@@ -110,20 +110,8 @@ func Text(w io.Writer, s *report.Summary, predicted *report.Summary) error {
 	}
 	if len(s.Gates) > 0 {
 		ew.printf("\ngates\n")
-		width := 0
-		for _, g := range s.Gates {
-			width = max(width, len(g.Expr))
-		}
-		for _, g := range s.Gates {
-			verdict := "PASS"
-			if !g.Pass {
-				verdict = "FAIL"
-			}
-			detail := report.FormatGateValue(g)
-			if g.Error != "" {
-				detail = g.Error
-			}
-			ew.printf("  %s  %-*s  %s\n", verdict, width, g.Expr, detail)
+		if ew.err == nil {
+			ew.err = Gates(w, "  ", s.Gates)
 		}
 	}
 	if len(s.Warnings) > 0 {

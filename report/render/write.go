@@ -27,14 +27,14 @@ func WriteAll(dir string, run *report.Run, predicted *report.Run) error {
 	if err := run.Write(dir); err != nil {
 		return err
 	}
-	f, err := os.Create(filepath.Join(dir, report.ReportFile))
+	f, err := os.Create(filepath.Join(dir, HTMLFile))
 	if err != nil {
 		return err
 	}
 	bw := bufio.NewWriter(f)
 	if err := HTML(bw, run, pred); err != nil {
 		f.Close()
-		return fmt.Errorf("write %s: %w", report.ReportFile, err)
+		return fmt.Errorf("write %s: %w", HTMLFile, err)
 	}
 	if err := bw.Flush(); err != nil {
 		f.Close()

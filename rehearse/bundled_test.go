@@ -1,8 +1,7 @@
-package main
+package rehearse
 
 import (
 	"context"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -10,7 +9,6 @@ import (
 	"github.com/flashload/flashload/scenario"
 	"github.com/flashload/flashload/scenario/engine"
 	"github.com/flashload/flashload/sim"
-	"github.com/flashload/flashload/target"
 )
 
 // TestBundledScenariosPlayLiveAndSimulated plays every bundled scenario both ways, briefly: live
@@ -40,18 +38,13 @@ func TestBundledScenariosPlayLiveAndSimulated(t *testing.T) {
 			scale := s.RateScale * min(1, 300/full.PeakRate())
 			po := scenario.PlayOptions{Wall: wall, RateScale: scale}
 
-			srv, err := target.New(context.Background(), target.Options{AdminToken: "bundled"})
+			tgt, err := StartTarget(context.Background(), TargetOptions{Strategy: "memory"})
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer srv.Close()
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			go srv.Serve(ln)
+			defer tgt.Stop(context.Background())
 			live, err := engine.Run(context.Background(), s, engine.Options{
-				Target: "http://" + ln.Addr().String(), AdminToken: "bundled", Setup: true,
+				Target: tgt.URL(), AdminToken: tgt.AdminToken(), Setup: true,
 				Play: po, NoPreflight: true,
 			})
 			if err != nil {

@@ -1,0 +1,291 @@
+// Package rehearse is flashload's main job: for each inventory strategy it starts the reference
+// target in-process, plays a scenario against it with the live engine (the dashboard showing
+// progress), audits the sale, simulates the same scenario at the played scale (calibrated by the
+// measured service time) and at full scale, and writes each run directory and, for several
+// strategies, the shoot-out. A *scenario.Scenario and Options enter; a Result (the runs and
+// whether their gates passed) and the files and lines it wrote leave.
+//
+// It owns the processes a rehearsal needs (today the in-process Target) and is, besides
+// cmd/flashload, the only package that imports target, engine, sim and report together.
+package rehearse
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/report/dashboard"
+	"github.com/flashload/flashload/report/render"
+	"github.com/flashload/flashload/scenario"
+	"github.com/flashload/flashload/scenario/engine"
+	"github.com/flashload/flashload/sim"
+	"github.com/flashload/flashload/target"
+	"github.com/flashload/flashload/target/inventory"
+)
+
+// ShootoutFile is the comparison a rehearsal of several strategies writes into its directory.
+const ShootoutFile = "shootout.md"
+
+// Options say what to rehearse and where to write it.
+type Options struct {
+	Scenario   *scenario.Scenario // an open-model scenario (scenario.Load)
+	Strategies []string           // rehearsed one after another; empty: memory, or redis-lua when Redis is set
+	Target     TargetOptions      // the target of every strategy (Strategy is set per rehearsal)
+
+	Wall      time.Duration // play the whole scenario in this wall time; 0: the file's compression
+	RateScale float64       // share of the amplitude played live; 0: the file's rate_scale
+	Seed      int64         // 0: the scenario's
+	NoSim     bool          // measure only
+	Out       string        // run directory; "": report.DefaultRunDir; one subdirectory per strategy when several
+
+	Stdout, Stderr io.Writer // the results; progress and notes (nil: discarded)
+	TTY            bool      // the dashboard on Stdout, else plain progress lines on Stderr
+}
+
+// Rehearsal is one strategy's outcome.
+type Rehearsal struct {
+	Strategy string
+	Dir      string
+	Live     *report.Run
+	Played   *report.Run // simulated at the played scale, calibrated by Live; nil when not simulated
+	Full     *report.Run // simulated at full scale; nil when not simulated
+	Pass     bool        // every gate of the scenario passed on Live
+}
+
+// Result is what Run rehearsed, in order.
+type Result struct {
+	Dir        string
+	Rehearsals []Rehearsal
+}
+
+// Failed names the strategies whose gates failed.
+func (r Result) Failed() []string {
+	var out []string
+	for _, h := range r.Rehearsals {
+		if !h.Pass {
+			out = append(out, h.Strategy)
+		}
+	}
+	return out
+}
+
+// InputError is bad input: the options or the scenario cannot be rehearsed. Nothing was started.
+type InputError struct{ Err error }
+
+func (e *InputError) Error() string { return e.Err.Error() }
+func (e *InputError) Unwrap() error { return e.Err }
+
+func inputErr(format string, a ...any) error { return &InputError{Err: fmt.Errorf(format, a...)} }
+
+// Run rehearses o.Scenario once per strategy. It returns an *InputError for bad options, and
+// the rehearsals done so far with ctx's error when ctx ends. Failed gates are not an error:
+// Result.Failed names them.
+func Run(ctx context.Context, o Options) (Result, error) {
+	s := o.Scenario
+	if s == nil {
+		return Result{}, inputErr("no scenario")
+	}
+	if o.Wall < 0 || o.RateScale < 0 {
+		return Result{}, inputErr("--wall and --rate-scale must be positive")
+	}
+	if s.Traffic.Model == "closed" {
+		return Result{}, inputErr("%s: rehearse plays open-model scenarios (traffic.model is closed); use flashload run", s.Name)
+	}
+	strategies, err := o.strategies()
+	if err != nil {
+		return Result{}, &InputError{Err: err}
+	}
+	if o.Stdout == nil {
+		o.Stdout = io.Discard
+	}
+	if o.Stderr == nil {
+		o.Stderr = io.Discard
+	}
+	res := Result{Dir: o.Out}
+	if res.Dir == "" {
+		res.Dir = report.DefaultRunDir(s.Name, time.Now())
+	}
+	for _, st := range strategies {
+		if ctx.Err() != nil {
+			break
+		}
+		dir := res.Dir
+		if len(strategies) > 1 {
+			dir = filepath.Join(res.Dir, st)
+		}
+		r, err := rehearseOne(ctx, o, st, dir)
+		if err != nil {
+			return res, fmt.Errorf("rehearse %s on %s: %w", s.Name, st, err)
+		}
+		res.Rehearsals = append(res.Rehearsals, r)
+	}
+	if len(res.Rehearsals) > 1 {
+		if err := writeShootout(o.Stdout, s.Name, res); err != nil {
+			return res, err
+		}
+	}
+	if ctx.Err() != nil {
+		return res, fmt.Errorf("rehearsal interrupted: %w", ctx.Err())
+	}
+	if len(res.Failed()) == 0 {
+		fmt.Fprintln(o.Stdout, "gates: all passed")
+	}
+	return res, nil
+}
+
+// strategies checks o.Strategies and fills the default.
+func (o *Options) strategies() ([]string, error) {
+	list := o.Strategies
+	if len(list) == 0 {
+		st := target.DefaultStrategy
+		if o.Target.Redis != "" {
+			st = "redis-lua"
+		}
+		list = []string{st}
+	}
+	for i, st := range list {
+		if !slices.Contains(inventory.Names, st) {
+			return nil, fmt.Errorf("unknown strategy %q (known: %s)", st, strings.Join(inventory.Names, ", "))
+		}
+		if slices.Contains(list[:i], st) {
+			return nil, fmt.Errorf("strategy %q given twice", st)
+		}
+		if strings.HasPrefix(st, "redis") && o.Target.Redis == "" {
+			return nil, fmt.Errorf("strategy %q needs --redis URL (a real redis-server)", st)
+		}
+	}
+	return list, nil
+}
+
+// rehearseOne plays the scenario against a fresh target with one strategy, audits it,
+// simulates it, writes dir and prints the outcome.
+func rehearseOne(ctx context.Context, o Options, strategy, dir string) (Rehearsal, error) {
+	s := o.Scenario
+	to := o.Target
+	to.Strategy = strategy
+	tgt, err := StartTarget(ctx, to)
+	if err != nil {
+		return Rehearsal{}, err
+	}
+	fmt.Fprintf(o.Stderr, "rehearse: %s on the reference target (%s inventory) at %s\n", s.Name, strategy, tgt.URL())
+
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	live, err := engine.Run(runCtx, s, engine.Options{
+		Target: tgt.URL(), AdminToken: tgt.AdminToken(), Setup: true,
+		Play: scenario.PlayOptions{Wall: o.Wall, RateScale: o.RateScale},
+		Seed: o.Seed,
+		Progress: func(pctx context.Context, snap func() report.Snapshot) {
+			src := func() report.Snapshot {
+				sn := snap()
+				sn.Strategy = strategy
+				return sn
+			}
+			if err := dashboard.Watch(pctx, src, stop, dashboard.Options{TTY: o.TTY, Out: o.Stdout, Err: o.Stderr}); err != nil {
+				fmt.Fprintf(o.Stderr, "flashload: dashboard: %v\n", err)
+			}
+		},
+	})
+	stopCtx, cancel := context.WithTimeout(context.Background(), DefaultStopTimeout)
+	serr := tgt.Stop(stopCtx)
+	cancel()
+	if err != nil {
+		return Rehearsal{}, err
+	}
+	if serr != nil {
+		fmt.Fprintf(o.Stderr, "rehearse: target shutdown: %v\n", serr)
+	}
+	live.Summary.Strategy = strategy
+	live.Summary.Target = "in-process reference target (" + strategy + ")"
+	r := Rehearsal{Strategy: strategy, Dir: dir, Live: live}
+	// The gates parsed when the scenario was loaded; an error here would be a gate that does not.
+	pass, gerr := report.EvaluateGates(live.Summary, s.Gates)
+	if gerr != nil {
+		return Rehearsal{}, &InputError{Err: gerr}
+	}
+	r.Pass = pass
+
+	if !o.NoSim && s.Model != nil && ctx.Err() == nil {
+		if err := r.simulate(ctx, o); err != nil {
+			// The measurement stands on its own; a model that cannot be played is reported.
+			fmt.Fprintf(o.Stderr, "rehearse: simulation skipped: %v\n", err)
+			live.Summary.Warnings = append(live.Summary.Warnings, "simulation: "+err.Error())
+		}
+	}
+	if err := render.WriteAll(dir, live, r.Played); err != nil {
+		return Rehearsal{}, fmt.Errorf("write %s: %w", dir, err)
+	}
+	view := render.Rehearsal{Name: s.Name, Live: live.Summary, Report: filepath.Join(dir, render.HTMLFile)}
+	if r.Played != nil {
+		view.Played, view.Full = r.Played.Summary, r.Full.Summary
+	}
+	return r, render.RehearsalText(o.Stdout, view)
+}
+
+// simulate plays the scenario in the simulator at the played scale (calibrated by the live
+// run's measured service time) and at full scale, and writes both next to the live run.
+func (r *Rehearsal) simulate(ctx context.Context, o Options) error {
+	s := o.Scenario
+	fmt.Fprintf(o.Stderr, "rehearse: simulating %s at the played scale (calibrated) and at full scale\n", s.Name)
+	opts := sim.Options{Played: true, Seed: o.Seed, Wall: o.Wall, RateScale: o.RateScale} // the live run's overrides
+	if st := r.Live.ServiceTime; st != nil && st.TotalCount() > 0 {
+		if d, err := sim.EmpiricalFromPacked(st, time.Microsecond); err == nil {
+			opts.ServiceTime = d
+		}
+	}
+	played, err := sim.Run(ctx, s, opts)
+	if err != nil {
+		return fmt.Errorf("played scale: %w", err)
+	}
+	full, err := sim.Run(ctx, s, sim.Options{Seed: o.Seed})
+	if err != nil {
+		return fmt.Errorf("full scale: %w", err)
+	}
+	// The same expressions evaluated on the live run above: they parse.
+	_, _ = report.EvaluateGates(played.Summary, s.Gates)
+	_, _ = report.EvaluateGates(full.Summary, s.Gates)
+	r.Played, r.Full = played, full
+	if err := render.WriteAll(filepath.Join(r.Dir, "sim-played"), played, nil); err != nil {
+		return err
+	}
+	return render.WriteAll(filepath.Join(r.Dir, "sim-full"), full, nil)
+}
+
+// writeShootout prints the comparison of the strategies and writes it as Markdown.
+func writeShootout(w io.Writer, name string, res Result) error {
+	rows := make([]render.ShootoutRow, len(res.Rehearsals))
+	for i, h := range res.Rehearsals {
+		rel, err := filepath.Rel(res.Dir, filepath.Join(h.Dir, render.HTMLFile))
+		if err != nil {
+			rel = filepath.Join(h.Dir, render.HTMLFile)
+		}
+		rows[i] = render.ShootoutRow{Live: h.Live.Summary, Report: rel}
+	}
+	fmt.Fprintf(w, "\narchitecture shoot-out: %s\n", name)
+	if err := render.ShootoutText(w, rows); err != nil {
+		return err
+	}
+	path := filepath.Join(res.Dir, ShootoutFile)
+	if err := os.MkdirAll(res.Dir, 0o755); err != nil {
+		return err
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := render.ShootoutMarkdown(f, name, rows); err != nil {
+		return errors.Join(err, f.Close())
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "comparison: %s\n", path)
+	return err
+}
