@@ -1,5 +1,5 @@
 // Package engine is the live executor: it plays a scenario's arrival schedule against a real HTTP
-// target through fasthttp and feeds a report.Recorder.
+// target (over its own keep-alive transport, or fasthttp: transport.go) and feeds a report.Recorder.
 //
 // Data enters as a *scenario.Scenario and Options (target URL, admin access, the play options);
 // it leaves as a *report.Run whose Summary carries the counters, the latency histograms, the
@@ -62,9 +62,9 @@ type Options struct {
 	NoAudit     bool // skip the audit even when the target is auditable
 
 	// FastHTTPOnly sends every request through fasthttp. Otherwise plain-HTTP (http://) targets
-	// use the raw transport (rawconn.go), about a quarter less CPU per request than fasthttp's
-	// HostClient: one keep-alive connection per worker when MaxConns ≥ Workers, else a pool
-	// of MaxConns connections a request borrows for its exchange.
+	// use the raw transport (rawconn.go, transport.go), about a quarter less CPU per request
+	// than fasthttp's HostClient: one keep-alive connection per worker when MaxConns ≥ Workers,
+	// else a pool of MaxConns connections a request borrows for its exchange.
 	FastHTTPOnly bool
 }
 
@@ -76,12 +76,8 @@ type run struct {
 	seed    int64
 	runID   string
 	target  targetURL
-	hc      *fasthttp.HostClient
-	other   *fasthttp.Client
-	slots   chan struct{} // connection slots (fasthttp): a request holds one while it is on the wire; nil when MaxConns ≥ Workers or pool is set
-	raw     bool          // requests to the target go over the raw transport (http://, not FastHTTPOnly)
-	pool    chan *rawConn // raw with MaxConns < Workers: the MaxConns connections requests borrow, dialled lazily; nil otherwise
-	connW   time.Duration
+	tr      transport        // requests to the target
+	other   *fasthttp.Client // request steps to other hosts
 	timeout time.Duration
 	start   time.Time
 	rec     *report.Recorder
@@ -158,7 +154,7 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*report.Run, 
 		complete = r.runOpen(ctx, r.rec.Shard(r.rec.Shards()-1))
 	}
 	end := r.now()
-	r.closePool()
+	r.tr.close()
 	if wall := r.play.WallDuration(); complete && end > wall {
 		// The schedule's length, not the drain's end: answers that arrive while in-flight
 		// sessions finish still count, and rates are per second of the schedule played.
@@ -250,10 +246,8 @@ func prepare(s *scenario.Scenario, opts Options) (*run, error) {
 	sz := clientSizing{MaxConns: opts.MaxConns, Timeout: opts.Timeout, ConnWaitTimeout: opts.ConnWaitTimeout}
 	r := &run{
 		s: s, play: play, opts: opts, seed: seed, runID: runID, target: t,
-		hc:      newHostClient(t, sz),
+		tr:      newTransport(t, opts, sz),
 		other:   newOtherClient(sz),
-		slots:   make(chan struct{}, opts.MaxConns),
-		connW:   opts.ConnWaitTimeout,
 		timeout: opts.Timeout,
 		rec:     opts.Recorder,
 		users:   s.Users.Count,
@@ -263,40 +257,10 @@ func prepare(s *scenario.Scenario, opts Options) (*run, error) {
 	if r.users <= 0 {
 		r.users = 1_000_000
 	}
-	r.raw = !t.TLS && !opts.FastHTTPOnly
-	switch {
-	case opts.MaxConns >= opts.Workers:
-		r.slots = nil // every worker can hold a connection: no slot accounting on the hot path
-	case r.raw:
-		// Fewer connections than workers: a request borrows one of MaxConns raw connections for
-		// its exchange (the pool is the slot accounting).
-		r.slots = nil
-		r.pool = make(chan *rawConn, opts.MaxConns)
-		for i := 0; i < opts.MaxConns; i++ {
-			r.pool <- newRawConn(t.Host, opts.Timeout)
-		}
-	default:
-		for i := 0; i < opts.MaxConns; i++ {
-			r.slots <- struct{}{}
-		}
-	}
 	if err := r.compile(); err != nil {
 		return nil, err
 	}
 	return r, nil
-}
-
-// closePool closes the idle connections of the raw pool (a connection still borrowed by a
-// worker cut by the drain is closed by its finalizer).
-func (r *run) closePool() {
-	for r.pool != nil {
-		select {
-		case c := <-r.pool:
-			c.close()
-		default:
-			return
-		}
-	}
 }
 
 func (r *run) adminURL() string {
