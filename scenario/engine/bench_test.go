@@ -63,15 +63,8 @@ func benchRequestPath(b *testing.B, fastOnly bool) {
 	go srv.Serve(ln)
 	defer ln.Close()
 	s := mustParse(b, constantScenario(1000, "1s", ""))
-	r, err := prepare(s, Options{Target: "http://bench.local:80", Workers: 1, MaxConns: 1, FastHTTPOnly: fastOnly})
-	if err != nil {
-		b.Fatal(err)
-	}
+	r, w := oneWorker(b, s, Options{Target: "http://bench.local:80", Workers: 1, MaxConns: 1, FastHTTPOnly: fastOnly})
 	dialVia(r, func(string) (net.Conn, error) { return ln.Dial() })
-	r.rec = NewRecorder(s, r.play, r.opts, 1)
-	r.shards = 1
-	r.start = time.Now()
-	w := r.newWorker(0)
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -69,14 +69,7 @@ func TestTransportChoice(t *testing.T) {
 // request as a timeout (ErrNoFreeConns), as with fasthttp's slots.
 func TestRawPoolWait(t *testing.T) {
 	s := mustParse(t, constantScenario(100, "1s", ""))
-	r, err := prepare(s, Options{Target: "http://127.0.0.1:1", Workers: 4, MaxConns: 1, ConnWaitTimeout: time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.rec = NewRecorder(s, r.play, r.opts, 1)
-	r.shards = 1
-	r.start = time.Now()
-	w := r.newWorker(0)
+	r, w := oneWorker(t, s, Options{Target: "http://127.0.0.1:1", Workers: 4, MaxConns: 1, ConnWaitTimeout: time.Millisecond})
 	p := r.tr.(*rawPool)
 	held := <-p.conns
 	if c, ok := take(w, p.conns, p.wait); ok {
@@ -164,14 +157,7 @@ func TestRawPoolClosesLateConns(t *testing.T) {
 	}))
 	defer srv.Close()
 	s := mustParse(t, constantScenario(100, "1s", ""))
-	r, err := prepare(s, Options{Target: srv.URL, Workers: 4, MaxConns: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.rec = NewRecorder(s, r.play, r.opts, 1)
-	r.shards = 1
-	r.start = time.Now()
-	w := r.newWorker(0)
+	r, w := oneWorker(t, s, Options{Target: srv.URL, Workers: 4, MaxConns: 1})
 	p := r.tr.(*rawPool)
 	c := <-p.conns
 	p.conns <- c
@@ -190,4 +176,18 @@ func TestRawPoolClosesLateConns(t *testing.T) {
 	if c.c != nil {
 		t.Fatal("a connection that came back after close stays open")
 	}
+}
+
+// oneWorker prepares a run of s with opts and makes its first worker, for tests that play
+// sessions by hand.
+func oneWorker(t testing.TB, s *scenario.Scenario, opts Options) (*run, *worker) {
+	t.Helper()
+	r, err := prepare(s, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.rec = NewRecorder(s, r.play, r.opts, 1)
+	r.shards = 1
+	r.start = time.Now()
+	return r, r.newWorker(0)
 }
