@@ -254,6 +254,18 @@ func (f *fluidSim) carryOn(j, step int, bought bool, tick int64, x float64) {
 // serve decides this tick's requests: shedding, the breaker, the cache, the inventory, the
 // database and the replicas' queue; then records them and moves their sessions on.
 func (f *fluidSim) serve(now time.Duration, tick int64, ds []demand) {
+	dbN, purchaseWork := f.classes(now, ds)
+	dbWait, dbMean := f.database(dbN)
+	nAdm, mean, scv, cpuWork := f.holding(ds, dbWait, dbMean)
+	q, fluid, w0, w1 := f.replicas(ds, nAdm, mean, scv, cpuWork)
+	f.reserve(ds, purchaseWork)
+	f.settle(now, tick, ds, q, fluid, w0, w1, dbWait, dbMean)
+}
+
+// classes admits this tick's demands (none while the breaker is open, a share when the total
+// exceeds the shedding rate) and splits what is admitted into cost classes. It returns the
+// queries the database receives and the purchases that reach the inventory (indexes in ds).
+func (f *fluidSim) classes(now time.Duration, ds []demand) (dbN float64, purchaseWork []int) {
 	svc := f.svc
 	dt := f.dt.Seconds()
 	total := 0.0
@@ -269,8 +281,6 @@ func (f *fluidSim) serve(now time.Duration, tick int64, ds []demand) {
 	}
 
 	// Cost classes, the inventory, and the database's load.
-	var dbN float64
-	var purchaseWork []int
 	for i := range ds {
 		d := &ds[i]
 		if open {
@@ -297,10 +307,16 @@ func (f *fluidSim) serve(now time.Duration, tick int64, ds []demand) {
 			dbN += d.n * d.share[clWork]
 		}
 	}
+	return dbN, purchaseWork
+}
 
+// database serves dbN queries in this tick. A query's time is dbWait + Exp(mean dbMean).
+func (f *fluidSim) database(dbN float64) (dbWait, dbMean float64) {
+	svc := f.svc
+	dt := f.dt.Seconds()
 	// The database: each shard answers at the USL response time of its steady concurrency;
 	// beyond its capacity queries queue (a backlog carried over like the replicas').
-	var dbWait, dbMean, dbUtil float64 // a query's time: dbWait + Exp(mean dbMean)
+	var dbUtil float64
 	if db := svc.db; db != nil {
 		capTot := db.cap * float64(f.shardsN)
 		lamS := dbN / dt / float64(f.shardsN)
@@ -322,9 +338,15 @@ func (f *fluidSim) serve(now time.Duration, tick int64, ds []demand) {
 		f.dbUtilSum += dbUtil
 		f.dbUtilN++
 	}
+	return dbWait, dbMean
+}
 
+// holding is the admitted requests' holding time at a replica (their database time included):
+// its mean and squared coefficient of variation, with the admitted count and their CPU time.
+func (f *fluidSim) holding(ds []demand, dbWait, dbMean float64) (nAdm, mean, scv, cpuWork float64) {
+	svc := f.svc
 	// The replicas' holding-time mixture: mean and squared coefficient of variation.
-	var nAdm, m1, m2, cpuWork float64
+	var m1, m2 float64
 	for i := range ds {
 		d := &ds[i]
 		for _, c := range [...]uint8{clHit, clCheap} {
@@ -350,19 +372,24 @@ func (f *fluidSim) serve(now time.Duration, tick int64, ds []demand) {
 			m2 += x * ea2
 		}
 	}
-	mean, scv := 0.0, 1.0
+	mean, scv = 0.0, 1.0
 	if nAdm > 0 {
 		mean = m1 / nAdm
 		scv = math.Max(0, (m2/nAdm)/(mean*mean)-1)
 	}
+	return nAdm, mean, scv, cpuWork
+}
 
+// replicas queues the admitted requests at the ready replicas: a stationary queue q while it is
+// stable, else a fluid backlog whose wait runs from w0 to w1 over the tick; what the queue limit
+// or the timeout refuses moves to the shed and timeout classes.
+func (f *fluidSim) replicas(ds []demand, nAdm, mean, scv, cpuWork float64) (q Queue, fluid bool, w0, w1 float64) {
+	svc := f.svc
+	dt := f.dt.Seconds()
 	// The replicas: a stationary G/G/c queue while it is stable, a fluid backlog otherwise.
 	ready := max(f.fleet.ready, 0)
 	c := svc.workers
 	lam := nAdm / dt
-	var q Queue
-	fluid := false
-	var w0, w1 float64
 	var shedQ, timedOut float64
 	util := 0.0
 	if ready > 0 && mean > 0 {
@@ -436,7 +463,11 @@ func (f *fluidSim) serve(now time.Duration, tick int64, ds []demand) {
 		f.concSum += lam * q.MeanWait()
 	}
 	f.utilN++
+	return q, fluid, w0, w1
+}
 
+// reserve takes the stock of the purchases that reached the inventory.
+func (f *fluidSim) reserve(ds []demand, purchaseWork []int) {
 	// The inventory: reserved purchases take stock; what exceeds it is answered SOLD_OUT.
 	for _, i := range purchaseWork {
 		d := &ds[i]
@@ -458,7 +489,12 @@ func (f *fluidSim) serve(now time.Duration, tick int64, ds []demand) {
 		}
 		f.sold += x * q
 	}
+}
 
+// settle records this tick's answers, moves their sessions on (retries, next steps) and feeds
+// the circuit breaker.
+func (f *fluidSim) settle(now time.Duration, tick int64, ds []demand, q Queue, fluid bool, w0, w1, dbWait, dbMean float64) {
+	svc := f.svc
 	// Record and move the sessions on.
 	var brkReq, brkErr float64
 	for i := range ds {

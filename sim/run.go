@@ -55,9 +55,9 @@ type Options struct {
 	StartedAt time.Time
 }
 
-// Sim is a scenario prepared for simulation: the play, the resolved model and the mode. Run
-// is Prepare then (*Sim).Run; the CLI prepares first to build the Recorder it watches.
-type Sim struct {
+// Prepared is a scenario prepared for simulation: the play, the resolved model and the mode. Run
+// is Prepare then (*Prepared).Run; the CLI prepares first to build the Recorder it watches.
+type Prepared struct {
 	s    *scenario.Scenario
 	play *scenario.Play
 	svc  *service
@@ -69,10 +69,10 @@ type Sim struct {
 }
 
 // StepLatency is, after Run, each step's mean latency of answered requests per timeline window.
-func (sm *Sim) StepLatency() map[string][]StepWindow { return sm.steps }
+func (sm *Prepared) StepLatency() map[string][]StepWindow { return sm.steps }
 
 // Prepare resolves the scenario, its model and the mode.
-func Prepare(s *scenario.Scenario, o Options) (*Sim, error) {
+func Prepare(s *scenario.Scenario, o Options) (*Prepared, error) {
 	po := scenario.PlayOptions{RateScale: 1, Uncompressed: true}
 	if o.Played {
 		po = scenario.PlayOptions{Wall: o.Wall, RateScale: o.RateScale}
@@ -95,7 +95,7 @@ func Prepare(s *scenario.Scenario, o Options) (*Sim, error) {
 	for i, k := range s.SKUs {
 		skuIndex[k.SKU] = i
 	}
-	sm := &Sim{s: s, play: play, svc: svc, js: compileJourneys(s, skuIndex), opts: o}
+	sm := &Prepared{s: s, play: play, svc: svc, js: compileJourneys(s, skuIndex), opts: o}
 	sm.mode = o.Mode
 	if sm.mode == "" || sm.mode == ModeAuto {
 		if s.Model != nil && s.Model.Mode != "" {
@@ -115,13 +115,13 @@ func Prepare(s *scenario.Scenario, o Options) (*Sim, error) {
 }
 
 // Mode is the mode the simulation runs in (fluid or request).
-func (sm *Sim) Mode() string { return sm.mode }
+func (sm *Prepared) Mode() string { return sm.mode }
 
 // Play is the schedule the simulation plays.
-func (sm *Sim) Play() *scenario.Play { return sm.play }
+func (sm *Prepared) Play() *scenario.Play { return sm.play }
 
 // Seed is the seed in use.
-func (sm *Sim) Seed() int64 {
+func (sm *Prepared) Seed() int64 {
 	if sm.opts.Seed != 0 {
 		return sm.opts.Seed
 	}
@@ -129,7 +129,7 @@ func (sm *Sim) Seed() int64 {
 }
 
 // requestsPerArrival is the expected number of requests one arrival sends (retries excluded).
-func (sm *Sim) requestsPerArrival() float64 {
+func (sm *Prepared) requestsPerArrival() float64 {
 	var tot, w float64
 	for _, j := range sm.js {
 		n := 0.0
@@ -149,7 +149,7 @@ func (sm *Sim) requestsPerArrival() float64 {
 
 // NewRecorder makes the Recorder a simulation of this scenario fills (mode "sim", virtual
 // time as the run clock, the played curve as the target rate).
-func (sm *Sim) NewRecorder() *report.Recorder {
+func (sm *Prepared) NewRecorder() *report.Recorder {
 	p := sm.play
 	started := sm.opts.StartedAt
 	if started.IsZero() {
@@ -170,7 +170,7 @@ func (sm *Sim) NewRecorder() *report.Recorder {
 // Run plays the prepared simulation into rec (or a new Recorder) and returns the run. The
 // summary's audit is the model's inventory (the model cannot oversell); gates are left to the
 // caller (report.EvaluateGates). A cancelled ctx ends the run early, marked Partial.
-func (sm *Sim) Run(ctx context.Context, rec *report.Recorder) (*report.Run, error) {
+func (sm *Prepared) Run(ctx context.Context, rec *report.Recorder) (*report.Run, error) {
 	if rec == nil {
 		rec = sm.opts.Recorder
 	}
@@ -262,7 +262,7 @@ func (sm *Sim) Run(ctx context.Context, rec *report.Recorder) (*report.Run, erro
 	return run, nil
 }
 
-// Run simulates scenario s: Prepare, then (*Sim).Run into o.Recorder or a new Recorder.
+// Run simulates scenario s: Prepare, then (*Prepared).Run into o.Recorder or a new Recorder.
 func Run(ctx context.Context, s *scenario.Scenario, o Options) (*report.Run, error) {
 	sm, err := Prepare(s, o)
 	if err != nil {

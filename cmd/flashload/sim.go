@@ -63,7 +63,7 @@ func newSimCmd() *cobra.Command {
 }
 
 // simPrepare loads the scenario and resolves the simulation; errors are usage errors.
-func simPrepare(arg string, o sim.Options, calibrate string) (*scenario.Scenario, *sim.Sim, error) {
+func simPrepare(arg string, o sim.Options, calibrate string) (*scenario.Scenario, *sim.Prepared, error) {
 	s, err := scenario.Load(arg)
 	if err != nil {
 		return nil, nil, usageErr(err)

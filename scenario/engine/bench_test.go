@@ -63,18 +63,8 @@ func benchRequestPath(b *testing.B, fastOnly bool) {
 	go srv.Serve(ln)
 	defer ln.Close()
 	s := mustParse(b, constantScenario(1000, "1s", ""))
-	r, err := prepare(s, Options{Target: "http://bench.local:80", Workers: 1, MaxConns: 1, FastHTTPOnly: fastOnly})
-	if err != nil {
-		b.Fatal(err)
-	}
-	r.hc.Dial = func(string) (net.Conn, error) { return ln.Dial() }
-	r.rec = NewRecorder(s, r.play, r.opts, 1)
-	r.shards = 1
-	r.start = time.Now()
-	w := r.newWorker(0)
-	if w.raw != nil {
-		w.raw.dial = func(string) (net.Conn, error) { return ln.Dial() }
-	}
+	r, w := oneWorker(b, s, Options{Target: "http://bench.local:80", Workers: 1, MaxConns: 1, FastHTTPOnly: fastOnly})
+	dialVia(r, func(string) (net.Conn, error) { return ln.Dial() })
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -87,6 +77,22 @@ func benchRequestPath(b *testing.B, fastOnly bool) {
 	}
 	if snap := r.rec.Snapshot(r.now()); snap.Total.Errors != 0 {
 		b.Fatalf("%d requests failed", snap.Total.Errors)
+	}
+}
+
+// dialVia makes the run's transport dial its connections with dial (an in-memory listener).
+func dialVia(r *run, dial func(addr string) (net.Conn, error)) {
+	switch t := r.tr.(type) {
+	case *fastClient:
+		t.hc.Dial = dial
+	case *rawConns:
+		t.dial = dial
+	case *rawPool:
+		for range cap(t.conns) {
+			c := <-t.conns
+			c.dial = dial
+			defer func() { t.conns <- c }()
+		}
 	}
 }
 

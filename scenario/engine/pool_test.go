@@ -14,37 +14,54 @@ import (
 	"github.com/flashload/flashload/scenario"
 )
 
-// TestRawPoolChoice: the raw pool is used exactly for plain HTTP with fewer connections than
-// workers and without FastHTTPOnly; it holds MaxConns connections, none dialled yet.
-func TestRawPoolChoice(t *testing.T) {
+// TestTransportChoice: the raw pool is used exactly for plain HTTP with fewer connections than
+// workers and without FastHTTPOnly, and holds MaxConns connections, none dialled yet; plain HTTP
+// with a connection per worker uses the workers' own connections; fasthttp takes the rest, with
+// connection slots when there are fewer connections than workers.
+func TestTransportChoice(t *testing.T) {
 	s := mustParse(t, constantScenario(100, "1s", ""))
 	for _, c := range []struct {
-		target          string
-		workers, conns  int
-		fastOnly, pool  bool
-		wantRaw, wantSl bool
+		target         string
+		workers, conns int
+		fastOnly       bool
+		want           string // pool, own, fast, fast+slots
 	}{
-		{"http://127.0.0.1:1", 8, 2, false, true, true, false},
-		{"http://127.0.0.1:1", 8, 8, false, false, true, false},
-		{"http://127.0.0.1:1", 8, 2, true, false, false, true},
-		{"https://127.0.0.1:1", 8, 2, false, false, false, true},
+		{"http://127.0.0.1:1", 8, 2, false, "pool"},
+		{"http://127.0.0.1:1", 8, 8, false, "own"},
+		{"http://127.0.0.1:1", 8, 2, true, "fast+slots"},
+		{"http://127.0.0.1:1", 8, 8, true, "fast"},
+		{"https://127.0.0.1:1", 8, 2, false, "fast+slots"},
+		{"https://127.0.0.1:1", 8, 8, false, "fast"},
 	} {
 		r, err := prepare(s, Options{Target: c.target, Workers: c.workers, MaxConns: c.conns, FastHTTPOnly: c.fastOnly})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if (r.pool != nil) != c.pool || r.raw != c.wantRaw || (r.slots != nil) != c.wantSl {
-			t.Errorf("%+v: pool %v raw %v slots %v", c, r.pool != nil, r.raw, r.slots != nil)
-		}
-		if r.pool != nil {
-			if len(r.pool) != c.conns {
-				t.Errorf("%+v: %d pooled connections, want %d", c, len(r.pool), c.conns)
+		got := ""
+		switch tr := r.tr.(type) {
+		case *rawPool:
+			got = "pool"
+			if len(tr.conns) != c.conns {
+				t.Errorf("%+v: %d pooled connections, want %d", c, len(tr.conns), c.conns)
 			}
-			for range len(r.pool) {
-				if rc := <-r.pool; rc.c != nil {
+			for range len(tr.conns) {
+				if rc := <-tr.conns; rc.c != nil {
 					t.Errorf("%+v: a pooled connection is dialled before use", c)
 				}
 			}
+		case *rawConns:
+			got = "own"
+		case *fastClient:
+			got = "fast"
+			if tr.slots != nil {
+				got = "fast+slots"
+				if len(tr.slots) != c.conns {
+					t.Errorf("%+v: %d slots, want %d", c, len(tr.slots), c.conns)
+				}
+			}
+		}
+		if got != c.want || r.tr.renders() != (got == "pool" || got == "own") {
+			t.Errorf("%+v: transport %s (renders %v), want %s", c, got, r.tr.renders(), c.want)
 		}
 	}
 }
@@ -53,25 +70,19 @@ func TestRawPoolChoice(t *testing.T) {
 // request as a timeout (ErrNoFreeConns), as with fasthttp's slots.
 func TestRawPoolWait(t *testing.T) {
 	s := mustParse(t, constantScenario(100, "1s", ""))
-	r, err := prepare(s, Options{Target: "http://127.0.0.1:1", Workers: 4, MaxConns: 1, ConnWaitTimeout: time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.rec = NewRecorder(s, r.play, r.opts, 1)
-	r.shards = 1
-	r.start = time.Now()
-	w := r.newWorker(0)
-	held := <-r.pool
-	if c := w.borrow(); c != nil {
-		t.Fatal("borrowed from an empty pool")
+	r, w := oneWorker(t, s, Options{Target: "http://127.0.0.1:1", Workers: 4, MaxConns: 1, ConnWaitTimeout: time.Millisecond})
+	p := r.tr.(*rawPool)
+	held := <-p.conns
+	if c, ok := take(w, p.conns, p.wait); ok {
+		t.Fatalf("borrowed %p from an empty pool", c)
 	}
 	w.session(context.Background(), scenario.Arrival{Seq: 1}, r.now())
 	snap := r.rec.Snapshot(r.now())
-	if snap.Total.Errors != 1 {
-		t.Fatalf("%d errors, want the one request that found no connection", snap.Total.Errors)
+	if snap.Total.Errors != 1 || snap.Total.Requests != 1 {
+		t.Fatalf("%d errors of %d requests, want the one request that found no connection", snap.Total.Errors, snap.Total.Requests)
 	}
-	r.pool <- held
-	if c := w.borrow(); c != held {
+	p.conns <- held
+	if c, ok := take(w, p.conns, p.wait); !ok || c != held {
 		t.Fatal("the returned connection is not borrowed again")
 	}
 }
@@ -133,4 +144,51 @@ journeys:
 	if peak.Load() > 2 {
 		t.Errorf("the server saw %d connections at once, want at most MaxConns 2", peak.Load())
 	}
+}
+
+// TestRawPoolClosesLateConns: once the run closed the pool, a connection that comes back from a
+// session the drain cut (its request still on the wire) is closed too: none outlives the run.
+func TestRawPoolClosesLateConns(t *testing.T) {
+	arrived, release := make(chan struct{}), make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		<-release
+		w.WriteHeader(409)
+		w.Write([]byte(`{"code":"SOLD_OUT"}`))
+	}))
+	defer srv.Close()
+	s := mustParse(t, constantScenario(100, "1s", ""))
+	r, w := oneWorker(t, s, Options{Target: srv.URL, Workers: 4, MaxConns: 1})
+	p := r.tr.(*rawPool)
+	c := <-p.conns
+	p.conns <- c
+	done := make(chan struct{})
+	go func() {
+		w.session(context.Background(), scenario.Arrival{Seq: 1}, r.now())
+		close(done)
+	}()
+	<-arrived
+	p.close() // the run ends while the request is on the wire
+	close(release)
+	<-done
+	if snap := r.rec.Snapshot(r.now()); snap.Total.Requests != 1 || snap.Total.Errors != 0 {
+		t.Fatalf("%d requests, %d errors; want 1 answered", snap.Total.Requests, snap.Total.Errors)
+	}
+	if c.c != nil {
+		t.Fatal("a connection that came back after close stays open")
+	}
+}
+
+// oneWorker prepares a run of s with opts and makes its first worker, for tests that play
+// sessions by hand.
+func oneWorker(t testing.TB, s *scenario.Scenario, opts Options) (*run, *worker) {
+	t.Helper()
+	r, err := prepare(s, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.rec = NewRecorder(s, r.play, r.opts, 1)
+	r.shards = 1
+	r.start = time.Now()
+	return r, r.newWorker(0)
 }

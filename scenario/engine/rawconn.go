@@ -11,15 +11,16 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// The raw transport: plain-HTTP (http://) requests to the target, when every worker can own a
-// connection (MaxConns ≥ Workers), skip fasthttp's HostClient and go over the worker's own
-// keep-alive net.Conn: the request is serialized by fasthttp (so its bytes are exactly what the
-// HostClient would send) into a reusable buffer, written with one Write, and the answer is read
+// The raw transport: plain-HTTP (http://) requests to the target skip fasthttp's HostClient and
+// go over a keep-alive net.Conn of the engine's own (rawConn), which a worker owns (MaxConns ≥
+// Workers) or borrows from a pool (fewer connections than workers; see transport.go). The
+// request is rendered by sendRaw, or serialized by fasthttp (so its bytes are exactly what the
+// HostClient would send), into a reusable buffer, written with one Write, and the answer is read
 // into a reusable buffer and parsed by parseResponse (status, Content-Length or chunked or
 // until-close framing, Retry-After, Connection: close). The answer is then handed to the
 // caller as a fasthttp.Response (status, body by reference, Retry-After), so everything after
-// the transport is shared with the fallback. fasthttp stays the client for https, full URLs to
-// other hosts, and runs with fewer connections than workers.
+// the transport is shared with fasthttp, which stays the client for https, FastHTTPOnly runs and
+// request steps to other hosts.
 
 const (
 	rawMaxAnswer = 4 << 20          // like the HostClient's MaxResponseBodySize
@@ -28,7 +29,8 @@ const (
 
 var errBadAnswer = errors.New("cannot parse the answer")
 
-// rawConn is one worker's connection to the target. Not safe for concurrent use.
+// rawConn is one connection to the target, used by one worker at a time (its owner, or the
+// borrower from the pool). Not safe for concurrent use.
 type rawConn struct {
 	addr     string
 	timeout  time.Duration

@@ -25,7 +25,7 @@ type worker struct {
 	timer *time.Timer
 	req   fasthttp.Request
 	resp  fasthttp.Response
-	raw   *rawConn // the worker's own connection to the target (run.raw without a pool), else nil
+	raw   *rawConn // the worker's own connection to the target (the rawConns transport), else nil
 	// rendered: sendRaw put the request in out (head: it is a HEAD); do sends it as is.
 	rendered, head bool
 	out            []byte // a rendered request; swapped with the connection's buffer when sent
@@ -47,9 +47,6 @@ func (r *run) newWorker(i int) *worker {
 	w.log.spill = r.spill
 	w.timer = time.NewTimer(time.Hour)
 	w.timer.Stop()
-	if r.raw && r.pool == nil {
-		w.raw = newRawConn(r.target.Host, r.timeout)
-	}
 	r.workersMu.Lock()
 	r.workers[w] = struct{}{}
 	r.workersMu.Unlock()
@@ -256,7 +253,7 @@ func (w *worker) send(st *compiledStep, journey string, intended time.Duration, 
 		w.buf = append(w.buf, r.target.Prefix...)
 	}
 	w.buf = st.ep.url.Append(w.buf, &w.vars)
-	if st.kind != kRequest && r.raw && !st.ep.full && plainPath(w.buf) {
+	if st.kind != kRequest && !st.ep.full && r.tr.renders() && plainPath(w.buf) {
 		return w.sendRaw(st, journey, intended, retry)
 	}
 	setURI(req, w.buf, !st.ep.full, r.target.Host)
@@ -369,9 +366,8 @@ func setURI(req *fasthttp.Request, uri []byte, onTarget bool, host string) {
 	u.SetHost(host)
 }
 
-// do sends w.req (or, when rendered, w.out) and records the Result. It waits for a connection
-// slot or a pooled connection first: service time runs from when the request got one, latency
-// from intended.
+// do sends w.req (or, when rendered, w.out) and records the Result. The transport waits for a
+// connection first: service time runs from when the request got one, latency from intended.
 func (w *worker) do(journey, step string, intended time.Duration, retry, full bool) answer {
 	r := w.r
 	resp := &w.resp
@@ -386,50 +382,8 @@ func (w *worker) do(journey, step string, intended time.Duration, retry, full bo
 		r.inflight.Add(1)
 		err = r.other.DoTimeout(&w.req, resp, r.timeout)
 		r.inflight.Add(-1)
-	} else if r.pool != nil {
-		if c := w.borrow(); c != nil {
-			res.Sent = r.now()
-			r.inflight.Add(1)
-			if rendered {
-				c.out.b, w.out = w.out, c.out.b
-				err = c.send(w.head, resp)
-			} else {
-				err = c.do(&w.req, resp)
-			}
-			if err == nil {
-				// The body is in the connection's buffers, which the next borrower reuses.
-				w.answer = append(w.answer[:0], resp.Body()...)
-				resp.SetBodyRaw(w.answer)
-			}
-			r.inflight.Add(-1)
-			// On any error send closed the connection: the next borrower dials a fresh one.
-			r.pool <- c
-		} else {
-			res.Sent = r.now()
-			err = fasthttp.ErrNoFreeConns
-		}
-	} else if r.slots == nil {
-		// As many connections as workers: a request never waits for one.
-		res.Sent = r.now()
-		r.inflight.Add(1)
-		if rendered {
-			w.raw.out.b, w.out = w.out, w.raw.out.b
-			err = w.raw.send(w.head, resp)
-		} else if w.raw != nil {
-			err = w.raw.do(&w.req, resp)
-		} else {
-			err = r.hc.Do(&w.req, resp)
-		}
-		r.inflight.Add(-1)
-	} else if w.acquire() {
-		res.Sent = r.now()
-		r.inflight.Add(1)
-		err = r.hc.Do(&w.req, resp)
-		r.inflight.Add(-1)
-		r.slots <- struct{}{}
 	} else {
-		res.Sent = r.now()
-		err = fasthttp.ErrNoFreeConns
+		res.Sent, err = r.tr.do(w, rendered)
 	}
 	res.Done = r.now()
 	w.last = res.Done
@@ -452,44 +406,7 @@ func (w *worker) do(journey, step string, intended time.Duration, retry, full bo
 	return an
 }
 
-// acquire takes a connection slot, waiting at most ConnWaitTimeout.
-func (w *worker) acquire() bool {
-	r := w.r
-	select {
-	case <-r.slots:
-		return true
-	default:
-	}
-	w.timer.Reset(r.connW)
-	select {
-	case <-r.slots:
-		w.timer.Stop()
-		return true
-	case <-w.timer.C:
-		return false
-	}
-}
-
-// borrow takes a connection from the raw pool, waiting at most ConnWaitTimeout; nil when none
-// came in time.
-func (w *worker) borrow() *rawConn {
-	r := w.r
-	select {
-	case c := <-r.pool:
-		return c
-	default:
-	}
-	w.timer.Reset(r.connW)
-	select {
-	case c := <-r.pool:
-		w.timer.Stop()
-		return c
-	case <-w.timer.C:
-		return nil
-	}
-}
-
-// waitUntilOpen polls the SKU until the target says it is on sale (or the session is stopped).
+// waitOpen polls the SKU until the target says it is on sale (or the session is stopped).
 func (w *worker) waitOpen(ctx context.Context, st *compiledStep, journey string, seq, user int64, intended time.Duration) bool {
 	w.vars = scenario.Vars{User: user, SKU: st.sku, Seq: seq}
 	for {

@@ -7,7 +7,7 @@
 // (so the comparison includes what the engine must read). Any error closes and redials the
 // connection. It prints "requests N errors E seconds S rps R" like bareloop.
 //
-//	go run ./scenario/engine/internal/rawloop -c 64 -d 5s http://127.0.0.1:8080/v1/skus/bench
+//	go run ./bench/rawloop -c 64 -d 5s http://127.0.0.1:8080/v1/skus/bench
 package main
 
 import (

@@ -3,7 +3,7 @@
 // off), for D, with nothing else per request (no recording, no parsing). It prints
 // "requests N seconds S rps R".
 //
-//	go run ./scenario/engine/internal/bareloop -c 64 -d 5s http://127.0.0.1:8080/v1/skus/bench
+//	go run ./bench/bareloop -c 64 -d 5s http://127.0.0.1:8080/v1/skus/bench
 package main
 
 import (

@@ -1,0 +1,182 @@
+package report
+
+import (
+	"strings"
+	"sync"
+	"time"
+)
+
+// Shard is one worker's part of a Recorder. Its methods are safe for concurrent use, but meant to
+// be called from one goroutine: the mutex is then uncontended.
+type Shard struct {
+	mu   sync.Mutex
+	win  time.Duration
+	cur  *window
+	open map[int64]*window // windows not yet harvested, including cur
+
+	total, ok, errs, shed, dropped, retries, bytes, arrivals int64
+
+	byStatus  [600]int64 // statuses 0..599; others in more
+	more      map[int]int64
+	byCode    counterSet
+	byError   counterSet
+	byStep    counterSet
+	byJourney counterSet
+	ratios    map[string]*[2]int64
+}
+
+// counterSet counts by a string key. The few keys a run has (codes, steps, journeys) are found
+// by a linear scan, which beats hashing the string; past 16 keys a map takes over.
+type counterSet struct {
+	small []keyCount
+	big   map[string]int64
+}
+
+type keyCount struct {
+	key string
+	n   int64
+}
+
+func (c *counterSet) add(k string, n int64) {
+	for i := range c.small {
+		if c.small[i].key == k {
+			c.small[i].n += n
+			return
+		}
+	}
+	if len(c.small) < 16 {
+		// Copy the key: callers may pass strings that alias reused buffers.
+		c.small = append(c.small, keyCount{strings.Clone(k), n})
+		return
+	}
+	if c.big == nil {
+		c.big = map[string]int64{}
+	}
+	if _, ok := c.big[k]; !ok {
+		k = strings.Clone(k)
+	}
+	c.big[k] += n
+}
+
+func (c *counterSet) addTo(dst map[string]int64) {
+	for _, kc := range c.small {
+		dst[kc.key] += kc.n
+	}
+	for k, n := range c.big {
+		dst[k] += n
+	}
+}
+
+func newShard(win time.Duration) *Shard {
+	return &Shard{win: win, open: map[int64]*window{}, ratios: map[string]*[2]int64{}}
+}
+
+func (s *Shard) window(t time.Duration) *window {
+	idx := int64(0)
+	if t > 0 {
+		idx = int64(t / s.win)
+	}
+	if s.cur != nil && s.cur.idx == idx {
+		return s.cur
+	}
+	w := s.open[idx]
+	if w == nil {
+		w = newWindow(idx)
+		s.open[idx] = w
+	}
+	s.cur = w
+	return w
+}
+
+// Record records one result. Its window is the one holding r.Done (when the answer came).
+func (s *Shard) Record(r *Result) { s.RecordN(r, 1) }
+
+// RecordN records n identical results (the fluid simulator).
+func (s *Shard) RecordN(r *Result, n int64) {
+	if n <= 0 {
+		return
+	}
+	lat, svc := micros(r.Done-r.Intended), micros(r.Done-r.Sent)
+	o := Classify(r)
+	s.mu.Lock()
+	w := s.window(r.Done)
+	_ = w.lat.RecordValues(lat, n) // in range by construction
+	_ = w.svc.RecordValues(svc, n)
+	w.n += n
+	s.total += n
+	if r.First && !r.Retry {
+		w.arrivals += n
+		s.arrivals += n
+	}
+	switch {
+	case o == OutcomeShed || r.Status == 503:
+		s.shed += n
+		w.shed += n
+	case o.Errored():
+		s.errs += n
+		w.errs += n
+	default:
+		s.ok += n
+	}
+	if uint(r.Status) < uint(len(s.byStatus)) {
+		s.byStatus[r.Status] += n
+	} else {
+		if s.more == nil {
+			s.more = map[int]int64{}
+		}
+		s.more[r.Status] += n
+	}
+	if r.Code != "" {
+		s.byCode.add(r.Code, n)
+	}
+	if r.Err != ErrNone {
+		s.byError.add(string(r.Err), n)
+	}
+	if r.Step != "" {
+		s.byStep.add(r.Step, n)
+	}
+	if r.Journey != "" {
+		s.byJourney.add(r.Journey, n)
+	}
+	if r.Retry {
+		s.retries += n
+	}
+	s.bytes += int64(r.Bytes) * n
+	s.mu.Unlock()
+}
+
+// Drop counts an arrival no worker could start on time, in the window of its intended time.
+func (s *Shard) Drop(intended time.Duration) { s.DropN(intended, 1) }
+
+// DropN counts n dropped arrivals.
+func (s *Shard) DropN(intended time.Duration, n int64) {
+	if n <= 0 {
+		return
+	}
+	s.mu.Lock()
+	s.window(intended).drops += n
+	s.dropped += n
+	s.mu.Unlock()
+}
+
+// Ratio counts one trial of a named success rate (gates read it as rate(NAME)).
+func (s *Shard) Ratio(name string, ok bool) {
+	var hit int64
+	if ok {
+		hit = 1
+	}
+	s.RatioN(name, hit, 1)
+}
+
+// RatioN adds num successes out of den trials to a named rate.
+func (s *Shard) RatioN(name string, num, den int64) {
+	s.mu.Lock()
+	p := s.ratios[name]
+	if p == nil {
+		p = new([2]int64)
+		s.ratios[strings.Clone(name)] = p
+	}
+	p[0] += num
+	p[1] += den
+	s.mu.Unlock()
+}

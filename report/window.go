@@ -1,0 +1,85 @@
+package report
+
+import (
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// window is one timeline window's histograms and counters (on a shard, or merged).
+//
+// A harvested window that the dashboard no longer reads in full (all but the last complete one)
+// is sealed: its histograms are kept in their encoded form (HdrHistogram V2, zlib-compressed,
+// a few KiB) instead of as PackedHistograms (tens of KiB each at 10k answers/s), with the two
+// latency percentiles the timeline shows. The run's memory then grows by the encoded size per
+// window, not by the live histograms. Sealing is lossless: merge and Finish decode again.
+type window struct {
+	idx                            int64
+	lat, svc                       *hdr.PackedHistogram // nil while sealed
+	n, arrivals, errs, shed, drops int64
+
+	sealed         bool
+	latEnc, svcEnc []byte // the encoded histograms of a sealed window
+	p50, p99       int64  // latency percentiles (µs) of a sealed window, 0 when it has none
+}
+
+// seal encodes the window's histograms and drops the decoded ones. A histogram that cannot be
+// encoded keeps the window as it is.
+func (w *window) seal() {
+	if w.sealed {
+		return
+	}
+	le, err := w.lat.Encode()
+	if err != nil {
+		return
+	}
+	se, err := w.svc.Encode()
+	if err != nil {
+		return
+	}
+	w.p50, w.p99 = 0, 0
+	if w.lat.TotalCount() > 0 {
+		w.p50, w.p99 = w.lat.ValueAtPercentile(50), w.lat.ValueAtPercentile(99)
+	}
+	w.latEnc, w.svcEnc, w.lat, w.svc, w.sealed = le, se, nil, nil, true
+}
+
+// unseal decodes a sealed window's histograms back. They were encoded by seal in this process,
+// so a decode error is a broken invariant.
+func (w *window) unseal() {
+	if !w.sealed {
+		return
+	}
+	lat, err := hdr.DecodePacked(w.latEnc)
+	if err != nil {
+		panic("report: decoding a sealed window's latency histogram: " + err.Error())
+	}
+	svc, err := hdr.DecodePacked(w.svcEnc)
+	if err != nil {
+		panic("report: decoding a sealed window's service-time histogram: " + err.Error())
+	}
+	w.lat, w.svc, w.latEnc, w.svcEnc, w.sealed = lat, svc, nil, nil, false
+}
+
+// histograms returns the window's histograms, decoded afresh when it is sealed (the window stays
+// sealed), else clones.
+func (w *window) histograms() (lat, svc *hdr.PackedHistogram) {
+	if !w.sealed {
+		return w.lat.Clone(), w.svc.Clone()
+	}
+	c := *w
+	c.unseal()
+	return c.lat, c.svc
+}
+
+func newWindow(idx int64) *window { return &window{idx: idx, lat: newPacked(), svc: newPacked()} }
+
+func (w *window) merge(o *window) {
+	w.unseal()
+	o.unseal()
+	w.lat.Merge(o.lat)
+	w.svc.Merge(o.svc)
+	w.n += o.n
+	w.arrivals += o.arrivals
+	w.errs += o.errs
+	w.shed += o.shed
+	w.drops += o.drops
+}

@@ -1,0 +1,184 @@
+package engine
+
+import (
+	"net"
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// transport carries the workers' requests to the target. prepare chooses one for the run
+// (newTransport), so the request path asks no question per request about how to send:
+//   - rawConns: plain HTTP with a connection per worker (MaxConns ≥ Workers): each worker owns
+//     a keep-alive rawConn (rawconn.go), dialled on its first request;
+//   - rawPool: plain HTTP with fewer connections than workers (the open model's session pool):
+//     MaxConns rawConns that a request borrows for its exchange;
+//   - fastClient: fasthttp's HostClient, for https targets and Options.FastHTTPOnly, with
+//     MaxConns connection slots when there are fewer connections than workers.
+//
+// Request steps whose URL names another host do not use it (run.other, a fasthttp.Client).
+type transport interface {
+	// renders reports whether preset steps may be rendered straight into the raw format (sendRaw).
+	renders() bool
+	// do sends w's request to the target, w.out when rendered (sendRaw) else w.req, and fills
+	// w.resp, whose body stays valid until w's next request. It waits at most ConnWaitTimeout
+	// for a connection first (else fasthttp.ErrNoFreeConns); sent is when the request got one:
+	// service time runs from there.
+	do(w *worker, rendered bool) (sent time.Duration, err error)
+	// close closes the idle connections when the run ends. A worker's own connection is closed
+	// by the worker (retire, or the end of the closed loop).
+	close()
+}
+
+// newTransport chooses the transport of a run to t with the resolved options.
+func newTransport(t targetURL, opts Options, sz clientSizing) transport {
+	if t.TLS || opts.FastHTTPOnly {
+		f := &fastClient{hc: newHostClient(t, sz), wait: opts.ConnWaitTimeout}
+		if opts.MaxConns < opts.Workers {
+			f.slots = make(chan struct{}, opts.MaxConns)
+			for i := 0; i < opts.MaxConns; i++ {
+				f.slots <- struct{}{}
+			}
+		}
+		return f
+	}
+	if opts.MaxConns >= opts.Workers {
+		return &rawConns{addr: t.Host, timeout: opts.Timeout}
+	}
+	p := &rawPool{conns: make(chan *rawConn, opts.MaxConns), wait: opts.ConnWaitTimeout}
+	for i := 0; i < opts.MaxConns; i++ {
+		p.conns <- newRawConn(t.Host, opts.Timeout)
+	}
+	return p
+}
+
+// rawConns gives every worker its own keep-alive connection: a request never waits for one.
+type rawConns struct {
+	addr    string
+	timeout time.Duration
+	dial    func(addr string) (net.Conn, error) // nil: TCP (tests replace it)
+}
+
+func (t *rawConns) renders() bool { return true }
+
+func (t *rawConns) do(w *worker, rendered bool) (time.Duration, error) {
+	r := w.r
+	c := w.raw
+	if c == nil {
+		c = newRawConn(t.addr, t.timeout)
+		c.dial = t.dial
+		w.raw = c
+	}
+	sent := r.now()
+	r.inflight.Add(1)
+	err := c.exchange(w, rendered)
+	r.inflight.Add(-1)
+	return sent, err
+}
+
+func (t *rawConns) close() {}
+
+// rawPool is MaxConns connections, dialled on first use, that requests borrow for one exchange.
+// A connection that failed goes back closed and is dialled again by its next borrower.
+type rawPool struct {
+	conns  chan *rawConn
+	wait   time.Duration
+	closed atomic.Bool
+}
+
+func (p *rawPool) renders() bool { return true }
+
+func (p *rawPool) do(w *worker, rendered bool) (time.Duration, error) {
+	r := w.r
+	c, ok := take(w, p.conns, p.wait)
+	if !ok {
+		return r.now(), fasthttp.ErrNoFreeConns
+	}
+	sent := r.now()
+	r.inflight.Add(1)
+	err := c.exchange(w, rendered)
+	if err == nil {
+		// The body is in the connection's buffers, which the next borrower reuses.
+		w.answer = append(w.answer[:0], w.resp.Body()...)
+		w.resp.SetBodyRaw(w.answer)
+	}
+	r.inflight.Add(-1)
+	// On any error send closed the connection: the next borrower dials a fresh one.
+	p.conns <- c
+	if p.closed.Load() {
+		p.close() // a session the drain cut: its connection came back after the run ended
+	}
+	return sent, err
+}
+
+// close closes the idle connections, and from then on those that come back.
+func (p *rawPool) close() {
+	p.closed.Store(true)
+	for {
+		select {
+		case c := <-p.conns:
+			c.close()
+		default:
+			return
+		}
+	}
+}
+
+// fastClient sends through fasthttp's HostClient. With fewer connections than workers a
+// request holds one of MaxConns slots while it is on the wire (slots); otherwise slots is nil
+// and every worker can hold a connection.
+type fastClient struct {
+	hc    *fasthttp.HostClient
+	slots chan struct{}
+	wait  time.Duration
+}
+
+func (f *fastClient) renders() bool { return false }
+
+func (f *fastClient) do(w *worker, _ bool) (time.Duration, error) {
+	r := w.r
+	if f.slots != nil {
+		if _, ok := take(w, f.slots, f.wait); !ok {
+			return r.now(), fasthttp.ErrNoFreeConns
+		}
+	}
+	sent := r.now()
+	r.inflight.Add(1)
+	err := f.hc.Do(&w.req, &w.resp)
+	r.inflight.Add(-1)
+	if f.slots != nil {
+		f.slots <- struct{}{}
+	}
+	return sent, err
+}
+
+func (f *fastClient) close() { f.hc.CloseIdleConnections() }
+
+// exchange sends w's request over rc: the rendered bytes in w.out (swapped with rc's buffer, so
+// neither is copied), else w.req.
+func (rc *rawConn) exchange(w *worker, rendered bool) error {
+	if rendered {
+		rc.out.b, w.out = w.out, rc.out.b
+		return rc.send(w.head, &w.resp)
+	}
+	return rc.do(&w.req, &w.resp)
+}
+
+// take receives from ch, waiting at most d (on w's timer); false when nothing came in time.
+func take[T any](w *worker, ch chan T, d time.Duration) (T, bool) {
+	select {
+	case v := <-ch:
+		return v, true
+	default:
+	}
+	w.timer.Reset(d)
+	select {
+	case v := <-ch:
+		w.timer.Stop()
+		return v, true
+	case <-w.timer.C:
+		var zero T
+		return zero, false
+	}
+}
