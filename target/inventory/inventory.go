@@ -78,6 +78,9 @@ type SKU struct {
 	StartsAt     time.Time
 	EndsAt       time.Time
 	FirstNHalf   int64
+	// Def is the target's own opaque definition of the SKU (its rules as JSON with absolute
+	// times), stored by Configure atomically with the stock reset and read back through Catalog.
+	Def []byte
 }
 
 // Request is one purchase attempt.
@@ -135,8 +138,9 @@ type Audit struct {
 
 // Strategy is an inventory architecture. Every method is safe for concurrent use.
 type Strategy interface {
+	Catalog
 	Name() string
-	// Configure creates or resets a SKU: stock, rules, and no orders.
+	// Configure creates or resets a SKU: stock, rules and Def, and no orders.
 	Configure(ctx context.Context, s SKU) error
 	// Reserve takes Qty units for User. replay is true when Key already completed: the stored
 	// order is returned unchanged.
@@ -162,6 +166,7 @@ type Config struct {
 	Name        string
 	RedisURL    string // redis-* strategies
 	RedisPrefix string // key prefix, so several servers or tests can share one Redis
+	PostgresURL string // pg-* strategies
 	Shards      int    // sharded, redis-sharded
 }
 

@@ -250,6 +250,7 @@ func (s *shelf) entryOf(id string) (*book, *entry, *skuBooks) {
 
 // memBase implements everything but Reserve and the return of released units.
 type memBase struct {
+	memCatalog
 	shelf shelf
 	name  string
 	// giveBack returns released units to bucket from of sb.
@@ -410,7 +411,7 @@ func newMemory() *memory {
 }
 
 func (m *memory) Configure(_ context.Context, s SKU) error {
-	m.shelf.configure(s, 1)
+	m.memCatalog.configure(s.SKU, s.Def, func() { m.shelf.configure(s, 1) })
 	return nil
 }
 
@@ -464,7 +465,7 @@ func newNaive() *naive {
 }
 
 func (m *naive) Configure(_ context.Context, s SKU) error {
-	m.shelf.configure(s, 1)
+	m.memCatalog.configure(s.SKU, s.Def, func() { m.shelf.configure(s, 1) })
 	return nil
 }
 
@@ -529,7 +530,7 @@ func newSharded(n int) *sharded {
 }
 
 func (m *sharded) Configure(_ context.Context, s SKU) error {
-	m.shelf.configure(s, m.n)
+	m.memCatalog.configure(s.SKU, s.Def, func() { m.shelf.configure(s, m.n) })
 	return nil
 }
 

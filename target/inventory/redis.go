@@ -177,10 +177,11 @@ return 1
 `)
 
 type redisStrategy struct {
-	name   string
-	rdb    *redis.Client
-	prefix string
-	n      int // buckets
+	memCatalog // until the catalog lives in Redis
+	name       string
+	rdb        *redis.Client
+	prefix     string
+	n          int // buckets
 
 	mu   sync.Mutex
 	skus map[string]SKU
@@ -272,6 +273,7 @@ func (s *redisStrategy) Configure(ctx context.Context, k SKU) error {
 	s.mu.Lock()
 	s.skus[k.SKU] = k
 	s.mu.Unlock()
+	s.memCatalog.configure(k.SKU, k.Def, func() {})
 	return nil
 }
 
