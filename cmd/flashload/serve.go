@@ -50,6 +50,9 @@ endpoint and Prometheus /metrics. The inventory strategy decides how stock is de
   redis-decr     DECRBY, INCRBY back when negative
   redis-lua      one preloaded Lua script does every check and the decrement atomically
   redis-sharded  N Redis keys with distinct hash tags, probing when a bucket is dry
+  pg-row         PostgreSQL: conditional UPDATE of the stock row and the order INSERT, one transaction
+  pg-occ         PostgreSQL: versioned read, write WHERE version matches, bounded retries
+  tcc            PostgreSQL: Seata-style Try (freeze) / Confirm / Cancel with a fence table
 
 SIGTERM or Ctrl-C stops accepting, drains in-flight requests and prints the audit.`,
 		Example: `  flashload serve --strategy memory --sku phone-x:1000:3999:1
@@ -65,6 +68,7 @@ SIGTERM or Ctrl-C stops accepting, drains in-flight requests and prints the audi
 	f.StringVar(&opts.Strategy, "strategy", target.DefaultStrategy, "inventory strategy: "+strings.Join(inventory.Names, "|"))
 	f.StringVar(&opts.RedisURL, "redis", target.DefaultRedisURL, "Redis URL for the redis-* strategies")
 	f.StringVar(&opts.RedisPrefix, "redis-prefix", target.DefaultRedisPrefix, "prefix of every Redis key")
+	f.StringVar(&opts.PostgresURL, "postgres", "", "PostgreSQL URL for pg-row, pg-occ and tcc (postgres://USER@HOST:PORT/DB)")
 	f.StringVar(&opts.AdminToken, "admin-token", "", "bearer token of the admin routes (default $FLASHLOAD_ADMIN_TOKEN, else generated and printed)")
 	f.DurationVar(&opts.ReservationTTL, "reservation-ttl", target.DefaultReservationTTL, "how long a reservation waits for payment before its units are released")
 	f.IntVar(&opts.MaxInflight, "max-inflight", target.DefaultMaxInflight, "in-flight requests above which purchases get 503 SHED (views at half); 0 = no limit")
