@@ -146,6 +146,10 @@ func (c *SKUConfig) build(now time.Time) (*sku, error) {
 func (s *Server) adminSKUs(ctx *fasthttp.RequestCtx) {
 	switch {
 	case ctx.IsGet():
+		if err := s.syncCatalog(s.ctx); err != nil {
+			invErr(ctx, err)
+			return
+		}
 		b := append([]byte(nil), `{"skus":[`...)
 		for i, k := range s.sortedSKUs() {
 			c, err := s.inv.Counts(s.ctx, k.name)
@@ -235,7 +239,11 @@ func (s *Server) adminAudit(ctx *fasthttp.RequestCtx) {
 	}
 	ctx.SetContentType("application/json")
 	if name := ctx.QueryArgs().Peek("sku"); len(name) > 0 {
-		k := s.sku(name)
+		k, err := s.lookup(name)
+		if err != nil {
+			invErr(ctx, err)
+			return
+		}
 		if k == nil {
 			writeErr(ctx, fasthttp.StatusNotFound, "NOT_FOUND", "unknown sku")
 			return
@@ -246,6 +254,10 @@ func (s *Server) adminAudit(ctx *fasthttp.RequestCtx) {
 			return
 		}
 		ctx.SetBody(appendAudit(nil, k.name, a, fast))
+		return
+	}
+	if err := s.syncCatalog(s.ctx); err != nil {
+		invErr(ctx, err)
 		return
 	}
 	b := append([]byte(nil), `{"skus":[`...)
@@ -268,9 +280,17 @@ func (s *Server) adminOrders(ctx *fasthttp.RequestCtx) {
 		writeErr(ctx, fasthttp.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "use GET")
 		return
 	}
+	if err := s.syncCatalog(s.ctx); err != nil {
+		invErr(ctx, err)
+		return
+	}
 	list := s.sortedSKUs()
 	if name := ctx.QueryArgs().Peek("sku"); len(name) > 0 {
-		k := s.sku(name)
+		k, err := s.lookup(name)
+		if err != nil {
+			invErr(ctx, err)
+			return
+		}
 		if k == nil {
 			writeErr(ctx, fasthttp.StatusNotFound, "NOT_FOUND", "unknown sku")
 			return
@@ -297,6 +317,9 @@ func (s *Server) adminOrders(ctx *fasthttp.RequestCtx) {
 // WriteOrders writes every order of every SKU as NDJSON, the lines of GET /admin/orders
 // (serve --orders-out uses it after Shutdown, so the memory strategies' orders outlive the process).
 func (s *Server) WriteOrders(ctx context.Context, w io.Writer) error {
+	if err := s.syncCatalog(ctx); err != nil {
+		return err
+	}
 	var b []byte
 	for _, k := range s.sortedSKUs() {
 		err := s.inv.Orders(ctx, k.name, func(o *inventory.Order) error {
@@ -369,12 +392,14 @@ func (s *Server) configure(ctx context.Context, c SKUConfig) (*sku, error) {
 	if err != nil {
 		return nil, &badSKUError{err}
 	}
-	if err := s.inv.Configure(ctx, inventory.SKU{SKU: k.name, Stock: k.stock, LimitPerUser: k.limit,
-		StartsAt: k.starts, EndsAt: k.ends, FirstNHalf: k.firstN}); err != nil {
+	if k.def, err = encodeDef(c, k); err != nil {
 		return nil, err
 	}
-	s.putSKU(k)
-	return k, nil
+	if err := s.inv.Configure(ctx, inventory.SKU{SKU: k.name, Stock: k.stock, LimitPerUser: k.limit,
+		StartsAt: k.starts, EndsAt: k.ends, FirstNHalf: k.firstN, Def: k.def}); err != nil {
+		return nil, err
+	}
+	return s.putSKU(k), nil
 }
 
 // ConfigureSKU creates or resets a SKU in-process, as POST /admin/skus does.
@@ -385,14 +410,21 @@ func (s *Server) ConfigureSKU(ctx context.Context, c SKUConfig) error {
 
 // Audit is GET /admin/audit?sku= in-process.
 func (s *Server) Audit(ctx context.Context, name string) (inventory.Audit, error) {
-	if s.sku([]byte(name)) == nil {
+	k, err := s.lookup([]byte(name))
+	if err != nil {
+		return inventory.Audit{}, err
+	}
+	if k == nil {
 		return inventory.Audit{}, inventory.ErrUnknownSKU
 	}
 	return s.inv.Audit(ctx, name)
 }
 
-// SKUs lists the configured SKU names, sorted.
+// SKUs lists the configured SKU names, sorted (every replica's, when the store answers).
 func (s *Server) SKUs() []string {
+	ctx, cancel := context.WithTimeout(s.ctx, 2*time.Second)
+	defer cancel()
+	_ = s.syncCatalog(ctx) // else the SKUs known so far
 	var out []string
 	for _, k := range s.sortedSKUs() {
 		out = append(out, k.name)

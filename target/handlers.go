@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strconv"
 	"time"
 
@@ -224,6 +225,20 @@ func invErr(ctx *fasthttp.RequestCtx, err error) {
 	}
 }
 
+// known looks a SKU up (the cache, else the store) and answers 404 or 503 itself when it
+// cannot give one.
+func (s *Server) known(ctx *fasthttp.RequestCtx, name []byte) *sku {
+	k, err := s.lookup(name)
+	if err != nil {
+		invErr(ctx, err)
+		return nil
+	}
+	if k == nil {
+		writeErr(ctx, fasthttp.StatusNotFound, "NOT_FOUND", "unknown sku")
+	}
+	return k
+}
+
 // validID accepts 1..MaxIDBytes printable ASCII bytes (no spaces or control characters).
 func validID(b []byte) bool {
 	if len(b) == 0 || len(b) > MaxIDBytes {
@@ -256,9 +271,8 @@ func (s *Server) view(ctx *fasthttp.RequestCtx, name []byte) {
 		writeErr(ctx, fasthttp.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "use GET")
 		return
 	}
-	k := s.sku(name)
+	k := s.known(ctx, name)
 	if k == nil {
-		writeErr(ctx, fasthttp.StatusNotFound, "NOT_FOUND", "unknown sku")
 		return
 	}
 	now := time.Now()
@@ -328,9 +342,8 @@ func (s *Server) purchase(ctx *fasthttp.RequestCtx, name []byte) {
 		writeErr(ctx, fasthttp.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "use POST")
 		return
 	}
-	k := s.sku(name)
+	k := s.known(ctx, name)
 	if k == nil {
-		writeErr(ctx, fasthttp.StatusNotFound, "NOT_FOUND", "unknown sku")
 		return
 	}
 	user, ok := userID(ctx)
@@ -366,26 +379,34 @@ func (s *Server) purchase(ctx *fasthttp.RequestCtx, name []byte) {
 	userS := string(user)
 	factor := 1.0
 	if body.GroupID != "" {
-		gsku, members, found, member := s.groups.member(body.GroupID, userS)
+		gsku, members, err := s.inv.Group(s.ctx, body.GroupID)
 		switch {
-		case !found:
+		case errors.Is(err, inventory.ErrNoGroup):
 			writeErr(ctx, fasthttp.StatusNotFound, "NOT_FOUND", "no such group")
+			return
+		case err != nil:
+			invErr(ctx, err)
 			return
 		case gsku != k.name:
 			writeErr(ctx, fasthttp.StatusBadRequest, "BAD_REQUEST", "the group is for another sku")
 			return
-		case !member:
+		case !slices.Contains(members, userS):
 			writeErr(ctx, fasthttp.StatusForbidden, "NOT_MEMBER", "join the group before buying in it")
 			return
 		}
-		factor = GroupDiscount(members)
+		factor = GroupDiscount(len(members))
 	}
 	if body.Coupon != "" {
 		if body.Coupon != CouponTeam3 {
 			writeErr(ctx, fasthttp.StatusBadRequest, "BAD_REQUEST", "unknown coupon")
 			return
 		}
-		if !s.groups.hasCoupon(k.name, userS) {
+		has, err := s.inv.HasCoupon(s.ctx, k.name, userS)
+		if err != nil {
+			invErr(ctx, err)
+			return
+		}
+		if !has {
 			writeErr(ctx, fasthttp.StatusForbidden, "COUPON_LOCKED", "the coupon unlocks in a group of 3")
 			return
 		}
@@ -513,9 +534,8 @@ func (s *Server) events(ctx *fasthttp.RequestCtx, name []byte) {
 		writeErr(ctx, fasthttp.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "use GET")
 		return
 	}
-	k := s.sku(name)
+	k := s.known(ctx, name)
 	if k == nil {
-		writeErr(ctx, fasthttp.StatusNotFound, "NOT_FOUND", "unknown sku")
 		return
 	}
 	interval := s.opts.EventInterval
@@ -589,12 +609,15 @@ func (s *Server) groupCreate(ctx *fasthttp.RequestCtx) {
 		writeErr(ctx, fasthttp.StatusBadRequest, "BAD_REQUEST", "malformed JSON body: "+err.Error())
 		return
 	}
-	k := s.sku([]byte(body.SKU))
+	k := s.known(ctx, []byte(body.SKU))
 	if k == nil {
-		writeErr(ctx, fasthttp.StatusNotFound, "NOT_FOUND", "unknown sku")
 		return
 	}
-	id := s.groups.create(k.name)
+	id, err := s.inv.CreateGroup(s.ctx, k.name)
+	if err != nil {
+		invErr(ctx, err)
+		return
+	}
 	b := append([]byte(nil), `{"code":"GROUP_CREATED"`...)
 	b = fStr(b, "group_id", id)
 	b = fStr(b, "sku", k.name)
@@ -613,13 +636,16 @@ func (s *Server) groupJoin(ctx *fasthttp.RequestCtx, id []byte) {
 	if !ok {
 		return
 	}
-	members, found, full := s.groups.join(string(id), string(user))
+	members, err := s.inv.JoinGroup(s.ctx, string(id), string(user), GroupMax, TeamCouponMembers)
 	switch {
-	case !found:
+	case errors.Is(err, inventory.ErrNoGroup):
 		writeErr(ctx, fasthttp.StatusNotFound, "NOT_FOUND", "no such group")
 		return
-	case full:
+	case errors.Is(err, inventory.ErrGroupFull):
 		writeErr(ctx, fasthttp.StatusConflict, "GROUP_FULL", "the group has 10 members")
+		return
+	case err != nil:
+		invErr(ctx, err)
 		return
 	}
 	b := append([]byte(nil), `{"code":"JOINED"`...)

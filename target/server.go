@@ -90,10 +90,10 @@ type Server struct {
 	limiter *limiter
 	faults  atomic.Pointer[faultState]
 	guard   keyGuard
-	groups  groups
 
-	skuMu sync.Mutex
-	skus  atomic.Pointer[map[string]*sku]
+	skuMu  sync.Mutex
+	skus   atomic.Pointer[map[string]*sku] // the catalog's rules, decoded (catalog.go)
+	catVer atomic.Int64                    // catalog version skus was loaded at
 
 	inflight   atomic.Int64
 	cacheViews bool
@@ -123,7 +123,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	s := &Server{opts: opts, inv: inv, token: []byte("Bearer " + opts.AdminToken), done: make(chan struct{})}
 	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	s.cacheViews = strings.HasPrefix(opts.Strategy, "redis") || strings.HasPrefix(opts.Strategy, "pg-") || opts.Strategy == "tcc"
-	s.groups.init()
+	s.catVer.Store(-1)
 	s.guard.init()
 	if opts.MaxRPS > 0 {
 		s.limiter = newLimiter(opts.MaxRPS, time.Now())
@@ -141,8 +141,9 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		Logger:                        quietLogger{}, // bad requests are answered (errorHandler), not logged
 		DisableHeaderNamesNormalizing: false,
 	}
-	s.reaper.Add(1)
+	s.reaper.Add(2)
 	go s.reap()
+	go s.pollCatalog()
 	return s, nil
 }
 
@@ -213,6 +214,7 @@ type sku struct {
 	firstN    int64
 	startsStr string
 	endsStr   string
+	def       []byte // as stored in the catalog
 
 	// The views' cache of the stock figures (Redis strategies only, see viewCounts).
 	cached     atomic.Pointer[cachedCounts]
@@ -262,7 +264,7 @@ func (s *Server) sku(name []byte) *sku {
 	return (*m)[string(name)]
 }
 
-func (s *Server) putSKU(k *sku) {
+func (s *Server) putSKU(k *sku) *sku {
 	s.skuMu.Lock()
 	defer s.skuMu.Unlock()
 	n := map[string]*sku{}
@@ -273,6 +275,7 @@ func (s *Server) putSKU(k *sku) {
 	}
 	n[k.name] = k
 	s.skus.Store(&n)
+	return k
 }
 
 func (s *Server) skuList() []*sku {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -25,6 +24,25 @@ import (
 //	os     hash   order id -> r (reserved) | p (paid) | x (released)
 //	exp    zset   reserved order ids by expiry (ms)
 //	c      hash   taken, seq, reserved, paid, released, orders
+//
+// meta also holds gen, the generation of the Configure that wrote the bucket: a Configure
+// takes a generation from PREFIX:{catalog}:seq and resets only buckets of an older one, so
+// concurrent Configures of one SKU from several replicas end with every bucket and the Def of
+// the last generation, whatever the interleaving (the buckets of redis-sharded live in
+// different slots, so no one script can reset them all).
+//
+// The catalog (see Catalog) lives beside the stock:
+//
+//	PREFIX:{catalog}:defs   hash   sku -> Def
+//	PREFIX:{catalog}:gens   hash   sku -> generation of the Def
+//	PREFIX:{catalog}:ver    string CatalogVersion, incremented by every Configure
+//	PREFIX:{catalog}:seq    string generations
+//	PREFIX:{SKU}:gseq       string group ids of the SKU
+//	PREFIX:{SKU}:g:SEQ      hash   m -> members, TAB-separated in join order
+//	PREFIX:{SKU}:coupons    set    users who unlocked the SKU's team coupon
+//
+// A group id is "SKU.gSEQ", so its keys are found from the id alone, in the slot of the
+// SKU's coupons (one script joins and unlocks).
 var bucketKeys = [...]string{"meta", "avail", "users", "keys", "od", "os", "exp", "c"}
 
 const luaPrelude = `
@@ -176,44 +194,74 @@ end
 return 1
 `)
 
-type redisStrategy struct {
-	memCatalog // until the catalog lives in Redis
-	name       string
-	rdb        *redis.Client
-	prefix     string
-	n          int // buckets
+// configureScript resets one bucket unless a newer generation (ARGV[1]) already did.
+// KEYS: bucketKeys. ARGV: gen stock limit starts ends firstn
+var configureScript = redis.NewScript(`
+local g = tonumber(redis.call('HGET', KEYS[1], 'gen') or '0')
+if g > tonumber(ARGV[1]) then return 0 end
+redis.call('DEL', unpack(KEYS))
+redis.call('HSET', KEYS[1], 'stock', ARGV[2], 'limit', ARGV[3], 'starts', ARGV[4], 'ends', ARGV[5], 'firstn', ARGV[6], 'gen', ARGV[1])
+redis.call('SET', KEYS[2], ARGV[2])
+return 1
+`)
 
-	mu   sync.Mutex
-	skus map[string]SKU
+// putDefScript stores a Def unless a newer generation's is there, and bumps the version.
+// KEYS: defs gens ver. ARGV: sku gen def
+var putDefScript = redis.NewScript(`
+local g = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
+if g <= tonumber(ARGV[2]) then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+  redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+end
+return redis.call('INCR', KEYS[3])
+`)
+
+// joinScript adds a member to a group and unlocks the team coupon at couponAt members.
+// KEYS: group coupons. ARGV: user max couponAt. Answers members, or -1 (no group), -2 (full).
+var joinScript = redis.NewScript(`
+local v = redis.call('HGET', KEYS[1], 'm')
+if not v then return -1 end
+local m = {}
+for f in string.gmatch(v, '[^\t]+') do m[#m + 1] = f end
+for _, f in ipairs(m) do
+  if f == ARGV[1] then return #m end
+end
+if #m >= tonumber(ARGV[2]) then return -2 end
+m[#m + 1] = ARGV[1]
+redis.call('HSET', KEYS[1], 'm', table.concat(m, '\t'))
+if #m >= tonumber(ARGV[3]) then redis.call('SADD', KEYS[2], unpack(m)) end
+return #m
+`)
+
+type redisStrategy struct {
+	name   string
+	addr   RedisAddr
+	rdb    redis.UniversalClient
+	prefix string
+	n      int      // buckets
+	cat    []string // defs gens ver seq
 }
 
 func newRedis(ctx context.Context, cfg Config) (*redisStrategy, error) {
 	if cfg.RedisURL == "" {
 		return nil, fmt.Errorf("strategy %s needs a Redis URL", cfg.Name)
 	}
-	opts, err := redis.ParseURL(cfg.RedisURL)
+	addr, err := ParseRedisURL(cfg.RedisURL)
 	if err != nil {
-		return nil, fmt.Errorf("redis url %q: %w", cfg.RedisURL, err)
+		return nil, err
 	}
-	// Short timeouts, and no automatic retry: a purchase is not idempotent at the wire level.
-	opts.DialTimeout = 300 * time.Millisecond
-	opts.ReadTimeout = 500 * time.Millisecond
-	opts.WriteTimeout = 500 * time.Millisecond
-	opts.PoolTimeout = 500 * time.Millisecond
-	opts.MaxRetries = -1
-	opts.DialerRetries = 1  // a dead Redis answers 503 at once, not after a dial backoff
-	if opts.PoolSize == 0 { // not set in the URL (?pool_size=)
-		opts.PoolSize = 128 // purchases wait for a connection at most PoolTimeout
-	}
-	opts.ContextTimeoutEnabled = true
-	s := &redisStrategy{name: cfg.Name, rdb: redis.NewClient(opts), prefix: cfg.RedisPrefix, n: 1, skus: map[string]SKU{}}
+	c := cfg.RedisPrefix + ":{catalog}:"
+	s := &redisStrategy{name: cfg.Name, addr: addr, rdb: addr.client(), prefix: cfg.RedisPrefix, n: 1,
+		cat: []string{c + "defs", c + "gens", c + "ver", c + "seq"}}
 	if cfg.Name == "redis-sharded" {
 		s.n = cfg.Shards
 	}
-	for _, sc := range []*redis.Script{reserveScript, settleScript, expireScript, settleClaimScript} {
+	// Preloaded on every master (on Cluster too); after a restart Script.Run falls back to EVAL.
+	for _, sc := range []*redis.Script{reserveScript, settleScript, expireScript, settleClaimScript,
+		configureScript, putDefScript, joinScript} {
 		if err := sc.Load(ctx, s.rdb).Err(); err != nil {
 			s.rdb.Close()
-			return nil, fmt.Errorf("redis at %s: loading scripts: %w", opts.Addr, err)
+			return nil, fmt.Errorf("redis at %s: loading scripts: %w", addr.Redacted(), err)
 		}
 	}
 	return s, nil
@@ -242,13 +290,6 @@ func unavailable(err error) error {
 	return fmt.Errorf("%w: %v", ErrUnavailable, err)
 }
 
-func (s *redisStrategy) sku(name string) (SKU, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	k, ok := s.skus[name]
-	return k, ok
-}
-
 func ms(t time.Time) int64 {
 	if t.IsZero() {
 		return 0
@@ -257,23 +298,20 @@ func ms(t time.Time) int64 {
 }
 
 func (s *redisStrategy) Configure(ctx context.Context, k SKU) error {
+	gen, err := s.rdb.Incr(ctx, s.cat[3]).Result()
+	if err != nil {
+		return unavailable(err)
+	}
 	for b := 0; b < s.n; b++ {
-		ks := s.keys(k.SKU, b)
-		_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-			p.Del(ctx, ks...)
-			p.HSet(ctx, ks[0], "stock", split(k.Stock, s.n, b), "limit", k.LimitPerUser,
-				"starts", ms(k.StartsAt), "ends", ms(k.EndsAt), "firstn", split(k.FirstNHalf, s.n, b))
-			p.Set(ctx, ks[1], split(k.Stock, s.n, b), 0)
-			return nil
-		})
+		err := configureScript.Run(ctx, s.rdb, s.keys(k.SKU, b), gen, split(k.Stock, s.n, b), k.LimitPerUser,
+			ms(k.StartsAt), ms(k.EndsAt), split(k.FirstNHalf, s.n, b)).Err()
 		if err != nil {
 			return unavailable(err)
 		}
 	}
-	s.mu.Lock()
-	s.skus[k.SKU] = k
-	s.mu.Unlock()
-	s.memCatalog.configure(k.SKU, k.Def, func() {})
+	if err := putDefScript.Run(ctx, s.rdb, s.cat[:3], k.SKU, gen, k.Def).Err(); err != nil {
+		return unavailable(err)
+	}
 	return nil
 }
 
@@ -310,12 +348,8 @@ func homeOf(d string) int {
 }
 
 func (s *redisStrategy) Reserve(ctx context.Context, r Request) (Order, bool, error) {
-	k, ok := s.sku(r.SKU)
-	if !ok {
-		return Order{}, false, ErrUnknownSKU
-	}
 	if s.name == "redis-decr" {
-		return s.reserveDecr(ctx, k, r)
+		return s.reserveDecr(ctx, r)
 	}
 	uk := ""
 	if r.Key != "" {
@@ -419,13 +453,44 @@ func (s *redisStrategy) replay(ctx context.Context, r Request, id, d string) (Or
 	return o, true, nil
 }
 
-// reserveDecr is the seed's DECRBY pattern; the key and the per-user count are taken first
+// meta reads a bucket's rules (ErrUnknownSKU when the SKU is not configured).
+func (s *redisStrategy) meta(ctx context.Context, key string) (SKU, error) {
+	v, err := s.rdb.HMGet(ctx, key, "stock", "limit", "starts", "ends", "firstn").Result()
+	if err != nil {
+		return SKU{}, unavailable(err)
+	}
+	if v[0] == nil {
+		return SKU{}, ErrUnknownSKU
+	}
+	var k SKU
+	k.Stock, k.LimitPerUser, k.FirstNHalf = num(v[0]), num(v[1]), num(v[4])
+	if t := num(v[2]); t > 0 {
+		k.StartsAt = time.UnixMilli(t)
+	}
+	if t := num(v[3]); t > 0 {
+		k.EndsAt = time.UnixMilli(t)
+	}
+	return k, nil
+}
+
+// num reads an HMGET field as an integer (0 when absent).
+func num(v any) int64 {
+	s, _ := v.(string)
+	n, _ := strconv.ParseInt(s, 10, 64)
+	return n
+}
+
+// reserveDecr is the seed's DECRBY pattern (the rules read first, one more round trip); the key and the per-user count are taken first
 // (HSETNX, HINCRBY) and given back when the stock says no.
-func (s *redisStrategy) reserveDecr(ctx context.Context, k SKU, r Request) (Order, bool, error) {
+func (s *redisStrategy) reserveDecr(ctx context.Context, r Request) (Order, bool, error) {
+	ks := s.keys(r.SKU, 0)
+	k, err := s.meta(ctx, ks[0])
+	if err != nil {
+		return Order{}, false, err
+	}
 	if err := window(&k, r.Now); err != nil {
 		return Order{}, false, err
 	}
-	ks := s.keys(r.SKU, 0)
 	fp := strconv.FormatUint(r.FP, 10)
 	uk := ""
 	if r.Key != "" {
@@ -509,9 +574,6 @@ func (s *redisStrategy) settle(ctx context.Context, id, user string, now time.Ti
 	if !ok || b >= s.n {
 		return Order{}, ErrNoOrder
 	}
-	if _, ok := s.sku(sku); !ok {
-		return Order{}, ErrNoOrder
-	}
 	v, err := settleScript.Run(ctx, s.rdb, s.keys(sku, b), id, user, now.UnixMilli(), op, b).StringSlice()
 	if err != nil {
 		return Order{}, unavailable(err)
@@ -556,9 +618,6 @@ func (s *redisStrategy) Order(ctx context.Context, id string) (Order, error) {
 	if !ok || b >= s.n {
 		return Order{}, ErrNoOrder
 	}
-	if _, ok := s.sku(sku); !ok {
-		return Order{}, ErrNoOrder
-	}
 	ks := s.keys(sku, b)
 	p := s.rdb.Pipeline()
 	dc := p.HGet(ctx, ks[4], id)
@@ -577,20 +636,14 @@ func (s *redisStrategy) Order(ctx context.Context, id string) (Order, error) {
 	return o, nil
 }
 
-func (s *redisStrategy) names() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]string, 0, len(s.skus))
-	for k := range s.skus {
-		out = append(out, k)
-	}
-	return out
-}
-
 func (s *redisStrategy) Expire(ctx context.Context, now time.Time) (int, error) {
 	const batch = 256
 	n := 0
-	for _, sku := range s.names() {
+	names, err := s.rdb.HKeys(ctx, s.cat[0]).Result()
+	if err != nil {
+		return 0, unavailable(err)
+	}
+	for _, sku := range names {
 		for b := 0; b < s.n; b++ {
 			for {
 				v, err := expireScript.Run(ctx, s.rdb, s.keys(sku, b), now.UnixMilli(), b, batch).Slice()
@@ -619,9 +672,6 @@ func (s *redisStrategy) Expire(ctx context.Context, now time.Time) (int, error) 
 }
 
 func (s *redisStrategy) Counts(ctx context.Context, sku string) (Counts, error) {
-	if _, ok := s.sku(sku); !ok {
-		return Counts{}, ErrUnknownSKU
-	}
 	p := s.rdb.Pipeline()
 	metas := make([]*redis.StringCmd, s.n)
 	avails := make([]*redis.StringCmd, s.n)
@@ -636,13 +686,10 @@ func (s *redisStrategy) Counts(ctx context.Context, sku string) (Counts, error) 
 		return Counts{}, unavailable(err)
 	}
 	var c Counts
-	num := func(v any) int64 {
-		s, _ := v.(string)
-		n, _ := strconv.ParseInt(s, 10, 64)
-		return n
-	}
+	known := false
 	for b := 0; b < s.n; b++ {
-		st, _ := metas[b].Int64()
+		st, err := metas[b].Int64()
+		known = known || err == nil
 		av, _ := avails[b].Int64()
 		c.Stock += st
 		c.Available += av
@@ -655,6 +702,9 @@ func (s *redisStrategy) Counts(ctx context.Context, sku string) (Counts, error) 
 			c.Orders += num(v[4])
 		}
 	}
+	if !known {
+		return Counts{}, ErrUnknownSKU
+	}
 	return c, nil
 }
 
@@ -663,7 +713,10 @@ func (s *redisStrategy) Audit(ctx context.Context, sku string) (Audit, error) {
 	if err != nil {
 		return Audit{}, err
 	}
-	k, _ := s.sku(sku)
+	k, err := s.meta(ctx, s.keys(sku, 0)[0])
+	if err != nil {
+		return Audit{}, err
+	}
 	keys := map[string]int{}
 	held := map[string]int64{}
 	var dup int64
@@ -694,8 +747,8 @@ func (s *redisStrategy) Audit(ctx context.Context, sku string) (Audit, error) {
 }
 
 func (s *redisStrategy) Orders(ctx context.Context, sku string, fn func(*Order) error) error {
-	if _, ok := s.sku(sku); !ok {
-		return ErrUnknownSKU
+	if _, err := s.meta(ctx, s.keys(sku, 0)[0]); err != nil {
+		return err
 	}
 	for b := 0; b < s.n; b++ {
 		ks := s.keys(sku, b)
@@ -737,4 +790,118 @@ func (s *redisStrategy) Orders(ctx context.Context, sku string, fn func(*Order) 
 		}
 	}
 	return nil
+}
+
+// Catalog, in Redis (layout at the top of this file).
+
+func (s *redisStrategy) SKUDef(ctx context.Context, sku string) ([]byte, error) {
+	d, err := s.rdb.HGet(ctx, s.cat[0], sku).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, ErrUnknownSKU
+	}
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	return d, nil
+}
+
+func (s *redisStrategy) SKUDefs(ctx context.Context) (map[string][]byte, error) {
+	m, err := s.rdb.HGetAll(ctx, s.cat[0]).Result()
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	out := make(map[string][]byte, len(m))
+	for k, v := range m {
+		out[k] = []byte(v)
+	}
+	return out, nil
+}
+
+func (s *redisStrategy) CatalogVersion(ctx context.Context) (int64, error) {
+	v, err := s.rdb.Get(ctx, s.cat[2]).Int64()
+	if errors.Is(err, redis.Nil) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, unavailable(err)
+	}
+	return v, nil
+}
+
+// skuTag is the hash-tagged key prefix of a SKU's catalog entries (groups, coupons).
+func (s *redisStrategy) skuTag(sku string) string { return s.prefix + ":{" + sku + "}:" }
+
+func (s *redisStrategy) CreateGroup(ctx context.Context, sku string) (string, error) {
+	tag := s.skuTag(sku)
+	seq, err := s.rdb.Incr(ctx, tag+"gseq").Result()
+	if err != nil {
+		return "", unavailable(err)
+	}
+	id := sku + ".g" + strconv.FormatInt(seq, 36)
+	if err := s.rdb.HSet(ctx, tag+"g:"+strconv.FormatInt(seq, 36), "m", "").Err(); err != nil {
+		return "", unavailable(err)
+	}
+	return id, nil
+}
+
+// groupKey maps a group id "SKU.gSEQ" to its keys; ok is false for anything else.
+func (s *redisStrategy) groupKey(id string) (sku, key string, ok bool) {
+	i := strings.LastIndexByte(id, '.')
+	if i <= 0 || i+2 >= len(id) || id[i+1] != 'g' {
+		return "", "", false
+	}
+	sku, seq := id[:i], id[i+2:]
+	if _, ok := parseUint(seq, 36); !ok {
+		return "", "", false
+	}
+	for _, c := range []byte(sku) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return "", "", false
+		}
+	}
+	return sku, s.skuTag(sku) + "g:" + seq, true
+}
+
+func (s *redisStrategy) JoinGroup(ctx context.Context, id, user string, max, couponAt int) (int, error) {
+	sku, key, ok := s.groupKey(id)
+	if !ok {
+		return 0, ErrNoGroup
+	}
+	n, err := joinScript.Run(ctx, s.rdb, []string{key, s.skuTag(sku) + "coupons"}, user, max, couponAt).Int()
+	switch {
+	case err != nil:
+		return 0, unavailable(err)
+	case n == -1:
+		return 0, ErrNoGroup
+	case n == -2:
+		return max, ErrGroupFull
+	}
+	return n, nil
+}
+
+func (s *redisStrategy) Group(ctx context.Context, id string) (string, []string, error) {
+	sku, key, ok := s.groupKey(id)
+	if !ok {
+		return "", nil, ErrNoGroup
+	}
+	v, err := s.rdb.HGet(ctx, key, "m").Result()
+	if errors.Is(err, redis.Nil) {
+		return "", nil, ErrNoGroup
+	}
+	if err != nil {
+		return "", nil, unavailable(err)
+	}
+	var members []string
+	if v != "" {
+		members = strings.Split(v, "\t")
+	}
+	return sku, members, nil
+}
+
+func (s *redisStrategy) HasCoupon(ctx context.Context, sku, user string) (bool, error) {
+	ok, err := s.rdb.SIsMember(ctx, s.skuTag(sku)+"coupons", user).Result()
+	if err != nil {
+		return false, unavailable(err)
+	}
+	return ok, nil
 }
