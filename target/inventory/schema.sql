@@ -126,7 +126,7 @@ CREATE OR REPLACE FUNCTION fl_reserve(p_mode text, p_sku text, p_user text, p_ke
 LANGUAGE plpgsql AS $$
 DECLARE
   v_lim bigint; v_st timestamptz; v_en timestamptz; v_av bigint;
-  v_fp bigint; v_rank bigint; v_fn bigint;
+  v_id bigint; v_fp bigint; v_rank bigint; v_fn bigint;
 BEGIN
   o_id := 0; o_half := 0;
   SELECT limit_per_user, starts_at, ends_at, available INTO v_lim, v_st, v_en, v_av
@@ -135,9 +135,10 @@ BEGIN
   IF v_st IS NOT NULL AND p_now < v_st THEN code := 'NOT_STARTED'; RETURN; END IF;
   IF v_en IS NOT NULL AND p_now >= v_en THEN code := 'ENDED'; RETURN; END IF;
   IF p_key <> '' THEN
-    SELECT o.id, o.fp INTO o_id, v_fp FROM fl_orders o
+    SELECT o.id, o.fp INTO v_id, v_fp FROM fl_orders o
       WHERE o.sku = p_sku AND o.user_id = p_user AND o.key = p_key;
     IF FOUND THEN
+      o_id := v_id;
       IF v_fp <> p_fp THEN code := 'KEY_REUSED'; ELSE code := 'REPLAY'; END IF;
       RETURN;
     END IF;
