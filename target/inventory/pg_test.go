@@ -317,3 +317,40 @@ func TestPGReplicasSweepAndConfigure(t *testing.T) {
 		})
 	}
 }
+
+// One key fired at once from many clients (a retry storm across replicas) is one order: every
+// answer is that order, none is LIMIT or SOLD_OUT, even for the calls that waited on a lock
+// while the first committed.
+func TestPGSameKeyAtOnceIsOneOrder(t *testing.T) {
+	ctx := context.Background()
+	for _, name := range []string{"pg-row", "pg-occ", "tcc"} {
+		t.Run(name, func(t *testing.T) {
+			rs := pgReplicas(t, name, 2)
+			for round := range 5 {
+				if err := rs[0].Configure(ctx, SKU{SKU: "x", Stock: 1, LimitPerUser: 1}); err != nil {
+					t.Fatal(err)
+				}
+				ids := make([]string, 12)
+				var wg sync.WaitGroup
+				for i := range ids {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						o, _, err := rs[i%2].Reserve(ctx, Request{SKU: "x", User: "u", Key: "k", FP: 1, Qty: 1, Now: time.Now(), TTL: time.Minute})
+						if err != nil {
+							t.Errorf("round %d call %d: %v", round, i, err)
+							return
+						}
+						ids[i] = o.ID
+					}()
+				}
+				wg.Wait()
+				for _, id := range ids {
+					if id != ids[0] {
+						t.Fatalf("round %d: one key gave orders %v", round, ids)
+					}
+				}
+			}
+		})
+	}
+}

@@ -117,7 +117,8 @@ END $$;
 --   occ: UPDATE ... SET available = READ - qty WHERE sku = $1 AND version = READ_VERSION;
 --   tcc: the Try: the fence row first (refused when a Cancel came first), then as row, the
 --        units frozen (reserved) and the branch recorded as the order, id = p_xid.
--- Failures after a write raise (SQLSTATE FLSLD sold out, FLLIM limit, FLCNF version conflict),
+-- Failures after a write raise (SQLSTATE FLSLD sold out, FLLIM limit, FLCNF version conflict,
+-- FLRPL: the same key committed while this one waited for a lock, call again to replay it),
 -- which rolls the whole transaction back. Answers code, order id, half-price units.
 CREATE OR REPLACE FUNCTION fl_reserve(p_mode text, p_sku text, p_user text, p_key text, p_fp bigint,
     p_qty bigint, p_unit double precision, p_grp text, p_coupon text, p_now timestamptz,
@@ -157,7 +158,14 @@ BEGIN
     INSERT INTO fl_holds AS h (sku, user_id, held) VALUES (p_sku, p_user, p_qty)
       ON CONFLICT (sku, user_id) DO UPDATE SET held = h.held + EXCLUDED.held
       WHERE h.held + EXCLUDED.held <= v_lim;
-    IF NOT FOUND THEN RAISE SQLSTATE 'FLLIM'; END IF;
+    IF NOT FOUND THEN
+      -- The hold row may have been waited for: a purchase with the same key (another replica,
+      -- a retry) may have committed meanwhile, and this statement's snapshot sees it.
+      IF p_key <> '' AND EXISTS (SELECT 1 FROM fl_orders o WHERE o.sku = p_sku AND o.user_id = p_user AND o.key = p_key) THEN
+        RAISE SQLSTATE 'FLRPL';
+      END IF;
+      RAISE SQLSTATE 'FLLIM';
+    END IF;
   END IF;
   IF p_mode = 'occ' THEN
     UPDATE fl_skus SET available = p_read - p_qty, version = version + 1, reserved = reserved + p_qty,
@@ -170,7 +178,12 @@ BEGIN
         taken = taken + p_qty, orders = orders + 1
       WHERE sku = p_sku AND available >= p_qty
       RETURNING taken - p_qty, first_n INTO v_rank, v_fn;
-    IF NOT FOUND THEN RAISE SQLSTATE 'FLSLD'; END IF;
+    IF NOT FOUND THEN
+      IF p_key <> '' AND EXISTS (SELECT 1 FROM fl_orders o WHERE o.sku = p_sku AND o.user_id = p_user AND o.key = p_key) THEN
+        RAISE SQLSTATE 'FLRPL';
+      END IF;
+      RAISE SQLSTATE 'FLSLD';
+    END IF;
   END IF;
   o_half := greatest(0, least(p_qty, v_fn - v_rank));
   IF p_xid <> 0 THEN o_id := p_xid; ELSE o_id := nextval('fl_order_seq'); END IF;
