@@ -1,3 +1,5 @@
+//go:build !flashload_heapkernel
+
 package sim
 
 import (

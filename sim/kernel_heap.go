@@ -1,0 +1,87 @@
+//go:build flashload_heapkernel
+
+package sim
+
+import (
+	"container/heap"
+	"time"
+)
+
+// Event is one scheduled happening in virtual time. It is a small value (24 bytes), stored by
+// value: scheduling and popping allocate nothing once the queue has grown.
+type Event struct {
+	At   time.Duration // virtual time
+	ID   int32         // e.g. a request index
+	Arg  int32         // e.g. a shard index
+	seq  uint32        // scheduling order, for ties (compared modulo 2³²)
+	Kind uint8         // what happens (the model's own numbering)
+}
+
+func (a *Event) less(b *Event) bool {
+	return a.At < b.At || (a.At == b.At && int32(a.seq-b.seq) < 0)
+}
+
+// Kernel is a discrete-event scheduler: events pop in time order, ties in scheduling order, so a
+// run is deterministic. It is a binary heap (container/heap).
+type Kernel struct {
+	now time.Duration
+	seq uint32
+	q   events
+}
+
+// events is the heap. Schedule and Next append and truncate the slice themselves and let
+// heap.Fix restore the order, so no event is boxed into an interface (heap.Push and heap.Pop
+// would allocate one per call).
+type events []Event
+
+func (h events) Len() int           { return len(h) }
+func (h events) Less(i, j int) bool { return h[i].less(&h[j]) }
+func (h events) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *events) Push(x any)        { *h = append(*h, x.(Event)) }
+func (h *events) Pop() any          { old := *h; e := old[len(old)-1]; *h = old[:len(old)-1]; return e }
+
+// NewKernel returns a kernel with room for about capacity pending events before it grows.
+func NewKernel(capacity int) *Kernel {
+	return &Kernel{q: make(events, 0, capacity)}
+}
+
+// Now is the time of the last event popped.
+func (k *Kernel) Now() time.Duration { return k.now }
+
+// Len is the number of pending events.
+func (k *Kernel) Len() int { return len(k.q) }
+
+// Schedule adds an event. Events in the past run at once (at Now), never backwards in time.
+func (k *Kernel) Schedule(e Event) {
+	if e.At < k.now {
+		e.At = k.now
+	}
+	k.seq++
+	e.seq = k.seq
+	k.q = append(k.q, e)
+	heap.Fix(&k.q, len(k.q)-1)
+}
+
+// Peek returns the time of the next event, and false when there is none.
+func (k *Kernel) Peek() (time.Duration, bool) {
+	if len(k.q) == 0 {
+		return 0, false
+	}
+	return k.q[0].At, true
+}
+
+// Next pops the earliest event and advances Now to its time.
+func (k *Kernel) Next() (Event, bool) {
+	n := len(k.q)
+	if n == 0 {
+		return Event{}, false
+	}
+	e := k.q[0]
+	k.q[0] = k.q[n-1]
+	k.q = k.q[:n-1]
+	if n > 1 {
+		heap.Fix(&k.q, 0)
+	}
+	k.now = e.At
+	return e, true
+}
