@@ -1,5 +1,11 @@
 //go:build flashload_newton
 
+// The simple alternative to the tables' series (curve_series.go), built only with
+// -tags flashload_newton: Newton on the closed forms (math.Sincos, math.Exp) from a guess that
+// depends on m alone. The whole-job benchmark (scripts/bench-optimisations) measures the series
+// against it, and the series stays only while it saves at least 15% of a whole job. The curve's
+// tests pass against both (but the series' own, curve_series_test.go).
+
 package scenario
 
 import "math"

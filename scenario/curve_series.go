@@ -1,5 +1,9 @@
 //go:build !flashload_newton
 
+// The sine's and the spike's inverses: tables of series, so an arrival costs no math.Sincos or
+// math.Exp. -tags flashload_newton builds the simple alternative (curve_newton.go) instead, for
+// the whole-job benchmark that keeps this file in the tree (scripts/bench-optimisations).
+
 package scenario
 
 import (
