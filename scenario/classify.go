@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"bytes"
+	"slices"
 	"strconv"
 )
 
@@ -75,7 +76,7 @@ func DefaultClassifier() *Classifier {
 func (c *Classifier) Classify(status int, body []byte) Outcome {
 	for i := range c.rules {
 		r := &c.rules[i]
-		if len(r.status) > 0 && !containsInt(r.status, status) {
+		if len(r.status) > 0 && !slices.Contains(r.status, status) {
 			continue
 		}
 		if r.field != nil {
@@ -90,15 +91,6 @@ func (c *Classifier) Classify(status int, body []byte) Outcome {
 		return OutcomeAcknowledged
 	}
 	return OutcomeError
-}
-
-func containsInt(xs []int, x int) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }
 
 // JSONField finds a top-level key (quoted, as `"code"`) of a JSON object and returns its value:
