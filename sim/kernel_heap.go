@@ -1,10 +1,3 @@
-//go:build flashload_heapkernel
-
-// The simple alternative to the calendar queue (kernel.go), built only with
-// -tags flashload_heapkernel: the whole-job benchmark (scripts/bench-optimisations) measures the
-// calendar against it, and the calendar stays only while it saves at least 15% of a request-mode
-// day's CPU time. The kernel's tests pass against both.
-
 package sim
 
 import (
@@ -12,9 +5,12 @@ import (
 	"time"
 )
 
-// Kernel is a discrete-event scheduler: events pop in time order, ties in scheduling order, so a
-// run is deterministic. This one is a binary heap (container/heap).
-type Kernel struct {
+// heapKernel is the simple alternative to the calendar queue (Kernel): the same scheduler on a
+// binary heap (container/heap). It is the reference the calendar is checked against
+// (TestKernelMatchesHeap, FuzzKernel) and measured against: on whole jobs built with
+// -tags flashload_heapkernel, which makes it the Kernel (scripts/bench-optimisations; the calendar
+// stays only while it saves at least 15% of a request-mode day's CPU time), and in BenchmarkKernel.
+type heapKernel struct {
 	now time.Duration
 	seq uint32
 	q   events
@@ -31,19 +27,18 @@ func (h events) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
 func (h *events) Push(x any)        { *h = append(*h, x.(Event)) }
 func (h *events) Pop() any          { old := *h; e := old[len(old)-1]; *h = old[:len(old)-1]; return e }
 
-// NewKernel returns a kernel with room for about capacity pending events before it grows.
-func NewKernel(capacity int) *Kernel {
-	return &Kernel{q: make(events, 0, capacity)}
+func newHeapKernel(capacity int) *heapKernel {
+	return &heapKernel{q: make(events, 0, capacity)}
 }
 
 // Now is the time of the last event popped.
-func (k *Kernel) Now() time.Duration { return k.now }
+func (k *heapKernel) Now() time.Duration { return k.now }
 
 // Len is the number of pending events.
-func (k *Kernel) Len() int { return len(k.q) }
+func (k *heapKernel) Len() int { return len(k.q) }
 
 // Schedule adds an event. Events in the past run at once (at Now), never backwards in time.
-func (k *Kernel) Schedule(e Event) {
+func (k *heapKernel) Schedule(e Event) {
 	if e.At < k.now {
 		e.At = k.now
 	}
@@ -54,7 +49,7 @@ func (k *Kernel) Schedule(e Event) {
 }
 
 // Peek returns the time of the next event, and false when there is none.
-func (k *Kernel) Peek() (time.Duration, bool) {
+func (k *heapKernel) Peek() (time.Duration, bool) {
 	if len(k.q) == 0 {
 		return 0, false
 	}
@@ -62,7 +57,7 @@ func (k *Kernel) Peek() (time.Duration, bool) {
 }
 
 // Next pops the earliest event and advances Now to its time.
-func (k *Kernel) Next() (Event, bool) {
+func (k *heapKernel) Next() (Event, bool) {
 	n := len(k.q)
 	if n == 0 {
 		return Event{}, false
