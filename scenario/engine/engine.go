@@ -6,14 +6,15 @@
 // timeline, the named rates (pay_success, purchase_success, ...) and the audit.
 //
 // Open model (the default): one pacer goroutine walks Play.Arrivals and, at each arrival's
-// intended time, hands it to a free worker of a bounded pool over an unbuffered channel. When no
-// worker is waiting the arrival is dropped and counted (Shard.Drop), never delayed. A worker
-// plays one session (a journey) at a time. Each request waits for one of MaxConns connection
-// slots: latency is measured from the intended time (it includes that wait), service time from
-// the moment the request got its connection. Closed model: VUs workers loop sessions back to back.
+// intended time, hands it to a free worker of a bounded pool (idlePool: a one-slot channel per
+// worker). When no worker is free the arrival is dropped and counted (Shard.Drop), never
+// delayed. A worker plays one session (a journey) at a time. With fewer connections than
+// workers a request waits for one of MaxConns connections: latency is measured from the
+// intended time (it includes that wait), service time from the moment the request got its
+// connection. Closed model: VUs workers loop sessions back to back.
 //
-// Results go to Recorder shards through lanes (a shard plus a mutex that is almost never
-// contended: a few workers share one lane), so HDR histograms stay per lane and merge exactly.
+// Results go to Recorder shards (report.Shard: a few workers share one, its mutex almost never
+// contended), so HDR histograms stay per shard and merge exactly.
 // The run stops only through its context or at the end of the schedule; in-flight sessions then
 // drain for a bounded time and the summary is marked partial when the schedule was cut short.
 package engine
