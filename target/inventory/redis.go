@@ -67,7 +67,11 @@ end
 // user's home bucket (on an empty bucket it claims the user's units and the key and answers
 // PROBE) and in "steal" mode on the others (stock and order only).
 // ARGV: mode user qty ukey fp now_ms expires_ms unit group coupon idprefix home key
-var reserveScript = redis.NewScript(luaPrelude + `
+// scripts/bench-redis runs the same text (testdata/reserve.lua, kept equal by a test) under
+// redis-benchmark, as the ceiling the strategies are measured against.
+var reserveScript = redis.NewScript(reserveLua)
+
+const reserveLua = luaPrelude + `
 local mode = ARGV[1]
 local m = redis.call('HMGET', KEYS[1], 'stock', 'limit', 'starts', 'ends', 'firstn')
 if not m[1] then return {'UNKNOWN_SKU'} end
@@ -119,7 +123,7 @@ if mode ~= 'steal' then
   if ARGV[4] ~= '' then redis.call('HSET', KEYS[4], ARGV[4], id) end
 end
 return {'RESERVED', id, d}
-`)
+`
 
 // settleScript moves one order: pay, cancel (user checked) or expire.
 // ARGV: id user now_ms op bucket. Answers {CODE, data, adjust} where adjust "1" asks the caller
