@@ -219,3 +219,33 @@ func BenchmarkReserve(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkReserveParallel is BenchmarkReserve with 32 concurrent purchases per core (64 on two
+// cores, as bench-redis's 64 connections), where the Redis strategies share round trips.
+func BenchmarkReserveParallel(b *testing.B) {
+	ctx := context.Background()
+	for _, name := range Names {
+		if name == "naive" {
+			continue
+		}
+		b.Run(name, func(b *testing.B) {
+			s := newStrategy(b, name)
+			if err := s.Configure(ctx, SKU{SKU: "x", Stock: 1e11}); err != nil {
+				b.Fatal(err)
+			}
+			now := time.Now()
+			var next atomic.Int64
+			b.SetParallelism(32)
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				user := "p" + strconv.FormatInt(next.Add(1), 10)
+				for pb.Next() {
+					if _, _, err := s.Reserve(ctx, Request{SKU: "x", User: user, Qty: 1, UnitPrice: 10, Now: now, TTL: time.Hour}); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}

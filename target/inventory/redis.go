@@ -67,7 +67,11 @@ end
 // user's home bucket (on an empty bucket it claims the user's units and the key and answers
 // PROBE) and in "steal" mode on the others (stock and order only).
 // ARGV: mode user qty ukey fp now_ms expires_ms unit group coupon idprefix home key
-var reserveScript = redis.NewScript(luaPrelude + `
+// scripts/bench-redis runs the same text (testdata/reserve.lua, kept equal by a test) under
+// redis-benchmark, as the ceiling the strategies are measured against.
+var reserveScript = redis.NewScript(reserveLua)
+
+const reserveLua = luaPrelude + `
 local mode = ARGV[1]
 local m = redis.call('HMGET', KEYS[1], 'stock', 'limit', 'starts', 'ends', 'firstn')
 if not m[1] then return {'UNKNOWN_SKU'} end
@@ -119,7 +123,7 @@ if mode ~= 'steal' then
   if ARGV[4] ~= '' then redis.call('HSET', KEYS[4], ARGV[4], id) end
 end
 return {'RESERVED', id, d}
-`)
+`
 
 // settleScript moves one order: pay, cancel (user checked) or expire.
 // ARGV: id user now_ms op bucket. Answers {CODE, data, adjust} where adjust "1" asks the caller
@@ -234,9 +238,14 @@ return #m
 `)
 
 type redisStrategy struct {
-	name   string
-	addr   RedisAddr
-	rdb    redis.UniversalClient
+	name string
+	addr RedisAddr
+	rdb  redis.UniversalClient
+	// fast carries the purchase path (reserve, settle, redis-decr's commands): go-redis's
+	// blocking autopipeliner over rdb, which batches the commands of concurrent requests into
+	// shared pipelines (per master on Cluster), so many in-flight purchases share one round
+	// trip. Each command keeps its own answer and error.
+	fast   redis.UniversalClient
 	prefix string
 	n      int      // buckets
 	cat    []string // defs gens ver seq
@@ -264,6 +273,12 @@ func newRedis(ctx context.Context, cfg Config) (*redisStrategy, error) {
 			return nil, fmt.Errorf("redis at %s: loading scripts: %w", addr.Redacted(), err)
 		}
 	}
+	ap, err := s.rdb.AutoPipeline()
+	if err != nil {
+		s.rdb.Close()
+		return nil, fmt.Errorf("redis at %s: %w", addr.Redacted(), err)
+	}
+	s.fast = ap
 	return s, nil
 }
 
@@ -386,14 +401,14 @@ func (s *redisStrategy) Reserve(ctx context.Context, r Request) (Order, bool, er
 			return Order{}, false, err
 		}
 		if res[0] == "RESERVED" {
-			if err := settleClaimScript.Run(ctx, s.rdb, []string{hk[2], hk[3]}, r.User, uk, r.Qty, res[1]).Err(); err != nil {
+			if err := settleClaimScript.Run(ctx, s.fast, []string{hk[2], hk[3]}, r.User, uk, r.Qty, res[1]).Err(); err != nil {
 				return Order{}, false, unavailable(err)
 			}
 			o, _ := decode(res[1], r.SKU, res[2], "r")
 			return o, false, nil
 		}
 	}
-	if err := settleClaimScript.Run(ctx, s.rdb, []string{hk[2], hk[3]}, r.User, uk, r.Qty, "").Err(); err != nil {
+	if err := settleClaimScript.Run(ctx, s.fast, []string{hk[2], hk[3]}, r.User, uk, r.Qty, "").Err(); err != nil {
 		return Order{}, false, unavailable(err)
 	}
 	return Order{}, false, ErrSoldOut
@@ -401,7 +416,7 @@ func (s *redisStrategy) Reserve(ctx context.Context, r Request) (Order, bool, er
 
 func (s *redisStrategy) runReserve(ctx context.Context, r Request, mode, uk string, b, home int) ([]string, error) {
 	idp := r.SKU + "." + strconv.Itoa(b) + "."
-	v, err := reserveScript.Run(ctx, s.rdb, s.keys(r.SKU, b), mode, r.User, r.Qty, uk,
+	v, err := reserveScript.Run(ctx, s.fast, s.keys(r.SKU, b), mode, r.User, r.Qty, uk,
 		strconv.FormatUint(r.FP, 10), r.Now.UnixMilli(), r.Now.Add(r.TTL).UnixMilli(),
 		strconv.FormatFloat(r.UnitPrice, 'f', -1, 64), r.Group, r.Coupon, idp, home, r.Key).StringSlice()
 	if err != nil {
@@ -455,7 +470,7 @@ func (s *redisStrategy) replay(ctx context.Context, r Request, id, d string) (Or
 
 // meta reads a bucket's rules (ErrUnknownSKU when the SKU is not configured).
 func (s *redisStrategy) meta(ctx context.Context, key string) (SKU, error) {
-	v, err := s.rdb.HMGet(ctx, key, "stock", "limit", "starts", "ends", "firstn").Result()
+	v, err := s.fast.HMGet(ctx, key, "stock", "limit", "starts", "ends", "firstn").Result()
 	if err != nil {
 		return SKU{}, unavailable(err)
 	}
@@ -495,12 +510,12 @@ func (s *redisStrategy) reserveDecr(ctx context.Context, r Request) (Order, bool
 	uk := ""
 	if r.Key != "" {
 		uk = userKey(r.User, r.Key)
-		set, err := s.rdb.HSetNX(ctx, ks[3], uk, "P:"+fp).Result()
+		set, err := s.fast.HSetNX(ctx, ks[3], uk, "P:"+fp).Result()
 		if err != nil {
 			return Order{}, false, unavailable(err)
 		}
 		if !set {
-			v, err := s.rdb.HGet(ctx, ks[3], uk).Result()
+			v, err := s.fast.HGet(ctx, ks[3], uk).Result()
 			if err != nil {
 				return Order{}, false, unavailable(err)
 			}
@@ -515,34 +530,34 @@ func (s *redisStrategy) reserveDecr(ctx context.Context, r Request) (Order, bool
 	}
 	undoKey := func() {
 		if uk != "" {
-			s.rdb.HDel(ctx, ks[3], uk)
+			s.fast.HDel(ctx, ks[3], uk)
 		}
 	}
-	held, err := s.rdb.HIncrBy(ctx, ks[2], r.User, r.Qty).Result()
+	held, err := s.fast.HIncrBy(ctx, ks[2], r.User, r.Qty).Result()
 	if err != nil {
 		return Order{}, false, unavailable(err)
 	}
 	if k.LimitPerUser > 0 && held > k.LimitPerUser {
-		s.rdb.HIncrBy(ctx, ks[2], r.User, -r.Qty)
+		s.fast.HIncrBy(ctx, ks[2], r.User, -r.Qty)
 		undoKey()
 		return Order{}, false, ErrLimit
 	}
-	left, err := s.rdb.DecrBy(ctx, ks[1], r.Qty).Result()
+	left, err := s.fast.DecrBy(ctx, ks[1], r.Qty).Result()
 	if err != nil {
 		return Order{}, false, unavailable(err)
 	}
 	if left < 0 {
-		s.rdb.IncrBy(ctx, ks[1], r.Qty)
-		s.rdb.HIncrBy(ctx, ks[2], r.User, -r.Qty)
+		s.fast.IncrBy(ctx, ks[1], r.Qty)
+		s.fast.HIncrBy(ctx, ks[2], r.User, -r.Qty)
 		undoKey()
 		return Order{}, false, ErrSoldOut
 	}
-	taken, err := s.rdb.HIncrBy(ctx, ks[7], "taken", r.Qty).Result()
+	taken, err := s.fast.HIncrBy(ctx, ks[7], "taken", r.Qty).Result()
 	if err != nil {
 		return Order{}, false, unavailable(err)
 	}
 	half := halfUnits(taken-r.Qty, r.Qty, k.FirstNHalf)
-	seq, err := s.rdb.HIncrBy(ctx, ks[7], "seq", 1).Result()
+	seq, err := s.fast.HIncrBy(ctx, ks[7], "seq", 1).Result()
 	if err != nil {
 		return Order{}, false, unavailable(err)
 	}
@@ -551,7 +566,7 @@ func (s *redisStrategy) reserveDecr(ctx context.Context, r Request) (Order, bool
 	d := strings.Join([]string{r.Key, r.User, strconv.FormatInt(r.Qty, 10),
 		strconv.FormatFloat(r.UnitPrice, 'f', -1, 64), strconv.FormatInt(half, 10), r.Group, r.Coupon,
 		strconv.FormatInt(r.Now.UnixMilli(), 10), strconv.FormatInt(exp, 10), fp, "0"}, "\t")
-	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	_, err = s.fast.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.HSet(ctx, ks[4], id, d)
 		p.HSet(ctx, ks[5], id, "r")
 		p.ZAdd(ctx, ks[6], redis.Z{Score: float64(exp), Member: id})
@@ -574,7 +589,7 @@ func (s *redisStrategy) settle(ctx context.Context, id, user string, now time.Ti
 	if !ok || b >= s.n {
 		return Order{}, ErrNoOrder
 	}
-	v, err := settleScript.Run(ctx, s.rdb, s.keys(sku, b), id, user, now.UnixMilli(), op, b).StringSlice()
+	v, err := settleScript.Run(ctx, s.fast, s.keys(sku, b), id, user, now.UnixMilli(), op, b).StringSlice()
 	if err != nil {
 		return Order{}, unavailable(err)
 	}
@@ -590,7 +605,7 @@ func (s *redisStrategy) settle(ctx context.Context, id, user string, now time.Ti
 	}
 	if v[2] == "1" {
 		hk := s.keys(sku, homeOf(v[1]))
-		if err := s.rdb.HIncrBy(ctx, hk[2], o.User, -o.Qty).Err(); err != nil {
+		if err := s.fast.HIncrBy(ctx, hk[2], o.User, -o.Qty).Err(); err != nil {
 			return o, unavailable(err)
 		}
 	}
