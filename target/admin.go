@@ -216,6 +216,7 @@ func appendAudit(b []byte, name string, a inventory.Audit, fast bool) []byte {
 	b = fInt(b, "orders", a.Orders)
 	if !fast {
 		b = fInt(b, "duplicates", a.Duplicates)
+		b = fInt(b, "undersold", a.Undersold)
 	}
 	return append(b, '}')
 }

@@ -148,6 +148,9 @@ func replicaAudit(t *testing.T, r *replica, sku string) auditJSON {
 }
 
 func replicaArgs(t *testing.T, strategy string, extra ...string) []string {
+	if strings.HasPrefix(strategy, "pg-") || strategy == "tcc" {
+		return append([]string{"--strategy", strategy, "--postgres", testenv.Postgres(t), "--admin-token", replicaToken}, extra...)
+	}
 	prefix := fmt.Sprintf("flrep-%d-%d-%d", os.Getpid(), time.Now().UnixNano(), testPrefixes.Add(1))
 	return append([]string{"--strategy", strategy, "--redis", "redis://" + testenv.RedisAddr(t) + "/0",
 		"--redis-prefix", prefix, "--admin-token", replicaToken, "--shards", "4"}, extra...)
@@ -161,7 +164,7 @@ func TestThreeReplicasOneService(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and runs processes")
 	}
-	for _, strategy := range []string{"redis-lua", "redis-sharded"} {
+	for _, strategy := range []string{"redis-lua", "redis-sharded", "pg-row", "pg-occ", "tcc"} {
 		t.Run(strategy, func(t *testing.T) { threeReplicas(t, strategy) })
 	}
 }

@@ -50,6 +50,7 @@ type Options struct {
 	Strategy       string // an inventory.Names entry
 	RedisURL       string // redis-* strategies
 	RedisPrefix    string // key prefix in Redis
+	PostgresURL    string // pg-row, pg-occ, tcc
 	AdminToken     string // "" generates one (AdminToken returns it)
 	ReservationTTL time.Duration
 	MaxInflight    int     // in-flight requests above which purchases get 503 SHED; views shed at half
@@ -107,7 +108,7 @@ type Server struct {
 func New(ctx context.Context, opts Options) (*Server, error) {
 	opts.defaults()
 	inv, err := inventory.New(ctx, inventory.Config{Name: opts.Strategy, RedisURL: opts.RedisURL,
-		RedisPrefix: opts.RedisPrefix, Shards: opts.Shards})
+		RedisPrefix: opts.RedisPrefix, PostgresURL: opts.PostgresURL, Shards: opts.Shards})
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +122,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	}
 	s := &Server{opts: opts, inv: inv, token: []byte("Bearer " + opts.AdminToken), done: make(chan struct{})}
 	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	s.cacheViews = strings.HasPrefix(opts.Strategy, "redis")
+	s.cacheViews = strings.HasPrefix(opts.Strategy, "redis") || strings.HasPrefix(opts.Strategy, "pg-") || opts.Strategy == "tcc"
 	s.catVer.Store(-1)
 	s.guard.init()
 	if opts.MaxRPS > 0 {

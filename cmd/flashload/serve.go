@@ -51,11 +51,16 @@ endpoint and Prometheus /metrics. The inventory strategy decides how stock is de
   redis-decr     DECRBY, INCRBY back when negative                                 [replicas]
   redis-lua      one preloaded Lua script: every check and the decrement, atomic   [replicas]
   redis-sharded  N Redis keys with distinct hash tags, probing when one is dry    [replicas]
+  pg-row         PostgreSQL: conditional UPDATE of the stock row + order INSERT    [replicas]
+  pg-occ         PostgreSQL: versioned read, write WHERE version, bounded retries  [replicas]
+  tcc            PostgreSQL: Seata TCC Try/Confirm/Cancel with a fence table       [replicas]
 
 naive, memory and sharded keep everything in this process: run one of them. The redis-*
 strategies keep all state in Redis (SKU rules, stock, orders, reservations and their expiry,
 idempotency keys, per-user counts, groups, coupons): any number of serve processes with the same
---redis and --redis-prefix are one service, and a restarted one serves at once.
+--redis and --redis-prefix are one service, and a restarted one serves at once. The pg-* and
+tcc strategies do the same in PostgreSQL (--postgres postgres://USER@HOST:PORT/DB; one
+database per service).
 --redis takes redis://HOST:PORT/DB, redis+cluster://H:P,H:P,... (Redis Cluster) or
 redis+sentinel://H:P,H:P/MASTER[/DB] (a Sentinel-managed primary).
 
@@ -73,6 +78,7 @@ SIGTERM or Ctrl-C stops accepting, drains in-flight requests and prints the audi
 	f.StringVar(&opts.Strategy, "strategy", target.DefaultStrategy, "inventory strategy: "+strings.Join(inventory.Names, "|"))
 	f.StringVar(&opts.RedisURL, "redis", target.DefaultRedisURL, "Redis address of the redis-* strategies: redis://HOST:PORT/DB, redis+cluster://H:P,H:P,... or redis+sentinel://H:P,H:P/MASTER")
 	f.StringVar(&opts.RedisPrefix, "redis-prefix", target.DefaultRedisPrefix, "prefix of every Redis key")
+	f.StringVar(&opts.PostgresURL, "postgres", "", "PostgreSQL URL for pg-row, pg-occ and tcc (postgres://USER@HOST:PORT/DB)")
 	f.StringVar(&opts.AdminToken, "admin-token", "", "bearer token of the admin routes (default $FLASHLOAD_ADMIN_TOKEN, else generated and printed)")
 	f.DurationVar(&opts.ReservationTTL, "reservation-ttl", target.DefaultReservationTTL, "how long a reservation waits for payment before its units are released")
 	f.IntVar(&opts.MaxInflight, "max-inflight", target.DefaultMaxInflight, "in-flight requests above which purchases get 503 SHED (views at half); 0 = no limit")

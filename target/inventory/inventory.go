@@ -14,6 +14,9 @@
 //     key and the stock, decrements and records the order atomically.
 //   - redis-sharded: N stock keys with distinct hash tags (Redis Cluster ready), users routed to a
 //     bucket, probing the others when it is empty.
+//   - pg-row, pg-occ, tcc: every piece of state in PostgreSQL (pgstock.go, tcc.go, schema.sql):
+//     a conditional UPDATE in one transaction, optimistic versioned writes with bounded
+//     retries, and Seata-style TCC with a fence table.
 //
 // Idempotency keys are scoped to (SKU, user). Prices are computed by the caller (Request.UnitPrice)
 // except for the first-N half price, which depends on the unit's rank and so is decided
@@ -30,7 +33,7 @@ import (
 )
 
 // Names lists the strategies New knows, in the order the CLI documents them.
-var Names = []string{"naive", "memory", "sharded", "redis-decr", "redis-lua", "redis-sharded"}
+var Names = []string{"naive", "memory", "sharded", "redis-decr", "redis-lua", "redis-sharded", "pg-row", "pg-occ", "tcc"}
 
 // Errors a Strategy answers with; the target maps each to an HTTP status and code.
 var (
@@ -134,6 +137,9 @@ type Audit struct {
 	Sold       int64
 	Oversold   int64
 	Duplicates int64
+	// Undersold counts SOLD_OUT answers the strategy gave while units were left (pg-occ
+	// after its retries); 0 for strategies that never do.
+	Undersold int64
 }
 
 // Strategy is an inventory architecture. Every method is safe for concurrent use.
@@ -193,6 +199,8 @@ func New(ctx context.Context, cfg Config) (Strategy, error) {
 		return newSharded(cfg.Shards), nil
 	case "redis-decr", "redis-lua", "redis-sharded":
 		return newRedis(ctx, cfg)
+	case "pg-row", "pg-occ", "tcc":
+		return newPostgres(ctx, cfg)
 	}
 	return nil, fmt.Errorf("unknown strategy %q (want one of %s)", cfg.Name, strings.Join(Names, ", "))
 }
