@@ -118,3 +118,7 @@ func (s *process) shutdown() {
 	// Whatever the server left behind in its group (a backend past the postmaster's death).
 	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
 }
+
+// SysProcAttr is how stores are started, for other processes a rehearsal owns (the target's
+// replicas): their own process group, and on Linux killed when their parent dies.
+func SysProcAttr() *syscall.SysProcAttr { return sysProcAttr() }
