@@ -120,6 +120,9 @@ func serveArgs(o TargetOptions) []string {
 	if o.Postgres != "" {
 		args = append(args, "--postgres", o.Postgres)
 	}
+	if o.Workers > 0 {
+		args = append(args, "--workers", strconv.Itoa(o.Workers), "--work", o.Work.String())
+	}
 	return args
 }
 

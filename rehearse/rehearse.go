@@ -22,6 +22,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/flashload/flashload/internal/dist"
 	"github.com/flashload/flashload/report"
 	"github.com/flashload/flashload/report/dashboard"
 	"github.com/flashload/flashload/report/render"
@@ -44,6 +45,11 @@ type Options struct {
 	// process; more than one needs a strategy that keeps its state in a store.
 	Replicas int
 	Binary   string // the flashload executable of the replicas ("": this process's own)
+	// Work gives every replica a known capacity: Target.Workers slots, each request holding
+	// one for a time drawn from Work (a DIST, see internal/dist), or WorkModel for the
+	// scenario's model (workers_per_replica and service_time; Target.Workers overrides the
+	// former). "": no slots.
+	Work     string
 	StoreDir string // where throwaway stores keep their directories ("": the system's temp dir)
 
 	Wall      time.Duration // play the whole scenario in this wall time; 0: the file's compression
@@ -110,6 +116,9 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	}
 	strategies, err := o.strategies()
 	if err != nil {
+		return Result{}, &InputError{Err: err}
+	}
+	if err := o.work(); err != nil {
 		return Result{}, &InputError{Err: err}
 	}
 	if o.Stdout == nil {
@@ -199,6 +208,49 @@ func (o *Options) strategies() ([]string, error) {
 		}
 	}
 	return list, nil
+}
+
+// WorkModel is the --work value that takes the work slots from the scenario's model.
+const WorkModel = "model"
+
+// work resolves o.Work into o.Target.Work (and Workers, from the model).
+func (o *Options) work() error {
+	w := o.Work
+	switch {
+	case w == "" && o.Target.Workers == 0:
+		return nil
+	case w == "":
+		return fmt.Errorf("--workers %d needs --work DIST or --work %s", o.Target.Workers, WorkModel)
+	case o.Target.Workers < 0:
+		return fmt.Errorf("--workers must be at least 1, not %d", o.Target.Workers)
+	case w == WorkModel:
+		m := o.Scenario.Model
+		if m == nil {
+			return fmt.Errorf("--work %s: %s has no model", WorkModel, o.Scenario.Name)
+		}
+		st := m.ServiceTime
+		spec, err := dist.New(st.Dist, st.Mean.D(), st.P50.D(), st.P99.D())
+		if err != nil {
+			return fmt.Errorf("--work %s: %s's model.service_time: %w", WorkModel, o.Scenario.Name, err)
+		}
+		o.Target.Work = spec
+		if o.Target.Workers == 0 {
+			o.Target.Workers = m.WorkersPerReplica
+		}
+		if o.Target.Workers <= 0 {
+			return fmt.Errorf("--work %s: %s's model has no workers_per_replica; give --workers", WorkModel, o.Scenario.Name)
+		}
+	default:
+		spec, err := dist.Parse(w)
+		if err != nil {
+			return fmt.Errorf("--work: %w", err)
+		}
+		o.Target.Work = spec
+		if o.Target.Workers == 0 {
+			return fmt.Errorf("--work %s needs --workers N", w)
+		}
+	}
+	return nil
 }
 
 // sharedNames are the strategies a fleet can run.

@@ -9,6 +9,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/flashload/flashload/internal/dist"
 	"github.com/flashload/flashload/target"
 )
 
@@ -21,6 +22,8 @@ type TargetOptions struct {
 	MaxInflight    int           // target.Options.MaxInflight
 	MaxRPS         float64       // target.Options.MaxRPS
 	ReservationTTL time.Duration // target.Options.ReservationTTL
+	Workers        int           // target.Options.Workers: work slots per replica (0: none)
+	Work           dist.Spec     // target.Options.Work: the time a request holds its slot
 }
 
 // DefaultStopTimeout bounds the drain of a Target's in-flight requests in Stop.
@@ -62,6 +65,8 @@ func StartTarget(ctx context.Context, o TargetOptions) (*Target, error) {
 		MaxInflight:    o.MaxInflight,
 		MaxRPS:         o.MaxRPS,
 		ReservationTTL: o.ReservationTTL,
+		Workers:        o.Workers,
+		Work:           o.Work,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start target: %w", err)

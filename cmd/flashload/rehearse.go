@@ -57,6 +57,11 @@ the strategy's store, and spreads the requests over them (a local fleet). A flee
 one needs a strategy on a store (not naive, memory or sharded); without --strategy it is
 redis-lua, on a throwaway Redis.
 
+--workers N --work DIST gives every replica a known capacity (serve --workers): each request
+holds one of N slots for a time drawn from DIST, waiting first come, first served; --work model
+takes the scenario model's service_time and workers_per_replica, so the simulator's prediction
+and the measurement describe the same queue.
+
 Exit codes: 0 when every gate of the scenario passed on the measured run, 3 when one failed (or,
 with --strategies, on any strategy), 2 on bad input, 1 on a runtime error.`,
 		Example: `  flashload rehearse
@@ -84,6 +89,8 @@ with --strategies, on any strategy), 2 on bad input, 1 on a runtime error.`,
 	f.StringVar(&o.Target.Redis, "redis", "", "Redis of the redis-* strategies: redis://HOST:PORT/DB, redis+cluster://H:P,... or redis+sentinel://H:P,.../MASTER (default: a throwaway redis-server)")
 	f.StringVar(&o.Target.Postgres, "postgres", "", "PostgreSQL of pg-row, pg-occ and tcc: postgres://USER@HOST:PORT/DB (default: a throwaway cluster)")
 	f.IntVar(&o.Replicas, "replicas", 0, "run the target as N serve processes on the shared store (default: one target in this process)")
+	f.IntVar(&o.Target.Workers, "workers", 0, "work slots per replica: each request holds one for a --work time, waiting FIFO (default with --work model: the model's workers_per_replica)")
+	f.StringVar(&o.Work, "work", "", "time a request holds its slot: exp:5ms, const:5ms, lognormal:p50=4ms,p99=30ms, or model (the scenario's service_time)")
 	f.StringVar(&o.Out, "out", "", "run directory (default runs/NAME-TIME)")
 	f.BoolVar(&o.NoTUI, "no-tui", false, "plain progress lines on stderr instead of the dashboard")
 	f.BoolVar(&o.NoSim, "no-sim", false, "skip the simulations (measure only)")
