@@ -3,7 +3,9 @@ package report
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 
 	"golang.org/x/perf/benchmath"
 )
@@ -271,8 +273,8 @@ func compareMetrics(runs []*Run) []metricDef {
 	}
 	var names []string
 	for _, r := range runs {
-		for _, k := range sortedKeys(r.Summary.Rates) {
-			if !containsString(names, k) {
+		for _, k := range slices.Sorted(maps.Keys(r.Summary.Rates)) {
+			if !slices.Contains(names, k) {
 				names = append(names, k)
 			}
 		}
@@ -282,13 +284,4 @@ func compareMetrics(runs []*Run) []metricDef {
 			value: func(s *Summary) (float64, bool) { q, ok := s.Rates[k]; return q.Value, ok }})
 	}
 	return defs
-}
-
-func containsString(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

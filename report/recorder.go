@@ -2,7 +2,6 @@ package report
 
 import (
 	"math"
-	"sort"
 	"strconv"
 	"sync"
 	"time"
@@ -424,14 +423,4 @@ func finishRates(s *Summary, targetSum float64) {
 			s.Rate.PeakAchieved = max(s.Rate.PeakAchieved, p.AchievedRPS)
 		}
 	}
-}
-
-// sortedKeys returns the keys of m in order.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

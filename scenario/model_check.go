@@ -2,7 +2,8 @@ package scenario
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -34,12 +35,7 @@ func (m *Model) Problems() []Problem {
 		add("load_balancer", "must be round-robin, least-connections or random, not %q", m.LoadBalancer)
 	}
 	checkServiceTime(m.ServiceTime, "service_time", add)
-	steps := make([]string, 0, len(m.StepTimes))
-	for k := range m.StepTimes {
-		steps = append(steps, k)
-	}
-	sort.Strings(steps)
-	for _, k := range steps {
+	for _, k := range slices.Sorted(maps.Keys(m.StepTimes)) {
 		switch k {
 		case "view", "purchase", "pay", "cancel", "join_group", "request":
 		default:

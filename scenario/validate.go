@@ -4,9 +4,10 @@ import (
 	"bytes"
 	"fmt"
 	"io/fs"
+	"maps"
 	"math"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -366,12 +367,7 @@ func (v *validator) sku(path string, sku *string, required bool) {
 		return
 	}
 	if len(v.s.SKUs) > 0 && !v.skus[*sku] {
-		known := make([]string, 0, len(v.skus))
-		for k := range v.skus {
-			known = append(known, k)
-		}
-		sort.Strings(known)
-		v.problem(path, "unknown sku %q%s", *sku, suggest(*sku, known))
+		v.problem(path, "unknown sku %q%s", *sku, suggest(*sku, slices.Sorted(maps.Keys(v.skus))))
 	}
 }
 

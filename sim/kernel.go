@@ -1,3 +1,9 @@
+//go:build !flashload_heapkernel
+
+// The calendar queue. -tags flashload_heapkernel builds the simple alternative
+// (kernel_heap.go) instead, for the whole-job benchmark that keeps this file in the tree
+// (scripts/bench-optimisations).
+
 package sim
 
 import (
@@ -6,20 +12,6 @@ import (
 	"slices"
 	"time"
 )
-
-// Event is one scheduled happening in virtual time. It is a small value (24 bytes): the kernel
-// stores events by value, so scheduling and popping allocate nothing once its buckets have grown.
-type Event struct {
-	At   time.Duration // virtual time
-	ID   int32         // e.g. a request index
-	Arg  int32         // e.g. a shard index
-	seq  uint32        // scheduling order, for ties (compared modulo 2³²)
-	Kind uint8         // what happens (the model's own numbering)
-}
-
-func (a *Event) less(b *Event) bool {
-	return a.At < b.At || (a.At == b.At && int32(a.seq-b.seq) < 0)
-}
 
 // Kernel is a discrete-event scheduler: events pop in time order, ties in scheduling order, so a
 // run is deterministic.

@@ -55,104 +55,6 @@ func TestKernelNeverGoesBack(t *testing.T) {
 	}
 }
 
-// heapKernel is the kernel's former implementation, a 4-ary min-heap with the same ordering
-// (time, then scheduling order). It is the reference the calendar queue is checked against and
-// the baseline of BenchmarkKernel.
-type heapKernel struct {
-	now  time.Duration
-	seq  uint32
-	heap []Event
-}
-
-func newHeapKernel(capacity int) *heapKernel { return &heapKernel{heap: make([]Event, 0, capacity)} }
-
-func (k *heapKernel) Len() int { return len(k.heap) }
-
-func (k *heapKernel) Schedule(e Event) {
-	if e.At < k.now {
-		e.At = k.now
-	}
-	k.seq++
-	e.seq = k.seq
-	h := append(k.heap, e)
-	i := len(h) - 1
-	x := h[i]
-	for i > 0 {
-		p := (i - 1) >> 2
-		if !x.less(&h[p]) {
-			break
-		}
-		h[i] = h[p]
-		i = p
-	}
-	h[i] = x
-	k.heap = h
-}
-
-func (k *heapKernel) Peek() (time.Duration, bool) {
-	if len(k.heap) == 0 {
-		return 0, false
-	}
-	return k.heap[0].At, true
-}
-
-// Next sifts bottom-up: the hole at the root walks down along the smaller children, then the last
-// element climbs from there.
-func (k *heapKernel) Next() (Event, bool) {
-	h := k.heap
-	n := len(h)
-	if n == 0 {
-		return Event{}, false
-	}
-	top := h[0]
-	n--
-	x := h[n]
-	h = h[:n]
-	if n > 0 {
-		i := 0
-		for {
-			c := i<<2 + 1
-			if c >= n {
-				break
-			}
-			m := c
-			if end := min(c+4, n); end-c == 4 {
-				a, b := c, c+2
-				if h[c+1].less(&h[c]) {
-					a = c + 1
-				}
-				if h[c+3].less(&h[c+2]) {
-					b = c + 3
-				}
-				m = a
-				if h[b].less(&h[a]) {
-					m = b
-				}
-			} else {
-				for j := c + 1; j < end; j++ {
-					if h[j].less(&h[m]) {
-						m = j
-					}
-				}
-			}
-			h[i] = h[m]
-			i = m
-		}
-		for i > 0 {
-			p := (i - 1) >> 2
-			if !x.less(&h[p]) {
-				break
-			}
-			h[i] = h[p]
-			i = p
-		}
-		h[i] = x
-	}
-	k.heap = h
-	k.now = top.At
-	return top, true
-}
-
 // op is one step of a kernel workout: pop (and maybe peek), or schedule at Now plus a delay.
 type op struct {
 	pop   bool
@@ -160,7 +62,7 @@ type op struct {
 	delay time.Duration
 }
 
-// compare plays the same operations on the calendar queue and the reference heap and fails at
+// compare plays the same operations on the calendar queue and the container/heap kernel and fails at
 // the first difference: pops must agree on the event (ID), its time, Now, Peek and Len.
 func compare(t testing.TB, ops []op) {
 	t.Helper()
@@ -219,7 +121,7 @@ func workout(r *rand.Rand, peak, hold int, delay func(*rand.Rand) time.Duration)
 	return ops
 }
 
-// TestKernelMatchesHeap checks the calendar queue against the former heap over the spacing
+// TestKernelMatchesHeap checks the calendar queue against the container/heap kernel over the spacing
 // patterns a simulation produces: dense exponential service times, many ties, far-off timers
 // among near events, spacing that changes by orders of magnitude mid-run, events in the past.
 func TestKernelMatchesHeap(t *testing.T) {
@@ -263,31 +165,6 @@ func TestKernelMatchesHeap(t *testing.T) {
 	t.Run("shifting", func(t *testing.T) { compare(t, ops) })
 }
 
-// TestKernelAdapts drains queues whose spacing defeats a day measured at the front (a dense
-// half and a sparse half, a thousandfold apart in mean): the days walked per pop stay small
-// because the day is re-measured when the walks spend the work budget (6 units per pop over a
-// period; without the early re-measure the second case walks about 1400 days per pop).
-func TestKernelAdapts(t *testing.T) {
-	for _, c := range []struct{ dense, sparse float64 }{{1, 1 << 40}, {1000, 1 << 30}, {1e6, 1e6}} {
-		r := rand.New(rand.NewPCG(1, 99))
-		k := NewKernel(0)
-		const n = 20000
-		for i := 0; i < n; i++ {
-			mean := c.dense
-			if i%2 == 1 {
-				mean = c.sparse
-			}
-			k.Schedule(Event{At: time.Duration(r.ExpFloat64() * mean)})
-		}
-		for k.Len() > 0 {
-			k.Next()
-		}
-		if per := float64(k.walked) / n; per > 16 {
-			t.Errorf("dense %g ns, sparse %g ns: %.1f days walked per pop, want at most 16", c.dense, c.sparse, per)
-		}
-	}
-}
-
 // FuzzKernel reads operations from bytes: each 3-byte group is a pop (odd first byte) or a push
 // with a delay made of the other two, scaled by the first (so delays from 0 to ~2^40 ns).
 func FuzzKernel(f *testing.F) {
@@ -313,7 +190,7 @@ func FuzzKernel(f *testing.F) {
 	})
 }
 
-// kernel is what the benchmarks drive: the calendar queue or the former heap.
+// kernel is what the benchmarks drive: the calendar queue or the container/heap kernel.
 type kernel interface {
 	Schedule(Event)
 	Next() (Event, bool)
@@ -322,7 +199,7 @@ type kernel interface {
 // BenchmarkKernel is the classic hold model: a steady population of pending events, each pop
 // scheduling one more at an exponential distance (drawn beforehand). ns/op is the cost of one
 // event (one pop and one push); events/s = 1e9 / ns/op. "calendar" is the kernel, "heap" the
-// former 4-ary heap, in the same run; in "timers" one pending event in 64 re-arms itself 15 s
+// container/heap kernel, in the same run; in "timers" one pending event in 64 re-arms itself 15 s
 // ahead, as the autoscaler's and the gauges' ticks do among the service's millisecond events.
 func BenchmarkKernel(b *testing.B) {
 	kinds := []struct {

@@ -1,7 +1,8 @@
 package sim
 
 import (
-	"sort"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/flashload/flashload/report"
@@ -49,12 +50,7 @@ func (s *stepSink) RecordN(r *report.Result, n int64) {
 
 func (s *stepSink) timelines() map[string][]StepWindow {
 	out := map[string][]StepWindow{}
-	names := make([]string, 0, len(s.steps))
-	for k := range s.steps {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	for _, k := range names {
+	for _, k := range slices.Sorted(maps.Keys(s.steps)) {
 		for i, a := range s.steps[k] {
 			w := StepWindow{T: (time.Duration(i) * s.win).Seconds(), N: a.n}
 			if a.n > 0 {

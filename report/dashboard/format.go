@@ -3,7 +3,6 @@ package dashboard
 import (
 	"fmt"
 	"math"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -167,16 +166,6 @@ func finite(f float64) float64 {
 		return 0
 	}
 	return f
-}
-
-// sortedKeys returns the keys of m in order.
-func sortedKeys(m map[string]int64) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // printable drops control characters and invalid UTF-8 from text a producer sent, so a name

@@ -2,7 +2,9 @@ package dashboard
 
 import (
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -339,7 +341,7 @@ func (m model) answersPanel(w int) string {
 		pairs = append(pairs, kv{c.label, s.ByCode[c.code]})
 	}
 	var other int64
-	for _, k := range sortedKeys(s.ByCode) {
+	for _, k := range slices.Sorted(maps.Keys(s.ByCode)) {
 		if !known[k] {
 			other += s.ByCode[k]
 		}
@@ -355,7 +357,7 @@ func (m model) answersPanel(w int) string {
 		}
 	}
 	var classes []string
-	for _, k := range sortedKeys(s.ByError) {
+	for _, k := range slices.Sorted(maps.Keys(s.ByError)) {
 		if n := s.ByError[k]; n > 0 {
 			classes = append(classes, fmt.Sprintf("%s %s", k, count(n)))
 		}

@@ -10,6 +10,8 @@ package render
 import (
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -91,7 +93,7 @@ func Text(w io.Writer, s *report.Summary, predicted *report.Summary) error {
 	if len(r.ByStep) > 0 {
 		ew.printf("%-10s %s\n", "steps", counts(r.ByStep))
 	}
-	for _, k := range keys(s.Rates) {
+	for _, k := range slices.Sorted(maps.Keys(s.Rates)) {
 		q := s.Rates[k]
 		ew.printf("%-10s rate(%s) %s (%d/%d)\n", "ratios", k, pct(q.Value), q.Num, q.Den)
 	}
@@ -167,22 +169,13 @@ func pcts(p report.Percentiles) string {
 
 // counts prints a counter map, largest first (ties by name).
 func counts(m map[string]int64) string {
-	ks := keys(m)
+	ks := slices.Sorted(maps.Keys(m))
 	sort.SliceStable(ks, func(i, j int) bool { return m[ks[i]] > m[ks[j]] })
 	parts := make([]string, len(ks))
 	for i, k := range ks {
 		parts[i] = fmt.Sprintf("%s %d", k, m[k])
 	}
 	return strings.Join(parts, "  ")
-}
-
-func keys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 func pct(v float64) string { return strconv.FormatFloat(v*100, 'f', 2, 64) + "%" }

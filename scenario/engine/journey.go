@@ -2,6 +2,8 @@ package engine
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -148,7 +150,7 @@ func (r *run) compile() error {
 				method := strings.ToUpper(or(q.Method, "GET"))
 				c.ep = ep(q.URL)
 				c.ep.method = method
-				for _, name := range sortedHeaderNames(q.Headers) {
+				for _, name := range slices.Sorted(maps.Keys(q.Headers)) {
 					t, err := scenario.CompileTemplate(q.Headers[name], s.UserTable)
 					if err != nil {
 						problems = append(problems, err.Error())
@@ -188,17 +190,4 @@ func prob(p float64) float64 {
 		return 1
 	}
 	return min(p, 1)
-}
-
-func sortedHeaderNames(h map[string]string) []string {
-	names := make([]string, 0, len(h))
-	for k := range h {
-		names = append(names, k)
-	}
-	for i := 1; i < len(names); i++ {
-		for j := i; j > 0 && names[j] < names[j-1]; j-- {
-			names[j], names[j-1] = names[j-1], names[j]
-		}
-	}
-	return names
 }
