@@ -47,7 +47,7 @@ type runOptions struct {
 func newRunCmd() *cobra.Command {
 	opts := &runOptions{}
 	cmd := &cobra.Command{
-		Use:   "run SCENARIO --target URL",
+		Use:   "run SCENARIO --target URL[,URL...]",
 		Short: "Play a scenario against a live HTTP target (open model, no coordinated omission) and audit it",
 		Long: `run plays a scenario's arrival schedule against a live HTTP target with fasthttp. Arrivals follow
 the schedule whether or not the target keeps up: when no worker is free at an arrival's time it
@@ -59,6 +59,10 @@ With the target's admin token (--admin-token, or $FLASHLOAD_ADMIN_TOKEN) the sce
 created first (--setup), the dashboard shows the stock, and the run ends with an audit of the
 target's orders: oversold, lost, unexpected, duplicates, undersold. For another service, give an
 export of its orders (--orders FILE, NDJSON or CSV of key,user,sku,qty,status).
+
+--target may list the replicas of one service (URL,URL,...): every connection goes to one of
+them, round robin, so the load spreads over all; setup, the stock gauges and the audit go to
+--admin-url, by default the first.
 
 The run directory holds summary.json, histograms.hlog and report.html. The scenario's gates
 are evaluated: exit 3 when one fails. Ctrl-C (or q on the dashboard) stops arrivals, drains
@@ -76,13 +80,13 @@ in-flight requests for a bounded time and writes a summary marked partial.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&opts.Target, "target", "", "base URL of the target (required; loopback unless --allow-remote)")
+	f.StringVar(&opts.Target, "target", "", "base URL of the target, or its replicas' URLs separated by commas: requests spread over them round robin per connection (required; loopback unless --allow-remote)")
 	f.StringVar(&opts.Out, "out", "", "run directory (default runs/NAME-TIME)")
 	f.DurationVar(&opts.Wall, "wall", 0, "play the whole scenario in this wall time (rescales every stage's compression)")
 	f.Float64Var(&opts.RateScale, "rate-scale", 0, "share of the curve's amplitude to play (default the file's rate_scale)")
 	f.StringVar(&opts.Segment, "segment", "", "play segment I/N of the arrivals (merge the N runs with flashload merge)")
 	f.BoolVar(&opts.NoTUI, "no-tui", false, "plain progress lines on stderr instead of the dashboard")
-	f.StringVar(&opts.AdminURL, "admin-url", "", "the target's admin base URL (default --target)")
+	f.StringVar(&opts.AdminURL, "admin-url", "", "the target's admin base URL: setup, gauges and the audit (default the first --target URL)")
 	f.StringVar(&opts.AdminToken, "admin-token", "", "bearer token of the target's /admin routes (default $FLASHLOAD_ADMIN_TOKEN)")
 	f.StringVar(&opts.Orders, "orders", "", "an export of another service's orders to audit (NDJSON or CSV: key,user,sku,qty,status)")
 	f.Int64Var(&opts.Seed, "seed", 0, "random seed (default the scenario's)")
@@ -106,7 +110,7 @@ func runLive(ctx context.Context, o *runOptions) error {
 	if !o.setupSet {
 		o.Setup = o.AdminToken != ""
 	}
-	if err := checkTarget(o.Target, o.AllowRemote); err != nil {
+	if err := checkTargets(o.Target, o.AllowRemote, o.MaxConns); err != nil {
 		return usageErr(err)
 	}
 	if o.AdminURL != "" {
@@ -169,6 +173,27 @@ func finishRun(w io.Writer, dir string, s *scenario.Scenario, res *report.Run) e
 	}
 	if !pass {
 		return gateErr(fmt.Errorf("gates failed: %s", strings.Join(render.FailedGates(sum.Gates), ", ")))
+	}
+	return nil
+}
+
+// checkTargets checks --target, one URL or the replicas' comma-separated list, each as
+// checkTarget does, and that --max-conns (when given) leaves every replica a connection.
+func checkTargets(list string, allowRemote bool, maxConns int) error {
+	if list == "" {
+		return errors.New("--target URL is required")
+	}
+	urls, err := engine.SplitTargets(list)
+	if err != nil {
+		return fmt.Errorf("--target: %w", err)
+	}
+	for _, u := range urls {
+		if err := checkTarget(u, allowRemote); err != nil {
+			return err
+		}
+	}
+	if maxConns > 0 && maxConns < len(urls) {
+		return fmt.Errorf("--max-conns %d is fewer than the %d targets: every target needs a connection", maxConns, len(urls))
 	}
 	return nil
 }

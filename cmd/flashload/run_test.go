@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -90,10 +91,51 @@ func TestRunCLIUsage(t *testing.T) {
 		"bad segment":      {Scenario: path, Target: "http://127.0.0.1:1", Segment: "3/2"},
 		"missing orders":   {Scenario: path, Target: "http://127.0.0.1:1", Orders: "/nonexistent/orders.csv"},
 		"unknown scenario": {Scenario: "no-such-scenario", Target: "http://127.0.0.1:1"},
+		"empty replica":    {Scenario: path, Target: "http://127.0.0.1:1,,http://127.0.0.1:2"},
+		"bad replica":      {Scenario: path, Target: "http://127.0.0.1:1,127.0.0.1:2"},
+		"remote replica":   {Scenario: path, Target: "http://127.0.0.1:1,http://192.0.2.1:8080"},
+		"replica twice":    {Scenario: path, Target: "http://127.0.0.1:1,http://127.0.0.1:1/"},
+		"too few conns":    {Scenario: path, Target: "http://127.0.0.1:1,http://127.0.0.1:2", MaxConns: 1},
 	} {
 		o.Stdout, o.Stderr = io.Discard, io.Discard
 		if code := exitCode(runLive(context.Background(), o), io.Discard); code != exitUsage {
 			t.Errorf("%s: exit %d, want %d", name, code, exitUsage)
+		}
+	}
+}
+
+// TestRunCLIReplicas: `run --target A,B` spreads the load over both replicas while setup and the
+// audit go to the first only (--admin-url's default): B never got the SKU, yet answered
+// purchases (404), and the audit of A is clean.
+func TestRunCLIReplicas(t *testing.T) {
+	a, token := startRunTarget(t, "memory")
+	b, _ := startRunTarget(t, "memory")
+	dir := t.TempDir()
+	path := filepath.Join(dir, "s.yaml")
+	if err := os.WriteFile(path, []byte(strings.Replace(runScenario, "GATES", `"oversold == 0", "lost == 0"`, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	o := &runOptions{Scenario: path, Target: a + "," + b, AdminToken: token, Out: filepath.Join(dir, "run"),
+		NoTUI: true, Stdout: &out, Stderr: io.Discard}
+	if err := runLive(context.Background(), o); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	sum, err := report.ReadSummary(filepath.Join(dir, "run", report.SummaryFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sum.Audit.Checked || sum.Audit.Sold == 0 || sum.Requests.ByStatus["404"] == 0 {
+		t.Errorf("requests %+v audit %+v: want sales on A and 404s from B", sum.Requests, sum.Audit)
+	}
+	for base, want := range map[string]int{a: 200, b: 404} {
+		resp, err := http.Get(base + "/v1/skus/cup")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("GET %s/v1/skus/cup: %d, want %d (setup on the first target only)", base, resp.StatusCode, want)
 		}
 	}
 }

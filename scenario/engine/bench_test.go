@@ -84,14 +84,18 @@ func benchRequestPath(b *testing.B, fastOnly bool) {
 func dialVia(r *run, dial func(addr string) (net.Conn, error)) {
 	switch t := r.tr.(type) {
 	case *fastClient:
-		t.hc.Dial = dial
+		for _, hc := range t.hcs {
+			hc.Dial = dial
+		}
 	case *rawConns:
 		t.dial = dial
 	case *rawPool:
-		for range cap(t.conns) {
-			c := <-t.conns
-			c.dial = dial
-			defer func() { t.conns <- c }()
+		for _, conns := range t.conns {
+			for range cap(conns) {
+				c := <-conns
+				c.dial = dial
+				defer func() { conns <- c }()
+			}
 		}
 	}
 }

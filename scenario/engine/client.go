@@ -2,10 +2,12 @@ package engine
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -73,6 +75,9 @@ type targetURL struct {
 
 // parseTarget validates a target URL. Only http and https are accepted; the port defaults by scheme.
 func parseTarget(raw string) (targetURL, error) {
+	if !strings.Contains(raw, "://") {
+		return targetURL{}, errors.New("target must be an http:// or https:// URL")
+	}
 	u, err := url.Parse(raw)
 	if err != nil {
 		return targetURL{}, err
@@ -92,6 +97,40 @@ func parseTarget(raw string) (targetURL, error) {
 		}
 	}
 	return targetURL{TLS: u.Scheme == "https", Host: host, Prefix: strings.TrimRight(u.Path, "/")}, nil
+}
+
+// SplitTargets splits a target list, "URL" or "URL,URL,..." (the replicas of one service), and
+// validates every URL as a target (http:// or https://, with a host). Spaces around the commas
+// are ignored; an empty entry or a replica listed twice is an error.
+func SplitTargets(list string) ([]string, error) {
+	urls, _, err := splitTargets(list)
+	return urls, err
+}
+
+func splitTargets(list string) ([]string, []targetURL, error) {
+	parts := strings.Split(list, ",")
+	urls := make([]string, 0, len(parts))
+	ts := make([]targetURL, 0, len(parts))
+	for i, p := range parts {
+		p = strings.TrimSpace(p)
+		which := fmt.Sprintf("target %q", p)
+		if len(parts) > 1 {
+			which = fmt.Sprintf("target %d of %d (%q)", i+1, len(parts), p)
+		}
+		if p == "" {
+			return nil, nil, fmt.Errorf("%s: no URL", which)
+		}
+		t, err := parseTarget(p)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", which, err)
+		}
+		if j := slices.Index(ts, t); j >= 0 {
+			return nil, nil, fmt.Errorf("%s: the same replica as target %d", which, j+1)
+		}
+		urls = append(urls, p)
+		ts = append(ts, t)
+	}
+	return urls, ts, nil
 }
 
 // IsLoopback reports whether a target URL names this machine (localhost or a loopback IP).

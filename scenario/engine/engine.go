@@ -6,14 +6,15 @@
 // timeline, the named rates (pay_success, purchase_success, ...) and the audit.
 //
 // Open model (the default): one pacer goroutine walks Play.Arrivals and, at each arrival's
-// intended time, hands it to a free worker of a bounded pool over an unbuffered channel. When no
-// worker is waiting the arrival is dropped and counted (Shard.Drop), never delayed. A worker
-// plays one session (a journey) at a time. Each request waits for one of MaxConns connection
-// slots: latency is measured from the intended time (it includes that wait), service time from
-// the moment the request got its connection. Closed model: VUs workers loop sessions back to back.
+// intended time, hands it to a free worker of a bounded pool (idlePool: a one-slot channel per
+// worker). When no worker is free the arrival is dropped and counted (Shard.Drop), never
+// delayed. A worker plays one session (a journey) at a time. With fewer connections than
+// workers a request waits for one of MaxConns connections: latency is measured from the
+// intended time (it includes that wait), service time from the moment the request got its
+// connection. Closed model: VUs workers loop sessions back to back.
 //
-// Results go to Recorder shards through lanes (a shard plus a mutex that is almost never
-// contended: a few workers share one lane), so HDR histograms stay per lane and merge exactly.
+// Results go to Recorder shards (report.Shard: a few workers share one, its mutex almost never
+// contended), so HDR histograms stay per shard and merge exactly.
 // The run stops only through its context or at the end of the schedule; in-flight sessions then
 // drain for a bounded time and the summary is marked partial when the schedule was cut short.
 package engine
@@ -35,8 +36,8 @@ import (
 
 // Options say where and how to play a scenario. Zero values mean the documented defaults.
 type Options struct {
-	Target     string // base URL of the target (http://127.0.0.1:8080)
-	AdminURL   string // the target's admin base URL; default Target when AdminToken is set
+	Target     string // base URL of the target (http://127.0.0.1:8080), or of its replicas: "URL,URL,..."
+	AdminURL   string // the target's admin base URL; default Target's first URL
 	AdminToken string // bearer token of /admin routes; enables gauges, setup and the audit
 	OrdersFile string // an orders export (NDJSON or CSV) to audit another service against
 
@@ -61,6 +62,12 @@ type Options struct {
 	NoPreflight bool // skip measuring this machine's generation ceiling
 	NoAudit     bool // skip the audit even when the target is auditable
 
+	// With several target URLs (replicas of one service, see SplitTargets) every connection goes
+	// to one replica, round robin: a worker that owns its connection (MaxConns ≥ Workers) keeps
+	// its replica (worker i: replica i mod N); over shared connections (the pool, fasthttp's
+	// slots: MaxConns per run, spread round robin over the replicas) each request of a worker
+	// takes the next replica. Setup, gauges and the audit use AdminURL only.
+	//
 	// FastHTTPOnly sends every request through fasthttp. Otherwise plain-HTTP (http://) targets
 	// use the raw transport (rawconn.go, transport.go), about a quarter less CPU per request
 	// than fasthttp's HostClient: one keep-alive connection per worker when MaxConns ≥ Workers,
@@ -75,7 +82,7 @@ type run struct {
 	opts    Options
 	seed    int64
 	runID   string
-	target  targetURL
+	targets []targetURL      // the target, or its replicas
 	tr      transport        // requests to the target
 	other   *fasthttp.Client // request steps to other hosts
 	timeout time.Duration
@@ -196,16 +203,16 @@ func prepare(s *scenario.Scenario, opts Options) (*run, error) {
 	if s == nil {
 		return nil, errors.New("engine: nil scenario")
 	}
-	t, err := parseTarget(opts.Target)
+	urls, targets, err := splitTargets(opts.Target)
 	if err != nil {
-		return nil, fmt.Errorf("target %q: %w", opts.Target, err)
+		return nil, err
 	}
 	play, err := s.Play(opts.Play)
 	if err != nil {
 		return nil, err
 	}
-	if opts.AdminURL == "" && opts.AdminToken != "" {
-		opts.AdminURL = opts.Target
+	if opts.AdminURL == "" {
+		opts.AdminURL = urls[0]
 	}
 	seed := opts.Seed
 	if seed == 0 {
@@ -243,10 +250,13 @@ func prepare(s *scenario.Scenario, opts Options) (*run, error) {
 	if opts.Drain <= 0 {
 		opts.Drain = DefaultDrain
 	}
+	if opts.MaxConns < len(targets) {
+		return nil, fmt.Errorf("%d connections cannot reach %d targets: every target needs one", opts.MaxConns, len(targets))
+	}
 	sz := clientSizing{MaxConns: opts.MaxConns, Timeout: opts.Timeout, ConnWaitTimeout: opts.ConnWaitTimeout}
 	r := &run{
-		s: s, play: play, opts: opts, seed: seed, runID: runID, target: t,
-		tr:      newTransport(t, opts, sz),
+		s: s, play: play, opts: opts, seed: seed, runID: runID, targets: targets,
+		tr:      newTransport(targets, opts, sz),
 		other:   newOtherClient(sz),
 		timeout: opts.Timeout,
 		rec:     opts.Recorder,
@@ -263,12 +273,7 @@ func prepare(s *scenario.Scenario, opts Options) (*run, error) {
 	return r, nil
 }
 
-func (r *run) adminURL() string {
-	if r.opts.AdminURL != "" {
-		return r.opts.AdminURL
-	}
-	return r.opts.Target
-}
+func (r *run) adminURL() string { return r.opts.AdminURL }
 
 func (r *run) auditable() bool { return r.opts.AdminToken != "" }
 

@@ -229,7 +229,7 @@ func (r *run) drain(wg *sync.WaitGroup, cancel context.CancelFunc) bool {
 	cancel()
 	r.warn.say("drain", fmt.Sprintf("drain: %d requests still in flight after %v; cut", r.inflight.Load(), r.opts.Drain))
 	// Sessions see the cancel at their next step; a request on the wire ends by its timeout.
-	// Lanes are closed by the caller, so late answers are not recorded.
+	// The caller finishes the Recorder next: answers that come later are not in the Run.
 	select {
 	case <-done:
 	case <-time.After(100 * time.Millisecond):

@@ -41,11 +41,11 @@ func TestTransportChoice(t *testing.T) {
 		switch tr := r.tr.(type) {
 		case *rawPool:
 			got = "pool"
-			if len(tr.conns) != c.conns {
-				t.Errorf("%+v: %d pooled connections, want %d", c, len(tr.conns), c.conns)
+			if len(tr.conns) != 1 || len(tr.conns[0]) != c.conns {
+				t.Errorf("%+v: %d pools, want one of %d connections", c, len(tr.conns), c.conns)
 			}
-			for range len(tr.conns) {
-				if rc := <-tr.conns; rc.c != nil {
+			for range len(tr.conns[0]) {
+				if rc := <-tr.conns[0]; rc.c != nil {
 					t.Errorf("%+v: a pooled connection is dialled before use", c)
 				}
 			}
@@ -72,8 +72,8 @@ func TestRawPoolWait(t *testing.T) {
 	s := mustParse(t, constantScenario(100, "1s", ""))
 	r, w := oneWorker(t, s, Options{Target: "http://127.0.0.1:1", Workers: 4, MaxConns: 1, ConnWaitTimeout: time.Millisecond})
 	p := r.tr.(*rawPool)
-	held := <-p.conns
-	if c, ok := take(w, p.conns, p.wait); ok {
+	held := <-p.conns[0]
+	if c, ok := take(w, p.conns[0], p.wait); ok {
 		t.Fatalf("borrowed %p from an empty pool", c)
 	}
 	w.session(context.Background(), scenario.Arrival{Seq: 1}, r.now())
@@ -81,8 +81,8 @@ func TestRawPoolWait(t *testing.T) {
 	if snap.Total.Errors != 1 || snap.Total.Requests != 1 {
 		t.Fatalf("%d errors of %d requests, want the one request that found no connection", snap.Total.Errors, snap.Total.Requests)
 	}
-	p.conns <- held
-	if c, ok := take(w, p.conns, p.wait); !ok || c != held {
+	p.conns[0] <- held
+	if c, ok := take(w, p.conns[0], p.wait); !ok || c != held {
 		t.Fatal("the returned connection is not borrowed again")
 	}
 }
@@ -160,8 +160,8 @@ func TestRawPoolClosesLateConns(t *testing.T) {
 	s := mustParse(t, constantScenario(100, "1s", ""))
 	r, w := oneWorker(t, s, Options{Target: srv.URL, Workers: 4, MaxConns: 1})
 	p := r.tr.(*rawPool)
-	c := <-p.conns
-	p.conns <- c
+	c := <-p.conns[0]
+	p.conns[0] <- c
 	done := make(chan struct{})
 	go func() {
 		w.session(context.Background(), scenario.Arrival{Seq: 1}, r.now())

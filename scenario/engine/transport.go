@@ -2,6 +2,7 @@ package engine
 
 import (
 	"net"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -17,10 +18,16 @@ import (
 //   - fastClient: fasthttp's HostClient, for https targets and Options.FastHTTPOnly, with
 //     MaxConns connection slots when there are fewer connections than workers.
 //
+// With several target URLs (replicas) every connection goes to one of them, round robin. A
+// worker that owns its connection (rawConns; fastClient without slots) keeps its replica; over
+// shared connections (rawPool; fastClient's slots) each request of a worker takes the next one.
+//
 // Request steps whose URL names another host do not use it (run.other, a fasthttp.Client).
 type transport interface {
 	// renders reports whether preset steps may be rendered straight into the raw format (sendRaw).
 	renders() bool
+	// next chooses the replica of w's next request (an index in run.targets; w.tgt is the last).
+	next(w *worker) int
 	// do sends w's request to the target, w.out when rendered (sendRaw) else w.req, and fills
 	// w.resp, whose body stays valid until w's next request. It waits at most ConnWaitTimeout
 	// for a connection first (else fasthttp.ErrNoFreeConns); sent is when the request got one:
@@ -31,10 +38,14 @@ type transport interface {
 	close()
 }
 
-// newTransport chooses the transport of a run to t with the resolved options.
-func newTransport(t targetURL, opts Options, sz clientSizing) transport {
-	if t.TLS || opts.FastHTTPOnly {
-		f := &fastClient{hc: newHostClient(t, sz), wait: opts.ConnWaitTimeout}
+// newTransport chooses the transport of a run to ts (the target or its replicas) with the
+// resolved options (MaxConns ≥ len(ts)).
+func newTransport(ts []targetURL, opts Options, sz clientSizing) transport {
+	if opts.FastHTTPOnly || slices.ContainsFunc(ts, func(t targetURL) bool { return t.TLS }) {
+		f := &fastClient{wait: opts.ConnWaitTimeout}
+		for _, t := range ts {
+			f.hcs = append(f.hcs, newHostClient(t, sz))
+		}
 		if opts.MaxConns < opts.Workers {
 			f.slots = make(chan struct{}, opts.MaxConns)
 			for i := 0; i < opts.MaxConns; i++ {
@@ -44,29 +55,43 @@ func newTransport(t targetURL, opts Options, sz clientSizing) transport {
 		return f
 	}
 	if opts.MaxConns >= opts.Workers {
-		return &rawConns{addr: t.Host, timeout: opts.Timeout}
+		return &rawConns{timeout: opts.Timeout}
 	}
-	p := &rawPool{conns: make(chan *rawConn, opts.MaxConns), wait: opts.ConnWaitTimeout}
+	// Connection i goes to replica i mod N.
+	n := len(ts)
+	p := &rawPool{conns: make([]chan *rawConn, n), wait: opts.ConnWaitTimeout}
+	for k := range n {
+		p.conns[k] = make(chan *rawConn, (opts.MaxConns-k+n-1)/n)
+	}
 	for i := 0; i < opts.MaxConns; i++ {
-		p.conns <- newRawConn(t.Host, opts.Timeout)
+		p.conns[i%n] <- newRawConn(ts[i%n].Host, opts.Timeout)
 	}
 	return p
 }
 
+// rotate is the replica after w's last one.
+func rotate(w *worker, n int) int {
+	if n == 1 {
+		return 0
+	}
+	return (w.tgt + 1) % n
+}
+
 // rawConns gives every worker its own keep-alive connection: a request never waits for one.
 type rawConns struct {
-	addr    string
 	timeout time.Duration
 	dial    func(addr string) (net.Conn, error) // nil: TCP (tests replace it)
 }
 
 func (t *rawConns) renders() bool { return true }
 
+func (t *rawConns) next(w *worker) int { return w.tgt }
+
 func (t *rawConns) do(w *worker, rendered bool) (time.Duration, error) {
 	r := w.r
 	c := w.raw
 	if c == nil {
-		c = newRawConn(t.addr, t.timeout)
+		c = newRawConn(w.r.targets[w.tgt].Host, t.timeout)
 		c.dial = t.dial
 		w.raw = c
 	}
@@ -81,17 +106,21 @@ func (t *rawConns) close() {}
 
 // rawPool is MaxConns connections, dialled on first use, that requests borrow for one exchange.
 // A connection that failed goes back closed and is dialled again by its next borrower.
+// conns[k] holds the connections to replica k.
 type rawPool struct {
-	conns  chan *rawConn
+	conns  []chan *rawConn
 	wait   time.Duration
 	closed atomic.Bool
 }
 
 func (p *rawPool) renders() bool { return true }
 
+func (p *rawPool) next(w *worker) int { return rotate(w, len(p.conns)) }
+
 func (p *rawPool) do(w *worker, rendered bool) (time.Duration, error) {
 	r := w.r
-	c, ok := take(w, p.conns, p.wait)
+	conns := p.conns[w.tgt]
+	c, ok := take(w, conns, p.wait)
 	if !ok {
 		return r.now(), fasthttp.ErrNoFreeConns
 	}
@@ -105,7 +134,7 @@ func (p *rawPool) do(w *worker, rendered bool) (time.Duration, error) {
 	}
 	r.inflight.Add(-1)
 	// On any error send closed the connection: the next borrower dials a fresh one.
-	p.conns <- c
+	conns <- c
 	if p.closed.Load() {
 		p.close() // a session the drain cut: its connection came back after the run ended
 	}
@@ -115,26 +144,34 @@ func (p *rawPool) do(w *worker, rendered bool) (time.Duration, error) {
 // close closes the idle connections, and from then on those that come back.
 func (p *rawPool) close() {
 	p.closed.Store(true)
-	for {
-		select {
-		case c := <-p.conns:
-			c.close()
-		default:
-			return
+	for _, conns := range p.conns {
+		for len(conns) > 0 {
+			select {
+			case c := <-conns:
+				c.close()
+			default:
+			}
 		}
 	}
 }
 
-// fastClient sends through fasthttp's HostClient. With fewer connections than workers a
-// request holds one of MaxConns slots while it is on the wire (slots); otherwise slots is nil
-// and every worker can hold a connection.
+// fastClient sends through fasthttp's HostClients, one per replica. With fewer connections than
+// workers a request holds one of MaxConns slots while it is on the wire (slots); otherwise slots
+// is nil and every worker can hold a connection.
 type fastClient struct {
-	hc    *fasthttp.HostClient
+	hcs   []*fasthttp.HostClient
 	slots chan struct{}
 	wait  time.Duration
 }
 
 func (f *fastClient) renders() bool { return false }
+
+func (f *fastClient) next(w *worker) int {
+	if f.slots == nil {
+		return w.tgt // a HostClient per replica would otherwise hold a connection per worker
+	}
+	return rotate(w, len(f.hcs))
+}
 
 func (f *fastClient) do(w *worker, _ bool) (time.Duration, error) {
 	r := w.r
@@ -145,7 +182,7 @@ func (f *fastClient) do(w *worker, _ bool) (time.Duration, error) {
 	}
 	sent := r.now()
 	r.inflight.Add(1)
-	err := f.hc.Do(&w.req, &w.resp)
+	err := f.hcs[w.tgt].Do(&w.req, &w.resp)
 	r.inflight.Add(-1)
 	if f.slots != nil {
 		f.slots <- struct{}{}
@@ -153,7 +190,11 @@ func (f *fastClient) do(w *worker, _ bool) (time.Duration, error) {
 	return sent, err
 }
 
-func (f *fastClient) close() { f.hc.CloseIdleConnections() }
+func (f *fastClient) close() {
+	for _, hc := range f.hcs {
+		hc.CloseIdleConnections()
+	}
+}
 
 // exchange sends w's request over rc: the rendered bytes in w.out (swapped with rc's buffer, so
 // neither is copied), else w.req.
@@ -181,4 +222,10 @@ func take[T any](w *worker, ch chan T, d time.Duration) (T, bool) {
 		var zero T
 		return zero, false
 	}
+}
+
+// next chooses the replica of w's next request to the target.
+func (w *worker) next() *targetURL {
+	w.tgt = w.r.tr.next(w)
+	return &w.r.targets[w.tgt]
 }

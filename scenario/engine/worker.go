@@ -26,6 +26,7 @@ type worker struct {
 	req   fasthttp.Request
 	resp  fasthttp.Response
 	raw   *rawConn // the worker's own connection to the target (the rawConns transport), else nil
+	tgt   int      // the replica (index in run.targets) of the worker's request: transport.next
 	// rendered: sendRaw put the request in out (head: it is a HEAD); do sends it as is.
 	rendered, head bool
 	out            []byte // a rendered request; swapped with the connection's buffer when sent
@@ -42,7 +43,7 @@ type worker struct {
 }
 
 func (r *run) newWorker(i int) *worker {
-	w := &worker{r: r, id: i, sh: r.rec.Shard(i % r.shards), pcg: rand.NewPCG(uint64(r.seed), uint64(i))}
+	w := &worker{r: r, id: i, sh: r.rec.Shard(i % r.shards), pcg: rand.NewPCG(uint64(r.seed), uint64(i)), tgt: i % len(r.targets)}
 	w.rng = rand.New(w.pcg)
 	w.log.spill = r.spill
 	w.timer = time.NewTimer(time.Hour)
@@ -249,14 +250,16 @@ func (w *worker) send(st *compiledStep, journey string, intended time.Duration, 
 	w.vars.Order = bytesToString(w.order)
 	w.vars.Group = bytesToString(w.group)
 	w.buf = w.buf[:0]
+	t := &r.targets[w.tgt]
 	if !st.ep.full {
-		w.buf = append(w.buf, r.target.Prefix...)
+		t = w.next()
+		w.buf = append(w.buf, t.Prefix...)
 	}
 	w.buf = st.ep.url.Append(w.buf, &w.vars)
 	if st.kind != kRequest && !st.ep.full && r.tr.renders() && plainPath(w.buf) {
 		return w.sendRaw(st, journey, intended, retry)
 	}
-	setURI(req, w.buf, !st.ep.full, r.target.Host)
+	setURI(req, w.buf, !st.ep.full, t.Host)
 	req.Header.SetMethod(st.ep.method)
 	switch st.kind {
 	case kRequest:
@@ -313,7 +316,7 @@ func (w *worker) sendRaw(st *compiledStep, journey string, intended time.Duratio
 	o = append(o, ' ')
 	o = append(o, w.buf...)
 	o = append(o, " HTTP/1.1\r\nHost: "...)
-	o = append(o, r.target.Host...)
+	o = append(o, r.targets[w.tgt].Host...)
 	o = append(o, "\r\nUser-Agent: flashload\r\nX-User-Id: "...)
 	o = appendUser(o, w.vars.User)
 	if st.kind == kPurchase {
@@ -453,9 +456,10 @@ func (w *worker) joinGroup(ctx context.Context, st *compiledStep, journey string
 	// Open a group: POST /v1/groups {"sku","size"}; the creator is its first member.
 	req := &w.req
 	req.Reset()
-	w.buf = append(w.buf[:0], r.target.Prefix...)
+	t := w.next()
+	w.buf = append(w.buf[:0], t.Prefix...)
 	w.buf = st.create.url.Append(w.buf, &w.vars)
-	setURI(req, w.buf, true, r.target.Host)
+	setURI(req, w.buf, true, t.Host)
 	req.Header.SetMethod(st.create.method)
 	w.buf = appendUser(w.buf[:0], user)
 	req.Header.SetBytesV("X-User-Id", w.buf)
