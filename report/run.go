@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
@@ -31,6 +32,10 @@ type Run struct {
 	ServiceTime *hdr.PackedHistogram
 	Window      time.Duration
 	Windows     []WindowHist // ascending Index
+	// Steps and Journeys are each step's and journey's whole-run latency histogram (µs), by name;
+	// histograms.hlog stores them tagged step:NAME and journey:NAME.
+	Steps    map[string]*hdr.PackedHistogram
+	Journeys map[string]*hdr.PackedHistogram
 	// Predicted is an optional second summary (the simulator's, for the same scenario) that the
 	// renderers draw beside the measured one. Write stores it as predicted.json.
 	Predicted *Summary
@@ -126,6 +131,28 @@ func (r *Run) WriteHistograms(w io.Writer) error {
 			}
 		}
 	}
+	// The whole run's histogram of each step and journey, one interval spanning the run.
+	end := start + winMs*int64(len(r.Windows))
+	if r.Summary != nil {
+		end = start + int64(r.Summary.DurationS*1000)
+	}
+	for _, set := range []struct {
+		prefix string
+		hs     map[string]*hdr.PackedHistogram
+	}{{TagStepPrefix, r.Steps}, {TagJourneyPrefix, r.Journeys}} {
+		for _, name := range sortedKeys(set.hs) {
+			if strings.ContainsAny(name, ", \t\r\n=") { // the log's tag cannot hold these
+				continue
+			}
+			h := set.hs[name]
+			h.SetTag(set.prefix + name)
+			h.SetStartTimeMs(start)
+			h.SetEndTimeMs(max(end, start))
+			if err := lw.OutputIntervalPackedHistogram(h); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
 }
 
@@ -215,6 +242,14 @@ func (r *Run) readHistograms(rd io.Reader) error {
 		if h == nil {
 			break
 		}
+		if name, ok := strings.CutPrefix(h.Tag(), TagStepPrefix); ok {
+			r.Steps = addNamedHist(r.Steps, name, h)
+			continue
+		}
+		if name, ok := strings.CutPrefix(h.Tag(), TagJourneyPrefix); ok {
+			r.Journeys = addNamedHist(r.Journeys, name, h)
+			continue
+		}
 		idx := int64(0)
 		if winMs > 0 {
 			idx = int64(math.Round(float64(h.StartTimeMs()-start) / float64(winMs)))
@@ -239,6 +274,19 @@ func (r *Run) readHistograms(rd io.Reader) error {
 			fmt.Sprintf("histograms.hlog holds %d latencies but summary.json counts %d requests", n, r.Summary.Requests.Total))
 	}
 	return nil
+}
+
+func addNamedHist(m map[string]*hdr.PackedHistogram, name string, h *hdr.Histogram) map[string]*hdr.PackedHistogram {
+	if m == nil {
+		m = map[string]*hdr.PackedHistogram{}
+	}
+	d := m[name]
+	if d == nil {
+		d = newPacked()
+		m[name] = d
+	}
+	d.MergeFrom(h)
+	return m
 }
 
 func sortWindows(m map[int64]*WindowHist) []WindowHist {
