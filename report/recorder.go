@@ -126,7 +126,7 @@ type Recorder struct {
 	repMax   int
 	warnings []string
 	finished bool
-	sealFrom int64 // windows before this index are sealed (kept encoded), except late arrivals' windows
+	sealFrom int64                    // windows before this index are sealed (kept encoded), except late arrivals' windows
 	soldOut  map[string]time.Duration // run-clock time each SKU sold out
 	inFlight func() int64
 }

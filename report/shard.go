@@ -16,13 +16,13 @@ type Shard struct {
 
 	total, ok, errs, shed, dropped, retries, bytes, arrivals int64
 
-	byStatus  [600]int64 // statuses 0..599; others in more
-	more      map[int]int64
-	byCode    counterSet
-	byError   counterSet
-	steps     namedSet // per step: counters, latency histogram, answers by CodeLabel
-	journeys  namedSet // per journey: counters and latency histogram
-	ratios    map[string]*[2]int64
+	byStatus [600]int64 // statuses 0..599; others in more
+	more     map[int]int64
+	byCode   counterSet
+	byError  counterSet
+	steps    namedSet // per step: counters, latency histogram, answers by CodeLabel
+	journeys namedSet // per journey: counters and latency histogram
+	ratios   map[string]*[2]int64
 }
 
 // counterSet counts by a string key. The few keys a run has (codes, steps, journeys) are found
