@@ -21,6 +21,10 @@ type Scenario struct {
 	Duration    Duration  `yaml:"duration"`   // scenario time; default the sum of the stages
 	Compress    float64   `yaml:"compress"`   // scenario seconds per wall second; default 1
 	RateScale   float64   `yaml:"rate_scale"` // share of the amplitude played live; default 1
+	// StockScale is the share of every SKU's stock played when a run plays less than the full
+	// amplitude; 0 (unset): the played rate scale, so a sale sells out at the same scenario
+	// moment live and at full scale (see Play.StockScale).
+	StockScale float64 `yaml:"stock_scale"`
 	SKUs        []SKU     `yaml:"skus"`
 	Traffic     Traffic   `yaml:"traffic"`
 	Users       Users     `yaml:"users"`

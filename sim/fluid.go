@@ -687,6 +687,7 @@ func (f *fluidSim) gaugeTick(now time.Duration) {
 		for i := range f.stock {
 			g.Stock += f.stock0[i]
 			g.StockLeft += f.stock[i]
+			g.SKUs = append(g.SKUs, report.SKUStats{Stock: f.stock0[i], Left: f.stock[i], Sold: f.stock0[i] - f.stock[i]}) // named by Run
 		}
 		f.gauge(now, g)
 	}

@@ -604,6 +604,7 @@ func (s *requestSim) gaugeTick(now time.Duration) {
 		for i := range s.stock {
 			g.Stock += s.stock0[i]
 			g.StockLeft += s.stock[i]
+			g.SKUs = append(g.SKUs, report.SKUStats{Stock: s.stock0[i], Left: s.stock[i], Sold: s.stock0[i] - s.stock[i]}) // named by Run
 		}
 		s.gauge(now, g)
 	}
