@@ -15,24 +15,21 @@ func (d Duration) D() time.Duration { return time.Duration(d) }
 // Scenario is a parsed, validated scenario file. Zero values mean "default" as documented on
 // each field; Parse fills the defaults in, so consumers read resolved values.
 type Scenario struct {
-	Name        string   `yaml:"name"`
-	Description string   `yaml:"description"`
-	Seed        int64    `yaml:"seed"`       // default 1
-	Duration    Duration `yaml:"duration"`   // scenario time; default the sum of the stages
-	Compress    float64  `yaml:"compress"`   // scenario seconds per wall second; default 1
-	RateScale   float64  `yaml:"rate_scale"` // share of the amplitude played live; default 1
-	// StockScale is the share of every SKU's stock played when a run plays less than the full
-	// amplitude; 0 (unset): the played rate scale, so a sale sells out at the same scenario
-	// moment live and at full scale (see Play.StockScale).
-	StockScale float64   `yaml:"stock_scale"`
-	SKUs       []SKU     `yaml:"skus"`
-	Traffic    Traffic   `yaml:"traffic"`
-	Users      Users     `yaml:"users"`
-	Journeys   []Journey `yaml:"journeys"`
-	Data       Data      `yaml:"data"`
-	API        API       `yaml:"api"`   // paths of the presets; defaults to flashload's target API
-	Model      *Model    `yaml:"model"` // read by sim; validated here
-	Gates      []string  `yaml:"gates"`
+	Name        string    `yaml:"name"`
+	Description string    `yaml:"description"`
+	Seed        int64     `yaml:"seed"`       // default 1
+	Duration    Duration  `yaml:"duration"`   // scenario time; default the sum of the stages
+	Compress    float64   `yaml:"compress"`   // scenario seconds per wall second; default 1
+	RateScale   float64   `yaml:"rate_scale"` // share of the amplitude played live; default 1
+	StockScale  float64   `yaml:"stock_scale"` // share of the stock played below full amplitude; default the rate scale (Play.StockScale)
+	SKUs        []SKU     `yaml:"skus"`
+	Traffic     Traffic   `yaml:"traffic"`
+	Users       Users     `yaml:"users"`
+	Journeys    []Journey `yaml:"journeys"`
+	Data        Data      `yaml:"data"`
+	API         API       `yaml:"api"`   // paths of the presets; defaults to flashload's target API
+	Model       *Model    `yaml:"model"` // read by sim; validated here
+	Gates       []string  `yaml:"gates"`
 
 	File string `yaml:"-"` // where it was read from ("bundled:NAME" for embedded ones)
 	Dir  string `yaml:"-"` // directory for relative paths (replay CSV, data files)
