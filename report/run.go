@@ -21,6 +21,7 @@ const (
 	SummaryFile    = "summary.json"
 	HistogramsFile = "histograms.hlog"
 	PredictedFile  = "predicted.json" // the simulator's prediction for the same scenario, when there is one
+	FullScaleFile  = "fullscale.json" // the simulator's run of the scenario at full scale, when there is one
 )
 
 // Run is a finished run: its Summary and the HDR histograms behind it, which is what makes
@@ -39,6 +40,9 @@ type Run struct {
 	// Predicted is an optional second summary (the simulator's, for the same scenario) that the
 	// renderers draw beside the measured one. Write stores it as predicted.json.
 	Predicted *Summary
+	// FullScale is an optional third summary: the simulator's run at the full amplitude (the
+	// rehearsal's), shown as its own section. Write stores it as fullscale.json.
+	FullScale *Summary
 }
 
 // WindowHist is one timeline window's histograms. Index counts windows from the run's start.
@@ -59,6 +63,11 @@ func (r *Run) Write(dir string) error {
 	}
 	if r.Predicted != nil {
 		if err := writeJSON(filepath.Join(dir, PredictedFile), r.Predicted); err != nil {
+			return err
+		}
+	}
+	if r.FullScale != nil {
+		if err := writeJSON(filepath.Join(dir, FullScaleFile), r.FullScale); err != nil {
 			return err
 		}
 	}
@@ -197,6 +206,11 @@ func readRunSummary(path string) (run *Run, dir string, err error) {
 	run = &Run{Summary: s, Window: time.Duration(s.WindowS * float64(time.Second))}
 	if p, err := ReadSummary(filepath.Join(dir, PredictedFile)); err == nil {
 		run.Predicted = p
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, "", err
+	}
+	if p, err := ReadSummary(filepath.Join(dir, FullScaleFile)); err == nil {
+		run.FullScale = p
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, "", err
 	}

@@ -36,6 +36,8 @@ func fixture(mode string, slow float64) *report.Run {
 		}
 		r := report.Result{Intended: t, Sent: t + wait, Done: t + wait + svc, Journey: "rusher", Step: "purchase", Status: 201, Code: "RESERVED"}
 		switch {
+		case i%3 == 0:
+			r.Journey, r.Step, r.Code, r.Status = "browser", "view", "", 200
 		case wait > 250*time.Millisecond:
 			r.Status, r.Code = 503, "SHED"
 		case rng.IntN(200) == 0:
@@ -55,7 +57,9 @@ func fixture(mode string, slow float64) *report.Run {
 			sh.Ratio("pay_success", rng.IntN(400) != 0)
 		}
 		if i%50 == 0 {
-			rec.SetGauges(t, report.Gauges{Stock: 1500, StockLeft: stock, Replicas: 2 + int(t/(5*time.Second))})
+			rec.SetGauges(t, report.Gauges{Stock: 101500, StockLeft: stock + 100000 - int64(i/20), Replicas: 2 + int(t/(5*time.Second)),
+				SKUs: []report.SKUStats{{SKU: "catalogue", Stock: 100000, Left: 100000 - int64(i/20), Sold: int64(i / 20)},
+					{SKU: "phone-x", Flash: true, Stock: 1500, Left: stock, Sold: 1500 - stock}}})
 		}
 	}
 	rec.Warn("generator saturated at 12.3s: 41 arrivals dropped")
@@ -97,6 +101,8 @@ func TestGolden(t *testing.T) {
 		{"summary-predicted.txt", func(b *bytes.Buffer) error { return Text(b, run.Summary, pred) }},
 		{"summary.md", func(b *bytes.Buffer) error { return Markdown(b, run.Summary, nil) }},
 		{"summary-predicted.md", func(b *bytes.Buffer) error { return Markdown(b, run.Summary, pred) }},
+		{"summary-full.txt", func(b *bytes.Buffer) error { return TextFull(b, run.Summary, nil, pred) }},
+		{"summary-full.md", func(b *bytes.Buffer) error { return MarkdownFull(b, run.Summary, nil, pred) }},
 		{"junit.xml", func(b *bytes.Buffer) error { return JUnit(b, run.Summary) }},
 		{"rehearsal.txt", func(b *bytes.Buffer) error {
 			return RehearsalText(b, Rehearsal{Name: "double-eleven", Live: run.Summary, Played: pred, Full: pred, Report: "runs/x/report.html"})
