@@ -219,6 +219,9 @@ func rehearseOne(ctx context.Context, o Options, strategy, dir string) (Rehearsa
 			live.Summary.Warnings = append(live.Summary.Warnings, "simulation: "+err.Error())
 		}
 	}
+	if r.Full != nil {
+		live.FullScale = r.Full.Summary // the report's full-scale section, sell-out moments beside the live ones
+	}
 	if err := render.WriteAll(dir, live, r.Played); err != nil {
 		return Rehearsal{}, fmt.Errorf("write %s: %w", dir, err)
 	}

@@ -210,9 +210,41 @@ func TestCharts(t *testing.T) {
 			t.Errorf("chart %s is not an inline SVG with paths", c.ID)
 		}
 	}
-	for _, id := range []string{"rate", "latency", "errors", "stock", "replicas", "spectrum"} {
+	for _, id := range []string{"rate", "latency", "errors", "stock-phone-x", "stock-catalogue", "replicas", "spectrum"} {
 		if !ids[id] {
 			t.Errorf("no %s chart", id)
+		}
+	}
+	for _, c := range charts {
+		if c.ID != "spectrum" && !strings.Contains(string(c.SVG), "<title>") {
+			t.Errorf("chart %s has no hover values", c.ID)
+		}
+	}
+}
+
+// TestChartsLeaveOutNothing: a chart whose series are all zero is left out, and a zero series
+// beside a real one is dropped (a live run's replicas when the target reports none).
+func TestChartsLeaveOutNothing(t *testing.T) {
+	run := fixture("live", 1)
+	for i := range run.Summary.Timeline {
+		run.Summary.Timeline[i].Replicas = 0
+		run.Summary.Timeline[i].Errors, run.Summary.Timeline[i].Shed, run.Summary.Timeline[i].Dropped = 0, 0, 0
+	}
+	run.Summary.Replicas = report.Replicas{}
+	charts, err := Charts(run, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range charts {
+		if c.ID == "replicas" || c.ID == "errors" {
+			t.Errorf("chart %s of zeros is drawn", c.ID)
+		}
+	}
+	pred := fixture("sim", 0.8).Summary
+	charts, _ = Charts(run, pred)
+	for _, c := range charts {
+		if c.ID == "replicas" && strings.Contains(string(c.SVG), "<title>replicas at") {
+			t.Error("the live replicas series of zeros is drawn beside the prediction")
 		}
 	}
 }
