@@ -47,6 +47,10 @@ type Options struct {
 
 	Stdout, Stderr io.Writer // the results; progress and notes (nil: discarded)
 	TTY            bool      // the dashboard on Stdout, else plain progress lines on Stderr
+
+	// Observe, when set, is passed to every live run (engine.Options.Observe): the generator's
+	// metrics (report/metrics.Observer).
+	Observe func(context.Context, *report.Recorder, func() report.Snapshot)
 }
 
 // Rehearsal is one strategy's outcome.
@@ -181,7 +185,7 @@ func rehearseOne(ctx context.Context, o Options, strategy, dir string) (Rehearsa
 	live, err := engine.Run(runCtx, s, engine.Options{
 		Target: tgt.URL(), AdminToken: tgt.AdminToken(), Setup: true,
 		Play: scenario.PlayOptions{Wall: o.Wall, RateScale: o.RateScale},
-		Seed: o.Seed,
+		Seed: o.Seed, Observe: o.Observe,
 		Progress: func(pctx context.Context, snap func() report.Snapshot) {
 			src := func() report.Snapshot {
 				sn := snap()

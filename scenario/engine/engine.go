@@ -47,6 +47,8 @@ type Options struct {
 	// the CLI shows the dashboard there.
 	Recorder *report.Recorder
 	Progress func(ctx context.Context, snapshot func() report.Snapshot)
+	// Observe, when set, runs like Progress with the Recorder itself (a metrics exporter reads it).
+	Observe func(ctx context.Context, rec *report.Recorder, snapshot func() report.Snapshot)
 
 	Seed  int64  // 0: the scenario's seed
 	RunID string // prefix of idempotency keys; default derived from the start time
@@ -143,6 +145,13 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*report.Run, 
 		go func() {
 			defer side.Done()
 			opts.Progress(runCtx, func() report.Snapshot { return r.rec.Snapshot(r.now()) })
+		}()
+	}
+	if opts.Observe != nil {
+		side.Add(1)
+		go func() {
+			defer side.Done()
+			opts.Observe(runCtx, r.rec, func() report.Snapshot { return r.rec.Snapshot(r.now()) })
 		}()
 	}
 	if r.auditable() {
