@@ -107,7 +107,7 @@ func TestSKUSellOut(t *testing.T) {
 			{SKU: "phone", Flash: true, Stock: 10, Left: max(0, 10-4*int64(w))},
 		}})
 	}
-	rec.MarkSoldOut("phone", 2500*time.Millisecond) // before the reading at 3.001 s
+	rec.MarkSoldOut("phone", 2500*time.Millisecond) // marked before the reading at 3.001 s
 	rec.MarkSoldOut("phone", 2700*time.Millisecond)
 	snap := rec.Snapshot(5 * time.Second)
 	if len(snap.SKUs) != 2 || snap.SKUs[0].SKU != "phone" || !snap.SKUs[0].SoldOut() || *snap.SKUs[0].SoldOutAtS != 150 || snap.SKUs[1].SoldOut() {

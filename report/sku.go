@@ -17,9 +17,9 @@ type SKUStats struct {
 	Released int64  `json:"released"`
 	Oversold int64  `json:"oversold"`
 	Lost     int64  `json:"lost"`
-	// SoldOutAtS is the scenario time (seconds) the SKU first had no unit left, from the engine's
-	// first SOLD_OUT answer or the first reading of an empty stock, whichever came first; null
-	// when it never sold out.
+	// SoldOutAtS is the scenario time (seconds) the SKU first had no unit left: the earliest mark
+	// (the live engine's first SOLD_OUT answer, the simulator's last unit), else the first reading
+	// of an empty stock; null when it never sold out.
 	SoldOutAtS *float64 `json:"sold_out_at_s"`
 }
 
@@ -39,11 +39,12 @@ func SortSKUs(skus []SKUStats) {
 	})
 }
 
-// soldOutCheck notes the sell-out of every SKU of g that shows an empty stock (with the
-// Recorder's mutex held).
+// soldOutCheck notes the sell-out of every SKU of g that shows an empty stock and was not
+// marked yet (with the Recorder's mutex held). A reading only says the stock ran out by then;
+// a mark (MarkSoldOut) says when, so a reading never moves a mark.
 func (r *Recorder) soldOutCheck(wall time.Duration, g Gauges) {
 	for _, k := range g.SKUs {
-		if k.Stock > 0 && k.Left <= 0 {
+		if _, marked := r.soldOut[k.SKU]; !marked && k.Stock > 0 && k.Left <= 0 {
 			r.markSoldOut(k.SKU, wall)
 		}
 	}
@@ -58,8 +59,8 @@ func (r *Recorder) markSoldOut(sku string, wall time.Duration) {
 	}
 }
 
-// MarkSoldOut records that sku answered SOLD_OUT at run-clock time wall (the engine calls it
-// once per SKU, for its first SOLD_OUT answer); the earliest mark is the SKU's sell-out.
+// MarkSoldOut records that sku sold out at run-clock time wall: the live engine's first SOLD_OUT
+// answer, the simulator's last unit. The earliest mark is the SKU's sell-out.
 func (r *Recorder) MarkSoldOut(sku string, wall time.Duration) {
 	r.mu.Lock()
 	r.markSoldOut(sku, wall)

@@ -208,6 +208,11 @@ func (sm *Prepared) Run(ctx context.Context, rec *report.Recorder) (*report.Run,
 			sm.opts.Progress(now)
 		}
 	}
+	soldOut := func(i int, at time.Duration) {
+		if i < len(skus) && skus[i].Stock > 0 {
+			rec.MarkSoldOut(skus[i].SKU, at)
+		}
+	}
 	var sold, paid int64
 	var reached time.Duration
 	switch sm.mode {
@@ -218,7 +223,7 @@ func (sm *Prepared) Run(ctx context.Context, rec *report.Recorder) (*report.Run,
 			return a.Wall, ok
 		}
 		r := newRequestSim(sm.svc, sm.js, stock, sm.Seed(), sh, next)
-		r.gauge = gauge
+		r.gauge, r.soldOut = gauge, soldOut
 		if sm.opts.Played {
 			r.compress = p.CompressAt
 		}
@@ -241,7 +246,7 @@ func (sm *Prepared) Run(ctx context.Context, rec *report.Recorder) (*report.Run,
 		}
 		poisson := sm.s.Traffic.Arrivals != "uniform"
 		f := newFluidSim(sm.svc, sm.js, stock, sm.Seed(), sh, dt, strata, poisson)
-		f.gauge = gauge
+		f.gauge, f.soldOut = gauge, soldOut
 		if sm.opts.Played {
 			f.compress = p.CompressAt
 		}
