@@ -58,7 +58,7 @@ type fluidSim struct {
 	decision         Decision
 
 	gauge    func(now time.Duration, g report.Gauges)
-	soldOut  func(sku int, at time.Duration) // a SKU's last whole unit went at run time at
+	soldOut  func(sku int, at time.Duration)  // a SKU's last whole unit went at run time at
 	compress func(wall time.Duration) float64 // scenario seconds per run-clock second; nil: 1
 	perm     []int
 	perm2    []int

@@ -143,7 +143,7 @@ type requestSim struct {
 	st       stats
 	res      report.Result // reused: RecordN takes a pointer, which would escape per request
 	gauge    func(now time.Duration, g report.Gauges)
-	soldOut  func(sku int, at time.Duration) // a SKU's last unit went at run time at
+	soldOut  func(sku int, at time.Duration)  // a SKU's last unit went at run time at
 	compress func(wall time.Duration) float64 // scenario seconds per run-clock second; nil: 1
 	gaugeDt  time.Duration
 	end      time.Duration
