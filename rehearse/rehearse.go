@@ -60,6 +60,10 @@ type Options struct {
 
 	Stdout, Stderr io.Writer // the results; progress and notes (nil: discarded)
 	TTY            bool      // the dashboard on Stdout, else plain progress lines on Stderr
+
+	// Observe, when set, is passed to every live run (engine.Options.Observe): the generator's
+	// metrics (report/metrics.Observer).
+	Observe func(context.Context, *report.Recorder, func() report.Snapshot)
 }
 
 // Rehearsal is one strategy's outcome.
@@ -287,7 +291,7 @@ func rehearseOne(ctx context.Context, o Options, stores *Stores, strategy, dir s
 	live, err := engine.Run(runCtx, s, engine.Options{
 		Target: strings.Join(urls, ","), AdminURL: urls[0], AdminToken: tgt.AdminToken(), Setup: true,
 		Play: scenario.PlayOptions{Wall: o.Wall, RateScale: o.RateScale},
-		Seed: o.Seed,
+		Seed: o.Seed, Observe: o.Observe,
 		Progress: func(pctx context.Context, snap func() report.Snapshot) {
 			src := func() report.Snapshot {
 				sn := snap()
@@ -327,6 +331,9 @@ func rehearseOne(ctx context.Context, o Options, stores *Stores, strategy, dir s
 			fmt.Fprintf(o.Stderr, "rehearse: simulation skipped: %v\n", err)
 			live.Summary.Warnings = append(live.Summary.Warnings, "simulation: "+err.Error())
 		}
+	}
+	if r.Full != nil {
+		live.FullScale = r.Full.Summary // the report's full-scale section, sell-out moments beside the live ones
 	}
 	if err := render.WriteAll(dir, live, r.Played); err != nil {
 		return Rehearsal{}, fmt.Errorf("write %s: %w", dir, err)

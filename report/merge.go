@@ -6,6 +6,8 @@ import (
 	"math"
 	"slices"
 	"time"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
 )
 
 // Merge combines runs of segments of one scenario (flashload run --segment I/N, one per
@@ -108,9 +110,42 @@ func Merge(runs ...*Run) (*Run, error) {
 	out.Windows = sortWindows(wins)
 	s.LatencyMs, s.ServiceTimeMs = percentiles(out.Latency), percentiles(out.ServiceTime)
 	s.Timeline = mergeTimelines(runs, wins, s)
+	var exactSteps, exactJourneys bool
+	s.Steps, out.Steps, exactSteps = mergeNamedRuns(runs, func(s *Summary) map[string]NamedStats { return s.Steps }, func(r *Run) map[string]*hdr.PackedHistogram { return r.Steps })
+	s.Journeys, out.Journeys, exactJourneys = mergeNamedRuns(runs, func(s *Summary) map[string]NamedStats { return s.Journeys }, func(r *Run) map[string]*hdr.PackedHistogram { return r.Journeys })
+	if !exactSteps || !exactJourneys {
+		s.Warnings = append(s.Warnings, "merge: some runs carry no per-step histograms; their steps' percentiles are the largest of the runs', not exact")
+	}
+	s.SKUs = mergeSKUs(runs)
 	finishRates(s, targetSum)
 	_, _ = EvaluateGates(s, gates) // the expressions parsed when the runs were gated; failures are in s.Gates
 	return out, nil
+}
+
+// mergeSKUs combines the runs' per-SKU blocks: the target's figures are shared, so the largest
+// is kept; lost sums (each run audits its own purchases); the earliest sell-out wins.
+func mergeSKUs(runs []*Run) []SKUStats {
+	var out []SKUStats
+	for _, r := range runs {
+		for _, k := range r.Summary.SKUs {
+			i := slices.IndexFunc(out, func(o SKUStats) bool { return o.SKU == k.SKU })
+			if i < 0 {
+				k.Lost = 0
+				out = append(out, k)
+				i = len(out) - 1
+			} else {
+				m := &out[i]
+				m.Stock, m.Sold, m.Paid, m.Released = max(m.Stock, k.Stock), max(m.Sold, k.Sold), max(m.Paid, k.Paid), max(m.Released, k.Released)
+				m.Oversold, m.Left, m.Flash = max(m.Oversold, k.Oversold), min(m.Left, k.Left), m.Flash || k.Flash
+				if k.SoldOutAtS != nil && (m.SoldOutAtS == nil || *k.SoldOutAtS < *m.SoldOutAtS) {
+					m.SoldOutAtS = k.SoldOutAtS
+				}
+			}
+			out[i].Lost += k.Lost
+		}
+	}
+	SortSKUs(out)
+	return out
 }
 
 func addRequests(dst, src *Requests) {
@@ -177,6 +212,14 @@ func mergeTimelines(runs []*Run, wins map[int64]*WindowHist, s *Summary) []Timel
 			if m == nil {
 				m = &TimelinePoint{T: p.T, Wall: p.Wall, Replicas: p.Replicas, StockLeft: p.StockLeft}
 				byIdx[idx] = m
+			}
+			for k, v := range p.SKULeft {
+				if m.SKULeft == nil {
+					m.SKULeft = map[string]int64{}
+				}
+				if old, ok := m.SKULeft[k]; !ok || v < old {
+					m.SKULeft[k] = v
+				}
 			}
 			m.TargetRPS += p.TargetRPS
 			m.Requests += p.Requests

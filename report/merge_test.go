@@ -63,7 +63,8 @@ func TestMergeEqualsUnion(t *testing.T) {
 			}
 		}
 		for w := range 10 { // the shared target's gauges, seen by every generator
-			g := Gauges{Stock: 100, StockLeft: int64(100 - 10*w), Replicas: 2 + w%3}
+			g := Gauges{Stock: 100, StockLeft: int64(100 - 10*w), Replicas: 2 + w%3,
+				SKUs: []SKUStats{{SKU: "bar", Stock: 1000, Left: 900}, {SKU: "phone", Flash: true, Stock: 100, Left: max(0, int64(100-15*w))}}}
 			one.SetGauges(time.Duration(w)*time.Second+time.Millisecond, g)
 			for _, s := range segs {
 				s.SetGauges(time.Duration(w)*time.Second+time.Millisecond, g)

@@ -2,6 +2,7 @@ package report
 
 import (
 	"math"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -99,6 +100,9 @@ type Gauges struct {
 	Replicas        int
 	DesiredReplicas int
 	Autoscaler      string
+	// SKUs is the sale per SKU (SoldOutAtS unset: the Recorder notes the sell-out moments);
+	// the totals above sum them.
+	SKUs []SKUStats
 }
 
 // Recorder turns a stream of Results into per-window HDR histograms, counters and a timeline.
@@ -121,7 +125,9 @@ type Recorder struct {
 	repMax   int
 	warnings []string
 	finished bool
-	sealFrom int64 // windows before this index are sealed (kept encoded), except late arrivals' windows
+	sealFrom int64                    // windows before this index are sealed (kept encoded), except late arrivals' windows
+	soldOut  map[string]time.Duration // run-clock time each SKU sold out
+	inFlight func() int64
 }
 
 // NewRecorder makes a Recorder with opts.Workers shards.
@@ -159,15 +165,24 @@ func (r *Recorder) SetGauges(wall time.Duration, g Gauges) {
 	if wall > 0 {
 		idx = int64(wall / r.win)
 	}
+	g.SKUs = slices.Clone(g.SKUs)
 	r.mu.Lock()
 	r.gauges[idx] = g
 	r.last, r.hasGauge = g, true
+	r.soldOutCheck(wall, g)
 	if g.Replicas > 0 {
 		if r.repMin == 0 || g.Replicas < r.repMin {
 			r.repMin = g.Replicas
 		}
 		r.repMax = max(r.repMax, g.Replicas)
 	}
+	r.mu.Unlock()
+}
+
+// SetInFlight gives the Recorder the engine's count of requests in flight, for snapshots.
+func (r *Recorder) SetInFlight(f func() int64) {
+	r.mu.Lock()
+	r.inFlight = f
 	r.mu.Unlock()
 }
 
@@ -266,8 +281,8 @@ func (r *Recorder) counters() counters {
 		}
 		s.byCode.addTo(c.byCode)
 		s.byError.addTo(c.byError)
-		s.byStep.addTo(c.byStep)
-		s.byJourney.addTo(c.byJourney)
+		s.steps.each(func(k string, st *namedStat) { c.byStep[k] += st.count })
+		s.journeys.each(func(k string, st *namedStat) { c.byJourney[k] += st.count })
 		for k, v := range s.ratios {
 			q := c.ratios[k]
 			q.Num += v[0]
@@ -351,6 +366,10 @@ func (r *Recorder) Snapshot(now time.Duration) Snapshot {
 		snap.Stock, snap.StockLeft, snap.Sold, snap.Paid, snap.Released, snap.Oversold = g.Stock, g.StockLeft, g.Sold, g.Paid, g.Released, g.Oversold
 		snap.Replicas, snap.DesiredReplicas, snap.Autoscaler = g.Replicas, g.DesiredReplicas, g.Autoscaler
 	}
+	snap.SKUs = r.skuStats()
+	if r.inFlight != nil {
+		snap.InFlight = r.inFlight()
+	}
 	snap.Warnings = append([]string(nil), r.warnings...)
 	return snap
 }
@@ -389,6 +408,11 @@ func (r *Recorder) Finish(end time.Duration) *Run {
 	s.Warnings = append([]string(nil), r.warnings...)
 
 	run := &Run{Summary: s, Latency: r.total.lat.Clone(), ServiceTime: r.total.svc.Clone(), Window: r.win}
+	steps := r.mergeNamed(func(s *Shard) *namedSet { return &s.steps })
+	journeys := r.mergeNamed(func(s *Shard) *namedSet { return &s.journeys })
+	s.Steps, s.Journeys = steps.stats(), journeys.stats()
+	run.Steps, run.Journeys = steps.histograms(), journeys.histograms()
+	r.finishSKUs(s, end)
 	var carry Gauges
 	var targetSum float64
 	for idx := int64(0); idx <= last; idx++ {

@@ -6,10 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
@@ -20,6 +23,7 @@ const (
 	SummaryFile    = "summary.json"
 	HistogramsFile = "histograms.hlog"
 	PredictedFile  = "predicted.json" // the simulator's prediction for the same scenario, when there is one
+	FullScaleFile  = "fullscale.json" // the simulator's run of the scenario at full scale, when there is one
 )
 
 // Run is a finished run: its Summary and the HDR histograms behind it, which is what makes
@@ -31,9 +35,16 @@ type Run struct {
 	ServiceTime *hdr.PackedHistogram
 	Window      time.Duration
 	Windows     []WindowHist // ascending Index
+	// Steps and Journeys are each step's and journey's whole-run latency histogram (µs), by name;
+	// histograms.hlog stores them tagged step:NAME and journey:NAME.
+	Steps    map[string]*hdr.PackedHistogram
+	Journeys map[string]*hdr.PackedHistogram
 	// Predicted is an optional second summary (the simulator's, for the same scenario) that the
 	// renderers draw beside the measured one. Write stores it as predicted.json.
 	Predicted *Summary
+	// FullScale is an optional third summary: the simulator's run at the full amplitude (the
+	// rehearsal's), shown as its own section. Write stores it as fullscale.json.
+	FullScale *Summary
 }
 
 // WindowHist is one timeline window's histograms. Index counts windows from the run's start.
@@ -54,6 +65,11 @@ func (r *Run) Write(dir string) error {
 	}
 	if r.Predicted != nil {
 		if err := writeJSON(filepath.Join(dir, PredictedFile), r.Predicted); err != nil {
+			return err
+		}
+	}
+	if r.FullScale != nil {
+		if err := writeJSON(filepath.Join(dir, FullScaleFile), r.FullScale); err != nil {
 			return err
 		}
 	}
@@ -126,6 +142,28 @@ func (r *Run) WriteHistograms(w io.Writer) error {
 			}
 		}
 	}
+	// The whole run's histogram of each step and journey, one interval spanning the run.
+	end := start + winMs*int64(len(r.Windows))
+	if r.Summary != nil {
+		end = start + int64(r.Summary.DurationS*1000)
+	}
+	for _, set := range []struct {
+		prefix string
+		hs     map[string]*hdr.PackedHistogram
+	}{{TagStepPrefix, r.Steps}, {TagJourneyPrefix, r.Journeys}} {
+		for _, name := range slices.Sorted(maps.Keys(set.hs)) {
+			if strings.ContainsAny(name, ", \t\r\n=") { // the log's tag cannot hold these
+				continue
+			}
+			h := set.hs[name]
+			h.SetTag(set.prefix + name)
+			h.SetStartTimeMs(start)
+			h.SetEndTimeMs(max(end, start))
+			if err := lw.OutputIntervalPackedHistogram(h); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
 }
 
@@ -173,6 +211,11 @@ func readRunSummary(path string) (run *Run, dir string, err error) {
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, "", err
 	}
+	if p, err := ReadSummary(filepath.Join(dir, FullScaleFile)); err == nil {
+		run.FullScale = p
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, "", err
+	}
 	return run, dir, nil
 }
 
@@ -215,6 +258,14 @@ func (r *Run) readHistograms(rd io.Reader) error {
 		if h == nil {
 			break
 		}
+		if name, ok := strings.CutPrefix(h.Tag(), TagStepPrefix); ok {
+			r.Steps = addNamedHist(r.Steps, name, h)
+			continue
+		}
+		if name, ok := strings.CutPrefix(h.Tag(), TagJourneyPrefix); ok {
+			r.Journeys = addNamedHist(r.Journeys, name, h)
+			continue
+		}
 		idx := int64(0)
 		if winMs > 0 {
 			idx = int64(math.Round(float64(h.StartTimeMs()-start) / float64(winMs)))
@@ -239,6 +290,19 @@ func (r *Run) readHistograms(rd io.Reader) error {
 			fmt.Sprintf("histograms.hlog holds %d latencies but summary.json counts %d requests", n, r.Summary.Requests.Total))
 	}
 	return nil
+}
+
+func addNamedHist(m map[string]*hdr.PackedHistogram, name string, h *hdr.Histogram) map[string]*hdr.PackedHistogram {
+	if m == nil {
+		m = map[string]*hdr.PackedHistogram{}
+	}
+	d := m[name]
+	if d == nil {
+		d = newPacked()
+		m[name] = d
+	}
+	d.MergeFrom(h)
+	return m
 }
 
 func sortWindows(m map[int64]*WindowHist) []WindowHist {

@@ -16,13 +16,13 @@ type Shard struct {
 
 	total, ok, errs, shed, dropped, retries, bytes, arrivals int64
 
-	byStatus  [600]int64 // statuses 0..599; others in more
-	more      map[int]int64
-	byCode    counterSet
-	byError   counterSet
-	byStep    counterSet
-	byJourney counterSet
-	ratios    map[string]*[2]int64
+	byStatus [600]int64 // statuses 0..599; others in more
+	more     map[int]int64
+	byCode   counterSet
+	byError  counterSet
+	steps    namedSet // per step: counters, latency histogram, answers by CodeLabel
+	journeys namedSet // per journey: counters and latency histogram
+	ratios   map[string]*[2]int64
 }
 
 // counterSet counts by a string key. The few keys a run has (codes, steps, journeys) are found
@@ -108,6 +108,7 @@ func (s *Shard) RecordN(r *Result, n int64) {
 		w.arrivals += n
 		s.arrivals += n
 	}
+	failed := true
 	switch {
 	case o == OutcomeShed || r.Status == 503:
 		s.shed += n
@@ -117,6 +118,7 @@ func (s *Shard) RecordN(r *Result, n int64) {
 		w.errs += n
 	default:
 		s.ok += n
+		failed = false
 	}
 	if uint(r.Status) < uint(len(s.byStatus)) {
 		s.byStatus[r.Status] += n
@@ -133,10 +135,12 @@ func (s *Shard) RecordN(r *Result, n int64) {
 		s.byError.add(string(r.Err), n)
 	}
 	if r.Step != "" {
-		s.byStep.add(r.Step, n)
+		st := s.steps.get(r.Step)
+		st.record(lat, n, failed)
+		st.codes.add(CodeLabel(r), n)
 	}
 	if r.Journey != "" {
-		s.byJourney.add(r.Journey, n)
+		s.journeys.get(r.Journey).record(lat, n, failed)
 	}
 	if r.Retry {
 		s.retries += n

@@ -37,6 +37,11 @@ import (
 //	rate (requests per second of the run clock):
 //	  achieved_rate target_rate peak_achieved peak_target
 //
+// A tag filter in k6's syntax narrows a metric to one step or journey (Summary.Steps,
+// Summary.Journeys): p(99){step:purchase} < 300ms, avg{journey:rusher} < 1s,
+// error_rate{step:pay} < 0.5%, requests{step:view} > 0. It follows latency metrics (from the
+// intended send), requests, ok, failed and error_rate (failed / requests of that name).
+//
 // Errors name the column (1-based, in bytes) where the parser stopped:
 //
 //	gate "p(99 < 1s": col 5: expected ")"
@@ -83,6 +88,8 @@ type Threshold struct {
 	Bound    float64 // in the metric's unit: ms, ratio 0..1, count, or per second
 	OfTarget bool    // achieved_rate >= 95% of target
 	Kind     Kind
+	// TagKey and TagValue are a tag filter, {step:purchase} or {journey:rusher}; "" without one.
+	TagKey, TagValue string
 }
 
 // ThresholdError is a parse error at a column of the expression.
@@ -239,6 +246,9 @@ func (p *gateParser) parse() (*Threshold, error) {
 		return nil, p.fail(start, "unknown metric %q", name)
 	}
 
+	if err := p.tag(t); err != nil {
+		return nil, err
+	}
 	if err := p.op(t); err != nil {
 		return nil, err
 	}
@@ -268,6 +278,44 @@ func (p *gateParser) parse() (*Threshold, error) {
 		return nil, p.fail(p.pos, "unexpected %q", p.src[p.pos:])
 	}
 	return t, nil
+}
+
+// tag reads an optional {step:NAME} or {journey:NAME} after the metric.
+func (p *gateParser) tag(t *Threshold) error {
+	at := p.pos
+	p.skipSpace()
+	if p.pos >= len(p.src) || p.src[p.pos] != '{' {
+		p.pos = at
+		return nil
+	}
+	open := p.pos
+	p.pos++
+	key, kat := p.ident()
+	if key != "step" && key != "journey" {
+		return p.fail(kat, "expected step or journey in a tag filter, got %q", key)
+	}
+	if err := p.expect(':'); err != nil {
+		return err
+	}
+	p.skipSpace()
+	start := p.pos
+	for p.pos < len(p.src) && (isIdentByte(p.src[p.pos], false) || p.src[p.pos] == '.' || p.src[p.pos] == '-') {
+		p.pos++
+	}
+	if p.pos == start {
+		return p.fail(start, "expected a %s name", key)
+	}
+	t.TagKey, t.TagValue = key, p.src[start:p.pos]
+	if err := p.expect('}'); err != nil {
+		return err
+	}
+	switch {
+	case t.Kind == KindLatency && t.Source == "latency":
+	case t.Metric == "requests" || t.Metric == "ok" || t.Metric == "failed" || t.Metric == "error_rate":
+	default:
+		return p.fail(open, "a tag filter follows latency metrics, requests, ok, failed or error_rate")
+	}
+	return nil
 }
 
 func (p *gateParser) latency(t *Threshold, agg string, at int) error {
@@ -383,6 +431,9 @@ func (t *Threshold) Measure(s *Summary) (v float64, err error) {
 		}
 		return float64(n), nil
 	}
+	if t.TagKey != "" {
+		return t.measureTagged(s)
+	}
 	switch t.Metric {
 	case "p", "avg", "max":
 		pc := s.LatencyMs
@@ -465,6 +516,41 @@ func (t *Threshold) Measure(s *Summary) (v float64, err error) {
 		return float64(s.Replicas.Max), nil
 	}
 	return 0, fmt.Errorf("unknown metric %q", t.Metric)
+}
+
+// measureTagged reads a gate with a tag filter from the step's or journey's statistics.
+func (t *Threshold) measureTagged(s *Summary) (float64, error) {
+	m := s.Steps
+	if t.TagKey == "journey" {
+		m = s.Journeys
+	}
+	st, ok := m[t.TagValue]
+	if !ok {
+		return 0, fmt.Errorf("the run has no %s %q", t.TagKey, t.TagValue)
+	}
+	switch t.Metric {
+	case "avg":
+		return st.LatencyMs.Mean, nil
+	case "max":
+		return st.LatencyMs.Max, nil
+	case "p":
+		if v, ok := st.LatencyMs.Quantile(t.Quantile); ok {
+			return v, nil
+		}
+		return 0, fmt.Errorf("a %s holds p50, p90, p99, p99.9 and max, not p(%s)", t.TagKey, t.Arg)
+	case "requests":
+		return float64(st.Count), nil
+	case "ok":
+		return float64(st.OK), nil
+	case "failed":
+		return float64(st.Failed), nil
+	case "error_rate":
+		if st.Count == 0 {
+			return 0, nil
+		}
+		return float64(st.Failed) / float64(st.Count), nil
+	}
+	return 0, fmt.Errorf("%s has no %s filter", t.Metric, t.TagKey)
 }
 
 // Eval measures the gate on s and compares. A gate the run cannot measure fails, with the reason

@@ -18,6 +18,9 @@ func gateSummary() *Summary {
 		Rates:         map[string]Ratio{"pay_success": {Num: 996, Den: 1000, Value: 0.996}},
 		Audit:         Audit{Checked: true, Stock: 100, Sold: 100, Oversold: 0, Lost: 0, Duplicates: 2},
 		Replicas:      Replicas{Min: 20, Max: 64},
+		Steps: map[string]NamedStats{"purchase": {Count: 400, OK: 390, Failed: 10,
+			LatencyMs: Percentiles{Mean: 60, P50: 50, P90: 150, P99: 280, P999: 400, Max: 500}}},
+		Journeys: map[string]NamedStats{"rusher": {Count: 700, OK: 700, LatencyMs: Percentiles{Mean: 45, P99: 310}}},
 	}
 }
 
@@ -142,7 +145,8 @@ func TestEvaluateGates(t *testing.T) {
 func FuzzParseThreshold(f *testing.F) {
 	for _, s := range []string{"p(99) < 500ms", "p(99.9) <= 1s", "rate(pay_success) > 99.5%", "error_rate < 1%",
 		"oversold == 0", "achieved_rate >= 95% of target", "availability >= 99.95%", "service_time.p(50) < 10ms",
-		"p(99 < 1s", "code(SOLD_OUT) > 0", "replicas.max <= 300", "", "p(", "µs", "p(1e400) < 1"} {
+		"p(99 < 1s", "code(SOLD_OUT) > 0", "replicas.max <= 300", "", "p(", "µs", "p(1e400) < 1",
+		"p(99){step:purchase} < 300ms", "avg{journey:rusher} < 1s", "error_rate{step:pay} < 0.5%", "p(99){step:", "max{ journey : a-b.c } > 0"} {
 		f.Add(s)
 	}
 	sum := gateSummary()
@@ -193,5 +197,57 @@ func TestAvailabilityIsTheGates(t *testing.T) {
 	}
 	if got := Availability(&Summary{}); got != 0 {
 		t.Errorf("empty run: %v, want 0", got)
+	}
+}
+
+// TestTaggedGates: k6's tag syntax narrows latency and counts to one step or journey, reads
+// that name's own statistics, fails on a name the run lacks, and is refused where it means nothing.
+func TestTaggedGates(t *testing.T) {
+	s := gateSummary()
+	for _, c := range []struct {
+		expr  string
+		value float64
+		pass  bool
+	}{
+		{"p(99){step:purchase} < 300ms", 280, true},
+		{"p(99) {step:purchase} < 250", 280, false},
+		{"med{step:purchase} <= 50ms", 50, true},
+		{"latency.max{step:purchase} < 1s", 500, true},
+		{"avg{journey:rusher} < 40ms", 45, false},
+		{"error_rate{step:purchase} < 1%", 0.025, false},
+		{"requests{step:purchase} == 400", 400, true},
+		{"failed{step:purchase} == 10", 10, true},
+	} {
+		th, err := ParseThreshold(c.expr)
+		if err != nil {
+			t.Fatalf("%s: %v", c.expr, err)
+		}
+		g := th.Eval(s)
+		if g.Error != "" || g.Value != c.value || g.Pass != c.pass {
+			t.Errorf("%s: %+v, want value %v pass %v", c.expr, g, c.value, c.pass)
+		}
+	}
+	for _, expr := range []string{"p(99){step:checkout} < 1s", "p(95){step:purchase} < 1s"} {
+		th, err := ParseThreshold(expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g := th.Eval(s); g.Pass || g.Error == "" {
+			t.Errorf("%s: %+v, want a failure that says why", expr, g)
+		}
+	}
+	for expr, col := range map[string]int{
+		"p(99){stage:x} < 1s":             7,
+		"p(99){step:} < 1s":               12,
+		"p(99){step:purchase < 1s":        20,
+		"oversold{step:purchase} == 0":    9,
+		"service.p(99){step:pay} < 1s":    14,
+		"rate(pay_success){step:pay} > 1": 18,
+	} {
+		_, err := ParseThreshold(expr)
+		var te *ThresholdError
+		if !errors.As(err, &te) || te.Col != col {
+			t.Errorf("%s: %v, want an error at col %d", expr, err, col)
+		}
 	}
 }

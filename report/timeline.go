@@ -63,6 +63,12 @@ func (r *Recorder) point(idx int64, w *window, end time.Duration, carry *Gauges,
 		*carry = g
 	}
 	p.Replicas, p.StockLeft = carry.Replicas, carry.StockLeft
+	if len(carry.SKUs) > 0 {
+		p.SKULeft = make(map[string]int64, len(carry.SKUs))
+		for _, k := range carry.SKUs {
+			p.SKULeft[k.SKU] = k.Left
+		}
+	}
 	if w != nil {
 		p.Requests, p.Arrivals = w.n, w.arrivals
 		p.AchievedRPS = float64(achieved(w.n, w.arrivals, arrivals)) / secs

@@ -139,6 +139,8 @@ type TimelinePoint struct {
 	Dropped     int64   `json:"dropped"`
 	Replicas    int     `json:"replicas"`
 	StockLeft   int64   `json:"stock_left"`
+	// SKULeft is the stock left per SKU at the window's last reading (when the run reads it per SKU).
+	SKULeft map[string]int64 `json:"sku_left,omitempty"`
 }
 
 // Summary is summary.json. Engines fill it through the Recorder; the audit, gates and the
@@ -166,6 +168,13 @@ type Summary struct {
 	Gates         []GateResult     `json:"gates"`
 	Timeline      []TimelinePoint  `json:"timeline"`
 	Warnings      []string         `json:"warnings,omitempty"`
+
+	// Steps and Journeys break the run down by step and by journey name (each from its own HDR
+	// histogram); Requests.ByStep and ByJourney keep the plain counts.
+	Steps    map[string]NamedStats `json:"steps,omitempty"`
+	Journeys map[string]NamedStats `json:"journeys,omitempty"`
+	// SKUs is the sale per SKU, flash SKUs first (see SKUStats).
+	SKUs []SKUStats `json:"skus,omitempty"`
 }
 
 // WindowStats is what the dashboard shows for one span of time (the last window, or the run so far).
@@ -211,6 +220,9 @@ type Snapshot struct {
 	Paid      int64
 	Released  int64
 	Oversold  int64
+	SKUs      []SKUStats // the sale per SKU, flash SKUs first, with their sell-out moments
+
+	InFlight int64 // requests sent and not yet answered (live runs whose engine reports it)
 
 	// The simulator's autoscaler (zero for live runs that do not know).
 	Replicas        int

@@ -17,10 +17,11 @@ func (d Duration) D() time.Duration { return time.Duration(d) }
 type Scenario struct {
 	Name        string    `yaml:"name"`
 	Description string    `yaml:"description"`
-	Seed        int64     `yaml:"seed"`       // default 1
-	Duration    Duration  `yaml:"duration"`   // scenario time; default the sum of the stages
-	Compress    float64   `yaml:"compress"`   // scenario seconds per wall second; default 1
-	RateScale   float64   `yaml:"rate_scale"` // share of the amplitude played live; default 1
+	Seed        int64     `yaml:"seed"`        // default 1
+	Duration    Duration  `yaml:"duration"`    // scenario time; default the sum of the stages
+	Compress    float64   `yaml:"compress"`    // scenario seconds per wall second; default 1
+	RateScale   float64   `yaml:"rate_scale"`  // share of the amplitude played live; default 1
+	StockScale  float64   `yaml:"stock_scale"` // share of the stock played below full amplitude; default the rate scale (Play.StockScale)
 	SKUs        []SKU     `yaml:"skus"`
 	Traffic     Traffic   `yaml:"traffic"`
 	Users       Users     `yaml:"users"`

@@ -58,6 +58,9 @@ func (v *validator) validate() {
 	if s.RateScale <= 0 {
 		s.RateScale = 1
 	}
+	if s.StockScale < 0 || s.StockScale == 0 && v.d.pos["stock_scale"] != nil {
+		v.problem("stock_scale", "must be > 0 (the share of the stock played when the rate is scaled)")
+	}
 	if s.Duration < 0 {
 		v.problem("duration", "must be > 0")
 	}

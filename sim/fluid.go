@@ -58,6 +58,7 @@ type fluidSim struct {
 	decision         Decision
 
 	gauge    func(now time.Duration, g report.Gauges)
+	soldOut  func(sku int, at time.Duration)  // a SKU's last whole unit went at run time at
 	compress func(wall time.Duration) float64 // scenario seconds per run-clock second; nil: 1
 	perm     []int
 	perm2    []int
@@ -258,7 +259,7 @@ func (f *fluidSim) serve(now time.Duration, tick int64, ds []demand) {
 	dbWait, dbMean := f.database(dbN)
 	nAdm, mean, scv, cpuWork := f.holding(ds, dbWait, dbMean)
 	q, fluid, w0, w1 := f.replicas(ds, nAdm, mean, scv, cpuWork)
-	f.reserve(ds, purchaseWork)
+	f.reserve(now, ds, purchaseWork)
 	f.settle(now, tick, ds, q, fluid, w0, w1, dbWait, dbMean)
 }
 
@@ -467,7 +468,7 @@ func (f *fluidSim) replicas(ds []demand, nAdm, mean, scv, cpuWork float64) (q Qu
 }
 
 // reserve takes the stock of the purchases that reached the inventory.
-func (f *fluidSim) reserve(ds []demand, purchaseWork []int) {
+func (f *fluidSim) reserve(now time.Duration, ds []demand, purchaseWork []int) {
 	// The inventory: reserved purchases take stock; what exceeds it is answered SOLD_OUT.
 	for _, i := range purchaseWork {
 		d := &ds[i]
@@ -477,6 +478,10 @@ func (f *fluidSim) reserve(ds []demand, purchaseWork []int) {
 		if st.sku >= 0 {
 			take := math.Min(x, math.Floor(f.stockF[st.sku]/q+1e-9))
 			f.stockF[st.sku] -= take * q
+			if take > 0 && f.soldOut != nil && f.stockF[st.sku] < q-1e-9 {
+				// The last units went with this tick's demand, take/x of the way through the tick.
+				f.soldOut(st.sku, now+time.Duration(float64(f.dt)*take/x))
+			}
 			if take < x {
 				d.share[clCheap] += (x - take) / d.n
 				d.share[clWork] = take / d.n
@@ -687,6 +692,9 @@ func (f *fluidSim) gaugeTick(now time.Duration) {
 		for i := range f.stock {
 			g.Stock += f.stock0[i]
 			g.StockLeft += f.stock[i]
+			// Whole units left: a fraction of a unit cannot be sold, so the SKU is sold out below one.
+			left := min(f.stock[i], int64(math.Floor(f.stockF[i]+1e-9)))
+			g.SKUs = append(g.SKUs, report.SKUStats{Stock: f.stock0[i], Left: left, Sold: f.stock0[i] - left}) // named by Run
 		}
 		f.gauge(now, g)
 	}

@@ -143,6 +143,7 @@ type requestSim struct {
 	st       stats
 	res      report.Result // reused: RecordN takes a pointer, which would escape per request
 	gauge    func(now time.Duration, g report.Gauges)
+	soldOut  func(sku int, at time.Duration)  // a SKU's last unit went at run time at
 	compress func(wall time.Duration) float64 // scenario seconds per run-clock second; nil: 1
 	gaugeDt  time.Duration
 	end      time.Duration
@@ -470,6 +471,9 @@ func (s *requestSim) outcome(r *request) (int, string) {
 				return 410, codes.SoldOut
 			}
 			s.stock[st.sku] -= int64(st.qty)
+			if s.stock[st.sku] < int64(st.qty) && s.soldOut != nil {
+				s.soldOut(st.sku, s.k.Now())
+			}
 		}
 		s.sold += int64(st.qty)
 		if st.sameUser {
@@ -604,6 +608,7 @@ func (s *requestSim) gaugeTick(now time.Duration) {
 		for i := range s.stock {
 			g.Stock += s.stock0[i]
 			g.StockLeft += s.stock[i]
+			g.SKUs = append(g.SKUs, report.SKUStats{Stock: s.stock0[i], Left: s.stock[i], Sold: s.stock0[i] - s.stock[i]}) // named by Run
 		}
 		s.gauge(now, g)
 	}

@@ -181,8 +181,9 @@ func (sm *Prepared) Run(ctx context.Context, rec *report.Recorder) (*report.Run,
 	end := p.WallDuration()
 	ss := newStepSink(rec.Shard(0), rec.Window())
 	var sh sink = ss
-	stock := make([]int64, len(sm.s.SKUs))
-	for i, k := range sm.s.SKUs {
+	skus := p.SKUs() // the played stock: scaled with the rate below the full amplitude
+	stock := make([]int64, len(skus))
+	for i, k := range skus {
 		stock[i] = k.Stock
 		if k.Stock <= 0 {
 			stock[i] = 1 << 62
@@ -193,9 +194,23 @@ func (sm *Prepared) Run(ctx context.Context, rec *report.Recorder) (*report.Run,
 		if g.Stock >= 1<<61 {
 			g.Stock, g.StockLeft = 0, 0
 		}
+		for i := range g.SKUs {
+			if i < len(skus) {
+				g.SKUs[i].SKU, g.SKUs[i].Flash = skus[i].SKU, skus[i].Flash()
+			}
+			if g.SKUs[i].Stock >= 1<<61 { // unlimited
+				g.SKUs[i].Stock, g.SKUs[i].Left = 0, 0
+			}
+		}
+		report.SortSKUs(g.SKUs)
 		rec.SetGauges(now, g)
 		if sm.opts.Progress != nil {
 			sm.opts.Progress(now)
+		}
+	}
+	soldOut := func(i int, at time.Duration) {
+		if i < len(skus) && skus[i].Stock > 0 {
+			rec.MarkSoldOut(skus[i].SKU, at)
 		}
 	}
 	var sold, paid int64
@@ -208,7 +223,7 @@ func (sm *Prepared) Run(ctx context.Context, rec *report.Recorder) (*report.Run,
 			return a.Wall, ok
 		}
 		r := newRequestSim(sm.svc, sm.js, stock, sm.Seed(), sh, next)
-		r.gauge = gauge
+		r.gauge, r.soldOut = gauge, soldOut
 		if sm.opts.Played {
 			r.compress = p.CompressAt
 		}
@@ -231,7 +246,7 @@ func (sm *Prepared) Run(ctx context.Context, rec *report.Recorder) (*report.Run,
 		}
 		poisson := sm.s.Traffic.Arrivals != "uniform"
 		f := newFluidSim(sm.svc, sm.js, stock, sm.Seed(), sh, dt, strata, poisson)
-		f.gauge = gauge
+		f.gauge, f.soldOut = gauge, soldOut
 		if sm.opts.Played {
 			f.compress = p.CompressAt
 		}
@@ -246,7 +261,7 @@ func (sm *Prepared) Run(ctx context.Context, rec *report.Recorder) (*report.Run,
 	run := rec.Finish(end)
 	run.Summary.Partial = partial
 	var st int64
-	for _, k := range sm.s.SKUs {
+	for _, k := range skus {
 		st += k.Stock
 	}
 	run.Summary.Audit = report.Audit{Checked: true, Stock: st, Sold: sold, Paid: paid, Violations: []string{}}

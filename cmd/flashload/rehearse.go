@@ -11,6 +11,7 @@ import (
 
 	"github.com/flashload/flashload/rehearse"
 	"github.com/flashload/flashload/report/dashboard"
+	"github.com/flashload/flashload/report/metrics"
 	"github.com/flashload/flashload/scenario"
 	"github.com/flashload/flashload/target"
 	"github.com/flashload/flashload/target/inventory"
@@ -22,9 +23,10 @@ func init() { register(newRehearseCmd) }
 // filled by the flags, and what only the command line has.
 type rehearseOptions struct {
 	rehearse.Options
-	Name     string // SCENARIO: a path or a bundled name
-	Strategy string // --strategy, one of Strategies
-	NoTUI    bool
+	Name        string // SCENARIO: a path or a bundled name
+	Strategy    string // --strategy, one of Strategies
+	NoTUI       bool
+	MetricsAddr string // --metrics-addr
 }
 
 func newRehearseCmd() *cobra.Command {
@@ -94,6 +96,7 @@ with --strategies, on any strategy), 2 on bad input, 1 on a runtime error.`,
 	f.StringVar(&o.Out, "out", "", "run directory (default runs/NAME-TIME)")
 	f.BoolVar(&o.NoTUI, "no-tui", false, "plain progress lines on stderr instead of the dashboard")
 	f.BoolVar(&o.NoSim, "no-sim", false, "skip the simulations (measure only)")
+	f.StringVar(&o.MetricsAddr, "metrics-addr", "", "serve the generator's Prometheus metrics on HOST:PORT (/metrics) while it runs")
 	f.Int64Var(&o.Seed, "seed", 0, "random seed (default the scenario's)")
 	f.IntVar(&o.Target.MaxInflight, "max-inflight", target.DefaultMaxInflight, "target: in-flight requests above which purchases are shed (503 SHED); 0 no limit")
 	f.Float64Var(&o.Target.MaxRPS, "max-rps", target.DefaultMaxRPS, "target: requests per second above which answers are 429 RATE_LIMITED; 0 no limit")
@@ -114,6 +117,15 @@ func rehearseRun(ctx context.Context, o *rehearseOptions) error {
 		return usageErr(errors.New("give --strategy or --strategies, not both"))
 	case o.Strategy != "":
 		ro.Strategies = []string{o.Strategy}
+	}
+	if o.MetricsAddr != "" {
+		ms, err := metrics.Listen(o.MetricsAddr)
+		if err != nil {
+			return usageErr(err)
+		}
+		defer ms.Close()
+		fmt.Fprintf(o.Stderr, "metrics: http://%s/metrics\n", ms.Addr())
+		ro.Observe = ms.Observe
 	}
 	res, err := rehearse.Run(ctx, ro)
 	var ie *rehearse.InputError

@@ -13,6 +13,7 @@ import (
 
 	"github.com/flashload/flashload/report"
 	"github.com/flashload/flashload/report/dashboard"
+	"github.com/flashload/flashload/report/metrics"
 	"github.com/flashload/flashload/report/render"
 	"github.com/flashload/flashload/scenario"
 	"github.com/flashload/flashload/scenario/engine"
@@ -42,6 +43,8 @@ type runOptions struct {
 
 	Stdout, Stderr io.Writer
 	TTY            bool
+
+	MetricsAddr string
 }
 
 func newRunCmd() *cobra.Command {
@@ -95,6 +98,7 @@ in-flight requests for a bounded time and writes a summary marked partial.`,
 	f.IntVar(&opts.Workers, "workers", 0, "open model: concurrent sessions (default sized from the peak rate)")
 	f.IntVar(&opts.MaxConns, "max-conns", 0, "connections to the target (default sized from the peak rate; closed model: vus)")
 	f.DurationVar(&opts.Timeout, "timeout", engine.DefaultTimeout, "read and write timeout of each request")
+	f.StringVar(&opts.MetricsAddr, "metrics-addr", "", "serve the generator's Prometheus metrics on HOST:PORT (/metrics) while it runs")
 	return cmd
 }
 
@@ -149,6 +153,15 @@ func runLive(ctx context.Context, o *runOptions) error {
 				fmt.Fprintf(o.Stderr, "flashload: dashboard: %v\n", err)
 			}
 		},
+	}
+	if o.MetricsAddr != "" {
+		ms, err := metrics.Listen(o.MetricsAddr)
+		if err != nil {
+			return usageErr(err)
+		}
+		defer ms.Close()
+		fmt.Fprintf(o.Stderr, "metrics: http://%s/metrics\n", ms.Addr())
+		eo.Observe = ms.Observe
 	}
 	res, err := engine.Run(runCtx, s, eo)
 	if err != nil {

@@ -84,7 +84,7 @@ func checkSize(t *testing.T, view string, w, h int) {
 func TestViewShowsFigures(t *testing.T) {
 	for _, size := range [][2]int{{80, 24}, {120, 42}, {140, 45}} {
 		live := ansi.Strip(testModel(liveSnapshot(), size[0], size[1]).View())
-		for _, want := range []string{"Rate req/s", "target 7.8k", "achieved 5.1k", "203", "31.5", "11,800", "2,210", "8,200", "next: stage 3/3", "generator saturated", "arrivals dropped"} {
+		for _, want := range []string{"Rate req/s", "target 7.8k", "achieved 5.1k", "203", "31.5", "11,800", "2,210", "phone-x*", "200/200 sold out 0:31:12", "catalogue", "other codes", "not started", "next: stage 3/3", "generator saturated", "arrivals dropped"} {
 			if !strings.Contains(live, want) {
 				t.Errorf("%dx%d live view lacks %q:\n%s", size[0], size[1], want, live)
 			}
@@ -287,7 +287,7 @@ func TestPlainProgress(t *testing.T) {
 		if !strings.HasPrefix(l, fmt.Sprintf("[0:00:0%d] double-eleven scenario 0:40:00/24:00:00 (2.8%%)", i+1)) {
 			t.Errorf("line %d: %q", i, l)
 		}
-		for _, want := range []string{"rate 5,070/7,850 req/s", "p99 203 ms", "errors 40", "dropped 2,210", "stock left 8,200/20,000"} {
+		for _, want := range []string{"rate 5,070/7,850 req/s", "p99 203 ms", "errors 40", "dropped 2,210", "phone-x sold out at 0:31:12"} {
 			if !strings.Contains(l, want) {
 				t.Errorf("line %d lacks %q: %s", i, want, l)
 			}

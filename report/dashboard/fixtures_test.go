@@ -40,10 +40,14 @@ func liveSnapshot() report.Snapshot {
 			Latency: report.Percentiles{Mean: 12, P50: 3.1, P90: 14, P99: 96, P999: 300, Max: 512},
 			Service: report.Percentiles{Mean: 6, P50: 2.9, P90: 9.5, P99: 24, P999: 51, Max: 88},
 		},
-		ByCode:  map[string]int64{"RESERVED": 11800, "SOLD_OUT": 150000, "LIMIT_EXCEEDED": 321, "SHED": 310, "RATE_LIMITED": 77, "NOT_STARTED": 5, "BAD_REQUEST": 2},
+		ByCode:  map[string]int64{"RESERVED": 11800, "SOLD_OUT": 150000, "LIMIT_EXCEEDED": 321, "SHED": 310, "RATE_LIMITED": 77, "NOT_STARTED": 5, "BAD_REQUEST": 2, "X_CUSTOM": 3},
 		ByError: map[string]int64{"timeout": 31, "reset": 9},
 		Retries: 402, Timeline: tl,
-		Stock: 20000, StockLeft: 8200, Sold: 11800, Paid: 10950, Released: 120, Oversold: 0,
+		Stock: 20000200, StockLeft: 19988400, Sold: 11800, Paid: 10950, Released: 120, Oversold: 0,
+		SKUs: []report.SKUStats{ // two SKUs, the flash one sold out
+			{SKU: "phone-x", Flash: true, Stock: 200, Left: 0, Sold: 200, Paid: 190, SoldOutAtS: ptr(1872.0)},
+			{SKU: "catalogue", Stock: 20000000, Left: 19988400, Sold: 11600, Paid: 10760, Released: 120},
+		},
 		Warnings: []string{"generator saturated: 64/64 workers busy"},
 	}
 }
@@ -90,3 +94,5 @@ func testModel(s report.Snapshot, w, h int) model {
 	m.width, m.height = w, h
 	return m
 }
+
+func ptr[T any](v T) *T { return &v }

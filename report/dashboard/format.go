@@ -27,7 +27,16 @@ func ProgressLine(s report.Snapshot) string {
 	fmt.Fprintf(&b, " · rate %s/%s req/s", count(int64(math.Round(finite(s.Last.AchievedRPS)))), count(int64(math.Round(finite(s.Last.TargetRPS)))))
 	fmt.Fprintf(&b, " · p99 %s ms", ms(s.Last.Latency.P99))
 	fmt.Fprintf(&b, " · errors %s · dropped %s", count(s.Total.Errors), count(s.Total.Dropped))
-	if s.Stock > 0 {
+	switch {
+	case len(s.SKUs) > 0:
+		for _, k := range s.SKUs {
+			if k.SoldOutAtS != nil {
+				fmt.Fprintf(&b, " · %s sold out at %s", k.SKU, clock(time.Duration(finite(*k.SoldOutAtS)*float64(time.Second))))
+			} else if k.Stock > 0 {
+				fmt.Fprintf(&b, " · %s left %s/%s", k.SKU, count(k.Left), count(k.Stock))
+			}
+		}
+	case s.Stock > 0:
 		fmt.Fprintf(&b, " · stock left %s/%s", count(s.StockLeft), count(s.Stock))
 	}
 	if s.Oversold > 0 {
@@ -194,6 +203,14 @@ func sanitized(s report.Snapshot) report.Snapshot {
 	s.Name, s.Mode, s.Target = printable(s.Name), printable(s.Mode), printable(s.Target)
 	s.Strategy, s.Segment, s.NextStage = printable(s.Strategy), printable(s.Segment), printable(s.NextStage)
 	s.Autoscaler = printable(s.Autoscaler)
+	if len(s.SKUs) > 0 {
+		ks := make([]report.SKUStats, len(s.SKUs))
+		for i, k := range s.SKUs {
+			k.SKU = printable(k.SKU)
+			ks[i] = k
+		}
+		s.SKUs = ks
+	}
 	if len(s.Warnings) > 0 {
 		ws := make([]string, len(s.Warnings))
 		for i, w := range s.Warnings {

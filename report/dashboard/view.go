@@ -16,7 +16,6 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/flashload/flashload/internal/codes"
 	"github.com/flashload/flashload/report"
 )
 
@@ -317,16 +316,6 @@ func omissionGap(ws report.WindowStats) string {
 	return fmt.Sprintf("p99 waited %s ms before sending", ms(lat-svc))
 }
 
-// Codes the answers panel names; anything else is summed as "other codes".
-var namedCodes = []struct{ code, label string }{
-	{codes.Reserved, "reserved"},
-	{codes.SoldOut, "sold out"},
-	{codes.LimitExceeded, "limit"},
-	{codes.Shed, "shed"},
-	{codes.RateLimited, "rate-limited"},
-	{codes.InFlight, "in flight"},
-}
-
 // answersPanel shows answers by code so far, errors by class, dropped arrivals and retries.
 func (m model) answersPanel(w int) string {
 	s, st := m.snap, m.st
@@ -334,19 +323,15 @@ func (m model) answersPanel(w int) string {
 		k string
 		v int64
 	}
-	known := map[string]bool{}
 	var pairs []kv
-	for _, c := range namedCodes {
-		known[c.code] = true
-		pairs = append(pairs, kv{c.label, s.ByCode[c.code]})
+	named, other := answerCodes(s.ByCode)
+	for _, c := range named {
+		pairs = append(pairs, kv{codeLabel(c), s.ByCode[c]})
 	}
-	var other int64
-	for _, k := range slices.Sorted(maps.Keys(s.ByCode)) {
-		if !known[k] {
-			other += s.ByCode[k]
-		}
+	if other > 0 {
+		pairs = append(pairs, kv{"other codes", other})
 	}
-	pairs = append(pairs, kv{"other codes", other}, kv{"errors", s.Total.Errors}, kv{"dropped", s.Total.Dropped}, kv{"retries", s.Retries})
+	pairs = append(pairs, kv{"errors", s.Total.Errors}, kv{"dropped", s.Total.Dropped}, kv{"retries", s.Retries})
 	var b strings.Builder
 	b.WriteString(st.section.Render("Answers") + st.dim.Render(" so far of "+fit(s.Total.Requests, w-len("Answers so far of "))))
 	half := (w - 1) / 2
@@ -385,46 +370,6 @@ func field(label, value string, w int) string {
 		pad = 1
 	}
 	return label + strings.Repeat(" ", pad) + value
-}
-
-// salePanel shows stock and the audit so far; oversold turns red the moment it is above zero.
-// For the simulator (or a target that reports it) it adds replicas and the autoscaler.
-func (m model) salePanel(w int) string {
-	s, st := m.snap, m.st
-	var b strings.Builder
-	b.WriteString(st.section.Render("Sale"))
-	if s.Stock > 0 {
-		b.WriteString(st.dim.Render(fmt.Sprintf("  %s sold of %s", pct(float64(s.Sold)/float64(s.Stock)), count(s.Stock))))
-	}
-	cols := 3 // the sale spans the full width in the narrow layout, and a third in the wide one
-	if w < 60 {
-		cols = 2
-	}
-	cw := (w - (cols - 1)) / cols
-	over := field("oversold", count(s.Oversold), cw)
-	if s.Oversold > 0 {
-		over = st.bad.Render(field("OVERSOLD", count(s.Oversold), cw))
-	} else {
-		over = st.good.Render(over)
-	}
-	cells := []string{
-		field("stock", count(s.Stock), cw),
-		field("left", count(s.StockLeft), cw),
-		field("sold", count(s.Sold), cw),
-		field("paid", count(s.Paid), cw),
-		field("released", count(s.Released), cw),
-		over,
-	}
-	for i := 0; i < len(cells); i += cols {
-		b.WriteString("\n" + strings.Join(cells[i:min(i+cols, len(cells))], " "))
-	}
-	if s.Mode == "sim" || s.Replicas > 0 || s.DesiredReplicas > 0 {
-		fmt.Fprintf(&b, "\n%s ready %d / desired %d", st.section.Render("Replicas"), s.Replicas, s.DesiredReplicas)
-		if s.Autoscaler != "" {
-			b.WriteString("\n" + st.dim.Render("autoscaler: ") + s.Autoscaler)
-		}
-	}
-	return b.String()
 }
 
 func (m model) warningsView(w int) string {

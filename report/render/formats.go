@@ -24,6 +24,11 @@ func JSON(w io.Writer, s *report.Summary) error {
 // Markdown writes a pull-request comment: the verdict, the gates, the key figures (beside the
 // prediction when there is one) and the audit.
 func Markdown(w io.Writer, s *report.Summary, predicted *report.Summary) error {
+	return MarkdownFull(w, s, predicted, nil)
+}
+
+// MarkdownFull is Markdown with the full-scale simulation's sell-out moments beside the run's.
+func MarkdownFull(w io.Writer, s, predicted, full *report.Summary) error {
 	ew := &errWriter{w: w}
 	failed := 0
 	for _, g := range s.Gates {
@@ -76,7 +81,17 @@ func Markdown(w io.Writer, s *report.Summary, predicted *report.Summary) error {
 			ew.printf("| %s | %s |\n", row[0], row[1])
 		}
 	}
-	ew.printf("\n**Audit:** %s\n", mdEscape(auditLine(&s.Audit)))
+	ew.printf("\n")
+	if len(s.Steps) > 0 {
+		namedMarkdown(ew, "step", s.Steps)
+	}
+	if len(s.Journeys) > 0 {
+		namedMarkdown(ew, "journey", s.Journeys)
+	}
+	if len(s.SKUs) > 0 {
+		skuMarkdown(ew, s, full)
+	}
+	ew.printf("**Audit:** %s\n", mdEscape(auditLine(&s.Audit)))
 	for _, v := range s.Audit.Violations {
 		ew.printf("- %s\n", mdEscape(v))
 	}
@@ -126,6 +141,11 @@ type junitSuite struct {
 	Time       string          `xml:"time,attr"`
 	Properties []junitProperty `xml:"properties>property"`
 	Cases      []junitCase     `xml:"testcase"`
+	SystemOut  *junitText      `xml:"system-out,omitempty"` // the per-step and per-journey tables
+}
+
+type junitText struct {
+	Text string `xml:",cdata"`
 }
 
 type junitProperty struct {
@@ -168,6 +188,15 @@ func JUnit(w io.Writer, s *report.Summary) error {
 			c.Failure = &junitFailure{Message: msg, Type: "gate", Text: fmt.Sprintf("gate %s failed: %s", g.Expr, msg)}
 		}
 		suite.Cases = append(suite.Cases, c)
+	}
+	if len(s.Steps) > 0 {
+		var b strings.Builder
+		_ = NamedTable(&b, "", "step", s.Steps)
+		if len(s.Journeys) > 0 {
+			b.WriteString("\n")
+			_ = NamedTable(&b, "", "journey", s.Journeys)
+		}
+		suite.SystemOut = &junitText{Text: b.String()}
 	}
 	doc := junitSuites{Name: "flashload", Tests: suite.Tests, Failures: suite.Failures, Suites: []junitSuite{suite}}
 	if _, err := io.WriteString(w, xml.Header); err != nil {

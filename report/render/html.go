@@ -37,60 +37,46 @@ func Charts(run *report.Run, predicted *report.Summary) ([]Chart, error) {
 		}
 		return out
 	}
-	type series struct {
-		name      string
-		xy        plotter.XYs
-		predicted bool
-	}
-	pred := func(y func(report.TimelinePoint) float64) []series {
+	pred := func(y func(report.TimelinePoint) float64) []chartSeries {
 		if predicted == nil || len(predicted.Timeline) == 0 {
 			return nil
 		}
-		return []series{{"predicted", xs(predicted.Timeline, y), true}}
+		return []chartSeries{{"predicted", xs(predicted.Timeline, y), true}}
 	}
 	xlabel := "scenario time (" + unit + ")"
-	type spec struct {
-		id, title, ylabel, note string
-		series                  []series
-		logY                    bool
-	}
-	specs := []spec{
-		{id: "rate", title: "Target and achieved rate", ylabel: "requests/s", series: append([]series{
+	specs := []chartSpec{
+		{id: "rate", title: "Target and achieved rate", ylabel: "requests/s", series: append([]chartSeries{
 			{"target", xs(s.Timeline, func(p report.TimelinePoint) float64 { return p.TargetRPS }), false},
 			{"achieved", xs(s.Timeline, func(p report.TimelinePoint) float64 { return p.AchievedRPS }), false},
 		}, pred(func(p report.TimelinePoint) float64 { return p.AchievedRPS })...)},
-		{id: "latency", title: "Latency over time (from the intended send time)", ylabel: "ms", series: append([]series{
+		{id: "latency", title: "Latency over time (from the intended send time)", ylabel: "ms", series: append([]chartSeries{
 			{"p50", xs(s.Timeline, func(p report.TimelinePoint) float64 { return p.P50Ms }), false},
 			{"p99", xs(s.Timeline, func(p report.TimelinePoint) float64 { return p.P99Ms }), false},
 		}, pred(func(p report.TimelinePoint) float64 { return p.P99Ms })...)},
-		{id: "errors", title: "Errors, shed and dropped per window", ylabel: "requests", series: []series{
+		{id: "errors", title: "Errors, shed and dropped per window", ylabel: "requests", series: []chartSeries{
 			{"errors", xs(s.Timeline, func(p report.TimelinePoint) float64 { return float64(p.Errors) }), false},
 			{"shed", xs(s.Timeline, func(p report.TimelinePoint) float64 { return float64(p.Shed) }), false},
 			{"dropped", xs(s.Timeline, func(p report.TimelinePoint) float64 { return float64(p.Dropped) }), false},
 		}},
-		{id: "stock", title: "Stock left", ylabel: "units", series: append([]series{
-			{"stock left", xs(s.Timeline, func(p report.TimelinePoint) float64 { return float64(p.StockLeft) }), false},
-		}, pred(func(p report.TimelinePoint) float64 { return float64(p.StockLeft) })...)},
 	}
+	specs = append(specs, stockSpecs(s, predicted, func(tl []report.TimelinePoint, sku string) plotter.XYs {
+		return xs(tl, func(p report.TimelinePoint) float64 { return float64(p.SKULeft[sku]) })
+	}, xs, div)...)
 	if s.Replicas.Max > 0 || (predicted != nil && predicted.Replicas.Max > 0) {
-		specs = append(specs, spec{id: "replicas", title: "Replicas", ylabel: "replicas", series: append([]series{
+		specs = append(specs, chartSpec{id: "replicas", title: "Replicas", ylabel: "replicas", series: append([]chartSeries{
 			{"replicas", xs(s.Timeline, func(p report.TimelinePoint) float64 { return float64(p.Replicas) }), false},
 		}, pred(func(p report.TimelinePoint) float64 { return float64(p.Replicas) })...)})
 	}
 	var charts []Chart
 	for _, sp := range specs {
-		p := newPlot(xlabel, sp.ylabel)
-		for i, se := range sp.series {
-			if err := addLine(p, sp.title+", "+se.name, se.xy, i, se.predicted); err != nil {
-				return nil, err
-			}
+		if !sp.hasData() { // a chart of nothing but zeros says nothing: left out
+			continue
 		}
-		headroom(p)
-		svg, err := svgOf(p)
+		c, err := sp.draw(xlabel, div)
 		if err != nil {
 			return nil, err
 		}
-		charts = append(charts, Chart{ID: sp.id, Title: sp.title, SVG: svg})
+		charts = append(charts, c)
 	}
 	spectrum, err := spectrumChart(run, predicted)
 	if err != nil {
@@ -251,6 +237,19 @@ type htmlData struct {
 	Gates     []gateRow
 	Codes     string
 	Charts    []Chart
+	Steps     []NamedRow
+	Journeys  []NamedRow
+	SKUs      []SKURow
+	HasFull   bool // the SKU table carries the full-scale sell-out moments
+	Full      *fullData
+}
+
+// fullData is the full-scale simulation's section of the report.
+type fullData struct {
+	S       *report.Summary
+	Figures [][2]string
+	SKUs    []SKURow
+	Charts  []Chart
 }
 
 type gateRow struct {
@@ -266,8 +265,20 @@ func HTML(w io.Writer, run *report.Run, predicted *report.Summary) error {
 		return err
 	}
 	s := run.Summary
+	full := run.FullScale
 	d := htmlData{S: s, Predicted: predicted, Figures: keyFigures(s), Audit: auditLine(&s.Audit),
-		Codes: counts(s.Requests.ByCode), Charts: charts, Passed: true}
+		Codes: counts(s.Requests.ByCode), Charts: charts, Passed: true,
+		Steps: NamedRows(s.Steps), Journeys: NamedRows(s.Journeys), SKUs: SKURows(s, full), HasFull: full != nil}
+	if full != nil {
+		fc, err := Charts(&report.Run{Summary: full}, nil)
+		if err != nil {
+			return err
+		}
+		for i := range fc {
+			fc[i].ID = "full-" + fc[i].ID
+		}
+		d.Full = &fullData{S: full, Figures: keyFigures(full), SKUs: SKURows(full, nil), Charts: fc}
+	}
 	if predicted != nil {
 		d.Side = sideBySide(s, predicted)
 	}
@@ -278,10 +289,28 @@ func HTML(w io.Writer, run *report.Run, predicted *report.Summary) error {
 			d.Failed++
 		}
 	}
-	return htmlTmpl.Execute(w, d)
+	return htmlTmpl.ExecuteTemplate(w, "page", d)
 }
 
-var htmlTmpl = template.Must(template.New("report").Parse(`<!DOCTYPE html>
+var htmlTmpl = template.Must(template.New("report").Funcs(template.FuncMap{"map": tmplMap}).Parse(`{{define "chart"}}<figure class="chart" id="chart-{{.ID}}"><figcaption>{{.Title}}</figcaption>
+{{.SVG}}
+{{if .Note}}<p class="note">{{.Note}}</p>{{end}}</figure>
+{{end}}{{define "named"}}<table id="{{index . "id"}}"><tr><th>{{index . "kind"}}</th><th>count</th><th>ok</th><th>failed</th><th>failed %</th><th>p50</th><th>p90</th><th>p99</th><th>max</th></tr>
+{{range index . "rows"}}<tr><th>{{.Name}}</th><td class="num">{{.Count}}</td><td class="num">{{.OK}}</td><td class="num">{{.Failed}}</td><td class="num">{{.Share}}</td><td class="num">{{.P50}}</td><td class="num">{{.P90}}</td><td class="num">{{.P99}}</td><td class="num">{{.Max}}</td></tr>
+{{end}}</table>{{end}}{{define "skus"}}<table id="{{index . "id"}}"><tr><th>sku</th><th></th><th>stock</th><th>left</th><th>sold</th><th>paid</th><th>released</th><th>oversold</th><th>lost</th><th>sold out at</th>{{if index . "full"}}<th>simulated (full scale)</th><th>apart</th>{{end}}</tr>
+{{$full := index . "full"}}{{range index . "rows"}}<tr><th>{{.SKU}}</th><td>{{.Kind}}</td><td class="num">{{.Stock}}</td><td class="num">{{.Left}}</td><td class="num">{{.Sold}}</td><td class="num">{{.Paid}}</td><td class="num">{{.Released}}</td><td class="num {{if .Oversold}}fail{{end}}">{{.Oversold}}</td><td class="num">{{.Lost}}</td><td class="num">{{.SoldOut}}</td>{{if $full}}<td class="num">{{.FullSoldOut}}</td><td class="num">{{.Apart}}</td>{{end}}</tr>
+{{end}}</table>{{end}}`))
+
+// tmplMap builds a map from key, value pairs, for passing several values to a template.
+func tmplMap(kv ...any) map[string]any {
+	m := make(map[string]any, len(kv)/2)
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i].(string)] = kv[i+1]
+	}
+	return m
+}
+
+var _ = template.Must(htmlTmpl.New("page").Parse(`<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -294,6 +323,7 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}
 .pass{color:#1a7f37;font-weight:600} .fail{color:#cf222e;font-weight:600}
 figure{margin:1.5em 0} figcaption{font-weight:600;margin-bottom:.3em} figure svg{max-width:100%;height:auto}
 .note{color:#666;font-size:.9em} ul.warn{color:#9a6700}
+section.simulated{border-top:3px dashed #888;margin-top:2em} .tag{font-size:.6em;background:#eee;color:#555;padding:.1em .5em;border-radius:.3em;vertical-align:middle}
 </style>
 </head>
 <body>
@@ -312,10 +342,16 @@ figure{margin:1.5em 0} figcaption{font-weight:600;margin-bottom:.3em} figure svg
 <p><strong>Audit:</strong> {{.Audit}}</p>
 {{if .S.Audit.Violations}}<ul>{{range .S.Audit.Violations}}<li class="fail">{{.}}</li>{{end}}</ul>{{end}}
 {{if .Codes}}<p><strong>Answers by code:</strong> {{.Codes}}</p>{{end}}
-{{range .Charts}}<figure class="chart" id="chart-{{.ID}}"><figcaption>{{.Title}}</figcaption>
-{{.SVG}}
-{{if .Note}}<p class="note">{{.Note}}</p>{{end}}</figure>
-{{end}}
+{{if .Steps}}<h2>By step</h2>{{template "named" (map "id" "steps" "kind" "step" "rows" .Steps)}}{{end}}
+{{if .Journeys}}<h2>By journey</h2>{{template "named" (map "id" "journeys" "kind" "journey" "rows" .Journeys)}}{{end}}
+{{if .SKUs}}<h2>Sale per SKU</h2>{{template "skus" (map "id" "skus" "full" .HasFull "rows" .SKUs)}}<p class="note">sold out at: scenario time{{if .HasFull}}; beside it the full-scale simulation's moment{{end}}</p>{{end}}
+{{range .Charts}}{{template "chart" .}}{{end}}
+{{with .Full}}<section id="fullscale" class="simulated"><h2>Full-scale simulation <span class="tag">simulated, not measured</span></h2>
+<p class="meta">the simulator's model of the whole amplitude: {{printf "%.0f" .S.Rate.PeakTarget}}/s at the peak, {{printf "%.0f" .S.ScenarioTimeS}} s of scenario</p>
+<table id="full-figures">{{range .Figures}}<tr><th>{{index . 0}}</th><td class="num">{{index . 1}}</td></tr>
+{{end}}</table>
+{{if .SKUs}}{{template "skus" (map "id" "full-skus" "full" false "rows" .SKUs)}}{{end}}
+{{range .Charts}}{{template "chart" .}}{{end}}</section>{{end}}
 {{if .S.Warnings}}<h2>Warnings</h2><ul class="warn">{{range .S.Warnings}}<li>{{.}}</li>{{end}}</ul>{{end}}
 </body>
 </html>

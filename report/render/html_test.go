@@ -18,10 +18,11 @@ import (
 func TestWriteAllAndHTMLInChromium(t *testing.T) {
 	dir := t.TempDir()
 	run := fixture("live", 1)
+	run.FullScale = fixture("sim", 0.7).Summary
 	if err := WriteAll(dir, run, fixture("sim", 0.8)); err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []string{report.SummaryFile, report.HistogramsFile, report.PredictedFile, HTMLFile} {
+	for _, f := range []string{report.SummaryFile, report.HistogramsFile, report.PredictedFile, report.FullScaleFile, HTMLFile} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Fatal(err)
 		}
@@ -30,7 +31,7 @@ func TestWriteAllAndHTMLInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if back.Predicted == nil || back.Latency.TotalCount() != run.Summary.Requests.Total {
+	if back.Predicted == nil || back.FullScale == nil || back.Latency.TotalCount() != run.Summary.Requests.Total {
 		t.Fatalf("read back: predicted %v, %d latencies", back.Predicted != nil, back.Latency.TotalCount())
 	}
 	page, err := os.ReadFile(filepath.Join(dir, HTMLFile))
@@ -60,7 +61,7 @@ func TestWriteAllAndHTMLInChromium(t *testing.T) {
 		t.Fatalf("chromium: %v\n%s", err, stderr.String())
 	}
 	// The DOM chromium built (not our bytes): every chart is an <svg> with drawn paths and text.
-	figures := regexp.MustCompile(`(?s)<figure class="chart" id="chart-([a-z]+)">.*?</figure>`).FindAllSubmatch(dom, -1)
+	figures := regexp.MustCompile(`(?s)<figure class="chart" id="chart-([a-z0-9-]+)">.*?</figure>`).FindAllSubmatch(dom, -1)
 	got := map[string]bool{}
 	for _, f := range figures {
 		body := string(f[0])
@@ -69,9 +70,15 @@ func TestWriteAllAndHTMLInChromium(t *testing.T) {
 		}
 		got[string(f[1])] = true
 	}
-	for _, id := range []string{"rate", "latency", "errors", "stock", "replicas", "spectrum"} {
+	for _, id := range []string{"rate", "latency", "errors", "stock-phone-x", "stock-catalogue", "replicas", "spectrum",
+		"full-rate", "full-stock-phone-x", "full-spectrum"} {
 		if !got[id] {
 			t.Errorf("chart %s missing from the rendered DOM", id)
+		}
+	}
+	for _, want := range []string{`id="steps"`, `id="journeys"`, `id="skus"`, `id="fullscale"`, "simulated, not measured", "<title>achieved at "} {
+		if !bytes.Contains(dom, []byte(want)) {
+			t.Errorf("%s missing from the rendered DOM", want)
 		}
 	}
 	if !bytes.Contains(dom, []byte(`id="gates"`)) || !bytes.Contains(dom, []byte("error_rate &lt; 0.1%")) {

@@ -36,6 +36,8 @@ func fixture(mode string, slow float64) *report.Run {
 		}
 		r := report.Result{Intended: t, Sent: t + wait, Done: t + wait + svc, Journey: "rusher", Step: "purchase", Status: 201, Code: "RESERVED"}
 		switch {
+		case i%3 == 0:
+			r.Journey, r.Step, r.Code, r.Status = "browser", "view", "", 200
 		case wait > 250*time.Millisecond:
 			r.Status, r.Code = 503, "SHED"
 		case rng.IntN(200) == 0:
@@ -55,7 +57,9 @@ func fixture(mode string, slow float64) *report.Run {
 			sh.Ratio("pay_success", rng.IntN(400) != 0)
 		}
 		if i%50 == 0 {
-			rec.SetGauges(t, report.Gauges{Stock: 1500, StockLeft: stock, Replicas: 2 + int(t/(5*time.Second))})
+			rec.SetGauges(t, report.Gauges{Stock: 101500, StockLeft: stock + 100000 - int64(i/20), Replicas: 2 + int(t/(5*time.Second)),
+				SKUs: []report.SKUStats{{SKU: "catalogue", Stock: 100000, Left: 100000 - int64(i/20), Sold: int64(i / 20)},
+					{SKU: "phone-x", Flash: true, Stock: 1500, Left: stock, Sold: 1500 - stock}}})
 		}
 	}
 	rec.Warn("generator saturated at 12.3s: 41 arrivals dropped")
@@ -97,6 +101,8 @@ func TestGolden(t *testing.T) {
 		{"summary-predicted.txt", func(b *bytes.Buffer) error { return Text(b, run.Summary, pred) }},
 		{"summary.md", func(b *bytes.Buffer) error { return Markdown(b, run.Summary, nil) }},
 		{"summary-predicted.md", func(b *bytes.Buffer) error { return Markdown(b, run.Summary, pred) }},
+		{"summary-full.txt", func(b *bytes.Buffer) error { return TextFull(b, run.Summary, nil, pred) }},
+		{"summary-full.md", func(b *bytes.Buffer) error { return MarkdownFull(b, run.Summary, nil, pred) }},
 		{"junit.xml", func(b *bytes.Buffer) error { return JUnit(b, run.Summary) }},
 		{"rehearsal.txt", func(b *bytes.Buffer) error {
 			return RehearsalText(b, Rehearsal{Name: "double-eleven", Live: run.Summary, Played: pred, Full: pred, Report: "runs/x/report.html"})
@@ -204,9 +210,41 @@ func TestCharts(t *testing.T) {
 			t.Errorf("chart %s is not an inline SVG with paths", c.ID)
 		}
 	}
-	for _, id := range []string{"rate", "latency", "errors", "stock", "replicas", "spectrum"} {
+	for _, id := range []string{"rate", "latency", "errors", "stock-phone-x", "stock-catalogue", "replicas", "spectrum"} {
 		if !ids[id] {
 			t.Errorf("no %s chart", id)
+		}
+	}
+	for _, c := range charts {
+		if c.ID != "spectrum" && !strings.Contains(string(c.SVG), "<title>") {
+			t.Errorf("chart %s has no hover values", c.ID)
+		}
+	}
+}
+
+// TestChartsLeaveOutNothing: a chart whose series are all zero is left out, and a zero series
+// beside a real one is dropped (a live run's replicas when the target reports none).
+func TestChartsLeaveOutNothing(t *testing.T) {
+	run := fixture("live", 1)
+	for i := range run.Summary.Timeline {
+		run.Summary.Timeline[i].Replicas = 0
+		run.Summary.Timeline[i].Errors, run.Summary.Timeline[i].Shed, run.Summary.Timeline[i].Dropped = 0, 0, 0
+	}
+	run.Summary.Replicas = report.Replicas{}
+	charts, err := Charts(run, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range charts {
+		if c.ID == "replicas" || c.ID == "errors" {
+			t.Errorf("chart %s of zeros is drawn", c.ID)
+		}
+	}
+	pred := fixture("sim", 0.8).Summary
+	charts, _ = Charts(run, pred)
+	for _, c := range charts {
+		if c.ID == "replicas" && strings.Contains(string(c.SVG), "<title>replicas at") {
+			t.Error("the live replicas series of zeros is drawn beside the prediction")
 		}
 	}
 }

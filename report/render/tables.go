@@ -57,6 +57,12 @@ func RehearsalText(w io.Writer, r Rehearsal) error {
 	if err := Calibration(w, m, r.Played); err != nil {
 		return err
 	}
+	if len(m.SKUs) > 0 {
+		ew.printf("sale per SKU (sold out at: scenario time; the full-scale simulation's beside it)\n")
+		if ew.err == nil {
+			ew.err = SKUTable(w, "  ", m, r.Full)
+		}
+	}
 	if f := r.Full; f != nil {
 		ew.printf("full scale (simulated): peak %.0f/s, p99 %.1f ms, availability %.3f%%, shed %d, replicas %d..%d\n",
 			f.Rate.PeakTarget, f.LatencyMs.P99, report.Availability(f)*100, f.Requests.Shed, f.Replicas.Min, f.Replicas.Max)

@@ -45,6 +45,12 @@ func Format(w io.Writer, format string, run *report.Run, predicted *report.Summa
 
 // Text writes the end-of-run summary people read in a terminal.
 func Text(w io.Writer, s *report.Summary, predicted *report.Summary) error {
+	return TextFull(w, s, predicted, nil)
+}
+
+// TextFull is Text with the full-scale simulation of the same scenario (nil: none), whose
+// sell-out moments the sale table shows beside the run's.
+func TextFull(w io.Writer, s, predicted, full *report.Summary) error {
 	ew := &errWriter{w: w}
 	head := []string{"flashload " + s.Name, s.Mode}
 	if s.Strategy != "" {
@@ -90,7 +96,17 @@ func Text(w io.Writer, s *report.Summary, predicted *report.Summary) error {
 	if len(r.ByError) > 0 {
 		ew.printf("%-10s %s\n", "errors", counts(r.ByError))
 	}
-	if len(r.ByStep) > 0 {
+	if len(s.Steps) > 0 {
+		ew.printf("\n")
+		if ew.err == nil {
+			ew.err = NamedTable(w, "  ", "step", s.Steps)
+		}
+		if len(s.Journeys) > 0 && ew.err == nil {
+			ew.printf("\n")
+			ew.err = NamedTable(w, "  ", "journey", s.Journeys)
+		}
+		ew.printf("\n")
+	} else if len(r.ByStep) > 0 {
 		ew.printf("%-10s %s\n", "steps", counts(r.ByStep))
 	}
 	for _, k := range slices.Sorted(maps.Keys(s.Rates)) {
@@ -100,6 +116,13 @@ func Text(w io.Writer, s *report.Summary, predicted *report.Summary) error {
 	ew.printf("%-10s %s\n", "audit", auditLine(&s.Audit))
 	for _, v := range s.Audit.Violations {
 		ew.printf("%-10s ! %s\n", "", v)
+	}
+	if len(s.SKUs) > 0 {
+		ew.printf("\nsale per SKU (sold out at: scenario time)\n")
+		if ew.err == nil {
+			ew.err = SKUTable(w, "  ", s, full)
+		}
+		ew.printf("\n")
 	}
 	if s.Replicas.Max > 0 {
 		ew.printf("%-10s %d..%d\n", "replicas", s.Replicas.Min, s.Replicas.Max)

@@ -11,7 +11,6 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/flashload/flashload/report"
 	"github.com/flashload/flashload/scenario"
 	"github.com/valyala/fasthttp"
 )
@@ -178,20 +177,7 @@ func (r *run) pollGauges(ctx context.Context) {
 			}
 		} else {
 			failures = 0
-			var g report.Gauges
-			for _, k := range r.s.SKUs {
-				s, ok := m[k.SKU]
-				if !ok {
-					continue
-				}
-				g.Stock += s.Stock
-				g.StockLeft += s.Available
-				g.Sold += max(s.Sold, s.Reserved+s.Paid)
-				g.Paid += s.Paid
-				g.Released += s.Released
-				g.Oversold += max(s.Oversold, s.Reserved+s.Paid-s.Stock, 0)
-			}
-			r.rec.SetGauges(r.now(), g)
+			r.rec.SetGauges(r.now(), r.skuGauges(m))
 		}
 		select {
 		case <-ctx.Done():
@@ -203,12 +189,12 @@ func (r *run) pollGauges(ctx context.Context) {
 
 // audit joins this run's purchase attempts with the target's orders: from the admin API when
 // the token is known, else from --orders. It returns nil when neither is available.
-func (r *run) audit(ctx context.Context) (*report.Audit, error) {
+func (r *run) audit(ctx context.Context) (*SaleAudit, error) {
 	attempts, err := r.attempts()
 	if err != nil {
 		return nil, err
 	}
-	in := AuditInput{Run: r.runID, SKUs: r.s.SKUs, Attempts: attempts}
+	in := AuditInput{Run: r.runID, SKUs: r.play.SKUs(), Attempts: attempts}
 	switch {
 	case r.opts.AdminToken != "":
 		a := newAdminClient(r.adminURL(), r.opts.AdminToken)
@@ -235,7 +221,7 @@ func (r *run) audit(ctx context.Context) (*report.Audit, error) {
 	default:
 		return nil, nil
 	}
-	a := Audit(in)
+	a := AuditSale(in)
 	return &a, nil
 }
 

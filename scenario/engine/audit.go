@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -366,8 +367,19 @@ const maxViolations = 20
 //   - duplicates: orders beyond the first per key, and live orders beyond a user's limit per SKU;
 //   - undersold: SOLD_OUT answers while units were still available at the end, or as many as
 //     the server counted itself when that is more (not a violation).
-func Audit(in AuditInput) report.Audit {
+func Audit(in AuditInput) report.Audit { return AuditSale(in).Audit }
+
+// SaleAudit is the audit with its per-SKU figures (Summary.SKUs).
+type SaleAudit struct {
+	report.Audit
+	SKUs []report.SKUStats // flash SKUs first, then by name
+}
+
+// AuditSale is Audit with the figures per SKU: stock, units left, sold, paid, released,
+// oversold, and lost (acknowledged purchases of that SKU without a stored order).
+func AuditSale(in AuditInput) SaleAudit {
 	a := report.Audit{Checked: true, Violations: []string{}}
+	var perSKU []report.SKUStats
 	violate := func(format string, args ...any) {
 		if len(a.Violations) < maxViolations {
 			a.Violations = append(a.Violations, fmt.Sprintf(format, args...))
@@ -443,8 +455,10 @@ func Audit(in AuditInput) report.Audit {
 			found[idx] = true
 		}
 	}
+	lostBySKU := map[uint16]int64{}
 	for i := range in.Attempts {
 		if in.Attempts[i].Outcome == report.OutcomeAcknowledged && !found[i] {
+			lostBySKU[in.Attempts[i].SKU]++
 			a.Lost++
 			if lostExample == "" {
 				at := &in.Attempts[i]
@@ -505,9 +519,15 @@ func Audit(in AuditInput) report.Audit {
 			a.Sold += sold
 			a.Paid += paid
 			a.Released += released
+			perSKU = append(perSKU, report.SKUStats{SKU: sku, Sold: sold, Paid: paid, Released: released})
 			continue
 		}
 		over := max(sold-stock, serverOversold, 0)
+		k := report.SKUStats{SKU: sku, Stock: stock, Left: max(available, 0), Sold: sold, Paid: paid, Released: released, Oversold: over}
+		if i := slices.IndexFunc(in.SKUs, func(s scenario.SKU) bool { return s.SKU == sku }); i >= 0 {
+			k.Flash, k.Lost = in.SKUs[i].Flash(), lostBySKU[uint16(i)]
+		}
+		perSKU = append(perSKU, k)
 		a.Stock += stock
 		a.Sold += sold
 		a.Paid += paid
@@ -524,5 +544,6 @@ func Audit(in AuditInput) report.Audit {
 		// the stock sold out later; the larger of the two counts.
 		a.Undersold += max(under, serverUndersold)
 	}
-	return a
+	report.SortSKUs(perSKU)
+	return SaleAudit{Audit: a, SKUs: perSKU}
 }

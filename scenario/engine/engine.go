@@ -48,6 +48,8 @@ type Options struct {
 	// the CLI shows the dashboard there.
 	Recorder *report.Recorder
 	Progress func(ctx context.Context, snapshot func() report.Snapshot)
+	// Observe, when set, runs like Progress with the Recorder itself (a metrics exporter reads it).
+	Observe func(ctx context.Context, rec *report.Recorder, snapshot func() report.Snapshot)
 
 	Seed  int64  // 0: the scenario's seed
 	RunID string // prefix of idempotency keys; default derived from the start time
@@ -100,6 +102,7 @@ type run struct {
 	groups   map[string][]byte // sku → the group id sessions currently join
 
 	inflight atomic.Int64
+	soldOut  []atomic.Bool // per SKU: its first SOLD_OUT answer was marked (sale.go)
 
 	workersMu sync.Mutex
 	workers   map[*worker]struct{} // alive workers (their attempt logs)
@@ -122,13 +125,15 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*report.Run, 
 		r.rec = NewRecorder(s, r.play, opts, r.seed)
 	}
 	r.shards = max(1, r.rec.Shards()-1)
+	r.rec.SetInFlight(r.inflight.Load)
+	r.soldOut = make([]atomic.Bool, len(s.SKUs))
 	r.warn = &warner{rec: r.rec, last: map[string]time.Time{}}
 	if !opts.NoPreflight {
 		r.preflight(closed)
 	}
 	// Setup comes last before the load, so the sale windows' offsets count from the run's start.
 	if opts.Setup {
-		if err := SetupSKUs(ctx, r.adminURL(), opts.AdminToken, PlayedSKUs(s.SKUs, r.play)); err != nil {
+		if err := SetupSKUs(ctx, r.adminURL(), opts.AdminToken, PlayedSKUs(r.play.SKUs(), r.play)); err != nil {
 			return nil, err
 		}
 	}
@@ -147,6 +152,13 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*report.Run, 
 		go func() {
 			defer side.Done()
 			opts.Progress(runCtx, func() report.Snapshot { return r.rec.Snapshot(r.now()) })
+		}()
+	}
+	if opts.Observe != nil {
+		side.Add(1)
+		go func() {
+			defer side.Done()
+			opts.Observe(runCtx, r.rec, func() report.Snapshot { return r.rec.Snapshot(r.now()) })
 		}()
 	}
 	if r.auditable() {
@@ -191,7 +203,8 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*report.Run, 
 		case err != nil:
 			sum.Warnings = append(sum.Warnings, "audit: "+err.Error())
 		case a != nil:
-			sum.Audit = *a
+			sum.Audit = a.Audit
+			report.ApplySKUAudit(sum, a.SKUs)
 		}
 	}
 	r.fillRates(sum)

@@ -226,6 +226,9 @@ func (w *worker) step(ctx context.Context, st *compiledStep, journey string, seq
 		}
 		w.log.add(Attempt{Seq: seq, Step: st.idx, SKU: st.skuIdx, Qty: uint16(min(st.qty, math.MaxUint16)),
 			Outcome: outcome, SoldOut: an.code == codes.SoldOut})
+		if an.code == codes.SoldOut {
+			w.r.noteSoldOut(st.skuIdx, intended)
+		}
 		if st.rules.EndsJourney(outcome) {
 			return false // no order: the rest of the journey (pay, cancel) has nothing to act on
 		}
