@@ -99,6 +99,9 @@ func Merge(runs ...*Run) (*Run, error) {
 	if audit.Unexpected == math.MaxInt64 {
 		audit.Unexpected = 0
 	}
+	if audit.Checked {
+		audit.Error = ""
+	}
 	s.Audit = audit
 	if len(runs) > 1 {
 		s.Segment = fmt.Sprintf("merged %d", len(runs))
@@ -143,6 +146,10 @@ func addMap(dst *map[string]int64, src map[string]int64) {
 
 func mergeAudit(dst, src *Audit) {
 	dst.Checked = dst.Checked && src.Checked
+	if !src.Checked && dst.Error == "" {
+		dst.Error = src.Error
+	}
+	dst.Unknown += src.Unknown
 	dst.Stock = max(dst.Stock, src.Stock)
 	dst.Sold = max(dst.Sold, src.Sold)
 	dst.Paid = max(dst.Paid, src.Paid)

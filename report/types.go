@@ -96,13 +96,15 @@ type Ratio struct {
 
 // Audit is the invariant check at the end of a run (see DESIGN.md, "The audit").
 type Audit struct {
-	Checked    bool     `json:"checked"` // false when no audit could be run (the target is not auditable)
+	Checked    bool     `json:"checked"`         // false when no audit could be run; Error says why
+	Error      string   `json:"error,omitempty"` // why the audit did not run (Checked false)
 	Stock      int64    `json:"stock"`
 	Sold       int64    `json:"sold"`
 	Paid       int64    `json:"paid"`
 	Released   int64    `json:"released"`
 	Oversold   int64    `json:"oversold"`
-	Lost       int64    `json:"lost"`
+	Lost       int64    `json:"lost"`    // acknowledged purchases with no stored order (only those)
+	Unknown    int64    `json:"unknown"` // purchases whose outcome the client could not know (a timeout after sending, IN_FLIGHT): Jepsen's info ops
 	Unexpected int64    `json:"unexpected"`
 	Duplicates int64    `json:"duplicates"`
 	Undersold  int64    `json:"undersold"`

@@ -150,14 +150,14 @@ func sideBySide(s, p *report.Summary) [][3]string {
 
 func auditLine(a *report.Audit) string {
 	if !a.Checked {
-		return "not run"
+		return report.AuditNotChecked(a)
 	}
 	verdict := "ok"
 	if len(a.Violations) > 0 || a.Oversold > 0 || a.Lost > 0 || a.Duplicates > 0 {
 		verdict = "VIOLATED"
 	}
-	return fmt.Sprintf("stock %d  sold %d  paid %d  released %d  oversold %d  lost %d  duplicates %d  unexpected %d  undersold %d  -> %s",
-		a.Stock, a.Sold, a.Paid, a.Released, a.Oversold, a.Lost, a.Duplicates, a.Unexpected, a.Undersold, verdict)
+	return fmt.Sprintf("stock %d  sold %d  paid %d  released %d  oversold %d  lost %d  unknown %d  duplicates %d  unexpected %d  undersold %d  -> %s",
+		a.Stock, a.Sold, a.Paid, a.Released, a.Oversold, a.Lost, a.Unknown, a.Duplicates, a.Unexpected, a.Undersold, verdict)
 }
 
 func pcts(p report.Percentiles) string {

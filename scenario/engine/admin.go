@@ -239,6 +239,11 @@ func (r *run) audit(ctx context.Context) (*report.Audit, error) {
 	return &a, nil
 }
 
+// notChecked is the audit of a run that could not audit: Checked false, and why.
+func notChecked(reason string) report.Audit {
+	return report.Audit{Error: reason, Violations: []string{}}
+}
+
 // attempts gathers every worker's purchase attempts, spilled and in memory.
 func (r *run) attempts() ([]Attempt, error) {
 	r.workersMu.Lock()

@@ -360,7 +360,9 @@ const maxViolations = 20
 //   - oversold: units sold beyond the stock, from the server's counters or from the stored live
 //     orders, whichever is larger (a strategy that oversells may not count it);
 //   - conservation: stock = available + reserved + paid, when the server reports counters;
-//   - lost: acknowledged attempts with no stored order for their key;
+//   - lost: acknowledged attempts with no stored order for their key (only acknowledged ones);
+//   - unknown: attempts whose outcome the client could not know (no answer after sending, a
+//     5xx that may have done the work, IN_FLIGHT): counted apart, never lost nor unexpected;
 //   - unexpected: stored orders whose key no attempt of this run used, or whose attempt ended in
 //     a definite failure;
 //   - duplicates: orders beyond the first per key, and live orders beyond a user's limit per SKU;
@@ -444,6 +446,12 @@ func Audit(in AuditInput) report.Audit {
 		}
 	}
 	for i := range in.Attempts {
+		switch in.Attempts[i].Outcome {
+		case report.OutcomeUnknown, report.OutcomePending:
+			// The client cannot know whether it happened: neither lost when missing nor
+			// unexpected when stored (Jepsen's info operations).
+			a.Unknown++
+		}
 		if in.Attempts[i].Outcome == report.OutcomeAcknowledged && !found[i] {
 			a.Lost++
 			if lostExample == "" {

@@ -174,7 +174,10 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*report.Run, 
 	if !complete {
 		sum.Partial = true
 	}
-	if !opts.NoAudit {
+	switch {
+	case opts.NoAudit:
+		sum.Audit = notChecked("disabled (--no-audit)")
+	default:
 		// The audit reads the target after load: give it its own bounded context, since ctx may
 		// be cancelled already (SIGINT) and the audit of a partial run is still worth having.
 		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
@@ -183,8 +186,11 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*report.Run, 
 		switch {
 		case err != nil:
 			sum.Warnings = append(sum.Warnings, "audit: "+err.Error())
+			sum.Audit = notChecked(err.Error())
 		case a != nil:
 			sum.Audit = *a
+		default:
+			sum.Audit = notChecked("the target is not auditable (no admin token, no --orders export)")
 		}
 	}
 	r.fillRates(sum)
