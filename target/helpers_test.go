@@ -38,6 +38,9 @@ func testOptions(t *testing.T, strategy string) Options {
 		o.RedisURL = "redis://" + testenv.RedisAddr(t) + "/0"
 		o.RedisPrefix = fmt.Sprintf("fltest-%d-%d", time.Now().UnixNano(), testPrefixes.Add(1))
 	}
+	if strategy == "redis-mq" || strategy == "pg-row" || strategy == "pg-occ" || strategy == "tcc" {
+		o.PostgresURL = testenv.Postgres(t)
+	}
 	return o
 }
 

@@ -50,6 +50,10 @@ endpoint and Prometheus /metrics. The inventory strategy decides how stock is de
   redis-decr     DECRBY, INCRBY back when negative
   redis-lua      one preloaded Lua script does every check and the decrement atomically
   redis-sharded  N Redis keys with distinct hash tags, probing when a bucket is dry
+  redis-lock     SET NX PX lock per SKU around read-check-write (--lock-ttl); a holder stalled
+                 past the TTL lets a second one in, and the audit shows the oversell
+  redis-mq       Lua check-and-decrement that XADDs the order to a Redis Stream; consumers
+                 persist orders to PostgreSQL (--postgres), the book of record (--consumers)
   pg-row         PostgreSQL: conditional UPDATE of the stock row and the order INSERT, one transaction
   pg-occ         PostgreSQL: versioned read, write WHERE version matches, bounded retries
   tcc            PostgreSQL: Seata-style Try (freeze) / Confirm / Cancel with a fence table
@@ -68,7 +72,11 @@ SIGTERM or Ctrl-C stops accepting, drains in-flight requests and prints the audi
 	f.StringVar(&opts.Strategy, "strategy", target.DefaultStrategy, "inventory strategy: "+strings.Join(inventory.Names, "|"))
 	f.StringVar(&opts.RedisURL, "redis", target.DefaultRedisURL, "Redis URL for the redis-* strategies")
 	f.StringVar(&opts.RedisPrefix, "redis-prefix", target.DefaultRedisPrefix, "prefix of every Redis key")
-	f.StringVar(&opts.PostgresURL, "postgres", "", "PostgreSQL URL for pg-row, pg-occ and tcc (postgres://USER@HOST:PORT/DB)")
+	f.StringVar(&opts.PostgresURL, "postgres", "", "PostgreSQL URL for pg-row, pg-occ, tcc and redis-mq (postgres://USER@HOST:PORT/DB)")
+	f.DurationVar(&opts.LockTTL, "lock-ttl", inventory.DefaultLockTTL, "redis-lock: the lock's TTL (SET NX PX)")
+	f.DurationVar(&opts.LockHold, "lock-hold", 0, "redis-lock: hold every lock this long inside the critical section (tests of the TTL pitfall)")
+	f.IntVar(&opts.Consumers, "consumers", inventory.DefaultConsumers, "redis-mq: stream consumers in this replica")
+	f.DurationVar(&opts.ClaimIdle, "claim-idle", inventory.DefaultClaimIdle, "redis-mq: idle time after which a dead consumer's pending messages are claimed (XAUTOCLAIM)")
 	f.StringVar(&opts.AdminToken, "admin-token", "", "bearer token of the admin routes (default $FLASHLOAD_ADMIN_TOKEN, else generated and printed)")
 	f.DurationVar(&opts.ReservationTTL, "reservation-ttl", target.DefaultReservationTTL, "how long a reservation waits for payment before its units are released")
 	f.IntVar(&opts.MaxInflight, "max-inflight", target.DefaultMaxInflight, "in-flight requests above which purchases get 503 SHED (views at half); 0 = no limit")
