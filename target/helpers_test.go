@@ -26,7 +26,7 @@ func strategies(t *testing.T, atomicOnly bool) []string {
 	if !atomicOnly {
 		names = append([]string{"naive"}, names...)
 	}
-	return append(names, "redis-decr", "redis-lua", "redis-sharded")
+	return append(names, "redis-decr", "redis-lua", "redis-sharded", "redis-lock", "redis-mq")
 }
 
 // testOptions fills the Redis address for redis-* strategies (skipping or failing the subtest
