@@ -16,7 +16,7 @@ import (
 // BenchmarkPurchase runs the whole purchase handler (routing, parsing, pricing, the strategy,
 // the JSON answer, metrics) without the network, one distinct user per request.
 func BenchmarkPurchase(b *testing.B) {
-	for _, name := range []string{"memory", "sharded", "naive", "redis-decr", "redis-lua", "redis-sharded"} {
+	for _, name := range []string{"memory", "sharded", "naive", "redis-decr", "redis-lua", "redis-sharded", "pg-row", "pg-occ", "tcc"} {
 		b.Run(name, func(b *testing.B) { benchPurchase(b, name) })
 	}
 }
@@ -25,6 +25,9 @@ func benchPurchase(b *testing.B, name string) {
 	o := Options{Strategy: name, AdminToken: "bench"}
 	if strings.HasPrefix(name, "redis") {
 		o = benchRedisOptions(b, name)
+	}
+	if strings.HasPrefix(name, "pg-") || name == "tcc" {
+		o.PostgresURL = testenv.Postgres(b)
 	}
 	srv, err := New(context.Background(), o)
 	if err != nil {

@@ -19,14 +19,15 @@ import (
 // testPrefixes keeps the keys of each test apart in the shared test Redis.
 var testPrefixes atomic.Int64
 
-// strategies returns the strategies to run: the in-process ones always, the Redis ones when a
-// test Redis is configured (testenv fails under CI without one, and skips elsewhere).
+// strategies returns the strategies to run: the in-process ones always, the Redis and
+// PostgreSQL ones when a test store is configured (testenv fails under CI without one, and
+// skips elsewhere).
 func strategies(t *testing.T, atomicOnly bool) []string {
 	names := []string{"memory", "sharded"}
 	if !atomicOnly {
 		names = append([]string{"naive"}, names...)
 	}
-	return append(names, "redis-decr", "redis-lua", "redis-sharded", "redis-lock", "redis-mq")
+	return append(names, "redis-decr", "redis-lua", "redis-sharded", "redis-lock", "redis-mq", "pg-row", "pg-occ", "tcc")
 }
 
 // testOptions fills the Redis address for redis-* strategies (skipping or failing the subtest
@@ -38,8 +39,8 @@ func testOptions(t *testing.T, strategy string) Options {
 		o.RedisURL = "redis://" + testenv.RedisAddr(t) + "/0"
 		o.RedisPrefix = fmt.Sprintf("fltest-%d-%d", time.Now().UnixNano(), testPrefixes.Add(1))
 	}
-	if strategy == "redis-mq" || strategy == "pg-row" || strategy == "pg-occ" || strategy == "tcc" {
-		o.PostgresURL = testenv.Postgres(t)
+	if strings.HasPrefix(strategy, "pg-") || strategy == "tcc" || strategy == "redis-mq" {
+		o.PostgresURL = testenv.Postgres(t) // a fresh database per server; replicas share o
 	}
 	return o
 }

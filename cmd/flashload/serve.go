@@ -44,19 +44,29 @@ purchases with idempotency keys and per-user limits, orders (reserved → paid, 
 cancel or expiry), group-buy, server-sent events, admin routes behind a bearer token, an audit
 endpoint and Prometheus /metrics. The inventory strategy decides how stock is deducted:
 
-  naive          read, check, write back: oversells under concurrency (on purpose)
-  memory         one lock per SKU (atomic)
-  sharded        N in-process buckets with stealing
-  redis-decr     DECRBY, INCRBY back when negative
-  redis-lua      one preloaded Lua script does every check and the decrement atomically
-  redis-sharded  N Redis keys with distinct hash tags, probing when a bucket is dry
-  redis-lock     SET NX PX lock per SKU around read-check-write (--lock-ttl); a holder stalled
-                 past the TTL lets a second one in, and the audit shows the oversell
-  redis-mq       Lua check-and-decrement that XADDs the order to a Redis Stream; consumers
-                 persist orders to PostgreSQL (--postgres), the book of record (--consumers)
-  pg-row         PostgreSQL: conditional UPDATE of the stock row and the order INSERT, one transaction
-  pg-occ         PostgreSQL: versioned read, write WHERE version matches, bounded retries
-  tcc            PostgreSQL: Seata-style Try (freeze) / Confirm / Cancel with a fence table
+  naive          read, check, write back: oversells under concurrency (on purpose) [one process]
+  memory         one lock per SKU (atomic)                                         [one process]
+  sharded        N in-process buckets with stealing                                [one process]
+  redis-decr     DECRBY, INCRBY back when negative                                 [replicas]
+  redis-lua      one preloaded Lua script: every check and the decrement, atomic   [replicas]
+  redis-sharded  N Redis keys with distinct hash tags, probing when one is dry    [replicas]
+  redis-lock     SET NX PX lock per SKU around read-check-write (--lock-ttl)     [replicas]
+                 a holder stalled past the TTL lets a second one in: the audit shows it
+  redis-mq       Lua gate XADDs the order to a Redis Stream; consumers persist it [replicas]
+                 to PostgreSQL (--postgres), the book of record (--consumers)
+  pg-row         PostgreSQL: conditional UPDATE of the stock row + order INSERT    [replicas]
+  pg-occ         PostgreSQL: versioned read, write WHERE version, bounded retries  [replicas]
+  tcc            PostgreSQL: Seata TCC Try/Confirm/Cancel with a fence table       [replicas]
+
+naive, memory and sharded keep everything in this process: run one of them. The redis-*
+strategies keep all state in Redis (SKU rules, stock, orders, reservations and their expiry,
+idempotency keys, per-user counts, groups, coupons): any number of serve processes with the same
+--redis and --redis-prefix are one service, and a restarted one serves at once. The pg-* and
+tcc strategies do the same in PostgreSQL (--postgres postgres://USER@HOST:PORT/DB; one
+database per service); redis-mq needs both, Redis for the catalogue and the purchase gate,
+PostgreSQL for the orders.
+--redis takes redis://HOST:PORT/DB, redis+cluster://H:P,H:P,... (Redis Cluster) or
+redis+sentinel://H:P,H:P/MASTER[/DB] (a Sentinel-managed primary).
 
 SIGTERM or Ctrl-C stops accepting, drains in-flight requests and prints the audit.`,
 		Example: `  flashload serve --strategy memory --sku phone-x:1000:3999:1
@@ -70,7 +80,7 @@ SIGTERM or Ctrl-C stops accepting, drains in-flight requests and prints the audi
 	f := cmd.Flags()
 	f.StringVar(&opts.Addr, "addr", target.DefaultAddr, "listen address (host:port; port 0 picks a free one)")
 	f.StringVar(&opts.Strategy, "strategy", target.DefaultStrategy, "inventory strategy: "+strings.Join(inventory.Names, "|"))
-	f.StringVar(&opts.RedisURL, "redis", target.DefaultRedisURL, "Redis URL for the redis-* strategies")
+	f.StringVar(&opts.RedisURL, "redis", target.DefaultRedisURL, "Redis address of the redis-* strategies: redis://HOST:PORT/DB, redis+cluster://H:P,H:P,... or redis+sentinel://H:P,H:P/MASTER")
 	f.StringVar(&opts.RedisPrefix, "redis-prefix", target.DefaultRedisPrefix, "prefix of every Redis key")
 	f.StringVar(&opts.PostgresURL, "postgres", "", "PostgreSQL URL for pg-row, pg-occ, tcc and redis-mq (postgres://USER@HOST:PORT/DB)")
 	f.DurationVar(&opts.LockTTL, "lock-ttl", inventory.DefaultLockTTL, "redis-lock: the lock's TTL (SET NX PX)")

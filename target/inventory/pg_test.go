@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/flashload/flashload/internal/testenv"
 )
 
 func isPostgres(name string) bool { return name == "pg-row" || name == "pg-occ" || name == "tcc" }
@@ -234,5 +236,121 @@ func TestPGCatalogIsShared(t *testing.T) {
 	}
 	if _, _, err := s.Group(ctx, "nope"); !errors.Is(err, ErrNoGroup) {
 		t.Fatalf("unknown group: %v", err)
+	}
+}
+
+// pgReplicas opens n strategies on one fresh database: n replicas of one service.
+func pgReplicas(t *testing.T, name string, n int) []Strategy {
+	t.Helper()
+	url := testenv.Postgres(t)
+	out := make([]Strategy, n)
+	for i := range out {
+		s, err := New(context.Background(), Config{Name: name, PostgresURL: url})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		out[i] = s
+	}
+	return out
+}
+
+// Three replicas sweep the same expired reservations at once: each is released exactly once,
+// and two replicas resetting one SKU at once leave one consistent SKU.
+func TestPGReplicasSweepAndConfigure(t *testing.T) {
+	ctx := context.Background()
+	for _, name := range []string{"pg-row", "pg-occ", "tcc"} {
+		t.Run(name, func(t *testing.T) {
+			rs := pgReplicas(t, name, 3)
+			if err := rs[0].Configure(ctx, SKU{SKU: "x", Stock: 1000, LimitPerUser: 1}); err != nil {
+				t.Fatal(err)
+			}
+			now := time.Now()
+			const n = 300
+			for i := range n {
+				if _, _, err := rs[i%3].Reserve(ctx, Request{SKU: "x", User: "u" + strconv.Itoa(i), Qty: 1, Now: now, TTL: time.Millisecond}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var total atomic.Int64
+			var wg sync.WaitGroup
+			for i := range 6 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					k, err := rs[i%3].Expire(ctx, now.Add(time.Second))
+					if err != nil {
+						t.Error(err)
+					}
+					total.Add(int64(k))
+				}()
+			}
+			wg.Wait()
+			c := mustCounts(t, rs[1], "x")
+			if total.Load() != n || c.Released != n || c.Available != 1000 || c.Reserved != 0 {
+				t.Fatalf("sweepers released %d, counts %+v; want each of %d once", total.Load(), c, n)
+			}
+			if _, _, err := rs[2].Reserve(ctx, Request{SKU: "x", User: "u1", Qty: 1, Now: now, TTL: time.Hour}); err != nil {
+				t.Fatalf("buying again after the release (limit 1): %v", err)
+			}
+			for round := range 10 {
+				wg = sync.WaitGroup{}
+				for i := range 2 {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						stock := int64(100*(round+1) + 7*i)
+						if err := rs[i].Configure(ctx, SKU{SKU: "x", Stock: stock, Def: []byte(strconv.FormatInt(stock, 10))}); err != nil {
+							t.Error(err)
+						}
+					}()
+				}
+				wg.Wait()
+				def, err := rs[2].SKUDef(ctx, "x")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if c := mustCounts(t, rs[2], "x"); strconv.FormatInt(c.Stock, 10) != string(def) || c.Available != c.Stock || c.Orders != 0 {
+					t.Fatalf("round %d: def %s, counts %+v: a mix of two configurations", round, def, c)
+				}
+			}
+		})
+	}
+}
+
+// One key fired at once from many clients (a retry storm across replicas) is one order: every
+// answer is that order, none is LIMIT or SOLD_OUT, even for the calls that waited on a lock
+// while the first committed.
+func TestPGSameKeyAtOnceIsOneOrder(t *testing.T) {
+	ctx := context.Background()
+	for _, name := range []string{"pg-row", "pg-occ", "tcc"} {
+		t.Run(name, func(t *testing.T) {
+			rs := pgReplicas(t, name, 2)
+			for round := range 5 {
+				if err := rs[0].Configure(ctx, SKU{SKU: "x", Stock: 1, LimitPerUser: 1}); err != nil {
+					t.Fatal(err)
+				}
+				ids := make([]string, 12)
+				var wg sync.WaitGroup
+				for i := range ids {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						o, _, err := rs[i%2].Reserve(ctx, Request{SKU: "x", User: "u", Key: "k", FP: 1, Qty: 1, Now: time.Now(), TTL: time.Minute})
+						if err != nil {
+							t.Errorf("round %d call %d: %v", round, i, err)
+							return
+						}
+						ids[i] = o.ID
+					}()
+				}
+				wg.Wait()
+				for _, id := range ids {
+					if id != ids[0] {
+						t.Fatalf("round %d: one key gave orders %v", round, ids)
+					}
+				}
+			}
+		})
 	}
 }

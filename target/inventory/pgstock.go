@@ -78,14 +78,15 @@ func (s *pgStrategy) Configure(ctx context.Context, k SKU) error {
 // reserveSQL calls fl_reserve; its arguments are in reserveArgs order.
 const reserveSQL = "SELECT code, o_id, o_half FROM fl_reserve($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
 
-// callReserve runs fl_reserve once. A unique violation (the same key committed by another
-// replica a moment before) is retried once, which answers the replay.
+// callReserve runs fl_reserve once. A unique violation or FLRPL (the same key committed by
+// another replica or a retry while this call waited for a lock) is retried once, which
+// answers the replay.
 func (s *pgStrategy) callReserve(ctx context.Context, r *Request, read, version, xid int64) (code string, id, half int64, err error) {
 	exp := r.Now.Add(r.TTL)
 	for try := 0; ; try++ {
 		err = s.db.QueryRow(ctx, reserveSQL, s.mode, r.SKU, r.User, r.Key, int64(r.FP), r.Qty, r.UnitPrice,
 			r.Group, r.Coupon, r.Now, exp, read, version, xid).Scan(&code, &id, &half)
-		if err != nil && try == 0 && isPgCode(err, "23505") {
+		if err != nil && try == 0 && (isPgCode(err, "23505") || isPgCode(err, "FLRPL")) {
 			continue
 		}
 		return code, id, half, err

@@ -117,7 +117,8 @@ END $$;
 --   occ: UPDATE ... SET available = READ - qty WHERE sku = $1 AND version = READ_VERSION;
 --   tcc: the Try: the fence row first (refused when a Cancel came first), then as row, the
 --        units frozen (reserved) and the branch recorded as the order, id = p_xid.
--- Failures after a write raise (SQLSTATE FLSLD sold out, FLLIM limit, FLCNF version conflict),
+-- Failures after a write raise (SQLSTATE FLSLD sold out, FLLIM limit, FLCNF version conflict,
+-- FLRPL: the same key committed while this one waited for a lock, call again to replay it),
 -- which rolls the whole transaction back. Answers code, order id, half-price units.
 CREATE OR REPLACE FUNCTION fl_reserve(p_mode text, p_sku text, p_user text, p_key text, p_fp bigint,
     p_qty bigint, p_unit double precision, p_grp text, p_coupon text, p_now timestamptz,
@@ -126,7 +127,7 @@ CREATE OR REPLACE FUNCTION fl_reserve(p_mode text, p_sku text, p_user text, p_ke
 LANGUAGE plpgsql AS $$
 DECLARE
   v_lim bigint; v_st timestamptz; v_en timestamptz; v_av bigint;
-  v_fp bigint; v_rank bigint; v_fn bigint;
+  v_id bigint; v_fp bigint; v_rank bigint; v_fn bigint;
 BEGIN
   o_id := 0; o_half := 0;
   SELECT limit_per_user, starts_at, ends_at, available INTO v_lim, v_st, v_en, v_av
@@ -135,9 +136,10 @@ BEGIN
   IF v_st IS NOT NULL AND p_now < v_st THEN code := 'NOT_STARTED'; RETURN; END IF;
   IF v_en IS NOT NULL AND p_now >= v_en THEN code := 'ENDED'; RETURN; END IF;
   IF p_key <> '' THEN
-    SELECT o.id, o.fp INTO o_id, v_fp FROM fl_orders o
+    SELECT o.id, o.fp INTO v_id, v_fp FROM fl_orders o
       WHERE o.sku = p_sku AND o.user_id = p_user AND o.key = p_key;
     IF FOUND THEN
+      o_id := v_id;
       IF v_fp <> p_fp THEN code := 'KEY_REUSED'; ELSE code := 'REPLAY'; END IF;
       RETURN;
     END IF;
@@ -156,7 +158,14 @@ BEGIN
     INSERT INTO fl_holds AS h (sku, user_id, held) VALUES (p_sku, p_user, p_qty)
       ON CONFLICT (sku, user_id) DO UPDATE SET held = h.held + EXCLUDED.held
       WHERE h.held + EXCLUDED.held <= v_lim;
-    IF NOT FOUND THEN RAISE SQLSTATE 'FLLIM'; END IF;
+    IF NOT FOUND THEN
+      -- The hold row may have been waited for: a purchase with the same key (another replica,
+      -- a retry) may have committed meanwhile, and this statement's snapshot sees it.
+      IF p_key <> '' AND EXISTS (SELECT 1 FROM fl_orders o WHERE o.sku = p_sku AND o.user_id = p_user AND o.key = p_key) THEN
+        RAISE SQLSTATE 'FLRPL';
+      END IF;
+      RAISE SQLSTATE 'FLLIM';
+    END IF;
   END IF;
   IF p_mode = 'occ' THEN
     UPDATE fl_skus SET available = p_read - p_qty, version = version + 1, reserved = reserved + p_qty,
@@ -169,7 +178,12 @@ BEGIN
         taken = taken + p_qty, orders = orders + 1
       WHERE sku = p_sku AND available >= p_qty
       RETURNING taken - p_qty, first_n INTO v_rank, v_fn;
-    IF NOT FOUND THEN RAISE SQLSTATE 'FLSLD'; END IF;
+    IF NOT FOUND THEN
+      IF p_key <> '' AND EXISTS (SELECT 1 FROM fl_orders o WHERE o.sku = p_sku AND o.user_id = p_user AND o.key = p_key) THEN
+        RAISE SQLSTATE 'FLRPL';
+      END IF;
+      RAISE SQLSTATE 'FLSLD';
+    END IF;
   END IF;
   o_half := greatest(0, least(p_qty, v_fn - v_rank));
   IF p_xid <> 0 THEN o_id := p_xid; ELSE o_id := nextval('fl_order_seq'); END IF;

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -417,5 +418,78 @@ func TestRedisClusterSellsExactlyTheStock(t *testing.T) {
 				t.Fatalf("join on Cluster: %d %v", n, err)
 			}
 		})
+	}
+}
+
+// TestRedisClusterMasterRestart: a master of the cluster shut down and started again (same dir,
+// same nodes.conf, its append-only file): purchases on its SKU answer ErrUnavailable while it is
+// gone, and succeed again afterwards through the same strategy, without a restart of it.
+func TestRedisClusterMasterRestart(t *testing.T) {
+	ctx := context.Background()
+	s, err := New(ctx, Config{Name: "redis-lua", RedisURL: clusterURL(t), RedisPrefix: fmt.Sprintf("flrestart-%d", os.Getpid())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	rs := s.(*redisStrategy)
+	sku := skusOnMasters(t, rs, 1)[0]
+	if err := s.Configure(ctx, SKU{SKU: sku, Stock: 20, Def: []byte("d")}); err != nil {
+		t.Fatal(err)
+	}
+	buy := func(u string) error {
+		_, _, err := s.Reserve(ctx, Request{SKU: sku, User: u, Qty: 1, Now: time.Now(), TTL: time.Hour})
+		return err
+	}
+	if err := buy("before"); err != nil {
+		t.Fatal(err)
+	}
+	master, err := rs.rdb.(*redis.ClusterClient).MasterForKey(ctx, rs.keys(sku, 0)[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The node's own settings, to start it again as scripts/test did.
+	var args []string
+	for _, k := range []string{"bind", "port", "cluster-port", "dir", "cluster-config-file", "cluster-node-timeout",
+		"appendonly", "pidfile", "logfile"} {
+		v, err := master.ConfigGet(ctx, k).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v[k] != "" {
+			args = append(args, "--"+k, v[k])
+		}
+	}
+	args = append(args, "--save", "", "--cluster-enabled", "yes", "--daemonize", "yes")
+	_ = master.Shutdown(ctx).Err() // the connection drops: no answer expected
+	down := 0
+	for i := range 5 {
+		if err := buy("down" + strconv.Itoa(i)); errors.Is(err, ErrUnavailable) {
+			down++
+		} else if err == nil {
+			t.Fatalf("a purchase succeeded on a SKU whose master is down")
+		}
+	}
+	if down == 0 {
+		t.Fatal("no purchase saw the store unavailable")
+	}
+	if out, err := exec.Command("redis-server", args...).CombinedOutput(); err != nil {
+		t.Fatalf("restarting the master: %v %s", err, out)
+	}
+	var last error
+	for range 100 {
+		if last = buy("after"); last == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if last != nil {
+		t.Fatalf("no purchase after the master came back: %v", last)
+	}
+	a, err := s.Audit(ctx, sku)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Sold != 2 || a.Available != 18 || a.Oversold != 0 {
+		t.Fatalf("audit %+v: want the two acknowledged purchases, nothing from the outage", a)
 	}
 }
