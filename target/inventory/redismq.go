@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -142,9 +141,6 @@ type mqStrategy struct {
 	list    []string // SKU names, refreshed when the catalogue's version changes
 	listVer int64
 	listAt  time.Time
-
-	// Persisted counts messages persisted by this replica's consumers (for tests and metrics).
-	persisted atomic.Int64
 }
 
 type consumerRun struct {
@@ -632,12 +628,29 @@ func streamMsgs(res []redis.XStream) []redis.XMessage {
 	return res[0].Messages
 }
 
-// persist inserts a batch into the book (one transaction per generation in it), then XACKs
-// and XDELs the whole batch. Malformed or deleted entries are acknowledged without a row.
+// persist stores a batch in the book, then XACKs and XDELs the whole batch.
 func (s *mqStrategy) persist(ctx context.Context, sku, stream string, msgs []redis.XMessage) error {
 	if len(msgs) == 0 {
 		return nil
 	}
+	if err := s.store(ctx, sku, msgs); err != nil {
+		return err
+	}
+	ids := make([]string, len(msgs))
+	for i, m := range msgs {
+		ids[i] = m.ID
+	}
+	_, err := s.r.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.XAck(ctx, stream, mqGroup, ids...)
+		p.XDel(ctx, stream, ids...)
+		return nil
+	})
+	return err
+}
+
+// store inserts a batch of messages into the book, one transaction per generation in it
+// (fl_mq_persist drops a stale one). Malformed or deleted entries have no row.
+func (s *mqStrategy) store(ctx context.Context, sku string, msgs []redis.XMessage) error {
 	type batch struct {
 		id, fp, qty, half []int64
 		user, key, grp    []string
@@ -646,9 +659,7 @@ func (s *mqStrategy) persist(ctx context.Context, sku, stream string, msgs []red
 		created, expires  []time.Time
 	}
 	byGen := map[int64]*batch{}
-	ids := make([]string, 0, len(msgs))
 	for _, m := range msgs {
-		ids = append(ids, m.ID)
 		gs, _ := m.Values["g"].(string)
 		ss, _ := m.Values["s"].(string)
 		d, _ := m.Values["o"].(string)
@@ -677,23 +688,14 @@ func (s *mqStrategy) persist(ctx context.Context, sku, stream string, msgs []red
 	}
 	for gen, b := range byGen {
 		cctx, cancel := context.WithTimeout(ctx, pgCallTimeout)
-		var inserted int64
-		err := s.p.db.QueryRow(cctx, "SELECT fl_mq_persist($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-			sku, gen, b.id, b.user, b.key, b.fp, b.qty, b.unit, b.half, b.grp, b.coupon, b.created, b.expires).Scan(&inserted)
+		_, err := s.p.db.Exec(cctx, "SELECT fl_mq_persist($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+			sku, gen, b.id, b.user, b.key, b.fp, b.qty, b.unit, b.half, b.grp, b.coupon, b.created, b.expires)
 		cancel()
 		if err != nil {
 			return err
 		}
-		if inserted > 0 {
-			s.persisted.Add(inserted)
-		}
 	}
-	_, err := s.r.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.XAck(ctx, stream, mqGroup, ids...)
-		p.XDel(ctx, stream, ids...)
-		return nil
-	})
-	return err
+	return nil
 }
 
 var (
