@@ -37,11 +37,11 @@ func TestRedisMQConsumersKilledAndRestartedLoseNothing(t *testing.T) {
 	ts.createSKU(t, `{"sku":"hot","stock":300,"price":10,"limit_per_user":1}`)
 	const users, killAt, restartAt = 2000, 100, 1200
 	var (
-		next    atomic.Int64
-		mu      sync.Mutex
-		acked   = map[string]string{}
-		others  = map[string]int{}
-		killed  = make(chan struct{})
+		next      atomic.Int64
+		mu        sync.Mutex
+		acked     = map[string]string{}
+		others    = map[string]int{}
+		killed    = make(chan struct{})
 		pending   answer
 		pendingID string
 	)
