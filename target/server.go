@@ -57,6 +57,15 @@ type Options struct {
 	MaxRPS         float64 // token bucket: 429 RATE_LIMITED; views need the bucket half full
 	Shards         int     // sharded, redis-sharded
 	EventInterval  time.Duration
+
+	// redis-lock: the lock's TTL, and a hold inside its critical section (tests of the TTL
+	// pitfall; 0 in production). A stall fault also holds the section.
+	LockTTL  time.Duration
+	LockHold time.Duration
+	// redis-mq: consumers per replica and the idle time after which a dead consumer's
+	// messages are claimed (0: the inventory defaults).
+	Consumers int
+	ClaimIdle time.Duration
 }
 
 func (o *Options) defaults() {
@@ -89,7 +98,10 @@ type Server struct {
 	metrics *metrics
 	limiter *limiter
 	faults  atomic.Pointer[faultState]
-	guard   keyGuard
+	// consumerFault numbers POST /admin/faults, so a consumer kill's timed restart only fires
+	// while it is still the current fault.
+	consumerFault atomic.Int64
+	guard         keyGuard
 
 	skuMu  sync.Mutex
 	skus   atomic.Pointer[map[string]*sku] // the catalog's rules, decoded (catalog.go)
@@ -107,8 +119,11 @@ type Server struct {
 // New builds a server and its inventory strategy (connecting to Redis for redis-* ones).
 func New(ctx context.Context, opts Options) (*Server, error) {
 	opts.defaults()
+	s := &Server{done: make(chan struct{})}
 	inv, err := inventory.New(ctx, inventory.Config{Name: opts.Strategy, RedisURL: opts.RedisURL,
-		RedisPrefix: opts.RedisPrefix, PostgresURL: opts.PostgresURL, Shards: opts.Shards})
+		RedisPrefix: opts.RedisPrefix, PostgresURL: opts.PostgresURL, Shards: opts.Shards,
+		LockTTL: opts.LockTTL, LockHold: opts.LockHold, Pause: s.stallPause,
+		Consumers: opts.Consumers, ClaimIdle: opts.ClaimIdle})
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +135,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		}
 		opts.AdminToken = hex.EncodeToString(b[:])
 	}
-	s := &Server{opts: opts, inv: inv, token: []byte("Bearer " + opts.AdminToken), done: make(chan struct{})}
+	s.opts, s.inv, s.token = opts, inv, []byte("Bearer "+opts.AdminToken)
 	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	s.cacheViews = strings.HasPrefix(opts.Strategy, "redis") || strings.HasPrefix(opts.Strategy, "pg-") || opts.Strategy == "tcc"
 	s.catVer.Store(-1)
