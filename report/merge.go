@@ -46,6 +46,7 @@ func Merge(runs ...*Run) (*Run, error) {
 	f := first.Summary
 	s := &Summary{Schema: SummarySchema, Name: f.Name, Mode: f.Mode, Seed: f.Seed, StartedAt: f.StartedAt,
 		Target: f.Target, Strategy: f.Strategy, WindowS: f.WindowS, Gates: []GateResult{}, Timeline: []TimelinePoint{}}
+	s.Faults = f.Faults // every segment plays the same scenario, faults included
 	s.Requests = Requests{ByStatus: map[string]int64{}, ByCode: map[string]int64{}}
 	out := &Run{Summary: s, Latency: newPacked(), ServiceTime: newPacked(), Window: first.Window}
 	wins := map[int64]*WindowHist{}
@@ -111,6 +112,7 @@ func Merge(runs ...*Run) (*Run, error) {
 	out.Windows = sortWindows(wins)
 	s.LatencyMs, s.ServiceTimeMs = percentiles(out.Latency), percentiles(out.ServiceTime)
 	s.Timeline = mergeTimelines(runs, wins, s)
+	MarkFaults(s)
 	finishRates(s, targetSum)
 	_, _ = EvaluateGates(s, gates) // the expressions parsed when the runs were gated; failures are in s.Gates
 	return out, nil

@@ -128,19 +128,20 @@ type GateResult struct {
 // TimelinePoint is one window of the run. T is the scenario time (seconds) at the window's
 // start, so a compressed live run and its simulation line up.
 type TimelinePoint struct {
-	T           float64 `json:"t"`
-	Wall        float64 `json:"wall"` // run-clock seconds at the window's start
-	TargetRPS   float64 `json:"target_rps"`
-	AchievedRPS float64 `json:"achieved_rps"`
-	Requests    int64   `json:"requests"`           // answers in the window
-	Arrivals    int64   `json:"arrivals,omitempty"` // of which first requests of journeys (Result.First)
-	P50Ms       float64 `json:"p50_ms"`
-	P99Ms       float64 `json:"p99_ms"`
-	Errors      int64   `json:"errors"`
-	Shed        int64   `json:"shed"`
-	Dropped     int64   `json:"dropped"`
-	Replicas    int     `json:"replicas"`
-	StockLeft   int64   `json:"stock_left"`
+	T           float64  `json:"t"`
+	Wall        float64  `json:"wall"` // run-clock seconds at the window's start
+	TargetRPS   float64  `json:"target_rps"`
+	AchievedRPS float64  `json:"achieved_rps"`
+	Requests    int64    `json:"requests"`           // answers in the window
+	Arrivals    int64    `json:"arrivals,omitempty"` // of which first requests of journeys (Result.First)
+	P50Ms       float64  `json:"p50_ms"`
+	P99Ms       float64  `json:"p99_ms"`
+	Errors      int64    `json:"errors"`
+	Shed        int64    `json:"shed"`
+	Dropped     int64    `json:"dropped"`
+	Replicas    int      `json:"replicas"`
+	StockLeft   int64    `json:"stock_left"`
+	Faults      []string `json:"faults,omitempty"` // kinds of the faults in effect during the window (summary faults[])
 }
 
 // Summary is summary.json. Engines fill it through the Recorder; the audit, gates and the
@@ -168,6 +169,7 @@ type Summary struct {
 	Gates         []GateResult     `json:"gates"`
 	Timeline      []TimelinePoint  `json:"timeline"`
 	Warnings      []string         `json:"warnings,omitempty"`
+	Faults        []Fault          `json:"faults,omitempty"` // the scenario's faults as applied (live runs)
 }
 
 // WindowStats is what the dashboard shows for one span of time (the last window, or the run so far).
@@ -220,6 +222,7 @@ type Snapshot struct {
 	Autoscaler      string // the last decision, in words
 
 	Warnings []string // generator saturated, dropped arrivals, target unreachable
+	Faults   []Fault  // the scenario's faults applied so far (set by the caller that applies them)
 	Done     bool
 	Partial  bool
 }

@@ -21,7 +21,7 @@ type Fault struct {
 	Postgres     string        `yaml:"postgres"`      // kill | restart | pause
 	Network      *NetworkFault `yaml:"network"`       // between the target and a store
 	Target       string        `yaml:"target"`        // kill | restart | stall
-	Replica      *int          `yaml:"replica"`       // the target replica (0-based); all replicas when absent
+	Replica      *int          `yaml:"replica"`       // the target replica (0-based) of a target or consumer fault; all replicas when absent
 	RestartAfter Duration      `yaml:"restart_after"` // target kill: start the replica again after this long
 	Consumer     string        `yaml:"consumer"`      // kill (redis-mq's order consumers)
 
@@ -156,8 +156,8 @@ func (f *Fault) hasDuration() (accepts, needs bool) {
 	switch f.Kind() {
 	case "redis:pause", "postgres:pause", "target:stall":
 		return true, true
-	case "redis:kill", "postgres:kill":
-		return true, false // down for that long, then started again; without it, down for good
+	case "redis:kill", "postgres:kill", "consumer:kill":
+		return true, false // down for that long, then started again; without it, until the end of the run
 	}
 	if f.Class() == FaultNetwork {
 		return true, false // without it, until the end of the run
@@ -174,7 +174,8 @@ func (f *Fault) subjects() []string {
 			return []string{"network:redis", "network:postgres"}
 		}
 		return []string{"network:" + f.Network.To}
-	case FaultTarget:
+	case FaultTarget, FaultConsumer:
+		// One POST /admin/faults per replica carries both a stall and a consumer kill.
 		if f.Replica == nil {
 			return []string{"target"}
 		}
@@ -246,8 +247,8 @@ func (v *validator) validateFaults() {
 				v.problem(p+".network", "latency, reset and partition are separate faults: one per entry")
 			}
 		}
-		if f.Replica != nil && cls != FaultTarget {
-			v.problem(p+".replica", "applies to target faults only")
+		if f.Replica != nil && cls != FaultTarget && cls != FaultConsumer {
+			v.problem(p+".replica", "applies to target and consumer faults only")
 		} else if f.Replica != nil && *f.Replica < 0 {
 			v.problem(p+".replica", "must be ≥ 0 (replicas count from 0)")
 		}

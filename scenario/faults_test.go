@@ -22,7 +22,7 @@ func TestFaultsParse(t *testing.T) {
   - {at: 5s, for: 1s, network: {to: postgres, partition: true}}
   - {at: 6s, target: kill, replica: 1, restart_after: 2s}
   - {at: 7s, postgres: restart}
-  - {at: 75%, consumer: kill}
+  - {at: 85%, consumer: kill}
   - {at: 1s, for: 1s, redis: pause}
 `))
 	if err != nil {
@@ -38,7 +38,7 @@ func TestFaultsParse(t *testing.T) {
 		{"network:postgres", "partition, for 1s", 5 * time.Second, 6 * time.Second, "postgres"},
 		{"target:kill", "replica 1, restart after 2s", 6 * time.Second, 8 * time.Second, ""},
 		{"postgres:restart", "", 7 * time.Second, 7 * time.Second, "postgres"},
-		{"consumer:kill", "", 7500 * time.Millisecond, 7500 * time.Millisecond, "consumer"},
+		{"consumer:kill", "", 8500 * time.Millisecond, 8500 * time.Millisecond, "consumer"},
 		{"redis:pause", "for 1s", time.Second, 2 * time.Second, "redis"},
 	}
 	if len(s.Faults) != len(want) {
@@ -80,18 +80,20 @@ func TestFaultsBadInput(t *testing.T) {
 		{`  - {at: 1s, redis: pause}`, `redis:pause needs for`},
 		{`  - {at: 1s, target: stall}`, `target:stall needs for`},
 		{`  - {at: 1s, for: 1s, redis: failover}`, `redis:failover is instant`},
+		{`  - {at: 1s, for: 1s, postgres: restart}`, `postgres:restart is instant`},
 		{`  - {at: 1s, for: 0s, redis: kill}`, `faults[0].for: must be > 0`},
 		{`  - {at: 1s, network: {latency: 1s}}`, `faults[0].network.to: is required`},
 		{`  - {at: 1s, network: {to: kafka, latency: 1s}}`, `unknown store "kafka"`},
 		{`  - {at: 1s, network: {to: redis}}`, `does nothing`},
 		{`  - {at: 1s, network: {to: redis, jitter: 5ms}}`, `needs a latency`},
 		{`  - {at: 1s, network: {to: redis, latency: 5ms, partition: true}}`, `separate faults`},
-		{`  - {at: 1s, redis: kill, replica: 2}`, `faults[0].replica: applies to target faults only`},
+		{`  - {at: 1s, redis: kill, replica: 2}`, `faults[0].replica: applies to target and consumer faults only`},
 		{`  - {at: 1s, target: kill, replica: -1}`, `must be ≥ 0`},
 		{`  - {at: 1s, target: stall, for: 1s, restart_after: 1s}`, `restart_after: applies to target: kill only`},
 		{"  - {at: 1s, for: 3s, redis: pause}\n  - {at: 2s, redis: kill}", `8:5: faults[1]: redis:kill overlaps faults[0] (redis:pause, 1s..4s)`},
 		{"  - {at: 1s, for: 3s, network: {to: store, reset: true}}\n  - {at: 2s, for: 1s, network: {to: postgres, latency: 5ms}}", `network:postgres overlaps faults[0]`},
 		{"  - {at: 1s, target: kill, restart_after: 3s}\n  - {at: 2s, for: 1s, target: stall, replica: 0}", `target:stall overlaps faults[0]`},
+		{"  - {at: 1s, for: 3s, target: stall, replica: 0}\n  - {at: 2s, consumer: kill}", `consumer:kill overlaps faults[0]`},
 	}
 	for _, c := range cases {
 		_, err := Parse("f.yaml", []byte(faultBase+c.yaml+"\n"))

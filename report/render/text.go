@@ -99,6 +99,9 @@ func Text(w io.Writer, s *report.Summary, predicted *report.Summary) error {
 	for _, v := range s.Audit.Violations {
 		ew.printf("%-10s ! %s\n", "", v)
 	}
+	for _, f := range s.Faults {
+		ew.printf("%-10s %s\n", "fault", FaultLine(f))
+	}
 	if s.Replicas.Max > 0 {
 		ew.printf("%-10s %d..%d\n", "replicas", s.Replicas.Min, s.Replicas.Max)
 	}

@@ -47,6 +47,11 @@ type Options struct {
 	// the CLI shows the dashboard there.
 	Recorder *report.Recorder
 	Progress func(ctx context.Context, snapshot func() report.Snapshot)
+	// Faults, when set, runs in its own goroutine from the start of load (start is the run
+	// clock's zero, play maps scenario time to it) until the load ends and its context is
+	// cancelled; it must then undo what is still in effect and return what it applied, which
+	// lands in summary faults[] before the audit reads the target.
+	Faults func(ctx context.Context, start time.Time, play *scenario.Play) []report.Fault
 
 	Seed  int64  // 0: the scenario's seed
 	RunID string // prefix of idempotency keys; default derived from the start time
@@ -146,6 +151,11 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*report.Run, 
 		side.Add(1)
 		go func() { defer side.Done(); r.pollGauges(runCtx) }()
 	}
+	var faults []report.Fault
+	if opts.Faults != nil {
+		side.Add(1)
+		go func() { defer side.Done(); faults = opts.Faults(runCtx, r.start, r.play) }()
+	}
 
 	var complete bool
 	if closed {
@@ -173,6 +183,10 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*report.Run, 
 	}
 	if !complete {
 		sum.Partial = true
+	}
+	if len(faults) > 0 {
+		sum.Faults = faults
+		report.MarkFaults(sum)
 	}
 	switch {
 	case opts.NoAudit:
