@@ -144,23 +144,28 @@ func (a *adminClient) readAudit(ctx context.Context) (map[string]SKUAudit, error
 }
 
 // readOrders reads GET /admin/orders?sku=ID (NDJSON) for each SKU.
-func (a *adminClient) readOrders(ctx context.Context, skus []scenario.SKU) ([]Order, error) {
-	var out []Order
+// A SKU the target answers 404 for has no orders: its store forgot it (a store restarted
+// without persistence); missing names those SKUs.
+func (a *adminClient) readOrders(ctx context.Context, skus []scenario.SKU) (out []Order, missing []string, err error) {
 	for _, k := range skus {
 		status, body, err := a.call(ctx, "GET", "/admin/orders?sku="+k.SKU, nil)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
+		}
+		if status == 404 {
+			missing = append(missing, k.SKU)
+			continue
 		}
 		if status != 200 {
-			return nil, fmt.Errorf("GET /admin/orders?sku=%s: %d %s", k.SKU, status, bytes.TrimSpace(body))
+			return nil, nil, fmt.Errorf("GET /admin/orders?sku=%s: %d %s", k.SKU, status, bytes.TrimSpace(body))
 		}
 		os, err := ReadOrders(bytes.NewReader(body))
 		if err != nil {
-			return nil, fmt.Errorf("GET /admin/orders?sku=%s: %w", k.SKU, err)
+			return nil, nil, fmt.Errorf("GET /admin/orders?sku=%s: %w", k.SKU, err)
 		}
 		out = append(out, os...)
 	}
-	return out, nil
+	return out, missing, nil
 }
 
 // pollGauges feeds the Recorder's gauges from /admin/audit once a second until ctx ends.
@@ -216,11 +221,11 @@ func (r *run) audit(ctx context.Context) (*report.Audit, error) {
 		if err != nil {
 			return nil, err
 		}
-		orders, err := a.readOrders(ctx, r.s.SKUs)
+		orders, missing, err := a.readOrders(ctx, r.s.SKUs)
 		if err != nil {
 			return nil, err
 		}
-		in.Server, in.Orders = srv, orders
+		in.Server, in.Orders, in.Forgotten = srv, orders, missing
 	case r.opts.OrdersFile != "":
 		f, err := os.Open(r.opts.OrdersFile)
 		if err != nil {

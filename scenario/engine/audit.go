@@ -351,6 +351,9 @@ type AuditInput struct {
 	Attempts []Attempt
 	Orders   []Order
 	Server   map[string]SKUAudit // by SKU, from /admin/audit
+	// Forgotten are scenario SKUs the target no longer knows (404): their store lost them, and
+	// every order with them.
+	Forgotten []string
 }
 
 const maxViolations = 20
@@ -459,6 +462,9 @@ func Audit(in AuditInput) report.Audit {
 				lostExample = string(appendKey(nil, in.Run, at.Seq, at.Step))
 			}
 		}
+	}
+	for _, sku := range in.Forgotten {
+		violate("%s: the target no longer knows this SKU: its store lost it and its orders", sku)
 	}
 	if a.Lost > 0 {
 		violate("lost: %d acknowledged purchases have no stored order (e.g. key %s)", a.Lost, lostExample)
