@@ -298,7 +298,7 @@ func rehearseOne(ctx context.Context, o Options, stores *Stores, proxies *Proxie
 	defer stop()
 	live, err := engine.Run(runCtx, s, engine.Options{
 		Target: strings.Join(urls, ","), AdminURL: urls[0], AdminToken: tgt.AdminToken(), Setup: true,
-		Play: scenario.PlayOptions{Wall: o.Wall, RateScale: o.RateScale},
+		Play:   scenario.PlayOptions{Wall: o.Wall, RateScale: o.RateScale},
 		Seed:   o.Seed,
 		Faults: inject,
 		Progress: func(pctx context.Context, snap func() report.Snapshot) {
