@@ -41,7 +41,7 @@ faults:
 func rehearseFaults(t *testing.T, s *scenario.Scenario, o Options) *report.Summary {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
-	o.Scenario, o.NoSim, o.Out, o.StoreDir = s, true, t.TempDir(), t.TempDir()
+	o.Scenario, o.NoSim, o.Out = s, true, t.TempDir() // stores in the system's temp dir: PostgreSQL's user must enter it
 	o.Stdout, o.Stderr = &stdout, &stderr
 	res, err := Run(context.Background(), o)
 	t.Logf("stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())

@@ -267,12 +267,9 @@ func rehearseOne(ctx context.Context, o Options, stores *Stores, proxies *Proxie
 	what := "in-process reference target (" + strategy + ")"
 	replicas := o.Replicas
 	if replicas == 0 && hasFault(s, scenario.FaultTarget, "kill", "restart") {
-		// Killing a replica needs replicas: two on a store (one serves while the other is
-		// down), one for the in-process strategies.
+		// Killing a replica needs the target as a serve process; one, whose store keeps what
+		// it acknowledged while it is down (--replicas gives more).
 		replicas = 1
-		if inventory.Shared(strategy) {
-			replicas = 2
-		}
 	}
 	if replicas > 0 {
 		fleet, err = StartFleet(ctx, FleetOptions{Replicas: replicas, Target: to, Binary: o.Binary})
