@@ -22,6 +22,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/flashload/flashload/faults"
 	"github.com/flashload/flashload/internal/dist"
 	"github.com/flashload/flashload/report"
 	"github.com/flashload/flashload/report/dashboard"
@@ -58,6 +59,10 @@ type Options struct {
 	NoSim     bool          // measure only
 	Out       string        // run directory; "": report.DefaultRunDir; one subdirectory per strategy when several
 
+	// RedisAppendfsync makes a throwaway redis-server persist: "always" or "everysec" (AOF with
+	// that fsync policy); "" or "no": no persistence (a killed Redis loses everything).
+	RedisAppendfsync string
+
 	Stdout, Stderr io.Writer // the results; progress and notes (nil: discarded)
 	TTY            bool      // the dashboard on Stdout, else plain progress lines on Stderr
 
@@ -80,6 +85,12 @@ type Rehearsal struct {
 type Result struct {
 	Dir        string
 	Rehearsals []Rehearsal
+	Skipped    []Skipped // strategies of a shoot-out that lack what the scenario's faults need
+}
+
+// Skipped is a strategy a shoot-out did not run: a fault needs a store it does not use.
+type Skipped struct {
+	Strategy, Reason string // Reason: "no redis", "no postgres", "no store", "no consumers"
 }
 
 // Failed names the strategies whose gates failed.
@@ -125,6 +136,10 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	if err := o.work(); err != nil {
 		return Result{}, &InputError{Err: err}
 	}
+	strategies, skipped, err := fitFaults(s, o, strategies)
+	if err != nil {
+		return Result{}, err
+	}
 	if o.Stdout == nil {
 		o.Stdout = io.Discard
 	}
@@ -135,7 +150,15 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	for _, st := range strategies {
 		need = append(need, inventory.StoresOf(st)...)
 	}
-	stores, err := StartStores(ctx, StoreOptions{Need: need, Redis: o.Target.Redis, Postgres: o.Target.Postgres, Dir: o.StoreDir, Stderr: o.Stderr})
+	var redisArgs []string
+	switch o.RedisAppendfsync {
+	case "", "no":
+	case "always", "everysec":
+		redisArgs = []string{"--appendonly", "yes", "--appendfsync", o.RedisAppendfsync}
+	default:
+		return Result{}, inputErr("--redis-appendfsync: always, everysec or no, not %q", o.RedisAppendfsync)
+	}
+	stores, err := StartStores(ctx, StoreOptions{Need: need, Redis: o.Target.Redis, Postgres: o.Target.Postgres, Dir: o.StoreDir, Stderr: o.Stderr, RedisArgs: redisArgs})
 	if err != nil {
 		return Result{}, fmt.Errorf("rehearse %s: %w", s.Name, err)
 	}
@@ -144,7 +167,12 @@ func Run(ctx context.Context, o Options) (Result, error) {
 			fmt.Fprintf(o.Stderr, "rehearse: stopping the stores: %v\n", err)
 		}
 	}()
-	res := Result{Dir: o.Out}
+	var proxies *Proxies
+	if hasFault(s, scenario.FaultNetwork) {
+		proxies = NewProxies()
+		defer proxies.Close()
+	}
+	res := Result{Dir: o.Out, Skipped: skipped}
 	if res.Dir == "" {
 		res.Dir = report.DefaultRunDir(s.Name, time.Now())
 	}
@@ -156,7 +184,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		if len(strategies) > 1 {
 			dir = filepath.Join(res.Dir, st)
 		}
-		r, err := rehearseOne(ctx, o, stores, st, dir)
+		r, err := rehearseOne(ctx, o, stores, proxies, st, dir)
 		if err != nil {
 			return res, fmt.Errorf("rehearse %s on %s: %w", s.Name, st, err)
 		}
@@ -164,6 +192,11 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	}
 	if len(res.Rehearsals) > 1 {
 		if err := writeShootout(o.Stdout, s.Name, res); err != nil {
+			return res, err
+		}
+	}
+	if len(s.Faults) > 0 && len(res.Rehearsals)+len(res.Skipped) > 1 {
+		if err := writeFaultMatrix(o.Stdout, s.Name, res); err != nil {
 			return res, err
 		}
 	}
@@ -264,24 +297,52 @@ func sharedNames() []string {
 
 // rehearseOne plays the scenario against a fresh target with one strategy, audits it,
 // simulates it, writes dir and prints the outcome.
-func rehearseOne(ctx context.Context, o Options, stores *Stores, strategy, dir string) (Rehearsal, error) {
+func rehearseOne(ctx context.Context, o Options, stores *Stores, proxies *Proxies, strategy, dir string) (Rehearsal, error) {
 	s := o.Scenario
 	sc, err := stores.Scope(ctx, strategy)
 	if err != nil {
 		return Rehearsal{}, err
 	}
+	if proxies != nil {
+		// Network faults: the target reaches its stores through the proxies.
+		if sc.Redis != "" {
+			if sc.Redis, err = proxies.Route(inventory.Redis, sc.Redis); err != nil {
+				return Rehearsal{}, err
+			}
+		}
+		if sc.Postgres != "" {
+			if sc.Postgres, err = proxies.Route(inventory.Postgres, sc.Postgres); err != nil {
+				return Rehearsal{}, err
+			}
+		}
+	}
 	to := o.Target
 	to.Strategy, to.Redis, to.RedisPrefix, to.Postgres = strategy, sc.Redis, sc.RedisPrefix, sc.Postgres
 	var tgt service
+	var fleet *Fleet
 	what := "in-process reference target (" + strategy + ")"
-	if o.Replicas > 0 {
-		tgt, err = StartFleet(ctx, FleetOptions{Replicas: o.Replicas, Target: to, Binary: o.Binary})
-		what = fmt.Sprintf("reference target as %d serve replicas (%s)", o.Replicas, strategy)
+	replicas := o.Replicas
+	if replicas == 0 && hasFault(s, scenario.FaultTarget, "kill", "restart") {
+		// Killing a replica needs the target as a serve process; one, whose store keeps what
+		// it acknowledged while it is down (--replicas gives more).
+		replicas = 1
+	}
+	if replicas > 0 {
+		fleet, err = StartFleet(ctx, FleetOptions{Replicas: replicas, Target: to, Binary: o.Binary})
+		tgt = fleet
+		what = fmt.Sprintf("reference target as %d serve replicas (%s)", replicas, strategy)
 	} else {
 		tgt, err = StartTarget(ctx, to)
 	}
 	if err != nil {
 		return Rehearsal{}, err
+	}
+	faultLog := &faults.Log{}
+	var inject func(context.Context, time.Time, *scenario.Play) []report.Fault
+	if len(s.Faults) > 0 {
+		in := &injector{strategy: strategy, stores: stores, fleet: fleet, proxies: proxies,
+			admin: &faults.Admin{URLs: tgt.URLs(), Token: tgt.AdminToken()}}
+		inject = faults.Run(s.Faults, in, faultLog)
 	}
 	urls := tgt.URLs()
 	fmt.Fprintf(o.Stderr, "rehearse: %s on the %s at %s\n", s.Name, what, strings.Join(urls, ", "))
@@ -290,12 +351,15 @@ func rehearseOne(ctx context.Context, o Options, stores *Stores, strategy, dir s
 	defer stop()
 	live, err := engine.Run(runCtx, s, engine.Options{
 		Target: strings.Join(urls, ","), AdminURL: urls[0], AdminToken: tgt.AdminToken(), Setup: true,
-		Play: scenario.PlayOptions{Wall: o.Wall, RateScale: o.RateScale},
-		Seed: o.Seed, Observe: o.Observe,
+		Play:    scenario.PlayOptions{Wall: o.Wall, RateScale: o.RateScale},
+		Seed:    o.Seed,
+		Observe: o.Observe,
+		Faults:  inject,
 		Progress: func(pctx context.Context, snap func() report.Snapshot) {
 			src := func() report.Snapshot {
 				sn := snap()
 				sn.Strategy = strategy
+				sn.Faults = faultLog.Records()
 				return sn
 			}
 			if err := dashboard.Watch(pctx, src, stop, dashboard.Options{TTY: o.TTY, Out: o.Stdout, Err: o.Stderr}); err != nil {
@@ -314,8 +378,8 @@ func rehearseOne(ctx context.Context, o Options, stores *Stores, strategy, dir s
 	}
 	live.Summary.Strategy = strategy
 	live.Summary.Target = what
-	if o.Replicas > 0 {
-		live.Summary.Replicas = report.Replicas{Min: o.Replicas, Max: o.Replicas}
+	if replicas > 0 {
+		live.Summary.Replicas = report.Replicas{Min: replicas, Max: replicas}
 	}
 	r := Rehearsal{Strategy: strategy, Dir: dir, Live: live}
 	// The gates parsed when the scenario was loaded; an error here would be a gate that does not.
@@ -342,7 +406,10 @@ func rehearseOne(ctx context.Context, o Options, stores *Stores, strategy, dir s
 	if r.Played != nil {
 		view.Played, view.Full = r.Played.Summary, r.Full.Summary
 	}
-	return r, render.RehearsalText(o.Stdout, view)
+	if err := render.RehearsalText(o.Stdout, view); err != nil {
+		return r, err
+	}
+	return r, render.Faults(o.Stdout, live.Summary.Faults)
 }
 
 // simulate plays the scenario in the simulator at the played scale (calibrated by the live
@@ -403,5 +470,44 @@ func writeShootout(w io.Writer, name string, res Result) error {
 		return err
 	}
 	_, err = fmt.Fprintf(w, "comparison: %s\n", path)
+	return err
+}
+
+// FaultMatrixFile is the fault matrix a rehearsal of several strategies with faults writes.
+const FaultMatrixFile = "faults.md"
+
+// writeFaultMatrix prints the fault matrix (every strategy, the skipped ones as n/a) and
+// writes it as Markdown.
+func writeFaultMatrix(w io.Writer, name string, res Result) error {
+	var rows []render.FaultRow
+	var applied []report.Fault
+	for _, h := range res.Rehearsals {
+		rows = append(rows, render.FaultRow{Strategy: h.Strategy, Live: h.Live.Summary})
+		if applied == nil {
+			applied = h.Live.Summary.Faults
+		}
+	}
+	for _, sk := range res.Skipped {
+		rows = append(rows, render.FaultRow{Strategy: sk.Strategy, NA: sk.Reason})
+	}
+	fmt.Fprintf(w, "\nfault matrix: %s\n", name)
+	if err := render.FaultMatrixText(w, rows); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(res.Dir, 0o755); err != nil {
+		return err
+	}
+	path := filepath.Join(res.Dir, FaultMatrixFile)
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := render.FaultMatrixMarkdown(f, name, applied, rows); err != nil {
+		return errors.Join(err, f.Close())
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "fault matrix: %s\n", path)
 	return err
 }

@@ -21,6 +21,9 @@ type StoreOptions struct {
 	Postgres string            // a PostgreSQL URL to use; "": start one
 	Dir      string            // where throwaway stores put their directories ("": the system's temp dir)
 	Stderr   io.Writer         // a line per store started (nil: none)
+	// RedisArgs are extra arguments of a throwaway redis-server (persistence for the faults:
+	// "--appendonly yes --appendfsync always").
+	RedisArgs []string
 }
 
 // Stores are the stores of a rehearsal: the ones it was given by address, and throwaway ones it
@@ -65,7 +68,7 @@ func StartStores(ctx context.Context, o StoreOptions) (*Stores, error) {
 		}
 		start = append(start, st)
 	}
-	so := stores.Options{Dir: o.Dir}
+	so := stores.Options{Dir: o.Dir, RedisArgs: o.RedisArgs}
 	for _, st := range start {
 		var err error
 		switch st {

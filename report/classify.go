@@ -72,7 +72,7 @@ func OutcomeOf(status int, code string, errc ErrorClass) Outcome {
 		return OutcomeShed
 	case codes.Reserved, codes.Joined, codes.GroupCreated, codes.OK:
 		return OutcomeAcknowledged
-	case codes.InFlight:
+	case codes.InFlight, codes.Pending:
 		return OutcomePending
 	case codes.SoldOut:
 		return OutcomeSoldOut

@@ -48,6 +48,7 @@ func Merge(runs ...*Run) (*Run, error) {
 	f := first.Summary
 	s := &Summary{Schema: SummarySchema, Name: f.Name, Mode: f.Mode, Seed: f.Seed, StartedAt: f.StartedAt,
 		Target: f.Target, Strategy: f.Strategy, WindowS: f.WindowS, Gates: []GateResult{}, Timeline: []TimelinePoint{}}
+	s.Faults = f.Faults // every segment plays the same scenario, faults included
 	s.Requests = Requests{ByStatus: map[string]int64{}, ByCode: map[string]int64{}}
 	out := &Run{Summary: s, Latency: newPacked(), ServiceTime: newPacked(), Window: first.Window}
 	wins := map[int64]*WindowHist{}
@@ -101,6 +102,9 @@ func Merge(runs ...*Run) (*Run, error) {
 	if audit.Unexpected == math.MaxInt64 {
 		audit.Unexpected = 0
 	}
+	if audit.Checked {
+		audit.Error = ""
+	}
 	s.Audit = audit
 	if len(runs) > 1 {
 		s.Segment = fmt.Sprintf("merged %d", len(runs))
@@ -117,6 +121,7 @@ func Merge(runs ...*Run) (*Run, error) {
 		s.Warnings = append(s.Warnings, "merge: some runs carry no per-step histograms; their steps' percentiles are the largest of the runs', not exact")
 	}
 	s.SKUs = mergeSKUs(runs)
+	MarkFaults(s)
 	finishRates(s, targetSum)
 	_, _ = EvaluateGates(s, gates) // the expressions parsed when the runs were gated; failures are in s.Gates
 	return out, nil
@@ -178,6 +183,10 @@ func addMap(dst *map[string]int64, src map[string]int64) {
 
 func mergeAudit(dst, src *Audit) {
 	dst.Checked = dst.Checked && src.Checked
+	if !src.Checked && dst.Error == "" {
+		dst.Error = src.Error
+	}
+	dst.Unknown += src.Unknown
 	dst.Stock = max(dst.Stock, src.Stock)
 	dst.Sold = max(dst.Sold, src.Sold)
 	dst.Paid = max(dst.Paid, src.Paid)

@@ -30,7 +30,8 @@ import (
 //	  availability      ok / (requests + dropped)
 //	  achieved_rate >= 95% of target    achieved_avg / target_avg
 //	count:
-//	  oversold lost duplicates unexpected undersold violations   (the audit; fails unless it ran)
+//	  oversold lost duplicates unexpected undersold unknown violations   (the audit; fails with
+//	  "not checked: REASON" unless it ran)
 //	  requests ok failed errors shed dropped retries
 //	  code(SOLD_OUT)  status(503)  error(timeout)                answers by code, status, error class
 //	  replicas.min replicas.max (aliases min_replicas, max_replicas)
@@ -173,7 +174,7 @@ var latencyAggs = map[string]string{"avg": "avg", "mean": "avg", "med": "p", "ma
 
 var countMetrics = map[string]string{
 	"oversold": "oversold", "lost": "lost", "duplicates": "duplicates", "unexpected": "unexpected",
-	"undersold": "undersold", "violations": "violations",
+	"undersold": "undersold", "violations": "violations", "unknown": "unknown",
 	"requests": "requests", "total": "requests", "ok": "ok", "failed": "failed", "errors": "errors",
 	"shed": "shed", "dropped": "dropped", "retries": "retries",
 	"min_replicas": "replicas.min", "max_replicas": "replicas.max",
@@ -427,7 +428,7 @@ func (t *Threshold) Measure(s *Summary) (v float64, err error) {
 	}
 	audit := func(n int64) (float64, error) {
 		if !s.Audit.Checked {
-			return 0, errors.New("the audit did not run")
+			return 0, errors.New(AuditNotChecked(&s.Audit))
 		}
 		return float64(n), nil
 	}
@@ -488,6 +489,8 @@ func (t *Threshold) Measure(s *Summary) (v float64, err error) {
 		return audit(s.Audit.Unexpected)
 	case "undersold":
 		return audit(s.Audit.Undersold)
+	case "unknown":
+		return audit(s.Audit.Unknown)
 	case "violations":
 		return audit(int64(len(s.Audit.Violations)))
 	case "requests":
@@ -551,6 +554,16 @@ func (t *Threshold) measureTagged(s *Summary) (float64, error) {
 		return float64(st.Failed) / float64(st.Count), nil
 	}
 	return 0, fmt.Errorf("%s has no %s filter", t.Metric, t.TagKey)
+}
+
+// AuditNotChecked is what a gate on an audit column says when the audit did not run:
+// "not checked: REASON".
+func AuditNotChecked(a *Audit) string {
+	reason := a.Error
+	if reason == "" {
+		reason = "the audit did not run"
+	}
+	return "not checked: " + reason
 }
 
 // Eval measures the gate on s and compares. A gate the run cannot measure fails, with the reason

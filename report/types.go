@@ -96,13 +96,15 @@ type Ratio struct {
 
 // Audit is the invariant check at the end of a run (see DESIGN.md, "The audit").
 type Audit struct {
-	Checked    bool     `json:"checked"` // false when no audit could be run (the target is not auditable)
+	Checked    bool     `json:"checked"`         // false when no audit could be run; Error says why
+	Error      string   `json:"error,omitempty"` // why the audit did not run (Checked false)
 	Stock      int64    `json:"stock"`
 	Sold       int64    `json:"sold"`
 	Paid       int64    `json:"paid"`
 	Released   int64    `json:"released"`
 	Oversold   int64    `json:"oversold"`
-	Lost       int64    `json:"lost"`
+	Lost       int64    `json:"lost"`    // acknowledged purchases with no stored order (only those)
+	Unknown    int64    `json:"unknown"` // purchases whose outcome the client could not know (a timeout after sending, IN_FLIGHT): Jepsen's info ops
 	Unexpected int64    `json:"unexpected"`
 	Duplicates int64    `json:"duplicates"`
 	Undersold  int64    `json:"undersold"`
@@ -141,6 +143,7 @@ type TimelinePoint struct {
 	StockLeft   int64   `json:"stock_left"`
 	// SKULeft is the stock left per SKU at the window's last reading (when the run reads it per SKU).
 	SKULeft map[string]int64 `json:"sku_left,omitempty"`
+	Faults  []string         `json:"faults,omitempty"` // kinds of the faults in effect during the window (summary faults[])
 }
 
 // Summary is summary.json. Engines fill it through the Recorder; the audit, gates and the
@@ -174,7 +177,8 @@ type Summary struct {
 	Steps    map[string]NamedStats `json:"steps,omitempty"`
 	Journeys map[string]NamedStats `json:"journeys,omitempty"`
 	// SKUs is the sale per SKU, flash SKUs first (see SKUStats).
-	SKUs []SKUStats `json:"skus,omitempty"`
+	SKUs   []SKUStats `json:"skus,omitempty"`
+	Faults []Fault    `json:"faults,omitempty"` // the scenario's faults as applied (live runs)
 }
 
 // WindowStats is what the dashboard shows for one span of time (the last window, or the run so far).
@@ -230,6 +234,7 @@ type Snapshot struct {
 	Autoscaler      string // the last decision, in words
 
 	Warnings []string // generator saturated, dropped arrivals, target unreachable
+	Faults   []Fault  // the scenario's faults applied so far (set by the caller that applies them)
 	Done     bool
 	Partial  bool
 }

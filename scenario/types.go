@@ -30,6 +30,7 @@ type Scenario struct {
 	API         API       `yaml:"api"`   // paths of the presets; defaults to flashload's target API
 	Model       *Model    `yaml:"model"` // read by sim; validated here
 	Gates       []string  `yaml:"gates"`
+	Faults      []Fault   `yaml:"faults"` // what goes wrong during the sale (rehearse applies every kind; run what the admin API offers)
 
 	File string `yaml:"-"` // where it was read from ("bundled:NAME" for embedded ones)
 	Dir  string `yaml:"-"` // directory for relative paths (replay CSV, data files)

@@ -76,6 +76,7 @@ func (v *validator) validate() {
 		}
 	}
 	v.validateGates()
+	v.validateFaults()
 }
 
 func (v *validator) validateSKUs() {

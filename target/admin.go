@@ -217,6 +217,8 @@ func appendAudit(b []byte, name string, a inventory.Audit, fast bool) []byte {
 	if !fast {
 		b = fInt(b, "duplicates", a.Duplicates)
 		b = fInt(b, "undersold", a.Undersold)
+		b = fInt(b, "backlog_seen", a.BacklogSeen)
+		b = fInt(b, "backlog", a.Backlog)
 	}
 	return append(b, '}')
 }
@@ -343,6 +345,9 @@ type FaultsConfig struct {
 	Stall     Duration `json:"stall"`      // one stall of the whole API, starting now
 	ErrorRate float64  `json:"error_rate"` // share of API requests answered 500 FAULT
 	For       Duration `json:"for"`        // how long the faults last; 0: until the next POST
+	// Consumers "kill" stops this replica's stream consumers as a crash would (redis-mq; 501
+	// NOT_SUPPORTED elsewhere); new ones start when the fault ends (for) or at the next POST.
+	Consumers string `json:"consumers"`
 }
 
 func (s *Server) adminFaults(ctx *fasthttp.RequestCtx) {
@@ -361,6 +366,30 @@ func (s *Server) adminFaults(ctx *fasthttp.RequestCtx) {
 		writeErr(ctx, fasthttp.StatusBadRequest, codes.BadRequest, "latency, stall and for must be >= 0; error_rate in [0,1]")
 		return
 	}
+	cs, hasConsumers := s.inv.(inventory.Consumers)
+	switch {
+	case c.Consumers != "" && c.Consumers != "kill":
+		writeErr(ctx, fasthttp.StatusBadRequest, codes.BadRequest, `consumers: want "kill"`)
+		return
+	case c.Consumers != "" && !hasConsumers:
+		writeErr(ctx, fasthttp.StatusNotImplemented, codes.NotSupported, "strategy "+s.inv.Name()+" has no stream consumers")
+		return
+	}
+	gen := s.consumerFault.Add(1)
+	if hasConsumers {
+		if c.Consumers == "kill" {
+			cs.KillConsumers()
+			if c.For > 0 {
+				time.AfterFunc(time.Duration(c.For), func() {
+					if s.consumerFault.Load() == gen && s.ctx.Err() == nil {
+						cs.StartConsumers()
+					}
+				})
+			}
+		} else {
+			cs.StartConsumers()
+		}
+	}
 	now := time.Now()
 	f := &faultState{latency: time.Duration(c.Latency), errorRate: c.ErrorRate}
 	if c.Stall > 0 {
@@ -374,6 +403,9 @@ func (s *Server) adminFaults(ctx *fasthttp.RequestCtx) {
 	b = fStr(b, "latency", time.Duration(c.Latency).String())
 	b = fStr(b, "stall", time.Duration(c.Stall).String())
 	b = fFloat(b, "error_rate", c.ErrorRate)
+	if c.Consumers != "" {
+		b = fStr(b, "consumers", c.Consumers)
+	}
 	if !f.until.IsZero() {
 		b = fTime(b, "until", f.until)
 	}

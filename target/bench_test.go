@@ -16,7 +16,7 @@ import (
 // BenchmarkPurchase runs the whole purchase handler (routing, parsing, pricing, the strategy,
 // the JSON answer, metrics) without the network, one distinct user per request.
 func BenchmarkPurchase(b *testing.B) {
-	for _, name := range []string{"memory", "sharded", "naive", "redis-decr", "redis-lua", "redis-sharded", "pg-row", "pg-occ", "tcc"} {
+	for _, name := range []string{"memory", "sharded", "naive", "redis-decr", "redis-lua", "redis-sharded", "redis-lock", "redis-mq", "pg-row", "pg-occ", "tcc"} {
 		b.Run(name, func(b *testing.B) { benchPurchase(b, name) })
 	}
 }
@@ -26,7 +26,7 @@ func benchPurchase(b *testing.B, name string) {
 	if strings.HasPrefix(name, "redis") {
 		o = benchRedisOptions(b, name)
 	}
-	if strings.HasPrefix(name, "pg-") || name == "tcc" {
+	if strings.HasPrefix(name, "pg-") || name == "tcc" || name == "redis-mq" {
 		o.PostgresURL = testenv.Postgres(b)
 	}
 	srv, err := New(context.Background(), o)

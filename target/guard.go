@@ -1,6 +1,7 @@
 package target
 
 import (
+	"context"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -49,6 +50,24 @@ type faultState struct {
 
 func (f *faultState) active(now time.Time) bool {
 	return f.until.IsZero() || now.Before(f.until)
+}
+
+// stallPause holds the caller while a stall fault lasts: redis-lock calls it inside its
+// critical section, so a stalled service holds its locks past their TTL, as a paused process would.
+func (s *Server) stallPause(ctx context.Context) {
+	f := s.faults.Load()
+	if f == nil {
+		return
+	}
+	if d := time.Until(f.stallUntil); d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+		case <-s.done:
+		}
+	}
 }
 
 // fail draws whether this request gets an injected 500.

@@ -29,7 +29,7 @@ func strategies(t *testing.T, atomicOnly bool) []string {
 	if !atomicOnly {
 		names = append([]string{"naive"}, names...)
 	}
-	return append(names, "redis-decr", "redis-lua", "redis-sharded", "pg-row", "pg-occ", "tcc")
+	return append(names, "redis-decr", "redis-lua", "redis-sharded", "redis-lock", "redis-mq", "pg-row", "pg-occ", "tcc")
 }
 
 // testOptions fills the Redis address for redis-* strategies (skipping or failing the subtest
@@ -41,7 +41,7 @@ func testOptions(t *testing.T, strategy string) Options {
 		o.RedisURL = "redis://" + testenv.RedisAddr(t) + "/0"
 		o.RedisPrefix = fmt.Sprintf("fltest-%d-%d", time.Now().UnixNano(), testPrefixes.Add(1))
 	}
-	if strings.HasPrefix(strategy, "pg-") || strategy == "tcc" {
+	if strings.HasPrefix(strategy, "pg-") || strategy == "tcc" || strategy == "redis-mq" {
 		o.PostgresURL = testenv.Postgres(t) // a fresh database per server; replicas share o
 	}
 	return o

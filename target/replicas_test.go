@@ -152,8 +152,13 @@ func replicaArgs(t *testing.T, strategy string, extra ...string) []string {
 		return append([]string{"--strategy", strategy, "--postgres", testenv.Postgres(t), "--admin-token", replicaToken}, extra...)
 	}
 	prefix := fmt.Sprintf("flrep-%d-%d-%d", os.Getpid(), time.Now().UnixNano(), testPrefixes.Add(1))
-	return append([]string{"--strategy", strategy, "--redis", "redis://" + testenv.RedisAddr(t) + "/0",
-		"--redis-prefix", prefix, "--admin-token", replicaToken, "--shards", "4"}, extra...)
+	args := []string{"--strategy", strategy, "--redis", "redis://" + testenv.RedisAddr(t) + "/0",
+		"--redis-prefix", prefix, "--admin-token", replicaToken, "--shards", "4"}
+	if strategy == "redis-mq" {
+		// A SIGKILLed replica's pending messages are claimed by the others after 500ms.
+		args = append(args, "--postgres", testenv.Postgres(t), "--claim-idle", "500ms")
+	}
+	return append(args, extra...)
 }
 
 // TestThreeReplicasOneService: three `serve` processes on one Redis are one service. A SKU
@@ -164,7 +169,7 @@ func TestThreeReplicasOneService(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and runs processes")
 	}
-	for _, strategy := range []string{"redis-lua", "redis-sharded", "pg-row", "pg-occ", "tcc"} {
+	for _, strategy := range []string{"redis-lua", "redis-sharded", "redis-lock", "redis-mq", "pg-row", "pg-occ", "tcc"} {
 		t.Run(strategy, func(t *testing.T) { threeReplicas(t, strategy) })
 	}
 }
@@ -268,7 +273,9 @@ func threeReplicas(t *testing.T, strategy string) {
 	wg.Wait()
 	elapsed := time.Since(start)
 	<-restarted
-	if st := firstNew.Load(); st != 201 && st != 410 {
+	// 0: the race ended while the replica restarted (a fast strategy); the probe above
+	// already showed that it sells at once.
+	if st := firstNew.Load(); st != 0 && st != 201 && st != 410 {
 		t.Fatalf("the restarted replica's first purchase answer: %d (want 201, or 410 once sold out)", st)
 	}
 	if len(acked) != stock {
@@ -320,7 +327,13 @@ func TestReplicasReleaseEachReservationOnce(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and runs processes")
 	}
-	args := replicaArgs(t, "redis-lua", "--reservation-ttl", "1s")
+	for _, strategy := range []string{"redis-lua", "redis-lock", "redis-mq"} {
+		t.Run(strategy, func(t *testing.T) { replicasReleaseOnce(t, strategy) })
+	}
+}
+
+func replicasReleaseOnce(t *testing.T, strategy string) {
+	args := replicaArgs(t, strategy, "--reservation-ttl", "1s")
 	reps := []*replica{startReplica(t, args...), startReplica(t, args...), startReplica(t, args...)}
 	const stock, buyers, payers = 200, 150, 50
 	if st, _, b, err := call("POST", reps[0].url+"/admin/skus", "", "", replicaToken, fmt.Sprintf(`{"sku":"ttl","stock":%d,"price":10}`, stock)); err != nil || st != 201 {

@@ -62,6 +62,15 @@ type Options struct {
 	// Workers slots for a time drawn from Work, waiting first come, first served (work.go).
 	Workers int
 	Work    dist.Spec
+
+	// redis-lock: the lock's TTL, and a hold inside its critical section (tests of the TTL
+	// pitfall; 0 in production). A stall fault also holds the section.
+	LockTTL  time.Duration
+	LockHold time.Duration
+	// redis-mq: consumers per replica and the idle time after which a dead consumer's
+	// messages are claimed (0: the inventory defaults).
+	Consumers int
+	ClaimIdle time.Duration
 }
 
 func (o *Options) defaults() {
@@ -94,7 +103,10 @@ type Server struct {
 	metrics *metrics
 	limiter *limiter
 	faults  atomic.Pointer[faultState]
-	guard   keyGuard
+	// consumerFault numbers POST /admin/faults, so a consumer kill's timed restart only fires
+	// while it is still the current fault.
+	consumerFault atomic.Int64
+	guard         keyGuard
 
 	skuMu  sync.Mutex
 	skus   atomic.Pointer[map[string]*sku] // the catalog's rules, decoded (catalog.go)
@@ -116,8 +128,11 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if opts.Workers < 0 || opts.Workers > 0 && opts.Work.IsZero() || opts.Workers == 0 && !opts.Work.IsZero() {
 		return nil, fmt.Errorf("workers %d with work %q: give both, or neither", opts.Workers, opts.Work)
 	}
+	s := &Server{done: make(chan struct{})}
 	inv, err := inventory.New(ctx, inventory.Config{Name: opts.Strategy, RedisURL: opts.RedisURL,
-		RedisPrefix: opts.RedisPrefix, PostgresURL: opts.PostgresURL, Shards: opts.Shards})
+		RedisPrefix: opts.RedisPrefix, PostgresURL: opts.PostgresURL, Shards: opts.Shards,
+		LockTTL: opts.LockTTL, LockHold: opts.LockHold, Pause: s.stallPause,
+		Consumers: opts.Consumers, ClaimIdle: opts.ClaimIdle})
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +144,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		}
 		opts.AdminToken = hex.EncodeToString(b[:])
 	}
-	s := &Server{opts: opts, inv: inv, token: []byte("Bearer " + opts.AdminToken), done: make(chan struct{})}
+	s.opts, s.inv, s.token = opts, inv, []byte("Bearer "+opts.AdminToken)
 	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	s.cacheViews = strings.HasPrefix(opts.Strategy, "redis") || strings.HasPrefix(opts.Strategy, "pg-") || opts.Strategy == "tcc"
 	s.catVer.Store(-1)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/flashload/flashload/faults"
 	"github.com/flashload/flashload/report"
 	"github.com/flashload/flashload/report/dashboard"
 	"github.com/flashload/flashload/report/metrics"
@@ -140,6 +141,24 @@ func runLive(ctx context.Context, o *runOptions) error {
 	if dir == "" {
 		dir = report.DefaultRunDir(s.Name, time.Now())
 	}
+	// Faults: what the target's admin API offers, refused before any load otherwise. With
+	// segments, the first generator applies them, once for the whole run.
+	var inject func(context.Context, time.Time, *scenario.Play) []report.Fault
+	faultLog := &faults.Log{}
+	if len(s.Faults) > 0 && (seg.N <= 1 || seg.I == 1) {
+		if o.AdminToken == "" {
+			return usageErr(fmt.Errorf("%s: the scenario has faults: applying them needs the target's --admin-token", s.Name))
+		}
+		adminURLs := strings.Split(o.Target, ",")
+		if o.AdminURL != "" {
+			adminURLs = strings.Split(o.AdminURL, ",")
+		}
+		adm := &faults.Admin{URLs: adminURLs, Token: o.AdminToken}
+		if err := faults.Unsupported(s.Faults, adm.Supported); err != nil {
+			return usageErr(err)
+		}
+		inject = faults.Run(s.Faults, adm, faultLog)
+	}
 
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
@@ -147,8 +166,10 @@ func runLive(ctx context.Context, o *runOptions) error {
 		Target: o.Target, AdminURL: o.AdminURL, AdminToken: o.AdminToken, OrdersFile: o.Orders,
 		Play: scenario.PlayOptions{Wall: o.Wall, RateScale: o.RateScale, Segment: seg},
 		Seed: o.Seed, Setup: o.Setup, Workers: o.Workers, MaxConns: o.MaxConns, Timeout: o.Timeout,
+		Faults: inject,
 		Progress: func(pctx context.Context, snap func() report.Snapshot) {
-			err := dashboard.Watch(pctx, snap, stop, dashboard.Options{TTY: o.TTY, Out: o.Stdout, Err: o.Stderr})
+			src := func() report.Snapshot { sn := snap(); sn.Faults = faultLog.Records(); return sn }
+			err := dashboard.Watch(pctx, src, stop, dashboard.Options{TTY: o.TTY, Out: o.Stdout, Err: o.Stderr})
 			if err != nil {
 				fmt.Fprintf(o.Stderr, "flashload: dashboard: %v\n", err)
 			}

@@ -53,6 +53,10 @@ endpoint and Prometheus /metrics. The inventory strategy decides how stock is de
   redis-decr     DECRBY, INCRBY back when negative                                 [replicas]
   redis-lua      one preloaded Lua script: every check and the decrement, atomic   [replicas]
   redis-sharded  N Redis keys with distinct hash tags, probing when one is dry    [replicas]
+  redis-lock     SET NX PX lock per SKU around read-check-write (--lock-ttl)     [replicas]
+                 a holder stalled past the TTL lets a second one in: the audit shows it
+  redis-mq       Lua gate XADDs the order to a Redis Stream; consumers persist it [replicas]
+                 to PostgreSQL (--postgres), the book of record (--consumers)
   pg-row         PostgreSQL: conditional UPDATE of the stock row + order INSERT    [replicas]
   pg-occ         PostgreSQL: versioned read, write WHERE version, bounded retries  [replicas]
   tcc            PostgreSQL: Seata TCC Try/Confirm/Cancel with a fence table       [replicas]
@@ -62,7 +66,8 @@ strategies keep all state in Redis (SKU rules, stock, orders, reservations and t
 idempotency keys, per-user counts, groups, coupons): any number of serve processes with the same
 --redis and --redis-prefix are one service, and a restarted one serves at once. The pg-* and
 tcc strategies do the same in PostgreSQL (--postgres postgres://USER@HOST:PORT/DB; one
-database per service).
+database per service); redis-mq needs both, Redis for the catalogue and the purchase gate,
+PostgreSQL for the orders.
 --redis takes redis://HOST:PORT/DB, redis+cluster://H:P,H:P,... (Redis Cluster) or
 redis+sentinel://H:P,H:P/MASTER[/DB] (a Sentinel-managed primary).
 
@@ -87,7 +92,11 @@ SIGTERM or Ctrl-C stops accepting, drains in-flight requests and prints the audi
 	f.StringVar(&opts.Strategy, "strategy", target.DefaultStrategy, "inventory strategy: "+strings.Join(inventory.Names, "|"))
 	f.StringVar(&opts.RedisURL, "redis", target.DefaultRedisURL, "Redis address of the redis-* strategies: redis://HOST:PORT/DB, redis+cluster://H:P,H:P,... or redis+sentinel://H:P,H:P/MASTER")
 	f.StringVar(&opts.RedisPrefix, "redis-prefix", target.DefaultRedisPrefix, "prefix of every Redis key")
-	f.StringVar(&opts.PostgresURL, "postgres", "", "PostgreSQL URL for pg-row, pg-occ and tcc (postgres://USER@HOST:PORT/DB)")
+	f.StringVar(&opts.PostgresURL, "postgres", "", "PostgreSQL URL for pg-row, pg-occ, tcc and redis-mq (postgres://USER@HOST:PORT/DB)")
+	f.DurationVar(&opts.LockTTL, "lock-ttl", inventory.DefaultLockTTL, "redis-lock: the lock's TTL (SET NX PX)")
+	f.DurationVar(&opts.LockHold, "lock-hold", 0, "redis-lock: hold every lock this long inside the critical section (tests of the TTL pitfall)")
+	f.IntVar(&opts.Consumers, "consumers", inventory.DefaultConsumers, "redis-mq: stream consumers in this replica")
+	f.DurationVar(&opts.ClaimIdle, "claim-idle", inventory.DefaultClaimIdle, "redis-mq: idle time after which a dead consumer's pending messages are claimed (XAUTOCLAIM)")
 	f.StringVar(&opts.AdminToken, "admin-token", "", "bearer token of the admin routes (default $FLASHLOAD_ADMIN_TOKEN, else generated and printed)")
 	f.DurationVar(&opts.ReservationTTL, "reservation-ttl", target.DefaultReservationTTL, "how long a reservation waits for payment before its units are released")
 	f.IntVar(&opts.MaxInflight, "max-inflight", target.DefaultMaxInflight, "in-flight requests above which purchases get 503 SHED (views at half); 0 = no limit")

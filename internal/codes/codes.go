@@ -33,6 +33,8 @@ const (
 	Fault         = "FAULT"          // 500: an injected fault (POST /admin/faults)
 	Shed          = "SHED"           // 503, with Retry-After: too many requests in flight
 	StoreDown     = "STORE_UNAVAILABLE"
+	Pending       = "PENDING"       // 409 (redis-mq): the order is acknowledged, not yet in the book of record
+	NotSupported  = "NOT_SUPPORTED" // 501: a rule or fault the strategy cannot honour
 
 	// CircuitOpen is the simulator's open circuit breaker (503); the target has no breaker.
 	CircuitOpen = "CIRCUIT_OPEN"
@@ -41,7 +43,7 @@ const (
 // All lists every code the target writes, and CircuitOpen.
 var All = []string{Reserved, Paid, Released, GroupCreated, Joined, OK, SoldOut, SaleEnded, LimitExceeded,
 	Forbidden, NotMember, CouponLocked, InFlight, Expired, AlreadyPaid, GroupFull, KeyReused, BadRequest,
-	NotStarted, Unauthorized, NotFound, NotAllowed, BodyTooLarge, RateLimited, Fault, Shed, StoreDown, CircuitOpen}
+	NotStarted, Unauthorized, NotFound, NotAllowed, BodyTooLarge, RateLimited, Fault, Shed, StoreDown, Pending, NotSupported, CircuitOpen}
 
 // Status is the HTTP status that goes with a code, or 0 for a code whose status varies
 // (RESERVED: 201 or 200; BAD_REQUEST: 400 or 431) or that is not the target's.
@@ -59,7 +61,7 @@ func Status(code string) int {
 		return 404
 	case NotAllowed:
 		return 405
-	case InFlight, Expired, AlreadyPaid, GroupFull:
+	case InFlight, Expired, AlreadyPaid, GroupFull, Pending:
 		return 409
 	case SoldOut, SaleEnded:
 		return 410
@@ -73,6 +75,8 @@ func Status(code string) int {
 		return 429
 	case Fault:
 		return 500
+	case NotSupported:
+		return 501
 	case Shed, StoreDown, CircuitOpen:
 		return 503
 	}

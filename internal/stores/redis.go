@@ -52,8 +52,9 @@ func StartRedis(ctx context.Context, o Options) (*Redis, error) {
 	r := &Redis{dir: dir}
 	r.process = process{what: "redis-server", ready: r.ping, timeout: o.StartTimeout, stopSig: syscall.SIGTERM, grace: 5 * time.Second,
 		command: func() *exec.Cmd {
-			return exec.Command(bin, "--bind", "127.0.0.1", "--port", itoa(r.port), "--save", "",
-				"--appendonly", "no", "--dir", dir, "--daemonize", "no", "--protected-mode", "no")
+			args := append([]string{"--bind", "127.0.0.1", "--port", itoa(r.port), "--save", "",
+				"--appendonly", "no", "--dir", dir, "--daemonize", "no", "--protected-mode", "no"}, o.RedisArgs...)
+			return exec.Command(bin, args...)
 		}}
 	for attempt := 0; ; attempt++ {
 		if r.port, err = freePort(); err != nil {

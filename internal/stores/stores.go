@@ -24,6 +24,10 @@ type Options struct {
 	Dir string
 	// StartTimeout bounds the wait for the store to accept connections (default 30s).
 	StartTimeout time.Duration
+	// RedisArgs are extra redis-server arguments, after the defaults (which they override):
+	// "--appendonly", "yes", "--appendfsync", "always" makes a killed server lose nothing it
+	// acknowledged.
+	RedisArgs []string
 }
 
 func (o *Options) defaults() {

@@ -176,7 +176,7 @@ func JUnit(w io.Writer, s *report.Summary) error {
 	}
 	for _, g := range s.Gates {
 		c := junitCase{Name: g.Expr, Classname: "flashload.gates." + s.Name}
-		val := report.FormatGateValue(g)
+		val := GateValue(g)
 		if g.Pass {
 			c.SystemOut = "measured " + val
 		} else {

@@ -53,12 +53,16 @@ func FailedGates(gates []report.GateResult) []string {
 }
 
 // Audit writes the audit of a run that checked one, as "audit: ..." and one line per
-// violation; nothing when the audit did not run.
+// violation; "audit: not checked: REASON" when it could not run, nothing when no audit was
+// attempted (a simulation).
 func Audit(w io.Writer, a *report.Audit) error {
-	if !a.Checked {
-		return nil
-	}
 	ew := &errWriter{w: w}
+	if !a.Checked {
+		if a.Error != "" {
+			ew.printf("audit: %s\n", auditLine(a))
+		}
+		return ew.err
+	}
 	ew.printf("audit: %s\n", auditLine(a))
 	for _, v := range a.Violations {
 		ew.printf("  violation: %s\n", v)

@@ -301,3 +301,31 @@ func TestGatesOneLine(t *testing.T) {
 		t.Errorf("FailedGates: %q", got)
 	}
 }
+
+// TestGateNotChecked: every text output of a gate on an unchecked audit says "not checked: REASON",
+// never FAIL (0).
+func TestGateNotChecked(t *testing.T) {
+	s := &report.Summary{Name: "x", Audit: report.Audit{Error: "target restarted"}}
+	report.EvaluateGates(s, []string{"oversold == 0"})
+	var b strings.Builder
+	if err := Gates(&b, "", s.Gates); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.String(); !strings.Contains(got, "FAIL  oversold == 0  not checked: target restarted") {
+		t.Errorf("gate line %q", got)
+	}
+	if got := strings.Join(FailedGates(s.Gates), ""); got != "oversold == 0 (not checked: target restarted)" {
+		t.Errorf("failed gates %q", got)
+	}
+	b.Reset()
+	if err := Audit(&b, &s.Audit); err != nil || b.String() != "audit: not checked: target restarted\n" {
+		t.Errorf("audit line %q %v", b.String(), err)
+	}
+	b.Reset()
+	if err := JUnit(&b, s); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.String(), "measured 0") || !strings.Contains(b.String(), "not checked: target restarted") {
+		t.Errorf("junit %s", b.String())
+	}
+}

@@ -124,6 +124,9 @@ func TextFull(w io.Writer, s, predicted, full *report.Summary) error {
 		}
 		ew.printf("\n")
 	}
+	for _, f := range s.Faults {
+		ew.printf("%-10s %s\n", "fault", FaultLine(f))
+	}
 	if s.Replicas.Max > 0 {
 		ew.printf("%-10s %d..%d\n", "replicas", s.Replicas.Min, s.Replicas.Max)
 	}
@@ -175,14 +178,14 @@ func sideBySide(s, p *report.Summary) [][3]string {
 
 func auditLine(a *report.Audit) string {
 	if !a.Checked {
-		return "not run"
+		return report.AuditNotChecked(a)
 	}
 	verdict := "ok"
 	if len(a.Violations) > 0 || a.Oversold > 0 || a.Lost > 0 || a.Duplicates > 0 {
 		verdict = "VIOLATED"
 	}
-	return fmt.Sprintf("stock %d  sold %d  paid %d  released %d  oversold %d  lost %d  duplicates %d  unexpected %d  undersold %d  -> %s",
-		a.Stock, a.Sold, a.Paid, a.Released, a.Oversold, a.Lost, a.Duplicates, a.Unexpected, a.Undersold, verdict)
+	return fmt.Sprintf("stock %d  sold %d  paid %d  released %d  oversold %d  lost %d  unknown %d  duplicates %d  unexpected %d  undersold %d  -> %s",
+		a.Stock, a.Sold, a.Paid, a.Released, a.Oversold, a.Lost, a.Unknown, a.Duplicates, a.Unexpected, a.Undersold, verdict)
 }
 
 func pcts(p report.Percentiles) string {

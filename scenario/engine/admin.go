@@ -11,6 +11,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/flashload/flashload/report"
 	"github.com/flashload/flashload/scenario"
 	"github.com/valyala/fasthttp"
 )
@@ -143,23 +144,28 @@ func (a *adminClient) readAudit(ctx context.Context) (map[string]SKUAudit, error
 }
 
 // readOrders reads GET /admin/orders?sku=ID (NDJSON) for each SKU.
-func (a *adminClient) readOrders(ctx context.Context, skus []scenario.SKU) ([]Order, error) {
-	var out []Order
+// A SKU the target answers 404 for has no orders: its store forgot it (a store restarted
+// without persistence); missing names those SKUs.
+func (a *adminClient) readOrders(ctx context.Context, skus []scenario.SKU) (out []Order, missing []string, err error) {
 	for _, k := range skus {
 		status, body, err := a.call(ctx, "GET", "/admin/orders?sku="+k.SKU, nil)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
+		}
+		if status == 404 {
+			missing = append(missing, k.SKU)
+			continue
 		}
 		if status != 200 {
-			return nil, fmt.Errorf("GET /admin/orders?sku=%s: %d %s", k.SKU, status, bytes.TrimSpace(body))
+			return nil, nil, fmt.Errorf("GET /admin/orders?sku=%s: %d %s", k.SKU, status, bytes.TrimSpace(body))
 		}
 		os, err := ReadOrders(bytes.NewReader(body))
 		if err != nil {
-			return nil, fmt.Errorf("GET /admin/orders?sku=%s: %w", k.SKU, err)
+			return nil, nil, fmt.Errorf("GET /admin/orders?sku=%s: %w", k.SKU, err)
 		}
 		out = append(out, os...)
 	}
-	return out, nil
+	return out, missing, nil
 }
 
 // pollGauges feeds the Recorder's gauges from /admin/audit once a second until ctx ends.
@@ -202,11 +208,11 @@ func (r *run) audit(ctx context.Context) (*SaleAudit, error) {
 		if err != nil {
 			return nil, err
 		}
-		orders, err := a.readOrders(ctx, r.s.SKUs)
+		orders, missing, err := a.readOrders(ctx, r.s.SKUs)
 		if err != nil {
 			return nil, err
 		}
-		in.Server, in.Orders = srv, orders
+		in.Server, in.Orders, in.Forgotten = srv, orders, missing
 	case r.opts.OrdersFile != "":
 		f, err := os.Open(r.opts.OrdersFile)
 		if err != nil {
@@ -223,6 +229,11 @@ func (r *run) audit(ctx context.Context) (*SaleAudit, error) {
 	}
 	a := AuditSale(in)
 	return &a, nil
+}
+
+// notChecked is the audit of a run that could not audit: Checked false, and why.
+func notChecked(reason string) report.Audit {
+	return report.Audit{Error: reason, Violations: []string{}}
 }
 
 // attempts gathers every worker's purchase attempts, spilled and in memory.

@@ -352,6 +352,9 @@ type AuditInput struct {
 	Attempts []Attempt
 	Orders   []Order
 	Server   map[string]SKUAudit // by SKU, from /admin/audit
+	// Forgotten are scenario SKUs the target no longer knows (404): their store lost them, and
+	// every order with them.
+	Forgotten []string
 }
 
 const maxViolations = 20
@@ -361,7 +364,9 @@ const maxViolations = 20
 //   - oversold: units sold beyond the stock, from the server's counters or from the stored live
 //     orders, whichever is larger (a strategy that oversells may not count it);
 //   - conservation: stock = available + reserved + paid, when the server reports counters;
-//   - lost: acknowledged attempts with no stored order for their key;
+//   - lost: acknowledged attempts with no stored order for their key (only acknowledged ones);
+//   - unknown: attempts whose outcome the client could not know (no answer after sending, a
+//     5xx that may have done the work, IN_FLIGHT): counted apart, never lost nor unexpected;
 //   - unexpected: stored orders whose key no attempt of this run used, or whose attempt ended in
 //     a definite failure;
 //   - duplicates: orders beyond the first per key, and live orders beyond a user's limit per SKU;
@@ -457,6 +462,12 @@ func AuditSale(in AuditInput) SaleAudit {
 	}
 	lostBySKU := map[uint16]int64{}
 	for i := range in.Attempts {
+		switch in.Attempts[i].Outcome {
+		case report.OutcomeUnknown, report.OutcomePending:
+			// The client cannot know whether it happened: neither lost when missing nor
+			// unexpected when stored (Jepsen's info operations).
+			a.Unknown++
+		}
 		if in.Attempts[i].Outcome == report.OutcomeAcknowledged && !found[i] {
 			lostBySKU[in.Attempts[i].SKU]++
 			a.Lost++
@@ -465,6 +476,9 @@ func AuditSale(in AuditInput) SaleAudit {
 				lostExample = string(appendKey(nil, in.Run, at.Seq, at.Step))
 			}
 		}
+	}
+	for _, sku := range in.Forgotten {
+		violate("%s: the target no longer knows this SKU: its store lost it and its orders", sku)
 	}
 	if a.Lost > 0 {
 		violate("lost: %d acknowledged purchases have no stored order (e.g. key %s)", a.Lost, lostExample)

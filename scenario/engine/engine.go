@@ -50,6 +50,11 @@ type Options struct {
 	Progress func(ctx context.Context, snapshot func() report.Snapshot)
 	// Observe, when set, runs like Progress with the Recorder itself (a metrics exporter reads it).
 	Observe func(ctx context.Context, rec *report.Recorder, snapshot func() report.Snapshot)
+	// Faults, when set, runs in its own goroutine from the start of load (start is the run
+	// clock's zero, play maps scenario time to it) until the load ends and its context is
+	// cancelled; it must then undo what is still in effect and return what it applied, which
+	// lands in summary faults[] before the audit reads the target.
+	Faults func(ctx context.Context, start time.Time, play *scenario.Play) []report.Fault
 
 	Seed  int64  // 0: the scenario's seed
 	RunID string // prefix of idempotency keys; default derived from the start time
@@ -165,6 +170,11 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*report.Run, 
 		side.Add(1)
 		go func() { defer side.Done(); r.pollGauges(runCtx) }()
 	}
+	var faults []report.Fault
+	if opts.Faults != nil {
+		side.Add(1)
+		go func() { defer side.Done(); faults = opts.Faults(runCtx, r.start, r.play) }()
+	}
 
 	var complete bool
 	if closed {
@@ -193,7 +203,14 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*report.Run, 
 	if !complete {
 		sum.Partial = true
 	}
-	if !opts.NoAudit {
+	if len(faults) > 0 {
+		sum.Faults = faults
+		report.MarkFaults(sum)
+	}
+	switch {
+	case opts.NoAudit:
+		sum.Audit = notChecked("disabled (--no-audit)")
+	default:
 		// The audit reads the target after load: give it its own bounded context, since ctx may
 		// be cancelled already (SIGINT) and the audit of a partial run is still worth having.
 		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
@@ -202,9 +219,12 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*report.Run, 
 		switch {
 		case err != nil:
 			sum.Warnings = append(sum.Warnings, "audit: "+err.Error())
+			sum.Audit = notChecked(err.Error())
 		case a != nil:
 			sum.Audit = a.Audit
 			report.ApplySKUAudit(sum, a.SKUs)
+		default:
+			sum.Audit = notChecked("the target is not auditable (no admin token, no --orders export)")
 		}
 	}
 	r.fillRates(sum)

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -216,6 +217,12 @@ func TestTargetDiesMidRun(t *testing.T) {
 	if len(sum.Warnings) == 0 {
 		t.Error("no warning about the audit of a dead target")
 	}
+	if sum.Audit.Checked || sum.Audit.Error == "" {
+		t.Errorf("audit of a dead target: %+v, want checked false with the reason", sum.Audit)
+	}
+	if pass, _ := report.EvaluateGates(sum, []string{"oversold == 0"}); pass || !strings.HasPrefix(sum.Gates[0].Error, "not checked: ") {
+		t.Errorf("gate on the audit of a dead target: %+v", sum.Gates)
+	}
 }
 
 // TestSegmentsAddUp: segments 1/2 and 2/2 together send what one run sends (Poisson arrivals).
@@ -236,6 +243,9 @@ func TestSegmentsAddUp(t *testing.T) {
 			t.Fatal(err)
 		}
 		totals[i] = res.Summary.Requests.Total + res.Summary.Requests.Dropped
+		if a := res.Summary.Audit; a.Checked || !strings.Contains(a.Error, "not auditable") {
+			t.Errorf("audit without an admin token: %+v", a)
+		}
 		if seg != "" && res.Summary.Segment != seg {
 			t.Errorf("segment %q in summary, want %q", res.Summary.Segment, seg)
 		}

@@ -17,6 +17,11 @@
 //   - pg-row, pg-occ, tcc: every piece of state in PostgreSQL (pgstock.go, tcc.go, schema.sql):
 //     a conditional UPDATE in one transaction, optimistic versioned writes with bounded
 //     retries, and Seata-style TCC with a fence table.
+//   - redis-lock: a SET NX PX lock per SKU around a read-check-write of redis-lua's keys
+//     (redislock.go); a holder that outlives the lock's TTL lets a second one in, and the
+//     audit shows the oversell.
+//   - redis-mq: one Lua script checks and decrements in Redis and appends the order to a Redis
+//     Stream; consumers persist it to PostgreSQL, the book of record (redismq.go).
 //
 // Idempotency keys are scoped to (SKU, user). Prices are computed by the caller (Request.UnitPrice)
 // except for the first-N half price, which depends on the unit's rank and so is decided
@@ -33,7 +38,7 @@ import (
 )
 
 // Names lists the strategies New knows, in the order the CLI documents them.
-var Names = []string{"naive", "memory", "sharded", "redis-decr", "redis-lua", "redis-sharded", "pg-row", "pg-occ", "tcc"}
+var Names = []string{"naive", "memory", "sharded", "redis-decr", "redis-lua", "redis-sharded", "redis-lock", "redis-mq", "pg-row", "pg-occ", "tcc"}
 
 // Errors a Strategy answers with; the target maps each to an HTTP status and code.
 var (
@@ -49,6 +54,12 @@ var (
 	ErrNotStarted  = errors.New("sale not started")
 	ErrEnded       = errors.New("sale ended")
 	ErrUnavailable = errors.New("store unavailable")
+	// ErrBusy: redis-lock could not take the SKU's lock within its wait bound (nothing written).
+	ErrBusy = errors.New("the sku's lock is busy")
+	// ErrPending: redis-mq acknowledged the order but it is not in the book of record yet.
+	ErrPending = errors.New("order acknowledged, not yet persisted")
+	// ErrNotSupported: the strategy cannot honour the request (for example a fault it lacks the part for).
+	ErrNotSupported = errors.New("not supported by this strategy")
 )
 
 // Status of an order.
@@ -140,6 +151,12 @@ type Audit struct {
 	// Undersold counts SOLD_OUT answers the strategy gave while units were left (pg-occ
 	// after its retries); 0 for strategies that never do.
 	Undersold int64
+	// BacklogSeen is how many acknowledged orders were still in redis-mq's stream when the
+	// audit began (it waits for them to reach the book of record); Backlog is how many were
+	// left when it read the book (0: drained; more means the wait timed out and the
+	// audit is incomplete). Both 0 for strategies without a queue.
+	BacklogSeen int64
+	Backlog     int64
 }
 
 // Strategy is an inventory architecture. Every method is safe for concurrent use.
@@ -174,6 +191,23 @@ type Config struct {
 	RedisPrefix string // key prefix, so several servers or tests can share one Redis
 	PostgresURL string // pg-* strategies
 	Shards      int    // sharded, redis-sharded
+
+	// redis-lock: the lock's TTL (0: DefaultLockTTL), a hold inside the critical section (tests
+	// of the TTL pitfall), and Pause, called inside the critical section too (the target passes
+	// its stall fault, so a stalled service holds its locks past their TTL).
+	LockTTL  time.Duration
+	LockHold time.Duration
+	Pause    func(context.Context)
+
+	// redis-mq: consumers per replica (0: DefaultConsumers), the idle time after which a
+	// pending message of another consumer is claimed (0: DefaultClaimIdle), how long pay and
+	// cancel wait for an acknowledged order to be persisted before 409 PENDING (0:
+	// DefaultPendingWait), and how long an audit waits for the stream to drain (0:
+	// DefaultDrainWait).
+	Consumers   int
+	ClaimIdle   time.Duration
+	PendingWait time.Duration
+	DrainWait   time.Duration
 }
 
 // DefaultShards is the bucket count of the sharded strategies.
@@ -199,6 +233,10 @@ func New(ctx context.Context, cfg Config) (Strategy, error) {
 		return newSharded(cfg.Shards), nil
 	case "redis-decr", "redis-lua", "redis-sharded":
 		return newRedis(ctx, cfg)
+	case "redis-lock":
+		return newRedisLock(ctx, cfg)
+	case "redis-mq":
+		return newRedisMQ(ctx, cfg)
 	case "pg-row", "pg-occ", "tcc":
 		return newPostgres(ctx, cfg)
 	}

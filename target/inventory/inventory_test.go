@@ -24,7 +24,7 @@ func newStrategy(t testing.TB, name string) Strategy {
 		cfg.RedisURL = "redis://" + testenv.RedisAddr(t) + "/0"
 		cfg.RedisPrefix = fmt.Sprintf("flinv-%d-%d", os.Getpid(), prefixes.Add(1))
 	}
-	if isPostgres(name) {
+	if isPostgres(name) || name == "redis-mq" {
 		cfg.PostgresURL = testenv.Postgres(t)
 	}
 	s, err := New(context.Background(), cfg)
@@ -112,7 +112,7 @@ func TestStrategyContract(t *testing.T) {
 
 func TestFirstNHalfIsAtomicWithTheStock(t *testing.T) {
 	ctx := context.Background()
-	for _, name := range []string{"memory", "redis-lua", "redis-decr", "pg-row", "tcc"} {
+	for _, name := range []string{"memory", "redis-lua", "redis-decr", "redis-lock", "redis-mq", "pg-row", "tcc"} {
 		t.Run(name, func(t *testing.T) {
 			s := newStrategy(t, name)
 			if err := s.Configure(ctx, SKU{SKU: "x", Stock: 1000, FirstNHalf: 100}); err != nil {

@@ -272,3 +272,77 @@ BEGIN
   END IF;
   code := 'JOINED';
 END $$;
+
+-- redis-mq (redismq.go): Redis gates the purchase and appends each order to a stream; its
+-- consumers persist the orders here, the book of record. mq_gen is the generation of the
+-- SKU's last Configure (the Redis catalogue's): an order id carries its generation in its
+-- high 32 bits, and a message of an older generation is dropped, not persisted.
+ALTER TABLE fl_skus ADD COLUMN IF NOT EXISTS mq_gen bigint NOT NULL DEFAULT 0;
+
+-- The outbox of units to give back to the Redis gate: a release of a redis-mq order (cancel,
+-- expiry, a late pay) inserts its row in the same transaction (the trigger below); the
+-- strategy applies it to Redis idempotently and deletes it.
+CREATE TABLE IF NOT EXISTS fl_mq_returns (
+  id      bigint PRIMARY KEY,
+  sku     text NOT NULL,
+  user_id text NOT NULL,
+  qty     bigint NOT NULL
+);
+
+CREATE OR REPLACE FUNCTION fl_mq_release_outbox() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM fl_skus WHERE sku = NEW.sku AND mq_gen > 0) THEN
+    INSERT INTO fl_mq_returns (id, sku, user_id, qty) VALUES (NEW.id, NEW.sku, NEW.user_id, NEW.qty)
+      ON CONFLICT DO NOTHING;
+  END IF;
+  RETURN NULL;
+END $$;
+CREATE OR REPLACE TRIGGER fl_mq_release_outbox AFTER UPDATE OF status ON fl_orders
+  FOR EACH ROW WHEN (OLD.status = 'r' AND NEW.status = 'x') EXECUTE FUNCTION fl_mq_release_outbox();
+
+-- fl_mq_configure resets a SKU (fl_configure) unless a newer generation already did.
+CREATE OR REPLACE FUNCTION fl_mq_configure(p_gen bigint, p_sku text, p_def bytea, p_stock bigint,
+    p_limit bigint, p_starts timestamptz, p_ends timestamptz, p_first_n bigint) RETURNS boolean
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_gen bigint;
+BEGIN
+  SELECT mq_gen INTO v_gen FROM fl_skus WHERE sku = p_sku FOR UPDATE;
+  IF FOUND AND v_gen > p_gen THEN RETURN false; END IF;
+  PERFORM fl_configure(p_sku, p_def, p_stock, p_limit, p_starts, p_ends, p_first_n);
+  UPDATE fl_skus SET mq_gen = p_gen WHERE sku = p_sku;
+  DELETE FROM fl_mq_returns WHERE sku = p_sku;
+  RETURN true;
+END $$;
+
+-- fl_mq_persist inserts a batch of one SKU's orders from the stream, idempotently: an order
+-- already there (a redelivered message) changes nothing. The SKU row is locked first, which
+-- serializes batches of one SKU (they would meet on its counters anyway) and orders them
+-- against a Configure: a batch of another generation inserts nothing. Safe against the
+-- schema's lock order, since it only inserts new order rows. Answers the orders inserted, or
+-- -1 for a stale generation.
+CREATE OR REPLACE FUNCTION fl_mq_persist(p_sku text, p_gen bigint, p_id bigint[], p_user text[],
+    p_key text[], p_fp bigint[], p_qty bigint[], p_unit double precision[], p_half bigint[],
+    p_grp text[], p_coupon text[], p_created timestamptz[], p_expires timestamptz[]) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_gen bigint; v_n bigint; v_units bigint;
+BEGIN
+  SELECT mq_gen INTO v_gen FROM fl_skus WHERE sku = p_sku FOR UPDATE;
+  IF NOT FOUND OR v_gen <> p_gen THEN RETURN -1; END IF;
+  WITH ins AS (
+    INSERT INTO fl_orders (id, sku, user_id, key, fp, qty, unit, half, grp, coupon, status, created_at, expires_at)
+    SELECT i, p_sku, u, k, f, q, un, h, g, c, 'r', cr, ex
+      FROM unnest(p_id, p_user, p_key, p_fp, p_qty, p_unit, p_half, p_grp, p_coupon, p_created, p_expires)
+        AS t(i, u, k, f, q, un, h, g, c, cr, ex)
+    ON CONFLICT DO NOTHING
+    RETURNING qty)
+  SELECT count(*), coalesce(sum(qty), 0) INTO v_n, v_units FROM ins;
+  IF v_n > 0 THEN
+    UPDATE fl_skus SET available = available - v_units, reserved = reserved + v_units,
+        taken = taken + v_units, orders = orders + v_n, version = version + 1
+      WHERE sku = p_sku;
+  END IF;
+  RETURN v_n;
+END $$;

@@ -1,0 +1,37 @@
+package engine
+
+import (
+	"testing"
+
+	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/scenario"
+)
+
+// TestAuditUnknownApart: outcomes the client could not know are counted as unknown, whether or
+// not the server stored them; lost counts only acknowledged purchases missing.
+func TestAuditUnknownApart(t *testing.T) {
+	skus := []scenario.SKU{{SKU: "a", Stock: 10}}
+	key := func(seq int64) string { return string(appendKey(nil, "R", seq, 0)) }
+	attempts := []Attempt{
+		{Seq: 1, Outcome: report.OutcomeAcknowledged}, // stored
+		{Seq: 2, Outcome: report.OutcomeAcknowledged}, // missing: lost
+		{Seq: 3, Outcome: report.OutcomeUnknown},      // timed out, stored: it happened
+		{Seq: 4, Outcome: report.OutcomeUnknown},      // timed out, missing: it did not
+		{Seq: 5, Outcome: report.OutcomePending},      // IN_FLIGHT, missing
+		{Seq: 6, Outcome: report.OutcomeShed},         // a definite no, missing
+	}
+	orders := []Order{{Key: key(1), User: "1", SKU: "a", Qty: 1}, {Key: key(3), User: "3", SKU: "a", Qty: 1}}
+	a := Audit(AuditInput{Run: "R", SKUs: skus, Attempts: attempts, Orders: orders})
+	if a.Unknown != 3 {
+		t.Errorf("unknown %d, want 3 (two timeouts and one IN_FLIGHT)", a.Unknown)
+	}
+	if a.Lost != 1 {
+		t.Errorf("lost %d, want 1 (only the acknowledged purchase missing)", a.Lost)
+	}
+	if a.Unexpected != 0 {
+		t.Errorf("unexpected %d, want 0 (a stored unknown is not unexpected)", a.Unexpected)
+	}
+	if a.Sold != 2 {
+		t.Errorf("sold %d, want 2", a.Sold)
+	}
+}
