@@ -233,10 +233,10 @@ func invErr(ctx *fasthttp.RequestCtx, err error) {
 	case errors.Is(err, inventory.ErrEnded):
 		writeErr(ctx, fasthttp.StatusGone, codes.SaleEnded, "the sale has ended")
 	case errors.Is(err, inventory.ErrPending):
-		ctx.Response.Header.Set("Retry-After", "1")
+		ctx.Response.Header.Set("Retry-After", codes.RetryAfter)
 		writeErr(ctx, fasthttp.StatusConflict, codes.Pending, "the order is acknowledged and not yet persisted; retry")
 	case errors.Is(err, inventory.ErrBusy):
-		ctx.Response.Header.Set("Retry-After", "1")
+		ctx.Response.Header.Set("Retry-After", codes.RetryAfter)
 		writeErr(ctx, fasthttp.StatusServiceUnavailable, codes.Shed, "the sku's lock is busy")
 	case errors.Is(err, inventory.ErrNotSupported):
 		writeErr(ctx, fasthttp.StatusNotImplemented, codes.NotSupported, err.Error())
