@@ -277,7 +277,14 @@ END $$;
 -- consumers persist the orders here, the book of record. mq_gen is the generation of the
 -- SKU's last Configure (the Redis catalogue's): an order id carries its generation in its
 -- high 32 bits, and a message of an older generation is dropped, not persisted.
-ALTER TABLE fl_skus ADD COLUMN IF NOT EXISTS mq_gen bigint NOT NULL DEFAULT 0;
+-- A replica starting while others sell must not queue behind their transactions for a table
+-- lock (ALTER TABLE and CREATE TRIGGER take one even when nothing changes, and with the
+-- index checks above they deadlock with purchases): both run only when missing.
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'fl_skus'::regclass AND attname = 'mq_gen' AND NOT attisdropped) THEN
+    ALTER TABLE fl_skus ADD COLUMN mq_gen bigint NOT NULL DEFAULT 0;
+  END IF;
+END $$;
 
 -- The outbox of units to give back to the Redis gate: a release of a redis-mq order (cancel,
 -- expiry, a late pay) inserts its row in the same transaction (the trigger below); the
@@ -298,8 +305,12 @@ BEGIN
   END IF;
   RETURN NULL;
 END $$;
-CREATE OR REPLACE TRIGGER fl_mq_release_outbox AFTER UPDATE OF status ON fl_orders
-  FOR EACH ROW WHEN (OLD.status = 'r' AND NEW.status = 'x') EXECUTE FUNCTION fl_mq_release_outbox();
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = 'fl_orders'::regclass AND tgname = 'fl_mq_release_outbox') THEN
+    CREATE TRIGGER fl_mq_release_outbox AFTER UPDATE OF status ON fl_orders
+      FOR EACH ROW WHEN (OLD.status = 'r' AND NEW.status = 'x') EXECUTE FUNCTION fl_mq_release_outbox();
+  END IF;
+END $$;
 
 -- fl_mq_configure resets a SKU (fl_configure) unless a newer generation already did.
 CREATE OR REPLACE FUNCTION fl_mq_configure(p_gen bigint, p_sku text, p_def bytea, p_stock bigint,
