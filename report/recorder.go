@@ -86,6 +86,9 @@ type RecorderOptions struct {
 	ScenarioDuration time.Duration                          // for Snapshot
 	CompressAt       func(wall time.Duration) float64       // for Snapshot.Compress; nil: 1
 	NextStage        func(wall time.Duration) string        // for Snapshot.NextStage
+	// Publish keeps what each harvest adds to a window until Seal hands it out (a generator that
+	// publishes its windows: sealed.go). Without it Seal returns counters only.
+	Publish bool
 }
 
 // Gauges are point-in-time readings (the sale, the autoscaler), set by the engine or the
@@ -122,7 +125,9 @@ type Recorder struct {
 	repMax   int
 	warnings []string
 	finished bool
-	sealFrom int64 // windows before this index are sealed (kept encoded), except late arrivals' windows
+	sealFrom int64             // windows before this index are sealed (kept encoded), except late arrivals' windows
+	pending  map[int64]*window // with Publish: what harvests added since the last Seal (sealed.go)
+	pubNext  int64             // windows before this index were published once by Seal
 }
 
 // NewRecorder makes a Recorder with opts.Workers shards.
@@ -215,6 +220,7 @@ func (r *Recorder) harvest(before int64, seal bool) {
 		}
 	}
 	for idx, d := range deltas {
+		r.keep(idx, d)
 		if g := r.windows[idx]; g != nil {
 			g.merge(d)
 		} else {
@@ -379,9 +385,7 @@ func (r *Recorder) Finish(end time.Duration) *Run {
 		StartedAt: r.opts.StartedAt, DurationS: end.Seconds(), ScenarioTimeS: r.scenarioAt(end).Seconds(),
 		Target: r.opts.Target, Strategy: r.opts.Strategy, Segment: r.opts.Segment, WindowS: r.win.Seconds(),
 		Gates: []GateResult{}, Timeline: []TimelinePoint{}, Audit: Audit{Violations: []string{}}}
-	s.Requests = Requests{Total: c.total, Arrivals: c.arrivals, OK: c.ok, Failed: c.errs + c.shed, Errors: c.errs, Shed: c.shed,
-		Dropped: c.dropped, Retries: c.retries, ByStatus: c.byStatus, ByCode: c.byCode, ByError: c.byError,
-		ByStep: c.byStep, ByJourney: c.byJourney}
+	s.Requests = c.requests()
 	if len(c.ratios) > 0 {
 		s.Rates = c.ratios
 	}

@@ -166,6 +166,10 @@ type Summary struct {
 	Gates         []GateResult     `json:"gates"`
 	Timeline      []TimelinePoint  `json:"timeline"`
 	Warnings      []string         `json:"warnings,omitempty"`
+	// Aborted names what stopped the run early: an abort gate's expression, or "watch" (q).
+	Aborted string `json:"aborted,omitempty"`
+	// Generators are the load generators of a coordinated run (flashload watch), with their state.
+	Generators []GeneratorState `json:"generators,omitempty"`
 }
 
 // WindowStats is what the dashboard shows for one span of time (the last window, or the run so far).
@@ -220,4 +224,8 @@ type Snapshot struct {
 	Warnings []string // generator saturated, dropped arrivals, target unreachable
 	Done     bool
 	Partial  bool
+
+	// A coordinated run's view (flashload watch): its generators and its gates evaluated live.
+	Generators []GeneratorState
+	Gates      []GateResult
 }

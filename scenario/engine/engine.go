@@ -61,6 +61,15 @@ type Options struct {
 	NoPreflight bool // skip measuring this machine's generation ceiling
 	NoAudit     bool // skip the audit even when the target is auditable
 
+	// Ready, when set, is called after setup, just before load; it returns the instant the load
+	// starts (generators of one coordinated run start together) and the run waits for it. An
+	// error ends the run before any load.
+	Ready func(ctx context.Context) (time.Time, error)
+	// Sealed, when set, receives what the Recorder closed: once per window while the run goes
+	// on (from one goroutine), and once more, Final, after the last answer. To stop the run
+	// (an abort), cancel Run's context.
+	Sealed func(report.Sealed)
+
 	// FastHTTPOnly sends every request through fasthttp. Otherwise plain-HTTP (http://) targets
 	// use the raw transport (rawconn.go, transport.go), about a quarter less CPU per request
 	// than fasthttp's HostClient: one keep-alive connection per worker when MaxConns ≥ Workers,
@@ -132,6 +141,21 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*report.Run, 
 		}
 	}
 	r.start = time.Now()
+	if opts.Ready != nil {
+		at, err := opts.Ready(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if err := sleepUntil(ctx, at); err != nil {
+			return nil, err
+		}
+		// The schedule counts from the shared instant even when woken a little late; a start
+		// long past (a late joiner) counts from now instead of rushing the backlog.
+		if r.start = time.Now(); r.start.Sub(at) < time.Second {
+			r.start = at
+		}
+		r.rec.SetStartedAt(r.start)
+	}
 	runCtx, cancelRun := context.WithCancel(ctx)
 	defer cancelRun()
 	var side sync.WaitGroup
@@ -141,6 +165,10 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*report.Run, 
 			defer side.Done()
 			opts.Progress(runCtx, func() report.Snapshot { return r.rec.Snapshot(r.now()) })
 		}()
+	}
+	if opts.Sealed != nil {
+		side.Add(1)
+		go func() { defer side.Done(); r.sealWindows(runCtx) }()
 	}
 	if r.auditable() {
 		side.Add(1)
@@ -164,6 +192,9 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*report.Run, 
 	side.Wait()
 
 	res := r.rec.Finish(end)
+	if opts.Sealed != nil {
+		opts.Sealed(r.rec.Seal(end))
+	}
 	sum := res.Summary
 	sum.Mode = "live"
 	sum.Seed = r.seed
@@ -189,6 +220,40 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*report.Run, 
 	}
 	r.fillRates(sum)
 	return res, nil
+}
+
+// sealWindows hands Options.Sealed what the Recorder closed, just after each window's end.
+func (r *run) sealWindows(ctx context.Context) {
+	win := r.rec.Window()
+	t := time.NewTimer(time.Hour)
+	defer t.Stop()
+	for {
+		now := r.now()
+		next := (now/win+1)*win + 20*time.Millisecond // answers of the window are in by then
+		t.Reset(next - now)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			r.opts.Sealed(r.rec.Seal(r.now()))
+		}
+	}
+}
+
+// sleepUntil waits until t or ctx's end.
+func sleepUntil(ctx context.Context, t time.Time) error {
+	d := time.Until(t)
+	if d <= 0 {
+		return nil
+	}
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-tm.C:
+		return nil
+	}
 }
 
 // prepare validates and resolves everything before any load.

@@ -36,6 +36,7 @@ func NewRecorder(s *scenario.Scenario, play *scenario.Play, opts Options, seed i
 		StartedAt:        time.Now(),
 		Target:           opts.Target,
 		Segment:          seg,
+		Publish:          opts.Sealed != nil,
 		Duration:         play.WallDuration(),
 		Workers:          ShardCount(workers),
 		TargetRate:       func(w time.Duration) float64 { return play.WallRate(w) * share },
