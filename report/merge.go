@@ -60,6 +60,9 @@ func Merge(runs ...*Run) (*Run, error) {
 		s.DurationS = max(s.DurationS, rs.DurationS)
 		s.ScenarioTimeS = max(s.ScenarioTimeS, rs.ScenarioTimeS)
 		s.Partial = s.Partial || rs.Partial
+		if s.Aborted == "" {
+			s.Aborted = rs.Aborted
+		}
 		targetSum += rs.Rate.TargetAvg * rs.DurationS
 		addRequests(&s.Requests, &rs.Requests)
 		for k, q := range rs.Rates {

@@ -208,7 +208,7 @@ func (r *run) audit(ctx context.Context) (*report.Audit, error) {
 	if err != nil {
 		return nil, err
 	}
-	in := AuditInput{Run: r.runID, SKUs: r.s.SKUs, Attempts: attempts}
+	in := AuditInput{Run: r.runID, Segment: r.play.Segment(), SKUs: r.s.SKUs, Attempts: attempts}
 	switch {
 	case r.opts.AdminToken != "":
 		a := newAdminClient(r.adminURL(), r.opts.AdminToken)

@@ -346,6 +346,10 @@ type SKUAudit struct {
 // AuditInput is everything the join needs. Server is nil when only an export is known.
 type AuditInput struct {
 	Run      string         // the run id: the prefix of this run's idempotency keys
+	// Segment is the run's share of the arrivals. Generators of one coordinated run share the key
+	// prefix; an order whose key is the run's but whose arrival is another segment's is that
+	// generator's to audit, not unexpected here.
+	Segment scenario.Segment
 	SKUs     []scenario.SKU // the scenario's SKUs: stock and per-user limit
 	Attempts []Attempt
 	Orders   []Order
@@ -430,6 +434,7 @@ func Audit(in AuditInput) report.Audit {
 		seq, step, ours := parseKey(o.Key, in.Run)
 		idx, attempted := byKey[uint64(seq)<<16|uint64(step)]
 		switch {
+		case ours && !in.Segment.Contains(seq):
 		case !ours || !attempted:
 			a.Unexpected++
 			unexpectedExample = o.Key
