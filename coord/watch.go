@@ -392,3 +392,13 @@ func segIndex(seg string) int {
 	}
 	return 0
 }
+
+// Aborted returns the abort that stopped the run, if one did.
+func (w *Watcher) Aborted() (Abort, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.aborted == nil {
+		return Abort{}, false
+	}
+	return *w.aborted, true
+}
