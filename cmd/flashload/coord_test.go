@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -86,14 +87,14 @@ gates: GATES
 `
 
 type coordEnv struct {
-	dir, scenario, target, token, redisURL, runID string
+	dir, scenario, wall, target, token, redisURL, runID string
 }
 
 func newCoordEnv(t *testing.T, duration, gates string) *coordEnv {
 	t.Helper()
 	addr := testenv.RedisAddr(t)
 	flashloadBin(t) // before watch starts its clock: the first build takes a while
-	e := &coordEnv{dir: t.TempDir(), redisURL: "redis://" + addr + "/0",
+	e := &coordEnv{dir: t.TempDir(), wall: duration, redisURL: "redis://" + addr + "/0",
 		runID: fmt.Sprintf("%s-%d", strings.ToLower(t.Name()), time.Now().UnixNano())}
 	e.target, e.token = startRunTarget(t, "memory")
 	e.scenario = filepath.Join(e.dir, "s.yaml")
@@ -104,10 +105,11 @@ func newCoordEnv(t *testing.T, duration, gates string) *coordEnv {
 	return e
 }
 
-// generatorArgs is one generator's command line (the Indexed Job's, with its variables filled in).
-func (e *coordEnv) generatorArgs(n int, out string) []string {
-	return []string{"run", e.scenario, "--target", e.target, "--admin-token", e.token,
-		"--coordinate", e.redisURL, "--run-id", e.runID, "--segment", "auto/" + strconv.Itoa(n), "--out", out, "--no-tui"}
+// generatorArgs is one generator's command line: the Indexed Job's (deploy/k8s), with its
+// variables filled in for this machine. n must be the Job's completions.
+func (e *coordEnv) generatorArgs(t *testing.T, out string) []string {
+	return manifestArgs(t, "Job/flashload-generators", map[string]string{"SCENARIO": e.scenario, "WALL": e.wall,
+		"TARGET_URL": e.target, "COORDINATE": e.redisURL, "RUN_ID": e.runID, "OUT_DIR": out})
 }
 
 type genProc struct {
@@ -124,8 +126,8 @@ func (e *coordEnv) startGenerators(t *testing.T, n int) []*genProc {
 	var gens []*genProc
 	for i := range n {
 		g := &genProc{out: filepath.Join(e.dir, fmt.Sprintf("seg%d", i+1)), done: make(chan error, 1)}
-		g.cmd = exec.Command(bin, e.generatorArgs(n, g.out)...)
-		g.cmd.Env = append(os.Environ(), coord.IndexEnv+"="+strconv.Itoa(i))
+		g.cmd = exec.Command(bin, e.generatorArgs(t, g.out)...)
+		g.cmd.Env = append(os.Environ(), coord.IndexEnv+"="+strconv.Itoa(i), "FLASHLOAD_ADMIN_TOKEN="+e.token)
 		g.cmd.Stderr = &g.stderr
 		if err := g.cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -161,17 +163,22 @@ type watchResult struct {
 	errb bytes.Buffer
 }
 
-// startWatch runs watch in-process; wait for the result on the returned channel.
-func (e *coordEnv) startWatch(t *testing.T, out string, lostAfter time.Duration) (*watchResult, chan struct{}) {
+// startWatch runs the watch Job's command line (deploy/k8s) in-process, to read its live view;
+// done closes when it ends.
+func (e *coordEnv) startWatch(t *testing.T, out string) (res *watchResult, done chan struct{}) {
 	t.Helper()
-	res := &watchResult{}
+	res = &watchResult{}
 	got := make(chan *coord.Watcher, 1)
-	done := make(chan struct{})
-	o := &watchOptions{Coordinate: e.redisURL, RunID: e.runID, Out: out, NoTUI: true, LostAfter: lostAfter,
-		Stdout: &res.out, Stderr: &res.errb, Watcher: func(w *coord.Watcher) { got <- w }}
+	done = make(chan struct{})
+	watcherHook = func(w *coord.Watcher) { got <- w }
+	t.Cleanup(func() { watcherHook = nil })
+	root := newRootCmd()
+	root.SetArgs(manifestArgs(t, "Job/flashload-watch", map[string]string{"COORDINATE": e.redisURL, "RUN_ID": e.runID, "OUT_DIR": out}))
+	root.SetOut(&res.out)
+	root.SetErr(&res.errb)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
-	go func() { defer close(done); res.err = watchRun(ctx, o) }()
+	go func() { defer close(done); res.err = root.ExecuteContext(ctx) }()
 	select {
 	case res.w = <-got:
 	case <-done:
@@ -187,7 +194,7 @@ func (e *coordEnv) startWatch(t *testing.T, out string, lostAfter time.Duration)
 func TestCoordinatedRun(t *testing.T) {
 	e := newCoordEnv(t, "3s", `["p(99) < 10s", {expr: "oversold == 0", abort: true}]`)
 	merged := filepath.Join(e.dir, "merged")
-	wr, wdone := e.startWatch(t, merged, 0)
+	wr, wdone := e.startWatch(t, merged)
 	gens := e.startGenerators(t, 3)
 	for _, g := range gens {
 		if code := g.wait(t); code != 0 {
@@ -265,7 +272,7 @@ func TestCoordinatedRun(t *testing.T) {
 // and so does watch.
 func TestCoordinatedAbort(t *testing.T) {
 	e := newCoordEnv(t, "20s", `["p(99) < 10s", {expr: "requests < 600", abort: true}]`)
-	wr, wdone := e.startWatch(t, filepath.Join(e.dir, "merged"), 0)
+	wr, wdone := e.startWatch(t, filepath.Join(e.dir, "merged"))
 	gens := e.startGenerators(t, 3)
 	for _, g := range gens {
 		if code := g.wait(t); code != exitGate {
@@ -305,7 +312,7 @@ func TestCoordinatedAbort(t *testing.T) {
 func TestCoordinatedLost(t *testing.T) {
 	e := newCoordEnv(t, "4s", `["p(99) < 10s"]`)
 	merged := filepath.Join(e.dir, "merged")
-	wr, wdone := e.startWatch(t, merged, 1500*time.Millisecond)
+	wr, wdone := e.startWatch(t, merged)
 	gens := e.startGenerators(t, 3)
 	// Kill generator 2 once it has published a window.
 	deadline := time.Now().Add(30 * time.Second)
@@ -334,8 +341,8 @@ func TestCoordinatedLost(t *testing.T) {
 	if !s.Partial || len(s.Generators) != 3 || s.Generators[1].State != "lost" || s.Generators[0].State != "done" {
 		t.Errorf("merged: partial %v generators %+v", s.Partial, s.Generators)
 	}
-	if !strings.Contains(wr.errb.String(), "generator 2/3 lost") {
-		t.Errorf("watch's progress lines do not say 2/3 is lost:\n%s", lastLines(wr.errb.String(), 8))
+	if !regexp.MustCompile(`2/3\s+lost`).MatchString(wr.out.String()) {
+		t.Errorf("watch's generator table does not say 2/3 is lost:\n%s", lastLines(wr.out.String(), 8))
 	}
 }
 

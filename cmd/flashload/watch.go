@@ -19,6 +19,9 @@ import (
 
 func init() { register(newWatchCmd) }
 
+// watcherHook, set by tests, receives the watcher of a `flashload watch` run through the command line.
+var watcherHook func(*coord.Watcher)
+
 // watchOptions are `flashload watch`'s flags and streams.
 type watchOptions struct {
 	Coordinate string
@@ -53,6 +56,7 @@ aborted; 1 when a generator was lost (the result is then marked partial).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Stdout, opts.Stderr = cmd.OutOrStdout(), cmd.ErrOrStderr()
 			opts.TTY = !opts.NoTUI && dashboard.IsTerminal(os.Stdout)
+			opts.Watcher = watcherHook
 			return watchRun(cmd.Context(), opts)
 		},
 	}
