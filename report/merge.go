@@ -130,6 +130,7 @@ func addRequests(dst, src *Requests) {
 	addMap(&dst.ByError, src.ByError)
 	addMap(&dst.ByStep, src.ByStep)
 	addMap(&dst.ByJourney, src.ByJourney)
+	addMap(&dst.DroppedBy, src.DroppedBy)
 }
 
 func addMap(dst *map[string]int64, src map[string]int64) {

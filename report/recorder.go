@@ -246,13 +246,13 @@ func (r *Recorder) harvest(before int64, seal bool) {
 // counters is the shards' counters summed.
 type counters struct {
 	total, ok, errs, shed, dropped, retries, bytes, arrivals int64
-	byStatus, byCode, byError, byStep, byJourney             map[string]int64
+	byStatus, byCode, byError, byStep, byJourney, byDrop     map[string]int64
 	ratios                                                   map[string]Ratio
 }
 
 func (r *Recorder) counters() counters {
 	c := counters{byStatus: map[string]int64{}, byCode: map[string]int64{}, byError: map[string]int64{},
-		byStep: map[string]int64{}, byJourney: map[string]int64{}, ratios: map[string]Ratio{}}
+		byStep: map[string]int64{}, byJourney: map[string]int64{}, byDrop: map[string]int64{}, ratios: map[string]Ratio{}}
 	for _, s := range r.shards {
 		s.mu.Lock()
 		c.total += s.total
@@ -275,6 +275,7 @@ func (r *Recorder) counters() counters {
 		s.byError.addTo(c.byError)
 		s.byStep.addTo(c.byStep)
 		s.byJourney.addTo(c.byJourney)
+		s.byDrop.addTo(c.byDrop)
 		for k, v := range s.ratios {
 			q := c.ratios[k]
 			q.Num += v[0]

@@ -128,7 +128,14 @@ func (r *Recorder) SetStartedAt(t time.Time) {
 func (c counters) requests() Requests {
 	return Requests{Total: c.total, Arrivals: c.arrivals, OK: c.ok, Failed: c.errs + c.shed, Errors: c.errs, Shed: c.shed,
 		Dropped: c.dropped, Retries: c.retries, ByStatus: c.byStatus, ByCode: c.byCode, ByError: c.byError,
-		ByStep: c.byStep, ByJourney: c.byJourney}
+		ByStep: c.byStep, ByJourney: c.byJourney, DroppedBy: nilIfEmpty(c.byDrop)}
+}
+
+func nilIfEmpty(m map[string]int64) map[string]int64 {
+	if len(m) == 0 {
+		return nil
+	}
+	return m
 }
 
 // decode turns a SealedWindow back into a window.

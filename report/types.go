@@ -75,6 +75,9 @@ type Requests struct {
 	ByError   map[string]int64 `json:"by_error,omitempty"`
 	ByStep    map[string]int64 `json:"by_step,omitempty"`
 	ByJourney map[string]int64 `json:"by_journey,omitempty"`
+	// DroppedBy splits Dropped by the limit that dropped the arrivals: max-workers (the session
+	// pool is at --max-workers), max-conns (every connection busy), cpu (the pacer fell behind).
+	DroppedBy map[string]int64 `json:"dropped_by,omitempty"`
 }
 
 // Rate is the rate block of the summary, in requests per second of the run's clock.

@@ -38,6 +38,7 @@ type runOptions struct {
 	Setup       bool
 	setupSet    bool
 	Workers     int
+	MaxWorkers  int
 	MaxConns    int
 	Timeout     time.Duration
 	Coordinate  string // redis:// URL of the coordinator of many generators (run_coord.go)
@@ -93,6 +94,7 @@ in-flight requests for a bounded time and writes a summary marked partial.`,
 	f.BoolVar(&opts.AllowRemote, "allow-remote", false, "allow a target that is not on this machine (this tool sends real load)")
 	f.BoolVar(&opts.Setup, "setup", false, "create the scenario's SKUs on the target first (default on when the admin token is known)")
 	f.IntVar(&opts.Workers, "workers", 0, "open model: concurrent sessions (default sized from the peak rate)")
+	f.IntVar(&opts.MaxWorkers, "max-workers", 0, "open model: the pool grows on demand up to this many sessions before arrivals are dropped (default 4x --workers, at most 20000)")
 	f.IntVar(&opts.MaxConns, "max-conns", 0, "connections to the target (default sized from the peak rate; closed model: vus)")
 	f.DurationVar(&opts.Timeout, "timeout", engine.DefaultTimeout, "read and write timeout of each request")
 	f.StringVar(&opts.Coordinate, "coordinate", "", "redis://HOST:PORT/DB: one of many generators of one run (with --run-id and --segment; see flashload watch)")
@@ -145,7 +147,7 @@ func runLive(ctx context.Context, o *runOptions) error {
 	eo := engine.Options{
 		Target: o.Target, AdminURL: o.AdminURL, AdminToken: o.AdminToken, OrdersFile: o.Orders,
 		Play: scenario.PlayOptions{Wall: o.Wall, RateScale: o.RateScale, Segment: seg},
-		Seed: o.Seed, Setup: o.Setup, Workers: o.Workers, MaxConns: o.MaxConns, Timeout: o.Timeout,
+		Seed: o.Seed, Setup: o.Setup, Workers: o.Workers, MaxWorkers: o.MaxWorkers, MaxConns: o.MaxConns, Timeout: o.Timeout,
 		Progress: func(pctx context.Context, snap func() report.Snapshot) {
 			err := dashboard.Watch(pctx, snap, stop, dashboard.Options{TTY: o.TTY, Out: o.Stdout, Err: o.Stderr})
 			if err != nil {

@@ -52,6 +52,10 @@ type Options struct {
 	RunID string // prefix of idempotency keys; default derived from the start time
 
 	Workers         int           // open model: session pool; 0: sized from the peak rate
+	// MaxWorkers bounds the open model's pool, which grows on demand (k6's maxVUs): sessions
+	// that last longer than planned (retries in backoff, a slow target) get more workers instead
+	// of arrivals being dropped. 0: DefaultMaxWorkers(Workers).
+	MaxWorkers int
 	MaxConns        int           // connections to the target; 0: sized from the peak (closed: VUs)
 	Timeout         time.Duration // read/write timeout per request; 0: DefaultTimeout
 	ConnWaitTimeout time.Duration // max wait for a free connection; 0: DefaultConnWaitTimeout
@@ -288,6 +292,14 @@ func prepare(s *scenario.Scenario, opts Options) (*run, error) {
 	if opts.Workers <= 0 {
 		opts.Workers = defaultWorkers(s, play)
 	}
+	switch {
+	case closed:
+		opts.MaxWorkers = opts.Workers
+	case opts.MaxWorkers <= 0:
+		opts.MaxWorkers = DefaultMaxWorkers(opts.Workers)
+	case opts.MaxWorkers < opts.Workers:
+		opts.Workers = opts.MaxWorkers
+	}
 	if opts.MaxConns <= 0 {
 		if closed {
 			opts.MaxConns = opts.Workers
@@ -311,7 +323,7 @@ func prepare(s *scenario.Scenario, opts Options) (*run, error) {
 	sz := clientSizing{MaxConns: opts.MaxConns, Timeout: opts.Timeout, ConnWaitTimeout: opts.ConnWaitTimeout}
 	r := &run{
 		s: s, play: play, opts: opts, seed: seed, runID: runID, target: t,
-		tr:      newTransport(t, opts, sz),
+		tr:      newTransport(t, grown(opts), sz),
 		other:   newOtherClient(sz),
 		timeout: opts.Timeout,
 		rec:     opts.Recorder,

@@ -17,7 +17,7 @@ func (r *run) runOpen(ctx context.Context, pacer *report.Shard) bool {
 	defer cancelSess()
 	var wg sync.WaitGroup
 	var pool *idlePool
-	pool = newIdlePool(r.opts.Workers, func(id int, ch <-chan scenario.Arrival) {
+	pool = newIdlePool(r.opts.MaxWorkers, func(id int, ch <-chan scenario.Arrival) {
 		wg.Add(1)
 		w := r.newWorker(id)
 		go func() {
@@ -151,14 +151,14 @@ loop:
 			lagMax = lag
 		}
 		if !pool.offer(a) {
-			pacer.Drop(a.Wall)
+			pacer.DropFor(a.Wall, r.dropReason(now-a.Wall))
 			dropped++
 		}
 		if now-lastCheck >= time.Second {
 			lastCheck = now
 			pool.trim(64)
 			if dropped > droppedWarned {
-				r.warn.say("dropped", fmt.Sprintf("generator saturated: %d arrivals dropped so far (all %d workers busy); raise --workers or check the target", dropped, r.opts.Workers))
+				r.warn.say("dropped", fmt.Sprintf("generator saturated: %d arrivals dropped so far (all %d workers busy, by limit in requests.dropped_by); raise --max-workers or --max-conns, or check the target", dropped, r.opts.MaxWorkers))
 				droppedWarned = dropped
 			}
 			if lagMax > 100*time.Millisecond {
@@ -168,6 +168,19 @@ loop:
 		}
 	}
 	return complete
+}
+
+// dropReason names the limit that made the pool full when an arrival lag late found no worker:
+// every connection busy (requests wait for one: max-conns), the pacer itself behind schedule (the
+// machine has no CPU to spare: cpu), else the pool's bound (max-workers).
+func (r *run) dropReason(lag time.Duration) string {
+	switch {
+	case r.inflight.Load() >= int64(r.opts.MaxConns):
+		return "max-conns"
+	case lag > 100*time.Millisecond:
+		return "cpu"
+	}
+	return "max-workers"
 }
 
 // runClosed runs VUs sessions back to back until the play's wall duration or ctx ends.

@@ -51,6 +51,17 @@ func NewRecorder(s *scenario.Scenario, play *scenario.Play, opts Options, seed i
 	})
 }
 
+// DefaultMaxWorkers is the open model's pool bound for a planned pool of workers: four times
+// the plan, at most 20000 (never below the plan).
+func DefaultMaxWorkers(workers int) int { return max(workers, min(4*workers, 20000)) }
+
+// grown is opts with the pool at its bound: the transport gives each worker its own connection
+// only when there are connections for all the pool may grow to.
+func grown(opts Options) Options {
+	opts.Workers = max(opts.Workers, opts.MaxWorkers)
+	return opts
+}
+
 // defaultWorkers sizes the session pool: closed model, the VUs; open model, enough sessions for
 // a second of arrivals at the peak plus the journeys' think time, within [64, 20000].
 func defaultWorkers(s *scenario.Scenario, play *scenario.Play) int {
