@@ -10,11 +10,11 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/flashload/flashload/internal/cputime"
 	"github.com/flashload/flashload/report"
 	"github.com/flashload/flashload/scenario"
 )
@@ -209,10 +209,10 @@ func (g *Generator) heartbeat(ctx context.Context) {
 	t := time.NewTicker(g.o.Heartbeat)
 	defer t.Stop()
 	var seq int64
-	lastCPU, lastAt := cpuTime(), time.Now()
+	lastCPU, lastAt := cputime.Process(), time.Now()
 	for {
 		seq++
-		now, cpu := time.Now(), cpuTime()
+		now, cpu := time.Now(), cputime.Process()
 		hb := Heartbeat{Seq: seq, State: g.state.Load().(string)}
 		if dt := now.Sub(lastAt); dt > 0 {
 			hb.CPU = (cpu - lastCPU).Seconds() / dt.Seconds()
@@ -264,13 +264,4 @@ func (g *Generator) control(ctx context.Context) {
 			})
 		}
 	}
-}
-
-// cpuTime is the process's CPU time so far (user and system).
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

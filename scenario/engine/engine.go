@@ -106,6 +106,7 @@ type run struct {
 	groups   map[string][]byte // sku → the group id sessions currently join
 
 	inflight atomic.Int64
+	cpu      cpuMeter // the pacer's reading of this process's CPU use
 
 	workersMu sync.Mutex
 	workers   map[*worker]struct{} // alive workers (their attempt logs)

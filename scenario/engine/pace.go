@@ -125,6 +125,8 @@ func (r *run) pace(ctx context.Context, it arrivals, pool *idlePool, pacer *repo
 	var dropped, droppedWarned int64
 	var lagMax time.Duration
 	lastCheck := time.Duration(0)
+	cpu := &r.cpu
+	cpu.sample(0)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 loop:
@@ -155,6 +157,7 @@ loop:
 			dropped++
 		}
 		if now-lastCheck >= time.Second {
+			cpu.sample(now)
 			lastCheck = now
 			pool.trim(64)
 			if dropped > droppedWarned {
@@ -171,14 +174,14 @@ loop:
 }
 
 // dropReason names the limit that made the pool full when an arrival lag late found no worker:
-// every connection busy (requests wait for one: max-conns), the pacer itself behind schedule (the
-// machine has no CPU to spare: cpu), else the pool's bound (max-workers).
+// no CPU to spare (the pacer behind schedule, or this process using 90% of its cores: cpu),
+// every connection busy (requests wait for one: max-conns), else the pool's bound (max-workers).
 func (r *run) dropReason(lag time.Duration) string {
 	switch {
+	case lag > 100*time.Millisecond || r.cpu.busy.Load():
+		return "cpu"
 	case r.inflight.Load() >= int64(r.opts.MaxConns):
 		return "max-conns"
-	case lag > 100*time.Millisecond:
-		return "cpu"
 	}
 	return "max-workers"
 }
