@@ -345,11 +345,11 @@ type SKUAudit struct {
 
 // AuditInput is everything the join needs. Server is nil when only an export is known.
 type AuditInput struct {
-	Run      string         // the run id: the prefix of this run's idempotency keys
+	Run string // the run id: the prefix of this run's idempotency keys
 	// Segment is the run's share of the arrivals. Generators of one coordinated run share the key
 	// prefix; an order whose key is the run's but whose arrival is another segment's is that
 	// generator's to audit, not unexpected here.
-	Segment scenario.Segment
+	Segment  scenario.Segment
 	SKUs     []scenario.SKU // the scenario's SKUs: stock and per-user limit
 	Attempts []Attempt
 	Orders   []Order

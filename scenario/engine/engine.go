@@ -51,11 +51,11 @@ type Options struct {
 	Seed  int64  // 0: the scenario's seed
 	RunID string // prefix of idempotency keys; default derived from the start time
 
-	Workers         int           // open model: session pool; 0: sized from the peak rate
+	Workers int // open model: session pool; 0: sized from the peak rate
 	// MaxWorkers bounds the open model's pool, which grows on demand (k6's maxVUs): sessions
 	// that last longer than planned (retries in backoff, a slow target) get more workers instead
 	// of arrivals being dropped. 0: DefaultMaxWorkers(Workers).
-	MaxWorkers int
+	MaxWorkers      int
 	MaxConns        int           // connections to the target; 0: sized from the peak (closed: VUs)
 	Timeout         time.Duration // read/write timeout per request; 0: DefaultTimeout
 	ConnWaitTimeout time.Duration // max wait for a free connection; 0: DefaultConnWaitTimeout
