@@ -63,6 +63,9 @@ func Merge(runs ...*Run) (*Run, error) {
 		s.DurationS = max(s.DurationS, rs.DurationS)
 		s.ScenarioTimeS = max(s.ScenarioTimeS, rs.ScenarioTimeS)
 		s.Partial = s.Partial || rs.Partial
+		if s.Aborted == "" {
+			s.Aborted = rs.Aborted
+		}
 		targetSum += rs.Rate.TargetAvg * rs.DurationS
 		addRequests(&s.Requests, &rs.Requests)
 		for k, q := range rs.Rates {
@@ -167,6 +170,7 @@ func addRequests(dst, src *Requests) {
 	addMap(&dst.ByError, src.ByError)
 	addMap(&dst.ByStep, src.ByStep)
 	addMap(&dst.ByJourney, src.ByJourney)
+	addMap(&dst.DroppedBy, src.DroppedBy)
 }
 
 func addMap(dst *map[string]int64, src map[string]int64) {

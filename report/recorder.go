@@ -86,6 +86,9 @@ type RecorderOptions struct {
 	ScenarioDuration time.Duration                          // for Snapshot
 	CompressAt       func(wall time.Duration) float64       // for Snapshot.Compress; nil: 1
 	NextStage        func(wall time.Duration) string        // for Snapshot.NextStage
+	// Publish keeps what each harvest adds to a window until Seal hands it out (a generator that
+	// publishes its windows: sealed.go). Without it Seal returns counters only.
+	Publish bool
 }
 
 // Gauges are point-in-time readings (the sale, the autoscaler), set by the engine or the
@@ -128,6 +131,8 @@ type Recorder struct {
 	sealFrom int64                    // windows before this index are sealed (kept encoded), except late arrivals' windows
 	soldOut  map[string]time.Duration // run-clock time each SKU sold out
 	inFlight func() int64
+	pending  map[int64]*window // with Publish: what harvests added since the last Seal (sealed.go)
+	pubNext  int64             // windows before this index were published once by Seal
 }
 
 // NewRecorder makes a Recorder with opts.Workers shards.
@@ -229,6 +234,7 @@ func (r *Recorder) harvest(before int64, seal bool) {
 		}
 	}
 	for idx, d := range deltas {
+		r.keep(idx, d)
 		if g := r.windows[idx]; g != nil {
 			g.merge(d)
 		} else {
@@ -254,13 +260,13 @@ func (r *Recorder) harvest(before int64, seal bool) {
 // counters is the shards' counters summed.
 type counters struct {
 	total, ok, errs, shed, dropped, retries, bytes, arrivals int64
-	byStatus, byCode, byError, byStep, byJourney             map[string]int64
+	byStatus, byCode, byError, byStep, byJourney, byDrop     map[string]int64
 	ratios                                                   map[string]Ratio
 }
 
 func (r *Recorder) counters() counters {
 	c := counters{byStatus: map[string]int64{}, byCode: map[string]int64{}, byError: map[string]int64{},
-		byStep: map[string]int64{}, byJourney: map[string]int64{}, ratios: map[string]Ratio{}}
+		byStep: map[string]int64{}, byJourney: map[string]int64{}, byDrop: map[string]int64{}, ratios: map[string]Ratio{}}
 	for _, s := range r.shards {
 		s.mu.Lock()
 		c.total += s.total
@@ -283,6 +289,7 @@ func (r *Recorder) counters() counters {
 		s.byError.addTo(c.byError)
 		s.steps.each(func(k string, st *namedStat) { c.byStep[k] += st.count })
 		s.journeys.each(func(k string, st *namedStat) { c.byJourney[k] += st.count })
+		s.byDrop.addTo(c.byDrop)
 		for k, v := range s.ratios {
 			q := c.ratios[k]
 			q.Num += v[0]
@@ -397,9 +404,7 @@ func (r *Recorder) Finish(end time.Duration) *Run {
 		StartedAt: r.opts.StartedAt, DurationS: end.Seconds(), ScenarioTimeS: r.scenarioAt(end).Seconds(),
 		Target: r.opts.Target, Strategy: r.opts.Strategy, Segment: r.opts.Segment, WindowS: r.win.Seconds(),
 		Gates: []GateResult{}, Timeline: []TimelinePoint{}, Audit: Audit{Violations: []string{}}}
-	s.Requests = Requests{Total: c.total, Arrivals: c.arrivals, OK: c.ok, Failed: c.errs + c.shed, Errors: c.errs, Shed: c.shed,
-		Dropped: c.dropped, Retries: c.retries, ByStatus: c.byStatus, ByCode: c.byCode, ByError: c.byError,
-		ByStep: c.byStep, ByJourney: c.byJourney}
+	s.Requests = c.requests()
 	if len(c.ratios) > 0 {
 		s.Rates = c.ratios
 	}

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -189,6 +190,26 @@ func ReadRun(path string) (*Run, error) {
 	return run, nil
 }
 
+// ParseRun is ReadRun from the contents of summary.json and histograms.hlog (nil: no
+// histograms), for runs that arrive by other means than a directory (flashload watch).
+func ParseRun(summary, histograms []byte) (*Run, error) {
+	s, err := ParseSummary(summary)
+	if err != nil {
+		return nil, err
+	}
+	run := newRun(s)
+	if histograms != nil {
+		if err := run.readHistograms(bytes.NewReader(histograms)); err != nil {
+			return nil, fmt.Errorf("%s: %w", HistogramsFile, err)
+		}
+	}
+	return run, nil
+}
+
+func newRun(s *Summary) *Run {
+	return &Run{Summary: s, Window: time.Duration(s.WindowS * float64(time.Second))}
+}
+
 // ReadRunSummary is ReadRun without the histograms: the summary and the prediction beside it,
 // for what only needs summary.json.
 func ReadRunSummary(path string) (*Run, error) {
@@ -205,7 +226,7 @@ func readRunSummary(path string) (run *Run, dir string, err error) {
 	if err != nil {
 		return nil, "", err
 	}
-	run = &Run{Summary: s, Window: time.Duration(s.WindowS * float64(time.Second))}
+	run = newRun(s)
 	if p, err := ReadSummary(filepath.Join(dir, PredictedFile)); err == nil {
 		run.Predicted = p
 	} else if !errors.Is(err, os.ErrNotExist) {

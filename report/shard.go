@@ -20,8 +20,9 @@ type Shard struct {
 	more     map[int]int64
 	byCode   counterSet
 	byError  counterSet
-	steps    namedSet // per step: counters, latency histogram, answers by CodeLabel
-	journeys namedSet // per journey: counters and latency histogram
+	steps    namedSet   // per step: counters, latency histogram, answers by CodeLabel
+	journeys namedSet   // per journey: counters and latency histogram
+	byDrop   counterSet // dropped arrivals by the limit that dropped them (DropFor)
 	ratios   map[string]*[2]int64
 }
 
@@ -160,6 +161,16 @@ func (s *Shard) DropN(intended time.Duration, n int64) {
 	s.mu.Lock()
 	s.window(intended).drops += n
 	s.dropped += n
+	s.mu.Unlock()
+}
+
+// DropFor counts an arrival dropped for a known reason: the limit that was reached (Drop
+// reasons in the summary's requests.dropped_by: max-workers, max-conns, cpu).
+func (s *Shard) DropFor(intended time.Duration, reason string) {
+	s.mu.Lock()
+	s.window(intended).drops++
+	s.dropped++
+	s.byDrop.add(reason, 1)
 	s.mu.Unlock()
 }
 

@@ -75,6 +75,9 @@ type Requests struct {
 	ByError   map[string]int64 `json:"by_error,omitempty"`
 	ByStep    map[string]int64 `json:"by_step,omitempty"`
 	ByJourney map[string]int64 `json:"by_journey,omitempty"`
+	// DroppedBy splits Dropped by the limit that dropped the arrivals: max-workers (the session
+	// pool is at --max-workers), max-conns (every connection busy), cpu (the pacer fell behind).
+	DroppedBy map[string]int64 `json:"dropped_by,omitempty"`
 }
 
 // Rate is the rate block of the summary, in requests per second of the run's clock.
@@ -179,6 +182,10 @@ type Summary struct {
 	// SKUs is the sale per SKU, flash SKUs first (see SKUStats).
 	SKUs   []SKUStats `json:"skus,omitempty"`
 	Faults []Fault    `json:"faults,omitempty"` // the scenario's faults as applied (live runs)
+	// Aborted names what stopped the run early: an abort gate's expression, or "watch" (q).
+	Aborted string `json:"aborted,omitempty"`
+	// Generators are the load generators of a coordinated run (flashload watch), with their state.
+	Generators []GeneratorState `json:"generators,omitempty"`
 }
 
 // WindowStats is what the dashboard shows for one span of time (the last window, or the run so far).
@@ -237,4 +244,8 @@ type Snapshot struct {
 	Faults   []Fault  // the scenario's faults applied so far (set by the caller that applies them)
 	Done     bool
 	Partial  bool
+
+	// A coordinated run's view (flashload watch): its generators and its gates evaluated live.
+	Generators []GeneratorState
+	Gates      []GateResult
 }

@@ -48,6 +48,8 @@ type decoder struct {
 	anchors  map[string]ast.Node
 	visited  int // values decoded; aliases can make a small file expand exponentially
 	more     int // problems beyond maxProblems, counted only
+
+	abortGates []string // gates with abort: true, in order (Scenario.AbortGates)
 }
 
 const maxProblems = 200
@@ -298,6 +300,9 @@ func (d *decoder) decode(n ast.Node, v reflect.Value, path string, depth int) {
 		return
 	}
 	switch v.Type() {
+	case gateListType:
+		d.decodeGates(n, v, path, depth)
+		return
 	case durationType:
 		s, ok := scalar(n)
 		if !ok {

@@ -118,6 +118,7 @@ func parse(filename string, data []byte, fsys fs.FS, dir string) (*Scenario, err
 		return nil, d.err()
 	}
 	s.File, s.Dir = filename, dir
+	s.AbortGates = d.abortGates
 	v := &validator{d: d, s: s, fsys: fsys}
 	v.validate()
 	if err := d.err(); err != nil {

@@ -29,8 +29,11 @@ type Scenario struct {
 	Data        Data      `yaml:"data"`
 	API         API       `yaml:"api"`   // paths of the presets; defaults to flashload's target API
 	Model       *Model    `yaml:"model"` // read by sim; validated here
-	Gates       []string  `yaml:"gates"`
+	Gates       GateList  `yaml:"gates"`
 	Faults      []Fault   `yaml:"faults"` // what goes wrong during the sale (rehearse applies every kind; run what the admin API offers)
+	// AbortGates are the gates marked `abort: true`: evaluated on the run so far as each window
+	// closes, a failure stops the run (every generator of a coordinated run) with exit 3.
+	AbortGates []string `yaml:"-"`
 
 	File string `yaml:"-"` // where it was read from ("bundled:NAME" for embedded ones)
 	Dir  string `yaml:"-"` // directory for relative paths (replay CSV, data files)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/flashload/flashload/coord"
 	"github.com/flashload/flashload/faults"
 	"github.com/flashload/flashload/report"
 	"github.com/flashload/flashload/report/dashboard"
@@ -39,8 +40,12 @@ type runOptions struct {
 	Setup       bool
 	setupSet    bool
 	Workers     int
+	MaxWorkers  int
 	MaxConns    int
 	Timeout     time.Duration
+	Coordinate  string // redis:// URL of the coordinator of many generators (run_coord.go)
+	RunID       string
+	StartAt     string
 
 	Stdout, Stderr io.Writer
 	TTY            bool
@@ -88,7 +93,7 @@ in-flight requests for a bounded time and writes a summary marked partial.`,
 	f.StringVar(&opts.Out, "out", "", "run directory (default runs/NAME-TIME)")
 	f.DurationVar(&opts.Wall, "wall", 0, "play the whole scenario in this wall time (rescales every stage's compression)")
 	f.Float64Var(&opts.RateScale, "rate-scale", 0, "share of the curve's amplitude to play (default the file's rate_scale)")
-	f.StringVar(&opts.Segment, "segment", "", "play segment I/N of the arrivals (merge the N runs with flashload merge)")
+	f.StringVar(&opts.Segment, "segment", "", "play segment I/N of the arrivals (merge the N runs with flashload merge); auto/N: I from $JOB_COMPLETION_INDEX")
 	f.BoolVar(&opts.NoTUI, "no-tui", false, "plain progress lines on stderr instead of the dashboard")
 	f.StringVar(&opts.AdminURL, "admin-url", "", "the target's admin base URL: setup, gauges and the audit (default the first --target URL)")
 	f.StringVar(&opts.AdminToken, "admin-token", "", "bearer token of the target's /admin routes (default $FLASHLOAD_ADMIN_TOKEN)")
@@ -97,9 +102,13 @@ in-flight requests for a bounded time and writes a summary marked partial.`,
 	f.BoolVar(&opts.AllowRemote, "allow-remote", false, "allow a target that is not on this machine (this tool sends real load)")
 	f.BoolVar(&opts.Setup, "setup", false, "create the scenario's SKUs on the target first (default on when the admin token is known)")
 	f.IntVar(&opts.Workers, "workers", 0, "open model: concurrent sessions (default sized from the peak rate)")
+	f.IntVar(&opts.MaxWorkers, "max-workers", 0, "open model: the pool grows on demand up to this many sessions before arrivals are dropped (default 4x --workers, at most 20000)")
 	f.IntVar(&opts.MaxConns, "max-conns", 0, "connections to the target (default sized from the peak rate; closed model: vus)")
 	f.DurationVar(&opts.Timeout, "timeout", engine.DefaultTimeout, "read and write timeout of each request")
 	f.StringVar(&opts.MetricsAddr, "metrics-addr", "", "serve the generator's Prometheus metrics on HOST:PORT (/metrics) while it runs")
+	f.StringVar(&opts.Coordinate, "coordinate", "", "redis://HOST:PORT/DB: one of many generators of one run (with --run-id and --segment; see flashload watch)")
+	f.StringVar(&opts.RunID, "run-id", "", "the coordinated run's id, the same on every generator and on watch")
+	f.StringVar(&opts.StartAt, "start-at", "", "with --coordinate: start at this instant (RFC 3339) instead of when all N generators registered")
 	return cmd
 }
 
@@ -125,7 +134,7 @@ func runLive(ctx context.Context, o *runOptions) error {
 	}
 	var seg scenario.Segment
 	if o.Segment != "" {
-		if seg, err = scenario.ParseSegment(o.Segment); err != nil {
+		if seg, err = coord.ParseSegment(o.Segment); err != nil {
 			return usageErr(err)
 		}
 	}
@@ -165,7 +174,7 @@ func runLive(ctx context.Context, o *runOptions) error {
 	eo := engine.Options{
 		Target: o.Target, AdminURL: o.AdminURL, AdminToken: o.AdminToken, OrdersFile: o.Orders,
 		Play: scenario.PlayOptions{Wall: o.Wall, RateScale: o.RateScale, Segment: seg},
-		Seed: o.Seed, Setup: o.Setup, Workers: o.Workers, MaxConns: o.MaxConns, Timeout: o.Timeout,
+		Seed: o.Seed, Setup: o.Setup, Workers: o.Workers, MaxWorkers: o.MaxWorkers, MaxConns: o.MaxConns, Timeout: o.Timeout,
 		Faults: inject,
 		Progress: func(pctx context.Context, snap func() report.Snapshot) {
 			src := func() report.Snapshot { sn := snap(); sn.Faults = faultLog.Records(); return sn }
@@ -184,11 +193,16 @@ func runLive(ctx context.Context, o *runOptions) error {
 		fmt.Fprintf(o.Stderr, "metrics: http://%s/metrics\n", ms.Addr())
 		eo.Observe = ms.Observe
 	}
-	res, err := engine.Run(runCtx, s, eo)
+	rc, err := coordinate(ctx, o, s, seg, &eo, stop)
 	if err != nil {
 		return err
 	}
-	return finishRun(o.Stdout, dir, s, res)
+	res, err := engine.Run(runCtx, s, eo)
+	if err != nil {
+		return rc.done(ctx, "", err)
+	}
+	rc.mark(res)
+	return rc.done(ctx, dir, finishRun(o.Stdout, dir, s, res))
 }
 
 // finishRun evaluates the gates, writes the run directory and prints the outcome; a failed gate

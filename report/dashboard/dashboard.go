@@ -133,6 +133,9 @@ func watchPlain(ctx context.Context, source func() report.Snapshot, w io.Writer,
 				}
 			}
 			_, _ = fmt.Fprintln(w, ProgressLine(s))
+			for _, l := range GeneratorLines(s) {
+				_, _ = fmt.Fprintln(w, l)
+			}
 			if s.Done {
 				return nil
 			}

@@ -390,6 +390,9 @@ func (m model) warningsView(w int) string {
 	for _, x := range ws {
 		lines = append(lines, m.st.warn.Render("⚠ "+x))
 	}
+	for _, x := range GeneratorLines(m.snap) {
+		lines = append(lines, m.st.dim.Render(ansi.Truncate(x, w, "…")))
+	}
 	return strings.Join(lines, "\n")
 }
 

@@ -200,7 +200,7 @@ func (r *run) audit(ctx context.Context) (*SaleAudit, error) {
 	if err != nil {
 		return nil, err
 	}
-	in := AuditInput{Run: r.runID, SKUs: r.play.SKUs(), Attempts: attempts}
+	in := AuditInput{Run: r.runID, Segment: r.play.Segment(), SKUs: r.play.SKUs(), Attempts: attempts}
 	switch {
 	case r.opts.AdminToken != "":
 		a := newAdminClient(r.adminURL(), r.opts.AdminToken)

@@ -347,7 +347,11 @@ type SKUAudit struct {
 
 // AuditInput is everything the join needs. Server is nil when only an export is known.
 type AuditInput struct {
-	Run      string         // the run id: the prefix of this run's idempotency keys
+	Run string // the run id: the prefix of this run's idempotency keys
+	// Segment is the run's share of the arrivals. Generators of one coordinated run share the key
+	// prefix; an order whose key is the run's but whose arrival is another segment's is that
+	// generator's to audit, not unexpected here.
+	Segment  scenario.Segment
 	SKUs     []scenario.SKU // the scenario's SKUs: stock and per-user limit
 	Attempts []Attempt
 	Orders   []Order
@@ -449,6 +453,7 @@ func AuditSale(in AuditInput) SaleAudit {
 		seq, step, ours := parseKey(o.Key, in.Run)
 		idx, attempted := byKey[uint64(seq)<<16|uint64(step)]
 		switch {
+		case ours && !in.Segment.Contains(seq):
 		case !ours || !attempted:
 			a.Unexpected++
 			unexpectedExample = o.Key

@@ -59,7 +59,11 @@ type Options struct {
 	Seed  int64  // 0: the scenario's seed
 	RunID string // prefix of idempotency keys; default derived from the start time
 
-	Workers         int           // open model: session pool; 0: sized from the peak rate
+	Workers int // open model: session pool; 0: sized from the peak rate
+	// MaxWorkers bounds the open model's pool, which grows on demand (k6's maxVUs): sessions
+	// that last longer than planned (retries in backoff, a slow target) get more workers instead
+	// of arrivals being dropped. 0: DefaultMaxWorkers(Workers).
+	MaxWorkers      int
 	MaxConns        int           // connections to the target; 0: sized from the peak (closed: VUs)
 	Timeout         time.Duration // read/write timeout per request; 0: DefaultTimeout
 	ConnWaitTimeout time.Duration // max wait for a free connection; 0: DefaultConnWaitTimeout
@@ -68,6 +72,15 @@ type Options struct {
 	Setup       bool // create the scenario's SKUs on the target (POST /admin/skus) before load
 	NoPreflight bool // skip measuring this machine's generation ceiling
 	NoAudit     bool // skip the audit even when the target is auditable
+
+	// Ready, when set, is called after setup, just before load; it returns the instant the load
+	// starts (generators of one coordinated run start together) and the run waits for it. An
+	// error ends the run before any load.
+	Ready func(ctx context.Context) (time.Time, error)
+	// Sealed, when set, receives what the Recorder closed: once per window while the run goes
+	// on (from one goroutine), and once more, Final, after the last answer. To stop the run
+	// (an abort), cancel Run's context.
+	Sealed func(report.Sealed)
 
 	// With several target URLs (replicas of one service, see SplitTargets) every connection goes
 	// to one replica, round robin: a worker that owns its connection (MaxConns ≥ Workers) keeps
@@ -108,6 +121,7 @@ type run struct {
 
 	inflight atomic.Int64
 	soldOut  []atomic.Bool // per SKU: its first SOLD_OUT answer was marked (sale.go)
+	cpu      cpuMeter      // the pacer's reading of this process's CPU use
 
 	workersMu sync.Mutex
 	workers   map[*worker]struct{} // alive workers (their attempt logs)
@@ -149,6 +163,21 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*report.Run, 
 		}
 	}
 	r.start = time.Now()
+	if opts.Ready != nil {
+		at, err := opts.Ready(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if err := sleepUntil(ctx, at); err != nil {
+			return nil, err
+		}
+		// The schedule counts from the shared instant even when woken a little late; a start
+		// long past (a late joiner) counts from now instead of rushing the backlog.
+		if r.start = time.Now(); r.start.Sub(at) < time.Second {
+			r.start = at
+		}
+		r.rec.SetStartedAt(r.start)
+	}
 	runCtx, cancelRun := context.WithCancel(ctx)
 	defer cancelRun()
 	var side sync.WaitGroup
@@ -165,6 +194,10 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*report.Run, 
 			defer side.Done()
 			opts.Observe(runCtx, r.rec, func() report.Snapshot { return r.rec.Snapshot(r.now()) })
 		}()
+	}
+	if opts.Sealed != nil {
+		side.Add(1)
+		go func() { defer side.Done(); r.sealWindows(runCtx) }()
 	}
 	if r.auditable() {
 		side.Add(1)
@@ -193,6 +226,9 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*report.Run, 
 	side.Wait()
 
 	res := r.rec.Finish(end)
+	if opts.Sealed != nil {
+		opts.Sealed(r.rec.Seal(end))
+	}
 	sum := res.Summary
 	sum.Mode = "live"
 	sum.Seed = r.seed
@@ -231,6 +267,40 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*report.Run, 
 	return res, nil
 }
 
+// sealWindows hands Options.Sealed what the Recorder closed, just after each window's end.
+func (r *run) sealWindows(ctx context.Context) {
+	win := r.rec.Window()
+	t := time.NewTimer(time.Hour)
+	defer t.Stop()
+	for {
+		now := r.now()
+		next := (now/win+1)*win + 20*time.Millisecond // answers of the window are in by then
+		t.Reset(next - now)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			r.opts.Sealed(r.rec.Seal(r.now()))
+		}
+	}
+}
+
+// sleepUntil waits until t or ctx's end.
+func sleepUntil(ctx context.Context, t time.Time) error {
+	d := time.Until(t)
+	if d <= 0 {
+		return nil
+	}
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-tm.C:
+		return nil
+	}
+}
+
 // prepare validates and resolves everything before any load.
 func prepare(s *scenario.Scenario, opts Options) (*run, error) {
 	if s == nil {
@@ -263,6 +333,14 @@ func prepare(s *scenario.Scenario, opts Options) (*run, error) {
 	if opts.Workers <= 0 {
 		opts.Workers = defaultWorkers(s, play)
 	}
+	switch {
+	case closed:
+		opts.MaxWorkers = opts.Workers
+	case opts.MaxWorkers <= 0:
+		opts.MaxWorkers = DefaultMaxWorkers(opts.Workers)
+	case opts.MaxWorkers < opts.Workers:
+		opts.Workers = opts.MaxWorkers
+	}
 	if opts.MaxConns <= 0 {
 		if closed {
 			opts.MaxConns = opts.Workers
@@ -289,7 +367,7 @@ func prepare(s *scenario.Scenario, opts Options) (*run, error) {
 	sz := clientSizing{MaxConns: opts.MaxConns, Timeout: opts.Timeout, ConnWaitTimeout: opts.ConnWaitTimeout}
 	r := &run{
 		s: s, play: play, opts: opts, seed: seed, runID: runID, targets: targets,
-		tr:      newTransport(targets, opts, sz),
+		tr:      newTransport(targets, grown(opts), sz),
 		other:   newOtherClient(sz),
 		timeout: opts.Timeout,
 		rec:     opts.Recorder,

@@ -17,7 +17,7 @@ func (r *run) runOpen(ctx context.Context, pacer *report.Shard) bool {
 	defer cancelSess()
 	var wg sync.WaitGroup
 	var pool *idlePool
-	pool = newIdlePool(r.opts.Workers, func(id int, ch <-chan scenario.Arrival) {
+	pool = newIdlePool(r.opts.MaxWorkers, func(id int, ch <-chan scenario.Arrival) {
 		wg.Add(1)
 		w := r.newWorker(id)
 		go func() {
@@ -125,6 +125,8 @@ func (r *run) pace(ctx context.Context, it arrivals, pool *idlePool, pacer *repo
 	var dropped, droppedWarned int64
 	var lagMax time.Duration
 	lastCheck := time.Duration(0)
+	cpu := &r.cpu
+	cpu.sample(0)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 loop:
@@ -151,14 +153,15 @@ loop:
 			lagMax = lag
 		}
 		if !pool.offer(a) {
-			pacer.Drop(a.Wall)
+			pacer.DropFor(a.Wall, r.dropReason(now-a.Wall))
 			dropped++
 		}
 		if now-lastCheck >= time.Second {
+			cpu.sample(now)
 			lastCheck = now
 			pool.trim(64)
 			if dropped > droppedWarned {
-				r.warn.say("dropped", fmt.Sprintf("generator saturated: %d arrivals dropped so far (all %d workers busy); raise --workers or check the target", dropped, r.opts.Workers))
+				r.warn.say("dropped", fmt.Sprintf("generator saturated: %d arrivals dropped so far (all %d workers busy, by limit in requests.dropped_by); raise --max-workers or --max-conns, or check the target", dropped, r.opts.MaxWorkers))
 				droppedWarned = dropped
 			}
 			if lagMax > 100*time.Millisecond {
@@ -168,6 +171,19 @@ loop:
 		}
 	}
 	return complete
+}
+
+// dropReason names the limit that made the pool full when an arrival lag late found no worker:
+// no CPU to spare (the pacer behind schedule, or this process using 90% of its cores: cpu),
+// every connection busy (requests wait for one: max-conns), else the pool's bound (max-workers).
+func (r *run) dropReason(lag time.Duration) string {
+	switch {
+	case lag > 100*time.Millisecond || r.cpu.busy.Load():
+		return "cpu"
+	case r.inflight.Load() >= int64(r.opts.MaxConns):
+		return "max-conns"
+	}
+	return "max-workers"
 }
 
 // runClosed runs VUs sessions back to back until the play's wall duration or ctx ends.

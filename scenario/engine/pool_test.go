@@ -33,7 +33,9 @@ func TestTransportChoice(t *testing.T) {
 		{"https://127.0.0.1:1", 8, 2, false, "fast+slots"},
 		{"https://127.0.0.1:1", 8, 8, false, "fast"},
 	} {
-		r, err := prepare(s, Options{Target: c.target, Workers: c.workers, MaxConns: c.conns, FastHTTPOnly: c.fastOnly})
+		// The choice is by the pool's bound: a worker has its own connection only when there are
+		// connections for every worker the pool may grow to.
+		r, err := prepare(s, Options{Target: c.target, Workers: c.workers, MaxWorkers: c.workers, MaxConns: c.conns, FastHTTPOnly: c.fastOnly})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -36,6 +36,7 @@ func NewRecorder(s *scenario.Scenario, play *scenario.Play, opts Options, seed i
 		StartedAt:        time.Now(),
 		Target:           opts.Target,
 		Segment:          seg,
+		Publish:          opts.Sealed != nil,
 		Duration:         play.WallDuration(),
 		Workers:          ShardCount(workers),
 		TargetRate:       func(w time.Duration) float64 { return play.WallRate(w) * share },
@@ -48,6 +49,17 @@ func NewRecorder(s *scenario.Scenario, play *scenario.Play, opts Options, seed i
 			return next
 		},
 	})
+}
+
+// DefaultMaxWorkers is the open model's pool bound for a planned pool of workers: four times
+// the plan, at most 20000 (never below the plan).
+func DefaultMaxWorkers(workers int) int { return max(workers, min(4*workers, 20000)) }
+
+// grown is opts with the pool at its bound: the transport gives each worker its own connection
+// only when there are connections for all the pool may grow to.
+func grown(opts Options) Options {
+	opts.Workers = max(opts.Workers, opts.MaxWorkers)
+	return opts
 }
 
 // defaultWorkers sizes the session pool: closed model, the VUs; open model, enough sessions for
