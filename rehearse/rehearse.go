@@ -5,8 +5,10 @@
 // strategies, the shoot-out. A *scenario.Scenario and Options enter; a Result (the runs and
 // whether their gates passed) and the files and lines it wrote leave.
 //
-// It owns the processes a rehearsal needs (today the in-process Target) and is, besides
-// cmd/flashload, the only package that imports target, engine, sim and report together.
+// It owns the processes a rehearsal needs: the stores its strategies keep their state in
+// (Stores: the given ones, or a throwaway redis-server and PostgreSQL it starts), and the target,
+// in this process (Target) or as a local fleet of `serve` processes (Fleet). Besides
+// cmd/flashload, it is the only package that imports target, engine, sim and report together.
 package rehearse
 
 import (
@@ -20,6 +22,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/flashload/flashload/internal/dist"
 	"github.com/flashload/flashload/report"
 	"github.com/flashload/flashload/report/dashboard"
 	"github.com/flashload/flashload/report/render"
@@ -36,8 +39,18 @@ const ShootoutFile = "shootout.md"
 // Options say what to rehearse and where to write it.
 type Options struct {
 	Scenario   *scenario.Scenario // an open-model scenario (scenario.Load)
-	Strategies []string           // rehearsed one after another; empty: memory, or redis-lua when Redis is set
-	Target     TargetOptions      // the target of every strategy (Strategy is set per rehearsal)
+	Strategies []string           // rehearsed one after another ("all": inventory.Names); empty: memory, or redis-lua with Redis or replicas
+	Target     TargetOptions      // the target of every strategy (Strategy and the stores' scope are set per rehearsal); Redis and Postgres "" start throwaway stores
+	// Replicas > 0 runs the target as that many `serve` processes (a Fleet) instead of in this
+	// process; more than one needs a strategy that keeps its state in a store.
+	Replicas int
+	Binary   string // the flashload executable of the replicas ("": this process's own)
+	// Work gives every replica a known capacity: Target.Workers slots, each request holding
+	// one for a time drawn from Work (a DIST, see internal/dist), or WorkModel for the
+	// scenario's model (workers_per_replica and service_time; Target.Workers overrides the
+	// former). "": no slots.
+	Work     string
+	StoreDir string // where throwaway stores keep their directories ("": the system's temp dir)
 
 	Wall      time.Duration // play the whole scenario in this wall time; 0: the file's compression
 	RateScale float64       // share of the amplitude played live; 0: the file's rate_scale
@@ -98,8 +111,14 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	if s.Traffic.Model == "closed" {
 		return Result{}, inputErr("%s: rehearse plays open-model scenarios (traffic.model is closed); use flashload run", s.Name)
 	}
+	if o.Replicas < 0 {
+		return Result{}, inputErr("--replicas must be at least 1, not %d", o.Replicas)
+	}
 	strategies, err := o.strategies()
 	if err != nil {
+		return Result{}, &InputError{Err: err}
+	}
+	if err := o.work(); err != nil {
 		return Result{}, &InputError{Err: err}
 	}
 	if o.Stdout == nil {
@@ -108,6 +127,19 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	if o.Stderr == nil {
 		o.Stderr = io.Discard
 	}
+	var need []inventory.Store
+	for _, st := range strategies {
+		need = append(need, inventory.StoresOf(st)...)
+	}
+	stores, err := StartStores(ctx, StoreOptions{Need: need, Redis: o.Target.Redis, Postgres: o.Target.Postgres, Dir: o.StoreDir, Stderr: o.Stderr})
+	if err != nil {
+		return Result{}, fmt.Errorf("rehearse %s: %w", s.Name, err)
+	}
+	defer func() {
+		if err := stores.Stop(); err != nil {
+			fmt.Fprintf(o.Stderr, "rehearse: stopping the stores: %v\n", err)
+		}
+	}()
 	res := Result{Dir: o.Out}
 	if res.Dir == "" {
 		res.Dir = report.DefaultRunDir(s.Name, time.Now())
@@ -120,7 +152,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		if len(strategies) > 1 {
 			dir = filepath.Join(res.Dir, st)
 		}
-		r, err := rehearseOne(ctx, o, st, dir)
+		r, err := rehearseOne(ctx, o, stores, st, dir)
 		if err != nil {
 			return res, fmt.Errorf("rehearse %s on %s: %w", s.Name, st, err)
 		}
@@ -140,46 +172,120 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	return res, nil
 }
 
-// strategies checks o.Strategies and fills the default.
+// AllStrategies is the --strategies value that rehearses every strategy (inventory.Names).
+const AllStrategies = "all"
+
+// strategies checks o.Strategies and fills the default: memory, or redis-lua when a Redis
+// address is given or the target is a fleet (memory cannot be shared by replicas).
 func (o *Options) strategies() ([]string, error) {
 	list := o.Strategies
 	if len(list) == 0 {
 		st := target.DefaultStrategy
-		if o.Target.Redis != "" {
+		if o.Target.Redis != "" || o.Replicas > 1 {
 			st = "redis-lua"
 		}
 		list = []string{st}
 	}
+	if slices.Contains(list, AllStrategies) {
+		if len(list) > 1 {
+			return nil, fmt.Errorf("%q rehearses every strategy: give it alone", AllStrategies)
+		}
+		list = inventory.Names
+		if o.Replicas > 1 {
+			list = slices.DeleteFunc(slices.Clone(list), func(st string) bool { return !inventory.Shared(st) })
+		}
+	}
 	for i, st := range list {
 		if !slices.Contains(inventory.Names, st) {
-			return nil, fmt.Errorf("unknown strategy %q (known: %s)", st, strings.Join(inventory.Names, ", "))
+			return nil, fmt.Errorf("unknown strategy %q (known: %s, or %s)", st, strings.Join(inventory.Names, ", "), AllStrategies)
 		}
 		if slices.Contains(list[:i], st) {
 			return nil, fmt.Errorf("strategy %q given twice", st)
 		}
-		if strings.HasPrefix(st, "redis") && o.Target.Redis == "" {
-			return nil, fmt.Errorf("strategy %q needs --redis URL (a real redis-server)", st)
+		if o.Replicas > 1 && !inventory.Shared(st) {
+			return nil, fmt.Errorf("strategy %q keeps its state in the process and cannot run as %d replicas; "+
+				"a fleet needs a strategy on a store (%s)", st, o.Replicas, strings.Join(sharedNames(), ", "))
 		}
 	}
 	return list, nil
 }
 
+// WorkModel is the --work value that takes the work slots from the scenario's model.
+const WorkModel = "model"
+
+// work resolves o.Work into o.Target.Work (and Workers, from the model).
+func (o *Options) work() error {
+	w := o.Work
+	switch {
+	case w == "" && o.Target.Workers == 0:
+		return nil
+	case w == "":
+		return fmt.Errorf("--workers %d needs --work DIST or --work %s", o.Target.Workers, WorkModel)
+	case o.Target.Workers < 0:
+		return fmt.Errorf("--workers must be at least 1, not %d", o.Target.Workers)
+	case w == WorkModel:
+		m := o.Scenario.Model
+		if m == nil {
+			return fmt.Errorf("--work %s: %s has no model", WorkModel, o.Scenario.Name)
+		}
+		st := m.ServiceTime
+		spec, err := dist.New(st.Dist, st.Mean.D(), st.P50.D(), st.P99.D())
+		if err != nil {
+			return fmt.Errorf("--work %s: %s's model.service_time: %w", WorkModel, o.Scenario.Name, err)
+		}
+		o.Target.Work = spec
+		if o.Target.Workers == 0 {
+			o.Target.Workers = m.WorkersPerReplica
+		}
+		if o.Target.Workers <= 0 {
+			return fmt.Errorf("--work %s: %s's model has no workers_per_replica; give --workers", WorkModel, o.Scenario.Name)
+		}
+	default:
+		spec, err := dist.Parse(w)
+		if err != nil {
+			return fmt.Errorf("--work: %w", err)
+		}
+		o.Target.Work = spec
+		if o.Target.Workers == 0 {
+			return fmt.Errorf("--work %s needs --workers N", w)
+		}
+	}
+	return nil
+}
+
+// sharedNames are the strategies a fleet can run.
+func sharedNames() []string {
+	return slices.DeleteFunc(slices.Clone(inventory.Names), func(st string) bool { return !inventory.Shared(st) })
+}
+
 // rehearseOne plays the scenario against a fresh target with one strategy, audits it,
 // simulates it, writes dir and prints the outcome.
-func rehearseOne(ctx context.Context, o Options, strategy, dir string) (Rehearsal, error) {
+func rehearseOne(ctx context.Context, o Options, stores *Stores, strategy, dir string) (Rehearsal, error) {
 	s := o.Scenario
-	to := o.Target
-	to.Strategy = strategy
-	tgt, err := StartTarget(ctx, to)
+	sc, err := stores.Scope(ctx, strategy)
 	if err != nil {
 		return Rehearsal{}, err
 	}
-	fmt.Fprintf(o.Stderr, "rehearse: %s on the reference target (%s inventory) at %s\n", s.Name, strategy, tgt.URL())
+	to := o.Target
+	to.Strategy, to.Redis, to.RedisPrefix, to.Postgres = strategy, sc.Redis, sc.RedisPrefix, sc.Postgres
+	var tgt service
+	what := "in-process reference target (" + strategy + ")"
+	if o.Replicas > 0 {
+		tgt, err = StartFleet(ctx, FleetOptions{Replicas: o.Replicas, Target: to, Binary: o.Binary})
+		what = fmt.Sprintf("reference target as %d serve replicas (%s)", o.Replicas, strategy)
+	} else {
+		tgt, err = StartTarget(ctx, to)
+	}
+	if err != nil {
+		return Rehearsal{}, err
+	}
+	urls := tgt.URLs()
+	fmt.Fprintf(o.Stderr, "rehearse: %s on the %s at %s\n", s.Name, what, strings.Join(urls, ", "))
 
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	live, err := engine.Run(runCtx, s, engine.Options{
-		Target: tgt.URL(), AdminToken: tgt.AdminToken(), Setup: true,
+		Target: strings.Join(urls, ","), AdminURL: urls[0], AdminToken: tgt.AdminToken(), Setup: true,
 		Play: scenario.PlayOptions{Wall: o.Wall, RateScale: o.RateScale},
 		Seed: o.Seed,
 		Progress: func(pctx context.Context, snap func() report.Snapshot) {
@@ -203,7 +309,10 @@ func rehearseOne(ctx context.Context, o Options, strategy, dir string) (Rehearsa
 		fmt.Fprintf(o.Stderr, "rehearse: target shutdown: %v\n", serr)
 	}
 	live.Summary.Strategy = strategy
-	live.Summary.Target = "in-process reference target (" + strategy + ")"
+	live.Summary.Target = what
+	if o.Replicas > 0 {
+		live.Summary.Replicas = report.Replicas{Min: o.Replicas, Max: o.Replicas}
+	}
 	r := Rehearsal{Strategy: strategy, Dir: dir, Live: live}
 	// The gates parsed when the scenario was loaded; an error here would be a gate that does not.
 	pass, gerr := report.EvaluateGates(live.Summary, s.Gates)

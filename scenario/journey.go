@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"gonum.org/v1/gonum/stat/distuv"
+
+	"github.com/flashload/flashload/internal/dist"
 )
 
 // Kinds lists the kinds a step has set (a valid step has exactly one).
@@ -161,11 +163,7 @@ func NewThinkSampler(t Think, seed int64, stream uint64) *ThinkSampler {
 
 // lognormalParams derives μ and σ from the median and the 99th percentile.
 func lognormalParams(p50, p99 time.Duration) (mu, sigma float64) {
-	const z99 = 2.3263478740408408 // the standard normal's 99th percentile
-	m := math.Max(p50.Seconds(), 1e-12)
-	mu = math.Log(m)
-	sigma = math.Max(math.Log(math.Max(p99.Seconds(), m)/m)/z99, 1e-12)
-	return
+	return dist.LogNormalParams(p50, p99)
 }
 
 // Sample draws a think time.

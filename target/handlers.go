@@ -29,6 +29,15 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 			return
 		}
 	}
+	var held func() // a work slot (--workers), freed after the request's work time
+	if s.work != nil && r.class() != classExempt && r != rEvents {
+		if held = s.work.hold(s.done); held == nil {
+			ctx.Response.Header.Set("Retry-After", codes.RetryAfter)
+			writeErr(ctx, fasthttp.StatusServiceUnavailable, codes.Shed, "shutting down")
+			s.metrics.observe(r, ctx.Response.StatusCode(), time.Since(start))
+			return
+		}
+	}
 	switch r {
 	case rHealthz:
 		ctx.SetContentType("application/json")
@@ -64,6 +73,9 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		}
 	default:
 		writeErr(ctx, fasthttp.StatusNotFound, codes.NotFound, "no such route")
+	}
+	if held != nil {
+		held()
 	}
 	s.metrics.observe(r, ctx.Response.StatusCode(), time.Since(start))
 }

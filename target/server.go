@@ -22,6 +22,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/flashload/flashload/internal/dist"
 	"github.com/flashload/flashload/target/inventory"
 )
 
@@ -57,6 +58,10 @@ type Options struct {
 	MaxRPS         float64 // token bucket: 429 RATE_LIMITED; views need the bucket half full
 	Shards         int     // sharded, redis-sharded
 	EventInterval  time.Duration
+	// Workers > 0 gives the service a known capacity: every business request holds one of
+	// Workers slots for a time drawn from Work, waiting first come, first served (work.go).
+	Workers int
+	Work    dist.Spec
 }
 
 func (o *Options) defaults() {
@@ -96,6 +101,7 @@ type Server struct {
 	catVer atomic.Int64                    // catalog version skus was loaded at
 
 	inflight   atomic.Int64
+	work       *workSlots // nil without Options.Workers
 	cacheViews bool
 	ctx        context.Context // strategy calls and the reaper; cancelled by Close
 	cancel     context.CancelFunc
@@ -107,6 +113,9 @@ type Server struct {
 // New builds a server and its inventory strategy (connecting to Redis for redis-* ones).
 func New(ctx context.Context, opts Options) (*Server, error) {
 	opts.defaults()
+	if opts.Workers < 0 || opts.Workers > 0 && opts.Work.IsZero() || opts.Workers == 0 && !opts.Work.IsZero() {
+		return nil, fmt.Errorf("workers %d with work %q: give both, or neither", opts.Workers, opts.Work)
+	}
 	inv, err := inventory.New(ctx, inventory.Config{Name: opts.Strategy, RedisURL: opts.RedisURL,
 		RedisPrefix: opts.RedisPrefix, PostgresURL: opts.PostgresURL, Shards: opts.Shards})
 	if err != nil {
@@ -129,6 +138,10 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		s.limiter = newLimiter(opts.MaxRPS, time.Now())
 	}
 	s.metrics = newMetrics(s)
+	if opts.Workers > 0 {
+		s.work = newWorkSlots(opts.Workers, opts.Work)
+		s.metrics.reg.MustRegister(s.work.collectors()...)
+	}
 	s.hs = &fasthttp.Server{
 		Handler:                       s.handle,
 		ErrorHandler:                  s.errorHandler,

@@ -31,7 +31,7 @@ func newRehearseCmd() *cobra.Command {
 	o := &rehearseOptions{}
 	cmd := &cobra.Command{
 		Use:   "rehearse [SCENARIO]",
-		Short: "The main job: rehearse a flash sale against the in-process reference target, audit it, simulate it at full scale",
+		Short: "The main job: rehearse a flash sale against the reference target, audit it, simulate it at full scale",
 		Long: `rehearse starts the reference flash-sale target in-process on a loopback port (memory inventory
 unless --strategy or --redis say otherwise), creates the scenario's SKUs, plays the scenario (the
 bundled double-eleven by default) compressed into --wall with the live dashboard, and audits the
@@ -43,14 +43,33 @@ availability, replicas).
 The run directory (default runs/NAME-TIME) holds summary.json, histograms.hlog and report.html
 (measured and predicted side by side), and sim-played/ and sim-full/ with the simulations.
 --strategies memory,redis-lua,naive rehearses once per inventory strategy, each in its own
-directory, and ends with one comparison table: the architecture shoot-out.
+directory, and ends with one comparison table: the architecture shoot-out (--strategies all:
+every strategy).
+
+Stores: a strategy on Redis or PostgreSQL uses --redis / --postgres when given; otherwise
+rehearse starts a throwaway redis-server or PostgreSQL cluster itself (a temporary directory, a
+free loopback port), gives each strategy its own key prefix or database on it, and stops it at
+the end. A missing server binary is an error naming the Debian package to install (redis-server,
+postgresql), before anything starts.
+
+--replicas N runs the target as N "flashload serve" processes on free loopback ports, sharing
+the strategy's store, and spreads the requests over them (a local fleet). A fleet of more than
+one needs a strategy on a store (not naive, memory or sharded); without --strategy it is
+redis-lua, on a throwaway Redis.
+
+--workers N --work DIST gives every replica a known capacity (serve --workers): each request
+holds one of N slots for a time drawn from DIST, waiting first come, first served; --work model
+takes the scenario model's service_time and workers_per_replica, so the simulator's prediction
+and the measurement describe the same queue.
 
 Exit codes: 0 when every gate of the scenario passed on the measured run, 3 when one failed (or,
 with --strategies, on any strategy), 2 on bad input, 1 on a runtime error.`,
 		Example: `  flashload rehearse
   flashload rehearse midnight-flash-sale --wall 20s
   flashload rehearse --strategies memory,naive --wall 20s
-  flashload rehearse --strategy redis-lua --redis redis://127.0.0.1:6379/0`,
+  flashload rehearse --strategy redis-lua --redis redis://127.0.0.1:6379/0
+  flashload rehearse midnight-flash-sale --strategies all --wall 10s
+  flashload rehearse --replicas 3 --strategy pg-row --wall 20s`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Name = scenario.DefaultScenario
@@ -66,8 +85,12 @@ with --strategies, on any strategy), 2 on bad input, 1 on a runtime error.`,
 	f.DurationVar(&o.Wall, "wall", 0, "play the whole scenario in this wall time (default: the file's compression, about a minute for double-eleven)")
 	f.Float64Var(&o.RateScale, "rate-scale", 0, "share of the curve's amplitude to play live (default the file's rate_scale)")
 	f.StringVar(&o.Strategy, "strategy", "", "inventory strategy of the target: "+strings.Join(inventory.Names, ", ")+" (default memory, or redis-lua with --redis)")
-	f.StringSliceVar(&o.Strategies, "strategies", nil, "rehearse once per strategy and compare them (comma-separated)")
-	f.StringVar(&o.Target.Redis, "redis", "", "Redis URL for the redis-* strategies (redis://127.0.0.1:6379/0)")
+	f.StringSliceVar(&o.Strategies, "strategies", nil, "rehearse once per strategy and compare them (comma-separated, or all)")
+	f.StringVar(&o.Target.Redis, "redis", "", "Redis of the redis-* strategies: redis://HOST:PORT/DB, redis+cluster://H:P,... or redis+sentinel://H:P,.../MASTER (default: a throwaway redis-server)")
+	f.StringVar(&o.Target.Postgres, "postgres", "", "PostgreSQL of pg-row, pg-occ and tcc: postgres://USER@HOST:PORT/DB (default: a throwaway cluster)")
+	f.IntVar(&o.Replicas, "replicas", 0, "run the target as N serve processes on the shared store (default: one target in this process)")
+	f.IntVar(&o.Target.Workers, "workers", 0, "work slots per replica: each request holds one for a --work time, waiting FIFO (default with --work model: the model's workers_per_replica)")
+	f.StringVar(&o.Work, "work", "", "time a request holds its slot: exp:5ms, const:5ms, lognormal:p50=4ms,p99=30ms, or model (the scenario's service_time)")
 	f.StringVar(&o.Out, "out", "", "run directory (default runs/NAME-TIME)")
 	f.BoolVar(&o.NoTUI, "no-tui", false, "plain progress lines on stderr instead of the dashboard")
 	f.BoolVar(&o.NoSim, "no-sim", false, "skip the simulations (measure only)")

@@ -121,7 +121,7 @@ func TestRunCLIReplicas(t *testing.T) {
 	if err := runLive(context.Background(), o); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
-	sum, err := report.ReadSummary(filepath.Join(dir, "run", "summary.json"))
+	sum, err := report.ReadSummary(filepath.Join(dir, "run", report.SummaryFile))
 	if err != nil {
 		t.Fatal(err)
 	}

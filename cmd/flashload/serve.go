@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/flashload/flashload/internal/dist"
 	"github.com/flashload/flashload/target"
 	"github.com/flashload/flashload/target/inventory"
 )
@@ -25,6 +26,7 @@ func init() { register(newServeCmd) }
 type serveOptions struct {
 	target.Options
 	SKUs         []string // NAME:STOCK[:PRICE[:LIMIT]] created at start
+	WorkDist     string   // --work DIST, parsed into Options.Work
 	OrdersOut    string   // after the drain, every order as NDJSON to this file
 	DrainTimeout time.Duration
 	Out, Err     io.Writer
@@ -64,6 +66,13 @@ database per service).
 --redis takes redis://HOST:PORT/DB, redis+cluster://H:P,H:P,... (Redis Cluster) or
 redis+sentinel://H:P,H:P/MASTER[/DB] (a Sentinel-managed primary).
 
+--workers N --work DIST gives the service a known capacity: every business request (views,
+purchases, orders, groups; not health, metrics, admin or event streams) holds one of N slots for
+a time drawn from DIST, its real work running inside, and waits first come, first served for a
+free slot: an M/G/N queue whatever the machine's cores, which a scenario's model can describe
+exactly (utilisation = flashload_target_work_busy / flashload_target_work_slots in /metrics).
+DIST: exp:5ms (exponential, mean), const:5ms, lognormal:p50=4ms,p99=30ms.
+
 SIGTERM or Ctrl-C stops accepting, drains in-flight requests and prints the audit.`,
 		Example: `  flashload serve --strategy memory --sku phone-x:1000:3999:1
   curl -s -XPOST -H 'X-User-Id: u1' localhost:8080/v1/skus/phone-x/purchase`,
@@ -88,6 +97,8 @@ SIGTERM or Ctrl-C stops accepting, drains in-flight requests and prints the audi
 	f.StringArrayVar(&opts.SKUs, "sku", nil, "create a SKU at start: NAME:STOCK[:PRICE[:LIMIT]] (repeatable)")
 	f.StringVar(&opts.OrdersOut, "orders-out", "", "after the drain, write every order (NDJSON, as GET /admin/orders) to this file")
 	f.DurationVar(&opts.DrainTimeout, "drain-timeout", DefaultDrainTimeout, "how long SIGTERM waits for in-flight requests")
+	f.IntVar(&opts.Workers, "workers", 0, "work slots: each business request holds one for a --work time, waiting FIFO (0: no slots)")
+	f.StringVar(&opts.WorkDist, "work", "", "time a request holds its slot: exp:5ms, const:5ms or lognormal:p50=4ms,p99=30ms (with --workers)")
 	return cmd
 }
 
@@ -118,6 +129,16 @@ func parseSKUFlag(v string) (target.SKUConfig, error) {
 func serveRun(ctx context.Context, opts *serveOptions) error {
 	if !slices.Contains(inventory.Names, opts.Strategy) {
 		return usageErr(fmt.Errorf("unknown --strategy %q (want one of %s)", opts.Strategy, strings.Join(inventory.Names, ", ")))
+	}
+	if opts.WorkDist != "" {
+		w, err := dist.Parse(opts.WorkDist)
+		if err != nil {
+			return usageErr(fmt.Errorf("--work: %w", err))
+		}
+		opts.Work = w
+	}
+	if opts.Workers < 0 || (opts.Workers > 0) != !opts.Work.IsZero() {
+		return usageErr(errors.New("--workers N and --work DIST go together (N ≥ 1)"))
 	}
 	var skus []target.SKUConfig
 	for _, v := range opts.SKUs {

@@ -62,14 +62,22 @@ func TestServeRunDrainsAndPrintsTheAudit(t *testing.T) {
 }
 
 func TestServeUsageErrors(t *testing.T) {
-	for _, tt := range []struct{ name, strategy, sku string }{
-		{"unknown strategy", "magic", ""},
-		{"bad --sku", "memory", "phone"},
-		{"bad --sku stock", "memory", "phone:many"},
+	for _, tt := range []struct {
+		name, strategy, sku string
+		workers             int
+		work                string
+	}{
+		{"unknown strategy", "magic", "", 0, ""},
+		{"bad --sku", "memory", "phone", 0, ""},
+		{"bad --sku stock", "memory", "phone:many", 0, ""},
+		{"bad --work", "memory", "", 4, "exp:fast"},
+		{"--workers without --work", "memory", "", 4, ""},
+		{"--work without --workers", "memory", "", 0, "exp:5ms"},
+		{"negative --workers", "memory", "", -1, "exp:5ms"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			opts := &serveOptions{Options: target.Options{Addr: "127.0.0.1:0", Strategy: tt.strategy},
-				Out: io.Discard, Err: io.Discard}
+			opts := &serveOptions{Options: target.Options{Addr: "127.0.0.1:0", Strategy: tt.strategy, Workers: tt.workers},
+				WorkDist: tt.work, Out: io.Discard, Err: io.Discard}
 			if tt.sku != "" {
 				opts.SKUs = []string{tt.sku}
 			}

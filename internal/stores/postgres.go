@@ -20,10 +20,11 @@ import (
 // Postgres is a throwaway PostgreSQL cluster: initdb in a temporary directory, one postgres
 // server on a free loopback port with its unix socket in that directory, fsync off (the data
 // is thrown away), trust authentication for the superuser "postgres".
+// Kill, Pause, Resume and Restart (the faults) keep its port and data directory.
 type Postgres struct {
 	dir  string
 	port int
-	p    *proc
+	process
 }
 
 // PostgresPackage is the Debian package that provides initdb and pg_ctl.
@@ -121,26 +122,27 @@ func StartPostgres(ctx context.Context, o Options) (*Postgres, error) {
 	if out, err := initdb.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("initdb: %v: %s", err, strings.TrimSpace(string(out)))
 	}
+	pg.process = process{what: "postgres", ready: pg.ping, timeout: o.StartTimeout, stopSig: syscall.SIGINT, grace: 10 * time.Second,
+		command: func() *exec.Cmd {
+			cmd := exec.Command(filepath.Join(bin, "postgres"), "-D", pg.dataDir(), "-p", itoa(pg.port),
+				"-k", dir, "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
+				"-c", "full_page_writes=off", "-c", "max_connections=300", "-c", "shared_buffers=64MB")
+			cmd.SysProcAttr = sysProcAttr()
+			cmd.SysProcAttr.Credential = cred
+			cmd.Env = append(os.Environ(), "LC_ALL=C")
+			return cmd
+		}}
 	// A port taken between freePort and bind makes postgres exit; try a few.
 	for attempt := 0; ; attempt++ {
 		if pg.port, err = freePort(); err != nil {
 			return nil, err
 		}
-		cmd := exec.Command(filepath.Join(bin, "postgres"), "-D", pg.dataDir(), "-p", itoa(pg.port),
-			"-k", dir, "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
-			"-c", "full_page_writes=off", "-c", "max_connections=300", "-c", "shared_buffers=64MB")
-		cmd.SysProcAttr = sysProcAttr()
-		cmd.SysProcAttr.Credential = cred
-		cmd.Env = append(os.Environ(), "LC_ALL=C")
-		if pg.p, err = startProc(cmd); err != nil {
-			return nil, fmt.Errorf("starting postgres: %w", err)
-		}
-		err = waitReady(ctx, pg.p, o.StartTimeout, "postgres", pg.ping)
+		err = pg.start(ctx)
 		if err == nil {
 			ok = true
 			return pg, nil
 		}
-		if !pg.p.exited() || attempt == 2 || !strings.Contains(pg.p.tail(), "could not") {
+		if pg.Running() || attempt == 2 || !strings.Contains(pg.p.tail(), "could not") {
 			return nil, err
 		}
 	}
@@ -176,24 +178,28 @@ func (pg *Postgres) Port() int { return pg.port }
 // Dir is the temporary directory (data directory and unix socket).
 func (pg *Postgres) Dir() string { return pg.dir }
 
-// Pid is the postmaster's process id (for fault injection), 0 when not running.
-func (pg *Postgres) Pid() int {
-	if pg.p == nil || pg.p.exited() {
-		return 0
-	}
-	return pg.p.cmd.Process.Pid
-}
-
 // Stop shuts the server down (fast shutdown, killed after 10s) and removes the directory.
 // It is safe to call more than once.
 func (pg *Postgres) Stop() error {
-	if pg.p != nil {
-		pg.p.stop(syscall.SIGINT, 10*time.Second)
-	}
+	pg.shutdown()
 	if pg.dir == "" {
 		return nil
 	}
 	err := os.RemoveAll(pg.dir)
 	pg.dir = ""
 	return err
+}
+
+// CreateDatabase creates an empty database called name on the cluster and returns its URL:
+// one service's book of record, apart from the other rehearsals on the same cluster.
+func (pg *Postgres) CreateDatabase(ctx context.Context, name string) (string, error) {
+	conn, err := pgx.Connect(ctx, pg.URL())
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+		return "", fmt.Errorf("create database %s: %w", name, err)
+	}
+	return "postgres://postgres@127.0.0.1:" + itoa(pg.port) + "/" + name + "?sslmode=disable", nil
 }

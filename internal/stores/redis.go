@@ -13,10 +13,11 @@ import (
 )
 
 // Redis is a throwaway redis-server: no persistence, its directory in a temporary directory.
+// Kill, Pause, Resume and Restart (the faults) keep its port and directory.
 type Redis struct {
 	dir  string
 	port int
-	p    *proc
+	process
 }
 
 // RedisPackage is the Debian package that provides redis-server.
@@ -49,22 +50,21 @@ func StartRedis(ctx context.Context, o Options) (*Redis, error) {
 		return nil, err
 	}
 	r := &Redis{dir: dir}
+	r.process = process{what: "redis-server", ready: r.ping, timeout: o.StartTimeout, stopSig: syscall.SIGTERM, grace: 5 * time.Second,
+		command: func() *exec.Cmd {
+			return exec.Command(bin, "--bind", "127.0.0.1", "--port", itoa(r.port), "--save", "",
+				"--appendonly", "no", "--dir", dir, "--daemonize", "no", "--protected-mode", "no")
+		}}
 	for attempt := 0; ; attempt++ {
 		if r.port, err = freePort(); err != nil {
 			r.Stop()
 			return nil, err
 		}
-		cmd := exec.Command(bin, "--bind", "127.0.0.1", "--port", itoa(r.port), "--save", "",
-			"--appendonly", "no", "--dir", dir, "--daemonize", "no", "--protected-mode", "no")
-		if r.p, err = startProc(cmd); err != nil {
-			r.Stop()
-			return nil, fmt.Errorf("starting redis-server: %w", err)
-		}
-		err = waitReady(ctx, r.p, o.StartTimeout, "redis-server", r.ping)
+		err = r.start(ctx)
 		if err == nil {
 			return r, nil
 		}
-		if !r.p.exited() || attempt == 2 {
+		if r.Running() || attempt == 2 {
 			r.Stop()
 			return nil, err
 		}
@@ -101,19 +101,9 @@ func (r *Redis) URL() string { return "redis://" + r.Addr() + "/0" }
 // Port is the loopback TCP port.
 func (r *Redis) Port() int { return r.port }
 
-// Pid is the server's process id (for fault injection), 0 when not running.
-func (r *Redis) Pid() int {
-	if r.p == nil || r.p.exited() {
-		return 0
-	}
-	return r.p.cmd.Process.Pid
-}
-
 // Stop ends the server (SIGTERM, killed after 5s) and removes its directory. Safe to repeat.
 func (r *Redis) Stop() error {
-	if r.p != nil {
-		r.p.stop(syscall.SIGTERM, 5*time.Second)
-	}
+	r.shutdown()
 	if r.dir == "" {
 		return nil
 	}

@@ -1,0 +1,58 @@
+package rehearse
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/flashload/flashload/internal/dist"
+)
+
+// --work model takes the scenario model's service time and workers; a DIST needs --workers;
+// bad values are InputErrors before anything starts.
+func TestWorkOptions(t *testing.T) {
+	s := tinySale(t, "10", "10") // model: 16 workers, lognormal p50 2ms p99 20ms
+	o := Options{Scenario: s, Work: WorkModel}
+	if err := o.work(); err != nil {
+		t.Fatal(err)
+	}
+	want := dist.Spec{Kind: dist.LogNormal, P50: 2 * time.Millisecond, P99: 20 * time.Millisecond}
+	if o.Target.Workers != 16 || o.Target.Work != want {
+		t.Fatalf("--work model: %d × %+v, want 16 × %+v", o.Target.Workers, o.Target.Work, want)
+	}
+	o = Options{Scenario: s, Work: WorkModel, Target: TargetOptions{Workers: 3}}
+	if err := o.work(); err != nil || o.Target.Workers != 3 {
+		t.Fatalf("--workers 3 --work model: %d %v", o.Target.Workers, err)
+	}
+	for _, bad := range []Options{
+		{Work: "exp:5ms"},
+		{Target: TargetOptions{Workers: 2}},
+		{Work: "exp:soon", Target: TargetOptions{Workers: 2}},
+		{Work: "exp:5ms", Target: TargetOptions{Workers: -1}},
+	} {
+		bad.Scenario = s
+		var ie *InputError
+		if _, err := Run(context.Background(), bad); !errors.As(err, &ie) {
+			t.Errorf("%+v: %v, want an InputError", bad, err)
+		}
+	}
+}
+
+// rehearse --workers 2 --work const:5ms: every purchase and payment holds a slot for at least
+// 5ms, so the measured service time cannot be shorter.
+func TestRunWithWorkSlots(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "run")
+	var stdout, stderr bytes.Buffer
+	res, err := Run(context.Background(), Options{Scenario: tinySale(t, "50", "40"), Work: "const:5ms",
+		Target: TargetOptions{Workers: 2}, NoSim: true, Out: out, Stdout: &stdout, Stderr: &stderr})
+	if err != nil || len(res.Failed()) > 0 {
+		t.Fatalf("%v, failed %v\nstdout:\n%s\nstderr:\n%s", err, res.Failed(), stdout.String(), stderr.String())
+	}
+	s := readSummary(t, out)
+	if s.Requests.Total == 0 || s.ServiceTimeMs.P50 < 5 {
+		t.Fatalf("%d requests, service p50 %.2fms: want every request to hold its 5ms slot", s.Requests.Total, s.ServiceTimeMs.P50)
+	}
+}

@@ -1,0 +1,133 @@
+package target
+
+import (
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/flashload/flashload/internal/dist"
+)
+
+// workSlots give the service a known capacity (`serve --workers N --work DIST`): every
+// business request holds one of N slots for a time drawn from DIST, the real work running
+// inside it, and waits first come, first served for a free slot. The service is then an
+// M/G/N queue whatever the machine's cores, which the simulator can model exactly;
+// utilisation is busy slots / N.
+type workSlots struct {
+	n    int
+	work dist.Spec
+
+	mu    sync.Mutex
+	free  int
+	queue []chan struct{} // waiting requests, oldest first; closed when handed a slot
+
+	served atomic.Int64 // holds completed
+	waited atomic.Int64 // nanoseconds spent waiting for a slot, summed
+}
+
+func newWorkSlots(n int, work dist.Spec) *workSlots {
+	return &workSlots{n: n, work: work, free: n}
+}
+
+// acquire takes a slot, waiting behind every earlier request; false when done closes first
+// (the server is shutting down), holding nothing then.
+func (w *workSlots) acquire(done <-chan struct{}) bool {
+	w.mu.Lock()
+	if w.free > 0 && len(w.queue) == 0 {
+		w.free--
+		w.mu.Unlock()
+		return true
+	}
+	ch := make(chan struct{})
+	w.queue = append(w.queue, ch)
+	w.mu.Unlock()
+	start := time.Now()
+	select {
+	case <-ch:
+		w.waited.Add(int64(time.Since(start)))
+		return true
+	case <-done:
+	}
+	w.mu.Lock()
+	if i := slices.Index(w.queue, ch); i >= 0 {
+		w.queue = slices.Delete(w.queue, i, i+1)
+		w.mu.Unlock()
+		return false
+	}
+	w.mu.Unlock()
+	w.release() // handed a slot while leaving: pass it on
+	return false
+}
+
+// release frees a slot, handing it straight to the oldest waiter when there is one (so a
+// newcomer never overtakes the queue).
+func (w *workSlots) release() {
+	w.mu.Lock()
+	if len(w.queue) > 0 {
+		ch := w.queue[0]
+		w.queue[0] = nil
+		w.queue = w.queue[1:]
+		if len(w.queue) == 0 {
+			w.queue = nil
+		}
+		w.mu.Unlock()
+		close(ch)
+		return
+	}
+	w.free++
+	w.mu.Unlock()
+}
+
+// hold takes a slot for one request and draws its work time; the returned func waits out the
+// rest of that time (the request's own work ran meanwhile) and frees the slot. nil when done
+// closed while waiting.
+func (w *workSlots) hold(done <-chan struct{}) func() {
+	if !w.acquire(done) {
+		return nil
+	}
+	until := time.Now().Add(w.work.Sample(nil))
+	return func() {
+		if d := time.Until(until); d > 0 {
+			t := time.NewTimer(d)
+			select {
+			case <-t.C:
+			case <-done:
+				t.Stop()
+			}
+		}
+		w.served.Add(1)
+		w.release()
+	}
+}
+
+// state is (busy slots, waiting requests).
+func (w *workSlots) state() (busy, waiting int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.n - w.free, len(w.queue)
+}
+
+// collectors are the slots' metrics: capacity, busy, waiting, served, time waited.
+func (w *workSlots) collectors() []prometheus.Collector {
+	gauge := func(name, help string, f func() float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f)
+	}
+	counter := func(name, help string, f func() float64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, f)
+	}
+	return []prometheus.Collector{
+		gauge("flashload_target_work_slots", "Work slots (--workers): the service's known concurrency.",
+			func() float64 { return float64(w.n) }),
+		gauge("flashload_target_work_busy", "Work slots held now; utilisation is busy / slots.",
+			func() float64 { b, _ := w.state(); return float64(b) }),
+		gauge("flashload_target_work_waiting", "Requests waiting for a work slot now.",
+			func() float64 { _, q := w.state(); return float64(q) }),
+		counter("flashload_target_work_served_total", "Requests that held a work slot to the end.",
+			func() float64 { return float64(w.served.Load()) }),
+		counter("flashload_target_work_wait_seconds_total", "Time requests spent waiting for a work slot, summed.",
+			func() float64 { return time.Duration(w.waited.Load()).Seconds() }),
+	}
+}

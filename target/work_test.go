@@ -1,0 +1,139 @@
+package target
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/flashload/flashload/internal/dist"
+)
+
+// waitFor polls cond (a state change another goroutine makes), failing after a generous bound.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for %s", what)
+		}
+	}
+}
+
+// TestWorkSlotsFIFOAndAccounting: with every slot busy, waiters get slots in the order they
+// came, a newcomer never overtakes them, a waiter that gives up leaves no slot lost, and busy +
+// free is the capacity throughout.
+func TestWorkSlotsFIFOAndAccounting(t *testing.T) {
+	const n = 2
+	w := newWorkSlots(n, dist.Spec{Kind: dist.Deterministic, Mean: time.Millisecond})
+	never := make(chan struct{})
+	for range n {
+		if !w.acquire(never) {
+			t.Fatal("acquire of a free slot failed")
+		}
+	}
+	if b, q := w.state(); b != n || q != 0 {
+		t.Fatalf("busy %d waiting %d, want %d and 0", b, q, n)
+	}
+	// Five waiters, queued one after another; the third gives up (its done closes).
+	const waiters = 5
+	got := make(chan int, waiters)
+	quit := make(chan struct{})
+	var gaveUp sync.WaitGroup
+	for i := range waiters {
+		done := never
+		if i == 2 {
+			done = quit
+			gaveUp.Add(1)
+		}
+		go func() {
+			if w.acquire(done) {
+				got <- i
+			} else {
+				gaveUp.Done()
+			}
+		}()
+		waitFor(t, fmt.Sprintf("waiter %d queued", i), func() bool { _, q := w.state(); return q == i+1 })
+	}
+	close(quit)
+	gaveUp.Wait()
+	if b, q := w.state(); b != n || q != waiters-1 {
+		t.Fatalf("after a waiter gave up: busy %d waiting %d, want %d and %d", b, q, n, waiters-1)
+	}
+	// Each release hands the slot to the oldest waiter; busy stays at n while anyone waits.
+	var order []int
+	for range waiters - 1 {
+		w.release()
+		order = append(order, <-got)
+		if b, _ := w.state(); b != n {
+			t.Fatalf("busy %d while handing over, want %d", b, n)
+		}
+	}
+	if fmt.Sprint(order) != "[0 1 3 4]" {
+		t.Fatalf("slots went to waiters %v, want first come first served [0 1 3 4]", order)
+	}
+	for range n {
+		w.release()
+	}
+	if b, q := w.state(); b != 0 || q != 0 || w.free != n {
+		t.Fatalf("all released: busy %d waiting %d free %d, want 0, 0, %d", b, q, w.free, n)
+	}
+	// A waiter handed a slot at the moment it gives up passes the slot on.
+	for range n {
+		w.acquire(never)
+	}
+	quit2 := make(chan struct{})
+	res := make(chan bool, 1)
+	go func() { res <- w.acquire(quit2) }()
+	waitFor(t, "the waiter queued", func() bool { _, q := w.state(); return q == 1 })
+	w.release()
+	close(quit2)
+	if <-res { // it took the slot before seeing quit2: hand it back as a request would
+		w.release()
+	}
+	w.release() // the slot the test still holds
+	if b, q := w.state(); b != 0 || q != 0 || w.free != n {
+		t.Fatalf("busy %d waiting %d free %d after the race, want 0, 0, %d", b, q, w.free, n)
+	}
+}
+
+// TestWorkersOverHTTP: `serve --workers 2 --work const:40ms`: every purchase holds a slot for
+// at least 40ms, so 6 concurrent purchases on 2 slots take at least 3 rounds; /metrics shows
+// the capacity and counts every request that held a slot; health and admin routes hold none.
+func TestWorkersOverHTTP(t *testing.T) {
+	const work = 40 * time.Millisecond
+	o := testOptions(t, "memory")
+	o.Workers, o.Work = 2, dist.Spec{Kind: dist.Deterministic, Mean: work}
+	ts := startServer(t, o)
+	ts.createSKU(t, `{"sku":"w","stock":100,"price":1}`)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i := range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if a := ts.buy(t, "w", "u"+strconv.Itoa(i), "", `{"qty":1}`); a.status != 201 {
+				t.Errorf("purchase %d: %d %s", i, a.status, a.body)
+			}
+		}()
+	}
+	wg.Wait()
+	if took := time.Since(start); took < 3*work {
+		t.Fatalf("6 purchases on 2 slots of %s took %s, less than 3 rounds", work, took)
+	}
+	for range 3 {
+		ts.do(t, "GET", "/healthz", nil, "")
+	}
+	m := string(ts.do(t, "GET", "/metrics", nil, "").body)
+	for name, want := range map[string]string{"flashload_target_work_slots": "2", "flashload_target_work_served_total": "6",
+		"flashload_target_work_busy": "0", "flashload_target_work_waiting": "0"} {
+		re := regexp.MustCompile(`(?m)^` + name + ` (\S+)$`)
+		if g := re.FindStringSubmatch(m); g == nil || g[1] != want {
+			t.Errorf("%s = %v, want %s", name, g, want)
+		}
+	}
+	if _, err := New(t.Context(), Options{Workers: 2}); err == nil {
+		t.Error("workers without work: no error")
+	}
+}
