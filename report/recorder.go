@@ -241,6 +241,7 @@ type counters struct {
 	total, ok, errs, shed, dropped, retries, bytes, arrivals int64
 	byStatus, byCode, byError, byStep, byJourney             map[string]int64
 	ratios                                                   map[string]Ratio
+	conc                                                     *concTable
 }
 
 func (r *Recorder) counters() counters {
@@ -268,6 +269,12 @@ func (r *Recorder) counters() counters {
 		s.byError.addTo(c.byError)
 		s.byStep.addTo(c.byStep)
 		s.byJourney.addTo(c.byJourney)
+		if s.conc != nil {
+			if c.conc == nil {
+				c.conc = new(concTable)
+			}
+			c.conc.merge(s.conc)
+		}
 		for k, v := range s.ratios {
 			q := c.ratios[k]
 			q.Num += v[0]
@@ -385,6 +392,9 @@ func (r *Recorder) Finish(end time.Duration) *Run {
 		s.Rates = c.ratios
 	}
 	s.LatencyMs, s.ServiceTimeMs = percentiles(r.total.lat), percentiles(r.total.svc)
+	if c.conc != nil {
+		s.Concurrency = c.conc.bins()
+	}
 	s.Replicas = Replicas{Min: r.repMin, Max: r.repMax}
 	s.Warnings = append([]string(nil), r.warnings...)
 

@@ -23,6 +23,7 @@ type Shard struct {
 	byStep    counterSet
 	byJourney counterSet
 	ratios    map[string]*[2]int64
+	conc      *concTable // made by the first result that knows its in-flight count
 }
 
 // counterSet counts by a string key. The few keys a run has (codes, steps, journeys) are found
@@ -140,6 +141,12 @@ func (s *Shard) RecordN(r *Result, n int64) {
 	}
 	if r.Retry {
 		s.retries += n
+	}
+	if r.InFlight > 0 {
+		if s.conc == nil {
+			s.conc = new(concTable)
+		}
+		s.conc.add(r.InFlight, svc, n)
 	}
 	s.bytes += int64(r.Bytes) * n
 	s.mu.Unlock()

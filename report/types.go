@@ -35,6 +35,9 @@ type Result struct {
 	Err      ErrorClass
 	Bytes    int
 	Retry    bool // a retry of an earlier attempt
+	// InFlight is how many requests were in flight once this one was sent, itself included
+	// (0: not known; the simulator leaves it so). It fills the summary's concurrency table.
+	InFlight int32
 	// First marks the journey's first request: one arrival of the schedule (never a retry). When
 	// a run marks arrivals, achieved rates count them, so they compare with the target rate
 	// (which counts arrivals); when none is marked, achieved rates count every answer.
@@ -166,6 +169,8 @@ type Summary struct {
 	Gates         []GateResult     `json:"gates"`
 	Timeline      []TimelinePoint  `json:"timeline"`
 	Warnings      []string         `json:"warnings,omitempty"`
+	// Concurrency is the live run's service time by requests in flight (see ConcurrencyBin).
+	Concurrency []ConcurrencyBin `json:"concurrency,omitempty"`
 }
 
 // WindowStats is what the dashboard shows for one span of time (the last window, or the run so far).

@@ -47,7 +47,7 @@ func newPlanCmd() *cobra.Command {
 	f.Int64Var(&opts.Seed, "seed", 0, "seed of every random choice (default: the scenario's)")
 	f.DurationVar(&opts.Tick, "tick", 0, "fluid mode step (default: the model's, else 1s); a coarser tick searches faster")
 	f.IntVar(&opts.MaxReplicas, "max-replicas", sim.DefaultPlanMaxReplicas, "give up above this many replicas")
-	f.StringVar(&opts.Calibrate, "calibrate", "", "a live run's directory: its measured service times replace model.service_time")
+	f.StringVar(&opts.Calibrate, "calibrate", "", "a live run's directory: its fitted service time and concurrency replace the model's (flashload calibrate)")
 	f.BoolVar(&opts.NoTUI, "no-tui", false, "accepted as by every command that shows progress; plan's progress is always one plain line per simulation on stderr")
 	return cmd
 }
@@ -62,11 +62,9 @@ func planRun(ctx context.Context, opts *planOptions, arg string) error {
 	}
 	o := sim.PlanOptions{Options: sim.Options{Mode: opts.Mode, Seed: opts.Seed, Tick: opts.Tick}, MaxReplicas: opts.MaxReplicas}
 	if opts.Calibrate != "" {
-		d, err := sim.EmpiricalFromRun(opts.Calibrate)
-		if err != nil {
-			return usageErr(err)
+		if s, err = calibrated(s, opts.Calibrate); err != nil {
+			return err
 		}
-		o.ServiceTime = d
 	}
 	if _, err := sim.Prepare(s, o.Options); err != nil {
 		return usageErr(err)
