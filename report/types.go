@@ -171,6 +171,8 @@ type Summary struct {
 	Warnings      []string         `json:"warnings,omitempty"`
 	// Concurrency is the live run's service time by requests in flight (see ConcurrencyBin).
 	Concurrency []ConcurrencyBin `json:"concurrency,omitempty"`
+	// Capacity is a capacity search's result (--find-capacity), on the highest passing step.
+	Capacity *Capacity `json:"capacity,omitempty"`
 }
 
 // WindowStats is what the dashboard shows for one span of time (the last window, or the run so far).

@@ -39,6 +39,7 @@ type runOptions struct {
 	Workers     int
 	MaxConns    int
 	Timeout     time.Duration
+	Capacity    capacityFlags
 
 	Stdout, Stderr io.Writer
 	TTY            bool
@@ -95,6 +96,7 @@ in-flight requests for a bounded time and writes a summary marked partial.`,
 	f.IntVar(&opts.Workers, "workers", 0, "open model: concurrent sessions (default sized from the peak rate)")
 	f.IntVar(&opts.MaxConns, "max-conns", 0, "connections to the target (default sized from the peak rate; closed model: vus)")
 	f.DurationVar(&opts.Timeout, "timeout", engine.DefaultTimeout, "read and write timeout of each request")
+	opts.Capacity.register(cmd, 10*time.Second, "plays")
 	return cmd
 }
 
@@ -149,6 +151,14 @@ func runLive(ctx context.Context, o *runOptions) error {
 				fmt.Fprintf(o.Stderr, "flashload: dashboard: %v\n", err)
 			}
 		},
+	}
+	if o.Capacity.Find {
+		capa, run, err := o.Capacity.search(runCtx, dir, s, eo.Play, func(ctx context.Context, step *scenario.Scenario) (*report.Run, error) {
+			so := eo
+			so.Play = scenario.PlayOptions{Segment: seg}
+			return engine.Run(ctx, step, so)
+		})
+		return finishCapacity(&o.Capacity, o, dir, s, capa, run, err)
 	}
 	res, err := engine.Run(runCtx, s, eo)
 	if err != nil {
