@@ -194,4 +194,3 @@ func check(err error) {
 		os.Exit(1)
 	}
 }
-

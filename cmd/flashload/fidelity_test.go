@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-		"os"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
