@@ -127,18 +127,22 @@ func TestRunStrategiesCatchesNaive(t *testing.T) {
 	}
 }
 
-// TestRunBadInput: unknown strategies, redis strategies without a Redis URL, negative wall time and
-// closed-model scenarios are *InputError, before anything starts.
+// TestRunBadInput: unknown strategies, "all" beside another name, a fleet of an in-process
+// strategy, negative wall time and closed-model scenarios are *InputError, before anything
+// starts. (A strategy on Redis without a URL is not: the rehearsal starts its own redis-server.)
 func TestRunBadInput(t *testing.T) {
 	closed := tinySale(t, "1", "1")
 	closed.Traffic.Model = "closed"
 	for name, o := range map[string]Options{
-		"unknown strategy": {Scenario: tinySale(t, "1", "1"), Strategies: []string{"quantum"}},
-		"redis, no URL":    {Scenario: tinySale(t, "1", "1"), Strategies: []string{"redis-lua"}},
-		"twice":            {Scenario: tinySale(t, "1", "1"), Strategies: []string{"memory", "memory"}},
-		"negative wall":    {Scenario: tinySale(t, "1", "1"), Wall: -time.Second},
-		"closed model":     {Scenario: closed},
-		"no scenario":      {},
+		"unknown strategy":        {Scenario: tinySale(t, "1", "1"), Strategies: []string{"quantum"}},
+		"all and more":            {Scenario: tinySale(t, "1", "1"), Strategies: []string{"all", "naive"}},
+		"fleet of memory":         {Scenario: tinySale(t, "1", "1"), Strategies: []string{"memory"}, Replicas: 2},
+		"fleet of all in-process": {Scenario: tinySale(t, "1", "1"), Strategies: []string{"redis-lua", "sharded"}, Replicas: 3},
+		"negative replicas":       {Scenario: tinySale(t, "1", "1"), Replicas: -2},
+		"twice":                   {Scenario: tinySale(t, "1", "1"), Strategies: []string{"memory", "memory"}},
+		"negative wall":           {Scenario: tinySale(t, "1", "1"), Wall: -time.Second},
+		"closed model":            {Scenario: closed},
+		"no scenario":             {},
 	} {
 		o.Out = t.TempDir()
 		_, err := Run(context.Background(), o)

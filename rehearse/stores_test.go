@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -77,5 +78,22 @@ func TestStartStoresUsesGivenAddresses(t *testing.T) {
 	}
 	if _, err := none.Scope(context.Background(), "redis-lua"); err == nil {
 		t.Fatal("a scope on Redis from stores without Redis: no error")
+	}
+}
+
+// --strategies all is every strategy, or every shared one for a fleet; a fleet without a
+// strategy is redis-lua.
+func TestAllStrategies(t *testing.T) {
+	o := Options{Strategies: []string{AllStrategies}}
+	if got, err := o.strategies(); err != nil || !slices.Equal(got, inventory.Names) {
+		t.Fatalf("all: %v %v, want %v", got, err, inventory.Names)
+	}
+	o.Replicas = 3
+	got, err := o.strategies()
+	if err != nil || len(got) == 0 || slices.ContainsFunc(got, func(st string) bool { return !inventory.Shared(st) }) {
+		t.Fatalf("all × 3 replicas: %v %v, want only strategies on a store", got, err)
+	}
+	if got, err := (&Options{Replicas: 2}).strategies(); err != nil || !slices.Equal(got, []string{"redis-lua"}) {
+		t.Fatalf("a fleet without a strategy: %v %v, want redis-lua", got, err)
 	}
 }
