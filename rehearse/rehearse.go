@@ -413,17 +413,18 @@ func rehearseOne(ctx context.Context, o Options, stores *Stores, proxies *Proxie
 }
 
 // simulate plays the scenario in the simulator at the played scale (calibrated by the live
-// run's measured service time) and at full scale, and writes both next to the live run.
+// run: sim.Calibrate) and at full scale, and writes both next to the live run.
 func (r *Rehearsal) simulate(ctx context.Context, o Options) error {
 	s := o.Scenario
 	fmt.Fprintf(o.Stderr, "rehearse: simulating %s at the played scale (calibrated) and at full scale\n", s.Name)
 	opts := sim.Options{Played: true, Seed: o.Seed, Wall: o.Wall, RateScale: o.RateScale} // the live run's overrides
-	if st := r.Live.ServiceTime; st != nil && st.TotalCount() > 0 {
-		if d, err := sim.EmpiricalFromPacked(st, time.Microsecond); err == nil {
-			opts.ServiceTime = d
-		}
+	cs := s
+	if cal, err := sim.Calibrate(r.Live); err == nil {
+		c := *s
+		c.Model = cal.Apply(s.Model)
+		cs = &c
 	}
-	played, err := sim.Run(ctx, s, opts)
+	played, err := sim.Run(ctx, cs, opts)
 	if err != nil {
 		return fmt.Errorf("played scale: %w", err)
 	}

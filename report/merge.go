@@ -55,7 +55,9 @@ func Merge(runs ...*Run) (*Run, error) {
 	var targetSum float64
 	var gates []string
 	audit := Audit{Checked: true, Unexpected: math.MaxInt64, Violations: []string{}}
+	var conc concTable // each generator counts its own requests in flight
 	for _, r := range runs {
+		conc.addBins(r.Summary.Concurrency)
 		rs := r.Summary
 		if rs.StartedAt.Before(s.StartedAt) {
 			s.StartedAt = rs.StartedAt
@@ -109,6 +111,7 @@ func Merge(runs ...*Run) (*Run, error) {
 		audit.Error = ""
 	}
 	s.Audit = audit
+	s.Concurrency = conc.bins()
 	if len(runs) > 1 {
 		s.Segment = fmt.Sprintf("merged %d", len(runs))
 	} else {

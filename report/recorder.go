@@ -262,6 +262,7 @@ type counters struct {
 	total, ok, errs, shed, dropped, retries, bytes, arrivals int64
 	byStatus, byCode, byError, byStep, byJourney, byDrop     map[string]int64
 	ratios                                                   map[string]Ratio
+	conc                                                     *concTable
 }
 
 func (r *Recorder) counters() counters {
@@ -290,6 +291,12 @@ func (r *Recorder) counters() counters {
 		s.steps.each(func(k string, st *namedStat) { c.byStep[k] += st.count })
 		s.journeys.each(func(k string, st *namedStat) { c.byJourney[k] += st.count })
 		s.byDrop.addTo(c.byDrop)
+		if s.conc != nil {
+			if c.conc == nil {
+				c.conc = new(concTable)
+			}
+			c.conc.merge(s.conc)
+		}
 		for k, v := range s.ratios {
 			q := c.ratios[k]
 			q.Num += v[0]
@@ -409,6 +416,9 @@ func (r *Recorder) Finish(end time.Duration) *Run {
 		s.Rates = c.ratios
 	}
 	s.LatencyMs, s.ServiceTimeMs = percentiles(r.total.lat), percentiles(r.total.svc)
+	if c.conc != nil {
+		s.Concurrency = c.conc.bins()
+	}
 	s.Replicas = Replicas{Min: r.repMin, Max: r.repMax}
 	s.Warnings = append([]string(nil), r.warnings...)
 

@@ -23,6 +23,7 @@ type Shard struct {
 	steps    namedSet   // per step: counters, latency histogram, answers by CodeLabel
 	journeys namedSet   // per journey: counters and latency histogram
 	byDrop   counterSet // dropped arrivals by the limit that dropped them (DropFor)
+	conc     *concTable // made by the first result that knows its in-flight count
 	ratios   map[string]*[2]int64
 }
 
@@ -145,6 +146,12 @@ func (s *Shard) RecordN(r *Result, n int64) {
 	}
 	if r.Retry {
 		s.retries += n
+	}
+	if r.InFlight > 0 {
+		if s.conc == nil {
+			s.conc = new(concTable)
+		}
+		s.conc.add(r.InFlight, svc, n)
 	}
 	s.bytes += int64(r.Bytes) * n
 	s.mu.Unlock()

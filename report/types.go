@@ -35,6 +35,9 @@ type Result struct {
 	Err      ErrorClass
 	Bytes    int
 	Retry    bool // a retry of an earlier attempt
+	// InFlight is how many requests were in flight once this one was sent, itself included
+	// (0: not known; the simulator leaves it so). It fills the summary's concurrency table.
+	InFlight int32
 	// First marks the journey's first request: one arrival of the schedule (never a retry). When
 	// a run marks arrivals, achieved rates count them, so they compare with the target rate
 	// (which counts arrivals); when none is marked, achieved rates count every answer.
@@ -186,6 +189,10 @@ type Summary struct {
 	Aborted string `json:"aborted,omitempty"`
 	// Generators are the load generators of a coordinated run (flashload watch), with their state.
 	Generators []GeneratorState `json:"generators,omitempty"`
+	// Concurrency is the live run's service time by requests in flight (see ConcurrencyBin).
+	Concurrency []ConcurrencyBin `json:"concurrency,omitempty"`
+	// Capacity is a capacity search's result (--find-capacity), on the highest passing step.
+	Capacity *Capacity `json:"capacity,omitempty"`
 }
 
 // WindowStats is what the dashboard shows for one span of time (the last window, or the run so far).

@@ -55,3 +55,58 @@ func TestPlanNoCapacity(t *testing.T) {
 		t.Fatalf("err = %v, want ErrNoCapacity", err)
 	}
 }
+
+// A spike the autoscaler cannot follow (30 s start-up): 2000 views/s of a deterministic 10 ms
+// need 6 replicas of 4 workers (ρ = 0.83), and they must be ready before the spike. The
+// model's minimum of 2 passes only because its schedule pre-scales to 10: plan must answer
+// the ceiling and pre-scale the spike needs, never the floor.
+const planSpike = `
+name: plan-spike
+seed: 5
+duration: 200s
+traffic:
+  arrivals: uniform
+  start_rps: 200
+  stages:
+    - {duration: 60s, rps: 200}
+    - {duration: 2s, rps: 2000}
+    - {duration: 60s, rps: 2000}
+    - {duration: 2s, rps: 200}
+    - {duration: 76s, rps: 200}
+journeys: [{name: reader, steps: [{view: {sku: a}}]}]
+skus: [{sku: a, stock: 1, price: 1}]
+model:
+  replicas: 2
+  workers_per_replica: 4
+  service_time: {dist: deterministic, mean: 10ms}
+  autoscaler: {type: hpa, target_utilization: 0.7, min: 2, max: 20, startup: 30s, schedule: [{at: 20s, replicas: 10}, {at: 150s, replicas: 2}]}
+gates: ["p(99) < 100ms"]
+`
+
+func TestPlanAutoscaledAnswersThePeak(t *testing.T) {
+	s := mustParse(t, planSpike)
+	var trials []PlanTrial
+	res, err := Plan(context.Background(), s, PlanOptions{Options: Options{Mode: ModeFluid}, Trial: func(tr PlanTrial) { trials = append(trials, tr) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Autoscaled || res.ModelCeiling != 20 || res.ModelPreScale != 10 {
+		t.Fatalf("result %+v", res)
+	}
+	if res.PreScale < 5 || res.PreScale > 7 || res.Ceiling < 5 || res.Ceiling > 7 {
+		t.Errorf("pre-scale %d, ceiling %d: want about 6 each; trials %+v", res.PreScale, res.Ceiling, trials)
+	}
+	if res.Failing == nil {
+		t.Fatalf("no failing trial below the pre-scale %d", res.PreScale)
+	}
+	// The least pre-scale: one below it fails.
+	for _, tr := range trials {
+		if tr.Ceiling == res.Ceiling && tr.Replicas < res.PreScale && tr.Pass {
+			t.Errorf("pre-scale %d passed below the answer %d", tr.Replicas, res.PreScale)
+		}
+	}
+	// Replica-hours: 200 s of at least 2 replicas, at most the ceiling all along.
+	if lo, hi := 2*200.0/3600, 20*200.0/3600; res.ReplicaHours < lo || res.ReplicaHours > hi || res.ModelReplicaHours < res.ReplicaHours {
+		t.Errorf("replica-hours %.3f (model %.3f), want in [%.3f, %.3f] and at most the model's", res.ReplicaHours, res.ModelReplicaHours, lo, hi)
+	}
+}

@@ -147,3 +147,40 @@ func USL(n int, x1, alpha, beta float64) float64 {
 	f := float64(n)
 	return f * x1 / (1 + alpha*(f-1) + beta*f*(f-1))
 }
+
+// SojournTail is P(W+S > t) for exponential service (exact for M/M/c): W is 0 or, with
+// probability PWait, exponential at rate cμ−λ, and S is exponential at rate μ.
+func (q Queue) SojournTail(t float64) float64 {
+	if !q.Stable() {
+		return 1
+	}
+	c, mu, nu := q.PWait(), q.Mu, float64(q.C)*q.Mu-q.Lambda
+	es := math.Exp(-mu * t)
+	var both float64 // P(S + E > t), E exponential at rate ν
+	if math.Abs(nu-mu) < 1e-9*mu {
+		both = es * (1 + mu*t)
+	} else {
+		both = (nu*es - mu*math.Exp(-nu*t)) / (nu - mu)
+	}
+	return (1-c)*es + c*both
+}
+
+// SojournQuantile is the p-quantile of W+S for exponential service (SojournTail), seconds.
+func (q Queue) SojournQuantile(p float64) float64 {
+	if !q.Stable() {
+		return math.Inf(1)
+	}
+	lo, hi := 0.0, 1/q.Mu
+	for q.SojournTail(hi) > 1-p {
+		hi *= 2
+	}
+	for range 100 {
+		mid := (lo + hi) / 2
+		if q.SojournTail(mid) > 1-p {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return (lo + hi) / 2
+}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/flashload/flashload/report"
 	"github.com/flashload/flashload/report/render"
 	"github.com/flashload/flashload/scenario"
 	"github.com/flashload/flashload/sim"
@@ -24,6 +25,7 @@ type planOptions struct {
 	MaxReplicas int
 	Calibrate   string
 	NoTUI       bool
+	Capacity    capacityFlags
 }
 
 func newPlanCmd() *cobra.Command {
@@ -32,8 +34,11 @@ func newPlanCmd() *cobra.Command {
 		Use:   "plan SCENARIO",
 		Short: "Search the capacity model for the least capacity that passes the scenario's gates",
 		Long: "Simulate the scenario again and again to find the least capacity that passes its gates:\n" +
-			"the replica floor (model.replicas, or autoscaler.min for hpa and kpa) by doubling and\n" +
-			"bisection, then the database's starting shards. Prints the answer, the model's own\n" +
+			"the fixed replicas by doubling and bisection, then the database's starting shards. With\n" +
+			"an hpa or kpa autoscaler in the loop the answer is the peak's: the least autoscaler.max\n" +
+			"(the schedule and minimum capped at it), the least pre-scale at that max (the\n" +
+			"schedule's steps and the minimum capped at it; a floor the autoscaler scales away from is\n" +
+			"no answer), and the replica-hours over the day. Prints the answer, the model's own\n" +
 			"figures, and the margin: the gates at the answer and one replica below it. Exit 3 when no\n" +
 			"capacity up to --max-replicas passes.",
 		Args: cobra.ExactArgs(1),
@@ -47,8 +52,9 @@ func newPlanCmd() *cobra.Command {
 	f.Int64Var(&opts.Seed, "seed", 0, "seed of every random choice (default: the scenario's)")
 	f.DurationVar(&opts.Tick, "tick", 0, "fluid mode step (default: the model's, else 1s); a coarser tick searches faster")
 	f.IntVar(&opts.MaxReplicas, "max-replicas", sim.DefaultPlanMaxReplicas, "give up above this many replicas")
-	f.StringVar(&opts.Calibrate, "calibrate", "", "a live run's directory: its measured service times replace model.service_time")
+	f.StringVar(&opts.Calibrate, "calibrate", "", "a live run's directory: its fitted service time and concurrency replace the model's (flashload calibrate)")
 	f.BoolVar(&opts.NoTUI, "no-tui", false, "accepted as by every command that shows progress; plan's progress is always one plain line per simulation on stderr")
+	opts.Capacity.register(cmd, time.Minute, "simulates (at full scale)")
 	return cmd
 }
 
@@ -62,18 +68,32 @@ func planRun(ctx context.Context, opts *planOptions, arg string) error {
 	}
 	o := sim.PlanOptions{Options: sim.Options{Mode: opts.Mode, Seed: opts.Seed, Tick: opts.Tick}, MaxReplicas: opts.MaxReplicas}
 	if opts.Calibrate != "" {
-		d, err := sim.EmpiricalFromRun(opts.Calibrate)
-		if err != nil {
-			return usageErr(err)
+		if s, err = calibrated(s, opts.Calibrate); err != nil {
+			return err
 		}
-		o.ServiceTime = d
 	}
 	if _, err := sim.Prepare(s, o.Options); err != nil {
 		return usageErr(err)
 	}
+	if opts.Capacity.Find {
+		// The simulator's answer to run --find-capacity: the same steps, against the model.
+		capa, _, err := opts.Capacity.search(ctx, "", s, scenario.PlayOptions{RateScale: 1, Uncompressed: true},
+			func(ctx context.Context, step *scenario.Scenario) (*report.Run, error) {
+				return sim.Run(ctx, step, o.Options)
+			})
+		if capa != nil {
+			if perr := render.CapacityText(opts.Out, s.Name+" (model)", capa); perr != nil {
+				return perr
+			}
+		}
+		if errors.Is(err, report.ErrNoPassingRate) {
+			return gateErr(err)
+		}
+		return err
+	}
 	start := time.Now()
 	o.Trial = func(t sim.PlanTrial) {
-		_ = render.PlanTrial(opts.Err, t.Replicas, t.Shards, t.Pass, t.Summary, time.Since(start))
+		_ = render.PlanTrial(opts.Err, t.Replicas, t.Ceiling, t.Shards, t.Pass, t.Summary, time.Since(start))
 	}
 	res, err := sim.Plan(ctx, s, o)
 	if errors.Is(err, sim.ErrNoCapacity) {
@@ -84,5 +104,8 @@ func planRun(ctx context.Context, opts *planOptions, arg string) error {
 	}
 	return render.PlanText(opts.Out, render.Plan{Name: s.Name, Trials: res.Trials, Elapsed: time.Since(start),
 		Replicas: res.Replicas, ModelReplicas: res.ModelReplicas, Shards: res.Shards, ModelShards: res.ModelShards,
-		Passing: res.Passing, Failing: res.Failing})
+		Passing: res.Passing, Failing: res.Failing,
+		Autoscaled: res.Autoscaled, Ceiling: res.Ceiling, ModelCeiling: res.ModelCeiling, PreScale: res.PreScale,
+		ModelPreScale: res.ModelPreScale, Peak: res.Peak, ReplicaHours: res.ReplicaHours,
+		ModelReplicaHours: res.ModelReplicaHours, Hours: res.Hours})
 }

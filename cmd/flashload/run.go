@@ -46,6 +46,7 @@ type runOptions struct {
 	Coordinate  string // redis:// URL of the coordinator of many generators (run_coord.go)
 	RunID       string
 	StartAt     string
+	Capacity    capacityFlags
 
 	Stdout, Stderr io.Writer
 	TTY            bool
@@ -109,6 +110,7 @@ in-flight requests for a bounded time and writes a summary marked partial.`,
 	f.StringVar(&opts.Coordinate, "coordinate", "", "redis://HOST:PORT/DB: one of many generators of one run (with --run-id and --segment; see flashload watch)")
 	f.StringVar(&opts.RunID, "run-id", "", "the coordinated run's id, the same on every generator and on watch")
 	f.StringVar(&opts.StartAt, "start-at", "", "with --coordinate: start at this instant (RFC 3339) instead of when all N generators registered")
+	opts.Capacity.register(cmd, 10*time.Second, "plays")
 	return cmd
 }
 
@@ -192,6 +194,14 @@ func runLive(ctx context.Context, o *runOptions) error {
 		defer ms.Close()
 		fmt.Fprintf(o.Stderr, "metrics: http://%s/metrics\n", ms.Addr())
 		eo.Observe = ms.Observe
+	}
+	if o.Capacity.Find {
+		capa, run, err := o.Capacity.search(runCtx, dir, s, eo.Play, func(ctx context.Context, step *scenario.Scenario) (*report.Run, error) {
+			so := eo
+			so.Play = scenario.PlayOptions{Segment: seg}
+			return engine.Run(ctx, step, so)
+		})
+		return finishCapacity(&o.Capacity, o, dir, s, capa, run, err)
 	}
 	rc, err := coordinate(ctx, o, s, seg, &eo, stop)
 	if err != nil {

@@ -57,7 +57,7 @@ func newSimCmd() *cobra.Command {
 	f.BoolVar(&opts.NoTUI, "no-tui", false, "plain progress lines on stderr instead of the dashboard")
 	f.StringVar(&opts.Mode, "mode", sim.ModeAuto, "fluid, request or auto")
 	f.BoolVar(&opts.Played, "played", false, "play the live scale and compression (rate_scale, compress) instead of full scale")
-	f.StringVar(&opts.Calibrate, "calibrate", "", "a live run's directory: its measured service times replace model.service_time")
+	f.StringVar(&opts.Calibrate, "calibrate", "", "a live run's directory: its fitted service time and concurrency replace the model's (flashload calibrate)")
 	f.Int64Var(&opts.Seed, "seed", 0, "seed of every random choice (default: the scenario's)")
 	return cmd
 }
@@ -69,11 +69,9 @@ func simPrepare(arg string, o sim.Options, calibrate string) (*scenario.Scenario
 		return nil, nil, usageErr(err)
 	}
 	if calibrate != "" {
-		d, err := sim.EmpiricalFromRun(calibrate)
-		if err != nil {
-			return nil, nil, usageErr(err)
+		if s, err = calibrated(s, calibrate); err != nil {
+			return nil, nil, err
 		}
-		o.ServiceTime = d
 	}
 	sm, err := sim.Prepare(s, o)
 	if err != nil {
@@ -148,4 +146,15 @@ func simRun(ctx context.Context, opts *simOptions, arg string) error {
 		return gateErr(errors.New("a gate failed (see above)"))
 	}
 	return nil
+}
+
+// calibrated returns a copy of s whose model is calibrated by the live run at dir.
+func calibrated(s *scenario.Scenario, dir string) (*scenario.Scenario, error) {
+	cal, err := sim.CalibrateDir(dir)
+	if err != nil {
+		return nil, usageErr(err)
+	}
+	c := *s
+	c.Model = cal.Apply(s.Model)
+	return &c, nil
 }

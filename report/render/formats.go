@@ -95,6 +95,10 @@ func MarkdownFull(w io.Writer, s, predicted, full *report.Summary) error {
 	for _, v := range s.Audit.Violations {
 		ew.printf("- %s\n", mdEscape(v))
 	}
+	if s.Capacity != nil && ew.err == nil {
+		ew.printf("\n")
+		ew.err = CapacityMarkdown(ew.w, s.Capacity)
+	}
 	if len(s.Warnings) > 0 {
 		ew.printf("\n<details><summary>warnings (%d)</summary>\n\n", len(s.Warnings))
 		for _, warn := range s.Warnings {

@@ -177,6 +177,15 @@ type Plan struct {
 	Shards, ModelShards     int             // ModelShards 0: the model has no database shards
 	Passing                 *report.Summary // at the answer
 	Failing                 *report.Summary // one replica below; nil when one replica passes
+
+	// With an autoscaler in the loop (Autoscaled), the peak question: the least ceiling
+	// (autoscaler.max) and pre-scale that pass, the most replicas the answer used, and the
+	// replica-hours of the answer and of the model over Hours of scenario time.
+	Autoscaled                      bool
+	Ceiling, ModelCeiling           int
+	PreScale, ModelPreScale, Peak   int
+	ReplicaHours, ModelReplicaHours float64
+	Hours                           float64
 }
 
 // PlanText writes the answer, the model's own figures and the margin: the gates at the answer and
@@ -184,14 +193,28 @@ type Plan struct {
 func PlanText(w io.Writer, p Plan) error {
 	ew := &errWriter{w: w}
 	ew.printf("plan for %q: %d simulations in %s\n", p.Name, p.Trials, p.Elapsed.Round(time.Millisecond))
-	ew.printf("  replicas  %d (the model has %d: %s)\n", p.Replicas, p.ModelReplicas, capacityHeadroom(p.ModelReplicas, p.Replicas))
+	if p.Autoscaled {
+		ew.printf("  at the peak    %d replicas (the least autoscaler.max that passes; the model has %d: %s)\n",
+			p.Ceiling, p.ModelCeiling, capacityHeadroom(p.ModelCeiling, p.Ceiling))
+		ew.printf("  pre-scale      %d replicas ready before the spike, at that max (the model's %d: %s)\n",
+			p.PreScale, p.ModelPreScale, capacityHeadroom(p.ModelPreScale, p.PreScale))
+		ew.printf("  replica-hours  %.4g over %s at that pre-scale, peak %d (the model's run: %.4g; %d all day: %.4g)\n",
+			p.ReplicaHours, time.Duration(p.Hours*float64(time.Hour)).Round(time.Second), p.Peak, p.ModelReplicaHours,
+			p.Ceiling, float64(p.Ceiling)*p.Hours)
+	} else {
+		ew.printf("  replicas  %d (the model has %d: %s)\n", p.Replicas, p.ModelReplicas, capacityHeadroom(p.ModelReplicas, p.Replicas))
+	}
 	if p.ModelShards > 0 {
 		ew.printf("  shards    %d (the model has %d: %s)\n", p.Shards, p.ModelShards, capacityHeadroom(p.ModelShards, p.Shards))
 	}
 	ew.printf("margin at the answer:\n")
 	planMargin(ew, p.Passing)
 	if p.Failing != nil {
-		ew.printf("one step below (%d replicas) fails:\n", p.Replicas-1)
+		if p.Autoscaled {
+			ew.printf("one step below the pre-scale fails (%d replicas at most):\n", p.Failing.Replicas.Max)
+		} else {
+			ew.printf("one step below (%d replicas) fails:\n", p.Replicas-1)
+		}
 		planMargin(ew, p.Failing)
 	}
 	return ew.err
@@ -206,7 +229,7 @@ func planMargin(ew *errWriter, s *report.Summary) {
 }
 
 // PlanTrial writes the progress line of one simulation of the capacity search.
-func PlanTrial(w io.Writer, replicas, shards int, pass bool, s *report.Summary, elapsed time.Duration) error {
+func PlanTrial(w io.Writer, replicas, ceiling, shards int, pass bool, s *report.Summary, elapsed time.Duration) error {
 	verdict := Verdict(pass)
 	if !pass {
 		verdict += " " + strings.Join(FailedGates(s.Gates), ", ")
@@ -214,6 +237,9 @@ func PlanTrial(w io.Writer, replicas, shards int, pass bool, s *report.Summary, 
 	sh := ""
 	if shards > 0 {
 		sh = fmt.Sprintf(", %d shards", shards)
+	}
+	if ceiling > 0 {
+		sh = fmt.Sprintf(" (max %d, peak used %d)", ceiling, s.Replicas.Max) + sh
 	}
 	_, err := fmt.Fprintf(w, "plan: %d replicas%s: %s (%s)\n", replicas, sh, verdict, elapsed.Round(time.Millisecond))
 	return err

@@ -382,6 +382,7 @@ func (w *worker) do(journey, step string, intended time.Duration, retry, full bo
 	w.first = false
 	rendered := w.rendered
 	w.rendered = false
+	res.InFlight = int32(r.inflight.Load() + 1)
 	var err error
 	if full {
 		res.Sent = r.now()

@@ -1,0 +1,196 @@
+// Command fidelity measures the simulator against a target of known capacity (scripts/fidelity):
+// `flashload serve --workers 8 --work exp:10ms` (8 slots of an exponential 10 ms: 800/s),
+// live runs at 50%, 80% and 95% of that capacity, and beside each
+//   - the simulator with the same model and Erlang C (M/M/8, exact): mean and p99 latency;
+//   - the simulator calibrated from the 50% run only (sim.Calibrate): p99;
+//
+// then `flashload run --find-capacity` with the gate p(99) < 100ms against Erlang C's answer.
+// It prints one line per figure with the relative error; it asserts nothing.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/scenario"
+	"github.com/flashload/flashload/sim"
+)
+
+const (
+	workers = 8
+	mean    = 10 * time.Millisecond
+	token   = "fidelity"
+)
+
+func main() {
+	bin := flag.String("bin", "flashload", "the flashload binary")
+	secs := flag.Int("secs", 30, "seconds per live run")
+	dir := flag.String("dir", "", "where the runs go (default a temp dir)")
+	step := flag.Duration("step", 10*time.Second, "--find-capacity step")
+	flag.Parse()
+	if *dir == "" {
+		d, err := os.MkdirTemp("", "fidelity")
+		check(err)
+		*dir = d
+	}
+	check(os.MkdirAll(*dir, 0o755))
+	addr := freeAddr()
+	srv := exec.Command(*bin, "serve", "--addr", addr, "--workers", fmt.Sprint(workers), "--work", "exp:"+mean.String(),
+		"--admin-token", token, "--max-rps", "0", "--max-inflight", "0")
+	srv.Stderr = os.Stderr
+	check(srv.Start())
+	defer func() { _ = srv.Process.Kill(); _ = srv.Wait() }()
+	waitUp(addr)
+	url := "http://" + addr
+	capacity := float64(workers) / mean.Seconds()
+	fmt.Printf("target: serve --workers %d --work exp:%s (capacity %.0f/s) at %s; runs in %s, %ds each\n", workers, mean, capacity, url, *dir, *secs)
+
+	runs := map[float64]*report.Run{}
+	for _, load := range []float64{0.5, 0.8, 0.95} {
+		rate := load * capacity
+		path := writeScenario(*dir, rate, time.Duration(*secs)*time.Second)
+		out := filepath.Join(*dir, fmt.Sprintf("live-%.0f", load*100))
+		cmd := exec.Command(*bin, "run", path, "--target", url, "--out", out, "--no-tui")
+		cmd.Env = append(os.Environ(), "FLASHLOAD_ADMIN_TOKEN="+token)
+		if b, err := cmd.CombinedOutput(); err != nil && !gateFailed(err) {
+			fmt.Fprintf(os.Stderr, "%s\n", b)
+			check(err)
+		}
+		r, err := report.ReadRun(out)
+		check(err)
+		runs[load] = r
+	}
+	cal, err := sim.Calibrate(runs[0.5])
+	check(err)
+	fmt.Printf("calibrated from the 50%% run: %d workers (found %v), %s %s\n", cal.Workers, cal.WorkersFound, cal.ServiceTime.Dist, cal.Mean.Round(time.Microsecond))
+	for _, n := range cal.Notes {
+		fmt.Printf("  %s\n", n)
+	}
+	fmt.Printf("\n%-5s %-10s %9s %9s %7s %9s %7s %9s %7s\n", "load", "figure", "live", "sim", "err", "erlangC", "err", "calib.", "err")
+	for _, load := range []float64{0.5, 0.8, 0.95} {
+		live := runs[load].Summary
+		s, err := scenario.Load(filepath.Join(*dir, fmt.Sprintf("rate-%.0f.yaml", load*capacity)))
+		check(err)
+		known := simulate(s, s.Model)
+		calibrated := simulate(s, cal.Apply(s.Model))
+		lam := float64(live.Requests.Total) / live.DurationS
+		q := sim.MMc(workers, lam, 1/mean.Seconds())
+		ec := [2]float64{q.MeanSojourn() * 1000, q.SojournQuantile(0.99) * 1000}
+		lv := [2]float64{live.LatencyMs.Mean, live.LatencyMs.P99}
+		sv := [2]float64{known.LatencyMs.Mean, known.LatencyMs.P99}
+		cv := [2]float64{calibrated.LatencyMs.Mean, calibrated.LatencyMs.P99}
+		for i, name := range []string{"mean ms", "p99 ms"} {
+			fmt.Printf("%-5s %-10s %9.2f %9.2f %+6.1f%% %9.2f %+6.1f%% %9.2f %+6.1f%%\n", fmt.Sprintf("%.0f%%", load*100), name,
+				lv[i], sv[i], rel(sv[i], lv[i]), ec[i], rel(ec[i], lv[i]), cv[i], rel(cv[i], lv[i]))
+		}
+		fmt.Printf("%-5s achieved %.1f/s of %.0f/s (Erlang C at the achieved rate)\n", "", lam, load*capacity)
+	}
+
+	// --find-capacity against Erlang C's answer.
+	gate := 0.100
+	lo, hi := 0.0, capacity
+	for range 60 {
+		m := (lo + hi) / 2
+		if sim.MMc(workers, m, 1/mean.Seconds()).SojournQuantile(0.99) < gate {
+			lo = m
+		} else {
+			hi = m
+		}
+	}
+	path := writeScenario(*dir, capacity/2, *step)
+	out := filepath.Join(*dir, "capacity")
+	cmd := exec.Command(*bin, "run", path, "--target", url, "--out", out, "--no-tui", "--find-capacity",
+		"--step", step.String(), "--start-rate", fmt.Sprint(capacity/2), "--precision", "0.02")
+	cmd.Env = append(os.Environ(), "FLASHLOAD_ADMIN_TOKEN="+token)
+	b, err := cmd.CombinedOutput()
+	fmt.Printf("\n%s", grep(string(b), "rate/s", "PASS", "FAIL", "max rate"))
+	if err != nil && !gateFailed(err) {
+		check(err)
+	}
+	r, err := report.ReadRun(out)
+	check(err)
+	fmt.Printf("find-capacity (p(99) < 100ms, %s steps): live %.1f/s, Erlang C %.1f/s: %+.1f%%\n", step, r.Summary.Capacity.MaxRate, lo, rel(r.Summary.Capacity.MaxRate, lo))
+}
+
+// simulate plays s with model m (same seed, same schedule) and returns the summary.
+func simulate(s *scenario.Scenario, m *scenario.Model) *report.Summary {
+	c := *s
+	c.Model = m
+	r, err := sim.Run(context.Background(), &c, sim.Options{Played: true, Mode: sim.ModeRequest})
+	check(err)
+	return r.Summary
+}
+
+func writeScenario(dir string, rate float64, d time.Duration) string {
+	path := filepath.Join(dir, fmt.Sprintf("rate-%.0f.yaml", rate))
+	y := fmt.Sprintf(`name: fidelity-%.0f
+duration: %s
+skus: [{sku: bar-sku, stock: 100000000, price: 100}]
+traffic:
+  start_rps: %g
+  stages: [{duration: %s, rps: %g}]
+journeys: [{name: viewer, steps: [{view: {sku: bar-sku}}]}]
+model:
+  replicas: 1
+  workers_per_replica: %d
+  service_time: {dist: exponential, mean: %s}
+gates: ["p(99) < 100ms"]
+`, rate, d, rate, d, rate, workers, mean)
+	check(os.WriteFile(path, []byte(y), 0o644))
+	return path
+}
+
+// gateFailed says whether a run ended with exit 3 (a gate failed): a measurement all the same.
+func gateFailed(err error) bool {
+	var ee *exec.ExitError
+	return errors.As(err, &ee) && ee.ExitCode() == 3
+}
+
+func rel(got, want float64) float64 { return (got/want - 1) * 100 }
+
+func grep(s string, keys ...string) string {
+	var b strings.Builder
+	for _, l := range strings.Split(s, "\n") {
+		for _, k := range keys {
+			if strings.Contains(l, k) {
+				b.WriteString(l + "\n")
+				break
+			}
+		}
+	}
+	return b.String()
+}
+
+func freeAddr() string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	check(err)
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func waitUp(addr string) {
+	for range 100 {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	check(fmt.Errorf("serve did not listen on %s", addr))
+}
+
+func check(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "fidelity:", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/flashload/flashload/internal/dist"
+	"github.com/flashload/flashload/rehearse"
+	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/sim"
+)
+
+// Short versions of the fidelity goals (scripts/fidelity has the long ones) against the
+// in-process target with a known capacity: 8 slots of an exponential 10 ms (800/s).
+
+const fidelityScenario = `name: fidelity
+duration: %s
+skus: [{sku: bar-sku, stock: 100000000, price: 100}]
+traffic: {start_rps: %g, stages: [{duration: %s, rps: %g}]}
+journeys: [{name: viewer, steps: [{view: {sku: bar-sku}}]}]
+model: {replicas: 1, workers_per_replica: 8, service_time: {dist: exponential, mean: 10ms}}
+gates: ["p(99) < 100ms"]
+`
+
+func startKnownTarget(t *testing.T) (string, string) {
+	t.Helper()
+	work, err := dist.Parse("exp:10ms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tgt, err := rehearse.StartTarget(context.Background(), rehearse.TargetOptions{Strategy: "memory", Workers: 8, Work: work})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tgt.Stop(context.Background()) })
+	return tgt.URL(), tgt.AdminToken()
+}
+
+func writeFidelity(t *testing.T, rate float64, d time.Duration) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "fidelity.yaml")
+	if err := os.WriteFile(path, []byte(fmt.Sprintf(fidelityScenario, d, rate, d, rate)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// A live run at half the known capacity: the calibration reads the 8 slots and about 10 ms
+// back from it, and the latency is Erlang C's (M/M/8) at the calibrated service time. The
+// nominal 10 ms is not asserted: on a loaded machine the slots' timers fire late (docs/simulator.md).
+func TestFidelityKnownCapacity(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a 4 s live run")
+	}
+	url, token := startKnownTarget(t)
+	dir := t.TempDir()
+	var out bytes.Buffer
+	o := &runOptions{Scenario: writeFidelity(t, 400, 4*time.Second), Target: url, AdminToken: token, Out: dir, Stdout: &out, Stderr: &out}
+	if err := runLive(context.Background(), o); err != nil && exitCode(err, &out) != exitGate {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	run, err := report.ReadRun(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cal, err := sim.Calibrate(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cal.WorkersFound || cal.Workers < 6 || cal.Workers > 10 {
+		t.Errorf("calibrated %d workers (found %v), want about 8: %v", cal.Workers, cal.WorkersFound, cal.Notes)
+	}
+	if m := cal.Mean.Seconds() * 1000; m < 9 || m > 14 {
+		t.Errorf("calibrated mean service time %.2f ms, want about 10: %v", m, cal.Notes)
+	}
+	s := run.Summary
+	lam := float64(s.Requests.Total) / s.DurationS
+	q := sim.MMc(8, lam, 1/cal.Mean.Seconds())
+	mean, p99 := q.MeanSojourn()*1000, q.SojournQuantile(0.99)*1000
+	// The latency against Erlang C is logged, not asserted: the engine and the target share this
+	// process and a loaded machine's two cores, and a starved engine sends late (latency from the
+	// intended time); scripts/fidelity measures it with the target in a process of its own.
+	t.Logf("live %.0f/s: mean %.2f ms (Erlang C %.2f), p99 %.2f ms (%.2f); calibrated %v", lam, s.LatencyMs.Mean, mean, s.LatencyMs.P99, p99, cal.Notes)
+}
+
+// run --find-capacity with p(99) < 100ms finds about Erlang C's 749/s.
+func TestFidelityFindCapacity(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a dozen 1.5 s live steps")
+	}
+	url, token := startKnownTarget(t)
+	dir := t.TempDir()
+	var out bytes.Buffer
+	o := &runOptions{Scenario: writeFidelity(t, 400, 2*time.Second), Target: url, AdminToken: token, Out: dir, Stdout: &out, Stderr: &out,
+		Capacity: capacityFlags{Find: true, Step: 1500 * time.Millisecond, StartRate: 400, Precision: 0.05}}
+	if err := runLive(context.Background(), o); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	run, err := report.ReadRun(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := run.Summary.Capacity
+	if c == nil || len(c.Steps) < 3 {
+		t.Fatalf("capacity %+v\n%s", c, out.String())
+	}
+	if c.MaxRate < 749*0.6 || c.MaxRate > 749*1.15 { // late timers on a loaded machine cost capacity
+		t.Errorf("max rate %.0f/s, Erlang C 749/s\n%s", c.MaxRate, out.String())
+	}
+	if run.Summary.Requests.Total == 0 || len(run.Summary.Gates) == 0 || !run.Summary.Gates[0].Pass {
+		t.Errorf("the run directory is not the highest passing step: %+v", run.Summary.Gates)
+	}
+	t.Logf("max rate %.0f/s in %d steps", c.MaxRate, len(c.Steps))
+}

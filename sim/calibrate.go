@@ -1,0 +1,187 @@
+package sim
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/scenario"
+)
+
+// Calibration is a capacity model fitted to one live run, meant to carry over to other rates:
+// the target's concurrency per replica (the knee of the run's concurrency table) and its
+// service-time distribution (a named family with the measured shape, at the mean of the
+// requests that did not queue). Calibrate builds it; Apply writes it into a scenario's model.
+type Calibration struct {
+	Requests int64   // answered requests of the run
+	Rate     float64 // their rate, per run-clock second
+	Replicas int     // the measured target's replicas (1 when the run does not say)
+
+	// Workers is the fitted concurrency per replica. When WorkersFound is false the run never
+	// had enough requests in flight to show a knee: Workers is then the most that were in
+	// flight (per replica), a lower bound, and Apply keeps a larger model value.
+	Workers      int
+	WorkersFound bool
+	MaxInFlight  int // the most requests in flight seen with enough samples (all replicas)
+
+	ServiceTime scenario.ServiceTime // the fitted family, at the unqueued mean
+	Mean        time.Duration        // the unqueued mean service time
+	SCV         float64              // the unqueued service time's squared coefficient of variation
+	Notes       []string             // how the figures were found, in words
+}
+
+// minBin is the fewest requests a row of the concurrency table needs to take part in the fit.
+const minBin = 20
+
+// ErrNoServiceTimes is returned for a run without a service-time histogram.
+var ErrNoServiceTimes = errors.New("no service-time histogram (histograms.hlog)")
+
+// CalibrateDir reads a live run (its directory or summary.json) and calibrates from it.
+func CalibrateDir(path string) (*Calibration, error) {
+	run, err := report.ReadRun(path)
+	if err != nil {
+		return nil, fmt.Errorf("calibration from %s: %w", path, err)
+	}
+	c, err := Calibrate(run)
+	if err != nil {
+		return nil, fmt.Errorf("calibration from %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Calibrate fits the capacity model to a live run.
+//
+// Concurrency: a target with c slots per replica answers a request sent with n ≤ c in flight
+// in its service time S, and one sent with n > c after n−c others ahead of it left, about
+// (n−c)·E[S]/c later (exact for exponential S). For every c the mean service time by in-flight
+// count is fitted with E[T|n] = a·(1 + max(0, n−c)/c), weighted by the rows' counts; the c with
+// the least squared error wins. A knee at the largest in-flight count seen is no knee: the
+// concurrency is then only bounded below.
+//
+// Service time: the requests sent with at most c in flight did not queue: their mean and
+// squared coefficient of variation choose the family (fitFamily). Without a concurrency table
+// the whole run's service times stand in (queueing included).
+func Calibrate(run *report.Run) (*Calibration, error) {
+	if run == nil || run.Summary == nil || run.ServiceTime == nil || run.ServiceTime.TotalCount() == 0 {
+		return nil, ErrNoServiceTimes
+	}
+	s := run.Summary
+	c := &Calibration{Requests: run.ServiceTime.TotalCount(), Replicas: max(s.Replicas.Max, 1)}
+	if s.DurationS > 0 {
+		c.Rate = float64(c.Requests) / s.DurationS
+	}
+	h := run.ServiceTime
+	meanAll := h.Mean() / 1000 // ms
+	if meanAll <= 0 {
+		return nil, ErrNoServiceTimes
+	}
+	mean, scv := meanAll, math.Pow(h.StdDev()/1000/meanAll, 2)
+	bins := make([]report.ConcurrencyBin, 0, len(s.Concurrency))
+	for _, b := range s.Concurrency {
+		if b.Count >= minBin && b.InFlight > 0 {
+			bins = append(bins, b)
+			c.MaxInFlight = max(c.MaxInFlight, b.InFlight)
+		}
+	}
+	if len(bins) == 0 {
+		c.Notes = append(c.Notes, "no concurrency table (a run by this version's live engine has one): the concurrency is unknown")
+	} else {
+		total := kneeFit(bins)
+		c.Workers = max(1, int(math.Round(float64(total)/float64(c.Replicas))))
+		c.WorkersFound = total < c.MaxInFlight
+		mean, scv = unqueued(s.Concurrency, total)
+		if c.WorkersFound {
+			c.Notes = append(c.Notes, fmt.Sprintf("concurrency: service time rises past %d in flight (%d replica(s): %d each)", total, c.Replicas, c.Workers))
+		} else {
+			c.Notes = append(c.Notes, fmt.Sprintf("concurrency: no knee up to %d in flight, the most seen: at least %d per replica", c.MaxInFlight, c.Workers))
+		}
+	}
+	c.ServiceTime, c.SCV = fitFamily(mean, scv), scv
+	c.Mean = time.Duration(mean * float64(time.Millisecond))
+	c.Notes = append(c.Notes, fmt.Sprintf("service time: %s (scv %.2f), unqueued mean %s of %s overall",
+		c.ServiceTime.Dist, scv, c.Mean.Round(time.Microsecond), time.Duration(meanAll*float64(time.Millisecond)).Round(time.Microsecond)))
+	return c, nil
+}
+
+// unqueued is the mean (ms) and scv of the service time of the requests sent with at most c
+// in flight.
+func unqueued(bins []report.ConcurrencyBin, c int) (mean, scv float64) {
+	var n, s1, s2 float64
+	for _, b := range bins {
+		if b.InFlight <= c {
+			w := float64(b.Count)
+			n += w
+			s1 += w * b.ServiceMsMean
+			s2 += w * (b.ServiceMsSD*b.ServiceMsSD + b.ServiceMsMean*b.ServiceMsMean)
+		}
+	}
+	mean = s1 / n
+	return mean, math.Max(0, s2/n/(mean*mean)-1)
+}
+
+// kneeFit returns the total concurrency c that fits the rows best.
+func kneeFit(bins []report.ConcurrencyBin) int {
+	maxN := bins[len(bins)-1].InFlight
+	bestC, bestErr := maxN, math.Inf(1)
+	for cand := 1; cand <= maxN; cand++ {
+		var wmg, wgg float64
+		for _, b := range bins {
+			g := 1 + math.Max(0, float64(b.InFlight-cand))/float64(cand)
+			w := float64(b.Count)
+			wmg += w * b.ServiceMsMean * g
+			wgg += w * g * g
+		}
+		a := wmg / wgg
+		var sse float64
+		for _, b := range bins {
+			g := 1 + math.Max(0, float64(b.InFlight-cand))/float64(cand)
+			d := b.ServiceMsMean - a*g
+			sse += float64(b.Count) * d * d
+		}
+		if sse < bestErr {
+			bestC, bestErr = cand, sse
+		}
+	}
+	return bestC
+}
+
+// fitFamily names the family of a service time with the given mean (ms) and squared
+// coefficient of variation: deterministic (scv near 0), exponential (near 1), else the
+// lognormal with that mean and scv. The margins are wide enough for a few thousand samples.
+func fitFamily(meanMs, scv float64) scenario.ServiceTime {
+	ms := func(v float64) scenario.Duration { return scenario.Duration(v * float64(time.Millisecond)) }
+	switch {
+	case scv < 0.05:
+		return scenario.ServiceTime{Dist: "deterministic", Mean: ms(meanMs)}
+	case math.Abs(scv-1) <= 0.1:
+		return scenario.ServiceTime{Dist: "exponential", Mean: ms(meanMs)}
+	}
+	sigma := math.Sqrt(math.Log1p(scv))
+	p50 := meanMs * math.Exp(-sigma*sigma/2)
+	return scenario.ServiceTime{Dist: "lognormal", P50: ms(p50), P99: ms(p50 * math.Exp(z99*sigma))}
+}
+
+// Apply returns a copy of m (nil: an empty model) with the calibration: the service time, the
+// workers per replica (a lower bound only raises the model's), and the measured replicas when
+// the model has none. A calibration is a measured end-to-end service time, so step_times, the
+// cache and the database go: the model keeps its capacity and autoscaler.
+func (c *Calibration) Apply(m *scenario.Model) *scenario.Model {
+	var out scenario.Model
+	if m != nil {
+		out = *m
+	}
+	out.ServiceTime = c.ServiceTime
+	out.StepTimes, out.Cache, out.DB = nil, nil, nil
+	switch {
+	case c.Workers == 0:
+	case c.WorkersFound || out.WorkersPerReplica < c.Workers:
+		out.WorkersPerReplica = c.Workers
+		out.CoresPerReplica = 0
+	}
+	if out.Replicas == 0 && out.Autoscaler == nil {
+		out.Replicas = c.Replicas
+	}
+	return &out
+}

@@ -1,0 +1,128 @@
+package sim
+
+import (
+	"container/heap"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/scenario"
+)
+
+// durHeap is a min-heap of times (the FIFO queue's slot free times, or departures).
+type durHeap []time.Duration
+
+func (h durHeap) Len() int           { return len(h) }
+func (h durHeap) Less(i, j int) bool { return h[i] < h[j] }
+func (h durHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *durHeap) Push(x any)        { *h = append(*h, x.(time.Duration)) }
+func (h *durHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// fifoRun records n Poisson arrivals at rate into a c-slot FIFO queue whose service times come
+// from d, as the live engine records them: each result with its in-flight count at sending.
+func fifoRun(t *testing.T, c int, rate float64, d Dist, n int, seed uint64) *report.Run {
+	t.Helper()
+	r := rand.New(rand.NewPCG(seed, 1))
+	rec := report.NewRecorder(report.RecorderOptions{Name: "fifo", Mode: "live"})
+	sh := rec.Shard(0)
+	free := make(durHeap, c) // when each slot is next free
+	var departures durHeap   // of requests still in the system
+	var now time.Duration
+	for range n {
+		now += time.Duration(r.ExpFloat64() / rate * 1e9)
+		for departures.Len() > 0 && departures[0] <= now {
+			heap.Pop(&departures)
+		}
+		inFlight := int32(departures.Len() + 1)
+		start := max(now, free[0])
+		done := start + time.Duration(d.Sample(r)*1e9)
+		free[0] = done
+		heap.Fix(&free, 0)
+		heap.Push(&departures, done)
+		sh.Record(&report.Result{Intended: now, Sent: now, Done: done, Status: 200, First: true, InFlight: inFlight})
+	}
+	return rec.Finish(now)
+}
+
+func TestCalibrateFindsConcurrencyAndService(t *testing.T) {
+	cases := []struct {
+		name string
+		c    int
+		rho  float64
+		d    Dist
+		dist string
+	}{
+		{"8x exp 10ms at 50%", 8, 0.5, Exponential{MeanS: 0.010}, "exponential"},
+		{"4x exp 20ms at 60%", 4, 0.6, Exponential{MeanS: 0.020}, "exponential"},
+		{"16x const 5ms at 70%", 16, 0.7, Deterministic{Value: 0.005}, "deterministic"},
+		{"8x lognormal 4/30ms at 50%", 8, 0.5, LogNormalFromP50P99(0.004, 0.030), "lognormal"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rate := tc.rho * float64(tc.c) / tc.d.Mean()
+			run := fifoRun(t, tc.c, rate, tc.d, 40000, 7)
+			cal, err := Calibrate(run)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !cal.WorkersFound || cal.Workers != tc.c {
+				t.Errorf("workers %d (found %v), want %d; %v", cal.Workers, cal.WorkersFound, tc.c, cal.Notes)
+			}
+			if cal.ServiceTime.Dist != tc.dist {
+				t.Errorf("family %s, want %s; %v", cal.ServiceTime.Dist, tc.dist, cal.Notes)
+			}
+			if got, want := cal.Mean.Seconds(), tc.d.Mean(); math.Abs(got/want-1) > 0.03 {
+				t.Errorf("unqueued mean %v, want %v within 3%%", cal.Mean, secs(want))
+			}
+			m := cal.Apply(&scenario.Model{WorkersPerReplica: 64, CoresPerReplica: 4, Cache: &scenario.Cache{HitRatio: 0.9}})
+			if m.WorkersPerReplica != tc.c || m.CoresPerReplica != 0 || m.Cache != nil || m.Replicas != 1 {
+				t.Errorf("applied model %+v", m)
+			}
+		})
+	}
+}
+
+// A target that never queues shows no knee: the concurrency is a lower bound, which never
+// lowers the model's own.
+func TestCalibrateNoKneeIsLowerBound(t *testing.T) {
+	run := fifoRun(t, 1000, 200, Exponential{MeanS: 0.010}, 20000, 3)
+	cal, err := Calibrate(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cal.WorkersFound {
+		t.Fatalf("found %d workers in a run that never queued; %v", cal.Workers, cal.Notes)
+	}
+	if cal.Workers < 2 || cal.Workers > 20 {
+		t.Errorf("lower bound %d, want the most in flight (a few)", cal.Workers)
+	}
+	if m := cal.Apply(&scenario.Model{WorkersPerReplica: 64}); m.WorkersPerReplica != 64 {
+		t.Errorf("a lower bound replaced the model's 64 workers by %d", m.WorkersPerReplica)
+	}
+}
+
+// The calibration carries over: fitted at 50% load, the simulator predicts the queue at 90%.
+func TestCalibrationCarriesOver(t *testing.T) {
+	d := Exponential{MeanS: 0.010}
+	cal, err := Calibrate(fifoRun(t, 8, 400, d, 40000, 11))
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := fifoRun(t, 8, 720, d, 60000, 12).Summary.LatencyMs
+	q := MMc(cal.Workers, 720, 1/cal.Mean.Seconds())
+	predP99 := q.SojournQuantile(0.99) * 1000
+	if e := math.Abs(predP99/live.P99 - 1); e > 0.15 {
+		t.Errorf("p99 at 90%% from the 50%% calibration: predicted %.1f ms, measured %.1f ms (%.0f%% off)", predP99, live.P99, e*100)
+	}
+	if !slices.Contains([]string{"exponential"}, cal.ServiceTime.Dist) {
+		t.Errorf("family %s", cal.ServiceTime.Dist)
+	}
+}
