@@ -1,29 +1,94 @@
 package scenario
 
-import "math"
+import (
+	"math"
+	"strings"
+	"time"
+)
 
-// StockScale is the share of every SKU's stock this play sells: 1 at the full amplitude; below
-// it the scenario's stock_scale when set, else the play's rate scale, so that a sale scaled
-// down with its traffic sells out at the same scenario moment as the full-scale one. The live
-// engine and the simulator both read it here.
-func (p *Play) StockScale() float64 {
-	switch {
-	case p.scale >= 1:
+// StockScale is the share of SKU k's stock this play sells, so that the sale sells out at the
+// same scenario moment as at full scale (the simulator's uncompressed play of the whole
+// amplitude): the arrivals this play plays over the sale's window divided by the arrivals the
+// full-scale play has there. The window runs from the sale's start (a starts_at offset, else 0)
+// to the moment the full-scale buyers of k (the journeys' purchase units of k per arrival) have
+// bought its stock, or to the end when they never do. Per scenario second a play has
+// rate_scale / compress of the full-scale arrivals, compress differing per stage, so this is
+// rate_scale alone only where compress is 1. 1 for the full-scale play itself; the scenario's
+// stock_scale, when set, applies instead everywhere else. The live engine, the simulator at the
+// played scale and rehearse all read it here.
+func (p *Play) StockScale(k *SKU) float64 {
+	if p.fullScale() {
 		return 1
-	case p.s.StockScale > 0:
+	}
+	if p.s.StockScale > 0 {
 		return p.s.StockScale
 	}
-	return p.scale
+	from, until := p.stockWindow(k)
+	full := p.curve.Integral(until) - p.curve.Integral(from)
+	if full <= 0 {
+		return p.scale // no arrivals to compare (a closed model): the rate scale
+	}
+	return (p.Expected(p.WallAt(until)) - p.Expected(p.WallAt(from))) / full
 }
 
-// PlayedStock is stock scaled by StockScale, rounded up and at least 1; a stock of 0 or less
-// (unlimited) is kept.
-func (p *Play) PlayedStock(stock int64) int64 {
-	f := p.StockScale()
-	if stock <= 0 || f == 1 {
-		return stock
+// fullScale reports whether the play is the full-scale one: the whole amplitude, uncompressed.
+func (p *Play) fullScale() bool {
+	if p.scale != 1 {
+		return false
 	}
-	return max(1, int64(math.Ceil(float64(stock)*f-1e-9)))
+	for _, st := range p.stages {
+		if st.c != 1 {
+			return false
+		}
+	}
+	return true
+}
+
+// stockWindow is the scenario-time window over which StockScale compares arrivals: from the
+// sale's start to the full-scale sell-out moment the arrival curve predicts for k.
+func (p *Play) stockWindow(k *SKU) (from, until time.Duration) {
+	if off, ok := strings.CutPrefix(k.StartsAt, "+"); ok {
+		if d, err := ParseDuration(off); err == nil {
+			from = min(max(d, 0), secs(p.curve.dur))
+		}
+	}
+	until = secs(p.curve.dur)
+	if u := p.s.unitsPerArrival(k); u > 0 && k.Stock > 0 {
+		until = p.curve.Inverse(p.curve.Integral(from) + float64(k.Stock)/u)
+	}
+	return from, until
+}
+
+// unitsPerArrival is the expected number of units of k an arrival tries to buy: its journeys'
+// purchase steps of k times their quantity, weighted. A same-user journey (a bot on one user id)
+// of a SKU with a per-user limit buys at most that limit in all, so it does not count.
+func (s *Scenario) unitsPerArrival(k *SKU) float64 {
+	var units, total float64
+	for _, j := range s.Journeys {
+		w := max(j.Weight, 0)
+		total += w
+		for _, st := range j.Steps {
+			b := st.Purchase
+			if b == nil || b.SKU != k.SKU || b.SameUser && k.LimitPerUser > 0 {
+				continue
+			}
+			units += w * float64(max(b.Qty, 1))
+		}
+	}
+	if total <= 0 {
+		return 0
+	}
+	return units / total
+}
+
+// PlayedStock is k's stock scaled by StockScale, rounded up and at least 1; a stock of 0 or less
+// (unlimited) is kept.
+func (p *Play) PlayedStock(k *SKU) int64 {
+	f := p.StockScale(k)
+	if k.Stock <= 0 || f == 1 {
+		return k.Stock
+	}
+	return max(1, int64(math.Ceil(float64(k.Stock)*f-1e-9)))
 }
 
 // SKUs returns the scenario's SKUs with their played stock.
@@ -31,7 +96,7 @@ func (p *Play) SKUs() []SKU {
 	out := make([]SKU, len(p.s.SKUs))
 	copy(out, p.s.SKUs)
 	for i := range out {
-		out[i].Stock = p.PlayedStock(out[i].Stock)
+		out[i].Stock = p.PlayedStock(&p.s.SKUs[i])
 	}
 	return out
 }

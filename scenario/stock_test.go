@@ -1,6 +1,10 @@
 package scenario
 
-import "testing"
+import (
+	"math"
+	"testing"
+	"time"
+)
 
 // TestPlayedStock: the stock follows the played rate scale (rounded up, at least 1), the
 // scenario's stock_scale overrides it, the full amplitude keeps the file's stock, and an
@@ -44,5 +48,101 @@ func TestStockScaleParse(t *testing.T) {
 	}
 	if _, err := Parse("x.yaml", []byte(base+"stock_scale: 0\n")); err == nil {
 		t.Error("stock_scale: 0 accepted")
+	}
+}
+
+// soldOutAt plays p's arrivals as the engines do (journeys picked by PickSeq) and returns the
+// scenario time of the arrival whose purchase takes the last unit of stock (-1: never). A
+// same-user purchase (one bot user, limited to one unit) is left out.
+func soldOutAt(t *testing.T, p *Play, sku string, stock int64) time.Duration {
+	t.Helper()
+	s := p.Scenario()
+	pick := NewPicker(s.Journeys)
+	it := p.Arrivals()
+	var sold int64
+	for {
+		a, ok := it.Next()
+		if !ok {
+			return -1
+		}
+		for _, st := range s.Journeys[pick.PickSeq(s.Seed, a.Seq)].Steps {
+			if st.Purchase != nil && st.Purchase.SKU == sku && !st.Purchase.SameUser {
+				sold += int64(max(st.Purchase.Qty, 1))
+			}
+		}
+		if sold >= stock {
+			return a.Scenario
+		}
+	}
+}
+
+// TestStockScaleFollowsThePlayedArrivals: with a compression that differs per stage, the played
+// stock runs out at the scenario moment the full-scale stock does, counted on the arrivals the
+// schedule really plays; the rate scale alone (the former rule) would be 4x too much stock.
+func TestStockScaleFollowsThePlayedArrivals(t *testing.T) {
+	src := `name: staged
+seed: 3
+compress: 10
+rate_scale: 0.5
+skus:
+  - {sku: phone, stock: 7500, price: 1, limit_per_user: 1}
+  - {sku: late, stock: 1500, price: 1, starts_at: "+12s"}
+  - {sku: bulk, stock: 100000000, price: 1}
+traffic:
+  arrivals: uniform
+  start_rps: 1000
+  stages: [{duration: 10s, rps: 1000}, {duration: 10s, rps: 1000, compress: 2}]
+journeys:
+  - {name: rusher, weight: 2, steps: [{purchase: {sku: phone}}]}
+  - {name: bot, weight: 1, steps: [{purchase: {sku: phone, same_user: true}}]}
+  - {name: late, weight: 1, steps: [{purchase: {sku: late, qty: 2}}]}
+`
+	s, err := Parse("staged.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := s.Play(PlayOptions{RateScale: 1, Uncompressed: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	live, err := s.Play(PlayOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	phone := &s.SKUs[0]
+	// Full scale: 500 rushers/s take 7500 phones by 15 s (the bot, one user, counts for nothing).
+	// Played: 50 arrivals per scenario second in the first stage, 250 in the second: 1750
+	// arrivals by 15 s of the 15000 at full scale.
+	if got, want := live.PlayedStock(phone), int64(875); got != want {
+		t.Errorf("played phone stock %d, want %d", got, want)
+	}
+	if full.PlayedStock(phone) != 7500 || full.StockScale(phone) != 1 {
+		t.Errorf("the full-scale play keeps the stock: %d", full.PlayedStock(phone))
+	}
+	ft, lt := soldOutAt(t, full, "phone", phone.Stock), soldOutAt(t, live, "phone", live.PlayedStock(phone))
+	t.Logf("phone sold out at %v full scale, %v played (stock %d)", ft, lt, live.PlayedStock(phone))
+	if ft < 14*time.Second || ft > 16*time.Second || lt < 0 || math.Abs((lt-ft).Seconds()) > 0.05*ft.Seconds() {
+		// Within the journeys' draw: 875 of 1750 played arrivals are rushers, give or take 21.
+		t.Errorf("phone sold out at %v full scale, %v played: want both about 15s, within 5%%", ft, lt)
+	}
+	if old := soldOutAt(t, live, "phone", int64(math.Ceil(float64(phone.Stock)*live.RateScale()))); old >= 0 {
+		t.Errorf("the rate scale alone sold out at %v: the test cannot tell the rules apart", old)
+	}
+	// The late sale opens at 12 s; 250 units per second take its 1500 by 18 s, all in the
+	// second stage: the played share there is 0.5 / 2.
+	late := &s.SKUs[1]
+	if got := live.PlayedStock(late); got != 375 {
+		t.Errorf("played late stock %d, want 375", got)
+	}
+	// Nobody sells the bulk out: the whole run's share, 500+2500 of 20000 arrivals.
+	if got := live.StockScale(&s.SKUs[2]); math.Abs(got-3000.0/20000) > 1e-9 {
+		t.Errorf("bulk stock scale %v, want %v", got, 3000.0/20000)
+	}
+	s.StockScale = 0.25
+	if got := live.PlayedStock(phone); got != 1875 {
+		t.Errorf("stock_scale 0.25: played phone stock %d, want 1875", got)
+	}
+	if got := full.PlayedStock(phone); got != 7500 {
+		t.Errorf("stock_scale does not apply at full scale: %d", got)
 	}
 }

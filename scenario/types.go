@@ -21,7 +21,7 @@ type Scenario struct {
 	Duration    Duration  `yaml:"duration"`    // scenario time; default the sum of the stages
 	Compress    float64   `yaml:"compress"`    // scenario seconds per wall second; default 1
 	RateScale   float64   `yaml:"rate_scale"`  // share of the amplitude played live; default 1
-	StockScale  float64   `yaml:"stock_scale"` // share of the stock played below full amplitude; default the rate scale (Play.StockScale)
+	StockScale  float64   `yaml:"stock_scale"` // share of the stock played by any run but the full-scale one; default the played share of the arrivals (Play.StockScale)
 	SKUs        []SKU     `yaml:"skus"`
 	Traffic     Traffic   `yaml:"traffic"`
 	Users       Users     `yaml:"users"`

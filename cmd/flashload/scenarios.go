@@ -172,8 +172,12 @@ func scenariosShowRun(opts *scenariosOptions, arg string) error {
 		render.Count(curve.Total()), render.Rate(curve.Peak()), render.Count(live.Total()), render.Rate(live.PeakRate()))
 
 	fmt.Fprintln(w)
-	for _, k := range s.SKUs {
-		fmt.Fprintf(w, "sku %s: stock %d, price %g", k.SKU, k.Stock, k.Price)
+	for i, k := range s.SKUs {
+		fmt.Fprintf(w, "sku %s: stock %d", k.SKU, k.Stock)
+		if played := live.PlayedStock(&s.SKUs[i]); played != k.Stock {
+			fmt.Fprintf(w, " (live %d)", played)
+		}
+		fmt.Fprintf(w, ", price %g", k.Price)
 		if k.Cost > 0 {
 			fmt.Fprintf(w, ", cost %g", k.Cost)
 		}
