@@ -17,6 +17,7 @@ import (
 // would give it 2400 phones, which its 700 rushers never sell out.
 func TestStockScalesWithTheTraffic(t *testing.T) {
 	src := `name: stock-scale
+stock_rule: arrivals
 duration: 20s
 compress: 10
 rate_scale: 0.2

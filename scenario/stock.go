@@ -6,17 +6,36 @@ import (
 	"time"
 )
 
-// StockScale is the share of SKU k's stock this play sells, so that the sale sells out at the
-// same scenario moment as at full scale (the simulator's uncompressed play of the whole
-// amplitude): the arrivals this play plays over the sale's window divided by the arrivals the
-// full-scale play has there. The window runs from the sale's start (a starts_at offset, else 0)
-// to the moment the full-scale buyers of k (the journeys' purchase units of k per arrival) have
-// bought its stock, or to the end when they never do. Per scenario second a play has
-// rate_scale / compress of the full-scale arrivals, compress differing per stage, so this is
-// rate_scale alone only where compress is 1. 1 for the full-scale play itself; the scenario's
-// stock_scale, when set, applies instead everywhere else. The live engine, the simulator at the
-// played scale and rehearse all read it here.
+// The rules a scenario's stock_rule names (StockScale).
+const (
+	StockRuleRate     = "rate"
+	StockRuleArrivals = "arrivals"
+)
+
+// StockScale is the share of SKU k's stock this play sells. The full amplitude keeps the whole
+// stock; below it the scenario's stock_scale applies when set, else its stock_rule:
+//   - "rate" (the default): the played rate scale, so that a sale scaled down with its traffic
+//     and played at the same compression sells out at the same scenario moment;
+//   - "arrivals": the arrivals this play plays over the sale's window divided by the arrivals the
+//     full-scale play (the simulator's uncompressed play of the whole amplitude) has there. The
+//     window runs from the sale's start (a starts_at offset, else 0) to the moment the full-scale
+//     buyers of k (the journeys' purchase units of k per arrival) have bought its stock, or to the
+//     end when they never do. Per scenario second a play has rate_scale / compress of the
+//     full-scale arrivals, compress differing per stage, so only this rule makes a compressed live
+//     run sell out at the full-scale moment — at the price of tiny stocks when the compression is
+//     high (docs/scenarios.md, "Stock scales with the traffic").
+//
+// The live engine, the simulator at the played scale and rehearse all read it here.
 func (p *Play) StockScale(k *SKU) float64 {
+	if p.s.StockRule != StockRuleArrivals {
+		switch {
+		case p.scale >= 1:
+			return 1
+		case p.s.StockScale > 0:
+			return p.s.StockScale
+		}
+		return p.scale
+	}
 	if p.fullScale() {
 		return 1
 	}

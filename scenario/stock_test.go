@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"math"
+	"strings"
 	"testing"
 	"time"
 )
@@ -46,6 +47,12 @@ func TestStockScaleParse(t *testing.T) {
 	if err != nil || s.StockScale != 0.5 {
 		t.Fatalf("%v %v", s, err)
 	}
+	if _, err := Parse("x.yaml", []byte(base+"stock_rule: sometimes\n")); err == nil || !strings.Contains(err.Error(), "stock_rule") {
+		t.Errorf("stock_rule: sometimes: %v", err)
+	}
+	if s, err := Parse("x.yaml", []byte(base+"stock_rule: arrivals\n")); err != nil || s.StockRule != StockRuleArrivals {
+		t.Errorf("stock_rule: arrivals: %v", err)
+	}
 	if _, err := Parse("x.yaml", []byte(base+"stock_scale: 0\n")); err == nil {
 		t.Error("stock_scale: 0 accepted")
 	}
@@ -82,6 +89,7 @@ func soldOutAt(t *testing.T, p *Play, sku string, stock int64) time.Duration {
 func TestStockScaleFollowsThePlayedArrivals(t *testing.T) {
 	src := `name: staged
 seed: 3
+stock_rule: arrivals
 compress: 10
 rate_scale: 0.5
 skus:
@@ -125,7 +133,16 @@ journeys:
 		// Within the journeys' draw: 875 of 1750 played arrivals are rushers, give or take 21.
 		t.Errorf("phone sold out at %v full scale, %v played: want both about 15s, within 5%%", ft, lt)
 	}
-	if old := soldOutAt(t, live, "phone", int64(math.Ceil(float64(phone.Stock)*live.RateScale()))); old >= 0 {
+	rate := *s
+	rate.StockRule = StockRuleRate
+	byRate, err := rate.Play(PlayOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := byRate.PlayedStock(phone), int64(math.Ceil(float64(phone.Stock)*live.RateScale())); got != want {
+		t.Errorf("stock_rule rate: played phone stock %d, want %d", got, want)
+	}
+	if old := soldOutAt(t, live, "phone", byRate.PlayedStock(phone)); old >= 0 {
 		t.Errorf("the rate scale alone sold out at %v: the test cannot tell the rules apart", old)
 	}
 	// The late sale opens at 12 s; 250 units per second take its 1500 by 18 s, all in the

@@ -21,7 +21,8 @@ type Scenario struct {
 	Duration    Duration  `yaml:"duration"`    // scenario time; default the sum of the stages
 	Compress    float64   `yaml:"compress"`    // scenario seconds per wall second; default 1
 	RateScale   float64   `yaml:"rate_scale"`  // share of the amplitude played live; default 1
-	StockScale  float64   `yaml:"stock_scale"` // share of the stock played by any run but the full-scale one; default the played share of the arrivals (Play.StockScale)
+	StockScale  float64   `yaml:"stock_scale"` // share of the stock played below the full amplitude; default by StockRule (Play.StockScale)
+	StockRule   string    `yaml:"stock_rule"`  // "rate" (default: the played rate scale) or "arrivals" (the played share of the full-scale arrivals up to the sell-out)
 	SKUs        []SKU     `yaml:"skus"`
 	Traffic     Traffic   `yaml:"traffic"`
 	Users       Users     `yaml:"users"`

@@ -61,6 +61,11 @@ func (v *validator) validate() {
 	if s.StockScale < 0 || s.StockScale == 0 && v.d.pos["stock_scale"] != nil {
 		v.problem("stock_scale", "must be > 0 (the share of the stock played when the rate is scaled)")
 	}
+	switch s.StockRule {
+	case "", StockRuleRate, StockRuleArrivals:
+	default:
+		v.problem("stock_rule", "unknown rule %q (want %s or %s)", s.StockRule, StockRuleRate, StockRuleArrivals)
+	}
 	if s.Duration < 0 {
 		v.problem("duration", "must be > 0")
 	}

@@ -36,8 +36,8 @@ func TestScenariosShow(t *testing.T) {
 		"30s        60        350k", // the spike plays in 30 s of wall time at compress 60
 		"total arrivals: 3.08 billion at full scale (peak 350k/s); live 50363 (peak 3.5k/s)",
 		"journey rusher (54%): view → think → purchase → pay",
-		"sku phone-x: stock 20000 (live 1), price 3999", // the played stock (scenario.Play.StockScale)
-		"sku catalogue: stock 2000000000 (live 32747), price 199",
+		"sku phone-x: stock 20000 (live 200), price 3999", // the played stock (scenario.Play.StockScale)
+		"sku catalogue: stock 2000000000 (live 20000000), price 199",
 		"gate rate(pay_success) > 99.5%",
 		"█",
 	} {
