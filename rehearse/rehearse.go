@@ -80,9 +80,9 @@ type Rehearsal struct {
 	Strategy string
 	Dir      string
 	Live     *report.Run
-	Played   *report.Run // simulated at the played scale, calibrated by Live; nil when not simulated
-	Full     *report.Run // simulated at full scale; nil when not simulated
-	Pass     bool        // every gate of the scenario passed on Live
+	Played   *report.Run  // simulated at the played scale, calibrated by Live; nil when not simulated
+	Full     *report.Run  // simulated at full scale; nil when not simulated
+	Pass     bool         // every gate of the scenario passed on Live
 	Scale    []ScalePoint // the live fleet's autoscaler decisions (--replicas MIN..MAX)
 }
 
