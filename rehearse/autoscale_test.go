@@ -71,3 +71,20 @@ func TestRunAutoscaled(t *testing.T) {
 		t.Errorf("the timeline ends at %d replicas, want 1 or 2", last.Replicas)
 	}
 }
+
+// FuzzParseReplicas: --replicas never panics, and what it accepts is 0 ≤ MIN ≤ MAX, with
+// MIN ≥ 1 for a range.
+func FuzzParseReplicas(f *testing.F) {
+	for _, s := range []string{"3", "2..6", "0", "1..1", "6..2", "..", "a..b", " 2 .. 4 ", "-1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		lo, hi, err := ParseReplicas(v)
+		if err != nil {
+			return
+		}
+		if lo < 0 || hi < lo || (hi > lo && lo < 1) {
+			t.Fatalf("%q → %d..%d accepted", v, lo, hi)
+		}
+	})
+}
