@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"slices"
@@ -31,6 +32,9 @@ type FleetOptions struct {
 	Binary string
 	// StartTimeout bounds the wait for a replica to listen (default 15s).
 	StartTimeout time.Duration
+	// Standby adds replicas that are not started (an autoscaled fleet's room to grow: Start
+	// them later). Each has its loopback port from the outset, so URLs lists them all.
+	Standby int
 }
 
 // Fleet is a local fleet of `serve` processes, one service: the rehearsal spreads its requests
@@ -63,8 +67,8 @@ func StartFleet(ctx context.Context, o FleetOptions) (*Fleet, error) {
 	if o.Replicas < 1 {
 		return nil, fmt.Errorf("a fleet needs at least one replica, not %d", o.Replicas)
 	}
-	if o.Replicas > 1 && !inventory.Shared(o.Target.Strategy) {
-		return nil, fmt.Errorf("strategy %s keeps its state in the process: it cannot run as %d replicas", o.Target.Strategy, o.Replicas)
+	if o.Replicas+o.Standby > 1 && !inventory.Shared(o.Target.Strategy) {
+		return nil, fmt.Errorf("strategy %s keeps its state in the process: it cannot run as %d replicas", o.Target.Strategy, o.Replicas+o.Standby)
 	}
 	bin := o.Binary
 	if bin == "" {
@@ -84,12 +88,19 @@ func StartFleet(ctx context.Context, o FleetOptions) (*Fleet, error) {
 	args := serveArgs(o.Target)
 	// The token in the environment, not on a command line anyone can read.
 	env := append(os.Environ(), "FLASHLOAD_ADMIN_TOKEN="+f.token)
-	for i := range o.Replicas {
-		f.Replicas = append(f.Replicas, &Replica{Index: i, bin: bin, args: args, env: env, timeout: o.StartTimeout})
+	for i := range o.Replicas + o.Standby {
+		r := &Replica{Index: i, bin: bin, args: args, env: env, timeout: o.StartTimeout}
+		if i >= o.Replicas {
+			var err error
+			if r.addr, err = freeLoopback(); err != nil {
+				return nil, err
+			}
+		}
+		f.Replicas = append(f.Replicas, r)
 	}
 	errs := make([]error, o.Replicas)
 	var wg sync.WaitGroup
-	for i, r := range f.Replicas {
+	for i, r := range f.Replicas[:o.Replicas] {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -101,6 +112,16 @@ func StartFleet(ctx context.Context, o FleetOptions) (*Fleet, error) {
 		return nil, errors.Join(err, f.Stop(context.Background()))
 	}
 	return f, nil
+}
+
+// freeLoopback is a loopback address whose port was free a moment ago.
+func freeLoopback() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	addr := l.Addr().String()
+	return addr, l.Close()
 }
 
 // serveArgs are the flags of `flashload serve` for o (without --addr).

@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/flashload/flashload/faults"
@@ -45,7 +46,10 @@ type Options struct {
 	// Replicas > 0 runs the target as that many `serve` processes (a Fleet) instead of in this
 	// process; more than one needs a strategy that keeps its state in a store.
 	Replicas int
-	Binary   string // the flashload executable of the replicas ("": this process's own)
+	// MaxReplicas > Replicas autoscales the fleet between Replicas and MaxReplicas with the
+	// scenario's model.autoscaler (--replicas MIN..MAX): see autoscaler.
+	MaxReplicas int
+	Binary      string // the flashload executable of the replicas ("": this process's own)
 	// Work gives every replica a known capacity: Target.Workers slots, each request holding
 	// one for a time drawn from Work (a DIST, see internal/dist), or WorkModel for the
 	// scenario's model (workers_per_replica and service_time; Target.Workers overrides the
@@ -76,9 +80,10 @@ type Rehearsal struct {
 	Strategy string
 	Dir      string
 	Live     *report.Run
-	Played   *report.Run // simulated at the played scale, calibrated by Live; nil when not simulated
-	Full     *report.Run // simulated at full scale; nil when not simulated
-	Pass     bool        // every gate of the scenario passed on Live
+	Played   *report.Run  // simulated at the played scale, calibrated by Live; nil when not simulated
+	Full     *report.Run  // simulated at full scale; nil when not simulated
+	Pass     bool         // every gate of the scenario passed on Live
+	Scale    []ScalePoint // the live fleet's autoscaler decisions (--replicas MIN..MAX)
 }
 
 // Result is what Run rehearsed, in order.
@@ -128,6 +133,17 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	}
 	if o.Replicas < 0 {
 		return Result{}, inputErr("--replicas must be at least 1, not %d", o.Replicas)
+	}
+	if o.MaxReplicas > o.Replicas {
+		if o.Replicas < 1 {
+			return Result{}, inputErr("--replicas MIN..MAX needs MIN ≥ 1")
+		}
+		if s.Model == nil || s.Model.Autoscaler == nil {
+			return Result{}, inputErr("--replicas %d..%d: %s has no model.autoscaler to scale the fleet with", o.Replicas, o.MaxReplicas, s.Name)
+		}
+		if _, err := sim.NewAutoscaling(s.Model, o.Replicas, o.MaxReplicas); err != nil {
+			return Result{}, inputErr("--replicas %d..%d: %v", o.Replicas, o.MaxReplicas, err)
+		}
 	}
 	strategies, err := o.strategies()
 	if err != nil {
@@ -218,7 +234,7 @@ func (o *Options) strategies() ([]string, error) {
 	list := o.Strategies
 	if len(list) == 0 {
 		st := target.DefaultStrategy
-		if o.Target.Redis != "" || o.Replicas > 1 {
+		if o.Target.Redis != "" || max(o.Replicas, o.MaxReplicas) > 1 {
 			st = "redis-lua"
 		}
 		list = []string{st}
@@ -327,10 +343,16 @@ func rehearseOne(ctx context.Context, o Options, stores *Stores, proxies *Proxie
 		// it acknowledged while it is down (--replicas gives more).
 		replicas = 1
 	}
+	scaled := o.MaxReplicas > replicas && replicas > 0
 	if replicas > 0 {
-		fleet, err = StartFleet(ctx, FleetOptions{Replicas: replicas, Target: to, Binary: o.Binary})
-		tgt = fleet
+		fo := FleetOptions{Replicas: replicas, Target: to, Binary: o.Binary}
 		what = fmt.Sprintf("reference target as %d serve replicas (%s)", replicas, strategy)
+		if scaled {
+			fo.Standby = o.MaxReplicas - replicas
+			what = fmt.Sprintf("reference target as %d..%d serve replicas, scaled by the model's %s (%s)", replicas, o.MaxReplicas, s.Model.Autoscaler.Type, strategy)
+		}
+		fleet, err = StartFleet(ctx, fo)
+		tgt = fleet
 	} else {
 		tgt, err = StartTarget(ctx, to)
 	}
@@ -347,13 +369,32 @@ func rehearseOne(ctx context.Context, o Options, stores *Stores, proxies *Proxie
 	urls := tgt.URLs()
 	fmt.Fprintf(o.Stderr, "rehearse: %s on the %s at %s\n", s.Name, what, strings.Join(urls, ", "))
 
+	observe := o.Observe
+	var active *engine.Active
+	var scaler *autoscaler
+	if scaled {
+		if scaler, active, err = newAutoscaler(o, fleet); err != nil {
+			return Rehearsal{}, errors.Join(err, tgt.Stop(context.Background()))
+		}
+		observe = func(ctx context.Context, rec *report.Recorder, snap func() report.Snapshot) {
+			start := time.Now()
+			var wg sync.WaitGroup
+			if o.Observe != nil {
+				wg.Add(1)
+				go func() { defer wg.Done(); o.Observe(ctx, rec, snap) }()
+			}
+			scaler.run(ctx, rec, start)
+			wg.Wait()
+		}
+	}
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	live, err := engine.Run(runCtx, s, engine.Options{
 		Target: strings.Join(urls, ","), AdminURL: urls[0], AdminToken: tgt.AdminToken(), Setup: true,
 		Play:    scenario.PlayOptions{Wall: o.Wall, RateScale: o.RateScale},
 		Seed:    o.Seed,
-		Observe: o.Observe,
+		Observe: observe,
+		Active:  active,
 		Faults:  inject,
 		Progress: func(pctx context.Context, snap func() report.Snapshot) {
 			src := func() report.Snapshot {
@@ -378,10 +419,13 @@ func rehearseOne(ctx context.Context, o Options, stores *Stores, proxies *Proxie
 	}
 	live.Summary.Strategy = strategy
 	live.Summary.Target = what
-	if replicas > 0 {
+	if replicas > 0 && !scaled {
 		live.Summary.Replicas = report.Replicas{Min: replicas, Max: replicas}
 	}
 	r := Rehearsal{Strategy: strategy, Dir: dir, Live: live}
+	if scaler != nil {
+		r.Scale = scaler.Trace()
+	}
 	// The gates parsed when the scenario was loaded; an error here would be a gate that does not.
 	pass, gerr := report.EvaluateGates(live.Summary, s.Gates)
 	if gerr != nil {
@@ -422,6 +466,15 @@ func (r *Rehearsal) simulate(ctx context.Context, o Options) error {
 	if cal, err := sim.Calibrate(r.Live); err == nil {
 		c := *s
 		c.Model = cal.Apply(s.Model)
+		cs = &c
+	}
+	if o.MaxReplicas > o.Replicas && o.Replicas > 0 {
+		// The prediction of the live fleet: its range, from its smallest size.
+		c := *cs
+		m := *c.Model
+		au := *m.Autoscaler
+		au.Min, au.Max, m.Replicas = o.Replicas, o.MaxReplicas, o.Replicas
+		m.Autoscaler, c.Model = &au, &m
 		cs = &c
 	}
 	played, err := sim.Run(ctx, cs, opts)

@@ -123,6 +123,7 @@ type Recorder struct {
 	total    *window           // all harvested windows, merged
 	gauges   map[int64]Gauges  // the last reading of each window
 	last     Gauges
+	scale    Gauges // the last SetReplicas reading (Replicas, DesiredReplicas, Autoscaler)
 	hasGauge bool
 	repMin   int
 	repMax   int
@@ -164,6 +165,20 @@ func (r *Recorder) Shard(i int) *Shard { return r.shards[i] }
 // Shards returns the number of shards.
 func (r *Recorder) Shards() int { return len(r.shards) }
 
+// SetReplicas records a reading of a live fleet's autoscaler at run-clock time wall: the
+// replicas that serve, those asked for, and the decision's reason. The sale's gauges of the
+// window stay as they were; later readings of the sale without replicas keep this one.
+func (r *Recorder) SetReplicas(wall time.Duration, ready, desired int, reason string) {
+	r.mu.Lock()
+	g := r.last
+	r.mu.Unlock()
+	g.Replicas, g.DesiredReplicas, g.Autoscaler = ready, desired, reason
+	r.mu.Lock()
+	r.scale = Gauges{Replicas: ready, DesiredReplicas: desired, Autoscaler: reason}
+	r.mu.Unlock()
+	r.SetGauges(wall, g)
+}
+
 // SetGauges records a reading of the sale and the autoscaler at run-clock time wall.
 func (r *Recorder) SetGauges(wall time.Duration, g Gauges) {
 	idx := int64(0)
@@ -172,6 +187,10 @@ func (r *Recorder) SetGauges(wall time.Duration, g Gauges) {
 	}
 	g.SKUs = slices.Clone(g.SKUs)
 	r.mu.Lock()
+	if g.Replicas == 0 && r.scale.Replicas > 0 {
+		// A reading of the sale only: the fleet's last reading stands (SetReplicas).
+		g.Replicas, g.DesiredReplicas, g.Autoscaler = r.scale.Replicas, r.scale.DesiredReplicas, r.scale.Autoscaler
+	}
 	r.gauges[idx] = g
 	r.last, r.hasGauge = g, true
 	r.soldOutCheck(wall, g)

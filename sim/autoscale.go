@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/flashload/flashload/scenario"
 )
 
 // Observation is what an autoscaler sees when it decides.
@@ -365,3 +367,77 @@ func withShards(reason string, shards int) string {
 	}
 	return fmt.Sprintf("%s; db %d shards", reason, shards)
 }
+
+// scaleStep is one autoscaling period, the rule both simulator modes and a live fleet play:
+// the scaler decides on the observation (utilisation and concurrency averaged over the period),
+// the decision is clamped to [min, max], and the pods' life cycle follows it (f.scale: new pods
+// start now and serve after the start-up delay; pods taken away go starting ones first). It
+// returns the decision and how many ready pods were removed.
+func scaleStep(sc Scaler, f *fleet, lo, hi int, now time.Duration, util, conc float64) (Decision, int) {
+	d := sc.Decide(Observation{Now: now, Current: f.current(), Ready: f.ready, Utilization: util, Concurrency: conc})
+	d.Desired = min(max(d.Desired, lo), hi)
+	return d, f.scale(d.Desired, now)
+}
+
+// Autoscaling is a model's autoscaler with its pods' life cycle, for a fleet outside the
+// simulator (rehearse --replicas MIN..MAX): the same decision rule (Scaler), bounds, start-up
+// delay and scaleStep the simulator plays, on scenario time the caller supplies.
+type Autoscaling struct {
+	scaler  Scaler
+	min     int
+	max     int
+	startup time.Duration
+	fleet   fleet
+	last    Decision
+}
+
+// NewAutoscaling builds m's autoscaler (model.autoscaler) over lo..hi replicas (the bounds
+// replace the model's min and max), starting with lo ready pods of the model's
+// workers_per_replica.
+func NewAutoscaling(m *scenario.Model, lo, hi int) (*Autoscaling, error) {
+	if m == nil || m.Autoscaler == nil {
+		return nil, fmt.Errorf("the scenario's model has no autoscaler")
+	}
+	if lo < 1 || hi < lo {
+		return nil, fmt.Errorf("replicas %d..%d: want 1 ≤ MIN ≤ MAX", lo, hi)
+	}
+	a := *m.Autoscaler
+	a.Min, a.Max = lo, hi
+	s := &service{replicas: lo, workers: m.WorkersPerReplica}
+	if s.workers <= 0 {
+		s.workers = DefaultWorkersPerReplica
+	}
+	if err := s.autoscaler(&a); err != nil {
+		return nil, err
+	}
+	return &Autoscaling{scaler: s.scaler, min: s.min, max: s.max, startup: s.startup,
+		fleet: fleet{ready: lo, startup: s.startup}}, nil
+}
+
+// Period is the time between decisions (scenario time).
+func (a *Autoscaling) Period() time.Duration { return a.scaler.Period() }
+
+// Startup is a new pod's delay before it serves (scenario time).
+func (a *Autoscaling) Startup() time.Duration { return a.startup }
+
+// Name is the autoscaler's name (hpa, kpa, ...).
+func (a *Autoscaling) Name() string { return a.scaler.Name() }
+
+// Decide plays one period at scenario time now: pods whose start-up is over become ready
+// first, then the scaler decides. It returns the decision and how many ready pods it removed.
+func (a *Autoscaling) Decide(now time.Duration, util, conc float64) (Decision, int) {
+	a.fleet.advance(now)
+	d, removed := scaleStep(a.scaler, &a.fleet, a.min, a.max, now, util, conc)
+	a.last = d
+	return d, removed
+}
+
+// Advance moves pods whose start-up is over by now to ready and returns how many.
+func (a *Autoscaling) Advance(now time.Duration) int { return a.fleet.advance(now) }
+
+// Ready is the pods that serve; Current adds those still starting.
+func (a *Autoscaling) Ready() int   { return a.fleet.ready }
+func (a *Autoscaling) Current() int { return a.fleet.current() }
+
+// Last is the latest decision.
+func (a *Autoscaling) Last() Decision { return a.last }

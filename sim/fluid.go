@@ -668,10 +668,7 @@ func (f *fluidSim) scale(now time.Duration) {
 	}
 	f.utilSum, f.concSum, f.utilN = 0, 0, 0
 	f.lastScale = now
-	d := f.svc.scaler.Decide(Observation{Now: now, Current: f.fleet.current(), Ready: f.fleet.ready, Utilization: util, Concurrency: conc})
-	d.Desired = min(max(d.Desired, f.svc.min), f.svc.max)
-	f.decision = d
-	f.fleet.scale(d.Desired, now)
+	f.decision, _ = scaleStep(f.svc.scaler, &f.fleet, f.svc.min, f.svc.max, now, util, conc)
 	// Requests queued at removed replicas are not lost: the backlog is carried by the rest.
 }
 

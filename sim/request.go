@@ -549,11 +549,9 @@ func (s *requestSim) scaleDecision(now time.Duration) {
 	}
 	conc := s.sysArea / p.Seconds()
 	s.cpuArea, s.coreArea, s.sysArea = 0, 0, 0
-	d := s.svc.scaler.Decide(Observation{Now: now, Current: s.fleet.current(), Ready: s.fleet.ready, Utilization: util, Concurrency: conc})
-	d.Desired = min(max(d.Desired, s.svc.min), s.svc.max)
-	s.decision = d
 	before := len(s.fleet.starting)
-	removed := s.fleet.scale(d.Desired, now)
+	d, removed := scaleStep(s.svc.scaler, &s.fleet, s.svc.min, s.svc.max, now, util, conc)
+	s.decision = d
 	if len(s.fleet.starting) > before {
 		s.k.Schedule(Event{At: now + s.svc.startup, Kind: evReady})
 	}

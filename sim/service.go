@@ -226,7 +226,15 @@ func newService(m *scenario.Model, override Dist, loadHist func(path string) (Di
 		}
 	}
 
-	a := m.Autoscaler
+	if err := s.autoscaler(m.Autoscaler); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// autoscaler sets the service's autoscaler from model.autoscaler (nil: fixed): the decision
+// rule, its bounds and the start-up delay of a pod, for s.replicas initial pods of s.workers.
+func (s *service) autoscaler(a *scenario.Autoscaler) error {
 	if a == nil {
 		a = &scenario.Autoscaler{Type: "fixed"}
 	}
@@ -266,7 +274,7 @@ func newService(m *scenario.Model, override Dist, loadHist func(path string) (Di
 		}
 		s.scaler = sc
 	default:
-		return nil, fmt.Errorf("model.autoscaler.type %q: want hpa, kpa, fixed or scheduled", a.Type)
+		return fmt.Errorf("model.autoscaler.type %q: want hpa, kpa, fixed or scheduled", a.Type)
 	}
 	if (a.Type == "hpa" || a.Type == "kpa") && len(a.Schedule) > 0 {
 		fl := Floored{Scaler: s.scaler}
@@ -275,7 +283,7 @@ func newService(m *scenario.Model, override Dist, loadHist func(path string) (Di
 		}
 		s.scaler = fl
 	}
-	return s, nil
+	return nil
 }
 
 func buildDist(st scenario.ServiceTime, loadHist func(string) (Dist, error)) (Dist, error) {

@@ -26,6 +26,7 @@ type workSlots struct {
 
 	served atomic.Int64 // holds completed
 	waited atomic.Int64 // nanoseconds spent waiting for a slot, summed
+	held   atomic.Int64 // nanoseconds slots were held, summed: utilisation over a span is its growth / (N × span)
 }
 
 func newWorkSlots(n int, work dist.Spec) *workSlots {
@@ -88,7 +89,8 @@ func (w *workSlots) hold(done <-chan struct{}) func() {
 	if !w.acquire(done) {
 		return nil
 	}
-	until := time.Now().Add(w.work.Sample(nil))
+	start := time.Now()
+	until := start.Add(w.work.Sample(nil))
 	return func() {
 		if d := time.Until(until); d > 0 {
 			t := time.NewTimer(d)
@@ -99,6 +101,7 @@ func (w *workSlots) hold(done <-chan struct{}) func() {
 			}
 		}
 		w.served.Add(1)
+		w.held.Add(int64(time.Since(start)))
 		w.release()
 	}
 }
@@ -127,6 +130,8 @@ func (w *workSlots) collectors() []prometheus.Collector {
 			func() float64 { _, q := w.state(); return float64(q) }),
 		counter("flashload_target_work_served_total", "Requests that held a work slot to the end.",
 			func() float64 { return float64(w.served.Load()) }),
+		counter("flashload_target_work_busy_seconds_total", "Time work slots were held, summed (utilisation: its rate / slots).",
+			func() float64 { return time.Duration(w.held.Load()).Seconds() }),
 		counter("flashload_target_work_wait_seconds_total", "Time requests spent waiting for a work slot, summed.",
 			func() float64 { return time.Duration(w.waited.Load()).Seconds() }),
 	}

@@ -133,6 +133,13 @@ func TestWorkersOverHTTP(t *testing.T) {
 			t.Errorf("%s = %v, want %s", name, g, want)
 		}
 	}
+	// Each of the 6 held its slot for at least the 40ms of work: the busy time sums them.
+	re := regexp.MustCompile(`(?m)^flashload_target_work_busy_seconds_total (\S+)$`)
+	if g := re.FindStringSubmatch(m); g == nil {
+		t.Error("no flashload_target_work_busy_seconds_total")
+	} else if v, err := strconv.ParseFloat(g[1], 64); err != nil || v < 6*work.Seconds() {
+		t.Errorf("flashload_target_work_busy_seconds_total = %s, want at least %.2f", g[1], 6*work.Seconds())
+	}
 	if _, err := New(t.Context(), Options{Workers: 2}); err == nil {
 		t.Error("workers without work: no error")
 	}

@@ -27,6 +27,7 @@ type rehearseOptions struct {
 	Strategy    string // --strategy, one of Strategies
 	NoTUI       bool
 	MetricsAddr string // --metrics-addr
+	Replicas    string // --replicas N or MIN..MAX
 }
 
 func newRehearseCmd() *cobra.Command {
@@ -57,7 +58,12 @@ postgresql), before anything starts.
 --replicas N runs the target as N "flashload serve" processes on free loopback ports, sharing
 the strategy's store, and spreads the requests over them (a local fleet). A fleet of more than
 one needs a strategy on a store (not naive, memory or sharded); without --strategy it is
-redis-lua, on a throwaway Redis.
+redis-lua, on a throwaway Redis. --replicas MIN..MAX starts MIN and lets the scenario's
+model.autoscaler (the simulator's own HPA/KPA rule, bounds replaced by MIN and MAX) scale the
+fleet every period from the replicas' utilisation (busy slot time / slots with --workers, else
+requests in flight / workers_per_replica), in scenario time: a new replica takes load once the
+model's startup delay has passed and it listens. The replicas over time land in the timeline,
+beside the simulator's prediction for the same range.
 
 --workers N --work DIST gives every replica a known capacity (serve --workers): each request
 holds one of N slots for a time drawn from DIST, waiting first come, first served; --work model
@@ -91,7 +97,7 @@ with --strategies, on any strategy), 2 on bad input, 1 on a runtime error.`,
 	f.StringVar(&o.Target.Redis, "redis", "", "Redis of the redis-* strategies: redis://HOST:PORT/DB, redis+cluster://H:P,... or redis+sentinel://H:P,.../MASTER (default: a throwaway redis-server)")
 	f.StringVar(&o.Target.Postgres, "postgres", "", "PostgreSQL of pg-row, pg-occ and tcc: postgres://USER@HOST:PORT/DB (default: a throwaway cluster)")
 	f.StringVar(&o.RedisAppendfsync, "redis-appendfsync", "", "persistence of the throwaway redis-server: always or everysec (AOF with that fsync), no (default: none; a killed Redis loses everything)")
-	f.IntVar(&o.Replicas, "replicas", 0, "run the target as N serve processes on the shared store (default: one target in this process)")
+	f.StringVar(&o.Replicas, "replicas", "", "run the target as N serve processes on the shared store, or MIN..MAX scaled by the scenario's model.autoscaler (default: one target in this process)")
 	f.IntVar(&o.Target.Workers, "workers", 0, "work slots per replica: each request holds one for a --work time, waiting FIFO (default with --work model: the model's workers_per_replica)")
 	f.StringVar(&o.Work, "work", "", "time a request holds its slot: exp:5ms, const:5ms, lognormal:p50=4ms,p99=30ms, or model (the scenario's service_time)")
 	f.StringVar(&o.Out, "out", "", "run directory (default runs/NAME-TIME)")
@@ -113,6 +119,11 @@ func rehearseRun(ctx context.Context, o *rehearseOptions) error {
 	}
 	ro := o.Options
 	ro.Scenario = s
+	if o.Replicas != "" {
+		if ro.Replicas, ro.MaxReplicas, err = rehearse.ParseReplicas(o.Replicas); err != nil {
+			return usageErr(err)
+		}
+	}
 	switch {
 	case o.Strategy != "" && len(o.Strategies) > 0:
 		return usageErr(errors.New("give --strategy or --strategies, not both"))

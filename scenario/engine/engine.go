@@ -93,6 +93,9 @@ type Options struct {
 	// than fasthttp's HostClient: one keep-alive connection per worker when MaxConns ≥ Workers,
 	// else a pool of MaxConns connections a request borrows for its exchange.
 	FastHTTPOnly bool
+	// Active, when set, is the changing set of Target's replicas that receive requests (a
+	// fleet that scales during the run); it spans every URL of Target. nil: all of them.
+	Active *Active
 }
 
 // run is the state shared by all workers of one run.
@@ -103,6 +106,7 @@ type run struct {
 	seed    int64
 	runID   string
 	targets []targetURL      // the target, or its replicas
+	active  *Active          // Options.Active: the replicas that take requests now; nil: all
 	tr      transport        // requests to the target
 	other   *fasthttp.Client // request steps to other hosts
 	timeout time.Duration
@@ -364,9 +368,12 @@ func prepare(s *scenario.Scenario, opts Options) (*run, error) {
 	if opts.MaxConns < len(targets) {
 		return nil, fmt.Errorf("%d connections cannot reach %d targets: every target needs one", opts.MaxConns, len(targets))
 	}
+	if a := opts.Active; a != nil && a.Len() != len(targets) {
+		return nil, fmt.Errorf("the active set spans %d replicas, the target lists %d", a.Len(), len(targets))
+	}
 	sz := clientSizing{MaxConns: opts.MaxConns, Timeout: opts.Timeout, ConnWaitTimeout: opts.ConnWaitTimeout}
 	r := &run{
-		s: s, play: play, opts: opts, seed: seed, runID: runID, targets: targets,
+		s: s, play: play, opts: opts, seed: seed, runID: runID, targets: targets, active: opts.Active,
 		tr:      newTransport(targets, grown(opts), sz),
 		other:   newOtherClient(sz),
 		timeout: opts.Timeout,

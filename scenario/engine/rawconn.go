@@ -38,6 +38,7 @@ type rawConn struct {
 	c        net.Conn
 	deadline time.Time // the connection's current deadline
 	used     time.Time // the end of the last exchange
+	gen      uint64    // the Options.Active generation of its last use (rawPool)
 	out      rawBuf
 	bw       *bufio.Writer
 	in       []byte

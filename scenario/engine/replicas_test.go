@@ -3,6 +3,7 @@ package engine
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -80,9 +81,18 @@ journeys:
 // from its /metrics.
 func answered(t *testing.T, base string) int64 {
 	t.Helper()
-	resp, err := http.Get(base + "/metrics")
+	n, err := answeredBy(base)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return n
+}
+
+// answeredBy is answered without a testing.T, for goroutines other than the test's.
+func answeredBy(base string) (int64, error) {
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		return 0, err
 	}
 	defer resp.Body.Close()
 	var n int64
@@ -95,14 +105,11 @@ func answered(t *testing.T, base string) int64 {
 		}
 		v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
 		if err != nil {
-			t.Fatalf("metrics line %q: %v", line, err)
+			return 0, fmt.Errorf("metrics line %q: %v", line, err)
 		}
 		n += int64(v)
 	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return n
+	return n, sc.Err()
 }
 
 func transportName(tr transport) string {

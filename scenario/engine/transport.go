@@ -60,10 +60,16 @@ func newTransport(ts []targetURL, opts Options, sz clientSizing) transport {
 	// Connection i goes to replica i mod N.
 	n := len(ts)
 	p := &rawPool{conns: make([]chan *rawConn, n), wait: opts.ConnWaitTimeout}
-	for k := range n {
-		p.conns[k] = make(chan *rawConn, (opts.MaxConns-k+n-1)/n)
+	conns := opts.MaxConns
+	if a := opts.Active; a != nil {
+		// A set that changes: every replica gets the share it has in the set's first
+		// generation, so the replicas that take load have MaxConns between them from the start.
+		conns = opts.MaxConns * n / len(a.List())
 	}
-	for i := 0; i < opts.MaxConns; i++ {
+	for k := range n {
+		p.conns[k] = make(chan *rawConn, (conns-k+n-1)/n)
+	}
+	for i := 0; i < conns; i++ {
 		p.conns[i%n] <- newRawConn(ts[i%n].Host, opts.Timeout)
 	}
 	return p
@@ -85,7 +91,18 @@ type rawConns struct {
 
 func (t *rawConns) renders() bool { return true }
 
-func (t *rawConns) next(w *worker) int { return w.tgt }
+func (t *rawConns) next(w *worker) int {
+	if a := w.r.active; a != nil {
+		if s := a.p.Load(); s.gen != w.gen {
+			w.gen = s.gen
+			if k := s.own(w.id); k != w.tgt {
+				w.raw.close() // dialled again to k on the next exchange
+				w.raw, w.tgt = nil, k
+			}
+		}
+	}
+	return w.tgt
+}
 
 func (t *rawConns) do(w *worker, rendered bool) (time.Duration, error) {
 	r := w.r
@@ -115,7 +132,12 @@ type rawPool struct {
 
 func (p *rawPool) renders() bool { return true }
 
-func (p *rawPool) next(w *worker) int { return rotate(w, len(p.conns)) }
+func (p *rawPool) next(w *worker) int {
+	if a := w.r.active; a != nil {
+		return a.p.Load().after(w.tgt)
+	}
+	return rotate(w, len(p.conns))
+}
 
 func (p *rawPool) do(w *worker, rendered bool) (time.Duration, error) {
 	r := w.r
@@ -123,6 +145,13 @@ func (p *rawPool) do(w *worker, rendered bool) (time.Duration, error) {
 	c, ok := take(w, conns, p.wait)
 	if !ok {
 		return r.now(), fasthttp.ErrNoFreeConns
+	}
+	if a := r.active; a != nil {
+		s := a.p.Load()
+		if c.gen < s.since[w.tgt] {
+			c.close() // kept from before its replica left the set: that process may be gone
+		}
+		c.gen = s.gen
 	}
 	sent := r.now()
 	r.inflight.Add(1)
@@ -167,8 +196,18 @@ type fastClient struct {
 func (f *fastClient) renders() bool { return false }
 
 func (f *fastClient) next(w *worker) int {
+	a := w.r.active
 	if f.slots == nil {
-		return w.tgt // a HostClient per replica would otherwise hold a connection per worker
+		// A HostClient per replica would otherwise hold a connection per worker.
+		if a != nil {
+			if s := a.p.Load(); s.gen != w.gen {
+				w.gen, w.tgt = s.gen, s.own(w.id)
+			}
+		}
+		return w.tgt
+	}
+	if a != nil {
+		return a.p.Load().after(w.tgt)
 	}
 	return rotate(w, len(f.hcs))
 }

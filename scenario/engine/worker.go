@@ -27,6 +27,7 @@ type worker struct {
 	resp  fasthttp.Response
 	raw   *rawConn // the worker's own connection to the target (the rawConns transport), else nil
 	tgt   int      // the replica (index in run.targets) of the worker's request: transport.next
+	gen   uint64   // the Options.Active generation w.tgt was chosen in
 	// rendered: sendRaw put the request in out (head: it is a HEAD); do sends it as is.
 	rendered, head bool
 	out            []byte // a rendered request; swapped with the connection's buffer when sent
