@@ -12,7 +12,7 @@ import (
 
 const rampScenario = `name: ramp
 seed: 3
-duration: 10m
+duration: 14m
 compress: 120
 skus: [{sku: mug, stock: 10000000, price: 20}]
 traffic:
@@ -23,7 +23,7 @@ traffic:
     - {duration: 1m, rps: 240}
     - {duration: 2m, rps: 240}
     - {duration: 1m, rps: 30}
-    - {duration: 5m, rps: 30}
+    - {duration: 9m, rps: 30}
 users: 1000000
 journeys:
   - {name: buyer, steps: [{purchase: {sku: mug}}]}
@@ -37,7 +37,8 @@ gates: ["oversold == 0"]
 // TestRunAutoscaled: rehearse --replicas 1..4 --workers 2 --work exp:20ms on a ramp 40 → 240
 // → 30 requests/s (a replica serves 100/s; the HPA aims at 70%): the fleet scales up from one
 // replica to at least three, the requests reach them (nothing fails), and after the peak and
-// the 5-minute scale-down stabilisation (2.5 s of wall time here) it is back at two at most.
+// the 5-minute scale-down stabilisation (2.5 s of wall time here, followed by 4 more minutes of
+// low traffic, so a loaded machine's late decisions still land) it is back at two at most.
 func TestRunAutoscaled(t *testing.T) {
 	needStore(t, inventory.Redis)
 	s, err := scenario.Parse("ramp.yaml", []byte(rampScenario))

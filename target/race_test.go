@@ -136,6 +136,11 @@ func TestCancelRacesExpiry(t *testing.T) {
 			ids := make([]string, n)
 			for i := range ids {
 				a := ts.buy(t, "hot", "u"+strconv.Itoa(i), "", "")
+				// pg-occ gives up after its retries when the reaper's releases keep bumping the
+				// SKU's version (counted as undersold): a give-up with stock left is tried again.
+				for try := 0; name == "pg-occ" && a.status == 410 && try < 20; try++ {
+					a = ts.buy(t, "hot", "u"+strconv.Itoa(i), "", "")
+				}
 				if a.status != 201 {
 					t.Fatalf("buy: %d %s", a.status, a.body)
 				}
