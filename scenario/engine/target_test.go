@@ -43,6 +43,21 @@ func serveTarget(t testing.TB, ln net.Listener, strategy string, mod func(*targe
 	return srv
 }
 
+// await polls the run's snapshots until ready says yes (true) or the run ends (false): tests
+// act on what the run has done, not on a timer.
+func await(ctx context.Context, snapshot func() report.Snapshot, ready func(report.Snapshot) bool) bool {
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	for !ready(snapshot()) {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-tick.C:
+		}
+	}
+	return true
+}
+
 // killableListener is a listener whose kill closes it and every connection it accepted at
 // once, as the death of the process behind it would.
 type killableListener struct {
@@ -133,16 +148,21 @@ func TestSteadyRate(t *testing.T) {
 // TestStallShowsInLatency: a 1 s stall of the target shows in latency (from the intended send
 // time) while service time (from the actual send) stays low: requests that waited for one of the
 // 16 connections were late, not slow to serve — what a tool with coordinated omission reports.
+// The stall starts once 500 requests were answered (not on a timer that setup may outlast).
 func TestStallShowsInLatency(t *testing.T) {
 	_, base := startTarget(t, "memory", nil)
 	s := mustParse(t, constantScenario(1000, "3s", ""))
-	time.AfterFunc(800*time.Millisecond, func() {
+	stallMidRun := func(ctx context.Context, _ *report.Recorder, snapshot func() report.Snapshot) {
+		if !await(ctx, snapshot, func(s report.Snapshot) bool { return s.Total.Requests >= 500 }) {
+			return
+		}
 		a := newAdminClient(base, "test-token")
-		if st, b, err := a.call(context.Background(), "POST", "/admin/faults", []byte(`{"stall":"1s"}`)); err != nil || st != 200 {
+		if st, b, err := a.call(ctx, "POST", "/admin/faults", []byte(`{"stall":"1s"}`)); err != nil || st != 200 {
 			t.Errorf("faults: %d %s %v", st, b, err)
 		}
-	})
-	res, err := Run(context.Background(), s, Options{Target: base, AdminToken: "test-token", Setup: true, NoPreflight: true, MaxConns: 16})
+	}
+	res, err := Run(context.Background(), s, Options{Target: base, AdminToken: "test-token", Setup: true, NoPreflight: true, MaxConns: 16,
+		Observe: stallMidRun})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,16 +270,9 @@ func TestTargetDiesMidRun(t *testing.T) {
 	s := mustParse(t, constantScenario(200, "2s", ""))
 	const before = 50
 	killAfterOrders := func(ctx context.Context, _ *report.Recorder, snapshot func() report.Snapshot) {
-		tick := time.NewTicker(2 * time.Millisecond)
-		defer tick.Stop()
-		for snapshot().ByCode[codes.Reserved] < before {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-			}
+		if await(ctx, snapshot, func(s report.Snapshot) bool { return s.ByCode[codes.Reserved] >= before }) {
+			ln.kill()
 		}
-		ln.kill()
 	}
 	res, err := Run(context.Background(), s, Options{Target: "http://" + raw.Addr().String(), AdminToken: "test-token",
 		Setup: true, NoPreflight: true, Timeout: time.Second, Observe: killAfterOrders})
