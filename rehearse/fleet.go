@@ -326,14 +326,22 @@ func (r *Replica) Resume() error { return r.signal(syscall.SIGCONT, false) }
 
 func (r *Replica) signal(sig syscall.Signal, paused bool) error {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	if !r.runningLocked() {
+		r.mu.Unlock()
 		return fmt.Errorf("replica %d is not running", r.Index)
 	}
-	if err := r.cmd.Process.Signal(sig); err != nil {
+	p := r.cmd.Process
+	if err := p.Signal(sig); err != nil {
+		r.mu.Unlock()
 		return fmt.Errorf("replica %d: %w", r.Index, err)
 	}
 	r.paused = paused
+	r.mu.Unlock()
+	if sig == syscall.SIGSTOP {
+		if err := stores.WaitStopped(p.Pid, 10*time.Second); err != nil {
+			return fmt.Errorf("replica %d: %w", r.Index, err)
+		}
+	}
 	return nil
 }
 

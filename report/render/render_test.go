@@ -329,3 +329,16 @@ func TestGateNotChecked(t *testing.T) {
 		t.Errorf("junit %s", b.String())
 	}
 }
+
+// TestFigures: rates and counts in the text report keep three significant digits in their unit.
+func TestFigures(t *testing.T) {
+	for _, c := range []struct{ got, want string }{
+		{Rate(350000), "350k"}, {Rate(3500), "3.5k"}, {Rate(1.2e6), "1.2M"}, {Rate(20), "20"}, {Rate(12.345), "12.3"},
+		{Count(3.08e9), "3.08 billion"}, {Count(50.4e6), "50.4 million"}, {Count(50363), "50363"},
+		{ShortDuration(24 * time.Hour), "24h"}, {ShortDuration(90 * time.Minute), "1h30m"}, {ShortDuration(1500 * time.Millisecond), "1.5s"},
+	} {
+		if c.got != c.want {
+			t.Errorf("%q, want %q", c.got, c.want)
+		}
+	}
+}
