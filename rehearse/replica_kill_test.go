@@ -1,9 +1,9 @@
 package rehearse
 
 import (
-	"github.com/flashload/flashload/internal/testenv"
 	"testing"
 
+	"github.com/flashload/flashload/internal/testenv"
 	"github.com/flashload/flashload/target/inventory"
 )
 
