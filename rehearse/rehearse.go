@@ -158,7 +158,12 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	default:
 		return Result{}, inputErr("--redis-appendfsync: always, everysec or no, not %q", o.RedisAppendfsync)
 	}
-	stores, err := StartStores(ctx, StoreOptions{Need: need, Redis: o.Target.Redis, Postgres: o.Target.Postgres, Dir: o.StoreDir, Stderr: o.Stderr, RedisArgs: redisArgs})
+	sentinel := sentinelSetup(s) && slices.Contains(need, inventory.Redis)
+	if w := o.Target.RedisWait; w != 0 && o.Target.Redis == "" && (w < 0 || w > 1 || !sentinel) {
+		return Result{}, inputErr("--redis-wait %d: the rehearsal's own Redis has one replica when the scenario has a redis: failover fault, none otherwise", w)
+	}
+	stores, err := StartStores(ctx, StoreOptions{Need: need, Redis: o.Target.Redis, Postgres: o.Target.Postgres, Dir: o.StoreDir, Stderr: o.Stderr,
+		RedisArgs: redisArgs, RedisSentinel: sentinel})
 	if err != nil {
 		return Result{}, fmt.Errorf("rehearse %s: %w", s.Name, err)
 	}
@@ -295,6 +300,9 @@ func sharedNames() []string {
 	return slices.DeleteFunc(slices.Clone(inventory.Names), func(st string) bool { return !inventory.Shared(st) })
 }
 
+// sentinelSettle bounds the wait for a Sentinel-managed Redis to be whole before a strategy.
+const sentinelSettle = 90 * time.Second
+
 // rehearseOne plays the scenario against a fresh target with one strategy, audits it,
 // simulates it, writes dir and prints the outcome.
 func rehearseOne(ctx context.Context, o Options, stores *Stores, proxies *Proxies, strategy, dir string) (Rehearsal, error) {
@@ -302,6 +310,14 @@ func rehearseOne(ctx context.Context, o Options, stores *Stores, proxies *Proxie
 	sc, err := stores.Scope(ctx, strategy)
 	if err != nil {
 		return Rehearsal{}, err
+	}
+	if stores.Sentinel != nil && sc.Redis != "" {
+		// Every strategy meets the same setup: after the previous one's failover, Sentinel
+		// turns the old primary into a replica some seconds later.
+		fmt.Fprintf(o.Stderr, "rehearse: waiting for the Sentinel-managed Redis to have its replica in sync\n")
+		if err := stores.Sentinel.Settle(ctx, sentinelSettle); err != nil {
+			return Rehearsal{}, err
+		}
 	}
 	if proxies != nil {
 		// Network faults: the target reaches its stores through the proxies.
