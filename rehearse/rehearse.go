@@ -205,6 +205,11 @@ func Run(ctx context.Context, o Options) (Result, error) {
 			return res, err
 		}
 	}
+	if len(res.Rehearsals) > 1 || len(s.Faults) > 0 && len(res.Rehearsals)+len(res.Skipped) > 1 {
+		if err := writeShootoutHTML(o.Stdout, s.Name, res, len(s.Faults) > 0); err != nil {
+			return res, err
+		}
+	}
 	if ctx.Err() != nil {
 		return res, fmt.Errorf("rehearsal interrupted: %w", ctx.Err())
 	}
@@ -459,14 +464,7 @@ func (r *Rehearsal) simulate(ctx context.Context, o Options) error {
 
 // writeShootout prints the comparison of the strategies and writes it as Markdown.
 func writeShootout(w io.Writer, name string, res Result) error {
-	rows := make([]render.ShootoutRow, len(res.Rehearsals))
-	for i, h := range res.Rehearsals {
-		rel, err := filepath.Rel(res.Dir, filepath.Join(h.Dir, render.HTMLFile))
-		if err != nil {
-			rel = filepath.Join(h.Dir, render.HTMLFile)
-		}
-		rows[i] = render.ShootoutRow{Live: h.Live.Summary, Report: rel}
-	}
+	rows := shootoutRows(res)
 	fmt.Fprintf(w, "\narchitecture shoot-out: %s\n", name)
 	if err := render.ShootoutText(w, rows); err != nil {
 		return err
@@ -495,17 +493,7 @@ const FaultMatrixFile = "faults.md"
 // writeFaultMatrix prints the fault matrix (every strategy, the skipped ones as n/a) and
 // writes it as Markdown.
 func writeFaultMatrix(w io.Writer, name string, res Result) error {
-	var rows []render.FaultRow
-	var applied []report.Fault
-	for _, h := range res.Rehearsals {
-		rows = append(rows, render.FaultRow{Strategy: h.Strategy, Live: h.Live.Summary})
-		if applied == nil {
-			applied = h.Live.Summary.Faults
-		}
-	}
-	for _, sk := range res.Skipped {
-		rows = append(rows, render.FaultRow{Strategy: sk.Strategy, NA: sk.Reason})
-	}
+	rows, applied := faultRows(res)
 	fmt.Fprintf(w, "\nfault matrix: %s\n", name)
 	if err := render.FaultMatrixText(w, rows); err != nil {
 		return err
@@ -525,5 +513,60 @@ func writeFaultMatrix(w io.Writer, name string, res Result) error {
 		return err
 	}
 	_, err = fmt.Fprintf(w, "fault matrix: %s\n", path)
+	return err
+}
+
+// shootoutRows are the strategies that ran, each linking its report relative to res.Dir.
+func shootoutRows(res Result) []render.ShootoutRow {
+	rows := make([]render.ShootoutRow, len(res.Rehearsals))
+	for i, h := range res.Rehearsals {
+		rel, err := filepath.Rel(res.Dir, filepath.Join(h.Dir, render.HTMLFile))
+		if err != nil {
+			rel = filepath.Join(h.Dir, render.HTMLFile)
+		}
+		rows[i] = render.ShootoutRow{Live: h.Live.Summary, Report: rel}
+	}
+	return rows
+}
+
+// faultRows are the fault matrix's rows (the skipped strategies as n/a) and the faults as the
+// first strategy's run applied them.
+func faultRows(res Result) ([]render.FaultRow, []report.Fault) {
+	var rows []render.FaultRow
+	var applied []report.Fault
+	for _, h := range res.Rehearsals {
+		rows = append(rows, render.FaultRow{Strategy: h.Strategy, Live: h.Live.Summary})
+		if applied == nil {
+			applied = h.Live.Summary.Faults
+		}
+	}
+	for _, sk := range res.Skipped {
+		rows = append(rows, render.FaultRow{Strategy: sk.Strategy, NA: sk.Reason})
+	}
+	return rows, applied
+}
+
+// writeShootoutHTML writes the shoot-out's HTML page: the comparison and, with faults, the
+// fault matrix.
+func writeShootoutHTML(w io.Writer, name string, res Result, faults bool) error {
+	sh := render.Shootout{Name: name, Rows: shootoutRows(res)}
+	if faults {
+		sh.Matrix, sh.Faults = faultRows(res)
+	}
+	if err := os.MkdirAll(res.Dir, 0o755); err != nil {
+		return err
+	}
+	path := filepath.Join(res.Dir, render.ShootoutHTMLFile)
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := render.ShootoutHTML(f, sh); err != nil {
+		return errors.Join(err, f.Close())
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "shoot-out report: %s\n", path)
 	return err
 }
