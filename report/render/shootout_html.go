@@ -30,12 +30,12 @@ type shootoutHTMLRow struct {
 // ShootoutHTML writes the shoot-out page: one self-contained HTML file (no script).
 func ShootoutHTML(w io.Writer, sh Shootout) error {
 	d := struct {
-		Name       string
-		Rows       []shootoutHTMLRow
-		Faults     []string
-		Head       []string
-		Matrix     [][]string
-		HasFaults  bool
+		Name      string
+		Rows      []shootoutHTMLRow
+		Faults    []string
+		Head      []string
+		Matrix    [][]string
+		HasFaults bool
 	}{Name: sh.Name, Head: faultMatrixHead, HasFaults: len(sh.Matrix) > 0}
 	for _, r := range sh.Rows {
 		m := r.Live
