@@ -77,7 +77,8 @@ func StartStores(ctx context.Context, o StoreOptions) (*Stores, error) {
 		}
 		start = append(start, st)
 	}
-	so := stores.Options{Dir: o.Dir, RedisArgs: o.RedisArgs}
+	// The book of record commits durably against a process crash (postgres: kill|restart).
+	so := stores.Options{Dir: o.Dir, RedisArgs: o.RedisArgs, SyncCommit: true}
 	for _, st := range start {
 		var err error
 		switch st {
