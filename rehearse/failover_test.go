@@ -3,6 +3,7 @@ package rehearse
 import (
 	"bytes"
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -88,4 +89,18 @@ func TestSentinelFailover(t *testing.T) {
 		}
 	}
 	t.Logf("lost without WAIT %d, with WAIT 1 %d", lost[0], lost[1])
+}
+
+// TestRedisWaitNeedsTheReplica: rehearse's own Redis has a replica only with redis: failover;
+// --redis-wait without one (every purchase would wait for nobody) is bad input, before anything
+// starts.
+func TestRedisWaitNeedsTheReplica(t *testing.T) {
+	s := faultSale(t, "10", "2s", "  - {at: 50%, redis: restart}\n")
+	o := Options{Scenario: s, Strategies: []string{"redis-lua"}, NoSim: true, Out: t.TempDir()}
+	o.Target.RedisWait = 1
+	_, err := Run(context.Background(), o)
+	var ie *InputError
+	if !errors.As(err, &ie) || !strings.Contains(err.Error(), "--redis-wait 1") {
+		t.Fatalf("err %v", err)
+	}
 }
