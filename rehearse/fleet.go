@@ -138,6 +138,9 @@ func serveArgs(o TargetOptions) []string {
 	if o.RedisPrefix != "" {
 		args = append(args, "--redis-prefix", o.RedisPrefix)
 	}
+	if o.RedisWait > 0 {
+		args = append(args, "--redis-wait", strconv.Itoa(o.RedisWait))
+	}
 	if o.Postgres != "" {
 		args = append(args, "--postgres", o.Postgres)
 	}
