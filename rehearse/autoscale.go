@@ -292,6 +292,16 @@ func (a *autoscaler) Trace() []ScalePoint {
 	return slices.Clone(a.trace)
 }
 
+// points is the decisions so far as summary.json's scale[] (report.ScalePoint).
+func (a *autoscaler) points() []report.ScalePoint {
+	tr := a.Trace()
+	out := make([]report.ScalePoint, len(tr))
+	for i, p := range tr {
+		out[i] = report.ScalePoint{T: p.T.Seconds(), Util: p.Util, Ready: p.Ready, Desired: p.Desired}
+	}
+	return out
+}
+
 // newAutoscaler is the autoscaler of o's scaled fleet (o.Replicas serving, up to
 // o.MaxReplicas) and the engine's active set over every replica of the fleet.
 func newAutoscaler(o Options, fleet *Fleet) (*autoscaler, *engine.Active, error) {
