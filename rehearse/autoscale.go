@@ -328,7 +328,7 @@ func newAutoscaler(o Options, fleet *Fleet) (*autoscaler, *engine.Active, error)
 	}
 	stderr := o.Stderr
 	a := &autoscaler{as: as, fleet: fleet, active: active, play: play, slots: o.Target.Workers, perPod: perPod,
-		ready: ready, pending: map[int]pending{},
+		ready: ready, pending: map[int]pending{}, base: map[int]sample{},
 		stderr: func(f string, v ...any) { fmt.Fprintf(stderr, f+"\n", v...) }}
 	return a, active, nil
 }
