@@ -14,12 +14,13 @@ type ScaleDiff struct {
 	// prediction's decision at or before it), at scenario time AtS.
 	MaxReplicas int
 	AtS         float64
-	// MaxLagS is the longest time between a live decision and the nearest predicted decision
-	// with the same desired replicas (scenario seconds); +Inf when the prediction never asks
-	// for a count the live fleet asked for.
+	// MaxLagS is the longest time from a live decision to the nearest predicted decision within
+	// one replica of it (scenario seconds, in whole periods: a live decision is matched to the
+	// prediction's nearest in time, so a live autoscaler's tick jitter does not count); +Inf
+	// when the prediction never comes within one replica.
 	MaxLagS float64
-	// Misses are the live decisions with no predicted decision within one period that is
-	// within one replica of it: zero means the traces agree within one replica and one period.
+	// Misses are the live decisions whose lag is more than one period: zero means the traces
+	// agree within one replica and one period at every decision.
 	Misses int
 }
 
@@ -36,7 +37,6 @@ func CompareScale(live, predicted []ScalePoint) ScaleDiff {
 	if len(predicted) > 1 {
 		d.PeriodS = predicted[1].T - predicted[0].T
 	}
-	tol := d.PeriodS + 1e-6
 	for _, l := range live {
 		d.Decisions++
 		// The prediction's decision in force at l.T (its first before any decision).
@@ -45,20 +45,21 @@ func CompareScale(live, predicted []ScalePoint) ScaleDiff {
 		if diff := abs(l.Desired - p.Desired); diff > d.MaxReplicas || d.Decisions == 1 {
 			d.MaxReplicas, d.AtS = diff, l.T
 		}
-		lag, near := math.Inf(1), false
-		for _, q := range predicted {
-			dt := math.Abs(q.T - l.T)
-			if q.Desired == l.Desired {
-				lag = min(lag, dt)
-			}
-			if dt <= tol && abs(q.Desired-l.Desired) <= 1 {
-				near = true
+		// The lag, in periods from the prediction's decision nearest in time.
+		if k+1 < len(predicted) && (k < 0 || predicted[k+1].T-l.T < l.T-predicted[k].T) {
+			k++
+		}
+		k = max(k, 0)
+		lag := math.Inf(1)
+		for i, q := range predicted {
+			if abs(q.Desired-l.Desired) <= 1 {
+				lag = min(lag, float64(abs(i-k)))
 			}
 		}
-		d.MaxLagS = max(d.MaxLagS, lag)
-		if !near {
+		if lag > 1 {
 			d.Misses++
 		}
+		d.MaxLagS = max(d.MaxLagS, lag*d.PeriodS)
 	}
 	return d
 }
