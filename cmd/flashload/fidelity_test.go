@@ -117,3 +117,39 @@ func TestFidelityFindCapacity(t *testing.T) {
 	}
 	t.Logf("max rate %.0f/s in %d steps", c.MaxRate, len(c.Steps))
 }
+
+// rehearse --find-capacity: the same search, each step a rehearsal of its own (a fresh
+// in-process target of 8 slots of an exponential 10 ms), finds about Erlang C's 749/s, keeps
+// every step under steps/ and the highest passing one as the run directory's run.
+func TestRehearseFindCapacity(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a dozen 1.5 s live steps")
+	}
+	dir := t.TempDir()
+	var out bytes.Buffer
+	o := &rehearseOptions{Name: writeFidelity(t, 400, 2*time.Second),
+		Capacity: capacityFlags{Find: true, Step: 1500 * time.Millisecond, StartRate: 400, Precision: 0.05}}
+	o.Work, o.Target.Workers, o.Out, o.Stdout, o.Stderr = "exp:10ms", 8, dir, &out, &out
+	if err := rehearseRun(context.Background(), o); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	run, err := report.ReadRun(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := run.Summary.Capacity
+	if c == nil || len(c.Steps) < 3 {
+		t.Fatalf("capacity %+v\n%s", c, out.String())
+	}
+	if c.MaxRate < 749*0.6 || c.MaxRate > 749*1.15 { // late timers on a loaded machine cost capacity
+		t.Errorf("max rate %.0f/s, Erlang C 749/s\n%s", c.MaxRate, out.String())
+	}
+	if run.Summary.Requests.Total == 0 || len(run.Summary.Gates) == 0 || !run.Summary.Gates[0].Pass {
+		t.Errorf("the run directory is not the highest passing step: %+v", run.Summary.Gates)
+	}
+	steps, err := os.ReadDir(filepath.Join(dir, "steps"))
+	if err != nil || len(steps) != len(c.Steps) {
+		t.Errorf("%d step directories (%v), %d steps", len(steps), err, len(c.Steps))
+	}
+	t.Logf("max rate %.0f/s in %d steps", c.MaxRate, len(c.Steps))
+}
