@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/flashload/flashload/internal/testenv"
 	"github.com/flashload/flashload/scenario"
 	"github.com/flashload/flashload/target/inventory"
 )
@@ -49,7 +50,7 @@ func TestRunAutoscaled(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	res, err := Run(context.Background(), Options{Scenario: s, Strategies: []string{"redis-lua"},
 		Replicas: 1, MaxReplicas: 4, Work: "exp:20ms", Target: TargetOptions{Workers: 2},
-		Binary: flashloadBinary(t), NoSim: true, Out: out, StoreDir: t.TempDir(), Stdout: &stdout, Stderr: &stderr})
+		Binary: testenv.FlashloadBinary(t), NoSim: true, Out: out, StoreDir: t.TempDir(), Stdout: &stdout, Stderr: &stderr})
 	if err != nil || len(res.Failed()) > 0 {
 		t.Fatalf("%v, failed %v\nstdout:\n%s\nstderr:\n%s", err, res.Failed(), stdout.String(), stderr.String())
 	}

@@ -138,6 +138,9 @@ func serveArgs(o TargetOptions) []string {
 	if o.RedisPrefix != "" {
 		args = append(args, "--redis-prefix", o.RedisPrefix)
 	}
+	if o.RedisWait > 0 {
+		args = append(args, "--redis-wait", strconv.Itoa(o.RedisWait))
+	}
 	if o.Postgres != "" {
 		args = append(args, "--postgres", o.Postgres)
 	}
@@ -326,14 +329,22 @@ func (r *Replica) Resume() error { return r.signal(syscall.SIGCONT, false) }
 
 func (r *Replica) signal(sig syscall.Signal, paused bool) error {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	if !r.runningLocked() {
+		r.mu.Unlock()
 		return fmt.Errorf("replica %d is not running", r.Index)
 	}
-	if err := r.cmd.Process.Signal(sig); err != nil {
+	p := r.cmd.Process
+	if err := p.Signal(sig); err != nil {
+		r.mu.Unlock()
 		return fmt.Errorf("replica %d: %w", r.Index, err)
 	}
 	r.paused = paused
+	r.mu.Unlock()
+	if sig == syscall.SIGSTOP {
+		if err := stores.WaitStopped(p.Pid, 10*time.Second); err != nil {
+			return fmt.Errorf("replica %d: %w", r.Index, err)
+		}
+	}
 	return nil
 }
 

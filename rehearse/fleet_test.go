@@ -7,11 +7,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,31 +19,6 @@ import (
 
 // These tests run the real thing: the flashload binary, built once, started as `serve`
 // replicas, and real stores.
-
-var (
-	binOnce sync.Once
-	binPath string
-	binErr  error
-)
-
-func flashloadBinary(t *testing.T) string {
-	t.Helper()
-	binOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "flashload-bin-")
-		if err != nil {
-			binErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "flashload")
-		if out, err := exec.Command("go", "build", "-o", binPath, "github.com/flashload/flashload/cmd/flashload").CombinedOutput(); err != nil {
-			binErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if binErr != nil {
-		t.Fatal(binErr)
-	}
-	return binPath
-}
 
 // needStore skips (or fails under scripts/test) when a store's server is not installed.
 func needStore(t *testing.T, st inventory.Store) {
@@ -87,7 +59,7 @@ func healthy(url string) error {
 func TestFleetFaults(t *testing.T) {
 	redis := "redis://" + testenv.RedisAddr(t) + "/0"
 	ctx := context.Background()
-	f, err := StartFleet(ctx, FleetOptions{Replicas: 3, Binary: flashloadBinary(t),
+	f, err := StartFleet(ctx, FleetOptions{Replicas: 3, Binary: testenv.FlashloadBinary(t),
 		Target: TargetOptions{Strategy: "redis-lua", Redis: redis, RedisPrefix: fmt.Sprintf("fleet-test-%d:", time.Now().UnixNano())}})
 	if err != nil {
 		t.Fatal(err)
@@ -199,7 +171,7 @@ func TestRunReplicas(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "run")
 	var stdout, stderr bytes.Buffer
 	res, err := Run(context.Background(), Options{Scenario: tinySale(t, "300", "400"), Strategies: []string{"redis-lua"},
-		Replicas: 3, Binary: flashloadBinary(t), NoSim: true, Out: out, StoreDir: t.TempDir(), Stdout: &stdout, Stderr: &stderr})
+		Replicas: 3, Binary: testenv.FlashloadBinary(t), NoSim: true, Out: out, StoreDir: t.TempDir(), Stdout: &stdout, Stderr: &stderr})
 	if err != nil || len(res.Failed()) > 0 {
 		t.Fatalf("%v, failed %v\nstdout:\n%s\nstderr:\n%s", err, res.Failed(), stdout.String(), stderr.String())
 	}

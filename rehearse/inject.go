@@ -71,9 +71,10 @@ func hasFault(s *scenario.Scenario, cls string, actions ...string) bool {
 	return false
 }
 
-// errFailover: rehearse does not start a Sentinel-managed Redis yet, so it cannot fail one over;
-// Run refuses such scenarios before any load.
-var errFailover = errors.New("redis: failover needs a Sentinel-managed Redis, which rehearse does not start yet")
+// sentinelSetup says whether rehearse starts its Redis as a Sentinel-managed primary with a
+// replica: for a scenario with `redis: failover`. There the other redis faults act on the
+// primary of the moment (kill: the sentinels fail it over after their down-after time).
+func sentinelSetup(s *scenario.Scenario) bool { return hasFault(s, scenario.FaultRedis, "failover") }
 
 // injector applies a rehearsal's faults to what it owns: the stores it started, the target
 // replicas (a Fleet) or the in-process target, and the proxies between the target and its
@@ -95,6 +96,9 @@ func (in *injector) storeProc(cls string) (interface {
 }, error) {
 	switch cls {
 	case scenario.FaultRedis:
+		if in.stores.Sentinel != nil {
+			return in.stores.Sentinel, nil
+		}
 		if in.stores.Redis != nil {
 			return in.stores.Redis, nil
 		}
@@ -133,7 +137,10 @@ func (in *injector) Start(ctx context.Context, f *scenario.Fault) error {
 	switch f.Class() {
 	case scenario.FaultRedis, scenario.FaultPostgres:
 		if f.Kind() == "redis:failover" {
-			return errFailover
+			if in.stores.Sentinel == nil {
+				return errors.New("redis: failover needs the Sentinel-managed Redis the rehearsal starts itself")
+			}
+			return in.stores.Sentinel.Failover(ctx)
 		}
 		p, err := in.storeProc(f.Class())
 		if err != nil {
@@ -237,11 +244,11 @@ func fitFaults(s *scenario.Scenario, o Options, strategies []string) ([]string, 
 	if len(s.Faults) == 0 {
 		return strategies, nil, nil
 	}
-	if hasFault(s, scenario.FaultRedis, "failover") {
-		return nil, nil, &InputError{Err: errFailover}
-	}
 	for i := range s.Faults {
 		f := &s.Faults[i]
+		if sentinelSetup(s) && f.Class() == scenario.FaultNetwork && f.Network.To != scenario.FaultPostgres {
+			return nil, nil, &InputError{Err: f.Problem("network faults to Redis go through a proxy, which a Sentinel-managed Redis (redis: failover) has not: one per scenario")}
+		}
 		if (f.Class() == scenario.FaultRedis && o.Target.Redis != "") || (f.Class() == scenario.FaultPostgres && o.Target.Postgres != "") {
 			return nil, nil, &InputError{Err: f.Problem("%s faults need the %s the rehearsal starts itself: drop --%s", f.Class(), f.Class(), f.Class())}
 		}

@@ -174,7 +174,12 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	default:
 		return Result{}, inputErr("--redis-appendfsync: always, everysec or no, not %q", o.RedisAppendfsync)
 	}
-	stores, err := StartStores(ctx, StoreOptions{Need: need, Redis: o.Target.Redis, Postgres: o.Target.Postgres, Dir: o.StoreDir, Stderr: o.Stderr, RedisArgs: redisArgs})
+	sentinel := sentinelSetup(s) && slices.Contains(need, inventory.Redis)
+	if w := o.Target.RedisWait; w != 0 && o.Target.Redis == "" && (w < 0 || w > 1 || !sentinel) {
+		return Result{}, inputErr("--redis-wait %d: the rehearsal's own Redis has one replica when the scenario has a redis: failover fault, none otherwise", w)
+	}
+	stores, err := StartStores(ctx, StoreOptions{Need: need, Redis: o.Target.Redis, Postgres: o.Target.Postgres, Dir: o.StoreDir, Stderr: o.Stderr,
+		RedisArgs: redisArgs, RedisSentinel: sentinel})
 	if err != nil {
 		return Result{}, fmt.Errorf("rehearse %s: %w", s.Name, err)
 	}
@@ -213,6 +218,11 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	}
 	if len(s.Faults) > 0 && len(res.Rehearsals)+len(res.Skipped) > 1 {
 		if err := writeFaultMatrix(o.Stdout, s.Name, res); err != nil {
+			return res, err
+		}
+	}
+	if len(res.Rehearsals) > 1 || len(s.Faults) > 0 && len(res.Rehearsals)+len(res.Skipped) > 1 {
+		if err := writeShootoutHTML(o.Stdout, s.Name, res, len(s.Faults) > 0); err != nil {
 			return res, err
 		}
 	}
@@ -311,6 +321,9 @@ func sharedNames() []string {
 	return slices.DeleteFunc(slices.Clone(inventory.Names), func(st string) bool { return !inventory.Shared(st) })
 }
 
+// sentinelSettle bounds the wait for a Sentinel-managed Redis to be whole before a strategy.
+const sentinelSettle = 90 * time.Second
+
 // rehearseOne plays the scenario against a fresh target with one strategy, audits it,
 // simulates it, writes dir and prints the outcome.
 func rehearseOne(ctx context.Context, o Options, stores *Stores, proxies *Proxies, strategy, dir string) (Rehearsal, error) {
@@ -318,6 +331,14 @@ func rehearseOne(ctx context.Context, o Options, stores *Stores, proxies *Proxie
 	sc, err := stores.Scope(ctx, strategy)
 	if err != nil {
 		return Rehearsal{}, err
+	}
+	if stores.Sentinel != nil && sc.Redis != "" {
+		// Every strategy meets the same setup: after the previous one's failover, Sentinel
+		// turns the old primary into a replica some seconds later.
+		fmt.Fprintf(o.Stderr, "rehearse: waiting for the Sentinel-managed Redis to have its replica in sync\n")
+		if err := stores.Sentinel.Settle(ctx, sentinelSettle); err != nil {
+			return Rehearsal{}, err
+		}
 	}
 	if proxies != nil {
 		// Network faults: the target reaches its stores through the proxies.
@@ -522,14 +543,7 @@ func predictScale(ctx context.Context, o Options) []report.ScalePoint {
 
 // writeShootout prints the comparison of the strategies and writes it as Markdown.
 func writeShootout(w io.Writer, name string, res Result) error {
-	rows := make([]render.ShootoutRow, len(res.Rehearsals))
-	for i, h := range res.Rehearsals {
-		rel, err := filepath.Rel(res.Dir, filepath.Join(h.Dir, render.HTMLFile))
-		if err != nil {
-			rel = filepath.Join(h.Dir, render.HTMLFile)
-		}
-		rows[i] = render.ShootoutRow{Live: h.Live.Summary, Report: rel}
-	}
+	rows := shootoutRows(res)
 	fmt.Fprintf(w, "\narchitecture shoot-out: %s\n", name)
 	if err := render.ShootoutText(w, rows); err != nil {
 		return err
@@ -558,17 +572,7 @@ const FaultMatrixFile = "faults.md"
 // writeFaultMatrix prints the fault matrix (every strategy, the skipped ones as n/a) and
 // writes it as Markdown.
 func writeFaultMatrix(w io.Writer, name string, res Result) error {
-	var rows []render.FaultRow
-	var applied []report.Fault
-	for _, h := range res.Rehearsals {
-		rows = append(rows, render.FaultRow{Strategy: h.Strategy, Live: h.Live.Summary})
-		if applied == nil {
-			applied = h.Live.Summary.Faults
-		}
-	}
-	for _, sk := range res.Skipped {
-		rows = append(rows, render.FaultRow{Strategy: sk.Strategy, NA: sk.Reason})
-	}
+	rows, applied := faultRows(res)
 	fmt.Fprintf(w, "\nfault matrix: %s\n", name)
 	if err := render.FaultMatrixText(w, rows); err != nil {
 		return err
@@ -588,5 +592,60 @@ func writeFaultMatrix(w io.Writer, name string, res Result) error {
 		return err
 	}
 	_, err = fmt.Fprintf(w, "fault matrix: %s\n", path)
+	return err
+}
+
+// shootoutRows are the strategies that ran, each linking its report relative to res.Dir.
+func shootoutRows(res Result) []render.ShootoutRow {
+	rows := make([]render.ShootoutRow, len(res.Rehearsals))
+	for i, h := range res.Rehearsals {
+		rel, err := filepath.Rel(res.Dir, filepath.Join(h.Dir, render.HTMLFile))
+		if err != nil {
+			rel = filepath.Join(h.Dir, render.HTMLFile)
+		}
+		rows[i] = render.ShootoutRow{Live: h.Live.Summary, Report: rel}
+	}
+	return rows
+}
+
+// faultRows are the fault matrix's rows (the skipped strategies as n/a) and the faults as the
+// first strategy's run applied them.
+func faultRows(res Result) ([]render.FaultRow, []report.Fault) {
+	var rows []render.FaultRow
+	var applied []report.Fault
+	for _, h := range res.Rehearsals {
+		rows = append(rows, render.FaultRow{Strategy: h.Strategy, Live: h.Live.Summary})
+		if applied == nil {
+			applied = h.Live.Summary.Faults
+		}
+	}
+	for _, sk := range res.Skipped {
+		rows = append(rows, render.FaultRow{Strategy: sk.Strategy, NA: sk.Reason})
+	}
+	return rows, applied
+}
+
+// writeShootoutHTML writes the shoot-out's HTML page: the comparison and, with faults, the
+// fault matrix.
+func writeShootoutHTML(w io.Writer, name string, res Result, faults bool) error {
+	sh := render.Shootout{Name: name, Rows: shootoutRows(res)}
+	if faults {
+		sh.Matrix, sh.Faults = faultRows(res)
+	}
+	if err := os.MkdirAll(res.Dir, 0o755); err != nil {
+		return err
+	}
+	path := filepath.Join(res.Dir, render.ShootoutHTMLFile)
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := render.ShootoutHTML(f, sh); err != nil {
+		return errors.Join(err, f.Close())
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "shoot-out report: %s\n", path)
 	return err
 }

@@ -3,6 +3,7 @@ package rehearse
 import (
 	"testing"
 
+	"github.com/flashload/flashload/internal/testenv"
 	"github.com/flashload/flashload/target/inventory"
 )
 
@@ -12,7 +13,7 @@ import (
 func TestReplicaKillLosesNothing(t *testing.T) {
 	needStore(t, inventory.Redis)
 	needStore(t, inventory.Postgres)
-	bin := flashloadBinary(t)
+	bin := testenv.FlashloadBinary(t)
 	for _, st := range sharedNames() {
 		t.Run(st, func(t *testing.T) {
 			s := faultSale(t, "100", "2s", "  - {at: 30%, target: kill, replica: 0, restart_after: 600ms}\n")

@@ -24,6 +24,9 @@ type StoreOptions struct {
 	// RedisArgs are extra arguments of a throwaway redis-server (persistence for the faults:
 	// "--appendonly yes --appendfsync always").
 	RedisArgs []string
+	// RedisSentinel starts the throwaway Redis as a Sentinel-managed primary with one replica
+	// and three sentinels (stores.RedisSentinel): targets connect with redis+sentinel://.
+	RedisSentinel bool
 }
 
 // Stores are the stores of a rehearsal: the ones it was given by address, and throwaway ones it
@@ -35,6 +38,9 @@ type StoreOptions struct {
 type Stores struct {
 	Redis    *stores.Redis    // started by the rehearsal; nil when given or not needed
 	Postgres *stores.Postgres // started by the rehearsal; nil when given or not needed
+	// Sentinel is the Sentinel-managed Redis the rehearsal started instead of Redis
+	// (StoreOptions.RedisSentinel); nil otherwise.
+	Sentinel *stores.RedisSentinel
 
 	urls map[inventory.Store]string // what targets connect to
 }
@@ -58,6 +64,9 @@ func StartStores(ctx context.Context, o StoreOptions) (*Stores, error) {
 		switch st {
 		case inventory.Redis:
 			_, err = stores.RedisBin()
+			if err == nil && o.RedisSentinel {
+				_, err = stores.SentinelBin()
+			}
 		case inventory.Postgres:
 			_, err = stores.PostgresBin()
 		default:
@@ -68,12 +77,17 @@ func StartStores(ctx context.Context, o StoreOptions) (*Stores, error) {
 		}
 		start = append(start, st)
 	}
-	so := stores.Options{Dir: o.Dir, RedisArgs: o.RedisArgs}
+	// The book of record commits durably against a process crash (postgres: kill|restart).
+	so := stores.Options{Dir: o.Dir, RedisArgs: o.RedisArgs, SyncCommit: true}
 	for _, st := range start {
 		var err error
 		switch st {
 		case inventory.Redis:
-			if s.Redis, err = stores.StartRedis(ctx, so); err == nil {
+			if o.RedisSentinel {
+				if s.Sentinel, err = stores.StartRedisSentinel(ctx, so); err == nil {
+					s.urls[st] = s.Sentinel.URL()
+				}
+			} else if s.Redis, err = stores.StartRedis(ctx, so); err == nil {
 				s.urls[st] = s.Redis.URL()
 			}
 		case inventory.Postgres:
@@ -137,6 +151,9 @@ func (s *Stores) Stop() error {
 	var err error
 	if s.Redis != nil {
 		err = errors.Join(err, s.Redis.Stop())
+	}
+	if s.Sentinel != nil {
+		err = errors.Join(err, s.Sentinel.Stop())
 	}
 	if s.Postgres != nil {
 		err = errors.Join(err, s.Postgres.Stop())

@@ -18,6 +18,7 @@ type TargetOptions struct {
 	Strategy       string        // an inventory strategy (inventory.Names)
 	Redis          string        // Redis address of the strategies on Redis
 	RedisPrefix    string        // key prefix in Redis ("": one of its own)
+	RedisWait      int           // target.Options.RedisWait: WAIT for N replicas after each purchase
 	Postgres       string        // PostgreSQL URL of the strategies on PostgreSQL
 	MaxInflight    int           // target.Options.MaxInflight
 	MaxRPS         float64       // target.Options.MaxRPS
@@ -60,6 +61,7 @@ func StartTarget(ctx context.Context, o TargetOptions) (*Target, error) {
 		Strategy:       o.Strategy,
 		RedisURL:       o.Redis,
 		RedisPrefix:    prefix,
+		RedisWait:      o.RedisWait,
 		PostgresURL:    o.Postgres,
 		AdminToken:     hex.EncodeToString(tok[:]),
 		MaxInflight:    o.MaxInflight,

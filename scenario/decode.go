@@ -127,7 +127,7 @@ func nodePos(n ast.Node) *token.Position {
 	return nil
 }
 
-// parseYAML parses data into a document body and decodes it into v (a pointer to a struct).
+// decodeFile parses data into a document body and decodes it into v (a pointer to a struct).
 func (d *decoder) decodeFile(data []byte, v any) {
 	f, err := parser.ParseBytes(data, 0)
 	if err != nil {

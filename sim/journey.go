@@ -112,7 +112,7 @@ func compileJourneys(s *scenario.Scenario, skuIndex map[string]int) []journey {
 	return js
 }
 
-// pick chooses a journey by weight.
+// pickJourney chooses a journey by weight.
 func pickJourney(js []journey, total float64, r *rand.Rand) int {
 	x := r.Float64() * total
 	for i := range js {

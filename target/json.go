@@ -93,7 +93,7 @@ func append2(b []byte, v int, sep byte) []byte {
 	return append(b, byte('0'+v/10), byte('0'+v%10), sep)
 }
 
-// fTimeOrNull writes "" times as null.
+// fTimeStr writes a time field, "" as null.
 func fTimeStr(b []byte, name, v string) []byte {
 	if v == "" {
 		return append(field(b, name), "null"...)

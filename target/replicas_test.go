@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,32 +21,6 @@ import (
 
 // These tests run the real thing: the flashload binary, built once, started as several
 // `serve` processes on one Redis.
-
-var (
-	binOnce sync.Once
-	binPath string
-	binErr  error
-)
-
-func flashloadBinary(t *testing.T) string {
-	t.Helper()
-	binOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "flashload-bin-")
-		if err != nil {
-			binErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "flashload")
-		out, err := exec.Command("go", "build", "-o", binPath, "github.com/flashload/flashload/cmd/flashload").CombinedOutput()
-		if err != nil {
-			binErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if binErr != nil {
-		t.Fatal(binErr)
-	}
-	return binPath
-}
 
 // replica is one `flashload serve` process.
 type replica struct {
@@ -67,7 +40,7 @@ func startReplica(t *testing.T, args ...string) *replica {
 
 func (r *replica) start() {
 	r.t.Helper()
-	r.cmd = exec.Command(flashloadBinary(r.t), append([]string{"serve", "--addr", "127.0.0.1:0"}, r.args...)...)
+	r.cmd = exec.Command(testenv.FlashloadBinary(r.t), append([]string{"serve", "--addr", "127.0.0.1:0"}, r.args...)...)
 	stderr, err := r.cmd.StderrPipe()
 	if err != nil {
 		r.t.Fatal(err)

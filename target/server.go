@@ -71,6 +71,9 @@ type Options struct {
 	// messages are claimed (0: the inventory defaults).
 	Consumers int
 	ClaimIdle time.Duration
+	// RedisWait: redis-decr, redis-lua and redis-sharded WAIT for this many replicas after each
+	// purchase's writes (inventory.Config.RedisWait); 0: no WAIT.
+	RedisWait int
 }
 
 func (o *Options) defaults() {
@@ -132,7 +135,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	inv, err := inventory.New(ctx, inventory.Config{Name: opts.Strategy, RedisURL: opts.RedisURL,
 		RedisPrefix: opts.RedisPrefix, PostgresURL: opts.PostgresURL, Shards: opts.Shards,
 		LockTTL: opts.LockTTL, LockHold: opts.LockHold, Pause: s.stallPause,
-		Consumers: opts.Consumers, ClaimIdle: opts.ClaimIdle})
+		Consumers: opts.Consumers, ClaimIdle: opts.ClaimIdle, RedisWait: opts.RedisWait})
 	if err != nil {
 		return nil, err
 	}

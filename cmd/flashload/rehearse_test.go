@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flashload/flashload/internal/testenv"
 	"github.com/flashload/flashload/rehearse"
 )
 
@@ -57,7 +58,7 @@ func TestRehearseMissingStoreBinary(t *testing.T) {
 // TestUnknownCommandIsUsage: an unknown command exits 2 through the real binary, like an
 // unknown flag; no command at all prints the help and exits 0.
 func TestUnknownCommandIsUsage(t *testing.T) {
-	bin := buildFlashload(t)
+	bin := testenv.FlashloadBinary(t)
 	for _, c := range []struct {
 		args []string
 		code int

@@ -10,24 +10,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flashload/flashload/internal/testenv"
 	"github.com/flashload/flashload/report"
 	"github.com/flashload/flashload/report/render"
 )
 
-// buildFlashload builds the real binary into a test directory.
-func buildFlashload(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "flashload")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // TestReportCLI runs report, gate, compare and merge through the real binary (built once) and
 // checks their exit codes: 0 ok, 2 bad input, 3 a failed gate or a regression.
 func TestReportCLI(t *testing.T) {
-	bin := buildFlashload(t)
+	bin := testenv.FlashloadBinary(t)
 	t.Run("gate", func(t *testing.T) { testGateExitCodes(t, bin) })
 	t.Run("report", func(t *testing.T) { testReportCommand(t, bin) })
 	t.Run("compare", func(t *testing.T) { testCompareCommand(t, bin) })

@@ -92,6 +92,7 @@ SIGTERM or Ctrl-C stops accepting, drains in-flight requests and prints the audi
 	f.StringVar(&opts.Strategy, "strategy", target.DefaultStrategy, "inventory strategy: "+strings.Join(inventory.Names, "|"))
 	f.StringVar(&opts.RedisURL, "redis", target.DefaultRedisURL, "Redis address of the redis-* strategies: redis://HOST:PORT/DB, redis+cluster://H:P,H:P,... or redis+sentinel://H:P,H:P/MASTER")
 	f.StringVar(&opts.RedisPrefix, "redis-prefix", target.DefaultRedisPrefix, "prefix of every Redis key")
+	f.IntVar(&opts.RedisWait, "redis-wait", 0, "redis-decr, redis-lua, redis-sharded: WAIT for N replicas after each purchase's writes; fewer within "+inventory.RedisWaitTimeout.String()+" answer 503 STORE_UNAVAILABLE (0: no WAIT)")
 	f.StringVar(&opts.PostgresURL, "postgres", "", "PostgreSQL URL for pg-row, pg-occ, tcc and redis-mq (postgres://USER@HOST:PORT/DB)")
 	f.DurationVar(&opts.LockTTL, "lock-ttl", inventory.DefaultLockTTL, "redis-lock: the lock's TTL (SET NX PX)")
 	f.DurationVar(&opts.LockHold, "lock-hold", 0, "redis-lock: hold every lock this long inside the critical section (tests of the TTL pitfall)")

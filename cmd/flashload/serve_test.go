@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flashload/flashload/internal/testenv"
 	"github.com/flashload/flashload/target"
 )
 
@@ -107,7 +108,7 @@ func FuzzParseSKUFlag(f *testing.F) {
 // TestServeBinarySIGTERM runs the real binary: it prints its address and a generated admin
 // token, sells, and on SIGTERM drains, prints the audit and exits 0.
 func TestServeBinarySIGTERM(t *testing.T) {
-	bin := buildFlashload(t)
+	bin := testenv.FlashloadBinary(t)
 	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--sku", "phone:5:10:1")
 	cmd.Env = append(os.Environ(), "FLASHLOAD_ADMIN_TOKEN=")
 	var stdout bytes.Buffer

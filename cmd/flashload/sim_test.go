@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/flashload/flashload/internal/testenv"
 	"github.com/flashload/flashload/report"
 )
 
@@ -52,7 +53,7 @@ func runBin(t *testing.T, bin string, args ...string) (string, int) {
 // TestSimAndPlanCLI runs `flashload sim` and `flashload plan` through the real binary: the files
 // a run writes, and the exit codes (0 ok, 2 bad input, 3 a failed gate or no capacity).
 func TestSimAndPlanCLI(t *testing.T) {
-	bin := buildFlashload(t)
+	bin := testenv.FlashloadBinary(t)
 	good := writeScenario(t, simCLIScenario)
 
 	out := filepath.Join(t.TempDir(), "run")

@@ -14,6 +14,7 @@ import (
 	"github.com/flashload/flashload/coord"
 	"github.com/flashload/flashload/report"
 	"github.com/flashload/flashload/report/dashboard"
+	"github.com/flashload/flashload/report/metrics"
 	"github.com/flashload/flashload/report/render"
 )
 
@@ -29,6 +30,8 @@ type watchOptions struct {
 	Out        string
 	NoTUI      bool
 	LostAfter  time.Duration
+	// MetricsAddr serves the merged view's Prometheus metrics while the run goes on.
+	MetricsAddr string
 
 	Stdout, Stderr io.Writer
 	TTY            bool
@@ -66,6 +69,7 @@ aborted; 1 when a generator was lost (the result is then marked partial).`,
 	f.StringVar(&opts.Out, "out", "", "directory for the merged run (default runs/NAME-TIME)")
 	f.BoolVar(&opts.NoTUI, "no-tui", false, "plain progress lines on stderr instead of the dashboard")
 	f.DurationVar(&opts.LostAfter, "lost-after", coord.DefaultLostAfter, "a generator without a heartbeat for this long is lost")
+	f.StringVar(&opts.MetricsAddr, "metrics-addr", "", "serve the merged view's Prometheus metrics on HOST:PORT (/metrics): answers by code, dropped, in flight, rates, stock")
 	return cmd
 }
 
@@ -74,11 +78,23 @@ func watchRun(ctx context.Context, o *watchOptions) error {
 	if o.Coordinate == "" || o.RunID == "" {
 		return usageErr(errors.New("watch needs --coordinate URL and --run-id ID"))
 	}
+	var ms *metrics.Server
+	if o.MetricsAddr != "" {
+		var err error
+		if ms, err = metrics.Listen(o.MetricsAddr); err != nil {
+			return usageErr(err)
+		}
+		defer ms.Close()
+		fmt.Fprintf(o.Stderr, "metrics: http://%s/metrics\n", ms.Addr())
+	}
 	w, err := coord.NewWatcher(ctx, coord.WatchOptions{URL: o.Coordinate, RunID: o.RunID, LostAfter: o.LostAfter})
 	if err != nil {
 		return usageErr(err)
 	}
 	defer w.Close()
+	if ms != nil {
+		ms.ObserveSnapshots(w.Snapshot)
+	}
 	if o.Watcher != nil {
 		o.Watcher(w)
 	}

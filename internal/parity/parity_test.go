@@ -2,18 +2,17 @@ package parity
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/flashload/flashload/internal/codes"
+	"github.com/flashload/flashload/rehearse"
 	"github.com/flashload/flashload/report"
 	"github.com/flashload/flashload/scenario"
 	"github.com/flashload/flashload/scenario/engine"
 	"github.com/flashload/flashload/sim"
-	"github.com/flashload/flashload/target"
 )
 
 // The scenario: a spike with a purchase retried on load refusals and on timeouts. The model
@@ -74,31 +73,30 @@ func TestEnginesApplyOneRule(t *testing.T) {
 
 func playLive(t *testing.T, s *scenario.Scenario) *report.Summary {
 	t.Helper()
-	srv, err := target.New(context.Background(), target.Options{Strategy: "memory", AdminToken: "parity", MaxInflight: 30})
+	tgt, err := rehearse.StartTarget(context.Background(), rehearse.TargetOptions{Strategy: "memory", MaxInflight: 30})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	base := "http://" + ln.Addr().String()
+	t.Cleanup(func() { tgt.Stop(context.Background()) })
+	base, token := tgt.URL(), tgt.AdminToken()
 
-	// The stall starts with the spike (the schedule starts after setup: give it a margin).
-	stall := time.AfterFunc(1100*time.Millisecond, func() {
-		req, _ := http.NewRequest("POST", base+"/admin/faults", strings.NewReader(`{"stall":"600ms","for":"700ms"}`))
-		req.Header.Set("Authorization", "Bearer parity")
+	// The stall starts with the spike: Observe runs from the start of the load (after setup).
+	stallInSpike := func(ctx context.Context, _ *report.Recorder, _ func() report.Snapshot) {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(1100 * time.Millisecond):
+		}
+		req, _ := http.NewRequestWithContext(ctx, "POST", base+"/admin/faults", strings.NewReader(`{"stall":"600ms","for":"700ms"}`))
+		req.Header.Set("Authorization", "Bearer "+token)
 		if resp, err := http.DefaultClient.Do(req); err == nil {
 			resp.Body.Close()
 		} else {
 			t.Errorf("faults: %v", err)
 		}
-	})
-	defer stall.Stop()
-	res, err := engine.Run(context.Background(), s, engine.Options{Target: base, AdminToken: "parity", Setup: true, NoPreflight: true,
-		Workers: 2000, MaxConns: 2000, Timeout: 100 * time.Millisecond, Drain: 30 * time.Second})
+	}
+	res, err := engine.Run(context.Background(), s, engine.Options{Target: base, AdminToken: token, Setup: true, NoPreflight: true,
+		Workers: 2000, MaxConns: 2000, Timeout: 100 * time.Millisecond, Drain: 30 * time.Second, Observe: stallInSpike})
 	if err != nil {
 		t.Fatal(err)
 	}

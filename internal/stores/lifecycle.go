@@ -92,8 +92,14 @@ func (s *process) signal(sig syscall.Signal, paused bool) error {
 	s.mu.Lock()
 	s.paused = paused
 	s.mu.Unlock()
+	if sig == syscall.SIGSTOP {
+		return WaitStopped(p.cmd.Process.Pid, stopWait)
+	}
 	return nil
 }
+
+// stopWait bounds the wait for a SIGSTOP to take effect.
+const stopWait = 10 * time.Second
 
 // Restart stops the server if it runs (gracefully, or killed after its grace) and starts it
 // again on the same port and directory, waiting until it answers.
@@ -117,6 +123,19 @@ func (s *process) shutdown() {
 	p.stop(s.stopSig, s.grace)
 	// Whatever the server left behind in its group (a backend past the postmaster's death).
 	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+}
+
+// WaitStopped waits until every thread of the process pid is stopped after a SIGSTOP, at most
+// timeout: a pause has then taken effect, and nothing of the process answers until SIGCONT.
+func WaitStopped(pid int, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for !stopped(pid) {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("process %d not stopped %v after SIGSTOP", pid, timeout)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return nil
 }
 
 // SysProcAttr is how stores are started, for other processes a rehearsal owns (the target's

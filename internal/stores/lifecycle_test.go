@@ -3,6 +3,12 @@ package stores
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -116,5 +122,31 @@ func TestPostgresKillRestartKeepsData(t *testing.T) {
 	var n int
 	if err := c.QueryRow(ctx, "SELECT n FROM t").Scan(&n); err != nil || n != 7 {
 		t.Fatalf("after Kill and Restart: %d %v, want the row written before", n, err)
+	}
+}
+
+// WaitStopped returns once every thread of a SIGSTOPped process is stopped, and refuses a
+// process that runs.
+func TestWaitStopped(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("reads /proc")
+	}
+	cmd := exec.Command("sleep", "60")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	pid := cmd.Process.Pid
+	if err := WaitStopped(pid, 50*time.Millisecond); err == nil {
+		t.Fatal("a running process taken as stopped")
+	}
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	if err := WaitStopped(pid, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err != nil || !strings.Contains(string(b), ") T ") {
+		t.Fatalf("after WaitStopped: %q %v", b, err)
 	}
 }

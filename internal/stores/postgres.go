@@ -19,7 +19,8 @@ import (
 
 // Postgres is a throwaway PostgreSQL cluster: initdb in a temporary directory, one postgres
 // server on a free loopback port with its unix socket in that directory, fsync off (the data
-// is thrown away), trust authentication for the superuser "postgres".
+// is thrown away), synchronous_commit as Options.SyncCommit says, trust authentication for the
+// superuser "postgres".
 // Kill, Pause, Resume and Restart (the faults) keep its port and data directory.
 type Postgres struct {
 	dir  string
@@ -101,6 +102,10 @@ func StartPostgres(ctx context.Context, o Options) (*Postgres, error) {
 		return nil, err
 	}
 	pg := &Postgres{dir: dir}
+	syncCommit := "off"
+	if o.SyncCommit {
+		syncCommit = "on"
+	}
 	ok := false
 	defer func() {
 		if !ok {
@@ -125,7 +130,7 @@ func StartPostgres(ctx context.Context, o Options) (*Postgres, error) {
 	pg.process = process{what: "postgres", ready: pg.ping, timeout: o.StartTimeout, stopSig: syscall.SIGINT, grace: 10 * time.Second,
 		command: func() *exec.Cmd {
 			cmd := exec.Command(filepath.Join(bin, "postgres"), "-D", pg.dataDir(), "-p", itoa(pg.port),
-				"-k", dir, "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
+				"-k", dir, "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit="+syncCommit,
 				"-c", "full_page_writes=off", "-c", "max_connections=300", "-c", "shared_buffers=64MB")
 			cmd.SysProcAttr = sysProcAttr()
 			cmd.SysProcAttr.Credential = cred

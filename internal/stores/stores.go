@@ -28,6 +28,12 @@ type Options struct {
 	// "--appendonly", "yes", "--appendfsync", "always" makes a killed server lose nothing it
 	// acknowledged.
 	RedisArgs []string
+	// SyncCommit runs PostgreSQL with synchronous_commit on: a commit is acknowledged once its
+	// WAL is written, so a killed server (a process crash) loses nothing committed. fsync stays
+	// off either way: a machine crash may lose the last commits, and it is not a fault anything
+	// here rehearses. Off (the default, for tests), the last commits of a killed server may be
+	// lost.
+	SyncCommit bool
 }
 
 func (o *Options) defaults() {

@@ -23,13 +23,7 @@ var databases atomic.Int64
 // test ends. Without a cluster it fails the test under CI (as RedisAddr) and skips elsewhere.
 func Postgres(t testing.TB) string {
 	t.Helper()
-	base := os.Getenv(PostgresEnv)
-	if base == "" {
-		if Required() {
-			t.Fatalf("%s is not set: run the tests through scripts/test, which starts a PostgreSQL cluster", PostgresEnv)
-		}
-		t.Skipf("%s is not set; run scripts/test (it starts a PostgreSQL cluster) to include this test", PostgresEnv)
-	}
+	base := lookup(t, PostgresEnv, "a PostgreSQL cluster")
 	u, err := url.Parse(base)
 	if err != nil {
 		t.Fatalf("%s=%q: %v", PostgresEnv, base, err)

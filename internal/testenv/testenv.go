@@ -1,5 +1,5 @@
-// Package testenv gives tests the real services they need (Redis, a Redis Cluster) from the environment that
-// scripts/test prepares. Under CI a missing service fails the test; it never skips there.
+// Package testenv gives tests the real services they need (Redis, a Redis Cluster, PostgreSQL)
+// from the environment that scripts/test prepares. Under CI a missing service fails the test; it never skips there.
 package testenv
 
 import (
@@ -17,18 +17,8 @@ const RedisEnv = "FLASHLOAD_TEST_REDIS"
 // (CI or FLASHLOAD_REQUIRE_SERVICES set) and skips it elsewhere, saying how to get one.
 func RedisAddr(t testing.TB) string {
 	t.Helper()
-	addr := os.Getenv(RedisEnv)
-	if addr == "" {
-		if Required() {
-			t.Fatalf("%s is not set: run the tests through scripts/test, which starts a redis-server", RedisEnv)
-		}
-		t.Skipf("%s is not set; run scripts/test (it starts a redis-server) to include this test", RedisEnv)
-	}
-	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
-	if err != nil {
-		t.Fatalf("redis at %s (%s) is not reachable: %v", addr, RedisEnv, err)
-	}
-	c.Close()
+	addr := lookup(t, RedisEnv, "a redis-server")
+	dial(t, addr, "redis", RedisEnv)
 	return addr
 }
 
@@ -40,22 +30,35 @@ const RedisClusterEnv = "FLASHLOAD_TEST_REDIS_CLUSTER"
 // elsewhere when there is none, as RedisAddr.
 func RedisClusterAddrs(t testing.TB) []string {
 	t.Helper()
-	v := os.Getenv(RedisClusterEnv)
-	if v == "" {
-		if Required() {
-			t.Fatalf("%s is not set: run the tests through scripts/test, which starts a Redis Cluster", RedisClusterEnv)
-		}
-		t.Skipf("%s is not set; run scripts/test (it starts a 3-master Redis Cluster) to include this test", RedisClusterEnv)
-	}
-	addrs := strings.Split(v, ",")
+	addrs := strings.Split(lookup(t, RedisClusterEnv, "a 3-master Redis Cluster"), ",")
 	for _, a := range addrs {
-		c, err := net.DialTimeout("tcp", a, 2*time.Second)
-		if err != nil {
-			t.Fatalf("redis cluster node %s (%s) is not reachable: %v", a, RedisClusterEnv, err)
-		}
-		c.Close()
+		dial(t, a, "redis cluster node", RedisClusterEnv)
 	}
 	return addrs
+}
+
+// lookup returns the value of env, which names what scripts/test starts (service). When it is
+// unset it fails the test under CI (Required) and skips it elsewhere, saying how to get one.
+func lookup(t testing.TB, env, service string) string {
+	t.Helper()
+	v := os.Getenv(env)
+	if v == "" {
+		if Required() {
+			t.Fatalf("%s is not set: run the tests through scripts/test, which starts %s", env, service)
+		}
+		t.Skipf("%s is not set; run scripts/test (it starts %s) to include this test", env, service)
+	}
+	return v
+}
+
+// dial fails the test when nothing listens at addr (what, from env).
+func dial(t testing.TB, addr, what, env string) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	if err != nil {
+		t.Fatalf("%s at %s (%s) is not reachable: %v", what, addr, env, err)
+	}
+	c.Close()
 }
 
 // Required reports whether tests must not skip for a missing service.

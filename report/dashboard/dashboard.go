@@ -132,6 +132,12 @@ func watchPlain(ctx context.Context, source func() report.Snapshot, w io.Writer,
 					_, _ = fmt.Fprintln(w, "warning: "+msg)
 				}
 			}
+			for _, f := range s.Faults {
+				if msg := FaultLine(f); !said[msg] {
+					said[msg] = true
+					_, _ = fmt.Fprintln(w, msg)
+				}
+			}
 			_, _ = fmt.Fprintln(w, ProgressLine(s))
 			for _, l := range GeneratorLines(s) {
 				_, _ = fmt.Fprintln(w, l)

@@ -40,6 +40,8 @@ func TestViewGolden(t *testing.T) {
 		{"live-120x42", testModel(liveSnapshot(), 120, 42)}, // three narrow columns: short latency labels
 		{"sim-80x24", testModel(simSnapshot(), 80, 24)},
 		{"sim-140x45", testModel(simSnapshot(), 140, 45)},
+		{"faults-80x24", testModel(faultSnapshot(), 80, 24)},
+		{"faults-140x45", testModel(faultSnapshot(), 140, 45)},
 		{"stopping-80x24", stopping},
 		{"help-140x45", withHelp},
 		{"empty-80x24", empty},

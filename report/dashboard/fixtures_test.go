@@ -52,6 +52,18 @@ func liveSnapshot() report.Snapshot {
 	}
 }
 
+// faultSnapshot is liveSnapshot with three faults: a failover applied late, a latency that
+// lasted and ended, and a kill that failed.
+func faultSnapshot() report.Snapshot {
+	s := liveSnapshot()
+	s.Faults = []report.Fault{
+		{AtS: 840, Kind: "redis:failover", AppliedAtS: 900, OK: true},
+		{AtS: 1500, Kind: "network:store", Detail: "latency 200ms, for 5m", AppliedAtS: 1500, OK: true, EndS: 1800, EndedAtS: 1800},
+		{AtS: 2000, Kind: "postgres:kill", AppliedAtS: 2000, Error: "postgres faults need the postgres the rehearsal starts itself"},
+	}
+	return s
+}
+
 // simSnapshot is a simulation near its end, with an autoscaler and an oversell.
 func simSnapshot() report.Snapshot {
 	var tl []report.TimelinePoint

@@ -16,6 +16,7 @@ type styles struct {
 	achieved lipgloss.Style // the achieved rate line
 	spark    lipgloss.Style
 	axis     lipgloss.Style
+	fault    lipgloss.Style // a fault's marker on the chart and its line
 }
 
 func newStyles(r *lipgloss.Renderer) styles {
@@ -31,5 +32,6 @@ func newStyles(r *lipgloss.Renderer) styles {
 		achieved: r.NewStyle().Foreground(lipgloss.Color("81")),
 		spark:    r.NewStyle().Foreground(lipgloss.Color("213")),
 		axis:     r.NewStyle().Foreground(lipgloss.Color("240")),
+		fault:    r.NewStyle().Foreground(lipgloss.Color("203")),
 	}
 }

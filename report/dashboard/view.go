@@ -45,12 +45,20 @@ func (m model) View() string {
 		body = m.panels(w)
 	}
 	warn := m.warningsView(w)
+	faults := m.faultsView(w)
 	footer := m.footer(w)
 	used := lipgloss.Height(header) + lipgloss.Height(body) + lipgloss.Height(footer) + 2 // chart title, next stage
 	if warn != "" {
 		used += lipgloss.Height(warn)
 	}
-	parts := []string{header, m.chartTitle(w), m.chart(w, max(minChartHeight, h-used)), m.nextStage(w), body}
+	if faults != "" {
+		used += lipgloss.Height(faults)
+	}
+	parts := []string{header, m.chartTitle(w), m.chart(w, max(minChartHeight, h-used)), m.nextStage(w)}
+	if faults != "" {
+		parts = append(parts, faults)
+	}
+	parts = append(parts, body)
 	if warn != "" {
 		parts = append(parts, warn)
 	}
@@ -162,6 +170,7 @@ type chartKey struct {
 	w, h, n                  int
 	firstT, lastT            float64
 	lastTarget, lastAchieved float64
+	faults                   string // faultsKey
 }
 
 // chartCache keeps the last drawn chart: drawing it cell by cell is most of a frame's cost,
@@ -175,7 +184,7 @@ type chartCache struct {
 // chart returns the rate chart, redrawn only when its inputs changed.
 func (m model) chart(w, h int) string {
 	tl := m.snap.Timeline
-	k := chartKey{w: w, h: h, n: len(tl)}
+	k := chartKey{w: w, h: h, n: len(tl), faults: faultsKey(m.snap.Faults)}
 	if len(tl) > 0 {
 		first, last := tl[0], tl[len(tl)-1]
 		k.firstT, k.lastT, k.lastTarget, k.lastAchieved = first.T, last.T, last.TargetRPS, last.AchievedRPS
@@ -233,6 +242,7 @@ func (m model) drawChart(w, h int) string {
 		}
 	}
 	graph.DrawBraillePatterns(&lc.Canvas, canvas.Point{X: lc.Origin().X + 1, Y: 0}, g.BraillePatterns(), m.st.achieved)
+	m.drawFaultMarkers(&lc, minT, maxT, maxY)
 	return lc.View()
 }
 
@@ -411,7 +421,7 @@ func (m model) helpView(w int) string {
 		m.help.FullHelpView(m.keys.FullHelp()),
 		"latency: from the intended send time (open model, no coordinated omission);",
 		"service: from the actual send. When they part, requests waited to be sent.",
-		"rate chart: ── target (the curve), ⣿ achieved; x is scenario time.",
+		"rate chart: ── target (the curve), ⣿ achieved; x is scenario time; ▼│ a fault applied, ┊ ended.",
 		"dropped: arrivals the generator could not start on time (counted, never delayed).",
 		"q once stops the run gracefully and waits for its summary; q again leaves at once.",
 	}

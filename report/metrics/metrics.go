@@ -50,14 +50,22 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	}
 }
 
-// Collect reads the Recorder and the snapshot now.
+// Collect reads the Recorder and the snapshot now. Without a Recorder (flashload watch, whose
+// view is merged snapshots) answers are by code under step "all" and there is no latency
+// histogram.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
-	for _, st := range c.rec.Steps() {
-		for code, n := range st.Codes {
-			ch <- prometheus.MustNewConstMetric(c.requests, prometheus.CounterValue, float64(n), st.Step, code)
+	if c.rec == nil {
+		for code, n := range c.snap().ByCode {
+			ch <- prometheus.MustNewConstMetric(c.requests, prometheus.CounterValue, float64(n), "all", code)
 		}
-		counts, sum := histogram(st)
-		ch <- prometheus.MustNewConstHistogram(c.latency, uint64(st.Latency.TotalCount()), sum, counts, st.Step)
+	} else {
+		for _, st := range c.rec.Steps() {
+			for code, n := range st.Codes {
+				ch <- prometheus.MustNewConstMetric(c.requests, prometheus.CounterValue, float64(n), st.Step, code)
+			}
+			counts, sum := histogram(st)
+			ch <- prometheus.MustNewConstHistogram(c.latency, uint64(st.Latency.TotalCount()), sum, counts, st.Step)
+		}
 	}
 	s := c.snap()
 	ch <- prometheus.MustNewConstMetric(c.dropped, prometheus.CounterValue, float64(s.Total.Dropped))
@@ -125,6 +133,12 @@ func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 // at once; the figures stay until the next run's).
 func (s *Server) Observe(_ context.Context, rec *report.Recorder, snap func() report.Snapshot) {
 	s.cur.Store(New(rec, snap))
+}
+
+// ObserveSnapshots serves the figures of a view that has snapshots but no Recorder of its own:
+// flashload watch's merge of many generators.
+func (s *Server) ObserveSnapshots(snap func() report.Snapshot) {
+	s.cur.Store(New(nil, snap))
 }
 
 // Close stops serving.

@@ -128,3 +128,37 @@ func TestServerExposesTheRecorder(t *testing.T) {
 		t.Error("the second run still shows the first run's answers")
 	}
 }
+
+// TestServerExposesSnapshots: a view without a Recorder (flashload watch's merged snapshots)
+// serves answers by code under step "all", dropped arrivals and stock per SKU as a scrape reads
+// them.
+func TestServerExposesSnapshots(t *testing.T) {
+	ms, err := Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ms.Close()
+	snap := report.Snapshot{ByCode: map[string]int64{"RESERVED": 7, "SOLD_OUT": 2}, Progress: 0.5,
+		SKUs: []report.SKUStats{{SKU: "phone", Left: 3}}}
+	snap.Total.Dropped = 4
+	ms.ObserveSnapshots(func() report.Snapshot { return snap })
+	fams := Scrape(t, "http://"+ms.Addr().String()+"/metrics")
+	for _, c := range []struct {
+		name   string
+		labels map[string]string
+		want   float64
+	}{
+		{"flashload_requests_total", map[string]string{"step": "all", "code": "RESERVED"}, 7},
+		{"flashload_requests_total", map[string]string{"step": "all", "code": "SOLD_OUT"}, 2},
+		{"flashload_dropped_total", nil, 4},
+		{"flashload_stock_left", map[string]string{"sku": "phone"}, 3},
+		{"flashload_progress_ratio", nil, 0.5},
+	} {
+		if got, ok := Value(fams, c.name, c.labels); !ok || got != c.want {
+			t.Errorf("%s%v = %v (found %v), want %v", c.name, c.labels, got, ok, c.want)
+		}
+	}
+	if fams["flashload_request_duration_seconds"] != nil {
+		t.Error("a view without a Recorder has no latency histogram by step")
+	}
+}

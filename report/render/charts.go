@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html"
 	"html/template"
+	"math"
 	"strconv"
 	"strings"
 
@@ -28,6 +29,7 @@ type chartSeries struct {
 type chartSpec struct {
 	id, title, ylabel, note string
 	series                  []chartSeries
+	faults                  []report.Fault // shaded over their spans (time charts of a live run)
 }
 
 // hasData drops the series that are zero everywhere (a live run's replicas when the target
@@ -60,7 +62,12 @@ func (sp *chartSpec) draw(xlabel string, div float64) (Chart, error) {
 	}
 	headroom(p)
 	unit := strings.TrimSuffix(strings.TrimPrefix(xlabel[strings.LastIndex(xlabel, "(")+1:], "("), ")")
+	note := sp.note
+	if len(sp.faults) > 0 {
+		note = strings.TrimSpace(note + " Shaded: the faults, over the time each was in effect (a line: an instant fault); hover for each.")
+	}
 	svg, err := svgWithTitles(p, func(dc draw.Canvas, b *bytes.Buffer) {
+		shadeFaults(b, dc, p, sp.faults, div, unit)
 		for _, se := range sp.series {
 			step := max(1, (len(se.xy)+maxTitles-1)/maxTitles)
 			for i := 0; i < len(se.xy); i += step {
@@ -71,7 +78,44 @@ func (sp *chartSpec) draw(xlabel string, div float64) (Chart, error) {
 			}
 		}
 	})
-	return Chart{ID: sp.id, Title: sp.title, SVG: svg, Note: sp.note}, err
+	return Chart{ID: sp.id, Title: sp.title, SVG: svg, Note: note}, err
+}
+
+// faultFill is the shade of a fault's span; an instant fault is a line of faultLine points.
+const (
+	faultFill    = "fill:rgb(214,39,40);fill-opacity:0.14"
+	faultInstant = "fill:rgb(214,39,40);fill-opacity:0.7"
+	faultLine    = 2.0
+)
+
+// shadeFaults writes a rectangle per fault over the chart's full height, from the moment it
+// took effect to its end (div: seconds per x unit), clipped to the x range, with the fault as
+// its hover title. Written before the points' titles, so those stay on top.
+func shadeFaults(b *bytes.Buffer, dc draw.Canvas, p *plot.Plot, faults []report.Fault, div float64, unit string) {
+	for _, f := range faults {
+		from, to := f.Span()
+		x0, x1 := math.Max(from/div, p.X.Min), math.Min(to/div, p.X.Max)
+		if x0 > x1 {
+			continue
+		}
+		l, r := float64(dc.X(p.X.Norm(x0))), float64(dc.X(p.X.Norm(x1)))
+		style := faultFill
+		if r-l < faultLine {
+			l, r, style = l-faultLine/2, l+faultLine/2, faultInstant
+		}
+		y0, y1 := float64(dc.Min.Y), float64(dc.Max.Y)
+		what := f.Kind
+		if f.Detail != "" {
+			what += " (" + f.Detail + ")"
+		}
+		state := "ok"
+		if !f.OK {
+			state = "failed: " + f.Error
+		}
+		fmt.Fprintf(b, `<rect class="fault" x="%.2f" y="%.2f" width="%.2f" height="%.2f" style="%s"><title>fault %s from %s to %s %s: %s</title></rect>`+"\n",
+			l, math.Min(y0, y1), r-l, math.Abs(y1-y0), style, html.EscapeString(what),
+			strconv.FormatFloat(from/div, 'g', 5, 64), strconv.FormatFloat(to/div, 'g', 5, 64), unit, html.EscapeString(state))
+	}
 }
 
 // svgWithTitles renders p like svgOf, then lets titles write elements in the plot's data

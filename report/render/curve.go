@@ -58,22 +58,27 @@ func ShortDuration(d time.Duration) string {
 
 // Rate writes a rate with three significant digits and k or M: 350k, 3.5k, 1.2M, 20.
 func Rate(r float64) string {
-	switch {
-	case r >= 1e6:
-		return fmt.Sprintf("%.3gM", r/1e6)
-	case r >= 1e3:
-		return fmt.Sprintf("%.3gk", r/1e3)
-	}
-	return fmt.Sprintf("%.3g", r)
+	return scaled(r, []unit{{1e6, "M"}, {1e3, "k"}}, "%.3g")
 }
 
 // Count writes a large count in words: 3.08 billion, 50.4 million, 50363.
 func Count(n float64) string {
-	switch {
-	case n >= 1e9:
-		return fmt.Sprintf("%.3g billion", n/1e9)
-	case n >= 1e6:
-		return fmt.Sprintf("%.3g million", n/1e6)
+	return scaled(n, []unit{{1e9, " billion"}, {1e6, " million"}}, "%.0f")
+}
+
+// unit is a power of ten written as a suffix.
+type unit struct {
+	size   float64
+	suffix string
+}
+
+// scaled writes x in the first of units (largest first) it reaches, with three significant
+// digits, or with format below them all.
+func scaled(x float64, units []unit, format string) string {
+	for _, u := range units {
+		if x >= u.size {
+			return fmt.Sprintf("%.3g%s", x/u.size, u.suffix)
+		}
 	}
-	return fmt.Sprintf("%.0f", n)
+	return fmt.Sprintf(format, x)
 }

@@ -72,6 +72,7 @@ func Charts(run *report.Run, predicted *report.Summary) ([]Chart, error) {
 	}
 	var charts []Chart
 	for _, sp := range specs {
+		sp.faults = s.Faults
 		if !sp.hasData() { // a chart of nothing but zeros says nothing: left out
 			continue
 		}
@@ -245,6 +246,7 @@ type htmlData struct {
 	SKUs      []SKURow
 	HasFull   bool // the SKU table carries the full-scale sell-out moments
 	Full      *fullData
+	Faults    []string // FaultLine of each applied fault
 }
 
 // fullData is the full-scale simulation's section of the report.
@@ -284,6 +286,9 @@ func HTML(w io.Writer, run *report.Run, predicted *report.Summary) error {
 	}
 	if predicted != nil {
 		d.Side = sideBySide(s, predicted)
+	}
+	for _, f := range s.Faults {
+		d.Faults = append(d.Faults, FaultLine(f))
 	}
 	for _, g := range s.Gates {
 		d.Gates = append(d.Gates, gateRow{Expr: g.Expr, Value: GateValue(g), Verdict: Verdict(g.Pass), Pass: g.Pass})
@@ -345,6 +350,7 @@ section.simulated{border-top:3px dashed #888;margin-top:2em} .tag{font-size:.6em
 <p><strong>Audit:</strong> {{.Audit}}</p>
 {{if .S.Audit.Violations}}<ul>{{range .S.Audit.Violations}}<li class="fail">{{.}}</li>{{end}}</ul>{{end}}
 {{if .Codes}}<p><strong>Answers by code:</strong> {{.Codes}}</p>{{end}}
+{{if .Faults}}<h2>Faults</h2><ul id="faults">{{range .Faults}}<li>{{.}}</li>{{end}}</ul><p class="note">scenario times; the charts below shade each fault's span</p>{{end}}
 {{if .Steps}}<h2>By step</h2>{{template "named" (map "id" "steps" "kind" "step" "rows" .Steps)}}{{end}}
 {{if .Journeys}}<h2>By journey</h2>{{template "named" (map "id" "journeys" "kind" "journey" "rows" .Journeys)}}{{end}}
 {{if .SKUs}}<h2>Sale per SKU</h2>{{template "skus" (map "id" "skus" "full" .HasFull "rows" .SKUs)}}<p class="note">sold out at: scenario time{{if .HasFull}}; beside it the full-scale simulation's moment{{end}}</p>{{end}}

@@ -17,7 +17,7 @@ import (
 
 func TestWriteAllAndHTMLInChromium(t *testing.T) {
 	dir := t.TempDir()
-	run := fixture("live", 1)
+	run := faultFixture()
 	run.FullScale = fixture("sim", 0.7).Summary
 	if err := WriteAll(dir, run, fixture("sim", 0.8)); err != nil {
 		t.Fatal(err)
@@ -69,6 +69,13 @@ func TestWriteAllAndHTMLInChromium(t *testing.T) {
 			t.Errorf("chart %s did not render as SVG", f[1])
 		}
 		got[string(f[1])] = true
+		// The measured time charts shade the run's two faults; the full-scale simulation's
+		// and the spectrum have none.
+		shades := strings.Count(body, `class="fault"`)
+		measured := !strings.HasPrefix(string(f[1]), "full-") && string(f[1]) != "spectrum"
+		if measured && (shades != 2 || !strings.Contains(body, "<title>fault redis:failover")) || !measured && shades != 0 {
+			t.Errorf("chart %s: %d fault shades in the DOM", f[1], shades)
+		}
 	}
 	for _, id := range []string{"rate", "latency", "errors", "stock-phone-x", "stock-catalogue", "replicas", "spectrum",
 		"full-rate", "full-stock-phone-x", "full-spectrum"} {
@@ -76,7 +83,7 @@ func TestWriteAllAndHTMLInChromium(t *testing.T) {
 			t.Errorf("chart %s missing from the rendered DOM", id)
 		}
 	}
-	for _, want := range []string{`id="steps"`, `id="journeys"`, `id="skus"`, `id="fullscale"`, "simulated, not measured", "<title>achieved at "} {
+	for _, want := range []string{`id="faults"`, "network:store (latency 200ms, for 5m) at 600.0s, applied 600.0s, ended 900.0s: ok", `id="steps"`, `id="journeys"`, `id="skus"`, `id="fullscale"`, "simulated, not measured", "<title>achieved at "} {
 		if !bytes.Contains(dom, []byte(want)) {
 			t.Errorf("%s missing from the rendered DOM", want)
 		}

@@ -8,6 +8,8 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -328,4 +330,94 @@ func TestGateNotChecked(t *testing.T) {
 	if strings.Contains(b.String(), "measured 0") || !strings.Contains(b.String(), "not checked: target restarted") {
 		t.Errorf("junit %s", b.String())
 	}
+}
+
+// TestFigures: rates and counts in the text report keep three significant digits in their unit.
+func TestFigures(t *testing.T) {
+	for _, c := range []struct{ got, want string }{
+		{Rate(350000), "350k"}, {Rate(3500), "3.5k"}, {Rate(1.2e6), "1.2M"}, {Rate(20), "20"}, {Rate(12.345), "12.3"},
+		{Count(3.08e9), "3.08 billion"}, {Count(50.4e6), "50.4 million"}, {Count(50363), "50363"},
+		{ShortDuration(24 * time.Hour), "24h"}, {ShortDuration(90 * time.Minute), "1h30m"}, {ShortDuration(1500 * time.Millisecond), "1.5s"},
+	} {
+		if c.got != c.want {
+			t.Errorf("%q, want %q", c.got, c.want)
+		}
+	}
+}
+
+// faultFixture is the live fixture (20 s of wall, 60 scenario seconds each: the time axis in
+// minutes) with an instant fault at 5 min and a lasting one from 10 to 15 min.
+func faultFixture() *report.Run {
+	run := fixture("live", 1)
+	run.Summary.Faults = []report.Fault{
+		{AtS: 300, Kind: "redis:failover", AppliedAtS: 300, OK: true},
+		{AtS: 600, Kind: "network:store", Detail: "latency 200ms, for 5m", AppliedAtS: 600, OK: true, EndS: 900, EndedAtS: 900},
+	}
+	return run
+}
+
+var faultRect = regexp.MustCompile(`<rect class="fault" x="([0-9.]+)" y="[0-9.]+" width="([0-9.]+)" height="([0-9.]+)" style="[^"]*"><title>fault ([^<]*)</title></rect>`)
+
+// TestChartsShadeFaults: every time chart of a run with faults shades each fault's span (an
+// instant one as a thin line) at its place on the x axis, with the fault as its hover title;
+// the percentile spectrum has no time axis and no shade.
+func TestChartsShadeFaults(t *testing.T) {
+	charts, err := Charts(faultFixture(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range charts {
+		rects := faultRect.FindAllStringSubmatch(string(c.SVG), -1)
+		if c.ID == "spectrum" {
+			if len(rects) != 0 || strings.Contains(string(c.SVG), `class="fault"`) {
+				t.Errorf("the spectrum shades %d faults", len(rects))
+			}
+			continue
+		}
+		if len(rects) != 2 || !strings.Contains(c.Note, "Shaded: the faults") {
+			t.Fatalf("chart %s: %d fault shades (want 2), note %q", c.ID, len(rects), c.Note)
+		}
+		num := func(s string) float64 { f, _ := strconv.ParseFloat(s, 64); return f }
+		x0, w0, x1, w1 := num(rects[0][1]), num(rects[0][2]), num(rects[1][1]), num(rects[1][2])
+		// The axis runs from 0 to the last window's start (19 min): 5 min is at 5/19 of the
+		// plot, 10 to 15 min spans 5/19 of it, twice the instant fault's distance from 0.
+		if w0 > 2.5 || w1 < 10*w0 || num(rects[0][3]) <= 0 {
+			t.Errorf("chart %s: instant fault %.1f wide, lasting fault %.1f wide", c.ID, w0, w1)
+		}
+		if ratio := (x1 - x0) / w1; ratio < 0.9 || ratio > 1.1 {
+			t.Errorf("chart %s: 5 min to 10 min is %.1f, 10 to 15 min is %.1f wide: not one scale", c.ID, x1-x0, w1)
+		}
+		if rects[0][4] != "redis:failover from 5 to 5 min: ok" || rects[1][4] != "network:store (latency 200ms, for 5m) from 10 to 15 min: ok" {
+			t.Errorf("chart %s: titles %q, %q", c.ID, rects[0][4], rects[1][4])
+		}
+	}
+	plain, err := Charts(fixture("live", 1), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range plain {
+		if strings.Contains(string(c.SVG), `class="fault"`) {
+			t.Errorf("chart %s of a run without faults shades one", c.ID)
+		}
+	}
+}
+
+// TestShootoutHTMLGolden: the shoot-out page with its fault matrix (a strategy skipped as n/a).
+func TestShootoutHTMLGolden(t *testing.T) {
+	a, b := fixture("live", 1).Summary, fixture("live", 2).Summary
+	a.Faults = faultFixture().Summary.Faults
+	rows := shootout(a, b)
+	matrix := []FaultRow{{Strategy: "redis-lua", Live: rows[0].Live}, {Strategy: "naive", Live: rows[1].Live}, {Strategy: "pg-row", NA: "no redis"}}
+	var out bytes.Buffer
+	if err := ShootoutHTML(&out, Shootout{Name: "redis-failover", Rows: rows, Faults: a.Faults, Matrix: matrix}); err != nil {
+		t.Fatal(err)
+	}
+	page := out.String()
+	for _, want := range []string{`<table id="fault-matrix">`, "<th>pg-row</th><td class=\"num\">n/a (no redis)</td>",
+		"fault: redis:failover at 300.0s, applied 300.0s: ok", `<a href="naive/report.html">`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the shoot-out page lacks %q", want)
+		}
+	}
+	golden(t, "shootout-faults.html", out.Bytes())
 }

@@ -35,3 +35,24 @@ func TestAuditUnknownApart(t *testing.T) {
 		t.Errorf("sold %d, want 2", a.Sold)
 	}
 }
+
+// TestAuditResoldAfterLoss: a store that lost an acknowledged order (an asynchronous failover)
+// and sold its unit again holds no more orders than stock, yet two buyers were promised the
+// one unit: the audit counts it lost and oversold. Without the resale it is only lost.
+func TestAuditResoldAfterLoss(t *testing.T) {
+	skus := []scenario.SKU{{SKU: "a", Stock: 1}}
+	key := func(seq int64) string { return string(appendKey(nil, "R", seq, 0)) }
+	attempts := []Attempt{
+		{Seq: 1, Qty: 1, Outcome: report.OutcomeAcknowledged}, // lost in the failover
+		{Seq: 2, Qty: 1, Outcome: report.OutcomeAcknowledged}, // the same unit, sold again
+	}
+	resold := Audit(AuditInput{Run: "R", SKUs: skus, Attempts: attempts,
+		Orders: []Order{{Key: key(2), User: "2", SKU: "a", Qty: 1}}})
+	if resold.Lost != 1 || resold.Oversold != 1 || len(resold.Violations) != 2 {
+		t.Errorf("lost %d oversold %d violations %q: want 1, 1 and two violations", resold.Lost, resold.Oversold, resold.Violations)
+	}
+	lostOnly := Audit(AuditInput{Run: "R", SKUs: skus, Attempts: attempts[:1]})
+	if lostOnly.Lost != 1 || lostOnly.Oversold != 0 {
+		t.Errorf("lost %d oversold %d: want 1 and 0 (the unit was not sold again)", lostOnly.Lost, lostOnly.Oversold)
+	}
+}

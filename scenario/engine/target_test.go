@@ -20,21 +20,77 @@ import (
 // startTarget runs flashload's reference target in-process on a loopback port.
 func startTarget(t testing.TB, strategy string, mod func(*target.Options)) (*target.Server, string) {
 	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return serveTarget(t, ln, strategy, mod), "http://" + ln.Addr().String()
+}
+
+// serveTarget serves the reference target on ln until the test ends.
+func serveTarget(t testing.TB, ln net.Listener, strategy string, mod func(*target.Options)) *target.Server {
+	t.Helper()
 	o := target.Options{Strategy: strategy, AdminToken: "test-token"}
 	if mod != nil {
 		mod(&o)
 	}
 	srv, err := target.New(context.Background(), o)
 	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
+		ln.Close()
 		t.Fatal(err)
 	}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
-	return srv, "http://" + ln.Addr().String()
+	return srv
+}
+
+// await polls the run's snapshots until ready says yes (true) or the run ends (false): tests
+// act on what the run has done, not on a timer.
+func await(ctx context.Context, snapshot func() report.Snapshot, ready func(report.Snapshot) bool) bool {
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	for !ready(snapshot()) {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-tick.C:
+		}
+	}
+	return true
+}
+
+// killableListener is a listener whose kill closes it and every connection it accepted at
+// once, as the death of the process behind it would.
+type killableListener struct {
+	net.Listener
+	mu    sync.Mutex
+	conns []net.Conn
+	dead  bool
+}
+
+func (l *killableListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.dead {
+		c.Close()
+		return nil, net.ErrClosed
+	}
+	l.conns = append(l.conns, c)
+	return c, nil
+}
+
+func (l *killableListener) kill() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.dead = true
+	l.Listener.Close()
+	for _, c := range l.conns {
+		c.Close()
+	}
 }
 
 func constantScenario(rate int, dur string, extra string) string {
@@ -93,16 +149,21 @@ func TestSteadyRate(t *testing.T) {
 // TestStallShowsInLatency: a 1 s stall of the target shows in latency (from the intended send
 // time) while service time (from the actual send) stays low: requests that waited for one of the
 // 16 connections were late, not slow to serve — what a tool with coordinated omission reports.
+// The stall starts once 500 requests were answered (not on a timer that setup may outlast).
 func TestStallShowsInLatency(t *testing.T) {
 	_, base := startTarget(t, "memory", nil)
 	s := mustParse(t, constantScenario(1000, "3s", ""))
-	time.AfterFunc(800*time.Millisecond, func() {
+	stallMidRun := func(ctx context.Context, _ *report.Recorder, snapshot func() report.Snapshot) {
+		if !await(ctx, snapshot, func(s report.Snapshot) bool { return s.Total.Requests >= 500 }) {
+			return
+		}
 		a := newAdminClient(base, "test-token")
-		if st, b, err := a.call(context.Background(), "POST", "/admin/faults", []byte(`{"stall":"1s"}`)); err != nil || st != 200 {
+		if st, b, err := a.call(ctx, "POST", "/admin/faults", []byte(`{"stall":"1s"}`)); err != nil || st != 200 {
 			t.Errorf("faults: %d %s %v", st, b, err)
 		}
-	})
-	res, err := Run(context.Background(), s, Options{Target: base, AdminToken: "test-token", Setup: true, NoPreflight: true, MaxConns: 16})
+	}
+	res, err := Run(context.Background(), s, Options{Target: base, AdminToken: "test-token", Setup: true, NoPreflight: true, MaxConns: 16,
+		Observe: stallMidRun})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,23 +257,49 @@ func TestRetriedPurchaseOneOrder(t *testing.T) {
 	}
 }
 
-// TestTargetDiesMidRun: a target closed mid-run gives counted errors and a finished summary.
+// TestTargetDiesMidRun: a target that dies mid-run gives counted errors and a finished
+// summary. It dies (killableListener) once the run has recorded 50 orders, whatever this
+// machine's speed (a timer started before setup once left too few): every request is then
+// either an order from before the death or a connection error, and refused ones come after it.
 func TestTargetDiesMidRun(t *testing.T) {
-	srv, base := startTarget(t, "memory", nil)
+	raw, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := &killableListener{Listener: raw}
+	srv := serveTarget(t, ln, "memory", nil)
 	s := mustParse(t, constantScenario(200, "2s", ""))
-	time.AfterFunc(700*time.Millisecond, func() { srv.Close() })
-	res, err := Run(context.Background(), s, Options{Target: base, AdminToken: "test-token", Setup: true, NoPreflight: true, Timeout: time.Second})
+	const before = 50
+	killAfterOrders := func(ctx context.Context, _ *report.Recorder, snapshot func() report.Snapshot) {
+		if await(ctx, snapshot, func(s report.Snapshot) bool { return s.ByCode[codes.Reserved] >= before }) {
+			ln.kill()
+		}
+	}
+	res, err := Run(context.Background(), s, Options{Target: "http://" + raw.Addr().String(), AdminToken: "test-token",
+		Setup: true, NoPreflight: true, Timeout: time.Second, Observe: killAfterOrders})
 	if err != nil {
 		t.Fatal(err)
 	}
 	sum := res.Summary
-	t.Logf("total %d ok %d errors %v warnings %q", sum.Requests.Total, sum.Requests.OK, sum.Requests.ByError, sum.Warnings)
-	if sum.Requests.Total+sum.Requests.Dropped != 400 {
-		t.Errorf("total %d + dropped %d, want 400", sum.Requests.Total, sum.Requests.Dropped)
+	req := sum.Requests
+	t.Logf("total %d ok %d dropped %d errors %v warnings %q", req.Total, req.OK, req.Dropped, req.ByError, sum.Warnings)
+	if req.Total+req.Dropped != 400 {
+		t.Errorf("total %d + dropped %d, want 400", req.Total, req.Dropped)
 	}
-	nerr := sum.Requests.ByError[string(report.ErrRefused)] + sum.Requests.ByError[string(report.ErrReset)] + sum.Requests.ByError[string(report.ErrTimeout)]
-	if nerr < 150 || sum.Requests.OK < 50 {
-		t.Errorf("ok %d, errors by class %v: want both answers before and errors after the target died", sum.Requests.OK, sum.Requests.ByError)
+	cut := req.ByError[string(report.ErrReset)] + req.ByError[string(report.ErrTimeout)]
+	refused := req.ByError[string(report.ErrRefused)]
+	if req.OK < before || req.OK != req.ByCode[codes.Reserved] || req.OK+cut+refused != req.Total || refused == 0 {
+		t.Errorf("ok %d, by code %v, errors by class %v: want the %d orders or more from before the target died, connection errors for the rest, refused ones after",
+			req.OK, req.ByCode, req.ByError, before)
+	}
+	// The dead target's store is still readable here: every acknowledged order is in it, and
+	// the others in it are requests whose answers the death cut.
+	a, err := srv.Audit(context.Background(), "bar-sku")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Sold < req.OK || a.Sold > req.OK+cut {
+		t.Errorf("the target stored %d orders; %d acknowledged, %d answers cut", a.Sold, req.OK, cut)
 	}
 	if len(sum.Warnings) == 0 {
 		t.Error("no warning about the audit of a dead target")

@@ -191,6 +191,11 @@ type Config struct {
 	RedisPrefix string // key prefix, so several servers or tests can share one Redis
 	PostgresURL string // pg-* strategies
 	Shards      int    // sharded, redis-sharded
+	// RedisWait > 0 (redis-decr, redis-lua, redis-sharded): after each purchase's writes, WAIT
+	// for that many replicas to acknowledge them (on the connection that wrote them) before the
+	// purchase is acknowledged; fewer within RedisWaitTimeout answer 503 STORE_UNAVAILABLE, an
+	// unknown outcome. One server or Sentinel, not Cluster.
+	RedisWait int
 
 	// redis-lock: the lock's TTL (0: DefaultLockTTL), a hold inside the critical section (tests
 	// of the TTL pitfall), and Pause, called inside the critical section too (the target passes

@@ -37,13 +37,22 @@ func TestTCCFence(t *testing.T) {
 	}
 	now := time.Now()
 	req := Request{SKU: "x", User: "u", Qty: 2, UnitPrice: 10, Now: now, TTL: time.Minute}
-	try := func(xid int64) string {
+	try := func(t *testing.T, xid int64) string {
 		t.Helper()
 		code, _, _, err := s.callReserve(ctx, &req, 0, 0, xid)
 		if err != nil {
 			t.Fatalf("try %d: %v", xid, err)
 		}
 		return code
+	}
+	// reserved tries a new xid and answers it with the counts after its Try.
+	reserved := func(t *testing.T) (int64, Counts) {
+		t.Helper()
+		xid := newXID()
+		if code := try(t, xid); code != "RESERVED" {
+			t.Fatalf("try answered %s, want RESERVED", code)
+		}
+		return xid, mustCounts(t, s, "x")
 	}
 	id := func(xid int64) string { return pgOrderID("x", xid) }
 
@@ -54,7 +63,7 @@ func TestTCCFence(t *testing.T) {
 			t.Fatalf("cancel before try: %s %v", code, err)
 		}
 		before := mustCounts(t, s, "x")
-		if code := try(xid); code != "SUSPENDED" {
+		if code := try(t, xid); code != "SUSPENDED" {
 			t.Fatalf("late try answered %s, want SUSPENDED", code)
 		}
 		if after := mustCounts(t, s, "x"); after != before {
@@ -67,17 +76,11 @@ func TestTCCFence(t *testing.T) {
 	})
 
 	t.Run("concurrent cancels release once", func(t *testing.T) {
-		xid := newXID()
-		if code := try(xid); code != "RESERVED" {
-			t.Fatal(code)
-		}
-		before := mustCounts(t, s, "x")
+		xid, before := reserved(t)
 		var now atomic.Int64
 		var wg sync.WaitGroup
 		for i := range 16 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
+			wg.Go(func() {
 				user := "u"
 				if i%2 == 0 {
 					user = "" // the expiry sweep and the user's cancel at once
@@ -89,7 +92,7 @@ func TestTCCFence(t *testing.T) {
 				if code == "RELEASED_NOW" {
 					now.Add(1)
 				}
-			}()
+			})
 		}
 		wg.Wait()
 		after := mustCounts(t, s, "x")
@@ -99,23 +102,17 @@ func TestTCCFence(t *testing.T) {
 	})
 
 	t.Run("confirm races cancel: one wins, both idempotent", func(t *testing.T) {
-		xid := newXID()
-		if code := try(xid); code != "RESERVED" {
-			t.Fatal(code)
-		}
-		before := mustCounts(t, s, "x")
+		xid, before := reserved(t)
 		var wg sync.WaitGroup
 		codes := make([]string, 20)
 		for i := range codes {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
+			wg.Go(func() {
 				op := "pay"
 				if i%2 == 1 {
 					op = "cancel"
 				}
 				_, codes[i], _ = s.settle(ctx, id(xid), "u", now, op)
-			}()
+			})
 		}
 		wg.Wait()
 		after := mustCounts(t, s, "x")
@@ -155,9 +152,7 @@ func TestOCCCountsUndersold(t *testing.T) {
 	var ok, soldOut atomic.Int64
 	var wg sync.WaitGroup
 	for w := range 16 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for i := range 10 {
 				_, _, err := s.Reserve(ctx, Request{SKU: "x", User: strconv.Itoa(w*100 + i), Qty: 1, Now: time.Now(), TTL: time.Minute})
 				switch {
@@ -169,7 +164,7 @@ func TestOCCCountsUndersold(t *testing.T) {
 					t.Error(err)
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	a, err := s.Audit(ctx, "x")
@@ -275,15 +270,13 @@ func TestPGReplicasSweepAndConfigure(t *testing.T) {
 			var total atomic.Int64
 			var wg sync.WaitGroup
 			for i := range 6 {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
+				wg.Go(func() {
 					k, err := rs[i%3].Expire(ctx, now.Add(time.Second))
 					if err != nil {
 						t.Error(err)
 					}
 					total.Add(int64(k))
-				}()
+				})
 			}
 			wg.Wait()
 			c := mustCounts(t, rs[1], "x")
@@ -296,14 +289,12 @@ func TestPGReplicasSweepAndConfigure(t *testing.T) {
 			for round := range 10 {
 				wg = sync.WaitGroup{}
 				for i := range 2 {
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
+					wg.Go(func() {
 						stock := int64(100*(round+1) + 7*i)
 						if err := rs[i].Configure(ctx, SKU{SKU: "x", Stock: stock, Def: []byte(strconv.FormatInt(stock, 10))}); err != nil {
 							t.Error(err)
 						}
-					}()
+					})
 				}
 				wg.Wait()
 				def, err := rs[2].SKUDef(ctx, "x")
@@ -333,16 +324,14 @@ func TestPGSameKeyAtOnceIsOneOrder(t *testing.T) {
 				ids := make([]string, 12)
 				var wg sync.WaitGroup
 				for i := range ids {
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
+					wg.Go(func() {
 						o, _, err := rs[i%2].Reserve(ctx, Request{SKU: "x", User: "u", Key: "k", FP: 1, Qty: 1, Now: time.Now(), TTL: time.Minute})
 						if err != nil {
 							t.Errorf("round %d call %d: %v", round, i, err)
 							return
 						}
 						ids[i] = o.ID
-					}()
+					})
 				}
 				wg.Wait()
 				for _, id := range ids {

@@ -75,7 +75,7 @@ func (s *pgStrategy) Configure(ctx context.Context, k SKU) error {
 	return unavailable(err)
 }
 
-// reserveSQL calls fl_reserve; its arguments are in reserveArgs order.
+// reserveSQL calls fl_reserve (schema.sql) with the arguments in callReserve's order.
 const reserveSQL = "SELECT code, o_id, o_half FROM fl_reserve($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
 
 // callReserve runs fl_reserve once. A unique violation or FLRPL (the same key committed by

@@ -249,6 +249,35 @@ type redisStrategy struct {
 	prefix string
 	n      int      // buckets
 	cat    []string // defs gens ver seq
+	wait   int      // Config.RedisWait
+}
+
+// RedisWaitTimeout bounds the WAIT of Config.RedisWait.
+const RedisWaitTimeout = 250 * time.Millisecond
+
+// purchaser is what a purchase's writes go through: the autopipeliner, or with RedisWait one
+// connection of the pool, so that the WAIT after them covers them (WAIT waits for the
+// replication offset of its own connection's last write); done runs that WAIT and gives the
+// connection back.
+func (s *redisStrategy) purchaser() (c redis.Cmdable, done func(ctx context.Context, wrote bool) error) {
+	if s.wait == 0 {
+		return s.fast, func(context.Context, bool) error { return nil }
+	}
+	conn := s.rdb.(*redis.Client).Conn()
+	return conn, func(ctx context.Context, wrote bool) error {
+		defer conn.Close()
+		if !wrote {
+			return nil
+		}
+		n, err := conn.Wait(ctx, s.wait, RedisWaitTimeout).Result()
+		if err != nil {
+			return unavailable(fmt.Errorf("WAIT %d: %w", s.wait, err))
+		}
+		if n < int64(s.wait) {
+			return unavailable(fmt.Errorf("WAIT %d: %d replicas acknowledged within %s", s.wait, n, RedisWaitTimeout))
+		}
+		return nil
+	}
 }
 
 func newRedis(ctx context.Context, cfg Config) (*redisStrategy, error) {
@@ -264,6 +293,16 @@ func newRedis(ctx context.Context, cfg Config) (*redisStrategy, error) {
 		cat: []string{c + "defs", c + "gens", c + "ver", c + "seq"}}
 	if cfg.Name == "redis-sharded" {
 		s.n = cfg.Shards
+	}
+	if cfg.RedisWait < 0 {
+		return nil, fmt.Errorf("redis wait %d: want a number of replicas ≥ 0", cfg.RedisWait)
+	}
+	if cfg.RedisWait > 0 {
+		if _, ok := s.rdb.(*redis.Client); !ok {
+			s.rdb.Close()
+			return nil, fmt.Errorf("redis wait %d needs one Redis server or a Sentinel-managed one, not %s", cfg.RedisWait, addr.Redacted())
+		}
+		s.wait = cfg.RedisWait
 	}
 	// Preloaded on every master (on Cluster too); after a restart Script.Run falls back to EVAL.
 	for _, sc := range []*redis.Script{reserveScript, settleScript, expireScript, settleClaimScript,
@@ -416,9 +455,13 @@ func (s *redisStrategy) Reserve(ctx context.Context, r Request) (Order, bool, er
 
 func (s *redisStrategy) runReserve(ctx context.Context, r Request, mode, uk string, b, home int) ([]string, error) {
 	idp := r.SKU + "." + strconv.Itoa(b) + "."
-	v, err := reserveScript.Run(ctx, s.fast, s.keys(r.SKU, b), mode, r.User, r.Qty, uk,
+	c, done := s.purchaser()
+	v, err := reserveScript.Run(ctx, c, s.keys(r.SKU, b), mode, r.User, r.Qty, uk,
 		strconv.FormatUint(r.FP, 10), r.Now.UnixMilli(), r.Now.Add(r.TTL).UnixMilli(),
 		strconv.FormatFloat(r.UnitPrice, 'f', -1, 64), r.Group, r.Coupon, idp, home, r.Key).StringSlice()
+	if werr := done(ctx, err == nil && len(v) > 0 && (v[0] == "RESERVED" || v[0] == "PROBE")); err == nil {
+		err = werr
+	}
 	if err != nil {
 		return nil, unavailable(err)
 	}
@@ -566,7 +609,8 @@ func (s *redisStrategy) reserveDecr(ctx context.Context, r Request) (Order, bool
 	d := strings.Join([]string{r.Key, r.User, strconv.FormatInt(r.Qty, 10),
 		strconv.FormatFloat(r.UnitPrice, 'f', -1, 64), strconv.FormatInt(half, 10), r.Group, r.Coupon,
 		strconv.FormatInt(r.Now.UnixMilli(), 10), strconv.FormatInt(exp, 10), fp, "0"}, "\t")
-	_, err = s.fast.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	c, done := s.purchaser()
+	_, err = c.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.HSet(ctx, ks[4], id, d)
 		p.HSet(ctx, ks[5], id, "r")
 		p.ZAdd(ctx, ks[6], redis.Z{Score: float64(exp), Member: id})
@@ -577,6 +621,9 @@ func (s *redisStrategy) reserveDecr(ctx context.Context, r Request) (Order, bool
 		}
 		return nil
 	})
+	if werr := done(ctx, err == nil); err == nil {
+		err = werr
+	}
 	if err != nil {
 		return Order{}, false, unavailable(err)
 	}
