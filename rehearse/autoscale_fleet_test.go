@@ -62,7 +62,7 @@ func TestAutoscalerFleetProcesses(t *testing.T) {
 		t.Fatal(err)
 	}
 	to := TargetOptions{Strategy: "redis-lua", Redis: redis, RedisPrefix: "autoscale-fleet-" + strconv.FormatInt(time.Now().UnixNano(), 36) + ":"}
-	fleet, err := StartFleet(ctx, FleetOptions{Replicas: 1, Standby: 2, Target: to, Binary: flashloadBinary(t)})
+	fleet, err := StartFleet(ctx, FleetOptions{Replicas: 1, Standby: 2, Target: to, Binary: testenv.FlashloadBinary(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

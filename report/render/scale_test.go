@@ -8,9 +8,9 @@ import (
 	"github.com/flashload/flashload/report"
 )
 
-// scaled gives the fixture's live run and prediction autoscaler decisions every 15 s of scenario
+// scaledFixture gives the fixture's live run and prediction autoscaler decisions every 15 s of scenario
 // time: the live fleet one period behind the prediction on the way up.
-func scaled(t *testing.T) (*report.Run, *report.Summary) {
+func scaledFixture(t *testing.T) (*report.Run, *report.Summary) {
 	t.Helper()
 	tr := func(desired ...int) []report.ScalePoint {
 		out := make([]report.ScalePoint, len(desired))
@@ -27,7 +27,7 @@ func scaled(t *testing.T) (*report.Run, *report.Summary) {
 }
 
 func TestGoldenScaled(t *testing.T) {
-	run, pred := scaled(t)
+	run, pred := scaledFixture(t)
 	var b bytes.Buffer
 	if err := RehearsalText(&b, Rehearsal{Name: "ramp", Live: run.Summary, Played: pred, Full: pred, Report: "runs/x/report.html"}); err != nil {
 		t.Fatal(err)
@@ -47,7 +47,7 @@ func TestGoldenScaled(t *testing.T) {
 }
 
 func TestChartsScale(t *testing.T) {
-	run, pred := scaled(t)
+	run, pred := scaledFixture(t)
 	charts, err := Charts(run, pred)
 	if err != nil {
 		t.Fatal(err)
