@@ -292,6 +292,16 @@ func (a *autoscaler) Trace() []ScalePoint {
 	return slices.Clone(a.trace)
 }
 
+// points is the decisions so far as summary.json's scale[] (report.ScalePoint).
+func (a *autoscaler) points() []report.ScalePoint {
+	tr := a.Trace()
+	out := make([]report.ScalePoint, len(tr))
+	for i, p := range tr {
+		out[i] = report.ScalePoint{T: p.T.Seconds(), Util: p.Util, Ready: p.Ready, Desired: p.Desired}
+	}
+	return out
+}
+
 // newAutoscaler is the autoscaler of o's scaled fleet (o.Replicas serving, up to
 // o.MaxReplicas) and the engine's active set over every replica of the fleet.
 func newAutoscaler(o Options, fleet *Fleet) (*autoscaler, *engine.Active, error) {
@@ -318,7 +328,7 @@ func newAutoscaler(o Options, fleet *Fleet) (*autoscaler, *engine.Active, error)
 	}
 	stderr := o.Stderr
 	a := &autoscaler{as: as, fleet: fleet, active: active, play: play, slots: o.Target.Workers, perPod: perPod,
-		ready: ready, pending: map[int]pending{},
+		ready: ready, pending: map[int]pending{}, base: map[int]sample{},
 		stderr: func(f string, v ...any) { fmt.Fprintf(stderr, f+"\n", v...) }}
 	return a, active, nil
 }

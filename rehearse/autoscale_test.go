@@ -59,6 +59,9 @@ func TestRunAutoscaled(t *testing.T) {
 		t.Logf("t=%5.0fs util %3.0f%% ready %d → %d", p.T.Seconds(), p.Util*100, p.Ready, p.Desired)
 	}
 	sum := readSummary(t, out)
+	if len(sum.Scale) != len(tr) {
+		t.Errorf("summary.json has %d scale decisions, the autoscaler made %d", len(sum.Scale), len(tr))
+	}
 	if sum.Replicas.Min != 1 || sum.Replicas.Max < 3 {
 		t.Errorf("replicas %+v: want from 1 up to at least 3", sum.Replicas)
 	}

@@ -393,7 +393,9 @@ func rehearseOne(ctx context.Context, o Options, stores *Stores, proxies *Proxie
 	observe := o.Observe
 	var active *engine.Active
 	var scaler *autoscaler
+	var predicted []report.ScalePoint
 	if scaled {
+		predicted = predictScale(ctx, o)
 		if scaler, active, err = newAutoscaler(o, fleet); err != nil {
 			return Rehearsal{}, errors.Join(err, tgt.Stop(context.Background()))
 		}
@@ -422,6 +424,9 @@ func rehearseOne(ctx context.Context, o Options, stores *Stores, proxies *Proxie
 				sn := snap()
 				sn.Strategy = strategy
 				sn.Faults = faultLog.Records()
+				if scaler != nil {
+					sn.Scale, sn.PredictedScale = scaler.points(), predicted
+				}
 				return sn
 			}
 			if err := dashboard.Watch(pctx, src, stop, dashboard.Options{TTY: o.TTY, Out: o.Stdout, Err: o.Stderr}); err != nil {
@@ -446,6 +451,7 @@ func rehearseOne(ctx context.Context, o Options, stores *Stores, proxies *Proxie
 	r := Rehearsal{Strategy: strategy, Dir: dir, Live: live}
 	if scaler != nil {
 		r.Scale = scaler.Trace()
+		live.Summary.Scale = scaler.points()
 	}
 	// The gates parsed when the scenario was loaded; an error here would be a gate that does not.
 	pass, gerr := report.EvaluateGates(live.Summary, s.Gates)
@@ -489,16 +495,7 @@ func (r *Rehearsal) simulate(ctx context.Context, o Options) error {
 		c.Model = cal.Apply(s.Model)
 		cs = &c
 	}
-	if o.MaxReplicas > o.Replicas && o.Replicas > 0 {
-		// The prediction of the live fleet: its range, from its smallest size.
-		c := *cs
-		m := *c.Model
-		au := *m.Autoscaler
-		au.Min, au.Max, m.Replicas = o.Replicas, o.MaxReplicas, o.Replicas
-		m.Autoscaler, c.Model = &au, &m
-		cs = &c
-	}
-	played, err := sim.Run(ctx, cs, opts)
+	played, err := sim.Run(ctx, fleetScenario(cs, o), opts)
 	if err != nil {
 		return fmt.Errorf("played scale: %w", err)
 	}
@@ -514,6 +511,34 @@ func (r *Rehearsal) simulate(ctx context.Context, o Options) error {
 		return err
 	}
 	return render.WriteAll(filepath.Join(r.Dir, "sim-full"), full, nil)
+}
+
+// fleetScenario is s with the live fleet's replica range when the fleet is autoscaled
+// (--replicas MIN..MAX): the simulation predicts that fleet, from its smallest size.
+func fleetScenario(s *scenario.Scenario, o Options) *scenario.Scenario {
+	if o.MaxReplicas <= o.Replicas || o.Replicas <= 0 || s.Model == nil || s.Model.Autoscaler == nil {
+		return s
+	}
+	c := *s
+	m := *c.Model
+	au := *m.Autoscaler
+	au.Min, au.Max, m.Replicas = o.Replicas, o.MaxReplicas, o.Replicas
+	m.Autoscaler, c.Model = &au, &m
+	return &c
+}
+
+// predictScale is the simulator's decisions for the autoscaled fleet at the played scale, from
+// the scenario's model as written (before calibration), for the dashboard beside the live ones.
+func predictScale(ctx context.Context, o Options) []report.ScalePoint {
+	if o.NoSim {
+		return nil
+	}
+	run, err := sim.Run(ctx, fleetScenario(o.Scenario, o), sim.Options{Played: true, Seed: o.Seed, Wall: o.Wall, RateScale: o.RateScale})
+	if err != nil {
+		fmt.Fprintf(o.Stderr, "rehearse: no predicted replicas on the dashboard: %v\n", err)
+		return nil
+	}
+	return run.Summary.Scale
 }
 
 // writeShootout prints the comparison of the strategies and writes it as Markdown.

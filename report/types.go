@@ -123,6 +123,15 @@ type Replicas struct {
 	Max int `json:"max"`
 }
 
+// ScalePoint is one decision of an autoscaler: a live fleet's (rehearse --replicas MIN..MAX)
+// or the simulator's, every period of scenario time.
+type ScalePoint struct {
+	T       float64 `json:"t"`    // scenario seconds
+	Util    float64 `json:"util"` // utilisation over the period, 0..1
+	Ready   int     `json:"ready"`
+	Desired int     `json:"desired"`
+}
+
 // GateResult is one evaluated threshold.
 type GateResult struct {
 	Expr  string  `json:"expr"`
@@ -193,6 +202,9 @@ type Summary struct {
 	Concurrency []ConcurrencyBin `json:"concurrency,omitempty"`
 	// Capacity is a capacity search's result (--find-capacity), on the highest passing step.
 	Capacity *Capacity `json:"capacity,omitempty"`
+	// Scale is the autoscaler's decisions (a live autoscaled fleet, or the simulator with an
+	// hpa or kpa autoscaler): replicas over time at each decision.
+	Scale []ScalePoint `json:"scale,omitempty"`
 }
 
 // WindowStats is what the dashboard shows for one span of time (the last window, or the run so far).
@@ -246,6 +258,10 @@ type Snapshot struct {
 	Replicas        int
 	DesiredReplicas int
 	Autoscaler      string // the last decision, in words
+	// Scale is a live fleet's autoscaler decisions so far; PredictedScale the simulator's for
+	// the same fleet over the whole run (both in scenario time, set by the caller that knows).
+	Scale          []ScalePoint
+	PredictedScale []ScalePoint
 
 	Warnings []string // generator saturated, dropped arrivals, target unreachable
 	Faults   []Fault  // the scenario's faults applied so far (set by the caller that applies them)

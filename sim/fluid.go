@@ -53,7 +53,7 @@ type fluidSim struct {
 	utilN            float64
 	dbUtilSum        float64
 	dbUtilN          float64
-	lastScale        time.Duration
+	scale            scaleClock
 	lastDB           time.Duration
 	decision         Decision
 
@@ -173,7 +173,7 @@ func (f *fluidSim) run(end time.Duration, arrivals func(a, b time.Duration) floa
 		if tick&63 == 0 && stop != nil && stop() {
 			break
 		}
-		f.fleet.advance(now)
+		f.fleet.advance(f.scale.scenAt(now))
 		if db := f.svc.db; db != nil {
 			if f.shardsTo != f.shardsN && now >= f.reshardAt {
 				f.shardsN = f.shardsTo
@@ -190,8 +190,8 @@ func (f *fluidSim) run(end time.Duration, arrivals func(a, b time.Duration) floa
 		}
 		demands = f.collect(tick, demands[:0])
 		f.serve(now, tick, demands)
-		if p := f.svc.scaler.Period(); now-f.lastScale >= p {
-			f.scale(now)
+		if p := f.svc.scaler.Period(); f.scale.scenAt(now)-f.scale.scenAt(f.scale.last) >= p {
+			f.scaleStep(now)
 		}
 		f.gaugeTick(now)
 	}
@@ -661,14 +661,13 @@ func (f *fluidSim) record(now time.Duration, d *demand, st *jstep, cl uint8, n i
 	}
 }
 
-func (f *fluidSim) scale(now time.Duration) {
+func (f *fluidSim) scaleStep(now time.Duration) {
 	util, conc := 0.0, 0.0
 	if f.utilN > 0 {
 		util, conc = f.utilSum/f.utilN, f.concSum/f.utilN
 	}
 	f.utilSum, f.concSum, f.utilN = 0, 0, 0
-	f.lastScale = now
-	f.decision, _ = scaleStep(f.svc.scaler, &f.fleet, f.svc.min, f.svc.max, now, util, conc)
+	f.decision, _ = f.scale.decide(f.svc.scaler, &f.fleet, f.svc.min, f.svc.max, now, util, conc)
 	// Requests queued at removed replicas are not lost: the backlog is carried by the rest.
 }
 

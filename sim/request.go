@@ -134,7 +134,7 @@ type requestSim struct {
 	cpuArea   float64
 	coreArea  float64
 	sysArea   float64
-	lastScale time.Duration
+	scale     scaleClock
 	lastDB    time.Duration
 	dbQueries int64
 	dbMark    int64
@@ -188,7 +188,8 @@ func (s *requestSim) run(end time.Duration, stop func() bool) {
 		s.k.Schedule(Event{At: t, Kind: evArrival})
 	}
 	if _, fixed := s.svc.scaler.(Fixed); !fixed {
-		s.k.Schedule(Event{At: s.svc.scaler.Period(), Kind: evScale})
+		s.scale.next = s.svc.scaler.Period()
+		s.k.Schedule(Event{At: s.scale.wallAt(s.scale.next), Kind: evScale})
 	}
 	if s.gauge != nil || s.svc.db != nil {
 		s.gaugeDt = max(s.gaugeDt, time.Second)
@@ -228,7 +229,8 @@ func (s *requestSim) run(end time.Duration, stop func() bool) {
 		case evScale:
 			s.scaleDecision(now)
 			if now < s.end {
-				s.k.Schedule(Event{At: now + s.svc.scaler.Period(), Kind: evScale})
+				s.scale.next += s.svc.scaler.Period()
+				s.k.Schedule(Event{At: max(now, s.scale.wallAt(s.scale.next)), Kind: evScale})
 			}
 		case evReady:
 			s.podsReady(now)
@@ -542,18 +544,19 @@ func (s *requestSim) breakerCount(now time.Duration, failed bool) {
 }
 
 func (s *requestSim) scaleDecision(now time.Duration) {
-	p := s.svc.scaler.Period()
-	util := 0.0
+	util, conc := 0.0, 0.0
 	if s.coreArea > 0 {
 		util = s.cpuArea / s.coreArea
 	}
-	conc := s.sysArea / p.Seconds()
+	if dt := (now - s.scale.last).Seconds(); dt > 0 {
+		conc = s.sysArea / dt
+	}
 	s.cpuArea, s.coreArea, s.sysArea = 0, 0, 0
 	before := len(s.fleet.starting)
-	d, removed := scaleStep(s.svc.scaler, &s.fleet, s.svc.min, s.svc.max, now, util, conc)
+	d, removed := s.scale.decide(s.svc.scaler, &s.fleet, s.svc.min, s.svc.max, now, util, conc)
 	s.decision = d
 	if len(s.fleet.starting) > before {
-		s.k.Schedule(Event{At: now + s.svc.startup, Kind: evReady})
+		s.k.Schedule(Event{At: s.scale.wallAt(s.scale.scenAt(now) + s.svc.startup), Kind: evReady})
 	}
 	for i := len(s.reps) - 1; i >= 0 && removed > 0; i-- {
 		if r := &s.reps[i]; r.active {
@@ -569,7 +572,7 @@ func (s *requestSim) scaleDecision(now time.Duration) {
 }
 
 func (s *requestSim) podsReady(now time.Duration) {
-	for n := s.fleet.advance(now); n > 0; n-- {
+	for n := s.fleet.advance(s.scale.scenAt(now)); n > 0; n-- {
 		slot := -1
 		for i := range s.reps {
 			if !s.reps[i].live {

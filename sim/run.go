@@ -215,6 +215,12 @@ func (sm *Prepared) Run(ctx context.Context, rec *report.Recorder) (*report.Run,
 	}
 	var sold, paid int64
 	var reached time.Duration
+	var clock scaleClock
+	if sm.opts.Played {
+		// The autoscaler decides on scenario time, as a live fleet's does: the played run's
+		// trace is the prediction of rehearse --replicas MIN..MAX.
+		clock = scaleClock{scen: p.ScenarioAt, wall: p.WallAt, keep: true}
+	}
 	switch sm.mode {
 	case ModeRequest:
 		it := p.Arrivals()
@@ -223,12 +229,13 @@ func (sm *Prepared) Run(ctx context.Context, rec *report.Recorder) (*report.Run,
 			return a.Wall, ok
 		}
 		r := newRequestSim(sm.svc, sm.js, stock, sm.Seed(), sh, next)
-		r.gauge, r.soldOut = gauge, soldOut
+		r.gauge, r.soldOut, r.scale = gauge, soldOut, clock
 		if sm.opts.Played {
 			r.compress = p.CompressAt
 		}
 		r.run(end, stop)
 		sold, paid, reached = r.sold, r.paid, r.k.Now()
+		clock = r.scale
 	default:
 		dt := sm.opts.Tick
 		if dt <= 0 && sm.s.Model != nil {
@@ -246,12 +253,13 @@ func (sm *Prepared) Run(ctx context.Context, rec *report.Recorder) (*report.Run,
 		}
 		poisson := sm.s.Traffic.Arrivals != "uniform"
 		f := newFluidSim(sm.svc, sm.js, stock, sm.Seed(), sh, dt, strata, poisson)
-		f.gauge, f.soldOut = gauge, soldOut
+		f.gauge, f.soldOut, f.scale = gauge, soldOut, clock
 		if sm.opts.Played {
 			f.compress = p.CompressAt
 		}
 		f.run(end, func(a, b time.Duration) float64 { return p.Expected(b) - p.Expected(a) }, stop)
 		sold, paid, reached = int64(f.sold+0.5), int64(f.paid+0.5), end
+		clock = f.scale
 	}
 	sm.steps = ss.timelines()
 	partial := ctx.Err() != nil
@@ -260,6 +268,7 @@ func (sm *Prepared) Run(ctx context.Context, rec *report.Recorder) (*report.Run,
 	}
 	run := rec.Finish(end)
 	run.Summary.Partial = partial
+	run.Summary.Scale = clock.trace
 	var st int64
 	for _, k := range skus {
 		st += k.Stock

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/flashload/flashload/report"
 	"github.com/flashload/flashload/scenario"
 )
 
@@ -317,6 +318,52 @@ func usesDB(kind int) bool { return kind != kindView && kind != kindRequest }
 
 // cacheable says whether the cache can answer a request of this kind.
 func cacheable(kind int) bool { return kind == kindView || kind == kindRequest }
+
+// scaleClock is the autoscaler's clock in both modes: its periods, start-up delay and
+// stabilisation windows are scenario time, as a live fleet's are (rehearse --replicas
+// MIN..MAX), while the kernel runs on the run clock. scen and wall map one to the other (a
+// played run's compression); nil: the same clock. With keep, trace has every decision of a
+// scaler that is not Fixed.
+type scaleClock struct {
+	scen, wall func(time.Duration) time.Duration
+	keep       bool
+	next       time.Duration // scenario time of the next decision
+	last       time.Duration // run time of the last decision
+	trace      []report.ScalePoint
+}
+
+func (c *scaleClock) scenAt(now time.Duration) time.Duration {
+	if c.scen == nil {
+		return now
+	}
+	return c.scen(now)
+}
+
+// wallAt is the first run time at which the scenario clock reaches sc.
+func (c *scaleClock) wallAt(sc time.Duration) time.Duration {
+	if c.wall == nil {
+		return sc
+	}
+	w := c.wall(sc)
+	for i := 0; i < 1000 && c.scen(w) < sc; i++ {
+		w += time.Microsecond // rounding between the clocks: never before sc
+	}
+	return w
+}
+
+// decide plays one autoscaling period at run time now on the period's utilisation and
+// concurrency (scaleStep, on scenario time), records it, and returns the decision and the
+// ready pods removed.
+func (c *scaleClock) decide(sc Scaler, f *fleet, lo, hi int, now time.Duration, util, conc float64) (Decision, int) {
+	at := c.scenAt(now)
+	ready := f.ready
+	d, removed := scaleStep(sc, f, lo, hi, at, util, conc)
+	if _, fixed := sc.(Fixed); c.keep && !fixed {
+		c.trace = append(c.trace, report.ScalePoint{T: at.Seconds(), Util: util, Ready: ready, Desired: d.Desired})
+	}
+	c.last = now
+	return d, removed
+}
 
 // fleet is the replicas' life cycle, shared by both modes: pods asked for start at once and
 // serve after the start-up delay; pods taken away go starting ones first.

@@ -6,6 +6,10 @@
 //
 // then `flashload run --find-capacity` with the gate p(99) < 100ms against Erlang C's answer.
 // It prints one line per figure with the relative error; it asserts nothing.
+//
+// With -mode autoscale it rehearses a ramp on a live fleet of `serve --workers 4 --work
+// exp:20ms` replicas scaled 2..6 by the model's HPA and compares the live replica trace with
+// the simulator's at every decision (autoscale.go).
 package main
 
 import (
@@ -36,6 +40,9 @@ func main() {
 	secs := flag.Int("secs", 30, "seconds per live run")
 	dir := flag.String("dir", "", "where the runs go (default a temp dir)")
 	step := flag.Duration("step", 10*time.Second, "--find-capacity step")
+	mode := flag.String("mode", "known", "known (latency at 50/80/95% of a known capacity, calibration, --find-capacity) or autoscale (a live fleet's replica trace against the simulator's)")
+	compress := flag.Float64("compress", 10, "autoscale: the ramp's compression (17 scenario minutes)")
+	reuse := flag.Bool("reuse", false, "autoscale: compare the rehearsal already in -dir again instead of playing it")
 	flag.Parse()
 	if *dir == "" {
 		d, err := os.MkdirTemp("", "fidelity")
@@ -43,6 +50,14 @@ func main() {
 		*dir = d
 	}
 	check(os.MkdirAll(*dir, 0o755))
+	switch *mode {
+	case "known":
+	case "autoscale":
+		autoscale(*bin, *dir, *compress, *reuse)
+		return
+	default:
+		check(fmt.Errorf("-mode: known or autoscale, not %q", *mode))
+	}
 	addr := freeAddr()
 	srv := exec.Command(*bin, "serve", "--addr", addr, "--workers", fmt.Sprint(workers), "--work", "exp:"+mean.String(),
 		"--admin-token", token, "--max-rps", "0", "--max-inflight", "0")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"time"
 
@@ -82,9 +83,9 @@ func stepDir(dir string, i int, rate float64) string {
 
 // finishCapacity writes the highest passing step's run (with the search) to dir and prints the
 // search; no passing step is a gate failure (exit 3).
-func finishCapacity(c *capacityFlags, o *runOptions, dir string, s *scenario.Scenario, capa *report.Capacity, run *report.Run, err error) error {
+func finishCapacity(w io.Writer, dir string, s *scenario.Scenario, capa *report.Capacity, run *report.Run, err error) error {
 	if capa != nil {
-		if perr := render.CapacityText(o.Stdout, s.Name, capa); perr != nil {
+		if perr := render.CapacityText(w, s.Name, capa); perr != nil {
 			return perr
 		}
 	}
@@ -94,5 +95,5 @@ func finishCapacity(c *capacityFlags, o *runOptions, dir string, s *scenario.Sce
 	if err != nil {
 		return err
 	}
-	return finishRun(o.Stdout, dir, s, run)
+	return finishRun(w, dir, s, run)
 }

@@ -102,17 +102,23 @@ func TestFidelityFindCapacity(t *testing.T) {
 	if err := runLive(context.Background(), o); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
+	checkCapacitySearch(t, dir, out.String())
+}
+
+// checkCapacitySearch checks the capacity search written to dir: the search itself, not the
+// machine's speed (how close the found rate comes to Erlang C's 749/s is measured by
+// scripts/fidelity, docs/simulator.md, not asserted here): some step passed and some failed,
+// max_rate is the highest passing step, and the run directory holds that step's run.
+func checkCapacitySearch(t *testing.T, dir, out string) *report.Capacity {
+	t.Helper()
 	run, err := report.ReadRun(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := run.Summary.Capacity
 	if c == nil || len(c.Steps) < 3 {
-		t.Fatalf("capacity %+v\n%s", c, out.String())
+		t.Fatalf("capacity %+v\n%s", c, out)
 	}
-	// The search itself, not the machine's speed (how close the found rate comes to Erlang C's
-	// 749/s is measured by scripts/fidelity, docs/simulator.md, not asserted here): some step
-	// passed and some failed, and max_rate is the highest passing step.
 	var best, lowestFail float64
 	lowestFail = math.Inf(1)
 	for _, st := range c.Steps {
@@ -123,11 +129,33 @@ func TestFidelityFindCapacity(t *testing.T) {
 		}
 	}
 	if best == 0 || math.IsInf(lowestFail, 1) || c.MaxRate != best {
-		t.Errorf("max rate %.0f/s, highest passing step %.0f/s, lowest failing step %.0f/s: want a boundary found\n%s", c.MaxRate, best, lowestFail, out.String())
+		t.Errorf("max rate %.0f/s, highest passing step %.0f/s, lowest failing step %.0f/s: want a boundary found\n%s", c.MaxRate, best, lowestFail, out)
 	}
-	t.Logf("max rate %.0f/s (Erlang C 749/s; on a loaded machine late timers cost capacity)", c.MaxRate)
 	if run.Summary.Requests.Total == 0 || len(run.Summary.Gates) == 0 || !run.Summary.Gates[0].Pass {
 		t.Errorf("the run directory is not the highest passing step: %+v", run.Summary.Gates)
 	}
-	t.Logf("max rate %.0f/s in %d steps", c.MaxRate, len(c.Steps))
+	t.Logf("max rate %.0f/s in %d steps (Erlang C 749/s; on a loaded machine late timers cost capacity)", c.MaxRate, len(c.Steps))
+	return c
+}
+
+// rehearse --find-capacity: the same search, each step a rehearsal of its own (a fresh
+// in-process target of 8 slots of an exponential 10 ms), finds a boundary, keeps every step
+// under steps/ and the highest passing one as the run directory's run.
+func TestRehearseFindCapacity(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a dozen 1.5 s live steps")
+	}
+	dir := t.TempDir()
+	var out bytes.Buffer
+	o := &rehearseOptions{Name: writeFidelity(t, 400, 2*time.Second),
+		Capacity: capacityFlags{Find: true, Step: 1500 * time.Millisecond, StartRate: 400, Precision: 0.05}}
+	o.Work, o.Target.Workers, o.Out, o.Stdout, o.Stderr = "exp:10ms", 8, dir, &out, &out
+	if err := rehearseRun(context.Background(), o); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	c := checkCapacitySearch(t, dir, out.String())
+	steps, err := os.ReadDir(filepath.Join(dir, "steps"))
+	if err != nil || len(steps) != len(c.Steps) {
+		t.Errorf("%d step directories (%v), %d steps", len(steps), err, len(c.Steps))
+	}
 }

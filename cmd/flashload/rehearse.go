@@ -4,12 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/flashload/flashload/rehearse"
+	"github.com/flashload/flashload/report"
 	"github.com/flashload/flashload/report/dashboard"
 	"github.com/flashload/flashload/report/metrics"
 	"github.com/flashload/flashload/scenario"
@@ -28,6 +34,7 @@ type rehearseOptions struct {
 	NoTUI       bool
 	MetricsAddr string // --metrics-addr
 	Replicas    string // --replicas N or MIN..MAX
+	Capacity    capacityFlags
 }
 
 func newRehearseCmd() *cobra.Command {
@@ -70,6 +77,11 @@ holds one of N slots for a time drawn from DIST, waiting first come, first serve
 takes the scenario model's service_time and workers_per_replica, so the simulator's prediction
 and the measurement describe the same queue.
 
+--find-capacity searches the highest constant rate at which every gate holds, as run
+--find-capacity does: each step a rehearsal of its own at one rate (fresh stores and target, no
+simulation), kept under steps/; the run directory holds the highest passing step with
+capacity {max_rate, steps} in summary.json.
+
 Exit codes: 0 when every gate of the scenario passed on the measured run, 3 when one failed (or,
 with --strategies, on any strategy), 2 on bad input, 1 on a runtime error.`,
 		Example: `  flashload rehearse
@@ -77,7 +89,9 @@ with --strategies, on any strategy), 2 on bad input, 1 on a runtime error.`,
   flashload rehearse --strategies memory,naive --wall 20s
   flashload rehearse --strategy redis-lua --redis redis://127.0.0.1:6379/0
   flashload rehearse midnight-flash-sale --strategies all --wall 10s
-  flashload rehearse --replicas 3 --strategy pg-row --wall 20s`,
+  flashload rehearse --replicas 3 --strategy pg-row --wall 20s
+  flashload rehearse ramp.yaml --replicas 2..6 --workers 4 --work exp:20ms
+  flashload rehearse fidelity.yaml --workers 8 --work exp:10ms --find-capacity --start-rate 400`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Name = scenario.DefaultScenario
@@ -109,6 +123,7 @@ with --strategies, on any strategy), 2 on bad input, 1 on a runtime error.`,
 	f.IntVar(&o.Target.MaxInflight, "max-inflight", target.DefaultMaxInflight, "target: in-flight requests above which purchases are shed (503 SHED); 0 no limit")
 	f.Float64Var(&o.Target.MaxRPS, "max-rps", target.DefaultMaxRPS, "target: requests per second above which answers are 429 RATE_LIMITED; 0 no limit")
 	f.DurationVar(&o.Target.ReservationTTL, "reservation-ttl", target.DefaultReservationTTL, "target: how long an unpaid reservation holds its stock")
+	o.Capacity.register(cmd, 10*time.Second, "rehearses (fresh stores and target each, no simulation)")
 	return cmd
 }
 
@@ -140,6 +155,9 @@ func rehearseRun(ctx context.Context, o *rehearseOptions) error {
 		fmt.Fprintf(o.Stderr, "metrics: http://%s/metrics\n", ms.Addr())
 		ro.Observe = ms.Observe
 	}
+	if o.Capacity.Find {
+		return rehearseCapacity(ctx, o, ro)
+	}
 	res, err := rehearse.Run(ctx, ro)
 	var ie *rehearse.InputError
 	if errors.As(err, &ie) {
@@ -152,4 +170,45 @@ func rehearseRun(ctx context.Context, o *rehearseOptions) error {
 		return gateErr(fmt.Errorf("gates failed on %s", strings.Join(failed, ", ")))
 	}
 	return nil
+}
+
+// rehearseCapacity is rehearse --find-capacity: the search of run --find-capacity, each step a
+// rehearsal of the scenario at one constant rate (report.FindCapacity via capacityFlags.search),
+// written under the run directory's steps/; the highest passing step is the run directory's run.
+func rehearseCapacity(ctx context.Context, o *rehearseOptions, ro rehearse.Options) error {
+	s := ro.Scenario
+	if len(ro.Strategies) > 1 || slices.Contains(ro.Strategies, rehearse.AllStrategies) {
+		return usageErr(errors.New("--find-capacity rehearses one strategy: give --strategy"))
+	}
+	dir := ro.Out
+	if dir == "" {
+		dir = report.DefaultRunDir(s.Name, time.Now())
+	}
+	tmp, err := os.MkdirTemp("", "flashload-capacity")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	step := 0
+	capa, run, err := o.Capacity.search(ctx, dir, s, scenario.PlayOptions{Wall: ro.Wall, RateScale: ro.RateScale},
+		func(ctx context.Context, sc *scenario.Scenario) (*report.Run, error) {
+			so := ro
+			so.Scenario, so.Wall, so.RateScale, so.NoSim, so.TTY = sc, 0, 0, true, false
+			so.Stdout = io.Discard
+			step++
+			so.Out = filepath.Join(tmp, strconv.Itoa(step))
+			res, err := rehearse.Run(ctx, so)
+			var ie *rehearse.InputError
+			if errors.As(err, &ie) {
+				return nil, usageErr(err)
+			}
+			if err != nil {
+				return nil, err
+			}
+			if len(res.Rehearsals) != 1 {
+				return nil, fmt.Errorf("capacity step: %d rehearsals, want 1", len(res.Rehearsals))
+			}
+			return res.Rehearsals[0].Live, nil
+		})
+	return finishCapacity(o.Stdout, dir, s, capa, run, err)
 }

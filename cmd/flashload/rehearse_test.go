@@ -26,6 +26,8 @@ func TestRehearseBadInput(t *testing.T) {
 		{Name: "double-eleven", Strategy: "memory", Options: rehearse.Options{Strategies: []string{"naive"}}},
 		{Name: "no-such-scenario"},
 		{Name: "double-eleven", Options: rehearse.Options{Wall: -time.Second}},
+		{Name: "double-eleven", Options: rehearse.Options{Strategies: []string{"memory", "naive"}}, Capacity: capacityFlags{Find: true, Step: time.Second, Precision: 0.05}},
+		{Name: "double-eleven", Capacity: capacityFlags{Find: true, Step: 0, Precision: 0.05}},
 	}
 	for _, o := range cases {
 		var buf bytes.Buffer

@@ -201,7 +201,7 @@ func runLive(ctx context.Context, o *runOptions) error {
 			so.Play = scenario.PlayOptions{Segment: seg}
 			return engine.Run(ctx, step, so)
 		})
-		return finishCapacity(&o.Capacity, o, dir, s, capa, run, err)
+		return finishCapacity(o.Stdout, dir, s, capa, run, err)
 	}
 	rc, err := coordinate(ctx, o, s, seg, &eo, stop)
 	if err != nil {

@@ -104,6 +104,7 @@ func (m model) salePanel(w int) string {
 		if s.Autoscaler != "" {
 			b.WriteString("\n" + st.dim.Render("autoscaler: ") + s.Autoscaler)
 		}
+		b.WriteString(m.scaleLines(w))
 	}
 	return b.String()
 }

@@ -67,6 +67,9 @@ func Charts(run *report.Run, predicted *report.Summary) ([]Chart, error) {
 			{"replicas", xs(s.Timeline, func(p report.TimelinePoint) float64 { return float64(p.Replicas) }), false},
 		}, pred(func(p report.TimelinePoint) float64 { return float64(p.Replicas) })...)})
 	}
+	if sp, ok := scaleSpec(s, predicted, div); ok {
+		specs = append(specs, sp)
+	}
 	var charts []Chart
 	for _, sp := range specs {
 		sp.faults = s.Faults

@@ -96,6 +96,19 @@ func Calibration(w io.Writer, measured, predicted *report.Summary) error {
 	row("service p99", m.ServiceTimeMs.P99, func(s *report.Summary) float64 { return s.ServiceTimeMs.P99 }, "ms")
 	row("errors", float64(m.Requests.Failed), func(s *report.Summary) float64 { return float64(s.Requests.Failed) }, "")
 	row("shed", float64(m.Requests.Shed), func(s *report.Summary) float64 { return float64(s.Requests.Shed) }, "")
+	if len(m.Scale) > 0 {
+		// The autoscaler's decisions: levels of desired replicas, and the largest distance at a decision.
+		if p == nil || len(p.Scale) == 0 {
+			fmt.Fprintf(tw, "replicas (decisions)\t%s\t-\t-\t\n", ScaleLevelsText(m.Scale))
+		} else {
+			d := report.CompareScale(m.Scale, p.Scale)
+			lag := "never"
+			if !math.IsInf(d.MaxLagS, 1) {
+				lag = dur(d.MaxLagS)
+			}
+			fmt.Fprintf(tw, "replicas (decisions)\t%s\t%s\t±%d, %s\t\n", ScaleLevelsText(m.Scale), ScaleLevelsText(p.Scale), d.MaxReplicas, lag)
+		}
+	}
 	return tw.Flush()
 }
 

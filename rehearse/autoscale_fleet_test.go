@@ -1,0 +1,157 @@
+package rehearse
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/flashload/flashload/internal/testenv"
+	"github.com/flashload/flashload/scenario"
+	"github.com/flashload/flashload/scenario/engine"
+	"github.com/flashload/flashload/target/inventory"
+)
+
+// requestsTotal is the sum of a replica's flashload_target_requests_total series.
+func requestsTotal(t *testing.T, url string) float64 {
+	t.Helper()
+	resp, err := quick.Get(url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("%s/metrics: %s", url, resp.Status)
+	}
+	var n float64
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		name, v, ok := strings.Cut(sc.Text(), " ")
+		if ok && (name == "flashload_target_requests_total" || strings.HasPrefix(name, "flashload_target_requests_total{")) {
+			f, _ := strconv.ParseFloat(v, 64)
+			n += f
+		}
+	}
+	return n
+}
+
+// alive says whether process pid exists (signal 0).
+func alive(pid int) bool {
+	return pid > 0 && !errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
+}
+
+// TestAutoscalerFleetProcesses: the live autoscaler's scale-up and scale-down on real serve
+// processes. Up from 1 to 3: two processes start (their pids exist), join the engine's active
+// set once they listen and the start-up delay has passed, and a sale played through the engine
+// reaches them (their request counters grow). Down to 1: the two leave the active set, their
+// processes end (the pids are gone, their ports refuse), and the next sale goes to replica 0
+// alone with no failed request.
+func TestAutoscalerFleetProcesses(t *testing.T) {
+	needStore(t, inventory.Redis)
+	ctx := context.Background()
+	redis := "redis://" + testenv.RedisAddr(t) + "/0"
+	scaled, err := scenario.Parse("ramp.yaml", []byte(rampScenario))
+	if err != nil {
+		t.Fatal(err)
+	}
+	to := TargetOptions{Strategy: "redis-lua", Redis: redis, RedisPrefix: "autoscale-fleet-" + strconv.FormatInt(time.Now().UnixNano(), 36) + ":"}
+	fleet, err := StartFleet(ctx, FleetOptions{Replicas: 1, Standby: 2, Target: to, Binary: testenv.FlashloadBinary(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := fleet.Stop(context.Background()); err != nil {
+			t.Error(err)
+		}
+	}()
+	a, active, err := newAutoscaler(Options{Scenario: scaled, Replicas: 1, MaxReplicas: 3, Stderr: io.Discard}, fleet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fleet.Replicas[1].Running() || fleet.Replicas[2].Running() {
+		t.Fatal("standby replicas run before the autoscaler asks for them")
+	}
+
+	// Up: 1 → 3.
+	a.follow(ctx, 0, 3)
+	if len(a.pending) != 2 {
+		t.Fatalf("%d replicas starting, want 2", len(a.pending))
+	}
+	startup := a.as.Startup()
+	a.promote(ctx, startup-time.Nanosecond)
+	deadline := time.Now().Add(30 * time.Second) // a bound on process start, not a speed assertion
+	for len(a.ready) < 3 && time.Now().Before(deadline) {
+		a.promote(ctx, startup)
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !slices.Equal(active.List(), []int{0, 1, 2}) {
+		t.Fatalf("active replicas %v after scaling up, want [0 1 2] (pending %v)", active.List(), a.pending)
+	}
+	pids := []int{fleet.Replicas[1].Pid(), fleet.Replicas[2].Pid()}
+	for i, pid := range pids {
+		if !alive(pid) {
+			t.Fatalf("replica %d (pid %d) does not run", i+1, pid)
+		}
+		if err := healthy(fleet.Replicas[i+1].URL()); err != nil {
+			t.Fatalf("replica %d: %v", i+1, err)
+		}
+	}
+	sale := func() []float64 {
+		t.Helper()
+		before := make([]float64, 3)
+		for i, r := range fleet.Replicas {
+			if r.Running() {
+				before[i] = requestsTotal(t, r.URL())
+			}
+		}
+		run, err := engine.Run(ctx, tinySale(t, "100000", "150"), engine.Options{Target: strings.Join(fleet.URLs(), ","),
+			AdminURL: fleet.Replicas[0].URL(), AdminToken: fleet.AdminToken(), Setup: true, Active: active})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e := run.Summary.Requests.Errors; e > 0 {
+			t.Errorf("%d failed requests (%v)", e, run.Summary.Requests.ByError)
+		}
+		grew := make([]float64, 3)
+		for i, r := range fleet.Replicas {
+			if r.Running() {
+				grew[i] = requestsTotal(t, r.URL()) - before[i]
+			}
+		}
+		return grew
+	}
+	grew := sale()
+	for i, g := range grew {
+		if g <= 0 {
+			t.Errorf("replica %d served no request of the sale (requests by replica %v)", i, grew)
+		}
+	}
+
+	// Down: 3 → 1.
+	a.follow(ctx, 0, 1)
+	a.stops.Wait()
+	if !slices.Equal(active.List(), []int{0}) {
+		t.Fatalf("active replicas %v after scaling down, want [0]", active.List())
+	}
+	for i, pid := range pids {
+		if fleet.Replicas[i+1].Running() || alive(pid) {
+			t.Errorf("replica %d (pid %d) still runs after scaling down", i+1, pid)
+		}
+		if err := healthy(fleet.Replicas[i+1].URL()); err == nil {
+			t.Errorf("replica %d still answers after scaling down", i+1)
+		}
+	}
+	if !alive(fleet.Replicas[0].Pid()) {
+		t.Fatal("replica 0 stopped")
+	}
+	if grew := sale(); grew[0] <= 0 {
+		t.Errorf("replica 0 served no request after scaling down (%v)", grew)
+	}
+}
