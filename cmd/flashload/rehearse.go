@@ -17,7 +17,6 @@ import (
 	"github.com/flashload/flashload/rehearse"
 	"github.com/flashload/flashload/report"
 	"github.com/flashload/flashload/report/dashboard"
-	"github.com/flashload/flashload/report/metrics"
 	"github.com/flashload/flashload/scenario"
 	"github.com/flashload/flashload/target"
 	"github.com/flashload/flashload/target/inventory"
@@ -146,13 +145,12 @@ func rehearseRun(ctx context.Context, o *rehearseOptions) error {
 	case o.Strategy != "":
 		ro.Strategies = []string{o.Strategy}
 	}
-	if o.MetricsAddr != "" {
-		ms, err := metrics.Listen(o.MetricsAddr)
-		if err != nil {
-			return usageErr(err)
-		}
+	ms, err := listenMetrics(o.MetricsAddr, o.Stderr)
+	if err != nil {
+		return err
+	}
+	if ms != nil {
 		defer ms.Close()
-		fmt.Fprintf(o.Stderr, "metrics: http://%s/metrics\n", ms.Addr())
 		ro.Observe = ms.Observe
 	}
 	if o.Capacity.Find {

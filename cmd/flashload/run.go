@@ -15,7 +15,6 @@ import (
 	"github.com/flashload/flashload/faults"
 	"github.com/flashload/flashload/report"
 	"github.com/flashload/flashload/report/dashboard"
-	"github.com/flashload/flashload/report/metrics"
 	"github.com/flashload/flashload/report/render"
 	"github.com/flashload/flashload/scenario"
 	"github.com/flashload/flashload/scenario/engine"
@@ -186,13 +185,12 @@ func runLive(ctx context.Context, o *runOptions) error {
 			}
 		},
 	}
-	if o.MetricsAddr != "" {
-		ms, err := metrics.Listen(o.MetricsAddr)
-		if err != nil {
-			return usageErr(err)
-		}
+	ms, err := listenMetrics(o.MetricsAddr, o.Stderr)
+	if err != nil {
+		return err
+	}
+	if ms != nil {
 		defer ms.Close()
-		fmt.Fprintf(o.Stderr, "metrics: http://%s/metrics\n", ms.Addr())
 		eo.Observe = ms.Observe
 	}
 	if o.Capacity.Find {

@@ -14,7 +14,6 @@ import (
 	"github.com/flashload/flashload/coord"
 	"github.com/flashload/flashload/report"
 	"github.com/flashload/flashload/report/dashboard"
-	"github.com/flashload/flashload/report/metrics"
 	"github.com/flashload/flashload/report/render"
 )
 
@@ -78,14 +77,12 @@ func watchRun(ctx context.Context, o *watchOptions) error {
 	if o.Coordinate == "" || o.RunID == "" {
 		return usageErr(errors.New("watch needs --coordinate URL and --run-id ID"))
 	}
-	var ms *metrics.Server
-	if o.MetricsAddr != "" {
-		var err error
-		if ms, err = metrics.Listen(o.MetricsAddr); err != nil {
-			return usageErr(err)
-		}
+	ms, err := listenMetrics(o.MetricsAddr, o.Stderr)
+	if err != nil {
+		return err
+	}
+	if ms != nil {
 		defer ms.Close()
-		fmt.Fprintf(o.Stderr, "metrics: http://%s/metrics\n", ms.Addr())
 	}
 	w, err := coord.NewWatcher(ctx, coord.WatchOptions{URL: o.Coordinate, RunID: o.RunID, LostAfter: o.LostAfter})
 	if err != nil {
