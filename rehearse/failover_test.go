@@ -16,12 +16,8 @@ import (
 func needSentinel(t *testing.T) {
 	t.Helper()
 	needStore(t, inventory.Redis)
-	if _, err := stores.SentinelBin(); err != nil {
-		if testenv.Required() {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
+	_, err := stores.SentinelBin()
+	testenv.NeedBinary(t, err)
 }
 
 // TestSentinelFailover: a SENTINEL FAILOVER in the middle of a sale on redis-lua, with the

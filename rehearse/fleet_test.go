@@ -30,13 +30,7 @@ func needStore(t *testing.T, st inventory.Store) {
 	case inventory.Postgres:
 		_, err = stores.PostgresBin()
 	}
-	if err == nil {
-		return
-	}
-	if testenv.Required() {
-		t.Fatal(err)
-	}
-	t.Skip(err)
+	testenv.NeedBinary(t, err)
 }
 
 var quick = &http.Client{Timeout: 2 * time.Second}

@@ -12,13 +12,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flashload/flashload/internal/testenv"
+
 	"github.com/jackc/pgx/v5"
 )
 
 // The faults a rehearsal injects into its stores: kill, pause, resume, restart on the same port.
 func TestRedisKillPauseResumeRestart(t *testing.T) {
 	_, err := RedisBin()
-	needBinary(t, err)
+	testenv.NeedBinary(t, err)
 	ctx := context.Background()
 	r, err := StartRedis(ctx, Options{Dir: t.TempDir()})
 	if err != nil {
@@ -77,7 +79,7 @@ func TestRedisKillPauseResumeRestart(t *testing.T) {
 
 func TestPostgresKillRestartKeepsData(t *testing.T) {
 	_, err := PostgresBin()
-	needBinary(t, err)
+	testenv.NeedBinary(t, err)
 	ctx := context.Background()
 	pg, err := StartPostgres(ctx, Options{})
 	if err != nil {

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flashload/flashload/internal/testenv"
+
 	"github.com/redis/go-redis/v9"
 )
 
@@ -13,7 +15,7 @@ import (
 // the new primary. Then a kill of the new primary is failed over by the sentinels themselves.
 func TestRedisSentinelFailover(t *testing.T) {
 	_, err := SentinelBin()
-	needBinary(t, err)
+	testenv.NeedBinary(t, err)
 	ctx := context.Background()
 	rs, err := StartRedisSentinel(ctx, Options{})
 	if err != nil {

@@ -14,22 +14,9 @@ import (
 	"github.com/flashload/flashload/internal/testenv"
 )
 
-// needBinary fails under FLASHLOAD_REQUIRE_SERVICES (scripts/test installs the packages) and
-// skips elsewhere when a store's binary is missing.
-func needBinary(t *testing.T, err error) {
-	t.Helper()
-	if err == nil {
-		return
-	}
-	if testenv.Required() {
-		t.Fatal(err)
-	}
-	t.Skip(err)
-}
-
 func TestPostgresStartsAnswersAndCleansUp(t *testing.T) {
 	_, err := PostgresBin()
-	needBinary(t, err)
+	testenv.NeedBinary(t, err)
 	ctx := context.Background()
 	pg, err := StartPostgres(ctx, Options{}) // t.TempDir() is not the postgres user's to enter
 	if err != nil {
@@ -73,7 +60,7 @@ func TestPostgresStartsAnswersAndCleansUp(t *testing.T) {
 
 func TestRedisStartsAnswersAndCleansUp(t *testing.T) {
 	_, err := RedisBin()
-	needBinary(t, err)
+	testenv.NeedBinary(t, err)
 	ctx := context.Background()
 	r, err := StartRedis(ctx, Options{Dir: t.TempDir()})
 	if err != nil {

@@ -65,3 +65,17 @@ func dial(t testing.TB, addr, what, env string) {
 func Required() bool {
 	return os.Getenv("CI") != "" || os.Getenv("FLASHLOAD_REQUIRE_SERVICES") != ""
 }
+
+// NeedBinary is for a store's missing binary (err from internal/stores' lookups): under CI or
+// FLASHLOAD_REQUIRE_SERVICES (scripts/test installs the packages) the test fails, elsewhere it
+// skips. A nil err does nothing.
+func NeedBinary(t testing.TB, err error) {
+	t.Helper()
+	if err == nil {
+		return
+	}
+	if Required() {
+		t.Fatal(err)
+	}
+	t.Skip(err)
+}
