@@ -15,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -149,7 +148,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	}
 	s.opts, s.inv, s.token = opts, inv, []byte("Bearer "+opts.AdminToken)
 	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	s.cacheViews = strings.HasPrefix(opts.Strategy, "redis") || strings.HasPrefix(opts.Strategy, "pg-") || opts.Strategy == "tcc"
+	s.cacheViews = inventory.Shared(opts.Strategy) // a store round trip per count: cache the views
 	s.catVer.Store(-1)
 	s.guard.init()
 	if opts.MaxRPS > 0 {
