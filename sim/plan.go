@@ -195,21 +195,8 @@ func Plan(ctx context.Context, s *scenario.Scenario, o PlanOptions) (*PlanResult
 		}
 		res.PreScale, res.Replicas, res.Passing, res.Failing = pre, pre, pSum, fSum
 		res.Peak, res.ReplicaHours = pSum.Replicas.Max, ReplicaHours(pSum)
-		if shards > 0 {
-			slo, shi := 0, shards
-			for shi-slo > 1 {
-				mid := slo + (shi-slo)/2
-				pass, sum, err := try(withCeiling(base, ceil, pre, mid))
-				if err != nil {
-					return nil, err
-				}
-				if pass {
-					shi, res.Passing = mid, sum
-				} else {
-					slo = mid
-				}
-			}
-			res.Shards = shi
+		if err := leastShards(res, shards, try, func(k int) *scenario.Model { return withCeiling(base, ceil, pre, k) }); err != nil {
+			return nil, err
 		}
 		return res, nil
 	}
@@ -221,23 +208,33 @@ func Plan(ctx context.Context, s *scenario.Scenario, o PlanOptions) (*PlanResult
 	res.Replicas, res.Passing, res.Failing = hi, hiSum, loSum
 
 	// The database's starting shards at that floor.
-	if shards > 0 {
-		slo, shi := 0, shards
-		for shi-slo > 1 {
-			mid := slo + (shi-slo)/2
-			pass, sum, err := try(withCapacity(base, res.Replicas, mid))
-			if err != nil {
-				return nil, err
-			}
-			if pass {
-				shi, res.Passing = mid, sum
-			} else {
-				slo = mid
-			}
-		}
-		res.Shards = shi
+	if err := leastShards(res, shards, try, func(k int) *scenario.Model { return withCapacity(base, res.Replicas, k) }); err != nil {
+		return nil, err
 	}
 	return res, nil
+}
+
+// leastShards bisects the database's starting shards between 0 and shards (which passes, as
+// res.Passing does) down to the least that still passes, and records it in res.
+func leastShards(res *PlanResult, shards int, try func(*scenario.Model) (bool, *report.Summary, error), model func(shards int) *scenario.Model) error {
+	if shards <= 0 {
+		return nil
+	}
+	lo, hi := 0, shards
+	for hi-lo > 1 {
+		mid := lo + (hi-lo)/2
+		pass, sum, err := try(model(mid))
+		if err != nil {
+			return err
+		}
+		if pass {
+			hi, res.Passing = mid, sum
+		} else {
+			lo = mid
+		}
+	}
+	res.Shards = hi
+	return nil
 }
 
 // withCapacity copies the model with a replica floor and starting shards.
