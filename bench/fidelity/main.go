@@ -1,8 +1,11 @@
 // Command fidelity measures the simulator against a target of known capacity (scripts/fidelity):
 // `flashload serve --workers 8 --work exp:10ms` (8 slots of an exponential 10 ms: 800/s),
-// live runs at 50%, 80% and 95% of that capacity, and beside each
-//   - the simulator with the same model and Erlang C (M/M/8, exact): mean and p99 latency;
-//   - the simulator calibrated from the 50% run only (sim.Calibrate): p99;
+// live runs at 50%, 80% and 95% of that capacity (-repeat times, averaged), and beside each
+//   - the simulator with the same model: the average of -seeds simulated runs of the same length,
+//     their 10-90% spread and where the live figure falls among them (a 20 s run at 95% has a
+//     spread of about ±35% in its mean: one simulated run is no prediction);
+//   - Erlang C (M/M/8, exact, steady state): mean and p99 latency;
+//   - the simulator calibrated from the first 50% run only (sim.Calibrate);
 //
 // then `flashload run --find-capacity` with the gate p(99) < 100ms against Erlang C's answer.
 // It prints one line per figure with the relative error; it asserts nothing.
@@ -21,6 +24,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -43,6 +47,8 @@ func main() {
 	mode := flag.String("mode", "known", "known (latency at 50/80/95% of a known capacity, calibration, --find-capacity) or autoscale (a live fleet's replica trace against the simulator's)")
 	compress := flag.Float64("compress", 10, "autoscale: the ramp's compression (17 scenario minutes)")
 	reuse := flag.Bool("reuse", false, "autoscale: compare the rehearsal already in -dir again instead of playing it")
+	repeat := flag.Int("repeat", 1, "known: live runs at each load (their figures are averaged)")
+	seeds := flag.Int("seeds", 40, "known: simulated runs at each load, one seed each (the prediction is their average)")
 	flag.Parse()
 	if *dir == "" {
 		d, err := os.MkdirTemp("", "fidelity")
@@ -69,45 +75,54 @@ func main() {
 	capacity := float64(workers) / mean.Seconds()
 	fmt.Printf("target: serve --workers %d --work exp:%s (capacity %.0f/s) at %s; runs in %s, %ds each\n", workers, mean, capacity, url, *dir, *secs)
 
-	runs := map[float64]*report.Run{}
-	for _, load := range []float64{0.5, 0.8, 0.95} {
-		rate := load * capacity
-		path := writeScenario(*dir, rate, time.Duration(*secs)*time.Second)
-		out := filepath.Join(*dir, fmt.Sprintf("live-%.0f", load*100))
-		cmd := exec.Command(*bin, "run", path, "--target", url, "--out", out, "--no-tui")
-		cmd.Env = append(os.Environ(), "FLASHLOAD_ADMIN_TOKEN="+token)
-		if b, err := cmd.CombinedOutput(); err != nil && !gateFailed(err) {
-			fmt.Fprintf(os.Stderr, "%s\n", b)
+	loads := []float64{0.5, 0.8, 0.95}
+	runs := map[float64][]*report.Run{}
+	for i := range max(*repeat, 1) {
+		for _, load := range loads {
+			rate := load * capacity
+			path := writeScenario(*dir, rate, time.Duration(*secs)*time.Second)
+			out := filepath.Join(*dir, fmt.Sprintf("live-%.0f-%d", load*100, i+1))
+			cmd := exec.Command(*bin, "run", path, "--target", url, "--out", out, "--no-tui")
+			cmd.Env = append(os.Environ(), "FLASHLOAD_ADMIN_TOKEN="+token)
+			if b, err := cmd.CombinedOutput(); err != nil && !gateFailed(err) {
+				fmt.Fprintf(os.Stderr, "%s\n", b)
+				check(err)
+			}
+			r, err := report.ReadRun(out)
 			check(err)
+			runs[load] = append(runs[load], r)
 		}
-		r, err := report.ReadRun(out)
-		check(err)
-		runs[load] = r
 	}
-	cal, err := sim.Calibrate(runs[0.5])
+	cal, err := sim.Calibrate(runs[0.5][0])
 	check(err)
-	fmt.Printf("calibrated from the 50%% run: %d workers (found %v), %s %s\n", cal.Workers, cal.WorkersFound, cal.ServiceTime.Dist, cal.Mean.Round(time.Microsecond))
+	fmt.Printf("calibrated from the first 50%% run: %d workers (found %v), %s %s\n", cal.Workers, cal.WorkersFound, cal.ServiceTime.Dist, cal.Mean.Round(time.Microsecond))
 	for _, n := range cal.Notes {
 		fmt.Printf("  %s\n", n)
 	}
-	fmt.Printf("\n%-5s %-10s %9s %9s %7s %9s %7s %9s %7s\n", "load", "figure", "live", "sim", "err", "erlangC", "err", "calib.", "err")
-	for _, load := range []float64{0.5, 0.8, 0.95} {
-		live := runs[load].Summary
+	fmt.Printf("live: the average of %d run(s) of %ds; sim: the average of %d simulated runs of the same length (seeds 1..%d),\n"+
+		"  [p10..p90] their spread, 'at' where the live figure falls among them; Erlang C: steady state at the achieved rate\n", max(*repeat, 1), *secs, *seeds, *seeds)
+	fmt.Printf("\n%-5s %-8s %8s %8s %7s %-15s %5s %8s %7s %8s %7s\n", "load", "figure", "live", "sim", "err", "sim [p10..p90]", "at", "erlangC", "err", "calib.", "err")
+	for _, load := range loads {
+		var lv [2]float64
+		var lam float64
+		for _, r := range runs[load] {
+			lv[0] += r.Summary.LatencyMs.Mean / float64(len(runs[load]))
+			lv[1] += r.Summary.LatencyMs.P99 / float64(len(runs[load]))
+			lam += float64(r.Summary.Requests.Total) / r.Summary.DurationS / float64(len(runs[load]))
+		}
 		s, err := scenario.Load(filepath.Join(*dir, fmt.Sprintf("rate-%.0f.yaml", load*capacity)))
 		check(err)
-		known := simulate(s, s.Model)
-		calibrated := simulate(s, cal.Apply(s.Model))
-		lam := float64(live.Requests.Total) / live.DurationS
+		known := simulateSeeds(s, s.Model, *seeds)
+		calibrated := simulateSeeds(s, cal.Apply(s.Model), *seeds)
 		q := sim.MMc(workers, lam, 1/mean.Seconds())
 		ec := [2]float64{q.MeanSojourn() * 1000, q.SojournQuantile(0.99) * 1000}
-		lv := [2]float64{live.LatencyMs.Mean, live.LatencyMs.P99}
-		sv := [2]float64{known.LatencyMs.Mean, known.LatencyMs.P99}
-		cv := [2]float64{calibrated.LatencyMs.Mean, calibrated.LatencyMs.P99}
 		for i, name := range []string{"mean ms", "p99 ms"} {
-			fmt.Printf("%-5s %-10s %9.2f %9.2f %+6.1f%% %9.2f %+6.1f%% %9.2f %+6.1f%%\n", fmt.Sprintf("%.0f%%", load*100), name,
-				lv[i], sv[i], rel(sv[i], lv[i]), ec[i], rel(ec[i], lv[i]), cv[i], rel(cv[i], lv[i]))
+			k, c := known[i], calibrated[i]
+			fmt.Printf("%-5s %-8s %8.2f %8.2f %+6.1f%% %-15s %4.0f%% %8.2f %+6.1f%% %8.2f %+6.1f%%\n", fmt.Sprintf("%.0f%%", load*100), name,
+				lv[i], avg(k), rel(avg(k), lv[i]), fmt.Sprintf("[%.1f..%.1f]", quantile(k, 0.1), quantile(k, 0.9)), below(k, lv[i])*100,
+				ec[i], rel(ec[i], lv[i]), avg(c), rel(avg(c), lv[i]))
 		}
-		fmt.Printf("%-5s achieved %.1f/s of %.0f/s (Erlang C at the achieved rate)\n", "", lam, load*capacity)
+		fmt.Printf("%-5s achieved %.1f/s of %.0f/s\n", "", lam, load*capacity)
 	}
 
 	// --find-capacity against Erlang C's answer.
@@ -136,13 +151,45 @@ func main() {
 	fmt.Printf("find-capacity (p(99) < 100ms, %s steps): live %.1f/s, Erlang C %.1f/s: %+.1f%%\n", step, r.Summary.Capacity.MaxRate, lo, rel(r.Summary.Capacity.MaxRate, lo))
 }
 
-// simulate plays s with model m (same seed, same schedule) and returns the summary.
-func simulate(s *scenario.Scenario, m *scenario.Model) *report.Summary {
-	c := *s
-	c.Model = m
-	r, err := sim.Run(context.Background(), &c, sim.Options{Played: true, Mode: sim.ModeRequest})
-	check(err)
-	return r.Summary
+// simulateSeeds plays s with model m once per seed 1..n (same schedule, other random draws) and
+// returns each run's mean and p99 latency, ms.
+func simulateSeeds(s *scenario.Scenario, m *scenario.Model, n int) [2][]float64 {
+	var out [2][]float64
+	for seed := range int64(max(n, 1)) {
+		c := *s
+		c.Model = m
+		c.Seed = seed + 1
+		r, err := sim.Run(context.Background(), &c, sim.Options{Played: true, Mode: sim.ModeRequest})
+		check(err)
+		out[0] = append(out[0], r.Summary.LatencyMs.Mean)
+		out[1] = append(out[1], r.Summary.LatencyMs.P99)
+	}
+	return out
+}
+
+func avg(xs []float64) float64 {
+	var t float64
+	for _, x := range xs {
+		t += x
+	}
+	return t / float64(len(xs))
+}
+
+// quantile is the q-quantile of xs (nearest rank).
+func quantile(xs []float64, q float64) float64 {
+	ys := slices.Sorted(slices.Values(xs))
+	return ys[min(int(q*float64(len(ys))), len(ys)-1)]
+}
+
+// below is the share of xs below v: where a live figure falls among the simulated runs.
+func below(xs []float64, v float64) float64 {
+	n := 0
+	for _, x := range xs {
+		if x < v {
+			n++
+		}
+	}
+	return float64(n) / float64(len(xs))
 }
 
 func writeScenario(dir string, rate float64, d time.Duration) string {
