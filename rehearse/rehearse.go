@@ -488,7 +488,8 @@ func rehearseOne(ctx context.Context, o Options, stores *Stores, proxies *Proxie
 func (r *Rehearsal) simulate(ctx context.Context, o Options) error {
 	s := o.Scenario
 	fmt.Fprintf(o.Stderr, "rehearse: simulating %s at the played scale (calibrated) and at full scale\n", s.Name)
-	opts := sim.Options{Played: true, Seed: o.Seed, Wall: o.Wall, RateScale: o.RateScale} // the live run's overrides
+	// The live run's overrides, and its start: an absolute sale time counts from it.
+	opts := sim.Options{Played: true, Seed: o.Seed, Wall: o.Wall, RateScale: o.RateScale, StartedAt: r.Live.Summary.StartedAt}
 	cs := s
 	if cal, err := sim.Calibrate(r.Live); err == nil {
 		c := *s
@@ -499,7 +500,7 @@ func (r *Rehearsal) simulate(ctx context.Context, o Options) error {
 	if err != nil {
 		return fmt.Errorf("played scale: %w", err)
 	}
-	full, err := sim.Run(ctx, s, sim.Options{Seed: o.Seed})
+	full, err := sim.Run(ctx, s, sim.Options{Seed: o.Seed, StartedAt: r.Live.Summary.StartedAt})
 	if err != nil {
 		return fmt.Errorf("full scale: %w", err)
 	}

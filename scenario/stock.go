@@ -66,10 +66,8 @@ func (p *Play) fullScale() bool {
 // stockWindow is the scenario-time window over which StockScale compares arrivals: from the
 // sale's start to the full-scale sell-out moment the arrival curve predicts for k.
 func (p *Play) stockWindow(k *SKU) (from, until time.Duration) {
-	if off, ok := strings.CutPrefix(k.StartsAt, "+"); ok {
-		if d, err := ParseDuration(off); err == nil {
-			from = min(max(d, 0), secs(p.curve.dur))
-		}
+	if d, ok := SaleOffset(k.StartsAt); ok {
+		from = min(d, secs(p.curve.dur))
 	}
 	until = secs(p.curve.dur)
 	if u := p.s.unitsPerArrival(k); u > 0 && k.Stock > 0 {
@@ -102,22 +100,75 @@ func (s *Scenario) unitsPerArrival(k *SKU) float64 {
 
 // PlayedStock is k's stock scaled by StockScale, rounded up and at least 1; a stock of 0 or less
 // (unlimited) is kept.
-func (p *Play) PlayedStock(k *SKU) int64 {
-	f := p.StockScale(k)
-	if k.Stock <= 0 || f == 1 {
-		return k.Stock
+func (p *Play) PlayedStock(k *SKU) int64 { return scaleUnits(k.Stock, p.StockScale(k)) }
+
+// PlayedFirstNHalf is k's first-N-half-price count scaled as its stock (StockScale, rounded up,
+// at least 1; 0 stays 0), so the half-price share of the played stock is the file's.
+func (p *Play) PlayedFirstNHalf(k *SKU) int64 {
+	if k.Pricing == nil {
+		return 0
 	}
-	return max(1, int64(math.Ceil(float64(k.Stock)*f-1e-9)))
+	return scaleUnits(k.Pricing.FirstNHalf, p.StockScale(k))
 }
 
-// SKUs returns the scenario's SKUs with their played stock.
+// scaleUnits is n units scaled by f, rounded up and at least 1; n ≤ 0 is kept.
+func scaleUnits(n int64, f float64) int64 {
+	if n <= 0 || f == 1 {
+		return n
+	}
+	return max(1, int64(math.Ceil(float64(n)*f-1e-9)))
+}
+
+// SKUs returns the scenario's SKUs as this play sells them: the played stock and first-N-half
+// count (PlayedStock, PlayedFirstNHalf). The live engine sets the target up with them, the
+// simulator sells them, and rehearse's audit reads them.
 func (p *Play) SKUs() []SKU {
 	out := make([]SKU, len(p.s.SKUs))
 	copy(out, p.s.SKUs)
 	for i := range out {
-		out[i].Stock = p.PlayedStock(&p.s.SKUs[i])
+		k := &p.s.SKUs[i]
+		out[i].Stock = p.PlayedStock(k)
+		if pr := k.Pricing; pr != nil && pr.FirstNHalf > 0 {
+			cp := *pr
+			cp.FirstNHalf = p.PlayedFirstNHalf(k)
+			out[i].Pricing = &cp
+		}
 	}
 	return out
+}
+
+// SaleOffset reads a sale time (a SKU's starts_at or ends_at) that is an offset of scenario time
+// from the start ("+1h"); ok is false for an absolute time, an empty or an unreadable one.
+func SaleOffset(v string) (d time.Duration, ok bool) {
+	off, ok := strings.CutPrefix(v, "+")
+	if !ok {
+		return 0, false
+	}
+	d, err := ParseDuration(off)
+	if err != nil || d < 0 {
+		return 0, false
+	}
+	return d, true
+}
+
+// SaleAt is the run-clock moment of a sale time v (a SKU's starts_at or ends_at) in this play.
+// An offset is scenario time, played through the compression: the live engine hands the target
+// this moment (engine.PlayedSKUs), and the simulator opens the sale there. An absolute RFC 3339
+// time has no place on the scenario's clock (a scenario has no date): it is the moment of the
+// wall clock, counted from start, the run's start, as the target counts it from the moment it is
+// set up. ok is false for an empty or unreadable v (the validator reports those).
+func (p *Play) SaleAt(v string, start time.Time) (at time.Duration, ok bool) {
+	if v == "" {
+		return 0, false
+	}
+	if d, ok := SaleOffset(v); ok {
+		return p.WallAt(d), true
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return 0, false
+	}
+	return t.Sub(start), true
 }
 
 // Flash says whether a SKU is a flash sale (a per-user limit, pricing rules or a sale window)

@@ -163,3 +163,71 @@ journeys:
 		t.Errorf("stock_scale does not apply at full scale: %d", got)
 	}
 }
+
+// TestPlayedFirstNHalf: the first-N-half-price count is scaled with the stock, by the same
+// factor (rounded up, at least 1; 0 stays 0), and the full-scale play keeps the file's.
+func TestPlayedFirstNHalf(t *testing.T) {
+	s := &Scenario{Name: "x", RateScale: 0.01, SKUs: []SKU{
+		{SKU: "phone", Stock: 20000, Pricing: &Pricing{FirstNHalf: 100}},
+		{SKU: "pin", Stock: 3, Pricing: &Pricing{FirstNHalf: 1}},
+		{SKU: "mug", Stock: 50, Pricing: &Pricing{Ladder: &Ladder{Start: 1, Step: 0.1, Every: Duration(time.Hour)}}}},
+		Traffic: Traffic{StartRPS: 100, Stages: []Stage{{Duration: Duration(10e9), RPS: 100}}}}
+	for _, c := range []struct {
+		rate, stockScale float64
+		want             []int64
+	}{
+		{0, 0, []int64{1, 1, 0}},   // 100 × 0.01
+		{1, 0, []int64{100, 1, 0}}, // full scale
+		{0.25, 0, []int64{25, 1, 0}},
+		{0.01, 0.333, []int64{34, 1, 0}}, // stock_scale: 33.3 rounds up
+	} {
+		s.StockScale = c.stockScale
+		p, err := s.Play(PlayOptions{RateScale: c.rate})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, k := range p.SKUs() {
+			got := int64(0)
+			if k.Pricing != nil {
+				got = k.Pricing.FirstNHalf
+			}
+			if got != c.want[i] || got != p.PlayedFirstNHalf(&s.SKUs[i]) {
+				t.Errorf("rate %v stock_scale %v: %s first_n_half %d, want %d", c.rate, c.stockScale, k.SKU, got, c.want[i])
+			}
+		}
+	}
+	if s.SKUs[0].Pricing.FirstNHalf != 100 {
+		t.Error("Play.SKUs changed the scenario's pricing")
+	}
+}
+
+// TestSaleAt: an offset is scenario time played through the compression (stage by stage); an
+// absolute time counts from the run's start on the run clock; empty or unreadable is not a time.
+func TestSaleAt(t *testing.T) {
+	s := &Scenario{Name: "x", Compress: 10, Traffic: Traffic{StartRPS: 100, Stages: []Stage{
+		{Duration: Duration(100 * time.Second), RPS: 100}, {Duration: Duration(100 * time.Second), RPS: 100, Compress: 2}}}}
+	p, err := s.Play(PlayOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 11, 11, 0, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		v    string
+		want time.Duration
+		ok   bool
+	}{
+		{"+50s", 5 * time.Second, true},
+		{"+120s", 20 * time.Second, true}, // 10 s for the first stage, 20 s of scenario time at 2
+		{"+1h", 60 * time.Second, true},   // past the end: the end
+		{"2026-11-11T00:00:07Z", 7 * time.Second, true},
+		{"2026-11-10T23:59:50Z", -10 * time.Second, true},
+		{"", 0, false},
+		{"tomorrow", 0, false},
+		{"+soon", 0, false},
+	} {
+		got, ok := p.SaleAt(c.v, t0)
+		if got != c.want || ok != c.ok {
+			t.Errorf("SaleAt(%q) = %v %v, want %v %v", c.v, got, ok, c.want, c.ok)
+		}
+	}
+}

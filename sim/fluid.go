@@ -42,8 +42,10 @@ type fluidSim struct {
 	stock     []int64
 	stock0    []int64
 	stockF    []float64
+	win       []window // each SKU's sale window (always open unless Run places one)
 	sold      float64
 	paid      float64
+	paidSKU   []float64 // units paid per SKU
 	botBought []bool
 
 	brkOpenUntil time.Duration
@@ -73,6 +75,7 @@ type classKey struct {
 const (
 	clHit     uint8 = iota // answered by the cache
 	clCheap                // sold out / limit exceeded: answered without the database
+	clClosed               // outside the SKU's sale window: answered without the database
 	clWork                 // the application time and a database call (or the application time alone)
 	clShed                 // refused for load (rate shedding, queue limit)
 	clOpen                 // refused by the open circuit breaker
@@ -85,7 +88,9 @@ func newFluidSim(svc *service, js []journey, stock []int64, seed int64, out sink
 		carry: map[classKey]float64{}, stock: append([]int64(nil), stock...), stock0: stock, botBought: make([]bool, len(js))}
 	for _, s := range stock {
 		f.stockF = append(f.stockF, float64(s))
+		f.win = append(f.win, always)
 	}
+	f.paidSKU = make([]float64, len(stock))
 	for _, j := range js {
 		f.jw += j.weight
 	}
@@ -290,16 +295,22 @@ func (f *fluidSim) classes(now time.Duration, ds []demand) (dbN float64, purchas
 		}
 		d.share[clShed] = 1 - admit
 		st := &f.js[d.j].steps[d.step]
+		in := admit // the share inside the sale window: the tick's demand is spread over the tick
+		if d.kind == kindPurchase && st.sku >= 0 {
+			_, span := f.win[st.sku].within(now, now+f.dt)
+			in = admit * float64(span) / float64(f.dt)
+			d.share[clClosed] = admit - in
+		}
 		switch {
 		case d.kind == kindPurchase && st.sku >= 0 && f.stockF[st.sku] < float64(st.qty)-1e-9:
-			d.share[clCheap] = admit
+			d.share[clCheap] = in
 		case d.kind == kindPurchase && st.sameUser && f.botBought[d.j]:
-			d.share[clCheap] = admit
+			d.share[clCheap] = in
 		case cacheable(d.kind):
-			d.share[clHit] = admit * svc.hitRatio
-			d.share[clWork] = admit * (1 - svc.hitRatio)
+			d.share[clHit] = in * svc.hitRatio
+			d.share[clWork] = in * (1 - svc.hitRatio)
 		default:
-			d.share[clWork] = admit
+			d.share[clWork] = in
 		}
 		if d.kind == kindPurchase && d.share[clWork] > 0 {
 			purchaseWork = append(purchaseWork, i)
@@ -350,7 +361,7 @@ func (f *fluidSim) holding(ds []demand, dbWait, dbMean float64) (nAdm, mean, scv
 	var m1, m2 float64
 	for i := range ds {
 		d := &ds[i]
-		for _, c := range [...]uint8{clHit, clCheap} {
+		for _, c := range [...]uint8{clHit, clCheap, clClosed} {
 			if x := d.n * d.share[c]; x > 0 {
 				nAdm += x
 				m1 += x * svc.hitTime
@@ -450,7 +461,7 @@ func (f *fluidSim) replicas(ds []demand, nAdm, mean, scv, cpuWork float64) (q Qu
 		fs, ft := shedQ/nAdm, timedOut/nAdm
 		for i := range ds {
 			d := &ds[i]
-			for _, cl := range [...]uint8{clHit, clCheap, clWork} {
+			for _, cl := range [...]uint8{clHit, clCheap, clClosed, clWork} {
 				x := d.share[cl]
 				d.share[cl] = x * (1 - fs - ft)
 				d.share[clShed] += x * fs
@@ -479,8 +490,10 @@ func (f *fluidSim) reserve(now time.Duration, ds []demand, purchaseWork []int) {
 			take := math.Min(x, math.Floor(f.stockF[st.sku]/q+1e-9))
 			f.stockF[st.sku] -= take * q
 			if take > 0 && f.soldOut != nil && f.stockF[st.sku] < q-1e-9 {
-				// The last units went with this tick's demand, take/x of the way through the tick.
-				f.soldOut(st.sku, now+time.Duration(float64(f.dt)*take/x))
+				// The last units went with this tick's demand, take/x of the way through the
+				// part of the tick the sale is open.
+				from, span := f.win[st.sku].within(now, now+f.dt)
+				f.soldOut(st.sku, from+time.Duration(float64(span)*take/x))
 			}
 			if take < x {
 				d.share[clCheap] += (x - take) / d.n
@@ -511,7 +524,7 @@ func (f *fluidSim) settle(now time.Duration, tick int64, ds []demand, q Queue, f
 			if x <= 0 {
 				continue
 			}
-			status, code, errc := f.answerOf(d, cl)
+			status, code, errc := f.answerOf(now, d, cl)
 			n := f.take(classKey{d.flow, cl}, x)
 			f.record(now, d, st, cl, n, status, code, errc, q, fluid, w0, w1, dbWait, dbMean)
 			if cl != clOpen {
@@ -522,6 +535,9 @@ func (f *fluidSim) settle(now time.Duration, tick int64, ds []demand, q Queue, f
 			}
 			if d.kind == kindPay && status == 200 {
 				f.paid += x
+				if o := st.order; o >= 0 && j.steps[o].sku >= 0 {
+					f.paidSKU[j.steps[o].sku] += x * float64(j.steps[o].qty)
+				}
 			}
 			// Successors.
 			o := st.rules.ModelOutcome(status, code, errc)
@@ -553,9 +569,15 @@ func (f *fluidSim) settle(now time.Duration, tick int64, ds []demand, q Queue, f
 	}
 }
 
-func (f *fluidSim) answerOf(d *demand, cl uint8) (int, string, report.ErrorClass) {
+func (f *fluidSim) answerOf(now time.Duration, d *demand, cl uint8) (int, string, report.ErrorClass) {
 	st := &f.js[d.j].steps[d.step]
 	switch cl {
+	case clClosed:
+		code := codes.NotStarted
+		if w := f.win[st.sku]; now+f.dt > w.end && now >= w.open {
+			code = codes.SaleEnded
+		}
+		return codes.Status(code), code, report.ErrNone
 	case clShed:
 		return 503, codes.Shed, report.ErrNone
 	case clOpen:
@@ -690,7 +712,8 @@ func (f *fluidSim) gaugeTick(now time.Duration) {
 			g.StockLeft += f.stock[i]
 			// Whole units left: a fraction of a unit cannot be sold, so the SKU is sold out below one.
 			left := min(f.stock[i], int64(math.Floor(f.stockF[i]+1e-9)))
-			g.SKUs = append(g.SKUs, report.SKUStats{Stock: f.stock0[i], Left: left, Sold: f.stock0[i] - left}) // named by Run
+			g.SKUs = append(g.SKUs, report.SKUStats{Stock: f.stock0[i], Left: left, Sold: f.stock0[i] - left,
+				Paid: int64(f.paidSKU[i])}) // named by Run
 		}
 		f.gauge(now, g)
 	}

@@ -29,6 +29,7 @@ type jstep struct {
 	qty      int                // purchase: units per order (≥ 1)
 	coupon   bool               // purchase with a coupon (counted in coupon_redemption)
 	needsBuy bool               // pay/cancel: only after a reserved purchase
+	order    int                // pay/cancel: the journey's last purchase step before it (-1: none), whose order it settles
 	first    bool               // the journey's first request: it stands for the arrival (report.Result.First)
 }
 
@@ -102,6 +103,15 @@ func compileJourneys(s *scenario.Scenario, skuIndex map[string]int) []journey {
 			if cj.steps[i].kind >= 0 {
 				cj.steps[i].first = true
 				break
+			}
+		}
+		last := -1
+		for i := range cj.steps {
+			switch cj.steps[i].kind {
+			case kindPurchase:
+				last = i
+			case kindPay, kindCancel:
+				cj.steps[i].order = last
 			}
 		}
 		js = append(js, cj)

@@ -75,6 +75,8 @@ type session struct {
 	j      int16
 	step   int16
 	bought bool
+	osku   int16 // the SKU of the session's last reserved order (-1: none), which pay pays
+	oqty   int32 // its units
 }
 
 // stats are the per-request mode's own measurements, for the queueing oracles: waiting time
@@ -116,7 +118,9 @@ type requestSim struct {
 
 	stock      []int64
 	stock0     []int64
+	win        []window // each SKU's sale window (always open unless Run places one)
 	sold, paid int64
+	paidSKU    []float64 // units paid per SKU
 	botBought  []bool
 
 	shedWin   time.Duration
@@ -152,7 +156,10 @@ type requestSim struct {
 
 func newRequestSim(svc *service, js []journey, stock []int64, seed int64, out sink, next func() (time.Duration, bool)) *requestSim {
 	s := &requestSim{svc: svc, k: NewKernel(1024), rng: rand.New(rand.NewPCG(uint64(seed), 0x51ed)), out: out, js: js, next: next,
-		stock: append([]int64(nil), stock...), stock0: stock, botBought: make([]bool, len(js))}
+		stock: append([]int64(nil), stock...), stock0: stock, botBought: make([]bool, len(js)), paidSKU: make([]float64, len(stock))}
+	for range stock {
+		s.win = append(s.win, always)
+	}
 	for _, j := range js {
 		s.jw += j.weight
 	}
@@ -252,7 +259,7 @@ func (s *requestSim) startSession(now time.Duration) {
 		s.sess = append(s.sess, session{})
 		id = int32(len(s.sess) - 1)
 	}
-	s.sess[id] = session{j: int16(pickJourney(s.js, s.jw, s.rng))}
+	s.sess[id] = session{j: int16(pickJourney(s.js, s.jw, s.rng)), osku: -1}
 	s.advance(id, now)
 }
 
@@ -394,7 +401,13 @@ func (s *requestSim) begin(id int32, now time.Duration) {
 	ss := &s.sess[r.sess]
 	st := &s.js[ss.j].steps[r.step]
 	cost := 0.0
+	refused := ""
+	if r.kind == kindPurchase && st.sku >= 0 {
+		refused = s.win[st.sku].refusal(now)
+	}
 	switch {
+	case refused != "":
+		r.status, r.code, cost = int16(codes.Status(refused)), refused, s.svc.hitTime
 	case r.kind == kindPurchase && st.sku >= 0 && s.stock[st.sku] < int64(st.qty):
 		r.status, r.code, cost = 410, codes.SoldOut, s.svc.hitTime
 	case r.kind == kindPurchase && st.sameUser && s.botBought[ss.j]:
@@ -481,9 +494,13 @@ func (s *requestSim) outcome(r *request) (int, string) {
 		if st.sameUser {
 			s.botBought[ss.j] = true
 		}
+		ss.osku, ss.oqty = int16(st.sku), int32(st.qty)
 		return 201, codes.Reserved
 	case kindPay:
 		s.paid++
+		if ss.osku >= 0 {
+			s.paidSKU[ss.osku] += float64(ss.oqty)
+		}
 		return 200, codes.Paid
 	case kindCancel:
 		return 200, codes.Released
@@ -609,7 +626,8 @@ func (s *requestSim) gaugeTick(now time.Duration) {
 		for i := range s.stock {
 			g.Stock += s.stock0[i]
 			g.StockLeft += s.stock[i]
-			g.SKUs = append(g.SKUs, report.SKUStats{Stock: s.stock0[i], Left: s.stock[i], Sold: s.stock0[i] - s.stock[i]}) // named by Run
+			g.SKUs = append(g.SKUs, report.SKUStats{Stock: s.stock0[i], Left: s.stock[i], Sold: s.stock0[i] - s.stock[i],
+				Paid: int64(s.paidSKU[i])}) // named by Run
 		}
 		s.gauge(now, g)
 	}

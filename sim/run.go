@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"path/filepath"
 	"time"
 
@@ -51,7 +52,9 @@ type Options struct {
 	Recorder *report.Recorder
 	// Progress is called about once per virtual second with the virtual time reached.
 	Progress func(virtual time.Duration)
-	// StartedAt is copied to the summary; zero: now.
+	// StartedAt is copied to the summary; zero: now. It is the simulated run's start on the wall
+	// clock, from which an absolute sale time (a SKU's RFC 3339 starts_at or ends_at) counts, as
+	// the target counts it from the live run's start (scenario.Play.SaleAt).
 	StartedAt time.Time
 }
 
@@ -64,6 +67,8 @@ type Prepared struct {
 	js   []journey
 	mode string
 	opts Options
+	// started is the run's start on the wall clock: Options.StartedAt, else when it was prepared.
+	started time.Time
 
 	steps map[string][]StepWindow
 }
@@ -95,7 +100,10 @@ func Prepare(s *scenario.Scenario, o Options) (*Prepared, error) {
 	for i, k := range s.SKUs {
 		skuIndex[k.SKU] = i
 	}
-	sm := &Prepared{s: s, play: play, svc: svc, js: compileJourneys(s, skuIndex), opts: o}
+	sm := &Prepared{s: s, play: play, svc: svc, js: compileJourneys(s, skuIndex), opts: o, started: o.StartedAt}
+	if sm.started.IsZero() {
+		sm.started = time.Now().UTC()
+	}
 	sm.mode = o.Mode
 	if sm.mode == "" || sm.mode == ModeAuto {
 		if s.Model != nil && s.Model.Mode != "" {
@@ -151,12 +159,8 @@ func (sm *Prepared) requestsPerArrival() float64 {
 // time as the run clock, the played curve as the target rate).
 func (sm *Prepared) NewRecorder() *report.Recorder {
 	p := sm.play
-	started := sm.opts.StartedAt
-	if started.IsZero() {
-		started = time.Now().UTC()
-	}
 	return report.NewRecorder(report.RecorderOptions{
-		Name: sm.s.Name, Mode: "sim", Seed: sm.Seed(), StartedAt: started,
+		Name: sm.s.Name, Mode: "sim", Seed: sm.Seed(), StartedAt: sm.started,
 		Strategy: "model/" + sm.mode, Duration: p.WallDuration(),
 		TargetRate: p.WallRate, TargetCount: p.Expected, ScenarioAt: p.ScenarioAt, ScenarioDuration: p.ScenarioDuration(),
 		CompressAt: p.CompressAt,
@@ -213,7 +217,10 @@ func (sm *Prepared) Run(ctx context.Context, rec *report.Recorder) (*report.Run,
 			rec.MarkSoldOut(skus[i].SKU, at)
 		}
 	}
+	win := saleWindows(p, skus, sm.started)
 	var sold, paid int64
+	var left []int64
+	var paidSKU []float64
 	var reached time.Duration
 	var clock scaleClock
 	if sm.opts.Played {
@@ -229,12 +236,13 @@ func (sm *Prepared) Run(ctx context.Context, rec *report.Recorder) (*report.Run,
 			return a.Wall, ok
 		}
 		r := newRequestSim(sm.svc, sm.js, stock, sm.Seed(), sh, next)
-		r.gauge, r.soldOut, r.scale = gauge, soldOut, clock
+		r.gauge, r.soldOut, r.scale, r.win = gauge, soldOut, clock, win
 		if sm.opts.Played {
 			r.compress = p.CompressAt
 		}
 		r.run(end, stop)
 		sold, paid, reached = r.sold, r.paid, r.k.Now()
+		left, paidSKU = r.stock, r.paidSKU
 		clock = r.scale
 	default:
 		dt := sm.opts.Tick
@@ -253,12 +261,16 @@ func (sm *Prepared) Run(ctx context.Context, rec *report.Recorder) (*report.Run,
 		}
 		poisson := sm.s.Traffic.Arrivals != "uniform"
 		f := newFluidSim(sm.svc, sm.js, stock, sm.Seed(), sh, dt, strata, poisson)
-		f.gauge, f.soldOut, f.scale = gauge, soldOut, clock
+		f.gauge, f.soldOut, f.scale, f.win = gauge, soldOut, clock, win
 		if sm.opts.Played {
 			f.compress = p.CompressAt
 		}
 		f.run(end, func(a, b time.Duration) float64 { return p.Expected(b) - p.Expected(a) }, stop)
 		sold, paid, reached = int64(f.sold+0.5), int64(f.paid+0.5), end
+		left, paidSKU = make([]int64, len(stock)), f.paidSKU
+		for i := range left {
+			left[i] = min(f.stock[i], int64(math.Floor(f.stockF[i]+1e-9))) // whole units
+		}
 		clock = f.scale
 	}
 	sm.steps = ss.timelines()
@@ -274,6 +286,9 @@ func (sm *Prepared) Run(ctx context.Context, rec *report.Recorder) (*report.Run,
 		st += k.Stock
 	}
 	run.Summary.Audit = report.Audit{Checked: true, Stock: st, Sold: sold, Paid: paid, Violations: []string{}}
+	// Per SKU, the model's inventory at the end (the last gauge reading may precede the last
+	// answers), with the sell-out moments the run marked.
+	report.ApplySKUAudit(run.Summary, skuAudit(skus, stock, left, paidSKU))
 	if st > 0 {
 		if run.Summary.Rates == nil {
 			run.Summary.Rates = map[string]report.Ratio{}

@@ -184,12 +184,21 @@ func scenariosShowRun(opts *scenariosOptions, arg string) error {
 		if k.LimitPerUser > 0 {
 			fmt.Fprintf(w, ", %d per user", k.LimitPerUser)
 		}
+		if k.StartsAt != "" {
+			fmt.Fprintf(w, ", on sale from %s", k.StartsAt)
+		}
+		if k.EndsAt != "" {
+			fmt.Fprintf(w, ", until %s", k.EndsAt)
+		}
 		if p := k.Pricing; p != nil {
 			if l := p.Ladder; l != nil {
 				fmt.Fprintf(w, ", ladder %g× −%g every %s (floor %g× cost)", l.Start, l.Step, render.ShortDuration(l.Every.D()), l.FloorOverCost)
 			}
 			if p.FirstNHalf > 0 {
 				fmt.Fprintf(w, ", first %d half price", p.FirstNHalf)
+				if played := live.PlayedFirstNHalf(&s.SKUs[i]); played != p.FirstNHalf {
+					fmt.Fprintf(w, " (live %d)", played)
+				}
 			}
 		}
 		fmt.Fprintln(w)

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"strings"
 	"time"
 
 	"github.com/flashload/flashload/scenario"
@@ -19,10 +18,7 @@ func PlayedSKUs(skus []scenario.SKU, p *scenario.Play) []scenario.SKU {
 		// The ladder's step ("5% off every hour") is scenario time too: played at the
 		// compression where the sale opens, the price drops as often along the curve.
 		if pr := out[i].Pricing; pr != nil && pr.Ladder != nil && pr.Ladder.Every > 0 {
-			from := time.Duration(0)
-			if off, ok := strings.CutPrefix(skus[i].StartsAt, "+"); ok {
-				from, _ = scenario.ParseDuration(off)
-			}
+			from, _ := scenario.SaleOffset(skus[i].StartsAt)
 			every := p.WallAt(from+pr.Ladder.Every.D()) - p.WallAt(from)
 			if every <= 0 {
 				every = time.Millisecond
@@ -37,13 +33,13 @@ func PlayedSKUs(skus []scenario.SKU, p *scenario.Play) []scenario.SKU {
 	return out
 }
 
+// playedOffset is an offset's run-clock moment (scenario.Play.SaleAt, where the simulator opens
+// the sale too), still an offset: the target counts it from the moment it is set up, the run's
+// start. An absolute time is kept; the target reports an unreadable one.
 func playedOffset(v string, p *scenario.Play) string {
-	if !strings.HasPrefix(v, "+") {
+	if _, ok := scenario.SaleOffset(v); !ok {
 		return v
 	}
-	d, err := scenario.ParseDuration(v[1:])
-	if err != nil {
-		return v // the target reports it; the scenario validator already did
-	}
-	return "+" + p.WallAt(d).String()
+	at, _ := p.SaleAt(v, time.Time{})
+	return "+" + at.String()
 }
