@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/flashload/flashload/internal/clock"
 	"github.com/flashload/flashload/report"
 	"github.com/flashload/flashload/scenario"
 )
@@ -136,7 +137,7 @@ loop:
 			break
 		}
 		if a.Wall > r.now() {
-			if !waitUntil(ctx, timer, r.now, a.Wall) {
+			if !waitUntil(ctx, timer, r.start, a.Wall) {
 				complete = false
 				break loop
 			}
@@ -169,38 +170,27 @@ loop:
 	return complete
 }
 
-// coarseEarly is how long before an arrival the pacer's Go timer is set to fire: it wakes up to a
-// millisecond late, so the last stretch is slept precisely (preciseSleep).
-const coarseEarly = 2 * time.Millisecond
-
-// preciseAbove is the shortest wait slept precisely: below it arrivals are so dense that
-// nanosleep's cost (a syscall and a thread hand-off per arrival) would cap the pacer's rate, and
-// the runtime, busy with their requests, runs its timers often enough.
+// preciseAbove is the shortest wait slept precisely (clock.Until): below it arrivals are so
+// dense that nanosleep's cost (a syscall and a thread hand-off per arrival) would cap the pacer's
+// rate, and the runtime, busy with their requests, runs its timers often enough.
 const preciseAbove = 100 * time.Microsecond
 
-// waitUntil waits until now() reaches at, or ctx ends (false). The open model measures latency
-// from the intended send, so the pacer's own lateness would count as the target's: a Go timer
-// alone sends 0.6 ms late on average on Linux, 6% of a 10 ms service time. The timer covers the
-// wait up to coarseEarly before the arrival and nanosleep the rest (about 0.1 ms late); ctx is
-// seen within coarseEarly.
-func waitUntil(ctx context.Context, timer *time.Timer, now func() time.Duration, at time.Duration) bool {
-	d := at - now()
-	if d >= preciseAbove {
-		d -= coarseEarly
+// waitUntil waits until now() reaches at (start + at on the monotonic clock), or ctx ends
+// (false). The open model measures latency from the intended send, so the pacer's own lateness
+// would count as the target's: a Go timer alone sends 0.6 ms late on average on Linux, 6% of a
+// 10 ms service time; clock.Until about 0.1 ms.
+func waitUntil(ctx context.Context, timer *time.Timer, start time.Time, at time.Duration) bool {
+	if time.Until(start.Add(at)) >= preciseAbove {
+		return clock.Until(ctx.Done(), timer, start.Add(at))
 	}
-	if d > 0 {
-		timer.Reset(d)
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			return false
-		case <-timer.C:
-		}
+	timer.Reset(time.Until(start.Add(at)))
+	select {
+	case <-ctx.Done():
+		timer.Stop()
+		return false
+	case <-timer.C:
+		return true
 	}
-	for d := at - now(); d > 0; d = at - now() {
-		preciseSleep(d)
-	}
-	return ctx.Err() == nil
 }
 
 // dropReason names the limit that made the pool full when an arrival lag late found no worker:

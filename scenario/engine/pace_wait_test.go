@@ -17,7 +17,7 @@ func TestWaitUntilNeverEarly(t *testing.T) {
 		700 * time.Microsecond, 2500 * time.Microsecond, 4 * time.Millisecond} {
 		for range 20 {
 			at := now() + d
-			if !waitUntil(context.Background(), timer, now, at) {
+			if !waitUntil(context.Background(), timer, start, at) {
 				t.Fatalf("wait of %v: ended without ctx being done", d)
 			}
 			if got := now(); got < at {
@@ -35,7 +35,7 @@ func TestWaitUntilCancelled(t *testing.T) {
 	timer.Stop()
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { time.Sleep(10 * time.Millisecond); cancel() }()
-	if waitUntil(ctx, timer, now, now()+time.Hour) {
+	if waitUntil(ctx, timer, start, now()+time.Hour) {
 		t.Fatal("a wait of an hour with ctx cancelled after 10ms reported a full wait")
 	}
 }
