@@ -3,6 +3,7 @@ package target
 import (
 	"fmt"
 	"regexp"
+	"runtime"
 	"strconv"
 	"sync"
 	"testing"
@@ -29,7 +30,7 @@ func TestWorkSlotsFIFOAndAccounting(t *testing.T) {
 	w := newWorkSlots(n, dist.Spec{Kind: dist.Deterministic, Mean: time.Millisecond})
 	never := make(chan struct{})
 	for range n {
-		if !w.acquire(never) {
+		if _, ok := w.acquire(never); !ok {
 			t.Fatal("acquire of a free slot failed")
 		}
 	}
@@ -48,7 +49,7 @@ func TestWorkSlotsFIFOAndAccounting(t *testing.T) {
 			gaveUp.Add(1)
 		}
 		go func() {
-			if w.acquire(done) {
+			if _, ok := w.acquire(done); ok {
 				got <- i
 			} else {
 				gaveUp.Done()
@@ -85,7 +86,7 @@ func TestWorkSlotsFIFOAndAccounting(t *testing.T) {
 	}
 	quit2 := make(chan struct{})
 	res := make(chan bool, 1)
-	go func() { res <- w.acquire(quit2) }()
+	go func() { _, ok := w.acquire(quit2); res <- ok }()
 	waitFor(t, "the waiter queued", func() bool { _, q := w.state(); return q == 1 })
 	w.release()
 	close(quit2)
@@ -142,5 +143,41 @@ func TestWorkersOverHTTP(t *testing.T) {
 	}
 	if _, err := New(t.Context(), Options{Workers: 2}); err == nil {
 		t.Error("workers without work: no error")
+	}
+}
+
+// TestWorkSlotsHandOverTime: a waiter's slot is its own from the moment the holder released it,
+// not from when the waiter's goroutine woke: acquire returns the release's time (between the
+// release call and the waiter's return), so the hand-over's scheduling delay is inside the hold.
+// On one P the releasing goroutine runs on after the release while the waiter only became
+// runnable: a time read then must not precede the hand-over (it would with the waiter's own
+// clock read).
+func TestWorkSlotsHandOverTime(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	w := newWorkSlots(1, dist.Spec{Kind: dist.Deterministic, Mean: time.Millisecond})
+	never := make(chan struct{})
+	if _, ok := w.acquire(never); !ok {
+		t.Fatal("acquire of a free slot failed")
+	}
+	type got struct{ at, woke time.Time }
+	res := make(chan got, 1)
+	spawned := time.Now()
+	go func() {
+		at, _ := w.acquire(never)
+		res <- got{at, time.Now()}
+	}()
+	waitFor(t, "the waiter queued", func() bool { _, q := w.state(); return q == 1 })
+	before := time.Now()
+	w.release()
+	after := time.Now()
+	g := <-res
+	if g.at.After(after) {
+		t.Fatalf("handed over at %v, after the release returned (%v): the waiter read its own clock", g.at, after)
+	}
+	if g.at.Before(before) || g.at.After(g.woke) {
+		t.Fatalf("handed over at %v: want between the release (%v) and the waiter's return (%v)", g.at, before, g.woke)
+	}
+	if waited := time.Duration(w.waited.Load()); waited <= 0 || waited > g.at.Sub(spawned) {
+		t.Fatalf("waited %v: want the time queued until the hand-over", waited)
 	}
 }
