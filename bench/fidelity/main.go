@@ -46,7 +46,7 @@ func main() {
 	step := flag.Duration("step", 10*time.Second, "--find-capacity step")
 	mode := flag.String("mode", "known", "known (latency at 50/80/95% of a known capacity, calibration, --find-capacity) or autoscale (a live fleet's replica trace against the simulator's)")
 	compress := flag.Float64("compress", 10, "autoscale: the ramp's compression (17 scenario minutes)")
-	reuse := flag.Bool("reuse", false, "autoscale: compare the rehearsal already in -dir again instead of playing it")
+	reuse := flag.Bool("reuse", false, "compare the runs already in -dir again instead of playing them (known: -repeat runs per load; the capacity search is not repeated)")
 	repeat := flag.Int("repeat", 1, "known: live runs at each load (their figures are averaged)")
 	seeds := flag.Int("seeds", 40, "known: simulated runs at each load, one seed each (the prediction is their average)")
 	flag.Parse()
@@ -64,16 +64,19 @@ func main() {
 	default:
 		check(fmt.Errorf("-mode: known or autoscale, not %q", *mode))
 	}
-	addr := freeAddr()
-	srv := exec.Command(*bin, "serve", "--addr", addr, "--workers", fmt.Sprint(workers), "--work", "exp:"+mean.String(),
-		"--admin-token", token, "--max-rps", "0", "--max-inflight", "0")
-	srv.Stderr = os.Stderr
-	check(srv.Start())
-	defer func() { _ = srv.Process.Kill(); _ = srv.Wait() }()
-	waitUp(addr)
-	url := "http://" + addr
 	capacity := float64(workers) / mean.Seconds()
-	fmt.Printf("target: serve --workers %d --work exp:%s (capacity %.0f/s) at %s; runs in %s, %ds each\n", workers, mean, capacity, url, *dir, *secs)
+	url := ""
+	if !*reuse {
+		addr := freeAddr()
+		srv := exec.Command(*bin, "serve", "--addr", addr, "--workers", fmt.Sprint(workers), "--work", "exp:"+mean.String(),
+			"--admin-token", token, "--max-rps", "0", "--max-inflight", "0")
+		srv.Stderr = os.Stderr
+		check(srv.Start())
+		defer func() { _ = srv.Process.Kill(); _ = srv.Wait() }()
+		waitUp(addr)
+		url = "http://" + addr
+		fmt.Printf("target: serve --workers %d --work exp:%s (capacity %.0f/s) at %s; runs in %s, %ds each\n", workers, mean, capacity, url, *dir, *secs)
+	}
 
 	loads := []float64{0.5, 0.8, 0.95}
 	runs := map[float64][]*report.Run{}
@@ -82,11 +85,13 @@ func main() {
 			rate := load * capacity
 			path := writeScenario(*dir, rate, time.Duration(*secs)*time.Second)
 			out := filepath.Join(*dir, fmt.Sprintf("live-%.0f-%d", load*100, i+1))
-			cmd := exec.Command(*bin, "run", path, "--target", url, "--out", out, "--no-tui")
-			cmd.Env = append(os.Environ(), "FLASHLOAD_ADMIN_TOKEN="+token)
-			if b, err := cmd.CombinedOutput(); err != nil && !gateFailed(err) {
-				fmt.Fprintf(os.Stderr, "%s\n", b)
-				check(err)
+			if !*reuse {
+				cmd := exec.Command(*bin, "run", path, "--target", url, "--out", out, "--no-tui")
+				cmd.Env = append(os.Environ(), "FLASHLOAD_ADMIN_TOKEN="+token)
+				if b, err := cmd.CombinedOutput(); err != nil && !gateFailed(err) {
+					fmt.Fprintf(os.Stderr, "%s\n", b)
+					check(err)
+				}
 			}
 			r, err := report.ReadRun(out)
 			check(err)
@@ -99,8 +104,9 @@ func main() {
 	for _, n := range cal.Notes {
 		fmt.Printf("  %s\n", n)
 	}
-	fmt.Printf("live: the average of %d run(s) of %ds; sim: the average of %d simulated runs of the same length (seeds 1..%d),\n"+
-		"  [p10..p90] their spread, 'at' where the live figure falls among them; Erlang C: steady state at the achieved rate\n", max(*repeat, 1), *secs, *seeds, *seeds)
+	fmt.Printf("live: the average of %d run(s) of %ds; sim: the average of %d simulated runs of the same arrivals (the live runs'\n"+
+		"  schedule) with other service draws, [p10..p90] their spread, 'at' where the live figure falls among them;\n"+
+		"  Erlang C: steady state at the achieved rate\n", max(*repeat, 1), *secs, *seeds)
 	fmt.Printf("\n%-5s %-8s %8s %8s %7s %-15s %5s %8s %7s %8s %7s\n", "load", "figure", "live", "sim", "err", "sim [p10..p90]", "at", "erlangC", "err", "calib.", "err")
 	for _, load := range loads {
 		var lv [2]float64
@@ -125,6 +131,9 @@ func main() {
 		fmt.Printf("%-5s achieved %.1f/s of %.0f/s\n", "", lam, load*capacity)
 	}
 
+	if *reuse {
+		return
+	}
 	// --find-capacity against Erlang C's answer.
 	gate := 0.100
 	lo, hi := 0.0, capacity
@@ -151,15 +160,17 @@ func main() {
 	fmt.Printf("find-capacity (p(99) < 100ms, %s steps): live %.1f/s, Erlang C %.1f/s: %+.1f%%\n", step, r.Summary.Capacity.MaxRate, lo, rel(r.Summary.Capacity.MaxRate, lo))
 }
 
-// simulateSeeds plays s with model m once per seed 1..n (same schedule, other random draws) and
-// returns each run's mean and p99 latency, ms.
+// simulateSeeds plays s with model m n times, each with other random draws (service times,
+// routing: sim.Options.Seed 1001..1000+n) but the scenario's own seed for the arrivals, the very
+// schedule every live run played: the live runs at one load differ only in the target's draws,
+// so their average converges on the simulation's average given these arrivals. It returns each
+// run's mean and p99 latency, ms.
 func simulateSeeds(s *scenario.Scenario, m *scenario.Model, n int) [2][]float64 {
 	var out [2][]float64
-	for seed := range int64(max(n, 1)) {
+	for k := range int64(max(n, 1)) {
 		c := *s
 		c.Model = m
-		c.Seed = seed + 1
-		r, err := sim.Run(context.Background(), &c, sim.Options{Played: true, Mode: sim.ModeRequest})
+		r, err := sim.Run(context.Background(), &c, sim.Options{Played: true, Mode: sim.ModeRequest, Seed: 1001 + k})
 		check(err)
 		out[0] = append(out[0], r.Summary.LatencyMs.Mean)
 		out[1] = append(out[1], r.Summary.LatencyMs.P99)
