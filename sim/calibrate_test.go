@@ -83,7 +83,7 @@ func TestCalibrateFindsConcurrencyAndService(t *testing.T) {
 				t.Errorf("unqueued mean %v, want %v within 3%%", cal.Mean, secs(want))
 			}
 			m := cal.Apply(&scenario.Model{WorkersPerReplica: 64, CoresPerReplica: 4, Cache: &scenario.Cache{HitRatio: 0.9}})
-			if m.WorkersPerReplica != tc.c || m.CoresPerReplica != 0 || m.Cache != nil || m.Replicas != 1 {
+			if m.WorkersPerReplica != tc.c || m.CoresPerReplica != 0 || m.Cache == nil || m.Cache.HitRatio != 0 || m.Cache.HitTime.D() != cal.Mean || m.Replicas != 1 {
 				t.Errorf("applied model %+v", m)
 			}
 		})
