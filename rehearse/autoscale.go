@@ -116,6 +116,11 @@ func (a *autoscaler) run(ctx context.Context, rec *report.Recorder, start time.T
 		if now < next {
 			continue
 		}
+		// The decision belongs to the period boundary next, as the simulator's does: a replica
+		// it starts is ready at that boundary plus the startup, not at this tick's time plus it,
+		// which lands a few milliseconds after the boundary the startup ends on, so whether the
+		// replica counted there was a coin toss (one period late about half the time).
+		due := next
 		next += period
 		util, conc := a.observe(ctx, inflightSum, inflightN)
 		inflightSum, inflightN = 0, 0
@@ -124,7 +129,7 @@ func (a *autoscaler) run(ctx context.Context, rec *report.Recorder, start time.T
 		a.mu.Lock()
 		a.trace = append(a.trace, ScalePoint{T: now, Util: util, Ready: ready, Desired: d.Desired, Reason: d.Reason})
 		a.mu.Unlock()
-		a.follow(ctx, now, d.Desired)
+		a.follow(ctx, due, d.Desired)
 		rec.SetReplicas(wall, len(a.ready), d.Desired, d.Reason)
 	}
 }
