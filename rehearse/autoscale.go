@@ -88,12 +88,9 @@ func (a *autoscaler) run(ctx context.Context, rec *report.Recorder, start time.T
 	for _, k := range a.ready {
 		a.base[k], _ = a.read(ctx, k)
 	}
-	period := a.as.Period()
-	next := period
+	st := tickState{next: a.as.Period()}
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
-	var inflightSum float64
-	var inflightN int
 	rec.SetReplicas(0, len(a.ready), len(a.ready), a.as.Name()+": starting")
 	for {
 		select {
@@ -103,35 +100,52 @@ func (a *autoscaler) run(ctx context.Context, rec *report.Recorder, start time.T
 		case <-tick.C:
 		}
 		wall := time.Since(start)
-		now := a.play.ScenarioAt(wall)
-		a.promote(ctx, now)
-		if a.slots == 0 {
-			for _, k := range a.ready {
-				if s, err := a.read(ctx, k); err == nil {
-					inflightSum += s.inflight
-				}
-			}
-			inflightN++
+		if d, ok := a.tick(ctx, a.play.ScenarioAt(wall), &st); ok {
+			rec.SetReplicas(wall, len(a.ready), d.Desired, d.Reason)
 		}
-		if now < next {
-			continue
-		}
-		// The decision belongs to the period boundary next, as the simulator's does: a replica
-		// it starts is ready at that boundary plus the startup, not at this tick's time plus it,
-		// which lands a few milliseconds after the boundary the startup ends on, so whether the
-		// replica counted there was a coin toss (one period late about half the time).
-		due := next
-		next += period
-		util, conc := a.observe(ctx, inflightSum, inflightN)
-		inflightSum, inflightN = 0, 0
-		ready := len(a.ready)
-		d, _ := a.as.Decide(now, util, conc)
-		a.mu.Lock()
-		a.trace = append(a.trace, ScalePoint{T: now, Util: util, Ready: ready, Desired: d.Desired, Reason: d.Reason})
-		a.mu.Unlock()
-		a.follow(ctx, due, d.Desired)
-		rec.SetReplicas(wall, len(a.ready), d.Desired, d.Reason)
 	}
+}
+
+// tickState is what the autoscaler's ticks carry from one to the next: the next decision's
+// period boundary (scenario time) and the in-flight samples since the last decision.
+type tickState struct {
+	next        time.Duration
+	inflightSum float64
+	inflightN   int
+}
+
+// tick is one of the autoscaler's ticks at scenario time now: replicas whose startup has passed
+// join; in-flight counts are sampled (without work slots); and once now reaches the next period
+// boundary, the autoscaler decides and the fleet follows. It returns the decision, if it made one.
+//
+// The decision belongs to its period boundary, as the simulator's does: a replica it starts is
+// ready at that boundary plus the startup, not at the tick's time plus it, which lands a few
+// milliseconds after the boundary the startup ends on, so whether the replica counted there was
+// a coin toss (one period late about half the time; TestAutoscalerDecidesOnTheBoundary).
+func (a *autoscaler) tick(ctx context.Context, now time.Duration, st *tickState) (sim.Decision, bool) {
+	a.promote(ctx, now)
+	if a.slots == 0 {
+		for _, k := range a.ready {
+			if s, err := a.read(ctx, k); err == nil {
+				st.inflightSum += s.inflight
+			}
+		}
+		st.inflightN++
+	}
+	if now < st.next {
+		return sim.Decision{}, false
+	}
+	due := st.next
+	st.next += a.as.Period()
+	util, conc := a.observe(ctx, st.inflightSum, st.inflightN)
+	st.inflightSum, st.inflightN = 0, 0
+	ready := len(a.ready)
+	d, _ := a.as.Decide(now, util, conc)
+	a.mu.Lock()
+	a.trace = append(a.trace, ScalePoint{T: now, Util: util, Ready: ready, Desired: d.Desired, Reason: d.Reason})
+	a.mu.Unlock()
+	a.follow(ctx, due, d.Desired)
+	return d, true
 }
 
 // observe is the period's utilisation and concurrency over the serving replicas.
