@@ -6,22 +6,31 @@ import (
 	"time"
 )
 
-// TestWaitUntilNeverEarly: the pacer's wait, on both of its paths (a dense schedule on the Go
-// timer, a sparse one on the timer and then nanosleep), never returns before the arrival is due.
+// TestWaitUntilNeverEarly: the pacer's wait, on each of its paths (a short wait slept precisely
+// while the budget lasts, on the Go timer once it is spent, a longer one on the timer and then
+// nanosleep), never returns before the arrival is due; the budget is spent by short waits only.
 func TestWaitUntilNeverEarly(t *testing.T) {
 	start := time.Now()
 	now := func() time.Duration { return time.Since(start) }
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
-	for _, d := range []time.Duration{0, 20 * time.Microsecond, 90 * time.Microsecond, 150 * time.Microsecond,
-		700 * time.Microsecond, 2500 * time.Microsecond, 4 * time.Millisecond} {
-		for range 20 {
-			at := now() + d
-			if !waitUntil(context.Background(), timer, start, at) {
-				t.Fatalf("wait of %v: ended without ctx being done", d)
-			}
-			if got := now(); got < at {
-				t.Fatalf("wait of %v returned %v early", d, at-got)
+	for _, spent := range []bool{false, true} {
+		w := newPacerWait(start)
+		for _, d := range []time.Duration{0, 20 * time.Microsecond, 90 * time.Microsecond, 150 * time.Microsecond,
+			700 * time.Microsecond, 2500 * time.Microsecond, 4 * time.Millisecond} {
+			for range 20 {
+				if spent {
+					w.tokens, w.filled = -1e9, time.Now()
+				}
+				before := w.tokens
+				at := now() + d
+				if !w.until(context.Background(), at) {
+					t.Fatalf("wait of %v: ended without ctx being done", d)
+				}
+				if got := now(); got < at {
+					t.Fatalf("wait of %v (budget spent: %v) returned %v early", d, spent, at-got)
+				}
+				if d >= preciseAbove && w.tokens < before {
+					t.Fatalf("a wait of %v spent the short waits' budget (%v → %v)", d, before, w.tokens)
+				}
 			}
 		}
 	}
@@ -31,11 +40,10 @@ func TestWaitUntilNeverEarly(t *testing.T) {
 func TestWaitUntilCancelled(t *testing.T) {
 	start := time.Now()
 	now := func() time.Duration { return time.Since(start) }
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
+	w := newPacerWait(start)
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { time.Sleep(10 * time.Millisecond); cancel() }()
-	if waitUntil(ctx, timer, start, now()+time.Hour) {
+	if w.until(ctx, now()+time.Hour) {
 		t.Fatal("a wait of an hour with ctx cancelled after 10ms reported a full wait")
 	}
 }
