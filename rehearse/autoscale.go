@@ -119,9 +119,10 @@ type tickState struct {
 // boundary, the autoscaler decides and the fleet follows. It returns the decision, if it made one.
 //
 // The decision belongs to its period boundary, as the simulator's does: a replica it starts is
-// ready at that boundary plus the startup, not at the tick's time plus it, which lands a few
-// milliseconds after the boundary the startup ends on, so whether the replica counted there was
-// a coin toss (one period late about half the time; TestAutoscalerDecidesOnTheBoundary).
+// ready at that boundary plus the startup, not at the tick's time plus it, which lands up to a
+// tick (20 ms of wall time) after the boundary the startup ends on: the replica counted there
+// only when that boundary's tick came later past it than the asking one had, else a period late
+// (TestAutoscalerDecidesOnTheBoundary).
 func (a *autoscaler) tick(ctx context.Context, now time.Duration, st *tickState) (sim.Decision, bool) {
 	a.promote(ctx, now)
 	if a.slots == 0 {
