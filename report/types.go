@@ -42,6 +42,10 @@ type Result struct {
 	// a run marks arrivals, achieved rates count them, so they compare with the target rate
 	// (which counts arrivals); when none is marked, achieved rates count every answer.
 	First bool
+	// Server is the target's own time for this answer, as it reported it in a Server-Timing
+	// header (0: the answer carried none). ServiceTime − Server is the round trip outside the
+	// target: the network, the kernel and both HTTP stacks.
+	Server time.Duration
 }
 
 // Latency is the time from the intended send to the answer (no coordinated omission).
