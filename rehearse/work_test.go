@@ -41,8 +41,11 @@ func TestWorkOptions(t *testing.T) {
 	}
 }
 
-// rehearse --workers 2 --work const:5ms: every purchase and payment holds a slot for at least
-// 5ms, so the measured service time cannot be shorter.
+// rehearse --workers 2 --work const:5ms: every purchase and payment holds a slot for 5 ms on
+// average, so the median service time is near 5 ms, not the fraction of a millisecond the
+// target takes without slots. Not "at least 5 ms": a slot wakes its timer's mean lateness early
+// so that holds average the drawn time (target/work.go), and on a loaded machine that lateness
+// varies, so half the holds can end a little before 5 ms (CI saw a median of 4.99 ms).
 func TestRunWithWorkSlots(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "run")
 	var stdout, stderr bytes.Buffer
@@ -52,7 +55,7 @@ func TestRunWithWorkSlots(t *testing.T) {
 		t.Fatalf("%v, failed %v\nstdout:\n%s\nstderr:\n%s", err, res.Failed(), stdout.String(), stderr.String())
 	}
 	s := readSummary(t, out)
-	if s.Requests.Total == 0 || s.ServiceTimeMs.P50 < 5 {
-		t.Fatalf("%d requests, service p50 %.2fms: want every request to hold its 5ms slot", s.Requests.Total, s.ServiceTimeMs.P50)
+	if s.Requests.Total == 0 || s.ServiceTimeMs.P50 < 4 || s.ServiceTimeMs.P50 > 15 {
+		t.Fatalf("%d requests, service p50 %.2fms: want about the 5ms every request holds a slot", s.Requests.Total, s.ServiceTimeMs.P50)
 	}
 }
