@@ -18,6 +18,14 @@ type ConcurrencyBin struct {
 	Count         int64   `json:"count"`           // requests sent so
 	ServiceMsMean float64 `json:"service_ms_mean"` // their mean service time
 	ServiceMsSD   float64 `json:"service_ms_sd"`   // and its standard deviation
+
+	// The requests of the row whose answer carried the target's own time (Server-Timing): how
+	// many, that time's mean and standard deviation, and the mean of service time − server
+	// time, the round trip outside the target.
+	ServerCount     int64   `json:"server_count,omitempty"`
+	ServerMsMean    float64 `json:"server_ms_mean,omitempty"`
+	ServerMsSD      float64 `json:"server_ms_sd,omitempty"`
+	RoundTripMsMean float64 `json:"round_trip_ms_mean,omitempty"`
 }
 
 // concTable accumulates the table in a Shard (and across shards): counts, service-time sums in

@@ -23,6 +23,10 @@ type Model struct {
 	// in the application (not waiting on the database) over the ready cores. Default: one core
 	// per worker.
 	CoresPerReplica int `yaml:"cores_per_replica"`
+	// RoundTrip is the time every answer spends outside the target: the network, the kernel and
+	// both HTTP stacks. It adds to each answer's latency and service time but holds no worker, so
+	// it costs no capacity. A calibration measures it from the target's Server-Timing.
+	RoundTrip Duration `yaml:"round_trip"`
 }
 
 // ServiceTime is a distribution: exponential (mean), lognormal (p50, p99), deterministic (mean),

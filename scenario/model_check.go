@@ -29,6 +29,9 @@ func (m *Model) Problems() []Problem {
 	if m.CoresPerReplica < 0 {
 		add("cores_per_replica", "must be ≥ 1")
 	}
+	if m.RoundTrip < 0 {
+		add("round_trip", "must be ≥ 0")
+	}
 	switch m.LoadBalancer {
 	case "", "round-robin", "least-connections", "random":
 	default:

@@ -637,7 +637,7 @@ func (f *fluidSim) record(now time.Duration, d *demand, st *jstep, cl uint8, n i
 		u := (float64(i) + f.rng.Float64()) / float64(k)
 		v := (float64(f.perm[i]) + f.rng.Float64()) / float64(k)
 		w := (float64(f.perm2[i]) + f.rng.Float64()) / float64(k)
-		var lat float64
+		var lat float64 // the target's own time (seconds); the round trip comes on top
 		switch cl {
 		case clShed, clOpen:
 			lat = f.svc.hitTime // refused by the front end without a worker, as fast as a hit
@@ -675,7 +675,11 @@ func (f *fluidSim) record(now time.Duration, d *demand, st *jstep, cl uint8, n i
 		}
 		at := now + time.Duration((float64(i)+0.5)/float64(k)*float64(f.dt))
 		res.Intended, res.Sent = at, at
-		res.Done = at + time.Duration(lat*1e9)
+		res.Done, res.Server = at+time.Duration(lat*1e9), 0
+		if cl != clTimeout {
+			res.Server = res.Done - at
+			res.Done += time.Duration(f.svc.rtt * 1e9)
+		}
 		pending, pendingUS = c, us
 	}
 	if pending > 0 {

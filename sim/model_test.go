@@ -3,6 +3,8 @@ package sim
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -232,4 +234,34 @@ gates: ["p(99) < 1s"]
 			t.Errorf("replicas %d..%d, %d at the end; want ~1 before, ~5 after", s.Replicas.Min, s.Replicas.Max, last.Replicas)
 		}
 	})
+}
+
+// model.round_trip adds to every answer's latency and service time outside the workers: the
+// same run with a 40 ms round trip answers exactly 40 ms later on average, and does not queue
+// (were the round trip held in the one worker, 20/s of 50 ms would be its whole capacity).
+func TestRoundTripAddsNoCapacity(t *testing.T) {
+	const base = `
+name: rtt
+duration: 20s
+traffic: {start_rps: 20, stages: [{duration: 20s, rps: 20}]}
+journeys: [{name: viewer, steps: [{view: {sku: a}}]}]
+skus: [{sku: a, stock: 1, price: 1}]
+model: {replicas: 1, workers_per_replica: 1, service_time: {dist: deterministic, mean: 10ms}, cache: {hit_ratio: 0}%s}
+gates: ["p(99) < 1s"]
+`
+	for _, mode := range []string{ModeRequest, ModeFluid} {
+		t.Run(mode, func(t *testing.T) {
+			without := runMode(t, mustParse(t, fmt.Sprintf(base, "")), mode).Summary
+			with := runMode(t, mustParse(t, fmt.Sprintf(base, ", round_trip: 40ms")), mode).Summary
+			if d := with.LatencyMs.Mean - without.LatencyMs.Mean; math.Abs(d-40) > 0.5 {
+				t.Errorf("latency mean %.2f ms with the round trip, %.2f without: %.2f apart, want 40", with.LatencyMs.Mean, without.LatencyMs.Mean, d)
+			}
+			if d := with.ServiceTimeMs.Mean - without.ServiceTimeMs.Mean; math.Abs(d-40) > 0.5 {
+				t.Errorf("service time mean %.2f ms with the round trip, %.2f without", with.ServiceTimeMs.Mean, without.ServiceTimeMs.Mean)
+			}
+			if d := with.LatencyMs.P99 - without.LatencyMs.P99; math.Abs(d-40) > 1 {
+				t.Errorf("latency p99 %.2f ms with the round trip, %.2f without: %.2f apart, want 40", with.LatencyMs.P99, without.LatencyMs.P99, d)
+			}
+		})
+	}
 }

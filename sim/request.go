@@ -517,6 +517,12 @@ func (s *requestSim) answer(id int32, done time.Duration, status int, code strin
 	st := &s.js[ss.j].steps[r.step]
 	s.res = report.Result{Intended: r.intended, Sent: r.intended, Done: done, Journey: s.js[ss.j].name, Step: st.name,
 		Status: status, Code: code, Err: errc, Retry: r.retry, First: st.first && !r.retry}
+	if errc == report.ErrNone {
+		// An answer: the target's own time (what a live target reports in Server-Timing), then
+		// the round trip outside it.
+		s.res.Server = done - r.intended
+		s.res.Done += time.Duration(s.svc.rtt * 1e9)
+	}
 	s.out.RecordN(&s.res, 1)
 	if s.svc.breaker != nil && code != codes.CircuitOpen {
 		s.breakerCount(done, status >= 500 || errc != report.ErrNone)

@@ -54,6 +54,7 @@ type service struct {
 	steps    [numKinds]Dist // per-kind service time of the application part
 	hitRatio float64
 	hitTime  float64 // seconds
+	rtt      float64 // seconds outside the target on every answer (model.round_trip)
 
 	db *dbModel
 
@@ -160,7 +161,7 @@ func newService(m *scenario.Model, override Dist, loadHist func(path string) (Di
 		m = &cm
 	}
 	s := &service{replicas: m.Replicas, workers: m.WorkersPerReplica, lb: m.LoadBalancer,
-		queueLimit: m.QueueLimit, timeout: m.Timeout.D().Seconds(), shedAbove: m.ShedAboveRPS}
+		queueLimit: m.QueueLimit, timeout: m.Timeout.D().Seconds(), shedAbove: m.ShedAboveRPS, rtt: m.RoundTrip.D().Seconds()}
 	if s.workers <= 0 {
 		s.workers = DefaultWorkersPerReplica
 	}

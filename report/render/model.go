@@ -32,6 +32,12 @@ func ModelBlock(w io.Writer, notes []string, m *scenario.Model) error {
 	default:
 		fmt.Fprintf(&b, "  service_time: {dist: %s, mean: %s}\n", st.Dist, d(st.Mean))
 	}
+	if c := m.Cache; c != nil && c.HitTime > 0 {
+		fmt.Fprintf(&b, "  cache: {hit_ratio: %g, hit_time: %s}\n", c.HitRatio, d(c.HitTime))
+	}
+	if m.RoundTrip > 0 {
+		fmt.Fprintf(&b, "  round_trip: %s\n", d(m.RoundTrip))
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
