@@ -5,7 +5,9 @@
 //     their 10-90% spread and where the live figure falls among them (a 20 s run at 95% has a
 //     spread of about ±35% in its mean: one simulated run is no prediction);
 //   - Erlang C (M/M/8, exact, steady state): mean and p99 latency;
-//   - the simulator calibrated from the first 50% run only (sim.Calibrate);
+//   - the simulator calibrated from the first 50% run only, or from a 50% run of -cal seconds
+//     of its own (sim.Calibrate, with the round trip the target's Server-Timing shows), and the
+//     same calibration from the client's times alone, the round trip inside the service time;
 //
 // then `flashload run --find-capacity` with the gate p(99) < 100ms against Erlang C's answer.
 // It prints one line per figure with the relative error; it asserts nothing.
@@ -49,6 +51,7 @@ func main() {
 	reuse := flag.Bool("reuse", false, "compare the runs already in -dir again instead of playing them (known: -repeat runs per load; the capacity search is not repeated)")
 	repeat := flag.Int("repeat", 1, "known: live runs at each load (their figures are averaged)")
 	seeds := flag.Int("seeds", 40, "known: simulated runs at each load, one seed each (the prediction is their average)")
+	calSecs := flag.Int("cal", 0, "known: calibrate from a 50% run of this many seconds of its own, played first (0: from the first 50% run)")
 	flag.Parse()
 	if *dir == "" {
 		d, err := os.MkdirTemp("", "fidelity")
@@ -78,6 +81,25 @@ func main() {
 		fmt.Printf("target: serve --workers %d --work exp:%s (capacity %.0f/s) at %s; runs in %s, %ds each\n", workers, mean, capacity, url, *dir, *secs)
 	}
 
+	play := func(path, out string) {
+		if *reuse {
+			return
+		}
+		cmd := exec.Command(*bin, "run", path, "--target", url, "--out", out, "--no-tui")
+		cmd.Env = append(os.Environ(), "FLASHLOAD_ADMIN_TOKEN="+token)
+		if b, err := cmd.CombinedOutput(); err != nil && !gateFailed(err) {
+			fmt.Fprintf(os.Stderr, "%s\n", b)
+			check(err)
+		}
+	}
+	var calRun *report.Run
+	if *calSecs > 0 {
+		out := filepath.Join(*dir, "calibration-50")
+		play(writeScenario(*dir, capacity/2, time.Duration(*calSecs)*time.Second), out)
+		r, err := report.ReadRun(out)
+		check(err)
+		calRun = r
+	}
 	loads := []float64{0.5, 0.8, 0.95}
 	runs := map[float64][]*report.Run{}
 	for i := range max(*repeat, 1) {
@@ -85,29 +107,41 @@ func main() {
 			rate := load * capacity
 			path := writeScenario(*dir, rate, time.Duration(*secs)*time.Second)
 			out := filepath.Join(*dir, fmt.Sprintf("live-%.0f-%d", load*100, i+1))
-			if !*reuse {
-				cmd := exec.Command(*bin, "run", path, "--target", url, "--out", out, "--no-tui")
-				cmd.Env = append(os.Environ(), "FLASHLOAD_ADMIN_TOKEN="+token)
-				if b, err := cmd.CombinedOutput(); err != nil && !gateFailed(err) {
-					fmt.Fprintf(os.Stderr, "%s\n", b)
-					check(err)
-				}
-			}
+			play(path, out)
 			r, err := report.ReadRun(out)
 			check(err)
 			runs[load] = append(runs[load], r)
 		}
 	}
-	cal, err := sim.Calibrate(runs[0.5][0])
+	from := "the first 50% run"
+	if calRun == nil {
+		calRun = runs[0.5][0]
+	} else {
+		from = fmt.Sprintf("a 50%% run of %ds", *calSecs)
+	}
+	cal, err := sim.Calibrate(calRun)
 	check(err)
-	fmt.Printf("calibrated from the first 50%% run: %d workers (found %v), %s %s\n", cal.Workers, cal.WorkersFound, cal.ServiceTime.Dist, cal.Mean.Round(time.Microsecond))
+	fmt.Printf("calibrated from %s: %d workers (found %v), %s %s, round trip %s\n", from, cal.Workers, cal.WorkersFound, cal.ServiceTime.Dist,
+		cal.Mean.Round(time.Microsecond), cal.RoundTrip.Round(time.Microsecond))
 	for _, n := range cal.Notes {
 		fmt.Printf("  %s\n", n)
 	}
+	// The same calibration from the client's times alone (as before the target reported its own):
+	// the round trip then sits inside the service time, holding the model's workers.
+	clientOnly := *calRun
+	sum := *calRun.Summary
+	sum.Concurrency = slices.Clone(sum.Concurrency)
+	for i := range sum.Concurrency {
+		sum.Concurrency[i].ServerCount = 0
+	}
+	clientOnly.Summary = &sum
+	calClient, err := sim.Calibrate(&clientOnly)
+	check(err)
+	fmt.Printf("  from the client's times alone: %d workers, %s %s\n", calClient.Workers, calClient.ServiceTime.Dist, calClient.Mean.Round(time.Microsecond))
 	fmt.Printf("live: the average of %d run(s) of %ds; sim: the average of %d simulated runs of the same arrivals (the live runs'\n"+
 		"  schedule) with other service draws, [p10..p90] their spread, 'at' where the live figure falls among them;\n"+
 		"  Erlang C: steady state at the achieved rate\n", max(*repeat, 1), *secs, *seeds)
-	fmt.Printf("\n%-5s %-8s %8s %8s %7s %-15s %5s %8s %7s %8s %7s\n", "load", "figure", "live", "sim", "err", "sim [p10..p90]", "at", "erlangC", "err", "calib.", "err")
+	fmt.Printf("\n%-5s %-8s %8s %8s %7s %-15s %5s %8s %7s %8s %7s %8s %7s\n", "load", "figure", "live", "sim", "err", "sim [p10..p90]", "at", "erlangC", "err", "calib.", "err", "client", "err")
 	for _, load := range loads {
 		var lv [2]float64
 		var lam float64
@@ -120,13 +154,14 @@ func main() {
 		check(err)
 		known := simulateSeeds(s, s.Model, *seeds)
 		calibrated := simulateSeeds(s, cal.Apply(s.Model), *seeds)
+		client := simulateSeeds(s, calClient.Apply(s.Model), *seeds)
 		q := sim.MMc(workers, lam, 1/mean.Seconds())
 		ec := [2]float64{q.MeanSojourn() * 1000, q.SojournQuantile(0.99) * 1000}
 		for i, name := range []string{"mean ms", "p99 ms"} {
-			k, c := known[i], calibrated[i]
-			fmt.Printf("%-5s %-8s %8.2f %8.2f %+6.1f%% %-15s %4.0f%% %8.2f %+6.1f%% %8.2f %+6.1f%%\n", fmt.Sprintf("%.0f%%", load*100), name,
+			k, c, cc := known[i], calibrated[i], client[i]
+			fmt.Printf("%-5s %-8s %8.2f %8.2f %+6.1f%% %-15s %4.0f%% %8.2f %+6.1f%% %8.2f %+6.1f%% %8.2f %+6.1f%%\n", fmt.Sprintf("%.0f%%", load*100), name,
 				lv[i], avg(k), rel(avg(k), lv[i]), fmt.Sprintf("[%.1f..%.1f]", quantile(k, 0.1), quantile(k, 0.9)), below(k, lv[i])*100,
-				ec[i], rel(ec[i], lv[i]), avg(c), rel(avg(c), lv[i]))
+				ec[i], rel(ec[i], lv[i]), avg(c), rel(avg(c), lv[i]), avg(cc), rel(avg(cc), lv[i]))
 		}
 		fmt.Printf("%-5s achieved %.1f/s of %.0f/s\n", "", lam, load*capacity)
 	}
