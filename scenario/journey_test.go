@@ -363,11 +363,11 @@ func FuzzParseRetryAfter(f *testing.F) {
 
 func TestParseServerTiming(t *testing.T) {
 	for in, want := range map[string]time.Duration{
-		"app;dur=12.345":                            12345 * time.Microsecond,
-		"app;dur=0.000":                             0,
-		"app;dur=3":                                 3 * time.Millisecond,
-		` app ; dur = "7.5" `:                       7500 * time.Microsecond,
-		"app;DUR=1e1":                               10 * time.Millisecond,
+		"app;dur=12.345":      12345 * time.Microsecond,
+		"app;dur=0.000":       0,
+		"app;dur=3":           3 * time.Millisecond,
+		` app ; dur = "7.5" `: 7500 * time.Microsecond,
+		"app;DUR=1e1":         10 * time.Millisecond,
 		"cache;desc=hit, db;dur=53.2, app;dur=47.2": 53200 * time.Microsecond,
 		`miss, db;desc="a, b; dur=9";dur=2`:         2 * time.Millisecond,
 		`cdn;desc="x\"y;dur=1";dur=4`:               4 * time.Millisecond,
