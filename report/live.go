@@ -129,6 +129,7 @@ func (l *Live) summary() *Summary {
 	}
 	s.DurationS = wall.Seconds()
 	s.LatencyMs, s.ServiceTimeMs = percentiles(l.total.lat), percentiles(l.total.svc)
+	s.ServerTimeMs = serverPercentiles(l.total.srv)
 	var targetSum float64
 	last := int64(-1)
 	for idx := range l.windows {

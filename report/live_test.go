@@ -59,6 +59,9 @@ func TestLiveEqualsMerge(t *testing.T) {
 	if !reflect.DeepEqual(got.LatencyMs, want.LatencyMs) || !reflect.DeepEqual(got.ServiceTimeMs, want.ServiceTimeMs) {
 		t.Errorf("latency\nlive   %+v\nmerged %+v", got.LatencyMs, want.LatencyMs)
 	}
+	if want.ServerTimeMs == nil || !reflect.DeepEqual(got.ServerTimeMs, want.ServerTimeMs) {
+		t.Errorf("server time\nlive   %+v\nmerged %+v", got.ServerTimeMs, want.ServerTimeMs)
+	}
 	if len(got.Timeline) != len(want.Timeline) {
 		t.Fatalf("timeline %d points, merged %d", len(got.Timeline), len(want.Timeline))
 	}

@@ -94,6 +94,12 @@ func Merge(runs ...*Run) (*Run, error) {
 		}
 		out.Latency.Merge(r.Latency)
 		out.ServiceTime.Merge(r.ServiceTime)
+		if r.ServerTime != nil {
+			if out.ServerTime == nil {
+				out.ServerTime = newPacked()
+			}
+			out.ServerTime.Merge(r.ServerTime)
+		}
 		for _, w := range r.Windows {
 			m := wins[w.Index]
 			if m == nil {
@@ -119,6 +125,7 @@ func Merge(runs ...*Run) (*Run, error) {
 	}
 	out.Windows = sortWindows(wins)
 	s.LatencyMs, s.ServiceTimeMs = percentiles(out.Latency), percentiles(out.ServiceTime)
+	s.ServerTimeMs = serverPercentiles(out.ServerTime)
 	s.Timeline = mergeTimelines(runs, wins, s)
 	var exactSteps, exactJourneys bool
 	s.Steps, out.Steps, exactSteps = mergeNamedRuns(runs, func(s *Summary) map[string]NamedStats { return s.Steps }, func(r *Run) map[string]*hdr.PackedHistogram { return r.Steps })

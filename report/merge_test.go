@@ -11,7 +11,8 @@ import (
 )
 
 // randomResult draws a result with latencies spread over five orders of magnitude, so the
-// histograms populate many buckets.
+// histograms populate many buckets, sent with 1..12 in flight, and for most answers a server
+// time (Server-Timing) some round trip below the service time.
 func randomResult(rng *rand.Rand, span time.Duration) Result {
 	intended := time.Duration(rng.Int64N(int64(span)))
 	wait := time.Duration(math.Exp(rng.Float64()*12)) * time.Microsecond
@@ -22,8 +23,11 @@ func randomResult(rng *rand.Rand, span time.Duration) Result {
 	r := Result{Intended: intended, Sent: intended + wait, Done: intended + wait + svc, Code: codes[k], Status: statuses[k],
 		Step: []string{"view", "purchase", "pay"}[rng.IntN(3)], Journey: []string{"rusher", "bot"}[rng.IntN(2)], Retry: rng.IntN(10) == 0}
 	r.First = !r.Retry && r.Step != "pay" && rng.IntN(2) == 0
+	r.InFlight = 1 + rng.Int32N(12)
 	if rng.IntN(50) == 0 {
 		r.Status, r.Code, r.Err = 0, "", ErrTimeout
+	} else if rng.IntN(5) != 0 {
+		r.Server = max(time.Microsecond, svc-time.Duration(50+rng.IntN(200))*time.Microsecond)
 	}
 	return r
 }
@@ -108,12 +112,21 @@ func TestMergeEqualsUnion(t *testing.T) {
 				s.Timeline[i].TargetRPS = 0
 			}
 		}
+		// The concurrency table merges from the segments' means and deviations: exact up to
+		// float rounding. Compare it so, then as JSON with the rest.
+		if !sameBins(got.Summary.Concurrency, want.Summary.Concurrency) {
+			t.Errorf("n=%d: concurrency\nmerged %+v\nunion  %+v", n, got.Summary.Concurrency, want.Summary.Concurrency)
+		}
+		if len(want.Summary.Concurrency) != 12 || want.Summary.Concurrency[0].ServerCount == 0 || want.Summary.ServerTimeMs == nil {
+			t.Fatalf("n=%d: the stream has no concurrency rows or server times: %+v", n, want.Summary.Concurrency)
+		}
+		got.Summary.Concurrency, want.Summary.Concurrency = nil, nil
 		a, _ := json.MarshalIndent(got.Summary, "", " ")
 		b, _ := json.MarshalIndent(want.Summary, "", " ")
 		if string(a) != string(b) {
 			t.Errorf("n=%d: merged summary differs from the union's:\n%s\n---\n%s", n, a, b)
 		}
-		if !sameHist(got.Latency, want.Latency) || !sameHist(got.ServiceTime, want.ServiceTime) {
+		if !sameHist(got.Latency, want.Latency) || !sameHist(got.ServiceTime, want.ServiceTime) || !sameHist(got.ServerTime, want.ServerTime) {
 			t.Errorf("n=%d: merged histograms differ", n)
 		}
 		if len(got.Windows) != len(want.Windows) {
@@ -143,4 +156,21 @@ func sameHist(a, b *hdr.PackedHistogram) bool {
 	x, err1 := a.Encode()
 	y, err2 := b.Encode()
 	return err1 == nil && err2 == nil && string(x) == string(y)
+}
+
+// sameBins: the same rows and counts, and every mean and deviation equal to 1e-9 relative.
+func sameBins(a, b []ConcurrencyBin) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	near := func(x, y float64) bool { return math.Abs(x-y) <= 1e-9*math.Max(1, math.Abs(y)) }
+	for i := range a {
+		x, y := a[i], b[i]
+		if x.InFlight != y.InFlight || x.Count != y.Count || x.ServerCount != y.ServerCount ||
+			!near(x.ServiceMsMean, y.ServiceMsMean) || !near(x.ServiceMsSD, y.ServiceMsSD) || !near(x.ServerMsMean, y.ServerMsMean) ||
+			!near(x.ServerMsSD, y.ServerMsSD) || !near(x.RoundTripMsMean, y.RoundTripMsMean) {
+			return false
+		}
+	}
+	return true
 }

@@ -22,6 +22,7 @@ const (
 const (
 	TagLatency     = "latency"      // from the intended send time
 	TagServiceTime = "service_time" // from the actual send time
+	TagServerTime  = "server_time"  // the target's own time (Server-Timing), one interval over the run
 )
 
 // DefaultWindow is the timeline window when neither RecorderOptions.Window nor Duration is set.
@@ -435,6 +436,7 @@ func (r *Recorder) Finish(end time.Duration) *Run {
 		s.Rates = c.ratios
 	}
 	s.LatencyMs, s.ServiceTimeMs = percentiles(r.total.lat), percentiles(r.total.svc)
+	s.ServerTimeMs = serverPercentiles(r.total.srv)
 	if c.conc != nil {
 		s.Concurrency = c.conc.bins()
 	}
@@ -442,6 +444,9 @@ func (r *Recorder) Finish(end time.Duration) *Run {
 	s.Warnings = append([]string(nil), r.warnings...)
 
 	run := &Run{Summary: s, Latency: r.total.lat.Clone(), ServiceTime: r.total.svc.Clone(), Window: r.win}
+	if r.total.srv != nil {
+		run.ServerTime = r.total.srv.Clone()
+	}
 	steps := r.mergeNamed(func(s *Shard) *namedSet { return &s.steps })
 	journeys := r.mergeNamed(func(s *Shard) *namedSet { return &s.journeys })
 	s.Steps, s.Journeys = steps.stats(), journeys.stats()

@@ -18,6 +18,9 @@ func feed(rec *Recorder, windows, n int, snap func(now time.Duration)) {
 			at := time.Duration(w)*time.Second + time.Duration(i)*time.Second/time.Duration(n)
 			svc := time.Duration(200e3 * (1 + rng.ExpFloat64()*rng.ExpFloat64()*20))
 			res := Result{Intended: at, Sent: at + svc/10, Done: at + svc, Status: 200, First: true, Step: "view"}
+			if i%4 != 0 {
+				res.Server = svc * 8 / 10 // the target's own time; a quarter of the answers carry none
+			}
 			rec.Shard(i % rec.Shards()).Record(&res)
 		}
 		if snap != nil {
@@ -34,7 +37,7 @@ func TestSealedWindowsAreExact(t *testing.T) {
 	feed(plain, 6, 500, nil)
 	feed(sealed, 6, 500, func(now time.Duration) { sealed.Snapshot(now) })
 	// A late answer for window 1, after it was sealed, reopens and re-seals it.
-	late := Result{Intended: 1200 * time.Millisecond, Sent: 1300 * time.Millisecond, Done: 1900 * time.Millisecond, Status: 200}
+	late := Result{Intended: 1200 * time.Millisecond, Sent: 1300 * time.Millisecond, Done: 1900 * time.Millisecond, Status: 200, Server: 550 * time.Millisecond}
 	plain.Shard(0).Record(&late)
 	sealed.Shard(0).Record(&late)
 	if snap := sealed.Snapshot(6 * time.Second); len(snap.Timeline) != 6 {
@@ -53,6 +56,9 @@ func TestSealedWindowsAreExact(t *testing.T) {
 	a, b := plain.Finish(6*time.Second), sealed.Finish(6*time.Second)
 	if !reflect.DeepEqual(a.Summary.Timeline, b.Summary.Timeline) {
 		t.Errorf("timelines differ\nplain  %+v\nsealed %+v", a.Summary.Timeline, b.Summary.Timeline)
+	}
+	if !reflect.DeepEqual(a.Summary.ServerTimeMs, b.Summary.ServerTimeMs) || a.Summary.ServerTimeMs == nil || buckets(a.ServerTime) != buckets(b.ServerTime) {
+		t.Errorf("server times differ: %+v vs %+v", a.Summary.ServerTimeMs, b.Summary.ServerTimeMs)
 	}
 	if !reflect.DeepEqual(a.Summary.LatencyMs, b.Summary.LatencyMs) || a.Summary.Requests.Total != b.Summary.Requests.Total {
 		t.Errorf("summaries differ: %+v vs %+v", a.Summary.LatencyMs, b.Summary.LatencyMs)

@@ -2,9 +2,11 @@ package report
 
 import (
 	"encoding/json"
+	"math"
 	"math/rand/v2"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -120,7 +122,11 @@ func TestRunWriteRead(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for i := range 5000 {
 		d := time.Duration(rng.Int64N(int64(5 * time.Second)))
-		rec.Shard(i % 3).Record(&Result{Intended: d, Sent: d + time.Duration(rng.Int64N(1e6)), Done: d + time.Duration(rng.Int64N(3e8)), Status: 201})
+		r := Result{Intended: d, Sent: d + time.Duration(rng.Int64N(1e6)), Done: d + time.Duration(rng.Int64N(3e8)), Status: 201}
+		if i%2 == 0 {
+			r.Server = time.Duration(1 + rng.Int64N(2e8))
+		}
+		rec.Shard(i % 3).Record(&r)
 	}
 	run := rec.Finish(5 * time.Second)
 	dir := t.TempDir()
@@ -147,6 +153,52 @@ func TestRunWriteRead(t *testing.T) {
 	}
 	if !reflect.DeepEqual(percentiles(got.Latency), percentiles(run.Latency)) {
 		t.Errorf("latency differs after the round trip")
+	}
+	if got.ServerTime == nil || got.ServerTime.TotalCount() != 2500 || !reflect.DeepEqual(percentiles(got.ServerTime), percentiles(run.ServerTime)) {
+		t.Errorf("server time differs after the round trip: %+v", got.ServerTime)
+	}
+}
+
+// TestServerTime: the target's own times (Result.Server) give the summary's server_time_ms and,
+// per in-flight row, their count, mean, deviation and mean round trip (service − server); answers
+// without one count in the row's service time only. A run without any has neither.
+func TestServerTime(t *testing.T) {
+	rec := NewRecorder(RecorderOptions{Mode: "live", Workers: 2, Window: time.Second})
+	ms := time.Millisecond
+	for i, r := range []Result{
+		{Sent: 0, Done: 10 * ms, Server: 9800 * time.Microsecond, InFlight: 1, Status: 201},
+		{Sent: 0, Done: 12 * ms, Server: 11700 * time.Microsecond, InFlight: 1, Status: 201},
+		{Sent: 0, Done: 11 * ms, InFlight: 1, Status: 201},
+		{Sent: 0, Done: 30 * ms, Server: 29 * ms, InFlight: 2, Status: 201},
+	} {
+		rec.Shard(i % 2).Record(&r)
+	}
+	s := rec.Finish(time.Second).Summary
+	if s.ServerTimeMs == nil || s.ServerTimeMs.Max < 29 || s.ServerTimeMs.Max > 29.1 || s.ServerTimeMs.P50 < 11.6 || s.ServerTimeMs.P50 > 11.8 {
+		t.Errorf("server_time_ms %+v", s.ServerTimeMs)
+	}
+	want := []ConcurrencyBin{
+		{InFlight: 1, Count: 3, ServiceMsMean: 11, ServiceMsSD: math.Sqrt(2.0 / 3), ServerCount: 2, ServerMsMean: 10.75, ServerMsSD: 0.95, RoundTripMsMean: 0.25},
+		{InFlight: 2, Count: 1, ServiceMsMean: 30, ServerCount: 1, ServerMsMean: 29, RoundTripMsMean: 1},
+	}
+	if !sameBins(s.Concurrency, want) {
+		t.Errorf("concurrency\n got %+v\nwant %+v", s.Concurrency, want)
+	}
+	var back concTable // what merging summaries reads back
+	back.addBins(s.Concurrency)
+	if !sameBins(back.bins(), want) {
+		t.Errorf("read back from the summary\n got %+v\nwant %+v", back.bins(), want)
+	}
+	none := NewRecorder(RecorderOptions{Mode: "live", Window: time.Second})
+	none.Shard(0).Record(&Result{Sent: 0, Done: 10 * ms, InFlight: 1, Status: 201})
+	run := none.Finish(time.Second)
+	b, _ := json.Marshal(run.Summary)
+	if run.ServerTime != nil || run.Summary.ServerTimeMs != nil || strings.Contains(string(b), "server_") || strings.Contains(string(b), "round_trip") {
+		t.Errorf("a run without server times has them: %s", b)
+	}
+	var hlog strings.Builder
+	if err := run.WriteHistograms(&hlog); err != nil || strings.Contains(hlog.String(), TagServerTime) {
+		t.Errorf("histograms.hlog of a run without server times: %v\n%s", err, hlog.String())
 	}
 }
 

@@ -29,11 +29,13 @@ const (
 
 // Run is a finished run: its Summary and the HDR histograms behind it, which is what makes
 // merges exact. Latency and ServiceTime cover the whole run; Windows hold each timeline window
-// that saw answers. Values are microseconds.
+// that saw answers. ServerTime is the target's own time over the run (Result.Server), nil when no
+// answer carried one. Values are microseconds.
 type Run struct {
 	Summary     *Summary
 	Latency     *hdr.PackedHistogram
 	ServiceTime *hdr.PackedHistogram
+	ServerTime  *hdr.PackedHistogram
 	Window      time.Duration
 	Windows     []WindowHist // ascending Index
 	// Steps and Journeys are each step's and journey's whole-run latency histogram (µs), by name;
@@ -108,7 +110,9 @@ func (r *Run) startMs() int64 {
 
 // WriteHistograms writes the HdrHistogram interval log: for each window, one line tagged
 // "latency" and one tagged "service_time", values in microseconds, timestamps relative to the
-// BaseTime line (the run's start, whole seconds). The Interval_Max column is in seconds.
+// BaseTime line (the run's start, whole seconds). The Interval_Max column is in seconds. Then
+// whole-run intervals: the server time (tagged "server_time", when there is one), each step's
+// and each journey's latency.
 func (r *Run) WriteHistograms(w io.Writer) error {
 	lw := hdr.NewHistogramLogWriter(w)
 	start := r.startMs()
@@ -147,6 +151,14 @@ func (r *Run) WriteHistograms(w io.Writer) error {
 	end := start + winMs*int64(len(r.Windows))
 	if r.Summary != nil {
 		end = start + int64(r.Summary.DurationS*1000)
+	}
+	if h := r.ServerTime; h != nil && h.TotalCount() > 0 {
+		h.SetTag(TagServerTime)
+		h.SetStartTimeMs(start)
+		h.SetEndTimeMs(max(end, start))
+		if err := lw.OutputIntervalPackedHistogram(h); err != nil {
+			return err
+		}
 	}
 	for _, set := range []struct {
 		prefix string
@@ -285,6 +297,13 @@ func (r *Run) readHistograms(rd io.Reader) error {
 		}
 		if name, ok := strings.CutPrefix(h.Tag(), TagJourneyPrefix); ok {
 			r.Journeys = addNamedHist(r.Journeys, name, h)
+			continue
+		}
+		if h.Tag() == TagServerTime {
+			if r.ServerTime == nil {
+				r.ServerTime = newPacked()
+			}
+			r.ServerTime.MergeFrom(h)
 			continue
 		}
 		idx := int64(0)

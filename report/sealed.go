@@ -33,6 +33,7 @@ type SealedWindow struct {
 	Index       int64   `json:"i"`
 	Latency     []byte  `json:"lat,omitempty"`
 	ServiceTime []byte  `json:"svc,omitempty"`
+	ServerTime  []byte  `json:"srv,omitempty"` // the target's own times, empty when no answer carried one
 	Requests    int64   `json:"n,omitempty"`
 	Arrivals    int64   `json:"arrivals,omitempty"`
 	Errors      int64   `json:"errors,omitempty"`
@@ -101,12 +102,17 @@ func (r *Recorder) Seal(now time.Duration) Sealed {
 		if p != nil {
 			lat, err1 := p.lat.Encode()
 			svc, err2 := p.svc.Encode()
-			if err1 != nil || err2 != nil {
+			var srv []byte
+			var err3 error
+			if p.srv != nil {
+				srv, err3 = p.srv.Encode()
+			}
+			if err1 != nil || err2 != nil || err3 != nil {
 				// Encoding a histogram of our own geometry does not fail; if it ever did, the
 				// window stays pending and goes with the next Seal.
 				continue
 			}
-			sw.Latency, sw.ServiceTime = lat, svc
+			sw.Latency, sw.ServiceTime, sw.ServerTime = lat, svc, srv
 			sw.Requests, sw.Arrivals, sw.Errors, sw.Shed, sw.Dropped = p.n, p.arrivals, p.errs, p.shed, p.drops
 			delete(r.pending, idx)
 		}
@@ -144,7 +150,7 @@ func (sw *SealedWindow) decode() (*window, error) {
 	for _, h := range []struct {
 		enc []byte
 		dst **hdr.PackedHistogram
-	}{{sw.Latency, &w.lat}, {sw.ServiceTime, &w.svc}} {
+	}{{sw.Latency, &w.lat}, {sw.ServiceTime, &w.svc}, {sw.ServerTime, &w.srv}} {
 		if len(h.enc) == 0 {
 			continue
 		}

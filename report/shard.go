@@ -104,6 +104,13 @@ func (s *Shard) RecordN(r *Result, n int64) {
 	w := s.window(r.Done)
 	_ = w.lat.RecordValues(lat, n) // in range by construction
 	_ = w.svc.RecordValues(svc, n)
+	srv, hasSrv := micros(r.Server), r.Server > 0
+	if hasSrv {
+		if w.srv == nil {
+			w.srv = newPacked()
+		}
+		_ = w.srv.RecordValues(srv, n)
+	}
 	w.n += n
 	s.total += n
 	if r.First && !r.Retry {
@@ -151,7 +158,7 @@ func (s *Shard) RecordN(r *Result, n int64) {
 		if s.conc == nil {
 			s.conc = new(concTable)
 		}
-		s.conc.add(r.InFlight, svc, n)
+		s.conc.add(r.InFlight, svc, srv, hasSrv, n)
 	}
 	s.bytes += int64(r.Bytes) * n
 	s.mu.Unlock()

@@ -94,6 +94,15 @@ func achieved(answers, arrivals int64, marks bool) int64 {
 func usToMs(us int64) float64 { return float64(us) / 1000 }
 
 // percentiles reads a summary latency block from a histogram in microseconds.
+// serverPercentiles is the server-time block: nil without a histogram or values.
+func serverPercentiles(h *hdr.PackedHistogram) *Percentiles {
+	if h == nil || h.TotalCount() == 0 {
+		return nil
+	}
+	p := percentiles(h)
+	return &p
+}
+
 func percentiles(h *hdr.PackedHistogram) Percentiles {
 	if h.TotalCount() == 0 {
 		return Percentiles{}

@@ -184,6 +184,7 @@ type Summary struct {
 	Rate          Rate             `json:"rate"`
 	LatencyMs     Percentiles      `json:"latency_ms"`
 	ServiceTimeMs Percentiles      `json:"service_time_ms"`
+	ServerTimeMs  *Percentiles     `json:"server_time_ms,omitempty"` // the target's own time (Server-Timing) over the answers that carried one; nil: none did
 	Rates         map[string]Ratio `json:"rates,omitempty"`
 	Audit         Audit            `json:"audit"`
 	Replicas      Replicas         `json:"replicas"`

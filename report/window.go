@@ -4,7 +4,8 @@ import (
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 )
 
-// window is one timeline window's histograms and counters (on a shard, or merged).
+// window is one timeline window's histograms and counters (on a shard, or merged). srv, the
+// target's own time (Result.Server), stays nil until an answer carries one.
 //
 // A harvested window that the dashboard no longer reads in full (all but the last complete one)
 // is sealed: its histograms are kept in their encoded form (HdrHistogram V2, zlib-compressed,
@@ -13,12 +14,12 @@ import (
 // window, not by the live histograms. Sealing is lossless: merge and Finish decode again.
 type window struct {
 	idx                            int64
-	lat, svc                       *hdr.PackedHistogram // nil while sealed
+	lat, svc, srv                  *hdr.PackedHistogram // nil while sealed
 	n, arrivals, errs, shed, drops int64
 
-	sealed         bool
-	latEnc, svcEnc []byte // the encoded histograms of a sealed window
-	p50, p99       int64  // latency percentiles (µs) of a sealed window, 0 when it has none
+	sealed                 bool
+	latEnc, svcEnc, srvEnc []byte // the encoded histograms of a sealed window
+	p50, p99               int64  // latency percentiles (µs) of a sealed window, 0 when it has none
 }
 
 // seal encodes the window's histograms and drops the decoded ones. A histogram that cannot be
@@ -35,11 +36,17 @@ func (w *window) seal() {
 	if err != nil {
 		return
 	}
+	var re []byte
+	if w.srv != nil {
+		if re, err = w.srv.Encode(); err != nil {
+			return
+		}
+	}
 	w.p50, w.p99 = 0, 0
 	if w.lat.TotalCount() > 0 {
 		w.p50, w.p99 = w.lat.ValueAtPercentile(50), w.lat.ValueAtPercentile(99)
 	}
-	w.latEnc, w.svcEnc, w.lat, w.svc, w.sealed = le, se, nil, nil, true
+	w.latEnc, w.svcEnc, w.srvEnc, w.lat, w.svc, w.srv, w.sealed = le, se, re, nil, nil, nil, true
 }
 
 // unseal decodes a sealed window's histograms back. They were encoded by seal in this process,
@@ -56,7 +63,13 @@ func (w *window) unseal() {
 	if err != nil {
 		panic("report: decoding a sealed window's service-time histogram: " + err.Error())
 	}
-	w.lat, w.svc, w.latEnc, w.svcEnc, w.sealed = lat, svc, nil, nil, false
+	var srv *hdr.PackedHistogram
+	if w.srvEnc != nil {
+		if srv, err = hdr.DecodePacked(w.srvEnc); err != nil {
+			panic("report: decoding a sealed window's server-time histogram: " + err.Error())
+		}
+	}
+	w.lat, w.svc, w.srv, w.latEnc, w.svcEnc, w.srvEnc, w.sealed = lat, svc, srv, nil, nil, nil, false
 }
 
 // histograms returns the window's histograms, decoded afresh when it is sealed (the window stays
@@ -77,6 +90,12 @@ func (w *window) merge(o *window) {
 	o.unseal()
 	w.lat.Merge(o.lat)
 	w.svc.Merge(o.svc)
+	if o.srv != nil {
+		if w.srv == nil {
+			w.srv = newPacked()
+		}
+		w.srv.Merge(o.srv)
+	}
 	w.n += o.n
 	w.arrivals += o.arrivals
 	w.errs += o.errs

@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -218,6 +219,74 @@ func ParseRetryAfter(v []byte, now time.Time) (time.Duration, bool) {
 		return max(t.Sub(now), 0), true
 	}
 	return 0, false
+}
+
+// MaxServerTiming is the largest server time ParseServerTiming accepts: a target's own time for
+// one answer beyond an hour is a broken clock or header, not a measurement.
+const MaxServerTiming = time.Hour
+
+// ParseServerTiming reads a Server-Timing header value (W3C Server-Timing: metrics separated by
+// ",", each a name and parameters after ";", a parameter name=value with value a token or a
+// quoted string) and returns the dur of the first metric that has one: milliseconds, a decimal
+// number (digits, ".", an exponent). Whitespace around the separators is tolerated; commas and
+// semicolons inside quoted strings do not separate. false when no metric has a dur, or when the
+// first dur is not a number in [0, MaxServerTiming]. It does not allocate.
+func ParseServerTiming(v []byte) (time.Duration, bool) {
+	for len(v) > 0 {
+		var metric []byte
+		metric, v = cutUnquoted(v, ',')
+		name, params := cutUnquoted(metric, ';')
+		if len(bytes.TrimSpace(name)) == 0 {
+			continue
+		}
+		for len(params) > 0 {
+			var p []byte
+			p, params = cutUnquoted(params, ';')
+			k, val, ok := bytes.Cut(p, []byte("="))
+			if !ok || !bytes.EqualFold(bytes.TrimSpace(k), []byte("dur")) {
+				continue
+			}
+			return parseDurMs(bytes.TrimSpace(val))
+		}
+	}
+	return 0, false
+}
+
+// cutUnquoted cuts b at the first sep outside a quoted string (where a backslash escapes the
+// next byte).
+func cutUnquoted(b []byte, sep byte) (before, after []byte) {
+	quoted := false
+	for i := 0; i < len(b); i++ {
+		switch c := b[i]; {
+		case quoted && c == '\\':
+			i++
+		case c == '"':
+			quoted = !quoted
+		case !quoted && c == sep:
+			return b[:i], b[i+1:]
+		}
+	}
+	return b, nil
+}
+
+// parseDurMs reads a dur value, milliseconds, possibly quoted.
+func parseDurMs(v []byte) (time.Duration, bool) {
+	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+		v = v[1 : len(v)-1]
+	}
+	if len(v) == 0 || len(v) > 32 {
+		return 0, false
+	}
+	for _, c := range v {
+		if (c < '0' || c > '9') && c != '.' && c != 'e' && c != 'E' && c != '+' && c != '-' {
+			return 0, false // no inf, nan, hex or digit separators: a decimal number only
+		}
+	}
+	ms, err := strconv.ParseFloat(string(v), 64)
+	if err != nil || !(ms >= 0 && ms <= float64(MaxServerTiming/time.Millisecond)) {
+		return 0, false
+	}
+	return time.Duration(math.Round(ms * float64(time.Millisecond))), true
 }
 
 // DefaultAPI is flashload's target API (DESIGN.md), the presets' default endpoints.

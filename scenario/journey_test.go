@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -356,6 +357,63 @@ func FuzzParseRetryAfter(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		if d, ok := ParseRetryAfter([]byte(s), now); ok && d < 0 {
 			t.Fatalf("%q → %v", s, d)
+		}
+	})
+}
+
+func TestParseServerTiming(t *testing.T) {
+	for in, want := range map[string]time.Duration{
+		"app;dur=12.345":      12345 * time.Microsecond,
+		"app;dur=0.000":       0,
+		"app;dur=3":           3 * time.Millisecond,
+		` app ; dur = "7.5" `: 7500 * time.Microsecond,
+		"app;DUR=1e1":         10 * time.Millisecond,
+		"cache;desc=hit, db;dur=53.2, app;dur=47.2": 53200 * time.Microsecond,
+		`miss, db;desc="a, b; dur=9";dur=2`:         2 * time.Millisecond,
+		`cdn;desc="x\"y;dur=1";dur=4`:               4 * time.Millisecond,
+		"app;desc=total;dur=5;dur=6":                5 * time.Millisecond,
+		"app;dur=3600000":                           time.Hour,
+		"\tapp;\tdur=1.5\t":                         1500 * time.Microsecond,
+	} {
+		if d, ok := ParseServerTiming([]byte(in)); !ok || d != want {
+			t.Errorf("ParseServerTiming(%q) = %v %v, want %v", in, d, ok, want)
+		}
+	}
+	for _, bad := range []string{"", "app", "app;desc=x", "app;dur", "app;dur=", `app;dur=""`, "app;dur=-1",
+		"app;dur=NaN", "app;dur=inf", "app;dur=+Inf", "app;dur=0x10", "app;dur=1_000", "app;dur=3600000.001",
+		"app;dur=1e300", "app;dur=12ms", ";dur=5", "app;dur=2 x", "app;dur=1 2", `app;desc="dur=5"`} {
+		if d, ok := ParseServerTiming([]byte(bad)); ok {
+			t.Errorf("ParseServerTiming(%q) = %v, accepted", bad, d)
+		}
+	}
+	v := []byte("cache;desc=hit, app;dur=12.345")
+	if n := testing.AllocsPerRun(100, func() { ParseServerTiming(v) }); n != 0 {
+		t.Errorf("ParseServerTiming allocates %v times", n)
+	}
+}
+
+// appendServerTiming writes a Server-Timing value as the target does (target/handlers.go).
+func appendServerTiming(b []byte, d time.Duration) []byte {
+	return strconv.AppendFloat(append(b, "app;dur="...), float64(d)/float64(time.Millisecond), 'f', 3, 64)
+}
+
+func FuzzParseServerTiming(f *testing.F) {
+	for _, s := range []string{"app;dur=12.345", `db;desc="a,b";dur="3"`, "a, b;dur=1e2", "app;dur=-0", "app;dur=NaN", ""} {
+		f.Add(s, int64(0))
+	}
+	f.Add("", int64(12345678))
+	f.Add("", int64(time.Hour))
+	f.Fuzz(func(t *testing.T, s string, ns int64) {
+		if d, ok := ParseServerTiming([]byte(s)); ok && (d < 0 || d > MaxServerTiming) {
+			t.Fatalf("%q → %v", s, d)
+		}
+		// What the target writes reads back to within half a microsecond (3 decimals of ms).
+		d := time.Duration(ns % int64(MaxServerTiming+1))
+		d = max(d, -d)
+		v := appendServerTiming(nil, d)
+		got, ok := ParseServerTiming(v)
+		if diff := got - d; !ok || diff < -500 || diff > 500 {
+			t.Fatalf("%v written as %q reads %v %v", d, v, got, ok)
 		}
 	})
 }

@@ -8,12 +8,14 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/flashload/flashload/internal/dist"
 	"github.com/flashload/flashload/target/inventory"
 )
 
@@ -507,5 +509,57 @@ func TestShutdownEndsEventStreams(t *testing.T) {
 		t.Fatalf("shutdown with an open stream: %v", err)
 	}
 	for sc.Scan() { // the stream ends
+	}
+}
+
+// TestServerTiming: every answer of the target carries its own time for it, Server-Timing
+// "app;dur=MS" with 3 decimals, from the handler's start to the end of the answer (the work
+// slot freed): at most the time the client measured around the exchange, and at least the
+// work and the injected latency it waited for; refusals (429, injected 500) carry it too.
+func TestServerTiming(t *testing.T) {
+	const work = 20 * time.Millisecond
+	o := testOptions(t, "memory")
+	o.Workers, o.Work = 1, dist.Spec{Kind: dist.Deterministic, Mean: work}
+	ts := startServer(t, o)
+	ts.createSKU(t, `{"sku":"s","stock":100,"price":1}`)
+	format := regexp.MustCompile(`^app;dur=(\d+\.\d{3})$`)
+	check := func(name string, least time.Duration, send func() answer) answer {
+		t.Helper()
+		start := time.Now()
+		a := send()
+		client := time.Since(start)
+		v := a.header.Values("Server-Timing")
+		if len(v) != 1 || !format.MatchString(v[0]) {
+			t.Fatalf("%s: %d answer with Server-Timing %q, want one app;dur=MS.mmm", name, a.status, v)
+		}
+		ms, err := strconv.ParseFloat(format.FindStringSubmatch(v[0])[1], 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := time.Duration(ms * float64(time.Millisecond))
+		if d > client || d < least {
+			t.Errorf("%s: the target's own time %v, the client's %v: want %v ≤ it ≤ the client's", name, d, client, least)
+		}
+		return a
+	}
+	check("health", 0, func() answer { return ts.do(t, "GET", "/healthz", nil, "") })
+	check("not found", 0, func() answer { return ts.do(t, "GET", "/nope", nil, "") })
+	check("view", work, func() answer { return ts.do(t, "GET", "/v1/skus/s", nil, "") })
+	if a := check("purchase", work, func() answer { return ts.buy(t, "s", "u1", "", "") }); a.status != 201 {
+		t.Fatalf("purchase: %d %s", a.status, a.body)
+	}
+	check("admin", 0, func() answer { return ts.admin(t, "GET", "/admin/audit?sku=s", "") })
+	ts.admin(t, "POST", "/admin/faults", `{"latency":"30ms","error_rate":1}`)
+	if a := check("fault", 30*time.Millisecond, func() answer { return ts.buy(t, "s", "u2", "", "") }); a.status != 500 {
+		t.Fatalf("with error_rate 1: %d %s", a.status, a.body)
+	}
+	ts.admin(t, "POST", "/admin/faults", `{}`)
+	o = testOptions(t, "memory")
+	o.MaxRPS = 0.1 // burst 1: the first purchase passes, the next is limited
+	ts = startServer(t, o)
+	ts.createSKU(t, `{"sku":"s","stock":100,"price":1}`)
+	ts.buy(t, "s", "u3", "", "")
+	if a := check("rate limited", 0, func() answer { return ts.buy(t, "s", "u4", "", "") }); a.status != 429 {
+		t.Fatalf("over the rate limit: %d %s", a.status, a.body)
 	}
 }

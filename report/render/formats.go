@@ -118,6 +118,9 @@ func keyFigures(s *report.Summary) [][2]string {
 			report.FormatMs(s.LatencyMs.P90), report.FormatMs(s.LatencyMs.P99), report.FormatMs(s.LatencyMs.P999))},
 		{"service time p99", report.FormatMs(s.ServiceTimeMs.P99)},
 	}
+	if p := s.ServerTimeMs; p != nil {
+		rows = append(rows, [2]string{"server time p99 (the target's own, Server-Timing)", report.FormatMs(p.P99)})
+	}
 	for _, k := range slices.Sorted(maps.Keys(s.Rates)) {
 		q := s.Rates[k]
 		rows = append(rows, [2]string{"rate(" + k + ")", fmt.Sprintf("%s (%d/%d)", pct(q.Value), q.Num, q.Den)})

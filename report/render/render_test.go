@@ -37,6 +37,9 @@ func fixture(mode string, slow float64) *report.Run {
 			wait = time.Duration(rng.Int64N(int64(300 * time.Millisecond)))
 		}
 		r := report.Result{Intended: t, Sent: t + wait, Done: t + wait + svc, Journey: "rusher", Step: "purchase", Status: 201, Code: "RESERVED"}
+		if mode == "live" { // the target's own time: the service time less a round trip
+			r.Server = max(0, svc-time.Duration(100+i%150)*time.Microsecond) // no rng draw: the stream stays as it was
+		}
 		switch {
 		case i%3 == 0:
 			r.Journey, r.Step, r.Code, r.Status = "browser", "view", "", 200

@@ -87,6 +87,9 @@ func TextFull(w io.Writer, s, predicted, full *report.Summary) error {
 	}
 	ew.printf("%-10s %s   (from the intended send time)\n", "latency", pcts(s.LatencyMs))
 	ew.printf("%-10s %s   (from the actual send time)\n", "service", pcts(s.ServiceTimeMs))
+	if s.ServerTimeMs != nil {
+		ew.printf("%-10s %s   (the target's own, Server-Timing)\n", "server", pcts(*s.ServerTimeMs))
+	}
 	if len(r.ByCode) > 0 {
 		ew.printf("%-10s %s\n", "codes", counts(r.ByCode))
 	}

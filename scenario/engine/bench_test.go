@@ -42,22 +42,31 @@ func BenchmarkPacer(b *testing.B) {
 
 // BenchmarkRequestPath measures one session of a one-purchase journey end to end through the
 // engine's request path (template, headers, connection slot, transport, answer code, Result,
-// audit record) against an in-memory fasthttp server, over the raw transport and over fasthttp.
+// audit record) against an in-memory fasthttp server, over the raw transport and over fasthttp;
+// -server-timing: the server's answers carry a Server-Timing header, which the engine reads.
 func BenchmarkRequestPath(b *testing.B) {
-	for _, fast := range []bool{false, true} {
-		name := "raw"
-		if fast {
-			name = "fasthttp"
+	for _, timing := range []bool{false, true} {
+		for _, fast := range []bool{false, true} {
+			name := "raw"
+			if fast {
+				name = "fasthttp"
+			}
+			if timing {
+				name += "-server-timing"
+			}
+			b.Run(name, func(b *testing.B) { benchRequestPath(b, fast, timing) })
 		}
-		b.Run(name, func(b *testing.B) { benchRequestPath(b, fast) })
 	}
 }
 
-func benchRequestPath(b *testing.B, fastOnly bool) {
+func benchRequestPath(b *testing.B, fastOnly, timing bool) {
 	ln := fasthttputil.NewInmemoryListener()
 	body := []byte(`{"code":"RESERVED","order_id":"o-123456","sku":"bar-sku","qty":1,"price":100}`)
 	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
 		ctx.SetStatusCode(201)
+		if timing {
+			ctx.Response.Header.Set("Server-Timing", "app;dur=0.042")
+		}
 		ctx.SetBody(body)
 	}}
 	go srv.Serve(ln)

@@ -17,8 +17,8 @@ import (
 // request is rendered by sendRaw, or serialized by fasthttp (so its bytes are exactly what the
 // HostClient would send), into a reusable buffer, written with one Write, and the answer is read
 // into a reusable buffer and parsed by parseResponse (status, Content-Length or chunked or
-// until-close framing, Retry-After, Connection: close). The answer is then handed to the
-// caller as a fasthttp.Response (status, body by reference, Retry-After), so everything after
+// until-close framing, Retry-After, Server-Timing, Connection: close). The answer is then handed
+// to the caller as a fasthttp.Response (status, body by reference, Retry-After, Server-Timing), so everything after
 // the transport is shared with fasthttp, which stays the client for https, FastHTTPOnly runs and
 // request steps to other hosts.
 
@@ -138,6 +138,9 @@ func (rc *rawConn) send(head bool, resp *fasthttp.Response) error {
 			if len(a.retryAfter) > 0 {
 				resp.Header.SetBytesV("Retry-After", a.retryAfter)
 			}
+			if len(a.serverTiming) > 0 {
+				resp.Header.SetBytesV("Server-Timing", a.serverTiming)
+			}
 			if a.close || eof || a.n != have {
 				rc.close() // the server closes, or sent more than one answer (no pipelining here)
 			} else {
@@ -154,13 +157,14 @@ func (rc *rawConn) send(head bool, resp *fasthttp.Response) error {
 
 // rawAnswer is what parseResponse found.
 type rawAnswer struct {
-	done       bool
-	status     int
-	body       []byte // in the input, or in chunked (a chunked answer's decoded body)
-	chunked    []byte // the decode buffer, to reuse
-	retryAfter []byte
-	close      bool // the server said Connection: close (or HTTP/1.0 without keep-alive)
-	n          int  // bytes of the input the answer took
+	done         bool
+	status       int
+	body         []byte // in the input, or in chunked (a chunked answer's decoded body)
+	chunked      []byte // the decode buffer, to reuse
+	retryAfter   []byte
+	serverTiming []byte // the first Server-Timing header's value
+	close        bool   // the server said Connection: close (or HTTP/1.0 without keep-alive)
+	n            int    // bytes of the input the answer took
 }
 
 var (
@@ -168,6 +172,7 @@ var (
 	hdrTransferEnc   = []byte("transfer-encoding")
 	hdrConnection    = []byte("connection")
 	hdrRetryAfter    = []byte("retry-after")
+	hdrServerTiming  = []byte("server-timing")
 )
 
 // parseResponse parses an HTTP/1.x answer from the bytes read so far. done false and no error:
@@ -242,6 +247,10 @@ func parseResponse(b []byte, head, eof bool, dst []byte) (rawAnswer, error) {
 				}
 			case bytes.EqualFold(name, hdrRetryAfter):
 				a.retryAfter = val
+			case bytes.EqualFold(name, hdrServerTiming):
+				if a.serverTiming == nil {
+					a.serverTiming = val // as fasthttp's Peek: the first of several
+				}
 			}
 		}
 		rest := b[bodyAt:]

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/scenario"
 	"github.com/valyala/fasthttp"
 )
 
@@ -27,11 +28,14 @@ var rawCases = []struct {
 	status     int
 	body       string
 	retryAfter string
+	timing     string // Server-Timing
 	close      bool
 }{
 	{name: "content-length", in: "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 19\r\n\r\n{\"code\":\"RESERVED\"}", status: 200, body: `{"code":"RESERVED"}`},
 	{name: "chunked", in: "HTTP/1.1 409 Conflict\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{\"cod\r\na;ext=1\r\ne\":\"SOLD_O\r\n3\r\nUT\"\r\n1\r\n}\r\n0\r\nX-Trailer: 1\r\n\r\n", status: 409, body: `{"code":"SOLD_OUT"}`},
 	{name: "retry-after and close", in: "HTTP/1.1 429 Too Many Requests\r\nretry-after: 2\r\nConnection: close\r\ncontent-length: 2\r\n\r\n{}", status: 429, body: "{}", retryAfter: "2", close: true},
+	{name: "server-timing", in: "HTTP/1.1 200 OK\r\nserver-timing:  app;dur=1.250 \r\nContent-Length: 2\r\n\r\n{}", status: 200, body: "{}", timing: "app;dur=1.250"},
+	{name: "two server-timing headers", in: "HTTP/1.1 503 Service Unavailable\r\nServer-Timing: cache;desc=miss\r\nRetry-After: 1\r\nSERVER-TIMING: app;dur=2\r\nContent-Length: 0\r\n\r\n", status: 503, retryAfter: "1", timing: "cache;desc=miss"},
 	{name: "no content", in: "HTTP/1.1 204 No Content\r\n\r\n", status: 204},
 	{name: "head", in: "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n", head: true, status: 200},
 	{name: "continue first", in: "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n", status: 201},
@@ -46,8 +50,8 @@ func TestParseResponse(t *testing.T) {
 			if err != nil || !a.done {
 				t.Fatalf("done %v err %v", a.done, err)
 			}
-			if a.status != c.status || string(a.body) != c.body || string(a.retryAfter) != c.retryAfter || a.close != c.close {
-				t.Fatalf("got status %d body %q retry-after %q close %v", a.status, a.body, a.retryAfter, a.close)
+			if a.status != c.status || string(a.body) != c.body || string(a.retryAfter) != c.retryAfter || string(a.serverTiming) != c.timing || a.close != c.close {
+				t.Fatalf("got status %d body %q retry-after %q server-timing %q close %v", a.status, a.body, a.retryAfter, a.serverTiming, a.close)
 			}
 			if a.n != len(c.in) {
 				t.Fatalf("used %d of %d bytes", a.n, len(c.in))
@@ -108,9 +112,15 @@ func FuzzParseResponse(f *testing.F) {
 		if a.n > len(in) || a.status < 200 || a.status > 999 || len(a.body) > len(in) {
 			t.Fatalf("answer %+v from %d bytes", a, len(in))
 		}
+		// A header value is one line of the answer's head, trimmed.
+		for _, v := range [][]byte{a.retryAfter, a.serverTiming} {
+			if bytes.ContainsAny(v, "\r\n") || len(bytes.TrimSpace(v)) != len(v) || !bytes.Contains(in[:a.n], v) {
+				t.Fatalf("header value %q from %q", v, in[:a.n])
+			}
+		}
 		// The answer's own bytes parse to the same answer.
 		b, err := parseResponse(in[:a.n], head, eof, nil)
-		if err != nil || !b.done || b.status != a.status || !bytes.Equal(b.body, a.body) {
+		if err != nil || !b.done || b.status != a.status || !bytes.Equal(b.body, a.body) || !bytes.Equal(b.serverTiming, a.serverTiming) {
 			t.Fatalf("re-parse of %d bytes: %+v %v, first %+v", a.n, b, err, a)
 		}
 	})
@@ -139,6 +149,7 @@ func TestRawConnKeepAliveAndChunked(t *testing.T) {
 			fmt.Fprint(w, `"RESERVED"}`)
 		case "/busy":
 			w.Header().Set("Retry-After", "3")
+			w.Header().Set("Server-Timing", "app;dur=0.125")
 			w.WriteHeader(503)
 			fmt.Fprint(w, `{"code":"SHED"}`)
 		default:
@@ -171,6 +182,9 @@ func TestRawConnKeepAliveAndChunked(t *testing.T) {
 		}
 		if status == 503 && string(resp.Header.Peek("Retry-After")) != "3" {
 			t.Fatalf("Retry-After %q", resp.Header.Peek("Retry-After"))
+		}
+		if st := serverTiming(&resp.Header); (status == 503) != (string(st) == "app;dur=0.125") {
+			t.Fatalf("%s: Server-Timing %q", path, st)
 		}
 	}
 	if conns.Load() != 1 || gotUA.Load() != 20 {
@@ -360,5 +374,30 @@ journeys:
 	}
 	if !strings.Contains(strings.Join(raw, "\n"), `body={"qty":2}`) {
 		t.Fatalf("no purchase among %q", raw[:3])
+	}
+}
+
+// TestServerTimingOverFastHTTP: the fasthttp client keeps header names as sent, so a Server-Timing
+// that a proxy lowercased is found by folding case, as the raw transport finds it.
+func TestServerTimingOverFastHTTP(t *testing.T) {
+	for name, head := range map[string]string{"canonical": "Server-Timing", "lowercase": "server-timing", "none": "X-Other"} {
+		t.Run(name, func(t *testing.T) {
+			addr := rawServer(t, func(c net.Conn) {
+				defer c.Close()
+				readRequest(c)
+				fmt.Fprintf(c, "HTTP/1.1 200 OK\r\n%s: app;dur=4.5\r\nContent-Length: 2\r\n\r\n{}", head)
+			})
+			hc := newHostClient(targetURL{Host: addr}, clientSizing{MaxConns: 1, Timeout: 5 * time.Second, ConnWaitTimeout: time.Second})
+			var req fasthttp.Request
+			var resp fasthttp.Response
+			req.SetRequestURI("http://" + addr + "/")
+			if err := hc.Do(&req, &resp); err != nil {
+				t.Fatal(err)
+			}
+			d, ok := scenario.ParseServerTiming(serverTiming(&resp.Header))
+			if want := name != "none"; ok != want || want && d != 4500*time.Microsecond {
+				t.Fatalf("server time %v %v from %s", d, ok, head)
+			}
+		})
 	}
 }

@@ -404,6 +404,9 @@ func (w *worker) do(journey, step string, intended time.Duration, retry, full bo
 		body := resp.Body()
 		an.code = answerCode(body)
 		res.Status, res.Code, res.Bytes = an.status, an.code, len(body)
+		if d, ok := scenario.ParseServerTiming(serverTiming(&resp.Header)); ok {
+			res.Server = d
+		}
 		if an.status == 429 || an.status == 503 {
 			if d, ok := scenario.ParseRetryAfter(resp.Header.Peek("Retry-After"), time.Now()); ok {
 				an.after, an.hasRA = d.Seconds(), true
@@ -412,6 +415,21 @@ func (w *worker) do(journey, step string, intended time.Duration, retry, full bo
 	}
 	w.sh.Record(&res)
 	return an
+}
+
+// serverTiming is the answer's Server-Timing value, nil without one. The fasthttp clients keep
+// header names as sent (DisableHeaderNamesNormalizing), and proxies such as Envoy lowercase them,
+// so a name that Peek does not find is looked for again ignoring case.
+func serverTiming(h *fasthttp.ResponseHeader) []byte {
+	if v := h.Peek("Server-Timing"); v != nil {
+		return v
+	}
+	for k, v := range h.All() {
+		if bytes.EqualFold(k, hdrServerTiming) {
+			return v
+		}
+	}
+	return nil
 }
 
 // waitOpen polls the SKU until the target says it is on sale (or the session is stopped).
