@@ -30,6 +30,14 @@ func (h *durHeap) Pop() any {
 // from d, as the live engine records them: each result with its in-flight count at sending.
 func fifoRun(t *testing.T, c int, rate float64, d Dist, n int, seed uint64) *report.Run {
 	t.Helper()
+	return fifoRunRTT(t, c, rate, d, n, seed, 0)
+}
+
+// fifoRunRTT is fifoRun with a round trip outside the queue: each answer reaches the client rtt
+// after the queue is done with it, carrying the queue's own time as a target's Server-Timing
+// would.
+func fifoRunRTT(t *testing.T, c int, rate float64, d Dist, n int, seed uint64, rtt time.Duration) *report.Run {
+	t.Helper()
 	r := rand.New(rand.NewPCG(seed, 1))
 	rec := report.NewRecorder(report.RecorderOptions{Name: "fifo", Mode: "live"})
 	sh := rec.Shard(0)
@@ -46,8 +54,12 @@ func fifoRun(t *testing.T, c int, rate float64, d Dist, n int, seed uint64) *rep
 		done := start + time.Duration(d.Sample(r)*1e9)
 		free[0] = done
 		heap.Fix(&free, 0)
-		heap.Push(&departures, done)
-		sh.Record(&report.Result{Intended: now, Sent: now, Done: done, Status: 200, First: true, InFlight: inFlight})
+		heap.Push(&departures, done+rtt)
+		res := report.Result{Intended: now, Sent: now, Done: done + rtt, Status: 200, First: true, InFlight: inFlight}
+		if rtt > 0 {
+			res.Server = done - now
+		}
+		sh.Record(&res)
 	}
 	return rec.Finish(now)
 }
@@ -124,5 +136,43 @@ func TestCalibrationCarriesOver(t *testing.T) {
 	}
 	if !slices.Contains([]string{"exponential"}, cal.ServiceTime.Dist) {
 		t.Errorf("family %s", cal.ServiceTime.Dist)
+	}
+}
+
+// With the target's own time on every answer, the calibration reads the service time without
+// the round trip and gives the round trip apart: a 0.25 ms round trip on a 10 ms service is 2.5%,
+// which the client's times alone put into the service time (and so into the workers' capacity).
+func TestCalibrateSubtractsTheRoundTrip(t *testing.T) {
+	d := Exponential{MeanS: 0.010}
+	rtt := 250 * time.Microsecond
+	cal, err := Calibrate(fifoRunRTT(t, 8, 400, d, 40000, 7, rtt))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cal.WorkersFound || cal.Workers != 8 {
+		t.Errorf("workers %d (found %v), want 8; %v", cal.Workers, cal.WorkersFound, cal.Notes)
+	}
+	if got := cal.Mean.Seconds(); math.Abs(got/d.Mean()-1) > 0.02 {
+		t.Errorf("unqueued mean %v, want 10ms within 2%% (the round trip left out); %v", cal.Mean, cal.Notes)
+	}
+	if math.Abs(cal.RoundTrip.Seconds()/rtt.Seconds()-1) > 0.01 {
+		t.Errorf("round trip %v, want %v", cal.RoundTrip, rtt)
+	}
+	if m := cal.Apply(nil); m.RoundTrip.D() != cal.RoundTrip || m.ServiceTime.Mean.D() != cal.Mean {
+		t.Errorf("applied model: round trip %v, service %v", m.RoundTrip.D(), m.ServiceTime.Mean.D())
+	}
+
+	// The same run with the target's times dropped: the round trip lands in the service time.
+	run := fifoRunRTT(t, 8, 400, d, 40000, 7, rtt)
+	for i := range run.Summary.Concurrency {
+		run.Summary.Concurrency[i].ServerCount = 0
+	}
+	client, err := Calibrate(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if client.RoundTrip != 0 || client.Mean-cal.Mean < rtt*9/10 {
+		t.Errorf("from the client's times alone: service %v, round trip %v; want the round trip inside the service (%v + %v)",
+			client.Mean, client.RoundTrip, cal.Mean, rtt)
 	}
 }
