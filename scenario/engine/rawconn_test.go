@@ -379,14 +379,15 @@ journeys:
 }
 
 // TestServerTimingOverFastHTTP: the fasthttp client keeps header names as sent, so a Server-Timing
-// that a proxy lowercased is found by folding case, as the raw transport finds it.
+// or Retry-After that a proxy lowercased is found by folding case, as the raw transport finds it.
 func TestServerTimingOverFastHTTP(t *testing.T) {
 	for name, head := range map[string]string{"canonical": "Server-Timing", "lowercase": "server-timing", "none": "X-Other"} {
 		t.Run(name, func(t *testing.T) {
 			addr := rawServer(t, func(c net.Conn) {
 				defer c.Close()
 				readRequest(c)
-				fmt.Fprintf(c, "HTTP/1.1 200 OK\r\n%s: app;dur=4.5\r\nContent-Length: 2\r\n\r\n{}", head)
+				fmt.Fprintf(c, "HTTP/1.1 200 OK\r\n%s: app;dur=4.5\r\n%s: 7\r\nContent-Length: 2\r\n\r\n{}",
+					head, strings.Replace(strings.Replace(head, "Server-Timing", "Retry-After", 1), "server-timing", "retry-after", 1))
 			})
 			hc := newHostClient(targetURL{Host: addr}, clientSizing{MaxConns: 1, Timeout: 5 * time.Second, ConnWaitTimeout: time.Second})
 			var req fasthttp.Request
@@ -398,6 +399,10 @@ func TestServerTimingOverFastHTTP(t *testing.T) {
 			d, ok := scenario.ParseServerTiming(serverTiming(&resp.Header))
 			if want := name != "none"; ok != want || want && d != 4500*time.Microsecond {
 				t.Fatalf("server time %v %v from %s", d, ok, head)
+			}
+			ra := answerHeader(&resp.Header, "Retry-After", hdrRetryAfter)
+			if want := name != "none"; (string(ra) == "7") != want {
+				t.Fatalf("Retry-After %q from %s", ra, head)
 			}
 		})
 	}

@@ -408,7 +408,7 @@ func (w *worker) do(journey, step string, intended time.Duration, retry, full bo
 			res.Server = d
 		}
 		if an.status == 429 || an.status == 503 {
-			if d, ok := scenario.ParseRetryAfter(resp.Header.Peek("Retry-After"), time.Now()); ok {
+			if d, ok := scenario.ParseRetryAfter(answerHeader(&resp.Header, "Retry-After", hdrRetryAfter), time.Now()); ok {
 				an.after, an.hasRA = d.Seconds(), true
 			}
 		}
@@ -417,19 +417,24 @@ func (w *worker) do(journey, step string, intended time.Duration, retry, full bo
 	return an
 }
 
-// serverTiming is the answer's Server-Timing value, nil without one. The fasthttp clients keep
-// header names as sent (DisableHeaderNamesNormalizing), and proxies such as Envoy lowercase them,
-// so a name that Peek does not find is looked for again ignoring case.
-func serverTiming(h *fasthttp.ResponseHeader) []byte {
-	if v := h.Peek("Server-Timing"); v != nil {
+// answerHeader is the answer's value of the header named (lowercase) name, nil without one. The
+// fasthttp clients keep header names as sent (DisableHeaderNamesNormalizing), and proxies such
+// as Envoy lowercase them, so a name that Peek does not find is looked for again ignoring case.
+func answerHeader(h *fasthttp.ResponseHeader, canonical string, name []byte) []byte {
+	if v := h.Peek(canonical); v != nil {
 		return v
 	}
 	for k, v := range h.All() {
-		if bytes.EqualFold(k, hdrServerTiming) {
+		if bytes.EqualFold(k, name) {
 			return v
 		}
 	}
 	return nil
+}
+
+// serverTiming is the answer's Server-Timing value, nil without one.
+func serverTiming(h *fasthttp.ResponseHeader) []byte {
+	return answerHeader(h, "Server-Timing", hdrServerTiming)
 }
 
 // waitOpen polls the SKU until the target says it is on sale (or the session is stopped).
