@@ -128,14 +128,7 @@ func main() {
 	}
 	// The same calibration from the client's times alone (as before the target reported its own):
 	// the round trip then sits inside the service time, holding the model's workers.
-	clientOnly := *calRun
-	sum := *calRun.Summary
-	sum.Concurrency = slices.Clone(sum.Concurrency)
-	for i := range sum.Concurrency {
-		sum.Concurrency[i].ServerCount = 0
-	}
-	clientOnly.Summary = &sum
-	calClient, err := sim.Calibrate(&clientOnly)
+	calClient, err := sim.Calibrate(clientTimesOnly(calRun))
 	check(err)
 	fmt.Printf("  from the client's times alone: %d workers, %s %s\n", calClient.Workers, calClient.ServiceTime.Dist, calClient.Mean.Round(time.Microsecond))
 	fmt.Printf("live: the average of %d run(s) of %ds; sim: the average of %d simulated runs of the same arrivals (the live runs'\n"+
@@ -165,6 +158,7 @@ func main() {
 		}
 		fmt.Printf("%-5s achieved %.1f/s of %.0f/s\n", "", lam, load*capacity)
 	}
+	eachCalibration(*dir, runs, capacity, *seeds)
 
 	if *reuse {
 		return
@@ -193,6 +187,48 @@ func main() {
 	r, err := report.ReadRun(out)
 	check(err)
 	fmt.Printf("find-capacity (p(99) < 100ms, %s steps): live %.1f/s, Erlang C %.1f/s: %+.1f%%\n", step, r.Summary.Capacity.MaxRate, lo, rel(r.Summary.Capacity.MaxRate, lo))
+}
+
+// eachCalibration calibrates from every 50% run alone and prints the p99 it predicts at 80% and
+// 95% against the live average: how often one run of that length calibrates well enough, with
+// the target's own time and from the client's times alone.
+func eachCalibration(dir string, runs map[float64][]*report.Run, capacity float64, seeds int) {
+	if len(runs[0.5]) < 2 {
+		return
+	}
+	fmt.Printf("\ncalibrated from each 50%% run alone: p99 predicted at 80%% and 95%% against the live average\n")
+	fmt.Printf("%-4s %10s %10s %9s %9s %9s %9s\n", "run", "service", "client", "80%", "client", "95%", "client")
+	for i, r := range runs[0.5] {
+		cal, err := sim.Calibrate(r)
+		check(err)
+		calClient, err := sim.Calibrate(clientTimesOnly(r))
+		check(err)
+		fmt.Printf("%-4d %10s %10s", i+1, cal.Mean.Round(time.Microsecond), calClient.Mean.Round(time.Microsecond))
+		for _, load := range []float64{0.8, 0.95} {
+			var live float64
+			for _, lr := range runs[load] {
+				live += lr.Summary.LatencyMs.P99 / float64(len(runs[load]))
+			}
+			s, err := scenario.Load(filepath.Join(dir, fmt.Sprintf("rate-%.0f.yaml", load*capacity)))
+			check(err)
+			fmt.Printf(" %+8.1f%% %+8.1f%%", rel(avg(simulateSeeds(s, cal.Apply(s.Model), seeds)[1]), live),
+				rel(avg(simulateSeeds(s, calClient.Apply(s.Model), seeds)[1]), live))
+		}
+		fmt.Println()
+	}
+}
+
+// clientTimesOnly is r as if its target had not reported its own time: the calibration then
+// reads the client's service times, the round trip inside them.
+func clientTimesOnly(r *report.Run) *report.Run {
+	c := *r
+	sum := *r.Summary
+	sum.Concurrency = slices.Clone(sum.Concurrency)
+	for i := range sum.Concurrency {
+		sum.Concurrency[i].ServerCount = 0
+	}
+	c.Summary = &sum
+	return &c
 }
 
 // simulateSeeds plays s with model m n times, each with other random draws (service times,
