@@ -50,7 +50,7 @@ func main() {
 	compress := flag.Float64("compress", 10, "autoscale: the ramp's compression (17 scenario minutes)")
 	reuse := flag.Bool("reuse", false, "compare the runs already in -dir again instead of playing them (known: -repeat runs per load; the capacity search is not repeated)")
 	repeat := flag.Int("repeat", 1, "known: live runs at each load (their figures are averaged)")
-	seeds := flag.Int("seeds", 40, "known: simulated runs at each load, one seed each (the prediction is their average)")
+	seeds := flag.Int("seeds", 200, "known: simulated runs at each load, one seed each (the prediction is their average)")
 	calSecs := flag.Int("cal", 0, "known: calibrate from a 50% run of this many seconds of its own, played first (0: from the first 50% run)")
 	flag.Parse()
 	if *dir == "" {
