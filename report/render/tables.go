@@ -94,6 +94,10 @@ func Calibration(w io.Writer, measured, predicted *report.Summary) error {
 	row("latency p50", m.LatencyMs.P50, func(s *report.Summary) float64 { return s.LatencyMs.P50 }, "ms")
 	row("latency p99", m.LatencyMs.P99, func(s *report.Summary) float64 { return s.LatencyMs.P99 }, "ms")
 	row("service p99", m.ServiceTimeMs.P99, func(s *report.Summary) float64 { return s.ServiceTimeMs.P99 }, "ms")
+	if m.ServerTimeMs != nil && (p == nil || p.ServerTimeMs != nil) {
+		// The target's own time (Server-Timing), the simulator's without the model's round trip.
+		row("server p99", m.ServerTimeMs.P99, func(s *report.Summary) float64 { return s.ServerTimeMs.P99 }, "ms")
+	}
 	row("errors", float64(m.Requests.Failed), func(s *report.Summary) float64 { return float64(s.Requests.Failed) }, "")
 	row("shed", float64(m.Requests.Shed), func(s *report.Summary) float64 { return float64(s.Requests.Shed) }, "")
 	if len(m.Scale) > 0 {
