@@ -176,3 +176,15 @@ func TestCalibrateSubtractsTheRoundTrip(t *testing.T) {
 			client.Mean, client.RoundTrip, cal.Mean, rtt)
 	}
 }
+
+// A round trip that is most of the answer stays in the service time: the model's round trip is a
+// constant, and the client's times keep the round trip's spread.
+func TestCalibrateKeepsALongRoundTripInTheServiceTime(t *testing.T) {
+	cal, err := Calibrate(fifoRunRTT(t, 8, 400, Exponential{MeanS: 0.001}, 20000, 5, 2*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cal.RoundTrip != 0 || cal.Mean < 2900*time.Microsecond {
+		t.Errorf("service %v, round trip %v: want the 2 ms round trip inside a ~3 ms service time; %v", cal.Mean, cal.RoundTrip, cal.Notes)
+	}
+}
