@@ -259,6 +259,11 @@ gates: ["p(99) < 1s"]
 			if d := with.ServiceTimeMs.Mean - without.ServiceTimeMs.Mean; math.Abs(d-40) > 0.5 {
 				t.Errorf("service time mean %.2f ms with the round trip, %.2f without", with.ServiceTimeMs.Mean, without.ServiceTimeMs.Mean)
 			}
+			// The target's own time is reported beside a round trip only, and is the time without it.
+			if without.ServerTimeMs != nil || with.ServerTimeMs == nil || math.Abs(with.ServerTimeMs.Mean-without.ServiceTimeMs.Mean) > 0.5 {
+				t.Errorf("server time %+v with the round trip (want the %.2f ms service time without it), %+v without (want none)",
+					with.ServerTimeMs, without.ServiceTimeMs.Mean, without.ServerTimeMs)
+			}
 			if d := with.LatencyMs.P99 - without.LatencyMs.P99; math.Abs(d-40) > 1 {
 				t.Errorf("latency p99 %.2f ms with the round trip, %.2f without: %.2f apart, want 40", with.LatencyMs.P99, without.LatencyMs.P99, d)
 			}
