@@ -544,8 +544,11 @@ func TestServerTiming(t *testing.T) {
 	}
 	check("health", 0, func() answer { return ts.do(t, "GET", "/healthz", nil, "") })
 	check("not found", 0, func() answer { return ts.do(t, "GET", "/nope", nil, "") })
-	check("view", work, func() answer { return ts.do(t, "GET", "/v1/skus/s", nil, "") })
-	if a := check("purchase", work, func() answer { return ts.buy(t, "s", "u1", "", "") }); a.status != 201 {
+	// A hold ends its timer's mean lateness early (target/work.go), up to a few hundred µs on a
+	// loaded machine once the estimate has grown: the work is "at least" to within 2 ms.
+	held := work - 2*time.Millisecond
+	check("view", held, func() answer { return ts.do(t, "GET", "/v1/skus/s", nil, "") })
+	if a := check("purchase", held, func() answer { return ts.buy(t, "s", "u1", "", "") }); a.status != 201 {
 		t.Fatalf("purchase: %d %s", a.status, a.body)
 	}
 	check("admin", 0, func() answer { return ts.admin(t, "GET", "/admin/audit?sku=s", "") })
