@@ -61,16 +61,7 @@ func TestAutoscalerFleetProcesses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	to := TargetOptions{Strategy: "redis-lua", Redis: redis, RedisPrefix: "autoscale-fleet-" + strconv.FormatInt(time.Now().UnixNano(), 36) + ":"}
-	fleet, err := StartFleet(ctx, FleetOptions{Replicas: 1, Standby: 2, Target: to, Binary: testenv.FlashloadBinary(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := fleet.Stop(context.Background()); err != nil {
-			t.Error(err)
-		}
-	}()
+	fleet := startRedisFleet(ctx, t, redis, "autoscale-fleet-", 2)
 	a, active, err := newAutoscaler(Options{Scenario: scaled, Replicas: 1, MaxReplicas: 3, Stderr: io.Discard}, fleet)
 	if err != nil {
 		t.Fatal(err)
@@ -168,17 +159,7 @@ func TestAutoscalerDecidesOnTheBoundary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	to := TargetOptions{Strategy: "redis-lua", Redis: "redis://" + testenv.RedisAddr(t) + "/0",
-		RedisPrefix: "autoscale-boundary-" + strconv.FormatInt(time.Now().UnixNano(), 36) + ":"}
-	fleet, err := StartFleet(ctx, FleetOptions{Replicas: 1, Standby: 1, Target: to, Binary: testenv.FlashloadBinary(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := fleet.Stop(context.Background()); err != nil {
-			t.Error(err)
-		}
-	}()
+	fleet := startRedisFleet(ctx, t, "redis://"+testenv.RedisAddr(t)+"/0", "autoscale-boundary-", 1)
 	a, _, err := newAutoscaler(Options{Scenario: s, Replicas: 1, MaxReplicas: 2, Stderr: io.Discard}, fleet)
 	if err != nil {
 		t.Fatal(err)
@@ -217,4 +198,21 @@ func TestAutoscalerDecidesOnTheBoundary(t *testing.T) {
 		t.Fatalf("at the decision %v after the one that asked for it (startup %v) %d replica(s) served, want 2: trace %+v",
 			period+startup-period, startup, last.Ready, a.trace)
 	}
+}
+
+// startRedisFleet starts one serving redis-lua replica and standby more on redis under a fresh
+// key prefix, stopped (and its stop checked) when the test ends.
+func startRedisFleet(ctx context.Context, t *testing.T, redis, prefix string, standby int) *Fleet {
+	t.Helper()
+	to := TargetOptions{Strategy: "redis-lua", Redis: redis, RedisPrefix: prefix + strconv.FormatInt(time.Now().UnixNano(), 36) + ":"}
+	fleet, err := StartFleet(ctx, FleetOptions{Replicas: 1, Standby: standby, Target: to, Binary: testenv.FlashloadBinary(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := fleet.Stop(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+	return fleet
 }

@@ -119,13 +119,15 @@ func Calibrate(run *report.Run) (*Calibration, error) {
 			rt += float64(b.ServerCount) * b.RoundTripMsMean
 		}
 		rt /= n
-		d := time.Duration(rt * float64(time.Millisecond)).Round(time.Microsecond)
+		d := time.Duration(rt * float64(time.Millisecond))
 		if rt <= maxRoundTrip*meanAll {
-			c.RoundTrip, all = time.Duration(rt*float64(time.Millisecond)), timed
-			c.Notes = append(c.Notes, fmt.Sprintf("the target's own time (Server-Timing) on %.0f of %d answers: round trip outside it %s", n, c.Requests, d))
+			c.RoundTrip, all = d, timed
+			c.Notes = append(c.Notes, fmt.Sprintf("the target's own time (Server-Timing) on %.0f of %d answers: round trip outside it %s",
+				n, c.Requests, d.Round(time.Microsecond)))
 		} else {
+			timed = nil // calibrated from the client's times
 			c.Notes = append(c.Notes, fmt.Sprintf("the target's own time (Server-Timing) on %.0f of %d answers, but the round trip outside it (%s) is most of the answer: calibrated from the client's times, which keep its spread",
-				n, c.Requests, d))
+				n, c.Requests, d.Round(time.Microsecond)))
 		}
 	}
 	var fit []row
