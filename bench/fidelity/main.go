@@ -197,13 +197,13 @@ func eachCalibration(dir string, runs map[float64][]*report.Run, capacity float6
 		return
 	}
 	fmt.Printf("\ncalibrated from each 50%% run alone: p99 predicted at 80%% and 95%% against the live average\n")
-	fmt.Printf("%-4s %10s %10s %9s %9s %9s %9s\n", "run", "service", "client", "80%", "client", "95%", "client")
+	fmt.Printf("%-4s %5s %10s %10s %9s %9s %9s %9s\n", "run", "slots", "service", "client", "80%", "client", "95%", "client")
 	for i, r := range runs[0.5] {
 		cal, err := sim.Calibrate(r)
 		check(err)
 		calClient, err := sim.Calibrate(clientTimesOnly(r))
 		check(err)
-		fmt.Printf("%-4d %10s %10s", i+1, cal.Mean.Round(time.Microsecond), calClient.Mean.Round(time.Microsecond))
+		fmt.Printf("%-4d %5d %10s %10s", i+1, cal.Workers, cal.Mean.Round(time.Microsecond), calClient.Mean.Round(time.Microsecond))
 		for _, load := range []float64{0.8, 0.95} {
 			var live float64
 			for _, lr := range runs[load] {
