@@ -676,9 +676,8 @@ func (f *fluidSim) record(now time.Duration, d *demand, st *jstep, cl uint8, n i
 		at := now + time.Duration((float64(i)+0.5)/float64(k)*float64(f.dt))
 		res.Intended, res.Sent = at, at
 		res.Done, res.Server = at+time.Duration(lat*1e9), 0
-		if cl != clTimeout && f.svc.rtt > 0 { // as the request mode: a server time only beside a round trip
-			res.Server = res.Done - at
-			res.Done += time.Duration(f.svc.rtt * 1e9)
+		if cl != clTimeout {
+			f.svc.roundTrip(&res)
 		}
 		pending, pendingUS = c, us
 	}

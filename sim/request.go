@@ -517,12 +517,8 @@ func (s *requestSim) answer(id int32, done time.Duration, status int, code strin
 	st := &s.js[ss.j].steps[r.step]
 	s.res = report.Result{Intended: r.intended, Sent: r.intended, Done: done, Journey: s.js[ss.j].name, Step: st.name,
 		Status: status, Code: code, Err: errc, Retry: r.retry, First: st.first && !r.retry}
-	if errc == report.ErrNone && s.svc.rtt > 0 {
-		// An answer of a model with a round trip: the target's own time (what a live target
-		// reports in Server-Timing), then the round trip outside it. Without one the model does
-		// not tell the two apart, and reports no server time.
-		s.res.Server = done - r.intended
-		s.res.Done += time.Duration(s.svc.rtt * 1e9)
+	if errc == report.ErrNone {
+		s.svc.roundTrip(&s.res)
 	}
 	s.out.RecordN(&s.res, 1)
 	if s.svc.breaker != nil && code != codes.CircuitOpen {

@@ -43,6 +43,17 @@ const (
 
 var kindNames = [numKinds]string{"view", "purchase", "pay", "cancel", "join_group", "request"}
 
+// roundTrip ends an answer that reached the target, in both modes: with a modelled round trip,
+// the time at the target becomes the answer's server time (what a live target reports in
+// Server-Timing) and the answer arrives the round trip later. Without one the model does not tell
+// the two apart, and reports no server time.
+func (s *service) roundTrip(res *report.Result) {
+	if s.rtt > 0 {
+		res.Server = res.Done - res.Sent
+		res.Done += time.Duration(s.rtt * 1e9)
+	}
+}
+
 // service is the resolved capacity model: the scenario's Model with defaults filled in and the
 // distributions built. Both modes read it.
 type service struct {
