@@ -15,7 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/flashload/flashload/internal/cputime"
-	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/result"
 	"github.com/flashload/flashload/scenario"
 )
 
@@ -149,7 +149,7 @@ func (g *Generator) Ready(ctx context.Context) (time.Time, error) {
 // Publish sends a sealed batch of windows to the data stream. It is engine.Options.Sealed (with
 // the caller's abort checks beside it); a failed publication is counted, not fatal: the run goes
 // on and its final segment run is still exact.
-func (g *Generator) Publish(s report.Sealed) {
+func (g *Generator) Publish(s result.Sealed) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := add(ctx, g.c, g.k.data, g.seg, KindWindow, s); err != nil {
@@ -164,7 +164,7 @@ func (g *Generator) Publish(s report.Sealed) {
 func (g *Generator) PublishErrors() int64 { return g.errs.Load() }
 
 // Abort stops every generator of the run (this one too, through OnAbort).
-func (g *Generator) Abort(ctx context.Context, gate report.GateResult, value string) error {
+func (g *Generator) Abort(ctx context.Context, gate result.GateResult, value string) error {
 	a := Abort{By: g.seg, Gate: gate.Expr, Value: value, At: time.Now()}
 	return add(ctx, g.c, g.k.ctl, g.seg, KindAbort, a)
 }
@@ -186,8 +186,8 @@ func (g *Generator) Finish(ctx context.Context, dir string, runErr error) error 
 	}
 	var err error
 	if dir != "" {
-		if f.Summary, err = os.ReadFile(filepath.Join(dir, report.SummaryFile)); err == nil {
-			f.Histograms, err = os.ReadFile(filepath.Join(dir, report.HistogramsFile))
+		if f.Summary, err = os.ReadFile(filepath.Join(dir, result.SummaryFile)); err == nil {
+			f.Histograms, err = os.ReadFile(filepath.Join(dir, result.HistogramsFile))
 		}
 	}
 	if dir == "" || err != nil {

@@ -11,7 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/result"
 )
 
 // WatchOptions configure a watcher.
@@ -30,7 +30,7 @@ type Watcher struct {
 	c    *redis.Client
 	k    keys
 	o    WatchOptions
-	live *report.Live
+	live *result.Live
 
 	mu      sync.Mutex
 	regs    map[int]Registration
@@ -42,20 +42,20 @@ type Watcher struct {
 
 // genView is what the watcher knows of one generator.
 type genView struct {
-	report.GeneratorState
+	result.GeneratorState
 	i       int
 	hbSeq   int64
 	hbAt    time.Time // local time the heartbeat last changed
 	final   *Final
-	run     *report.Run
+	run     *result.Run
 	lastWin time.Time
 }
 
 // Outcome is a finished watch: the merged run of every generator that finished (nil when none
 // did), and what stopped the run, if something did.
 type Outcome struct {
-	Merged     *report.Run
-	Generators []report.GeneratorState
+	Merged     *result.Run
+	Generators []result.GeneratorState
 	Aborted    *Abort
 	Lost       []string // segments
 }
@@ -69,14 +69,14 @@ func NewWatcher(ctx context.Context, o WatchOptions) (*Watcher, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Watcher{c: c, k: keysOf(o.RunID), o: o, live: report.NewLive(), regs: map[int]Registration{}, gens: map[int]*genView{}}, nil
+	return &Watcher{c: c, k: keysOf(o.RunID), o: o, live: result.NewLive(), regs: map[int]Registration{}, gens: map[int]*genView{}}, nil
 }
 
 // Close closes the connection.
 func (w *Watcher) Close() error { return w.c.Close() }
 
 // Live is the merged live view (for tests and the dashboard).
-func (w *Watcher) Live() *report.Live { return w.live }
+func (w *Watcher) Live() *result.Live { return w.live }
 
 // Run follows the run until every registered generator (all N) has finished or is lost, or ctx
 // ends, and returns the merged result.
@@ -220,7 +220,7 @@ func (w *Watcher) handle(ctx context.Context, e entry) error {
 			w.o.OnAbort(a)
 		}
 	case KindWindow:
-		var s report.Sealed
+		var s result.Sealed
 		if err := json.Unmarshal(e.body, &s); err != nil {
 			return fmt.Errorf("window entry %s of %s: %w", e.id, e.seg, err)
 		}
@@ -249,9 +249,9 @@ func (w *Watcher) handle(ctx context.Context, e entry) error {
 		if err := json.Unmarshal(e.body, &f); err != nil {
 			return fmt.Errorf("final entry %s of %s: %w", e.id, e.seg, err)
 		}
-		var run *report.Run
+		var run *result.Run
 		if f.Summary != nil {
-			r, err := report.ParseRun(f.Summary, f.Histograms)
+			r, err := result.ParseRun(f.Summary, f.Histograms)
 			if err != nil {
 				return fmt.Errorf("final run of %s: %w", e.seg, err)
 			}
@@ -297,19 +297,19 @@ func (w *Watcher) sendAbort(ctx context.Context, a Abort) {
 func (w *Watcher) Stop(ctx context.Context) { w.sendAbort(ctx, Abort{By: "watch", At: time.Now()}) }
 
 // Generators is each generator's state, by segment.
-func (w *Watcher) Generators() []report.GeneratorState {
+func (w *Watcher) Generators() []result.GeneratorState {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.states()
 }
 
-func (w *Watcher) states() []report.GeneratorState {
+func (w *Watcher) states() []result.GeneratorState {
 	idx := make([]int, 0, len(w.gens))
 	for i := range w.gens {
 		idx = append(idx, i)
 	}
 	slices.Sort(idx)
-	out := make([]report.GeneratorState, 0, len(idx))
+	out := make([]result.GeneratorState, 0, len(idx))
 	for _, i := range idx {
 		out = append(out, w.gens[i].GeneratorState)
 	}
@@ -317,7 +317,7 @@ func (w *Watcher) states() []report.GeneratorState {
 }
 
 // Snapshot is the dashboard's view: the merged live run, the gates, the generators.
-func (w *Watcher) Snapshot() report.Snapshot {
+func (w *Watcher) Snapshot() result.Snapshot {
 	snap := w.live.Snapshot(w.Gates())
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -342,7 +342,7 @@ func (w *Watcher) outcome() (*Outcome, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	o := &Outcome{Generators: w.states(), Aborted: w.aborted}
-	var runs []*report.Run
+	var runs []*result.Run
 	idx := make([]int, 0, len(w.gens))
 	for i := range w.gens {
 		idx = append(idx, i)
@@ -364,7 +364,7 @@ func (w *Watcher) outcome() (*Outcome, error) {
 	if len(runs) == 0 {
 		return o, nil
 	}
-	m, err := report.Merge(runs...)
+	m, err := result.Merge(runs...)
 	if err != nil {
 		return nil, err
 	}

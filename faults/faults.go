@@ -1,7 +1,7 @@
 // Package faults applies a scenario's faults (scenario.Fault) at their moments of a live run:
 // a Scheduler turns each fault's scenario time into the run's wall time (scenario.Play.WallAt),
 // asks an Injector to start it and, for a fault that lasts, to end it, and records what
-// happened as report.Fault. The Injector is whoever owns the broken parts: the rehearsal (its
+// happened as result.Fault. The Injector is whoever owns the broken parts: the rehearsal (its
 // stores, its fleet of target replicas, the proxies between them) or an external target's
 // admin API (Admin), which offers only some kinds; Supported tells which, before any load.
 package faults
@@ -15,7 +15,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/result"
 	"github.com/flashload/flashload/scenario"
 )
 
@@ -36,8 +36,8 @@ var ErrUnsupported = errors.New("not supported")
 // are ended at once. It returns every fault's record, in the scenario's order; it never stops
 // the run: a fault that fails is recorded with its error. Events, when set, receives each
 // record as it changes (for the dashboard).
-func Schedule(ctx context.Context, start time.Time, play *scenario.Play, faults []scenario.Fault, in Injector, events func(report.Fault)) []report.Fault {
-	s := &scheduler{start: start, play: play, in: in, events: events, recs: make([]report.Fault, len(faults))}
+func Schedule(ctx context.Context, start time.Time, play *scenario.Play, faults []scenario.Fault, in Injector, events func(result.Fault)) []result.Fault {
+	s := &scheduler{start: start, play: play, in: in, events: events, recs: make([]result.Fault, len(faults))}
 	type step struct {
 		wall time.Duration
 		i    int
@@ -46,7 +46,7 @@ func Schedule(ctx context.Context, start time.Time, play *scenario.Play, faults 
 	var steps []step
 	for i := range faults {
 		f := &faults[i]
-		s.recs[i] = report.Fault{AtS: f.AtTime.Seconds(), Kind: f.Kind(), Detail: f.Detail()}
+		s.recs[i] = result.Fault{AtS: f.AtTime.Seconds(), Kind: f.Kind(), Detail: f.Detail()}
 		steps = append(steps, step{play.WallAt(f.AtTime), i, false})
 		if f.End() > f.AtTime {
 			s.recs[i].EndS = f.End().Seconds()
@@ -103,10 +103,10 @@ type scheduler struct {
 	start  time.Time
 	play   *scenario.Play
 	in     Injector
-	events func(report.Fault)
+	events func(result.Fault)
 
 	mu   sync.Mutex
-	recs []report.Fault
+	recs []result.Fault
 }
 
 func (s *scheduler) now() float64 { return s.play.ScenarioAt(time.Since(s.start)).Seconds() }
@@ -182,12 +182,12 @@ func Unsupported(faults []scenario.Fault, supported func(*scenario.Fault) error)
 // dashboard: Records is safe to call while the run goes on.
 type Log struct {
 	mu   sync.Mutex
-	recs []report.Fault
+	recs []result.Fault
 	idx  map[string]int
 }
 
 // Event records r (Schedule's events callback).
-func (l *Log) Event(r report.Fault) {
+func (l *Log) Event(r result.Fault) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.idx == nil {
@@ -203,16 +203,16 @@ func (l *Log) Event(r report.Fault) {
 }
 
 // Records is a copy of what happened so far, in the order faults were applied.
-func (l *Log) Records() []report.Fault {
+func (l *Log) Records() []result.Fault {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return slices.Clone(l.recs)
 }
 
 // Run is engine.Options.Faults for faults applied by in, reporting to log (nil: none).
-func Run(faults []scenario.Fault, in Injector, log *Log) func(context.Context, time.Time, *scenario.Play) []report.Fault {
-	return func(ctx context.Context, start time.Time, play *scenario.Play) []report.Fault {
-		var ev func(report.Fault)
+func Run(faults []scenario.Fault, in Injector, log *Log) func(context.Context, time.Time, *scenario.Play) []result.Fault {
+	return func(ctx context.Context, start time.Time, play *scenario.Play) []result.Fault {
+		var ev func(result.Fault)
 		if log != nil {
 			ev = log.Event
 		}

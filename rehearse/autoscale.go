@@ -11,9 +11,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/engine"
+	"github.com/flashload/flashload/result"
 	"github.com/flashload/flashload/scenario"
-	"github.com/flashload/flashload/scenario/engine"
 	"github.com/flashload/flashload/sim"
 )
 
@@ -83,7 +83,7 @@ type sample struct {
 }
 
 // run scales until ctx ends; start is the run clock's zero (the load's first instant).
-func (a *autoscaler) run(ctx context.Context, rec *report.Recorder, start time.Time) {
+func (a *autoscaler) run(ctx context.Context, rec *result.Recorder, start time.Time) {
 	a.base = map[int]sample{}
 	for _, k := range a.ready {
 		a.base[k], _ = a.read(ctx, k)
@@ -312,12 +312,12 @@ func (a *autoscaler) Trace() []ScalePoint {
 	return slices.Clone(a.trace)
 }
 
-// points is the decisions so far as summary.json's scale[] (report.ScalePoint).
-func (a *autoscaler) points() []report.ScalePoint {
+// points is the decisions so far as summary.json's scale[] (result.ScalePoint).
+func (a *autoscaler) points() []result.ScalePoint {
 	tr := a.Trace()
-	out := make([]report.ScalePoint, len(tr))
+	out := make([]result.ScalePoint, len(tr))
 	for i, p := range tr {
-		out[i] = report.ScalePoint{T: p.T.Seconds(), Util: p.Util, Ready: p.Ready, Desired: p.Desired}
+		out[i] = result.ScalePoint{T: p.T.Seconds(), Util: p.Util, Ready: p.Ready, Desired: p.Desired}
 	}
 	return out
 }

@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flashload/flashload/engine"
 	"github.com/flashload/flashload/internal/testenv"
 	"github.com/flashload/flashload/scenario"
-	"github.com/flashload/flashload/scenario/engine"
 	"github.com/flashload/flashload/target/inventory"
 )
 

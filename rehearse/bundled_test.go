@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flashload/flashload/engine"
 	"github.com/flashload/flashload/scenario"
-	"github.com/flashload/flashload/scenario/engine"
 	"github.com/flashload/flashload/sim"
 )
 

@@ -9,7 +9,7 @@ import (
 
 	"github.com/flashload/flashload/internal/stores"
 	"github.com/flashload/flashload/internal/testenv"
-	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/result"
 	"github.com/flashload/flashload/target/inventory"
 )
 
@@ -80,7 +80,7 @@ func TestSentinelFailover(t *testing.T) {
 			t.Errorf("--redis-wait 1 lost or oversold what the replica had acknowledged: %+v", a)
 		}
 		lost[wait] = a.Lost
-		if pass, _ := report.EvaluateGates(sum, []string{"lost == 0"}); pass != (a.Lost == 0) {
+		if pass, _ := result.EvaluateGates(sum, []string{"lost == 0"}); pass != (a.Lost == 0) {
 			t.Errorf("gate lost == 0 passed %v with lost %d", pass, a.Lost)
 		}
 	}

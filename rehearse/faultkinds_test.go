@@ -4,12 +4,12 @@ import (
 	"testing"
 
 	"github.com/flashload/flashload/internal/testenv"
-	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/result"
 	"github.com/flashload/flashload/target/inventory"
 )
 
 // lastWindowServes fails unless the run's last window answered without errors: it recovered.
-func lastWindowServes(t *testing.T, sum *report.Summary) {
+func lastWindowServes(t *testing.T, sum *result.Summary) {
 	t.Helper()
 	last := sum.Timeline[len(sum.Timeline)-1]
 	if last.Errors != 0 || last.Requests == 0 {

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/result"
 	"github.com/flashload/flashload/scenario"
 	"github.com/flashload/flashload/target/inventory"
 )
@@ -38,7 +38,7 @@ faults:
 	return s
 }
 
-func rehearseFaults(t *testing.T, s *scenario.Scenario, o Options) *report.Summary {
+func rehearseFaults(t *testing.T, s *scenario.Scenario, o Options) *result.Summary {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
 	o.Scenario, o.NoSim, o.Out = s, true, t.TempDir() // stores in the system's temp dir: PostgreSQL's user must enter it
@@ -83,7 +83,7 @@ func TestRedisRestartPersistence(t *testing.T) {
 				if a.Lost == 0 {
 					t.Errorf("a Redis without persistence restarted mid-run lost nothing: %+v", a)
 				}
-				if pass, _ := report.EvaluateGates(sum, []string{"lost == 0"}); pass {
+				if pass, _ := result.EvaluateGates(sum, []string{"lost == 0"}); pass {
 					t.Error("gate lost == 0 passed")
 				}
 			}

@@ -23,13 +23,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/flashload/flashload/engine"
 	"github.com/flashload/flashload/faults"
 	"github.com/flashload/flashload/internal/dist"
-	"github.com/flashload/flashload/report"
 	"github.com/flashload/flashload/report/dashboard"
 	"github.com/flashload/flashload/report/render"
+	"github.com/flashload/flashload/result"
 	"github.com/flashload/flashload/scenario"
-	"github.com/flashload/flashload/scenario/engine"
 	"github.com/flashload/flashload/sim"
 	"github.com/flashload/flashload/target"
 	"github.com/flashload/flashload/target/inventory"
@@ -61,7 +61,7 @@ type Options struct {
 	RateScale float64       // share of the amplitude played live; 0: the file's rate_scale
 	Seed      int64         // 0: the scenario's
 	NoSim     bool          // measure only
-	Out       string        // run directory; "": report.DefaultRunDir; one subdirectory per strategy when several
+	Out       string        // run directory; "": result.DefaultRunDir; one subdirectory per strategy when several
 
 	// RedisAppendfsync makes a throwaway redis-server persist: "always" or "everysec" (AOF with
 	// that fsync policy); "" or "no": no persistence (a killed Redis loses everything).
@@ -72,16 +72,16 @@ type Options struct {
 
 	// Observe, when set, is passed to every live run (engine.Options.Observe): the generator's
 	// metrics (report/metrics.Observer).
-	Observe func(context.Context, *report.Recorder, func() report.Snapshot)
+	Observe func(context.Context, *result.Recorder, func() result.Snapshot)
 }
 
 // Rehearsal is one strategy's outcome.
 type Rehearsal struct {
 	Strategy string
 	Dir      string
-	Live     *report.Run
-	Played   *report.Run  // simulated at the played scale, calibrated by Live; nil when not simulated
-	Full     *report.Run  // simulated at full scale; nil when not simulated
+	Live     *result.Run
+	Played   *result.Run  // simulated at the played scale, calibrated by Live; nil when not simulated
+	Full     *result.Run  // simulated at full scale; nil when not simulated
 	Pass     bool         // every gate of the scenario passed on Live
 	Scale    []ScalePoint // the live fleet's autoscaler decisions (--replicas MIN..MAX)
 }
@@ -195,7 +195,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	}
 	res := Result{Dir: o.Out, Skipped: skipped}
 	if res.Dir == "" {
-		res.Dir = report.DefaultRunDir(s.Name, time.Now())
+		res.Dir = result.DefaultRunDir(s.Name, time.Now())
 	}
 	for _, st := range strategies {
 		if ctx.Err() != nil {
@@ -381,7 +381,7 @@ func rehearseOne(ctx context.Context, o Options, stores *Stores, proxies *Proxie
 		return Rehearsal{}, err
 	}
 	faultLog := &faults.Log{}
-	var inject func(context.Context, time.Time, *scenario.Play) []report.Fault
+	var inject func(context.Context, time.Time, *scenario.Play) []result.Fault
 	if len(s.Faults) > 0 {
 		in := &injector{strategy: strategy, stores: stores, fleet: fleet, proxies: proxies,
 			admin: &faults.Admin{URLs: tgt.URLs(), Token: tgt.AdminToken()}}
@@ -393,13 +393,13 @@ func rehearseOne(ctx context.Context, o Options, stores *Stores, proxies *Proxie
 	observe := o.Observe
 	var active *engine.Active
 	var scaler *autoscaler
-	var predicted []report.ScalePoint
+	var predicted []result.ScalePoint
 	if scaled {
 		predicted = predictScale(ctx, o)
 		if scaler, active, err = newAutoscaler(o, fleet); err != nil {
 			return Rehearsal{}, errors.Join(err, tgt.Stop(context.Background()))
 		}
-		observe = func(ctx context.Context, rec *report.Recorder, snap func() report.Snapshot) {
+		observe = func(ctx context.Context, rec *result.Recorder, snap func() result.Snapshot) {
 			start := time.Now()
 			var wg sync.WaitGroup
 			if o.Observe != nil {
@@ -419,8 +419,8 @@ func rehearseOne(ctx context.Context, o Options, stores *Stores, proxies *Proxie
 		Observe: observe,
 		Active:  active,
 		Faults:  inject,
-		Progress: func(pctx context.Context, snap func() report.Snapshot) {
-			src := func() report.Snapshot {
+		Progress: func(pctx context.Context, snap func() result.Snapshot) {
+			src := func() result.Snapshot {
 				sn := snap()
 				sn.Strategy = strategy
 				sn.Faults = faultLog.Records()
@@ -446,7 +446,7 @@ func rehearseOne(ctx context.Context, o Options, stores *Stores, proxies *Proxie
 	live.Summary.Strategy = strategy
 	live.Summary.Target = what
 	if replicas > 0 && !scaled {
-		live.Summary.Replicas = report.Replicas{Min: replicas, Max: replicas}
+		live.Summary.Replicas = result.Replicas{Min: replicas, Max: replicas}
 	}
 	r := Rehearsal{Strategy: strategy, Dir: dir, Live: live}
 	if scaler != nil {
@@ -454,7 +454,7 @@ func rehearseOne(ctx context.Context, o Options, stores *Stores, proxies *Proxie
 		live.Summary.Scale = scaler.points()
 	}
 	// The gates parsed when the scenario was loaded; an error here would be a gate that does not.
-	pass, gerr := report.EvaluateGates(live.Summary, s.Gates)
+	pass, gerr := result.EvaluateGates(live.Summary, s.Gates)
 	if gerr != nil {
 		return Rehearsal{}, &InputError{Err: gerr}
 	}
@@ -505,8 +505,8 @@ func (r *Rehearsal) simulate(ctx context.Context, o Options) error {
 		return fmt.Errorf("full scale: %w", err)
 	}
 	// The same expressions evaluated on the live run above: they parse.
-	_, _ = report.EvaluateGates(played.Summary, s.Gates)
-	_, _ = report.EvaluateGates(full.Summary, s.Gates)
+	_, _ = result.EvaluateGates(played.Summary, s.Gates)
+	_, _ = result.EvaluateGates(full.Summary, s.Gates)
 	r.Played, r.Full = played, full
 	if err := render.WriteAll(filepath.Join(r.Dir, "sim-played"), played, nil); err != nil {
 		return err
@@ -530,7 +530,7 @@ func fleetScenario(s *scenario.Scenario, o Options) *scenario.Scenario {
 
 // predictScale is the simulator's decisions for the autoscaled fleet at the played scale, from
 // the scenario's model as written (before calibration), for the dashboard beside the live ones.
-func predictScale(ctx context.Context, o Options) []report.ScalePoint {
+func predictScale(ctx context.Context, o Options) []result.ScalePoint {
 	if o.NoSim {
 		return nil
 	}
@@ -611,9 +611,9 @@ func shootoutRows(res Result) []render.ShootoutRow {
 
 // faultRows are the fault matrix's rows (the skipped strategies as n/a) and the faults as the
 // first strategy's run applied them.
-func faultRows(res Result) ([]render.FaultRow, []report.Fault) {
+func faultRows(res Result) ([]render.FaultRow, []result.Fault) {
 	var rows []render.FaultRow
-	var applied []report.Fault
+	var applied []result.Fault
 	for _, h := range res.Rehearsals {
 		rows = append(rows, render.FaultRow{Strategy: h.Strategy, Live: h.Live.Summary})
 		if applied == nil {

@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/flashload/flashload/internal/testenv"
-	"github.com/flashload/flashload/report"
 	"github.com/flashload/flashload/report/render"
+	"github.com/flashload/flashload/result"
 	"github.com/flashload/flashload/scenario"
 )
 
@@ -49,9 +49,9 @@ func tinySale(t *testing.T, stock, rate string) *scenario.Scenario {
 	return s
 }
 
-func readSummary(t *testing.T, dir string) *report.Summary {
+func readSummary(t *testing.T, dir string) *result.Summary {
 	t.Helper()
-	s, err := report.ReadSummary(filepath.Join(dir, report.SummaryFile))
+	s, err := result.ReadSummary(filepath.Join(dir, result.SummaryFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,8 +67,8 @@ func TestRunMemory(t *testing.T) {
 	if err != nil || len(res.Failed()) > 0 || len(res.Rehearsals) != 1 {
 		t.Fatalf("%v, failed %v\nstdout:\n%s\nstderr:\n%s", err, res.Failed(), stdout.String(), stderr.String())
 	}
-	for _, f := range []string{report.SummaryFile, report.HistogramsFile, render.HTMLFile,
-		"sim-played/" + report.SummaryFile, "sim-full/" + report.SummaryFile} {
+	for _, f := range []string{result.SummaryFile, result.HistogramsFile, render.HTMLFile,
+		"sim-played/" + result.SummaryFile, "sim-full/" + result.SummaryFile} {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
 			t.Errorf("missing %s: %v", f, err)
 		}

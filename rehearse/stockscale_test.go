@@ -7,10 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flashload/flashload/engine"
 	"github.com/flashload/flashload/internal/codes"
-	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/result"
 	"github.com/flashload/flashload/scenario"
-	"github.com/flashload/flashload/scenario/engine"
 	"github.com/flashload/flashload/sim"
 )
 
@@ -95,9 +95,9 @@ func sellsOutWithTheFullScale(t *testing.T, s *scenario.Scenario, wall time.Dura
 	}
 	r := res.Rehearsals[0]
 	const opens = 3600.0 // "+1h"
-	moment := func(what string, sum *report.Summary) float64 {
+	moment := func(what string, sum *result.Summary) float64 {
 		t.Helper()
-		i := slices.IndexFunc(sum.SKUs, func(k report.SKUStats) bool { return k.SKU == "phone-x" })
+		i := slices.IndexFunc(sum.SKUs, func(k result.SKUStats) bool { return k.SKU == "phone-x" })
 		if i < 0 || sum.SKUs[i].SoldOutAtS == nil {
 			t.Fatalf("%s: phone-x did not sell out: %+v", what, sum.SKUs)
 		}

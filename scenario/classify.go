@@ -5,12 +5,12 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/outcome"
 )
 
-// Outcomes lists the outcomes a classify rule may name (report.Outcome's names).
-var Outcomes = []report.Outcome{report.OutcomeAcknowledged, report.OutcomeSoldOut, report.OutcomeLimited,
-	report.OutcomeRefused, report.OutcomePending, report.OutcomeShed, report.OutcomeError, report.OutcomeUnknown}
+// Outcomes lists the outcomes a classify rule may name (outcome.Outcome's names).
+var Outcomes = []outcome.Outcome{outcome.Acknowledged, outcome.SoldOut, outcome.Limited,
+	outcome.Refused, outcome.Pending, outcome.Shed, outcome.Error, outcome.Unknown}
 
 // Classifier applies a request step's classify rules in order; the first that matches decides.
 type Classifier struct {
@@ -21,14 +21,14 @@ type rule struct {
 	status  []int
 	field   []byte // quoted JSON key, "\"result\""; nil: no JSON test
 	equals  []byte
-	outcome report.Outcome
+	outcome outcome.Outcome
 }
 
 // NewClassifier compiles rules (validated by Parse).
 func NewClassifier(rules []Classify) *Classifier {
 	c := &Classifier{}
 	for _, r := range rules {
-		o, _ := report.ParseOutcome(r.Outcome)
+		o, _ := outcome.Parse(r.Outcome)
 		cr := rule{status: r.Status, outcome: o}
 		if r.JSON != nil {
 			cr.field = strconv.AppendQuote(nil, r.JSON.Field)
@@ -41,10 +41,10 @@ func NewClassifier(rules []Classify) *Classifier {
 
 // Classify returns the outcome of an answer. With no matching rule: 2xx acknowledged, else
 // error. An error on a 5xx is unknown: the service may have done the work. It does not allocate.
-func (c *Classifier) Classify(status int, body []byte) report.Outcome {
-	o := report.OutcomeError
+func (c *Classifier) Classify(status int, body []byte) outcome.Outcome {
+	o := outcome.Error
 	if status >= 200 && status < 300 {
-		o = report.OutcomeAcknowledged
+		o = outcome.Acknowledged
 	}
 	for i := range c.rules {
 		r := &c.rules[i]
@@ -60,8 +60,8 @@ func (c *Classifier) Classify(status int, body []byte) report.Outcome {
 		o = r.outcome
 		break
 	}
-	if o == report.OutcomeError && status >= 500 {
-		return report.OutcomeUnknown
+	if o == outcome.Error && status >= 500 {
+		return outcome.Unknown
 	}
 	return o
 }

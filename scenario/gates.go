@@ -4,9 +4,8 @@ import (
 	"fmt"
 	"reflect"
 
+	"github.com/flashload/flashload/gate"
 	"github.com/goccy/go-yaml/ast"
-
-	"github.com/flashload/flashload/report"
 )
 
 // GateList is the scenario's gates, as expressions in file order. An entry is an expression
@@ -63,7 +62,7 @@ func (v *validator) validateGates() {
 		if g == "" && path != fmt.Sprintf("gates[%d]", i) {
 			continue // reported by decodeGates
 		}
-		if _, err := report.ParseThreshold(g); err != nil {
+		if _, err := gate.Parse(g); err != nil {
 			v.problem(path, "%v", err)
 		}
 	}

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/outcome"
 )
 
 func TestPicker(t *testing.T) {
@@ -95,10 +95,10 @@ func TestRetry(t *testing.T) {
 	for _, c := range []struct {
 		status int
 		code   string
-		errc   report.ErrorClass
+		errc   outcome.ErrorClass
 		want   bool
 	}{{429, "", "", true}, {503, "", "", true}, {500, "SHED", "", true}, {410, "SOLD_OUT", "", false}, {200, "", "", false},
-		{0, "", report.ErrTimeout, true}, {0, "", report.ErrReset, false}, {504, "", "", false}} {
+		{0, "", outcome.ErrTimeout, true}, {0, "", outcome.ErrReset, false}, {504, "", "", false}} {
 		if got := r.Matches(c.status, c.code, c.errc); got != c.want {
 			t.Errorf("Matches(%d, %q, %q) = %v", c.status, c.code, c.errc, got)
 		}
@@ -118,7 +118,7 @@ func TestRetry(t *testing.T) {
 	if d := CompileRetry(&Retry{On: []string{"503"}, Max: 1}).Delay(1, 0.9, 0); d != 0 {
 		t.Errorf("no backoff: want an immediate retry, got %v", d)
 	}
-	if all := CompileRetry(&Retry{On: []string{"error"}, Max: 1}); !all.Matches(0, "", report.ErrRefused) || !all.Matches(0, "", report.ErrBadAnswer) || all.Matches(503, "", "") {
+	if all := CompileRetry(&Retry{On: []string{"error"}, Max: 1}); !all.Matches(0, "", outcome.ErrRefused) || !all.Matches(0, "", outcome.ErrBadAnswer) || all.Matches(503, "", "") {
 		t.Error("error names every error class and no status")
 	}
 	now := time.Date(2026, 11, 11, 0, 0, 0, 0, time.UTC)
@@ -197,23 +197,23 @@ func TestClassify(t *testing.T) {
 	for _, x := range []struct {
 		status int
 		body   string
-		want   report.Outcome
+		want   outcome.Outcome
 	}{
-		{200, `{"result":"ok"}`, report.OutcomeAcknowledged},
-		{200, ` { "id": {"result":"none"}, "result" : "none" }`, report.OutcomeSoldOut},
-		{200, `{"result":"maybe"}`, report.OutcomeAcknowledged}, // no rule: 2xx
-		{409, ``, report.OutcomeSoldOut},
-		{503, `busy`, report.OutcomeShed},
-		{500, `{}`, report.OutcomeUnknown}, // no rule, a 5xx: the work may have been done
-		{404, `{}`, report.OutcomeError},   // no rule
+		{200, `{"result":"ok"}`, outcome.Acknowledged},
+		{200, ` { "id": {"result":"none"}, "result" : "none" }`, outcome.SoldOut},
+		{200, `{"result":"maybe"}`, outcome.Acknowledged}, // no rule: 2xx
+		{409, ``, outcome.SoldOut},
+		{503, `busy`, outcome.Shed},
+		{500, `{}`, outcome.Unknown}, // no rule, a 5xx: the work may have been done
+		{404, `{}`, outcome.Error},   // no rule
 	} {
 		if got := c.Classify(x.status, []byte(x.body)); got != x.want {
 			t.Errorf("Classify(%d, %s) = %v, want %v", x.status, x.body, got, x.want)
 		}
 	}
 	d := NewClassifier([]Classify{{JSON: &JSONMatch{Field: "code", Equals: "SOLD_OUT"}, Outcome: "sold_out"}})
-	for body, want := range map[string]report.Outcome{
-		`{"code":"SOLD_OUT","error":"x"}`: report.OutcomeSoldOut, `{"code":"LIMIT_EXCEEDED"}`: report.OutcomeError,
+	for body, want := range map[string]outcome.Outcome{
+		`{"code":"SOLD_OUT","error":"x"}`: outcome.SoldOut, `{"code":"LIMIT_EXCEEDED"}`: outcome.Error,
 	} {
 		if got := d.Classify(400, []byte(body)); got != want {
 			t.Errorf("%s = %v, want %v", body, got, want)
@@ -309,7 +309,7 @@ func TestRequestWithData(t *testing.T) {
 	if got := string(h.Append(nil, &Vars{Row: s.UserRow(3)})); got != "Bearer tok-a" {
 		t.Errorf("rows do not cycle: %q", got)
 	}
-	if c := NewClassifier(r.Classify); c.Classify(200, []byte(`{"result":"ok"}`)) != report.OutcomeAcknowledged || c.Classify(503, nil) != report.OutcomeShed {
+	if c := NewClassifier(r.Classify); c.Classify(200, []byte(`{"result":"ok"}`)) != outcome.Acknowledged || c.Classify(503, nil) != outcome.Shed {
 		t.Error("classify rules of the file")
 	}
 }

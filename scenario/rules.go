@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/outcome"
 )
 
 // The journey rules: what an answer means, whether a step tries again, how long it waits, and
@@ -24,11 +24,11 @@ type RetryRule struct {
 	Jitter   time.Duration // up to this much random extra per retry
 	statuses []int
 	codes    []string
-	errs     []report.ErrorClass
+	errs     []outcome.ErrorClass
 }
 
 // errorClasses are the error classes `retry.on` may name; "error" names all of them.
-var errorClasses = []report.ErrorClass{report.ErrTimeout, report.ErrRefused, report.ErrReset, report.ErrBadAnswer, report.ErrOther}
+var errorClasses = []outcome.ErrorClass{outcome.ErrTimeout, outcome.ErrRefused, outcome.ErrReset, outcome.ErrBadAnswer, outcome.ErrOther}
 
 // CompileRetry compiles a step's retry (validated by Parse); nil when it retries nothing.
 func CompileRetry(rt *Retry) *RetryRule {
@@ -42,7 +42,7 @@ func CompileRetry(rt *Retry) *RetryRule {
 			r.statuses = append(r.statuses, n)
 			continue
 		}
-		switch c := report.ErrorClass(strings.ToLower(o)); {
+		switch c := outcome.ErrorClass(strings.ToLower(o)); {
 		case c == "error" || c == "errors":
 			r.errs = append(r.errs, errorClasses...)
 		case retryErrorClasses[string(c)]:
@@ -56,11 +56,11 @@ func CompileRetry(rt *Retry) *RetryRule {
 
 // Matches reports whether `on` names this answer: its status or its JSON code, or, when there
 // was no answer, its error class (a timeout has no status: `on: [504]` does not retry it).
-func (r *RetryRule) Matches(status int, code string, errc report.ErrorClass) bool {
+func (r *RetryRule) Matches(status int, code string, errc outcome.ErrorClass) bool {
 	if r == nil {
 		return false
 	}
-	if errc != report.ErrNone {
+	if errc != outcome.ErrNone {
 		for _, e := range r.errs {
 			if e == errc {
 				return true
@@ -96,7 +96,7 @@ func (r *RetryRule) Delay(n int, u float64, retryAfter time.Duration) time.Durat
 // StepRules are one step's journey rules.
 type StepRules struct {
 	Retry        *RetryRule  // nil: no retries
-	Classify     *Classifier // a request step's classify rules; nil: report.OutcomeOf (flashload's target)
+	Classify     *Classifier // a request step's classify rules; nil: outcome.Of (flashload's target)
 	Purchase     bool        // a purchase attempt (the preset, or a request with purchase: true)
 	IgnoreLimits bool        // a bot that keeps buying after a refusal
 }
@@ -117,30 +117,30 @@ func NewStepRules(st *Step) StepRules {
 }
 
 // Outcome is what an answer means for this step: by its classify rules when it has some and got
-// an answer, else by flashload's target's codes (report.OutcomeOf).
-func (r *StepRules) Outcome(status int, code string, errc report.ErrorClass, body []byte) report.Outcome {
-	if r.Classify != nil && errc == report.ErrNone {
+// an answer, else by flashload's target's codes (outcome.Of).
+func (r *StepRules) Outcome(status int, code string, errc outcome.ErrorClass, body []byte) outcome.Outcome {
+	if r.Classify != nil && errc == outcome.ErrNone {
 		return r.Classify.Classify(status, body)
 	}
-	return report.OutcomeOf(status, code, errc)
+	return outcome.Of(status, code, errc)
 }
 
 // ModelOutcome is what a modelled answer means: the simulator's answers carry flashload's
 // target's codes and no body, so classify rules (which read bodies) give way to the codes.
-func (r *StepRules) ModelOutcome(status int, code string, errc report.ErrorClass) report.Outcome {
-	return report.OutcomeOf(status, code, errc)
+func (r *StepRules) ModelOutcome(status int, code string, errc outcome.ErrorClass) outcome.Outcome {
+	return outcome.Of(status, code, errc)
 }
 
 // Again reports whether the step sends another attempt after an answer, when retries attempts
 // followed its first one already: retries remain, `on` names the answer, and it was not
 // acknowledged (a success is never sent twice).
-func (r *StepRules) Again(retries int, status int, code string, errc report.ErrorClass, o report.Outcome) bool {
-	return r.Retry != nil && retries < r.Retry.Max && o != report.OutcomeAcknowledged && r.Retry.Matches(status, code, errc)
+func (r *StepRules) Again(retries int, status int, code string, errc outcome.ErrorClass, o outcome.Outcome) bool {
+	return r.Retry != nil && retries < r.Retry.Max && o != outcome.Acknowledged && r.Retry.Matches(status, code, errc)
 }
 
 // EndsJourney reports whether a step's final outcome (after its retries) ends the journey: a
 // purchase refused for sure leaves nothing to pay or cancel, unless it is a bot's that ignores
 // limits.
-func (r *StepRules) EndsJourney(o report.Outcome) bool {
+func (r *StepRules) EndsJourney(o outcome.Outcome) bool {
 	return r.Purchase && !r.IgnoreLimits && o.Rejected()
 }

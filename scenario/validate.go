@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/outcome"
 )
 
 type validator struct {
@@ -533,7 +533,7 @@ func (v *validator) validateThink(p string, t *Think) {
 	}
 }
 
-// retryErrorClasses are the no-answer error classes a retry may name (report.ErrorClass values,
+// retryErrorClasses are the no-answer error classes a retry may name (outcome.ErrorClass values,
 // and "error" for all of them): retrying a timed-out purchase with its key is how a client
 // recovers without creating a second order.
 var retryErrorClasses = map[string]bool{"timeout": true, "refused": true, "reset": true, "bad_answer": true, "other": true, "error": true}
@@ -608,7 +608,7 @@ func (v *validator) validateRequest(p string, r *Request, purchased *bool) {
 		if c.JSON != nil && c.JSON.Field == "" {
 			v.problem(cp+".json.field", "is required")
 		}
-		if _, ok := report.ParseOutcome(c.Outcome); !ok {
+		if _, ok := outcome.Parse(c.Outcome); !ok {
 			known := make([]string, len(Outcomes))
 			for k, o := range Outcomes {
 				known[k] = o.String()

@@ -6,7 +6,7 @@ import (
 	"math"
 	"time"
 
-	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/result"
 	"github.com/flashload/flashload/scenario"
 )
 
@@ -63,7 +63,7 @@ var ErrNoServiceTimes = errors.New("no service-time histogram (histograms.hlog)"
 
 // CalibrateDir reads a live run (its directory or summary.json) and calibrates from it.
 func CalibrateDir(path string) (*Calibration, error) {
-	run, err := report.ReadRun(path)
+	run, err := result.ReadRun(path)
 	if err != nil {
 		return nil, fmt.Errorf("calibration from %s: %w", path, err)
 	}
@@ -96,7 +96,7 @@ func CalibrateDir(path string) (*Calibration, error) {
 // counts stay the client's, answers on their way back included: a round trip long beside the
 // service time blurs the knee (0.5 ms on 10 ms fitted 9 of 8 slots in a simulated queue;
 // 0.25 ms, 8 in 12 seeds of 12).
-func Calibrate(run *report.Run) (*Calibration, error) {
+func Calibrate(run *result.Run) (*Calibration, error) {
 	if run == nil || run.Summary == nil || run.ServiceTime == nil || run.ServiceTime.TotalCount() == 0 {
 		return nil, ErrNoServiceTimes
 	}
@@ -162,7 +162,7 @@ func Calibrate(run *report.Run) (*Calibration, error) {
 
 // rows reads the concurrency table twice: every request's client-side service time, and (nil
 // unless at least minTimed of the answers carried one) the target's own time.
-func rows(bins []report.ConcurrencyBin) (client, timed []row) {
+func rows(bins []result.ConcurrencyBin) (client, timed []row) {
 	var n, withServer int64
 	for _, b := range bins {
 		if b.InFlight > 0 && b.Count > 0 {

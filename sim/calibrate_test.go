@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/result"
 	"github.com/flashload/flashload/scenario"
 )
 
@@ -28,7 +28,7 @@ func (h *durHeap) Pop() any {
 
 // fifoRun records n Poisson arrivals at rate into a c-slot FIFO queue whose service times come
 // from d, as the live engine records them: each result with its in-flight count at sending.
-func fifoRun(t *testing.T, c int, rate float64, d Dist, n int, seed uint64) *report.Run {
+func fifoRun(t *testing.T, c int, rate float64, d Dist, n int, seed uint64) *result.Run {
 	t.Helper()
 	return fifoRunRTT(t, c, rate, d, n, seed, 0)
 }
@@ -36,10 +36,10 @@ func fifoRun(t *testing.T, c int, rate float64, d Dist, n int, seed uint64) *rep
 // fifoRunRTT is fifoRun with a round trip outside the queue: each answer reaches the client rtt
 // after the queue is done with it, carrying the queue's own time as a target's Server-Timing
 // would.
-func fifoRunRTT(t *testing.T, c int, rate float64, d Dist, n int, seed uint64, rtt time.Duration) *report.Run {
+func fifoRunRTT(t *testing.T, c int, rate float64, d Dist, n int, seed uint64, rtt time.Duration) *result.Run {
 	t.Helper()
 	r := rand.New(rand.NewPCG(seed, 1))
-	rec := report.NewRecorder(report.RecorderOptions{Name: "fifo", Mode: "live"})
+	rec := result.NewRecorder(result.RecorderOptions{Name: "fifo", Mode: "live"})
 	sh := rec.Shard(0)
 	free := make(durHeap, c) // when each slot is next free
 	var departures durHeap   // of requests still in the system
@@ -55,7 +55,7 @@ func fifoRunRTT(t *testing.T, c int, rate float64, d Dist, n int, seed uint64, r
 		free[0] = done
 		heap.Fix(&free, 0)
 		heap.Push(&departures, done+rtt)
-		res := report.Result{Intended: now, Sent: now, Done: done + rtt, Status: 200, First: true, InFlight: inFlight}
+		res := result.Result{Intended: now, Sent: now, Done: done + rtt, Status: 200, First: true, InFlight: inFlight}
 		if rtt > 0 {
 			res.Server = done - now
 		}

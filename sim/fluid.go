@@ -6,7 +6,8 @@ import (
 	"time"
 
 	"github.com/flashload/flashload/internal/codes"
-	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/outcome"
+	"github.com/flashload/flashload/result"
 )
 
 // fluidSim is the time-stepped mode: per tick it turns the arrival curve into request counts
@@ -59,7 +60,7 @@ type fluidSim struct {
 	lastDB           time.Duration
 	decision         Decision
 
-	gauge    func(now time.Duration, g report.Gauges)
+	gauge    func(now time.Duration, g result.Gauges)
 	soldOut  func(sku int, at time.Duration)  // a SKU's last whole unit went at run time at
 	compress func(wall time.Duration) float64 // scenario seconds per run-clock second; nil: 1
 	perm     []int
@@ -529,7 +530,7 @@ func (f *fluidSim) settle(now time.Duration, tick int64, ds []demand, q Queue, f
 			f.record(now, d, st, cl, n, status, code, errc, q, fluid, w0, w1, dbWait, dbMean)
 			if cl != clOpen {
 				brkReq += x
-				if status >= 500 || errc != report.ErrNone {
+				if status >= 500 || errc != outcome.ErrNone {
 					brkErr += x
 				}
 			}
@@ -545,8 +546,8 @@ func (f *fluidSim) settle(now time.Duration, tick int64, ds []demand, q Queue, f
 				f.add(f.flowIndex(d.j, d.step, d.attempt+1, d.bought), tick, st.meanDelay(d.attempt+1), x)
 				continue
 			}
-			finalRatios(f.out, d.kind, st, o == report.OutcomeAcknowledged, n)
-			bought := d.bought || (d.kind == kindPurchase && o == report.OutcomeAcknowledged)
+			finalRatios(f.out, d.kind, st, o == outcome.Acknowledged, n)
+			bought := d.bought || (d.kind == kindPurchase && o == outcome.Acknowledged)
 			if d.step+1 < len(j.steps) && !st.rules.EndsJourney(o) {
 				f.add(f.flowIndex(d.j, d.step+1, 0, bought), tick, f.dt, x)
 			}
@@ -569,7 +570,7 @@ func (f *fluidSim) settle(now time.Duration, tick int64, ds []demand, q Queue, f
 	}
 }
 
-func (f *fluidSim) answerOf(now time.Duration, d *demand, cl uint8) (int, string, report.ErrorClass) {
+func (f *fluidSim) answerOf(now time.Duration, d *demand, cl uint8) (int, string, outcome.ErrorClass) {
 	st := &f.js[d.j].steps[d.step]
 	switch cl {
 	case clClosed:
@@ -577,30 +578,30 @@ func (f *fluidSim) answerOf(now time.Duration, d *demand, cl uint8) (int, string
 		if w := f.win[st.sku]; now+f.dt > w.end && now >= w.open {
 			code = codes.SaleEnded
 		}
-		return codes.Status(code), code, report.ErrNone
+		return codes.Status(code), code, outcome.ErrNone
 	case clShed:
-		return 503, codes.Shed, report.ErrNone
+		return 503, codes.Shed, outcome.ErrNone
 	case clOpen:
-		return 503, codes.CircuitOpen, report.ErrNone
+		return 503, codes.CircuitOpen, outcome.ErrNone
 	case clTimeout:
-		return 0, "", report.ErrTimeout // no answer, as a live client's timeout
+		return 0, "", outcome.ErrTimeout // no answer, as a live client's timeout
 	case clCheap:
 		if d.kind == kindPurchase && st.sameUser && f.botBought[d.j] && (st.sku < 0 || f.stockF[st.sku] > 0) {
-			return 403, codes.LimitExceeded, report.ErrNone
+			return 403, codes.LimitExceeded, outcome.ErrNone
 		}
-		return 410, codes.SoldOut, report.ErrNone
+		return 410, codes.SoldOut, outcome.ErrNone
 	}
 	switch d.kind {
 	case kindPurchase:
-		return 201, codes.Reserved, report.ErrNone
+		return 201, codes.Reserved, outcome.ErrNone
 	case kindPay:
-		return 200, codes.Paid, report.ErrNone
+		return 200, codes.Paid, outcome.ErrNone
 	case kindCancel:
-		return 200, codes.Released, report.ErrNone
+		return 200, codes.Released, outcome.ErrNone
 	case kindJoin:
-		return 200, codes.Joined, report.ErrNone
+		return 200, codes.Joined, outcome.ErrNone
 	}
-	return 200, "", report.ErrNone
+	return 200, "", outcome.ErrNone
 }
 
 // take turns a fractional amount into a whole count, carrying the remainder per class so the
@@ -614,7 +615,7 @@ func (f *fluidSim) take(k classKey, x float64) int64 {
 
 // record writes n requests of one class with a stratified sample of their latency: stratum i
 // of the waiting time paired with a shuffled stratum of the service (and database) time.
-func (f *fluidSim) record(now time.Duration, d *demand, st *jstep, cl uint8, n int64, status int, code string, errc report.ErrorClass,
+func (f *fluidSim) record(now time.Duration, d *demand, st *jstep, cl uint8, n int64, status int, code string, errc outcome.ErrorClass,
 	q Queue, fluid bool, w0, w1, dbWait, dbMean float64) {
 	if n <= 0 {
 		return
@@ -629,7 +630,7 @@ func (f *fluidSim) record(now time.Duration, d *demand, st *jstep, cl uint8, n i
 	}
 	f.rng.Shuffle(int(k), func(a, b int) { f.perm[a], f.perm[b] = f.perm[b], f.perm[a] })
 	f.rng.Shuffle(int(k), func(a, b int) { f.perm2[a], f.perm2[b] = f.perm2[b], f.perm2[a] })
-	res := report.Result{Journey: f.js[d.j].name, Step: st.name, Status: status, Code: code, Err: errc, Retry: d.attempt > 0,
+	res := result.Result{Journey: f.js[d.j].name, Step: st.name, Status: status, Code: code, Err: errc, Retry: d.attempt > 0,
 		First: st.first && d.attempt == 0}
 	each, extra := n/k, n%k
 	var pending, pendingUS int64
@@ -708,14 +709,14 @@ func (f *fluidSim) gaugeTick(now time.Duration) {
 		}
 	}
 	if f.gauge != nil {
-		g := report.Gauges{Replicas: f.fleet.ready, DesiredReplicas: f.fleet.current(), Autoscaler: withShards(f.decision.Reason, f.shardsN),
+		g := result.Gauges{Replicas: f.fleet.ready, DesiredReplicas: f.fleet.current(), Autoscaler: withShards(f.decision.Reason, f.shardsN),
 			Sold: int64(f.sold), Paid: int64(f.paid)}
 		for i := range f.stock {
 			g.Stock += f.stock0[i]
 			g.StockLeft += f.stock[i]
 			// Whole units left: a fraction of a unit cannot be sold, so the SKU is sold out below one.
 			left := min(f.stock[i], int64(math.Floor(f.stockF[i]+1e-9)))
-			g.SKUs = append(g.SKUs, report.SKUStats{Stock: f.stock0[i], Left: left, Sold: f.stock0[i] - left,
+			g.SKUs = append(g.SKUs, result.SKUStats{Stock: f.stock0[i], Left: left, Sold: f.stock0[i] - left,
 				Paid: int64(f.paidSKU[i])}) // named by Run
 		}
 		f.gauge(now, g)

@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/result"
 )
 
-func both(t *testing.T, yaml string, check func(t *testing.T, mode string, s *report.Summary)) {
+func both(t *testing.T, yaml string, check func(t *testing.T, mode string, s *result.Summary)) {
 	t.Helper()
 	s := mustParse(t, yaml)
 	for _, mode := range []string{ModeRequest, ModeFluid} {
@@ -33,7 +33,7 @@ model:
   service_time: {dist: deterministic, mean: 20ms}
   cache: {hit_time: 1ms}
 gates: ["p(99) < 1s"]
-`, func(t *testing.T, mode string, s *report.Summary) {
+`, func(t *testing.T, mode string, s *result.Summary) {
 		if got := s.Requests.ByCode["RESERVED"]; got != 500 {
 			t.Errorf("reserved %d, want the stock, 500", got)
 		}
@@ -72,7 +72,7 @@ skus: [{sku: a, stock: 501, price: 1}]
 journeys: [{name: pair, steps: [{purchase: {sku: a, qty: 2}}]}]
 model: {replicas: 2, workers_per_replica: 8, service_time: {dist: deterministic, mean: 5ms}}
 gates: ["p(99) < 1s"]
-`, func(t *testing.T, mode string, s *report.Summary) {
+`, func(t *testing.T, mode string, s *result.Summary) {
 		if s.Requests.ByCode["RESERVED"] != 250 || s.Audit.Sold != 500 {
 			t.Errorf("reserved %d orders, sold %d units; want 250 and 500", s.Requests.ByCode["RESERVED"], s.Audit.Sold)
 		}
@@ -92,7 +92,7 @@ model:
   service_time: {dist: exponential, mean: 5ms}
   shed_above_rps: 500
 gates: ["p(99) < 1s"]
-`, func(t *testing.T, mode string, s *report.Summary) {
+`, func(t *testing.T, mode string, s *result.Summary) {
 		share := float64(s.Requests.Shed) / float64(s.Requests.Total)
 		near(t, mode+" shed share", share, 0.75, 0.03)
 		if s.Requests.ByCode["SHED"] != s.Requests.Shed {
@@ -118,7 +118,7 @@ model:
   timeout: 200ms
   circuit_breaker: {error_rate: 0.5, window: 5s, open: 2s}
 gates: ["p(99) < 1s"]
-`, func(t *testing.T, mode string, s *report.Summary) {
+`, func(t *testing.T, mode string, s *result.Summary) {
 		arrivals := 180000.0
 		if float64(s.Requests.Total) < 1.5*arrivals {
 			t.Errorf("total requests %d: retries should amplify the %v arrivals", s.Requests.Total, arrivals)
@@ -145,7 +145,7 @@ model:
   service_time: {dist: exponential, mean: 10ms}
   autoscaler: {type: hpa, target_utilization: 0.5, min: 2, max: 40, startup: 20s}
 gates: ["p(99) < 1s"]
-`, func(t *testing.T, mode string, s *report.Summary) {
+`, func(t *testing.T, mode string, s *result.Summary) {
 		t.Logf("%s: replicas %d..%d p99 %.1f", mode, s.Replicas.Min, s.Replicas.Max, s.LatencyMs.P99)
 		// 1000/s × 10 ms = 10 busy cores; at 50% that is 20 cores = 5 replicas.
 		if s.Replicas.Min != 2 || s.Replicas.Max < 5 || s.Replicas.Max > 8 {
@@ -171,13 +171,13 @@ func TestCancelIsPartial(t *testing.T) {
 func TestCalibrationFromALiveRun(t *testing.T) {
 	// A "live" run whose service times are a lognormal: the calibrated simulation's service
 	// time follows it, not the model's.
-	rec := report.NewRecorder(report.RecorderOptions{Name: "live", Mode: "live"})
+	rec := result.NewRecorder(result.RecorderOptions{Name: "live", Mode: "live"})
 	sh := rec.Shard(0)
 	src := LogNormalFromP50P99(0.004, 0.040)
 	r := newTestRand()
 	for i := 0; i < 50000; i++ {
 		at := time.Duration(i) * time.Millisecond
-		sh.Record(&report.Result{Intended: at, Sent: at, Done: at + time.Duration(src.Sample(r)*1e9), Step: "view", Status: 200})
+		sh.Record(&result.Result{Intended: at, Sent: at, Done: at + time.Duration(src.Sample(r)*1e9), Step: "view", Status: 200})
 	}
 	dir := t.TempDir()
 	if err := rec.Finish(50 * time.Second).Write(dir); err != nil {
@@ -224,7 +224,7 @@ model:
   service_time: {dist: exponential, mean: 10ms}
   autoscaler: {type: kpa, target_utilization: 0.5, min: 1, max: 40, startup: 5s}
 gates: ["p(99) < 1s"]
-`, func(t *testing.T, mode string, s *report.Summary) {
+`, func(t *testing.T, mode string, s *result.Summary) {
 		t.Logf("%s: replicas %d..%d p99 %.1f", mode, s.Replicas.Min, s.Replicas.Max, s.LatencyMs.P99)
 		// 1000/s × 10 ms = 10 requests in flight; 2 per pod (50% of 4 workers) = 5 pods. The
 		// burst first queues on the one pod: the backlog counts as concurrency and panics the

@@ -6,12 +6,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/result"
 )
 
 type discard struct{}
 
-func (discard) RecordN(*report.Result, int64) {}
+func (discard) RecordN(*result.Result, int64) {}
 func (discard) RatioN(string, int64, int64)   {}
 
 // queueSim is the per-request mode on one replica of c workers with service times d and

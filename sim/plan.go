@@ -7,7 +7,8 @@ import (
 	"math"
 	"slices"
 
-	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/gate"
+	"github.com/flashload/flashload/result"
 	"github.com/flashload/flashload/scenario"
 )
 
@@ -19,7 +20,7 @@ type PlanOptions struct {
 	Options
 	MaxReplicas int                                               // 0: DefaultPlanMaxReplicas
 	Trial       func(t PlanTrial)                                 // called after each simulation
-	run         func(*scenario.Scenario) (*report.Summary, error) // tests may replace the simulation
+	run         func(*scenario.Scenario) (*result.Summary, error) // tests may replace the simulation
 }
 
 // PlanTrial is one simulation of the search: Replicas is the floor (with an autoscaler, the
@@ -27,7 +28,7 @@ type PlanOptions struct {
 type PlanTrial struct {
 	Replicas, Ceiling, Shards int
 	Pass                      bool
-	Summary                   *report.Summary
+	Summary                   *result.Summary
 }
 
 // PlanResult is the least capacity that passes the scenario's gates.
@@ -52,8 +53,8 @@ type PlanResult struct {
 	Hours                   float64 // the scenario's length
 	Shards                  int     // the least starting shards (0: the model has no database)
 	ModelShards             int
-	Passing                 *report.Summary // at (Replicas, Shards)
-	Failing                 *report.Summary // at Replicas−1 (nil when a single replica passes)
+	Passing                 *result.Summary // at (Replicas, Shards)
+	Failing                 *result.Summary // at Replicas−1 (nil when a single replica passes)
 	Trials                  int
 }
 
@@ -69,7 +70,7 @@ func Plan(ctx context.Context, s *scenario.Scenario, o PlanOptions) (*PlanResult
 		return nil, errors.New("plan: the scenario has no gates to pass")
 	}
 	for _, g := range s.Gates {
-		if _, err := report.ParseThreshold(g); err != nil {
+		if _, err := gate.Parse(g); err != nil {
 			return nil, fmt.Errorf("plan: %w", err)
 		}
 	}
@@ -90,14 +91,14 @@ func Plan(ctx context.Context, s *scenario.Scenario, o PlanOptions) (*PlanResult
 	if base.DB != nil {
 		res.ModelShards = base.DB.Shards
 	}
-	run := func(sc *scenario.Scenario) (*report.Summary, error) {
+	run := func(sc *scenario.Scenario) (*result.Summary, error) {
 		r, err := Run(ctx, sc, o.Options)
 		if err != nil {
 			return nil, err
 		}
 		return r.Summary, nil
 	}
-	try := func(m *scenario.Model) (bool, *report.Summary, error) {
+	try := func(m *scenario.Model) (bool, *result.Summary, error) {
 		if err := ctx.Err(); err != nil {
 			return false, nil, err
 		}
@@ -107,7 +108,7 @@ func Plan(ctx context.Context, s *scenario.Scenario, o PlanOptions) (*PlanResult
 		if err != nil {
 			return false, nil, err
 		}
-		pass, err := report.EvaluateGates(sum, s.Gates)
+		pass, err := result.EvaluateGates(sum, s.Gates)
 		if err != nil {
 			return false, nil, err
 		}
@@ -131,9 +132,9 @@ func Plan(ctx context.Context, s *scenario.Scenario, o PlanOptions) (*PlanResult
 	shards := res.ModelShards
 	// least finds the least k in (lo, ∞) up to MaxReplicas at which mk(k) passes: doubling
 	// from start until one passes, then bisection, to within prec(k).
-	least := func(lo, start int, prec func(int) int, mk func(int) *scenario.Model) (int, *report.Summary, *report.Summary, error) {
+	least := func(lo, start int, prec func(int) int, mk func(int) *scenario.Model) (int, *result.Summary, *result.Summary, error) {
 		hi := max(start, lo+1)
-		var hiSum, loSum *report.Summary
+		var hiSum, loSum *result.Summary
 		for {
 			pass, sum, err := try(mk(hi))
 			if err != nil {
@@ -216,7 +217,7 @@ func Plan(ctx context.Context, s *scenario.Scenario, o PlanOptions) (*PlanResult
 
 // leastShards bisects the database's starting shards between 0 and shards (which passes, as
 // res.Passing does) down to the least that still passes, and records it in res.
-func leastShards(res *PlanResult, shards int, try func(*scenario.Model) (bool, *report.Summary, error), model func(shards int) *scenario.Model) error {
+func leastShards(res *PlanResult, shards int, try func(*scenario.Model) (bool, *result.Summary, error), model func(shards int) *scenario.Model) error {
 	if shards <= 0 {
 		return nil
 	}
@@ -285,7 +286,7 @@ func withCeiling(m *scenario.Model, ceiling, prescale, shards int) *scenario.Mod
 }
 
 // ReplicaHours integrates a run's replicas over its timeline in scenario hours.
-func ReplicaHours(s *report.Summary) float64 {
+func ReplicaHours(s *result.Summary) float64 {
 	if s == nil || len(s.Timeline) == 0 || s.DurationS <= 0 {
 		return 0
 	}

@@ -7,12 +7,13 @@ import (
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/flashload/flashload/internal/codes"
-	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/outcome"
+	"github.com/flashload/flashload/result"
 )
 
-// sink is where results go: a report.Shard, or a discard sink in the long oracle tests.
+// sink is where results go: a result.Shard, or a discard sink in the long oracle tests.
 type sink interface {
-	RecordN(r *report.Result, n int64)
+	RecordN(r *result.Result, n int64)
 	RatioN(name string, num, den int64)
 }
 
@@ -145,8 +146,8 @@ type requestSim struct {
 	decision  Decision
 
 	st       stats
-	res      report.Result // reused: RecordN takes a pointer, which would escape per request
-	gauge    func(now time.Duration, g report.Gauges)
+	res      result.Result // reused: RecordN takes a pointer, which would escape per request
+	gauge    func(now time.Duration, g result.Gauges)
 	soldOut  func(sku int, at time.Duration)  // a SKU's last unit went at run time at
 	compress func(wall time.Duration) float64 // scenario seconds per run-clock second; nil: 1
 	gaugeDt  time.Duration
@@ -306,7 +307,7 @@ func (s *requestSim) admit(id int32, now time.Duration) {
 	r := &s.reqs[id]
 	r.intended = now
 	if s.svc.breaker != nil && now < s.brkOpenUntil {
-		s.answer(id, now+s.refusal(), 503, codes.CircuitOpen, report.ErrNone)
+		s.answer(id, now+s.refusal(), 503, codes.CircuitOpen, outcome.ErrNone)
 		return
 	}
 	if s.svc.shedAbove > 0 {
@@ -314,14 +315,14 @@ func (s *requestSim) admit(id int32, now time.Duration) {
 			s.shedWin, s.shedCount = w, 0
 		}
 		if s.shedCount >= s.svc.shedAbove {
-			s.answer(id, now+s.refusal(), 503, codes.Shed, report.ErrNone)
+			s.answer(id, now+s.refusal(), 503, codes.Shed, outcome.ErrNone)
 			return
 		}
 		s.shedCount++
 	}
 	rep := s.pickReplica()
 	if rep < 0 {
-		s.answer(id, now+s.refusal(), 503, codes.Shed, report.ErrNone)
+		s.answer(id, now+s.refusal(), 503, codes.Shed, outcome.ErrNone)
 		return
 	}
 	rp := &s.reps[rep]
@@ -333,7 +334,7 @@ func (s *requestSim) admit(id int32, now time.Duration) {
 		return
 	}
 	if s.svc.queueLimit > 0 && rp.qlen() >= s.svc.queueLimit {
-		s.answer(id, now+s.refusal(), 503, codes.Shed, report.ErrNone)
+		s.answer(id, now+s.refusal(), 503, codes.Shed, outcome.ErrNone)
 		return
 	}
 	s.inSys++
@@ -455,7 +456,7 @@ func (s *requestSim) finish(id int32, now time.Duration) {
 	}
 	s.inSys--
 	s.st.sumSojourn += (now - r.intended).Seconds()
-	s.answer(id, now, status, code, report.ErrNone)
+	s.answer(id, now, status, code, outcome.ErrNone)
 
 	rp := &s.reps[rep]
 	rp.busy--
@@ -464,7 +465,7 @@ func (s *requestSim) finish(id int32, now time.Duration) {
 		nid := rp.pop()
 		if to := s.svc.timeout; to > 0 && (now-s.reqs[nid].intended).Seconds() > to {
 			s.inSys--
-			s.answer(nid, s.reqs[nid].intended+time.Duration(to*1e9), 0, "", report.ErrTimeout) // no answer, as a live client's timeout
+			s.answer(nid, s.reqs[nid].intended+time.Duration(to*1e9), 0, "", outcome.ErrTimeout) // no answer, as a live client's timeout
 			continue
 		}
 		s.begin(nid, now)
@@ -511,18 +512,18 @@ func (s *requestSim) outcome(r *request) (int, string) {
 }
 
 // answer records a request's answer and moves its session on (or schedules its retry).
-func (s *requestSim) answer(id int32, done time.Duration, status int, code string, errc report.ErrorClass) {
+func (s *requestSim) answer(id int32, done time.Duration, status int, code string, errc outcome.ErrorClass) {
 	r := &s.reqs[id]
 	ss := &s.sess[r.sess]
 	st := &s.js[ss.j].steps[r.step]
-	s.res = report.Result{Intended: r.intended, Sent: r.intended, Done: done, Journey: s.js[ss.j].name, Step: st.name,
+	s.res = result.Result{Intended: r.intended, Sent: r.intended, Done: done, Journey: s.js[ss.j].name, Step: st.name,
 		Status: status, Code: code, Err: errc, Retry: r.retry, First: st.first && !r.retry}
-	if errc == report.ErrNone {
+	if errc == outcome.ErrNone {
 		s.svc.roundTrip(&s.res)
 	}
 	s.out.RecordN(&s.res, 1)
 	if s.svc.breaker != nil && code != codes.CircuitOpen {
-		s.breakerCount(done, status >= 500 || errc != report.ErrNone)
+		s.breakerCount(done, status >= 500 || errc != outcome.ErrNone)
 	}
 	now := s.k.Now()
 	o := st.rules.ModelOutcome(status, code, errc)
@@ -534,8 +535,8 @@ func (s *requestSim) answer(id int32, done time.Duration, status int, code strin
 		s.k.Schedule(Event{At: max(done, now) + st.delay(int(r.attempt), s.rng), Kind: evRetry, ID: id})
 		return
 	}
-	finalRatios(s.out, int(r.kind), st, o == report.OutcomeAcknowledged, 1)
-	if r.kind == kindPurchase && o == report.OutcomeAcknowledged {
+	finalRatios(s.out, int(r.kind), st, o == outcome.Acknowledged, 1)
+	if r.kind == kindPurchase && o == outcome.Acknowledged {
 		ss.bought = true
 	}
 	sess := r.sess
@@ -625,11 +626,11 @@ func (s *requestSim) gaugeTick(now time.Duration) {
 		}
 	}
 	if s.gauge != nil {
-		g := report.Gauges{Replicas: s.fleet.ready, DesiredReplicas: s.fleet.current(), Autoscaler: withShards(s.decision.Reason, s.shardsN), Sold: s.sold, Paid: s.paid}
+		g := result.Gauges{Replicas: s.fleet.ready, DesiredReplicas: s.fleet.current(), Autoscaler: withShards(s.decision.Reason, s.shardsN), Sold: s.sold, Paid: s.paid}
 		for i := range s.stock {
 			g.Stock += s.stock0[i]
 			g.StockLeft += s.stock[i]
-			g.SKUs = append(g.SKUs, report.SKUStats{Stock: s.stock0[i], Left: s.stock[i], Sold: s.stock0[i] - s.stock[i],
+			g.SKUs = append(g.SKUs, result.SKUStats{Stock: s.stock0[i], Left: s.stock[i], Sold: s.stock0[i] - s.stock[i],
 				Paid: int64(s.paidSKU[i])}) // named by Run
 		}
 		s.gauge(now, g)

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
-	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/result"
 	"github.com/flashload/flashload/scenario"
 )
 
@@ -49,7 +49,7 @@ type Options struct {
 	Strata int
 	// Recorder receives the results; nil: Run makes one with NewRecorder. Pass your own to
 	// watch the run (Recorder.Snapshot at the virtual time Progress reports).
-	Recorder *report.Recorder
+	Recorder *result.Recorder
 	// Progress is called about once per virtual second with the virtual time reached.
 	Progress func(virtual time.Duration)
 	// StartedAt is copied to the summary; zero: now. It is the simulated run's start on the wall
@@ -157,9 +157,9 @@ func (sm *Prepared) requestsPerArrival() float64 {
 
 // NewRecorder makes the Recorder a simulation of this scenario fills (mode "sim", virtual
 // time as the run clock, the played curve as the target rate).
-func (sm *Prepared) NewRecorder() *report.Recorder {
+func (sm *Prepared) NewRecorder() *result.Recorder {
 	p := sm.play
-	return report.NewRecorder(report.RecorderOptions{
+	return result.NewRecorder(result.RecorderOptions{
 		Name: sm.s.Name, Mode: "sim", Seed: sm.Seed(), StartedAt: sm.started,
 		Strategy: "model/" + sm.mode, Duration: p.WallDuration(),
 		TargetRate: p.WallRate, TargetCount: p.Expected, ScenarioAt: p.ScenarioAt, ScenarioDuration: p.ScenarioDuration(),
@@ -173,8 +173,8 @@ func (sm *Prepared) NewRecorder() *report.Recorder {
 
 // Run plays the prepared simulation into rec (or a new Recorder) and returns the run. The
 // summary's audit is the model's inventory (the model cannot oversell); gates are left to the
-// caller (report.EvaluateGates). A cancelled ctx ends the run early, marked Partial.
-func (sm *Prepared) Run(ctx context.Context, rec *report.Recorder) (*report.Run, error) {
+// caller (result.EvaluateGates). A cancelled ctx ends the run early, marked Partial.
+func (sm *Prepared) Run(ctx context.Context, rec *result.Recorder) (*result.Run, error) {
 	if rec == nil {
 		rec = sm.opts.Recorder
 	}
@@ -194,7 +194,7 @@ func (sm *Prepared) Run(ctx context.Context, rec *report.Recorder) (*report.Run,
 		}
 	}
 	stop := func() bool { return ctx.Err() != nil }
-	gauge := func(now time.Duration, g report.Gauges) {
+	gauge := func(now time.Duration, g result.Gauges) {
 		if g.Stock >= 1<<61 {
 			g.Stock, g.StockLeft = 0, 0
 		}
@@ -206,7 +206,7 @@ func (sm *Prepared) Run(ctx context.Context, rec *report.Recorder) (*report.Run,
 				g.SKUs[i].Stock, g.SKUs[i].Left = 0, 0
 			}
 		}
-		report.SortSKUs(g.SKUs)
+		result.SortSKUs(g.SKUs)
 		rec.SetGauges(now, g)
 		if sm.opts.Progress != nil {
 			sm.opts.Progress(now)
@@ -285,15 +285,15 @@ func (sm *Prepared) Run(ctx context.Context, rec *report.Recorder) (*report.Run,
 	for _, k := range skus {
 		st += k.Stock
 	}
-	run.Summary.Audit = report.Audit{Checked: true, Stock: st, Sold: sold, Paid: paid, Violations: []string{}}
+	run.Summary.Audit = result.Audit{Checked: true, Stock: st, Sold: sold, Paid: paid, Violations: []string{}}
 	// Per SKU, the model's inventory at the end (the last gauge reading may precede the last
 	// answers), with the sell-out moments the run marked.
-	report.ApplySKUAudit(run.Summary, skuAudit(skus, stock, left, paidSKU))
+	result.ApplySKUAudit(run.Summary, skuAudit(skus, stock, left, paidSKU))
 	if st > 0 {
 		if run.Summary.Rates == nil {
-			run.Summary.Rates = map[string]report.Ratio{}
+			run.Summary.Rates = map[string]result.Ratio{}
 		}
-		run.Summary.Rates["sell_through"] = report.NewRatio(min(sold, st), st)
+		run.Summary.Rates["sell_through"] = result.NewRatio(min(sold, st), st)
 	}
 	if partial {
 		return run, ctx.Err()
@@ -302,7 +302,7 @@ func (sm *Prepared) Run(ctx context.Context, rec *report.Recorder) (*report.Run,
 }
 
 // Run simulates scenario s: Prepare, then (*Prepared).Run into o.Recorder or a new Recorder.
-func Run(ctx context.Context, s *scenario.Scenario, o Options) (*report.Run, error) {
+func Run(ctx context.Context, s *scenario.Scenario, o Options) (*result.Run, error) {
 	sm, err := Prepare(s, o)
 	if err != nil {
 		return nil, err
@@ -313,7 +313,7 @@ func Run(ctx context.Context, s *scenario.Scenario, o Options) (*report.Run, err
 // EmpiricalFromRun builds a service-time distribution from a live run's measured service
 // times (its directory or summary.json, with histograms.hlog beside it): the calibration.
 func EmpiricalFromRun(path string) (Dist, error) {
-	run, err := report.ReadRun(path)
+	run, err := result.ReadRun(path)
 	if err != nil {
 		return nil, fmt.Errorf("calibration from %s: %w", path, err)
 	}

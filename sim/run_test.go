@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/result"
 	"github.com/flashload/flashload/scenario"
 )
 
@@ -40,7 +40,7 @@ model:
 gates: ["p(99) < 1s"]
 `
 
-func runMode(t testing.TB, s *scenario.Scenario, mode string) *report.Run {
+func runMode(t testing.TB, s *scenario.Scenario, mode string) *result.Run {
 	t.Helper()
 	run, err := Run(context.Background(), s, Options{Mode: mode})
 	if err != nil {

@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/flashload/flashload/internal/codes"
-	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/result"
 	"github.com/flashload/flashload/scenario"
 )
 
@@ -58,10 +58,10 @@ func (w window) within(a, b time.Duration) (from, span time.Duration) {
 // skuAudit is the model's inventory per SKU at the end of a run (the summary's skus[]): the
 // played stock, whole units left, and units paid. An unlimited stock (1<<62 in the model) is
 // reported as stock 0 with what it sold.
-func skuAudit(skus []scenario.SKU, stock, left []int64, paid []float64) []report.SKUStats {
-	out := make([]report.SKUStats, len(skus))
+func skuAudit(skus []scenario.SKU, stock, left []int64, paid []float64) []result.SKUStats {
+	out := make([]result.SKUStats, len(skus))
 	for i, k := range skus {
-		a := report.SKUStats{SKU: k.SKU, Flash: k.Flash(), Stock: stock[i], Left: left[i], Sold: stock[i] - left[i],
+		a := result.SKUStats{SKU: k.SKU, Flash: k.Flash(), Stock: stock[i], Left: left[i], Sold: stock[i] - left[i],
 			Paid: int64(math.Round(paid[i]))}
 		if stock[i] >= 1<<61 {
 			a.Stock, a.Left = 0, 0

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/flashload/flashload/internal/codes"
-	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/result"
 	"github.com/flashload/flashload/scenario"
 )
 
@@ -29,7 +29,7 @@ journeys:
 model: {replicas: 4, workers_per_replica: 64, service_time: {dist: deterministic, mean: 1ms}}
 `
 
-func saleRun(t *testing.T, mode string, played bool, stock, starts, ends string, started time.Time) *report.Summary {
+func saleRun(t *testing.T, mode string, played bool, stock, starts, ends string, started time.Time) *result.Summary {
 	t.Helper()
 	src := strings.NewReplacer("STOCK", stock, "STARTS", starts, "ENDS", ends).Replace(saleScenario)
 	src = strings.ReplaceAll(src, `, ends_at: ""`, "")

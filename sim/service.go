@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/result"
 	"github.com/flashload/flashload/scenario"
 )
 
@@ -47,7 +47,7 @@ var kindNames = [numKinds]string{"view", "purchase", "pay", "cancel", "join_grou
 // the time at the target becomes the answer's server time (what a live target reports in
 // Server-Timing) and the answer arrives the round trip later. Without one the model does not tell
 // the two apart, and reports no server time.
-func (s *service) roundTrip(res *report.Result) {
+func (s *service) roundTrip(res *result.Result) {
 	if s.rtt > 0 {
 		res.Server = res.Done - res.Sent
 		res.Done += time.Duration(s.rtt * 1e9)
@@ -341,7 +341,7 @@ type scaleClock struct {
 	keep       bool
 	next       time.Duration // scenario time of the next decision
 	last       time.Duration // run time of the last decision
-	trace      []report.ScalePoint
+	trace      []result.ScalePoint
 }
 
 func (c *scaleClock) scenAt(now time.Duration) time.Duration {
@@ -371,7 +371,7 @@ func (c *scaleClock) decide(sc Scaler, f *fleet, lo, hi int, now time.Duration, 
 	ready := f.ready
 	d, removed := scaleStep(sc, f, lo, hi, at, util, conc)
 	if _, fixed := sc.(Fixed); c.keep && !fixed {
-		c.trace = append(c.trace, report.ScalePoint{T: at.Seconds(), Util: util, Ready: ready, Desired: d.Desired})
+		c.trace = append(c.trace, result.ScalePoint{T: at.Seconds(), Util: util, Ready: ready, Desired: d.Desired})
 	}
 	c.last = now
 	return d, removed

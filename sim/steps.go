@@ -5,7 +5,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/result"
 )
 
 // StepWindow is one timeline window of one step's answered requests (status below 400): the
@@ -33,7 +33,7 @@ func newStepSink(inner sink, win time.Duration) *stepSink {
 	return &stepSink{sink: inner, win: win, steps: map[string][]stepAcc{}}
 }
 
-func (s *stepSink) RecordN(r *report.Result, n int64) {
+func (s *stepSink) RecordN(r *result.Result, n int64) {
 	s.sink.RecordN(r, n)
 	if r.Status == 0 || r.Status >= 400 || n <= 0 {
 		return

@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/result"
 	"github.com/flashload/flashload/scenario"
 	"github.com/flashload/flashload/sim"
 )
@@ -57,12 +57,12 @@ func autoscale(bin, dir string, compress float64, reuse bool) {
 	out := filepath.Join(dir, "autoscale")
 	fmt.Printf("autoscaling: rehearse --replicas %d..%d --workers %d --work exp:%s, ramp 200 → 800 → 200/s over 17 scenario minutes, compressed %g× (%s); run in %s\n",
 		asMin, asMax, asWorkers, asMean, compress, time.Duration(17*float64(time.Minute)/compress).Round(time.Second), out)
-	if _, err := os.Stat(filepath.Join(out, report.SummaryFile)); err != nil || !reuse {
+	if _, err := os.Stat(filepath.Join(out, result.SummaryFile)); err != nil || !reuse {
 		rehearseRamp(bin, path, out)
 	}
-	live, err := report.ReadRun(out)
+	live, err := result.ReadRun(out)
 	check(err)
-	calibrated, err := report.ReadRun(filepath.Join(out, "sim-played"))
+	calibrated, err := result.ReadRun(filepath.Join(out, "sim-played"))
 	check(err)
 	s, err := scenario.Load(path)
 	check(err)
@@ -76,9 +76,9 @@ func autoscale(bin, dir string, compress float64, reuse bool) {
 	}
 	for _, c := range []struct {
 		name string
-		tr   []report.ScalePoint
+		tr   []result.ScalePoint
 	}{{"the model as written", kt}, {"calibrated from the live run", ct}} {
-		d := report.CompareScale(lt, c.tr)
+		d := result.CompareScale(lt, c.tr)
 		lag := "never within one replica"
 		if !math.IsInf(d.MaxLagS, 1) {
 			lag = dur(d.MaxLagS)
@@ -105,8 +105,8 @@ func rehearseRamp(bin, path, out string) {
 }
 
 // at is the predicted decision in force at p's time: "util ready → desired (Δ)".
-func at(tr []report.ScalePoint, p report.ScalePoint) string {
-	var q *report.ScalePoint
+func at(tr []result.ScalePoint, p result.ScalePoint) string {
+	var q *result.ScalePoint
 	for i := range tr {
 		if tr[i].T <= p.T+1e-9 {
 			q = &tr[i]

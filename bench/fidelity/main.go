@@ -30,7 +30,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/result"
 	"github.com/flashload/flashload/scenario"
 	"github.com/flashload/flashload/sim"
 )
@@ -92,23 +92,23 @@ func main() {
 			check(err)
 		}
 	}
-	var calRun *report.Run
+	var calRun *result.Run
 	if *calSecs > 0 {
 		out := filepath.Join(*dir, "calibration-50")
 		play(writeScenario(*dir, capacity/2, time.Duration(*calSecs)*time.Second), out)
-		r, err := report.ReadRun(out)
+		r, err := result.ReadRun(out)
 		check(err)
 		calRun = r
 	}
 	loads := []float64{0.5, 0.8, 0.95}
-	runs := map[float64][]*report.Run{}
+	runs := map[float64][]*result.Run{}
 	for i := range max(*repeat, 1) {
 		for _, load := range loads {
 			rate := load * capacity
 			path := writeScenario(*dir, rate, time.Duration(*secs)*time.Second)
 			out := filepath.Join(*dir, fmt.Sprintf("live-%.0f-%d", load*100, i+1))
 			play(path, out)
-			r, err := report.ReadRun(out)
+			r, err := result.ReadRun(out)
 			check(err)
 			runs[load] = append(runs[load], r)
 		}
@@ -184,7 +184,7 @@ func main() {
 	if err != nil && !gateFailed(err) {
 		check(err)
 	}
-	r, err := report.ReadRun(out)
+	r, err := result.ReadRun(out)
 	check(err)
 	fmt.Printf("find-capacity (p(99) < 100ms, %s steps): live %.1f/s, Erlang C %.1f/s: %+.1f%%\n", step, r.Summary.Capacity.MaxRate, lo, rel(r.Summary.Capacity.MaxRate, lo))
 }
@@ -192,7 +192,7 @@ func main() {
 // eachCalibration calibrates from every 50% run alone and prints the p99 it predicts at 80% and
 // 95% against the live average: how often one run of that length calibrates well enough, with
 // the target's own time and from the client's times alone.
-func eachCalibration(dir string, runs map[float64][]*report.Run, capacity float64, seeds int) {
+func eachCalibration(dir string, runs map[float64][]*result.Run, capacity float64, seeds int) {
 	if len(runs[0.5]) < 2 {
 		return
 	}
@@ -220,7 +220,7 @@ func eachCalibration(dir string, runs map[float64][]*report.Run, capacity float6
 
 // clientTimesOnly is r as if its target had not reported its own time: the calibration then
 // reads the client's service times, the round trip inside them.
-func clientTimesOnly(r *report.Run) *report.Run {
+func clientTimesOnly(r *result.Run) *result.Run {
 	c := *r
 	sum := *r.Summary
 	sum.Concurrency = slices.Clone(sum.Concurrency)

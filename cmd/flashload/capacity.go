@@ -10,8 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/flashload/flashload/report"
 	"github.com/flashload/flashload/report/render"
+	"github.com/flashload/flashload/result"
 	"github.com/flashload/flashload/scenario"
 )
 
@@ -34,7 +34,7 @@ func (c *capacityFlags) register(cmd *cobra.Command, step time.Duration, what st
 // search runs the capacity search with try playing one step, each step's run written under
 // dir/steps (none when dir is ""); start defaults to the played peak of s.
 func (c *capacityFlags) search(ctx context.Context, dir string, s *scenario.Scenario, po scenario.PlayOptions,
-	try func(ctx context.Context, step *scenario.Scenario) (*report.Run, error)) (*report.Capacity, *report.Run, error) {
+	try func(ctx context.Context, step *scenario.Scenario) (*result.Run, error)) (*result.Capacity, *result.Run, error) {
 	if c.Step <= 0 || c.Precision <= 0 || c.Precision >= 1 || c.StartRate < 0 {
 		return nil, nil, usageErr(errors.New("--step must be positive, --precision in (0, 1), --start-rate not negative"))
 	}
@@ -46,14 +46,14 @@ func (c *capacityFlags) search(ctx context.Context, dir string, s *scenario.Scen
 		}
 		start = p.PeakRate()
 	}
-	runs := map[float64]*report.Run{}
-	capa, best, err := report.FindCapacity(ctx, report.CapacitySearch{Start: start, Precision: c.Precision,
-		Try: func(ctx context.Context, rate float64) (*report.Summary, bool, error) {
+	runs := map[float64]*result.Run{}
+	capa, best, err := result.FindCapacity(ctx, result.CapacitySearch{Start: start, Precision: c.Precision,
+		Try: func(ctx context.Context, rate float64) (*result.Summary, bool, error) {
 			r, err := try(ctx, s.AtRate(rate, c.Step))
 			if err != nil {
 				return nil, false, err
 			}
-			pass, err := report.EvaluateGates(r.Summary, s.Gates)
+			pass, err := result.EvaluateGates(r.Summary, s.Gates)
 			if err != nil {
 				return nil, false, usageErr(err)
 			}
@@ -83,13 +83,13 @@ func stepDir(dir string, i int, rate float64) string {
 
 // finishCapacity writes the highest passing step's run (with the search) to dir and prints the
 // search; no passing step is a gate failure (exit 3).
-func finishCapacity(w io.Writer, dir string, s *scenario.Scenario, capa *report.Capacity, run *report.Run, err error) error {
+func finishCapacity(w io.Writer, dir string, s *scenario.Scenario, capa *result.Capacity, run *result.Run, err error) error {
 	if capa != nil {
 		if perr := render.CapacityText(w, s.Name, capa); perr != nil {
 			return perr
 		}
 	}
-	if errors.Is(err, report.ErrNoPassingRate) {
+	if errors.Is(err, result.ErrNoPassingRate) {
 		return gateErr(err)
 	}
 	if err != nil {

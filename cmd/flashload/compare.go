@@ -8,8 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/flashload/flashload/report"
 	"github.com/flashload/flashload/report/render"
+	"github.com/flashload/flashload/result"
 )
 
 func init() { register(newCompareCmd) }
@@ -40,7 +40,7 @@ func newCompareCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&opts.MaxRegression, "max-regression", "", "exit 3 when a significant regression exceeds this (10% or 0.1)")
-	cmd.Flags().Float64Var(&opts.Alpha, "alpha", report.DefaultAlpha, "significance level")
+	cmd.Flags().Float64Var(&opts.Alpha, "alpha", result.DefaultAlpha, "significance level")
 	cmd.Flags().StringSliceVar(&opts.Labels, "label", nil, "column labels, one per run (default: strategy or name)")
 	cmd.Flags().StringVarP(&opts.Format, "format", "f", "text", "text|markdown")
 	return cmd
@@ -75,15 +75,15 @@ func compareRun(opts *compareOptions, paths []string) error {
 	if len(opts.Labels) > 0 && len(opts.Labels) != len(paths) {
 		return usageErr(fmt.Errorf("--label: %d labels for %d runs", len(opts.Labels), len(paths)))
 	}
-	runs := make([]*report.Run, len(paths))
+	runs := make([]*result.Run, len(paths))
 	for i, p := range paths {
-		r, err := report.ReadRun(p)
+		r, err := result.ReadRun(p)
 		if err != nil {
 			return usageErr(err)
 		}
 		runs[i] = r
 	}
-	c, err := report.Compare(runs, report.CompareOptions{Alpha: opts.Alpha, MaxRegression: maxReg, Labels: opts.Labels})
+	c, err := result.Compare(runs, result.CompareOptions{Alpha: opts.Alpha, MaxRegression: maxReg, Labels: opts.Labels})
 	if err != nil {
 		return usageErr(err)
 	}

@@ -19,7 +19,7 @@ import (
 
 	"github.com/flashload/flashload/coord"
 	"github.com/flashload/flashload/internal/testenv"
-	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/result"
 )
 
 // The coordinated-run tests drive real processes: the flashload binary built with the
@@ -205,7 +205,7 @@ func TestCoordinatedRun(t *testing.T) {
 	if wr.err != nil {
 		t.Fatalf("watch: %v\n%s\n%s", wr.err, wr.out.String(), wr.errb.String())
 	}
-	got, err := report.ReadRun(merged)
+	got, err := result.ReadRun(merged)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +215,7 @@ func TestCoordinatedRun(t *testing.T) {
 	if err := mergeRun(&mergeOptions{Out: &out, OutDir: byMerge}, []string{gens[0].out, gens[1].out, gens[2].out}); err != nil {
 		t.Fatal(err)
 	}
-	want, err := report.ReadRun(byMerge)
+	want, err := result.ReadRun(byMerge)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,7 +255,7 @@ func TestCoordinatedRun(t *testing.T) {
 	if b, err := c.CombinedOutput(); err != nil {
 		t.Fatalf("single run: %v\n%s", err, b)
 	}
-	one, err := report.ReadSummary(filepath.Join(single, report.SummaryFile))
+	one, err := result.ReadSummary(filepath.Join(single, result.SummaryFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -291,7 +291,7 @@ func TestCoordinatedAbort(t *testing.T) {
 		t.Fatalf("abort %+v %v", a, ok)
 	}
 	for _, g := range gens {
-		s, err := report.ReadSummary(filepath.Join(g.out, report.SummaryFile))
+		s, err := result.ReadSummary(filepath.Join(g.out, result.SummaryFile))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -334,7 +334,7 @@ func TestCoordinatedLost(t *testing.T) {
 	if code := exitCode(wr.err, &bytes.Buffer{}); code != exitRuntime || !strings.Contains(wr.err.Error(), "2/3") {
 		t.Errorf("watch: exit %d (%v), want %d naming 2/3", code, wr.err, exitRuntime)
 	}
-	s, err := report.ReadSummary(filepath.Join(merged, report.SummaryFile))
+	s, err := result.ReadSummary(filepath.Join(merged, result.SummaryFile))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 
 	"github.com/flashload/flashload/internal/dist"
 	"github.com/flashload/flashload/rehearse"
-	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/result"
 	"github.com/flashload/flashload/sim"
 )
 
@@ -68,7 +68,7 @@ func TestFidelityKnownCapacity(t *testing.T) {
 	if err := runLive(context.Background(), o); err != nil && exitCode(err, &out) != exitGate {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
-	run, err := report.ReadRun(dir)
+	run, err := result.ReadRun(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,9 +117,9 @@ func TestFidelityFindCapacity(t *testing.T) {
 // machine's speed (how close the found rate comes to Erlang C's 749/s is measured by
 // scripts/fidelity, docs/simulator.md, not asserted here): some step passed and some failed,
 // max_rate is the highest passing step, and the run directory holds that step's run.
-func checkCapacitySearch(t *testing.T, dir, out string) *report.Capacity {
+func checkCapacitySearch(t *testing.T, dir, out string) *result.Capacity {
 	t.Helper()
-	run, err := report.ReadRun(dir)
+	run, err := result.ReadRun(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,8 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/flashload/flashload/report"
 	"github.com/flashload/flashload/report/render"
+	"github.com/flashload/flashload/result"
 )
 
 func init() { register(newGateCmd) }
@@ -43,19 +43,19 @@ func newGateCmd() *cobra.Command {
 }
 
 func gateRun(opts *gateOptions, path string) error {
-	run, err := report.ReadRunSummary(path)
+	run, err := result.ReadRunSummary(path)
 	if err != nil {
 		return usageErr(err)
 	}
 	s := run.Summary
 	exprs := opts.Thresholds
 	if len(exprs) == 0 {
-		exprs = report.GateExprs(s.Gates)
+		exprs = result.GateExprs(s.Gates)
 	}
 	if len(exprs) == 0 {
 		return usageErr(errors.New("no gates: the run has none; pass --threshold EXPR"))
 	}
-	allPass, err := report.EvaluateGates(s, exprs)
+	allPass, err := result.EvaluateGates(s, exprs)
 	if err != nil {
 		return usageErr(err)
 	}

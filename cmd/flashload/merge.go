@@ -7,8 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/flashload/flashload/report"
 	"github.com/flashload/flashload/report/render"
+	"github.com/flashload/flashload/result"
 )
 
 func init() { register(newMergeCmd) }
@@ -44,21 +44,21 @@ func mergeRun(opts *mergeOptions, dirs []string) error {
 	if opts.OutDir == "" {
 		return usageErr(errors.New("--out DIR is required"))
 	}
-	runs := make([]*report.Run, len(dirs))
+	runs := make([]*result.Run, len(dirs))
 	for i, d := range dirs {
-		r, err := report.ReadRun(d)
+		r, err := result.ReadRun(d)
 		if err != nil {
 			return usageErr(err)
 		}
 		runs[i] = r
 	}
-	merged, err := report.Merge(runs...)
+	merged, err := result.Merge(runs...)
 	if err != nil {
 		return usageErr(err)
 	}
 	if len(opts.Thresholds) > 0 {
-		exprs := append(report.GateExprs(merged.Summary.Gates), opts.Thresholds...)
-		if _, err := report.EvaluateGates(merged.Summary, exprs); err != nil {
+		exprs := append(result.GateExprs(merged.Summary.Gates), opts.Thresholds...)
+		if _, err := result.EvaluateGates(merged.Summary, exprs); err != nil {
 			return usageErr(err)
 		}
 	}

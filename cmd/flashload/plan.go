@@ -8,8 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/flashload/flashload/report"
 	"github.com/flashload/flashload/report/render"
+	"github.com/flashload/flashload/result"
 	"github.com/flashload/flashload/scenario"
 	"github.com/flashload/flashload/sim"
 )
@@ -78,7 +78,7 @@ func planRun(ctx context.Context, opts *planOptions, arg string) error {
 	if opts.Capacity.Find {
 		// The simulator's answer to run --find-capacity: the same steps, against the model.
 		capa, _, err := opts.Capacity.search(ctx, "", s, scenario.PlayOptions{RateScale: 1, Uncompressed: true},
-			func(ctx context.Context, step *scenario.Scenario) (*report.Run, error) {
+			func(ctx context.Context, step *scenario.Scenario) (*result.Run, error) {
 				return sim.Run(ctx, step, o.Options)
 			})
 		if capa != nil {
@@ -86,7 +86,7 @@ func planRun(ctx context.Context, opts *planOptions, arg string) error {
 				return perr
 			}
 		}
-		if errors.Is(err, report.ErrNoPassingRate) {
+		if errors.Is(err, result.ErrNoPassingRate) {
 			return gateErr(err)
 		}
 		return err

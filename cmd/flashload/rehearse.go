@@ -15,8 +15,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/flashload/flashload/rehearse"
-	"github.com/flashload/flashload/report"
 	"github.com/flashload/flashload/report/dashboard"
+	"github.com/flashload/flashload/result"
 	"github.com/flashload/flashload/scenario"
 	"github.com/flashload/flashload/target"
 	"github.com/flashload/flashload/target/inventory"
@@ -171,7 +171,7 @@ func rehearseRun(ctx context.Context, o *rehearseOptions) error {
 }
 
 // rehearseCapacity is rehearse --find-capacity: the search of run --find-capacity, each step a
-// rehearsal of the scenario at one constant rate (report.FindCapacity via capacityFlags.search),
+// rehearsal of the scenario at one constant rate (result.FindCapacity via capacityFlags.search),
 // written under the run directory's steps/; the highest passing step is the run directory's run.
 func rehearseCapacity(ctx context.Context, o *rehearseOptions, ro rehearse.Options) error {
 	s := ro.Scenario
@@ -180,7 +180,7 @@ func rehearseCapacity(ctx context.Context, o *rehearseOptions, ro rehearse.Optio
 	}
 	dir := ro.Out
 	if dir == "" {
-		dir = report.DefaultRunDir(s.Name, time.Now())
+		dir = result.DefaultRunDir(s.Name, time.Now())
 	}
 	tmp, err := os.MkdirTemp("", "flashload-capacity")
 	if err != nil {
@@ -189,7 +189,7 @@ func rehearseCapacity(ctx context.Context, o *rehearseOptions, ro rehearse.Optio
 	defer os.RemoveAll(tmp)
 	step := 0
 	capa, run, err := o.Capacity.search(ctx, dir, s, scenario.PlayOptions{Wall: ro.Wall, RateScale: ro.RateScale},
-		func(ctx context.Context, sc *scenario.Scenario) (*report.Run, error) {
+		func(ctx context.Context, sc *scenario.Scenario) (*result.Run, error) {
 			so := ro
 			so.Scenario, so.Wall, so.RateScale, so.NoSim, so.TTY = sc, 0, 0, true, false
 			so.Stdout = io.Discard

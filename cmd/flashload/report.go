@@ -9,8 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/flashload/flashload/report"
 	"github.com/flashload/flashload/report/render"
+	"github.com/flashload/flashload/result"
 )
 
 func init() { register(newReportCmd) }
@@ -46,19 +46,19 @@ func reportRun(opts *reportOptions, path string) error {
 	if !slices.Contains(render.Formats, opts.Format) {
 		return usageErr(fmt.Errorf("--format %q: want one of %s", opts.Format, strings.Join(render.Formats, ", ")))
 	}
-	var run *report.Run
+	var run *result.Run
 	var err error
 	if opts.Format == "html" {
-		run, err = report.ReadRun(path) // the spectrum chart reads the histograms
+		run, err = result.ReadRun(path) // the spectrum chart reads the histograms
 	} else {
-		run, err = report.ReadRunSummary(path) // the other formats only need summary.json
+		run, err = result.ReadRunSummary(path) // the other formats only need summary.json
 	}
 	if err != nil {
 		return usageErr(err)
 	}
 	pred := run.Predicted
 	if opts.Predicted != "" {
-		p, err := report.ReadRun(opts.Predicted)
+		p, err := result.ReadRun(opts.Predicted)
 		if err != nil {
 			return usageErr(fmt.Errorf("--predicted: %w", err))
 		}

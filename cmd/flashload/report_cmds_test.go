@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/flashload/flashload/internal/testenv"
-	"github.com/flashload/flashload/report"
 	"github.com/flashload/flashload/report/render"
+	"github.com/flashload/flashload/result"
 )
 
 // TestReportCLI runs report, gate, compare and merge through the real binary (built once) and
@@ -28,17 +28,17 @@ func TestReportCLI(t *testing.T) {
 // writeRun records a small run whose service time is scaled by slow and writes it to a directory.
 func writeRun(t *testing.T, slow float64, segment string) string {
 	t.Helper()
-	rec := report.NewRecorder(report.RecorderOptions{Name: "cli", Mode: "live", Seed: 3, Window: time.Second, Workers: 2,
+	rec := result.NewRecorder(result.RecorderOptions{Name: "cli", Mode: "live", Seed: 3, Window: time.Second, Workers: 2,
 		StartedAt: time.Date(2026, 11, 11, 0, 0, 0, 0, time.UTC), Segment: segment,
 		TargetRate: func(time.Duration) float64 { return 100 }})
 	for i := range 2000 {
 		at := time.Duration(i) * 10 * time.Millisecond
 		svc := time.Duration(slow*float64(time.Millisecond)) * time.Duration(5+i%17)
-		rec.Shard(i % 2).Record(&report.Result{Intended: at, Sent: at, Done: at + svc, Status: 201, Code: "RESERVED"})
+		rec.Shard(i % 2).Record(&result.Result{Intended: at, Sent: at, Done: at + svc, Status: 201, Code: "RESERVED"})
 	}
 	run := rec.Finish(20 * time.Second)
 	run.Summary.Audit.Checked = true
-	if _, err := report.EvaluateGates(run.Summary, []string{"p(99) < 1s", "oversold == 0"}); err != nil {
+	if _, err := result.EvaluateGates(run.Summary, []string{"p(99) < 1s", "oversold == 0"}); err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
@@ -67,7 +67,7 @@ func runCLI(t *testing.T, bin string, args ...string) (code int, stdout, stderr 
 
 func testGateExitCodes(t *testing.T, bin string) {
 	dir := writeRun(t, 1, "")
-	summary := filepath.Join(dir, report.SummaryFile)
+	summary := filepath.Join(dir, result.SummaryFile)
 	tests := []struct {
 		args   []string
 		code   int
@@ -130,7 +130,7 @@ func testMergeCommand(t *testing.T, bin string) {
 	if code != 0 || !strings.Contains(stdout, "4000 total") {
 		t.Fatalf("merge: exit %d\n%s%s", code, stdout, errOut)
 	}
-	m, err := report.ReadRun(out)
+	m, err := result.ReadRun(out)
 	if err != nil {
 		t.Fatal(err)
 	}

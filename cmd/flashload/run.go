@@ -12,12 +12,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/flashload/flashload/coord"
+	"github.com/flashload/flashload/engine"
 	"github.com/flashload/flashload/faults"
-	"github.com/flashload/flashload/report"
 	"github.com/flashload/flashload/report/dashboard"
 	"github.com/flashload/flashload/report/render"
+	"github.com/flashload/flashload/result"
 	"github.com/flashload/flashload/scenario"
-	"github.com/flashload/flashload/scenario/engine"
 )
 
 func init() { register(newRunCmd) }
@@ -149,11 +149,11 @@ func runLive(ctx context.Context, o *runOptions) error {
 	}
 	dir := o.Out
 	if dir == "" {
-		dir = report.DefaultRunDir(s.Name, time.Now())
+		dir = result.DefaultRunDir(s.Name, time.Now())
 	}
 	// Faults: what the target's admin API offers, refused before any load otherwise. With
 	// segments, the first generator applies them, once for the whole run.
-	var inject func(context.Context, time.Time, *scenario.Play) []report.Fault
+	var inject func(context.Context, time.Time, *scenario.Play) []result.Fault
 	faultLog := &faults.Log{}
 	if len(s.Faults) > 0 && (seg.N <= 1 || seg.I == 1) {
 		if o.AdminToken == "" {
@@ -177,8 +177,8 @@ func runLive(ctx context.Context, o *runOptions) error {
 		Play: scenario.PlayOptions{Wall: o.Wall, RateScale: o.RateScale, Segment: seg},
 		Seed: o.Seed, Setup: o.Setup, Workers: o.Workers, MaxWorkers: o.MaxWorkers, MaxConns: o.MaxConns, Timeout: o.Timeout,
 		Faults: inject,
-		Progress: func(pctx context.Context, snap func() report.Snapshot) {
-			src := func() report.Snapshot { sn := snap(); sn.Faults = faultLog.Records(); return sn }
+		Progress: func(pctx context.Context, snap func() result.Snapshot) {
+			src := func() result.Snapshot { sn := snap(); sn.Faults = faultLog.Records(); return sn }
 			err := dashboard.Watch(pctx, src, stop, dashboard.Options{TTY: o.TTY, Out: o.Stdout, Err: o.Stderr})
 			if err != nil {
 				fmt.Fprintf(o.Stderr, "flashload: dashboard: %v\n", err)
@@ -194,7 +194,7 @@ func runLive(ctx context.Context, o *runOptions) error {
 		eo.Observe = ms.Observe
 	}
 	if o.Capacity.Find {
-		capa, run, err := o.Capacity.search(runCtx, dir, s, eo.Play, func(ctx context.Context, step *scenario.Scenario) (*report.Run, error) {
+		capa, run, err := o.Capacity.search(runCtx, dir, s, eo.Play, func(ctx context.Context, step *scenario.Scenario) (*result.Run, error) {
 			so := eo
 			so.Play = scenario.PlayOptions{Segment: seg}
 			return engine.Run(ctx, step, so)
@@ -215,9 +215,9 @@ func runLive(ctx context.Context, o *runOptions) error {
 
 // finishRun evaluates the gates, writes the run directory and prints the outcome; a failed gate
 // is a gateErr (exit 3).
-func finishRun(w io.Writer, dir string, s *scenario.Scenario, res *report.Run) error {
+func finishRun(w io.Writer, dir string, s *scenario.Scenario, res *result.Run) error {
 	sum := res.Summary
-	pass, gerr := report.EvaluateGates(sum, s.Gates)
+	pass, gerr := result.EvaluateGates(sum, s.Gates)
 	if err := render.WriteAll(dir, res, nil); err != nil {
 		return fmt.Errorf("write %s: %w", dir, err)
 	}

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/result"
 )
 
 // TestRunAbortGate: a single generator evaluates its abort gates on every window: a gate that
@@ -28,7 +28,7 @@ func TestRunAbortGate(t *testing.T) {
 	if code := exitCode(err, io.Discard); code != exitGate || !strings.Contains(err.Error(), `abort gate "requests < 300" failed`) {
 		t.Fatalf("exit %d (%v), want %d naming the gate", code, err, exitGate)
 	}
-	s, err := report.ReadSummary(filepath.Join(dir, "run", report.SummaryFile))
+	s, err := result.ReadSummary(filepath.Join(dir, "run", result.SummaryFile))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/flashload/flashload/coord"
-	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/engine"
+	"github.com/flashload/flashload/result"
 	"github.com/flashload/flashload/scenario"
-	"github.com/flashload/flashload/scenario/engine"
 )
 
 // runCoordination wires a run's abort gates and, with --coordinate, its generator of a
@@ -23,7 +23,7 @@ type runCoordination struct {
 }
 
 // coordinate sets eo.Ready and eo.Sealed as the run needs them: abort gates are evaluated on
-// every sealed window (report.Live); a coordinated generator registers, starts at the shared
+// every sealed window (result.Live); a coordinated generator registers, starts at the shared
 // instant, publishes its windows and follows the run's aborts.
 func coordinate(ctx context.Context, o *runOptions, s *scenario.Scenario, seg scenario.Segment, eo *engine.Options, stop func()) (*runCoordination, error) {
 	rc := &runCoordination{}
@@ -57,8 +57,8 @@ func coordinate(ctx context.Context, o *runOptions, s *scenario.Scenario, seg sc
 	if rc.gen == nil && len(s.AbortGates) == 0 {
 		return rc, nil
 	}
-	live := report.NewLive()
-	eo.Sealed = func(sl report.Sealed) {
+	live := result.NewLive()
+	eo.Sealed = func(sl result.Sealed) {
 		if rc.gen != nil {
 			rc.gen.Publish(sl)
 		}
@@ -95,7 +95,7 @@ func (rc *runCoordination) reason() string {
 }
 
 // finish marks an aborted run's summary before it is written.
-func (rc *runCoordination) mark(res *report.Run) {
+func (rc *runCoordination) mark(res *result.Run) {
 	if why := rc.reason(); why != "" && res != nil {
 		res.Summary.Aborted = why
 		res.Summary.Partial = true

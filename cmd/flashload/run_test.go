@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/flashload/flashload/rehearse"
-	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/result"
 )
 
 const runScenario = `name: run-cli
@@ -59,7 +59,7 @@ func TestRunCLI(t *testing.T) {
 			if code := exitCode(err, io.Discard); code != tt.code {
 				t.Fatalf("exit %d (%v), want %d\n%s", code, err, tt.code, out.String())
 			}
-			sum, err := report.ReadSummary(filepath.Join(dir, tt.name, report.SummaryFile))
+			sum, err := result.ReadSummary(filepath.Join(dir, tt.name, result.SummaryFile))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -121,7 +121,7 @@ func TestRunCLIReplicas(t *testing.T) {
 	if err := runLive(context.Background(), o); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
-	sum, err := report.ReadSummary(filepath.Join(dir, "run", report.SummaryFile))
+	sum, err := result.ReadSummary(filepath.Join(dir, "run", result.SummaryFile))
 	if err != nil {
 		t.Fatal(err)
 	}

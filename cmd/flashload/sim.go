@@ -11,9 +11,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/flashload/flashload/report"
 	"github.com/flashload/flashload/report/dashboard"
 	"github.com/flashload/flashload/report/render"
+	"github.com/flashload/flashload/result"
 	"github.com/flashload/flashload/scenario"
 	"github.com/flashload/flashload/sim"
 )
@@ -99,7 +99,7 @@ func simRun(ctx context.Context, opts *simOptions, arg string) error {
 	runCtx, stopRun := context.WithCancel(ctx)
 	defer stopRun()
 	watchCtx, stopWatch := context.WithCancel(ctx)
-	source := func() report.Snapshot {
+	source := func() result.Snapshot {
 		snap := rec.Snapshot(time.Duration(vnow.Load()))
 		snap.Done = done.Load()
 		return snap
@@ -118,7 +118,7 @@ func simRun(ctx context.Context, opts *simOptions, arg string) error {
 	if runErr != nil && !errors.Is(runErr, context.Canceled) {
 		return runErr
 	}
-	pass, gerr := report.EvaluateGates(run.Summary, s.Gates)
+	pass, gerr := result.EvaluateGates(run.Summary, s.Gates)
 	if err := render.WriteAll(dir, run, nil); err != nil {
 		return err
 	}

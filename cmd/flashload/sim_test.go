@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/flashload/flashload/internal/testenv"
-	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/result"
 )
 
 const simCLIScenario = `
@@ -66,7 +66,7 @@ func TestSimAndPlanCLI(t *testing.T) {
 			t.Errorf("sim wrote no %s: %v", f, err)
 		}
 	}
-	run, err := report.ReadRun(out)
+	run, err := result.ReadRun(out)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,9 +12,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/flashload/flashload/coord"
-	"github.com/flashload/flashload/report"
 	"github.com/flashload/flashload/report/dashboard"
 	"github.com/flashload/flashload/report/render"
+	"github.com/flashload/flashload/result"
 )
 
 func init() { register(newWatchCmd) }
@@ -116,7 +116,7 @@ func watchRun(ctx context.Context, o *watchOptions) error {
 	sum := out.Merged.Summary
 	dir := o.Out
 	if dir == "" {
-		dir = report.DefaultRunDir(sum.Name, sum.StartedAt)
+		dir = result.DefaultRunDir(sum.Name, sum.StartedAt)
 	}
 	if err := render.WriteAll(dir, out.Merged, nil); err != nil {
 		return fmt.Errorf("write %s: %w", dir, err)

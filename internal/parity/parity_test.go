@@ -7,11 +7,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flashload/flashload/engine"
 	"github.com/flashload/flashload/internal/codes"
+	"github.com/flashload/flashload/outcome"
 	"github.com/flashload/flashload/rehearse"
-	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/result"
 	"github.com/flashload/flashload/scenario"
-	"github.com/flashload/flashload/scenario/engine"
 	"github.com/flashload/flashload/sim"
 )
 
@@ -50,7 +51,7 @@ gates: ["p(99) < 60s"]
 
 // TestEnginesApplyOneRule plays the scenario live and simulated and checks, for each, that the
 // retries and the outcomes it counted are the ones the shared rule (scenario.StepRules over
-// report.OutcomeOf) predicts from the answers it classified.
+// outcome.Of) predicts from the answers it classified.
 func TestEnginesApplyOneRule(t *testing.T) {
 	if testing.Short() {
 		t.Skip("plays 3 s live")
@@ -71,7 +72,7 @@ func TestEnginesApplyOneRule(t *testing.T) {
 	check(t, "live", &rules, live)
 }
 
-func playLive(t *testing.T, s *scenario.Scenario) *report.Summary {
+func playLive(t *testing.T, s *scenario.Scenario) *result.Summary {
 	t.Helper()
 	tgt, err := rehearse.StartTarget(context.Background(), rehearse.TargetOptions{Strategy: "memory", MaxInflight: 30})
 	if err != nil {
@@ -81,7 +82,7 @@ func playLive(t *testing.T, s *scenario.Scenario) *report.Summary {
 	base, token := tgt.URL(), tgt.AdminToken()
 
 	// The stall starts with the spike: Observe runs from the start of the load (after setup).
-	stallInSpike := func(ctx context.Context, _ *report.Recorder, _ func() report.Snapshot) {
+	stallInSpike := func(ctx context.Context, _ *result.Recorder, _ func() result.Snapshot) {
 		select {
 		case <-ctx.Done():
 			return
@@ -108,7 +109,7 @@ func playLive(t *testing.T, s *scenario.Scenario) *report.Summary {
 
 // check compares what an engine counted with what the shared rule predicts from the answers it
 // classified (by code and by error class).
-func check(t *testing.T, name string, rules *scenario.StepRules, s *report.Summary) {
+func check(t *testing.T, name string, rules *scenario.StepRules, s *result.Summary) {
 	t.Helper()
 	q := &s.Requests
 	t.Logf("%s: total %d arrivals %d retries %d by code %v by error %v ok %d errors %d shed %d purchase_success %+v",
@@ -117,21 +118,21 @@ func check(t *testing.T, name string, rules *scenario.StepRules, s *report.Summa
 	// Every answer of the target carries a code, so each one's status is the code's; the rest
 	// are errors without an answer. Classify each kind once by the shared rule.
 	var answers, again, ok, errs, shed, acked int64
-	count := func(status int, code string, errc report.ErrorClass, n int64) {
+	count := func(status int, code string, errc outcome.ErrorClass, n int64) {
 		answers += n
 		o := rules.ModelOutcome(status, code, errc)
 		if rules.Again(0, status, code, errc, o) {
 			again += n // each such answer is retried: no chain here runs out of retries
 		}
 		switch {
-		case o == report.OutcomeShed || status == 503:
+		case o == outcome.Shed || status == 503:
 			shed += n
 		case o.Errored():
 			errs += n
 		default:
 			ok += n
 		}
-		if o == report.OutcomeAcknowledged {
+		if o == outcome.Acknowledged {
 			acked += n
 		}
 	}
@@ -140,15 +141,15 @@ func check(t *testing.T, name string, rules *scenario.StepRules, s *report.Summa
 		if code == codes.Reserved {
 			st = 201 // 200 for a replay: the same outcome
 		}
-		count(st, code, report.ErrNone, n)
+		count(st, code, outcome.ErrNone, n)
 	}
 	for class, n := range q.ByError {
-		count(0, "", report.ErrorClass(class), n)
+		count(0, "", outcome.ErrorClass(class), n)
 	}
 	if answers != q.Total {
 		t.Fatalf("%s: %d answers by code or error class of %d: an answer without a code", name, answers, q.Total)
 	}
-	if q.ByError[string(report.ErrTimeout)] == 0 || q.ByCode[codes.Shed] == 0 || q.ByCode[codes.Reserved] == 0 {
+	if q.ByError[string(outcome.ErrTimeout)] == 0 || q.ByCode[codes.Shed] == 0 || q.ByCode[codes.Reserved] == 0 {
 		t.Fatalf("%s: the scenario must time out, shed and succeed: by code %v, by error %v", name, q.ByCode, q.ByError)
 	}
 	// Retries: exactly the answers the rule retries (timeouts included), and every journey's

@@ -5,10 +5,10 @@ import (
 	"math"
 	"testing"
 
+	"github.com/flashload/flashload/engine"
 	"github.com/flashload/flashload/internal/codes"
 	"github.com/flashload/flashload/rehearse"
 	"github.com/flashload/flashload/scenario"
-	"github.com/flashload/flashload/scenario/engine"
 	"github.com/flashload/flashload/sim"
 )
 

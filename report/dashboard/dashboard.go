@@ -1,5 +1,5 @@
 // Package dashboard is flashload's live view of a run: a bubbletea dashboard on a terminal, one
-// plain progress line per second elsewhere. It is a pure consumer of report.Snapshot values: the
+// plain progress line per second elsewhere. It is a pure consumer of result.Snapshot values: the
 // caller hands Watch a cheap source function (normally Recorder.Snapshot) and a stop function,
 // and the dashboard polls the source at a steady rate from its own goroutine, so drawing never
 // slows the engine. Data only enters through source(); the only thing that leaves is a call to
@@ -17,7 +17,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/term"
 
-	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/result"
 )
 
 // DefaultRedraw is how often the terminal dashboard polls the source and redraws.
@@ -55,7 +55,7 @@ func IsTerminal(f *os.File) bool {
 // stop the terminal dashboard keeps showing (as "stopping") until the source reports Done or
 // ctx is done; pressing q again leaves at once. The caller should cancel ctx (or let the
 // source report Done) once the run is over, so Watch returns.
-func Watch(ctx context.Context, source func() report.Snapshot, stop func(), opts Options) error {
+func Watch(ctx context.Context, source func() result.Snapshot, stop func(), opts Options) error {
 	if source == nil {
 		return fmt.Errorf("dashboard: nil source")
 	}
@@ -85,7 +85,7 @@ func Watch(ctx context.Context, source func() report.Snapshot, stop func(), opts
 // ctxDoneMsg tells the model that the caller is finished with the dashboard.
 type ctxDoneMsg struct{}
 
-func watchTUI(ctx context.Context, source func() report.Snapshot, stop func(), opts Options, every time.Duration) error {
+func watchTUI(ctx context.Context, source func() result.Snapshot, stop func(), opts Options, every time.Duration) error {
 	m := newModel(source, stop, every, lipgloss.NewRenderer(opts.Out))
 	popts := []tea.ProgramOption{
 		tea.WithOutput(opts.Out),
@@ -115,7 +115,7 @@ func watchTUI(ctx context.Context, source func() report.Snapshot, stop func(), o
 
 // watchPlain prints one progress line per tick on w until ctx is done or the run is Done, and
 // each of the run's warnings once, on its own line, when it first appears.
-func watchPlain(ctx context.Context, source func() report.Snapshot, w io.Writer, every time.Duration) error {
+func watchPlain(ctx context.Context, source func() result.Snapshot, w io.Writer, every time.Duration) error {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	said := map[string]bool{}

@@ -19,7 +19,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/muesli/termenv"
 
-	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/result"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -30,7 +30,7 @@ func TestViewGolden(t *testing.T) {
 	stopping.stopping = true
 	withHelp := testModel(liveSnapshot(), 140, 45)
 	withHelp.showHelp = true
-	empty := newModel(func() report.Snapshot { return report.Snapshot{} }, nil, time.Second, lipgloss.NewRenderer(nil))
+	empty := newModel(func() result.Snapshot { return result.Snapshot{} }, nil, time.Second, lipgloss.NewRenderer(nil))
 	cases := []struct {
 		name string
 		m    model
@@ -106,8 +106,8 @@ func TestOversoldIsRed(t *testing.T) {
 	r := lipgloss.NewRenderer(&bytes.Buffer{})
 	r.SetColorProfile(termenv.ANSI256)
 	red := "38;5;196"
-	view := func(s report.Snapshot) string {
-		m := newModel(func() report.Snapshot { return s }, nil, time.Second, r)
+	view := func(s result.Snapshot) string {
+		m := newModel(func() result.Snapshot { return s }, nil, time.Second, r)
 		m.snap, m.have, m.width, m.height = s, true, 140, 45
 		return m.View()
 	}
@@ -216,7 +216,7 @@ func TestResize(t *testing.T) {
 // command, each snapshot re-arms the poll, and Update never calls the source.
 func TestSnapshotsArriveAsMessages(t *testing.T) {
 	var calls atomic.Int32
-	src := func() report.Snapshot {
+	src := func() result.Snapshot {
 		calls.Add(1)
 		s := liveSnapshot()
 		s.Name = fmt.Sprintf("poll-%d", calls.Load())
@@ -263,7 +263,7 @@ func (s *syncBuffer) String() string {
 // TestPlainProgress checks the no-TTY mode writes one line per tick and returns on Done.
 func TestPlainProgress(t *testing.T) {
 	var n atomic.Int32
-	src := func() report.Snapshot {
+	src := func() result.Snapshot {
 		s := liveSnapshot()
 		s.Wall = time.Duration(n.Add(1)) * time.Second
 		s.Done = n.Load() == 3
@@ -308,11 +308,11 @@ func TestPlainProgressStopsWithContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var errOut syncBuffer
 	var n atomic.Int32
-	src := func() report.Snapshot {
+	src := func() result.Snapshot {
 		if n.Add(1) == 2 {
 			cancel()
 		}
-		return report.Snapshot{}
+		return result.Snapshot{}
 	}
 	if err := Watch(ctx, src, nil, Options{Err: &errOut, Interval: time.Millisecond}); err != nil {
 		t.Fatal(err)
@@ -327,7 +327,7 @@ func TestPlainProgressStopsWithContext(t *testing.T) {
 // state on Err.
 func TestWatchTUI(t *testing.T) {
 	var stopped atomic.Bool
-	src := func() report.Snapshot {
+	src := func() result.Snapshot {
 		s := liveSnapshot()
 		s.Done = stopped.Load()
 		return s
@@ -359,7 +359,7 @@ func TestWatchTUI(t *testing.T) {
 func TestWatchTUIEndsWithContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var n atomic.Int32
-	src := func() report.Snapshot {
+	src := func() result.Snapshot {
 		if n.Add(1) == 3 {
 			cancel()
 		}

@@ -4,17 +4,17 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/flashload/flashload/report"
 	"github.com/flashload/flashload/report/dashboard"
+	"github.com/flashload/flashload/result"
 )
 
 // The plain progress line printed once per second when there is no terminal (CI, --no-tui).
 func ExampleProgressLine() {
-	s := report.Snapshot{
+	s := result.Snapshot{
 		Name: "constant-2k", Mode: "live",
 		Wall: 2 * time.Second, ScenarioT: 2 * time.Second, ScenarioDuration: 5 * time.Second, Progress: 0.4,
-		Last:  report.WindowStats{AchievedRPS: 1998.2, TargetRPS: 2000, Latency: report.Percentiles{P99: 3.1}},
-		Total: report.WindowStats{Errors: 0, Dropped: 0},
+		Last:  result.WindowStats{AchievedRPS: 1998.2, TargetRPS: 2000, Latency: result.Percentiles{P99: 3.1}},
+		Total: result.WindowStats{Errors: 0, Dropped: 0},
 		Stock: 1000000, StockLeft: 996004,
 	}
 	fmt.Println(dashboard.ProgressLine(s))

@@ -9,14 +9,14 @@ import (
 	"github.com/NimbleMarkets/ntcharts/canvas"
 	"github.com/NimbleMarkets/ntcharts/linechart"
 
-	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/result"
 )
 
 // maxFaultLines is how many faults get a line of their own; more are summed up in one line.
 const maxFaultLines = 3
 
 // faultState is a fault's state for its line and the progress output: ok, failed: ERR, ended.
-func faultState(f report.Fault) string {
+func faultState(f result.Fault) string {
 	switch {
 	case !f.OK && f.Error != "":
 		return "failed: " + printable(f.Error)
@@ -30,7 +30,7 @@ func faultState(f report.Fault) string {
 
 // FaultLine is one fault as the dashboard and the plain progress output say it: "▼ fault
 // redis:failover (for 2s) at 0:00:02, applied 0:00:03: ok".
-func FaultLine(f report.Fault) string {
+func FaultLine(f result.Fault) string {
 	var b strings.Builder
 	b.WriteString("▼ fault " + printable(f.Kind))
 	if f.Detail != "" {
@@ -71,7 +71,7 @@ func (m model) faultsView(w int) string {
 }
 
 // faultsKey is what the chart's fault markers depend on.
-func faultsKey(fs []report.Fault) string {
+func faultsKey(fs []result.Fault) string {
 	var b strings.Builder
 	for _, f := range fs {
 		from, to := f.Span()

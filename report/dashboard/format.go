@@ -9,13 +9,14 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/outcome"
+	"github.com/flashload/flashload/result"
 )
 
 // ProgressLine is the plain progress line printed once per second without a TTY: wall clock,
 // scenario clock and progress, achieved/target rate of the last window, p99 of the last window,
 // errors and dropped so far, stock left. The run's warnings are printed apart, once each.
-func ProgressLine(s report.Snapshot) string {
+func ProgressLine(s result.Snapshot) string {
 	s = sanitized(s)
 	var b strings.Builder
 	fmt.Fprintf(&b, "[%s] ", clock(s.Wall))
@@ -60,7 +61,7 @@ func ProgressLine(s report.Snapshot) string {
 
 // warnings are the snapshot's own warnings (deduplicated, in order) plus what the dashboard
 // can tell from the numbers when the producer did not say it.
-func warnings(s report.Snapshot) []string {
+func warnings(s result.Snapshot) []string {
 	var out []string
 	seen := map[string]bool{}
 	add := func(w string) {
@@ -90,8 +91,8 @@ func warnings(s report.Snapshot) []string {
 }
 
 // unreachable: every request of the last window failed and connections were refused.
-func unreachable(s report.Snapshot) bool {
-	return s.Last.Requests > 0 && s.Last.Errors >= s.Last.Requests && s.ByError[string(report.ErrRefused)] > 0
+func unreachable(s result.Snapshot) bool {
+	return s.Last.Requests > 0 && s.Last.Errors >= s.Last.Requests && s.ByError[string(outcome.ErrRefused)] > 0
 }
 
 // clock formats a duration as h:mm:ss (hours grow as needed).
@@ -199,12 +200,12 @@ func printable(s string) string {
 }
 
 // sanitized returns s with every text field made printable (maps are only read by key).
-func sanitized(s report.Snapshot) report.Snapshot {
+func sanitized(s result.Snapshot) result.Snapshot {
 	s.Name, s.Mode, s.Target = printable(s.Name), printable(s.Mode), printable(s.Target)
 	s.Strategy, s.Segment, s.NextStage = printable(s.Strategy), printable(s.Segment), printable(s.NextStage)
 	s.Autoscaler = printable(s.Autoscaler)
 	if len(s.SKUs) > 0 {
-		ks := make([]report.SKUStats, len(s.SKUs))
+		ks := make([]result.SKUStats, len(s.SKUs))
 		for i, k := range s.SKUs {
 			k.SKU = printable(k.SKU)
 			ks[i] = k

@@ -7,7 +7,7 @@ import (
 
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/result"
 )
 
 // FuzzView draws snapshots with arbitrary figures at arbitrary terminal sizes: the view must
@@ -21,11 +21,11 @@ func FuzzView(f *testing.F) {
 		if w < 1 || h < 1 || w > 400 || h > 200 || points < 0 || points > 2000 {
 			t.Skip()
 		}
-		s := report.Snapshot{
+		s := result.Snapshot{
 			Name: "fuzz", Mode: mode, Wall: time.Duration(points) * time.Second, ScenarioT: time.Duration(points) * time.Minute,
 			ScenarioDuration: time.Hour, Compress: target, Progress: progress,
-			Last:    report.WindowStats{Dropped: dropped, Errors: errs, AchievedRPS: achieved, TargetRPS: target, Latency: report.Percentiles{P99: p99}, Service: report.Percentiles{P99: svc}},
-			Total:   report.WindowStats{Requests: errs, Errors: errs, Dropped: dropped},
+			Last:    result.WindowStats{Dropped: dropped, Errors: errs, AchievedRPS: achieved, TargetRPS: target, Latency: result.Percentiles{P99: p99}, Service: result.Percentiles{P99: svc}},
+			Total:   result.WindowStats{Requests: errs, Errors: errs, Dropped: dropped},
 			ByCode:  map[string]int64{"RESERVED": stock, "WEIRD": oversold},
 			ByError: map[string]int64{"refused": errs},
 			Stock:   stock, StockLeft: stock - oversold, Sold: stock + oversold, Oversold: oversold,
@@ -33,7 +33,7 @@ func FuzzView(f *testing.F) {
 			Warnings: []string{mode, mode},
 		}
 		for i := 0; i < points; i++ {
-			s.Timeline = append(s.Timeline, report.TimelinePoint{T: float64(i) * p99, TargetRPS: target * float64(i%7), AchievedRPS: achieved, P99Ms: p99 * float64(i%3)})
+			s.Timeline = append(s.Timeline, result.TimelinePoint{T: float64(i) * p99, TargetRPS: target * float64(i%7), AchievedRPS: achieved, P99Ms: p99 * float64(i%3)})
 		}
 		m := testModel(s, w, h)
 		v := ansi.Strip(m.View())

@@ -3,12 +3,12 @@ package dashboard
 import (
 	"fmt"
 
-	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/result"
 )
 
 // GeneratorLines are a coordinated run's lines below the progress line (flashload watch): one
 // per generator, then the live gates.
-func GeneratorLines(s report.Snapshot) []string {
+func GeneratorLines(s result.Snapshot) []string {
 	var out []string
 	for _, g := range s.Generators {
 		out = append(out, printable(fmt.Sprintf("  generator %s %-8s windows %d · lag %.2fs · dropped %s · cpu %.2f",
@@ -22,7 +22,7 @@ func GeneratorLines(s report.Snapshot) []string {
 		case !g.Pass:
 			verdict = "FAIL"
 		}
-		out = append(out, printable(fmt.Sprintf("  gate %s: %s %s", g.Expr, report.FormatGateValue(g), verdict)))
+		out = append(out, printable(fmt.Sprintf("  gate %s: %s %s", g.Expr, result.FormatGateValue(g), verdict)))
 	}
 	return out
 }

@@ -9,7 +9,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 
-	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/result"
 )
 
 // Default terminal size until the first WindowSizeMsg arrives.
@@ -19,7 +19,7 @@ const (
 )
 
 // snapMsg carries a snapshot read by the poll command (outside Update).
-type snapMsg report.Snapshot
+type snapMsg result.Snapshot
 
 // keyMap is the dashboard's keys, shown by the help bubble.
 type keyMap struct {
@@ -40,7 +40,7 @@ func newKeyMap() keyMap {
 // model is the bubbletea model. Update is pure: the snapshot is read by a Cmd (poll) and comes
 // back as a snapMsg; stop() is called by a Cmd, too.
 type model struct {
-	source   func() report.Snapshot
+	source   func() result.Snapshot
 	stop     func()
 	interval time.Duration
 
@@ -49,7 +49,7 @@ type model struct {
 	help help.Model
 	keys keyMap
 
-	snap     report.Snapshot
+	snap     result.Snapshot
 	have     bool // at least one snapshot arrived
 	width    int
 	height   int
@@ -59,7 +59,7 @@ type model struct {
 	charts *chartCache // shared by the copies of the model; only the program goroutine uses it
 }
 
-func newModel(source func() report.Snapshot, stop func(), interval time.Duration, r *lipgloss.Renderer) model {
+func newModel(source func() result.Snapshot, stop func(), interval time.Duration, r *lipgloss.Renderer) model {
 	h := help.New()
 	h.ShowAll = false
 	return model{
@@ -98,7 +98,7 @@ func (m model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.width, m.height = msg.Width, msg.Height
 		return m, nil
 	case snapMsg:
-		m.snap = sanitized(report.Snapshot(msg))
+		m.snap = sanitized(result.Snapshot(msg))
 		m.have = true
 		if m.snap.Done {
 			return m, tea.Quit

@@ -9,7 +9,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/flashload/flashload/internal/codes"
-	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/result"
 )
 
 // answerCodes splits the answers by code into the target's named codes to show (RESERVED and
@@ -111,7 +111,7 @@ func (m model) salePanel(w int) string {
 
 // skuLine is one SKU in width w: "phone-x*  200/200 sold out 1:00:12" or
 // "catalogue  1.2k/20M 0.01%"; a * marks a flash SKU.
-func (m model) skuLine(k report.SKUStats, w int) string {
+func (m model) skuLine(k result.SKUStats, w int) string {
 	st := m.st
 	name := printable(k.SKU)
 	if k.Flash {

@@ -6,7 +6,7 @@ import (
 
 	"github.com/NimbleMarkets/ntcharts/sparkline"
 
-	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/result"
 )
 
 // scaleLines draws a live fleet's autoscaler decisions so far beside the simulator's prediction
@@ -18,21 +18,21 @@ func (m model) scaleLines(w int) string {
 		return ""
 	}
 	now := s.ScenarioT.Seconds()
-	var pred []report.ScalePoint
+	var pred []result.ScalePoint
 	for _, p := range s.PredictedScale {
 		if p.T <= now+1e-9 {
 			pred = append(pred, p)
 		}
 	}
 	top := 1
-	for _, tr := range [][]report.ScalePoint{s.Scale, pred} {
+	for _, tr := range [][]result.ScalePoint{s.Scale, pred} {
 		for _, p := range tr {
 			top = max(top, p.Desired)
 		}
 	}
 	const label = 10 // "predicted "
 	var b strings.Builder
-	line := func(name string, tr []report.ScalePoint) {
+	line := func(name string, tr []result.ScalePoint) {
 		last := "-"
 		if len(tr) > 0 {
 			last = strconv.Itoa(tr[len(tr)-1].Desired)

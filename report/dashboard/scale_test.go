@@ -8,21 +8,21 @@ import (
 
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/result"
 )
 
 // scaledSnapshot is a live autoscaled fleet 40 scenario minutes in: decisions every 4 minutes,
 // the prediction a period ahead on the way up and known for the whole run.
-func scaledSnapshot() report.Snapshot {
+func scaledSnapshot() result.Snapshot {
 	s := liveSnapshot()
 	s.Replicas, s.DesiredReplicas, s.Autoscaler = 5, 6, "hpa: util 91% > 70% target"
 	live := []int{2, 2, 3, 4, 6, 6, 6, 6, 6, 6}
 	pred := []int{2, 3, 4, 6, 6, 6, 6, 6, 6, 6, 5, 4, 3, 2}
 	for i, d := range live {
-		s.Scale = append(s.Scale, report.ScalePoint{T: float64(240 * (i + 1)), Desired: d, Ready: d})
+		s.Scale = append(s.Scale, result.ScalePoint{T: float64(240 * (i + 1)), Desired: d, Ready: d})
 	}
 	for i, d := range pred {
-		s.PredictedScale = append(s.PredictedScale, report.ScalePoint{T: float64(240 * (i + 1)), Desired: d, Ready: d})
+		s.PredictedScale = append(s.PredictedScale, result.ScalePoint{T: float64(240 * (i + 1)), Desired: d, Ready: d})
 	}
 	return s
 }

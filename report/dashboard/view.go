@@ -16,7 +16,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/result"
 )
 
 const (
@@ -276,7 +276,7 @@ func (m model) latencyPanel(w int) string {
 	b.WriteString(st.section.Render("Latency ms") + st.dim.Render(fmt.Sprintf("  %6s %6s %6s %6s", "p50", "p90", "p99", "p99.9")))
 	rows := []struct {
 		label string
-		p     report.Percentiles
+		p     result.Percentiles
 	}{
 		{"latency now", s.Last.Latency},
 		{"service now", s.Last.Service},
@@ -318,7 +318,7 @@ func (m model) latencyPanel(w int) string {
 // omissionGap says when latency from the intended send parts from service time: requests
 // waited to be sent (the generator or the connection pool fell behind), which a closed-model
 // tool would have hidden.
-func omissionGap(ws report.WindowStats) string {
+func omissionGap(ws result.WindowStats) string {
 	lat, svc := finite(ws.Latency.P99), finite(ws.Service.P99)
 	if lat <= 0 || lat-svc < 1 || lat < 1.5*svc {
 		return ""

@@ -1,7 +1,7 @@
 // Package metrics serves a running generator's figures as Prometheus metrics (flashload run
 // --metrics-addr, and rehearse): answers by step and code, latency histograms by step (from the
 // intended send time), dropped arrivals, requests in flight, target against achieved rate and
-// stock left per SKU. It reads the run's report.Recorder at scrape time, so recording stays as
+// stock left per SKU. It reads the run's result.Recorder at scrape time, so recording stays as
 // cheap as without it; it imports report and client_golang, nothing of the engines.
 package metrics
 
@@ -16,7 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/result"
 )
 
 // Buckets are the latency histogram's upper bounds in seconds.
@@ -24,14 +24,14 @@ var Buckets = []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
 
 // Collector is a prometheus.Collector over a run's Recorder and its snapshots.
 type Collector struct {
-	rec  *report.Recorder
-	snap func() report.Snapshot
+	rec  *result.Recorder
+	snap func() result.Snapshot
 
 	requests, latency, dropped, inFlight, rate, stock, progress *prometheus.Desc
 }
 
 // New returns a Collector of rec; snap is the run's snapshot source (the dashboard's).
-func New(rec *report.Recorder, snap func() report.Snapshot) *Collector {
+func New(rec *result.Recorder, snap func() result.Snapshot) *Collector {
 	return &Collector{rec: rec, snap: snap,
 		requests: prometheus.NewDesc("flashload_requests_total", "Answers by step and code (the JSON code, else the error class, else HTTP_<status>).", []string{"step", "code"}, nil),
 		latency:  prometheus.NewDesc("flashload_request_duration_seconds", "Latency from the intended send time, by step.", []string{"step"}, nil),
@@ -79,7 +79,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 }
 
 // histogram turns a step's HDR histogram (µs) into cumulative bucket counts and a sum (s).
-func histogram(st report.StepView) (map[float64]uint64, float64) {
+func histogram(st result.StepView) (map[float64]uint64, float64) {
 	counts := make(map[float64]uint64, len(Buckets))
 	var sum float64
 	per := make([]uint64, len(Buckets))
@@ -131,13 +131,13 @@ func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
 // Observe is engine.Options.Observe: it serves rec's metrics from now on (the call returns
 // at once; the figures stay until the next run's).
-func (s *Server) Observe(_ context.Context, rec *report.Recorder, snap func() report.Snapshot) {
+func (s *Server) Observe(_ context.Context, rec *result.Recorder, snap func() result.Snapshot) {
 	s.cur.Store(New(rec, snap))
 }
 
 // ObserveSnapshots serves the figures of a view that has snapshots but no Recorder of its own:
 // flashload watch's merge of many generators.
-func (s *Server) ObserveSnapshots(snap func() report.Snapshot) {
+func (s *Server) ObserveSnapshots(snap func() result.Snapshot) {
 	s.cur.Store(New(nil, snap))
 }
 

@@ -12,7 +12,8 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
-	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/outcome"
+	"github.com/flashload/flashload/result"
 )
 
 // Scrape fetches url and parses it with Prometheus' own text parser.
@@ -80,21 +81,21 @@ func TestServerExposesTheRecorder(t *testing.T) {
 	if fams := Scrape(t, url); len(fams) != 0 {
 		t.Errorf("before any run: %v", fams)
 	}
-	rec := report.NewRecorder(report.RecorderOptions{Window: time.Second})
+	rec := result.NewRecorder(result.RecorderOptions{Window: time.Second})
 	rec.SetInFlight(func() int64 { return 7 })
 	sh := rec.Shard(0)
 	for i := range 100 {
-		r := report.Result{Intended: time.Duration(i) * time.Millisecond, Step: "purchase", Journey: "rusher", Status: 201, Code: "RESERVED"}
+		r := result.Result{Intended: time.Duration(i) * time.Millisecond, Step: "purchase", Journey: "rusher", Status: 201, Code: "RESERVED"}
 		if i%4 == 0 {
 			r.Status, r.Code = 410, "SOLD_OUT"
 		}
 		r.Sent, r.Done = r.Intended, r.Intended+time.Duration(1+i)*time.Millisecond // 1..100 ms
 		sh.Record(&r)
 	}
-	sh.Record(&report.Result{Step: "view", Err: report.ErrTimeout, Done: 5 * time.Second})
+	sh.Record(&result.Result{Step: "view", Err: outcome.ErrTimeout, Done: 5 * time.Second})
 	sh.DropN(0, 3)
-	rec.SetGauges(time.Millisecond, report.Gauges{SKUs: []report.SKUStats{{SKU: "phone", Stock: 10, Left: 4}}})
-	s.Observe(context.Background(), rec, func() report.Snapshot { return rec.Snapshot(2 * time.Second) })
+	rec.SetGauges(time.Millisecond, result.Gauges{SKUs: []result.SKUStats{{SKU: "phone", Stock: 10, Left: 4}}})
+	s.Observe(context.Background(), rec, func() result.Snapshot { return rec.Snapshot(2 * time.Second) })
 
 	fams := Scrape(t, url)
 	for _, c := range []struct {
@@ -122,8 +123,8 @@ func TestServerExposesTheRecorder(t *testing.T) {
 		}
 	}
 
-	next := report.NewRecorder(report.RecorderOptions{Window: time.Second})
-	s.Observe(context.Background(), next, func() report.Snapshot { return next.Snapshot(0) })
+	next := result.NewRecorder(result.RecorderOptions{Window: time.Second})
+	s.Observe(context.Background(), next, func() result.Snapshot { return next.Snapshot(0) })
 	if _, ok := Value(Scrape(t, url), "flashload_requests_total", nil); ok {
 		t.Error("the second run still shows the first run's answers")
 	}
@@ -138,10 +139,10 @@ func TestServerExposesSnapshots(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ms.Close()
-	snap := report.Snapshot{ByCode: map[string]int64{"RESERVED": 7, "SOLD_OUT": 2}, Progress: 0.5,
-		SKUs: []report.SKUStats{{SKU: "phone", Left: 3}}}
+	snap := result.Snapshot{ByCode: map[string]int64{"RESERVED": 7, "SOLD_OUT": 2}, Progress: 0.5,
+		SKUs: []result.SKUStats{{SKU: "phone", Left: 3}}}
 	snap.Total.Dropped = 4
-	ms.ObserveSnapshots(func() report.Snapshot { return snap })
+	ms.ObserveSnapshots(func() result.Snapshot { return snap })
 	fams := Scrape(t, "http://"+ms.Addr().String()+"/metrics")
 	for _, c := range []struct {
 		name   string

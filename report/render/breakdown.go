@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"text/tabwriter"
 
-	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/result"
 )
 
 // NamedRow is one row of the per-step or per-journey table.
@@ -19,7 +19,7 @@ type NamedRow struct {
 }
 
 // NamedRows lists a Summary.Steps or Summary.Journeys map as table rows, by name.
-func NamedRows(m map[string]report.NamedStats) []NamedRow {
+func NamedRows(m map[string]result.NamedStats) []NamedRow {
 	rows := make([]NamedRow, 0, len(m))
 	for _, k := range slices.Sorted(maps.Keys(m)) {
 		st := m[k]
@@ -29,14 +29,14 @@ func NamedRows(m map[string]report.NamedStats) []NamedRow {
 		}
 		p := st.LatencyMs
 		rows = append(rows, NamedRow{Name: k, Count: st.Count, OK: st.OK, Failed: st.Failed, Share: share,
-			P50: report.FormatMs(p.P50), P90: report.FormatMs(p.P90), P99: report.FormatMs(p.P99), Max: report.FormatMs(p.Max)})
+			P50: result.FormatMs(p.P50), P90: result.FormatMs(p.P90), P99: result.FormatMs(p.P99), Max: result.FormatMs(p.Max)})
 	}
 	return rows
 }
 
 // NamedTable writes the per-step (kind "step") or per-journey table, aligned, each line
 // prefixed by indent.
-func NamedTable(w io.Writer, indent, kind string, m map[string]report.NamedStats) error {
+func NamedTable(w io.Writer, indent, kind string, m map[string]result.NamedStats) error {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "%s%s\tcount\tok\tfailed\tfailed %%\tp50\tp90\tp99\tmax\t\n", indent, kind)
 	for _, r := range NamedRows(m) {
@@ -54,7 +54,7 @@ type SKURow struct {
 }
 
 // SKURows lists s.SKUs (flash first) with the sell-out moments of s and of full (nil: none).
-func SKURows(s, full *report.Summary) []SKURow {
+func SKURows(s, full *result.Summary) []SKURow {
 	rows := make([]SKURow, 0, len(s.SKUs))
 	for _, k := range s.SKUs {
 		r := SKURow{SKU: k.SKU, Kind: "catalogue", Stock: k.Stock, Left: k.Left, Sold: k.Sold, Paid: k.Paid,
@@ -88,7 +88,7 @@ func soldOutAt(at *float64) string {
 
 // SKUTable writes the sale per SKU, aligned; with full, the full-scale simulation's sell-out
 // moment and how far the run's is from it (in percent of the simulated moment's scenario time).
-func SKUTable(w io.Writer, indent string, s, full *report.Summary) error {
+func SKUTable(w io.Writer, indent string, s, full *result.Summary) error {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
 	head := indent + "sku\t\tstock\tleft\tsold\tpaid\treleased\toversold\tlost\tsold out at\t"
 	if full != nil {
@@ -108,7 +108,7 @@ func SKUTable(w io.Writer, indent string, s, full *report.Summary) error {
 }
 
 // namedMarkdown writes the per-step or per-journey table in Markdown.
-func namedMarkdown(ew *errWriter, kind string, m map[string]report.NamedStats) {
+func namedMarkdown(ew *errWriter, kind string, m map[string]result.NamedStats) {
 	ew.printf("| %s | count | ok | failed | failed %% | p50 | p90 | p99 | max |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n", kind)
 	for _, r := range NamedRows(m) {
 		ew.printf("| %s | %d | %d | %d | %s | %s | %s | %s | %s |\n", mdEscape(r.Name), r.Count, r.OK, r.Failed, r.Share, r.P50, r.P90, r.P99, r.Max)
@@ -117,7 +117,7 @@ func namedMarkdown(ew *errWriter, kind string, m map[string]report.NamedStats) {
 }
 
 // skuMarkdown writes the sale per SKU in Markdown.
-func skuMarkdown(ew *errWriter, s, full *report.Summary) {
+func skuMarkdown(ew *errWriter, s, full *result.Summary) {
 	ew.printf("| sku | | stock | left | sold | paid | released | oversold | lost | sold out at |")
 	sep := "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 	if full != nil {

@@ -15,7 +15,7 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgsvg"
 
-	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/result"
 )
 
 // chartSeries is one line of a chart; predicted lines are drawn dashed.
@@ -25,15 +25,15 @@ type chartSeries struct {
 	predicted bool
 }
 
-// chartSpec is one time chart of the report.
+// chartSpec is one time chart of the result.
 type chartSpec struct {
 	id, title, ylabel, note string
 	series                  []chartSeries
-	faults                  []report.Fault // shaded over their spans (time charts of a live run)
+	faults                  []result.Fault // shaded over their spans (time charts of a live run)
 }
 
 // hasData drops the series that are zero everywhere (a live run's replicas when the target
-// reports none) and says whether any is left: a chart of nothing is left out of the report.
+// reports none) and says whether any is left: a chart of nothing is left out of the result.
 func (sp *chartSpec) hasData() bool {
 	kept := sp.series[:0]
 	for _, se := range sp.series {
@@ -91,7 +91,7 @@ const (
 // shadeFaults writes a rectangle per fault over the chart's full height, from the moment it
 // took effect to its end (div: seconds per x unit), clipped to the x range, with the fault as
 // its hover title. Written before the points' titles, so those stay on top.
-func shadeFaults(b *bytes.Buffer, dc draw.Canvas, p *plot.Plot, faults []report.Fault, div float64, unit string) {
+func shadeFaults(b *bytes.Buffer, dc draw.Canvas, p *plot.Plot, faults []result.Fault, div float64, unit string) {
 	for _, f := range faults {
 		from, to := f.Span()
 		x0, x1 := math.Max(from/div, p.X.Min), math.Min(to/div, p.X.Max)
@@ -142,8 +142,8 @@ func svgWithTitles(p *plot.Plot, titles func(draw.Canvas, *bytes.Buffer)) (templ
 
 // stockSpecs are the stock charts: one per SKU, each on its own scale, with the sell-out moment
 // marked (measured, and predicted when drawn beside); without per-SKU readings, the total.
-func stockSpecs(s, predicted *report.Summary, skuXY func([]report.TimelinePoint, string) plotter.XYs,
-	xs func([]report.TimelinePoint, func(report.TimelinePoint) float64) plotter.XYs, div float64) []chartSpec {
+func stockSpecs(s, predicted *result.Summary, skuXY func([]result.TimelinePoint, string) plotter.XYs,
+	xs func([]result.TimelinePoint, func(result.TimelinePoint) float64) plotter.XYs, div float64) []chartSpec {
 	perSKU := false
 	for _, p := range s.Timeline {
 		if len(p.SKULeft) > 0 {
@@ -153,9 +153,9 @@ func stockSpecs(s, predicted *report.Summary, skuXY func([]report.TimelinePoint,
 	}
 	if !perSKU || len(s.SKUs) == 0 {
 		sp := chartSpec{id: "stock", title: "Stock left", ylabel: "units", series: []chartSeries{
-			{"stock left", xs(s.Timeline, func(p report.TimelinePoint) float64 { return float64(p.StockLeft) }), false}}}
+			{"stock left", xs(s.Timeline, func(p result.TimelinePoint) float64 { return float64(p.StockLeft) }), false}}}
 		if predicted != nil && len(predicted.Timeline) > 0 {
-			sp.series = append(sp.series, chartSeries{"predicted", xs(predicted.Timeline, func(p report.TimelinePoint) float64 { return float64(p.StockLeft) }), true})
+			sp.series = append(sp.series, chartSeries{"predicted", xs(predicted.Timeline, func(p result.TimelinePoint) float64 { return float64(p.StockLeft) }), true})
 		}
 		return []chartSpec{sp}
 	}

@@ -6,12 +6,12 @@ import (
 	"strconv"
 	"text/tabwriter"
 
-	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/result"
 )
 
 // FaultLine is one applied fault as the text outputs print it:
 // "redis:kill (for 2s) at 3.0s, applied 3.0s, ended 5.1s: ok".
-func FaultLine(f report.Fault) string {
+func FaultLine(f result.Fault) string {
 	d := ""
 	if f.Detail != "" {
 		d = " (" + f.Detail + ")"
@@ -29,7 +29,7 @@ func FaultLine(f report.Fault) string {
 func secs(s float64) string { return strconv.FormatFloat(s, 'f', 1, 64) + "s" }
 
 // Faults writes one "fault ..." line per applied fault (scenario times); nothing without faults.
-func Faults(w io.Writer, faults []report.Fault) error {
+func Faults(w io.Writer, faults []result.Fault) error {
 	ew := &errWriter{w: w}
 	for _, f := range faults {
 		ew.printf("fault  %s\n", FaultLine(f))
@@ -40,7 +40,7 @@ func Faults(w io.Writer, faults []report.Fault) error {
 // FaultRow is one strategy of the fault matrix: its live run, or why it was not run.
 type FaultRow struct {
 	Strategy string
-	Live     *report.Summary // nil when the strategy was skipped
+	Live     *result.Summary // nil when the strategy was skipped
 	NA       string          // why it was skipped: "no redis"
 }
 
@@ -51,12 +51,12 @@ func (r FaultRow) cells() []string {
 	}
 	a := &r.Live.Audit
 	if !a.Checked {
-		nc := report.AuditNotChecked(a)
-		return []string{r.Strategy, nc, "", "", "", "", "", pct(report.Availability(r.Live)), report.FormatMs(r.Live.LatencyMs.P99)}
+		nc := result.AuditNotChecked(a)
+		return []string{r.Strategy, nc, "", "", "", "", "", pct(result.Availability(r.Live)), result.FormatMs(r.Live.LatencyMs.P99)}
 	}
 	n := func(v int64) string { return strconv.FormatInt(v, 10) }
 	return []string{r.Strategy, n(a.Sold), n(a.Oversold), n(a.Lost), n(a.Unknown), n(a.Duplicates), n(a.Undersold),
-		pct(report.Availability(r.Live)), report.FormatMs(r.Live.LatencyMs.P99)}
+		pct(result.Availability(r.Live)), result.FormatMs(r.Live.LatencyMs.P99)}
 }
 
 var faultMatrixHead = []string{"strategy", "sold", "oversold", "lost", "unknown", "duplicates", "undersold", "availability", "p99"}
@@ -79,7 +79,7 @@ func FaultMatrixText(w io.Writer, rows []FaultRow) error {
 
 // FaultMatrixMarkdown writes the fault matrix of scenario name as a Markdown table, with the
 // faults it played.
-func FaultMatrixMarkdown(w io.Writer, name string, faults []report.Fault, rows []FaultRow) error {
+func FaultMatrixMarkdown(w io.Writer, name string, faults []result.Fault, rows []FaultRow) error {
 	ew := &errWriter{w: w}
 	ew.printf("# Fault matrix: %s\n\n", name)
 	for _, f := range faults {

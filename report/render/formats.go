@@ -11,11 +11,11 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/result"
 )
 
 // JSON writes the summary as summary.json has it (indented).
-func JSON(w io.Writer, s *report.Summary) error {
+func JSON(w io.Writer, s *result.Summary) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(s)
@@ -23,12 +23,12 @@ func JSON(w io.Writer, s *report.Summary) error {
 
 // Markdown writes a pull-request comment: the verdict, the gates, the key figures (beside the
 // prediction when there is one) and the audit.
-func Markdown(w io.Writer, s *report.Summary, predicted *report.Summary) error {
+func Markdown(w io.Writer, s *result.Summary, predicted *result.Summary) error {
 	return MarkdownFull(w, s, predicted, nil)
 }
 
 // MarkdownFull is Markdown with the full-scale simulation's sell-out moments beside the run's.
-func MarkdownFull(w io.Writer, s, predicted, full *report.Summary) error {
+func MarkdownFull(w io.Writer, s, predicted, full *result.Summary) error {
 	ew := &errWriter{w: w}
 	failed := 0
 	for _, g := range s.Gates {
@@ -109,17 +109,17 @@ func MarkdownFull(w io.Writer, s, predicted, full *report.Summary) error {
 	return ew.err
 }
 
-func keyFigures(s *report.Summary) [][2]string {
+func keyFigures(s *result.Summary) [][2]string {
 	r := s.Requests
 	rows := [][2]string{
 		{"requests", fmt.Sprintf("%d (%d ok, %d errors, %d shed, %d dropped)", r.Total, r.OK, r.Errors, r.Shed, r.Dropped)},
 		{"achieved / target rate", fmt.Sprintf("%s / %s", rps(s.Rate.AchievedAvg), rps(s.Rate.TargetAvg))},
-		{"latency p50 / p90 / p99 / p99.9", fmt.Sprintf("%s / %s / %s / %s", report.FormatMs(s.LatencyMs.P50),
-			report.FormatMs(s.LatencyMs.P90), report.FormatMs(s.LatencyMs.P99), report.FormatMs(s.LatencyMs.P999))},
-		{"service time p99", report.FormatMs(s.ServiceTimeMs.P99)},
+		{"latency p50 / p90 / p99 / p99.9", fmt.Sprintf("%s / %s / %s / %s", result.FormatMs(s.LatencyMs.P50),
+			result.FormatMs(s.LatencyMs.P90), result.FormatMs(s.LatencyMs.P99), result.FormatMs(s.LatencyMs.P999))},
+		{"service time p99", result.FormatMs(s.ServiceTimeMs.P99)},
 	}
 	if p := s.ServerTimeMs; p != nil {
-		rows = append(rows, [2]string{"server time p99 (the target's own, Server-Timing)", report.FormatMs(p.P99)})
+		rows = append(rows, [2]string{"server time p99 (the target's own, Server-Timing)", result.FormatMs(p.P99)})
 	}
 	for _, k := range slices.Sorted(maps.Keys(s.Rates)) {
 		q := s.Rates[k]
@@ -175,7 +175,7 @@ type junitFailure struct {
 
 // JUnit writes the gates as JUnit XML: one test case per gate; a failed gate is a failure whose
 // message carries the measured value.
-func JUnit(w io.Writer, s *report.Summary) error {
+func JUnit(w io.Writer, s *result.Summary) error {
 	suite := junitSuite{Name: "flashload." + s.Name, Tests: len(s.Gates), Time: strconv.FormatFloat(s.DurationS, 'f', 3, 64),
 		Properties: []junitProperty{{"mode", s.Mode}, {"seed", strconv.FormatInt(s.Seed, 10)}}}
 	if s.Strategy != "" {
@@ -219,7 +219,7 @@ func JUnit(w io.Writer, s *report.Summary) error {
 }
 
 // CSV writes the timeline, one row per window.
-func CSV(w io.Writer, s *report.Summary) error {
+func CSV(w io.Writer, s *result.Summary) error {
 	cw := csv.NewWriter(w)
 	_ = cw.Write([]string{"t", "wall", "target_rps", "achieved_rps", "requests", "arrivals", "p50_ms", "p99_ms", "errors", "shed", "dropped", "replicas", "stock_left"})
 	f := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/result"
 )
 
 // HTMLFile is the name of the HTML report WriteAll puts in a run directory.
@@ -20,16 +20,16 @@ func Verdict(pass bool) string {
 
 // GateValue is what follows a gate's expression: the measured value in the gate's own unit, or,
 // when the run could not measure it (no audit, no such rate), the reason; never a bare 0.
-func GateValue(g report.GateResult) string {
+func GateValue(g result.GateResult) string {
 	if g.Error != "" {
 		return g.Error
 	}
-	return report.FormatGateValue(g)
+	return result.FormatGateValue(g)
 }
 
 // Gates writes the one gate line of every text output, one per gate:
 // indent, PASS or FAIL, the expression padded to the longest, the value (GateValue).
-func Gates(w io.Writer, indent string, gates []report.GateResult) error {
+func Gates(w io.Writer, indent string, gates []result.GateResult) error {
 	width := 0
 	for _, g := range gates {
 		width = max(width, len(g.Expr))
@@ -42,7 +42,7 @@ func Gates(w io.Writer, indent string, gates []report.GateResult) error {
 }
 
 // FailedGates lists the failed gates with their values: "p(99) < 1ms (3.2ms), ...".
-func FailedGates(gates []report.GateResult) []string {
+func FailedGates(gates []result.GateResult) []string {
 	var out []string
 	for _, g := range gates {
 		if !g.Pass {
@@ -55,7 +55,7 @@ func FailedGates(gates []report.GateResult) []string {
 // Audit writes the audit of a run that checked one, as "audit: ..." and one line per
 // violation; "audit: not checked: REASON" when it could not run, nothing when no audit was
 // attempted (a simulation).
-func Audit(w io.Writer, a *report.Audit) error {
+func Audit(w io.Writer, a *result.Audit) error {
 	ew := &errWriter{w: w}
 	if !a.Checked {
 		if a.Error != "" {

@@ -5,12 +5,12 @@ import (
 	"io"
 	"text/tabwriter"
 
-	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/result"
 )
 
 // Generators writes the table of a coordinated run's generators: state, windows received, lag,
 // dropped arrivals and CPU.
-func Generators(w io.Writer, gens []report.GeneratorState) error {
+func Generators(w io.Writer, gens []result.GeneratorState) error {
 	if len(gens) == 0 {
 		return nil
 	}

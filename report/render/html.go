@@ -15,10 +15,10 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgsvg"
 
-	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/result"
 )
 
-// Chart is one figure of the HTML report.
+// Chart is one figure of the HTML result.
 type Chart struct {
 	ID, Title, Note string
 	SVG             template.HTML
@@ -27,17 +27,17 @@ type Chart struct {
 // Charts draws the report's charts: target against achieved rate, latency percentiles over time,
 // errors/shed/dropped, stock left, replicas (when known) and the latency percentile spectrum.
 // predicted, when not nil, is drawn beside the measurement (dashed).
-func Charts(run *report.Run, predicted *report.Summary) ([]Chart, error) {
+func Charts(run *result.Run, predicted *result.Summary) ([]Chart, error) {
 	s := run.Summary
 	div, unit := timeScale(s, predicted)
-	xs := func(tl []report.TimelinePoint, y func(report.TimelinePoint) float64) plotter.XYs {
+	xs := func(tl []result.TimelinePoint, y func(result.TimelinePoint) float64) plotter.XYs {
 		out := make(plotter.XYs, len(tl))
 		for i, p := range tl {
 			out[i] = plotter.XY{X: p.T / div, Y: y(p)}
 		}
 		return out
 	}
-	pred := func(y func(report.TimelinePoint) float64) []chartSeries {
+	pred := func(y func(result.TimelinePoint) float64) []chartSeries {
 		if predicted == nil || len(predicted.Timeline) == 0 {
 			return nil
 		}
@@ -46,26 +46,26 @@ func Charts(run *report.Run, predicted *report.Summary) ([]Chart, error) {
 	xlabel := "scenario time (" + unit + ")"
 	specs := []chartSpec{
 		{id: "rate", title: "Target and achieved rate", ylabel: "requests/s", series: append([]chartSeries{
-			{"target", xs(s.Timeline, func(p report.TimelinePoint) float64 { return p.TargetRPS }), false},
-			{"achieved", xs(s.Timeline, func(p report.TimelinePoint) float64 { return p.AchievedRPS }), false},
-		}, pred(func(p report.TimelinePoint) float64 { return p.AchievedRPS })...)},
+			{"target", xs(s.Timeline, func(p result.TimelinePoint) float64 { return p.TargetRPS }), false},
+			{"achieved", xs(s.Timeline, func(p result.TimelinePoint) float64 { return p.AchievedRPS }), false},
+		}, pred(func(p result.TimelinePoint) float64 { return p.AchievedRPS })...)},
 		{id: "latency", title: "Latency over time (from the intended send time)", ylabel: "ms", series: append([]chartSeries{
-			{"p50", xs(s.Timeline, func(p report.TimelinePoint) float64 { return p.P50Ms }), false},
-			{"p99", xs(s.Timeline, func(p report.TimelinePoint) float64 { return p.P99Ms }), false},
-		}, pred(func(p report.TimelinePoint) float64 { return p.P99Ms })...)},
+			{"p50", xs(s.Timeline, func(p result.TimelinePoint) float64 { return p.P50Ms }), false},
+			{"p99", xs(s.Timeline, func(p result.TimelinePoint) float64 { return p.P99Ms }), false},
+		}, pred(func(p result.TimelinePoint) float64 { return p.P99Ms })...)},
 		{id: "errors", title: "Errors, shed and dropped per window", ylabel: "requests", series: []chartSeries{
-			{"errors", xs(s.Timeline, func(p report.TimelinePoint) float64 { return float64(p.Errors) }), false},
-			{"shed", xs(s.Timeline, func(p report.TimelinePoint) float64 { return float64(p.Shed) }), false},
-			{"dropped", xs(s.Timeline, func(p report.TimelinePoint) float64 { return float64(p.Dropped) }), false},
+			{"errors", xs(s.Timeline, func(p result.TimelinePoint) float64 { return float64(p.Errors) }), false},
+			{"shed", xs(s.Timeline, func(p result.TimelinePoint) float64 { return float64(p.Shed) }), false},
+			{"dropped", xs(s.Timeline, func(p result.TimelinePoint) float64 { return float64(p.Dropped) }), false},
 		}},
 	}
-	specs = append(specs, stockSpecs(s, predicted, func(tl []report.TimelinePoint, sku string) plotter.XYs {
-		return xs(tl, func(p report.TimelinePoint) float64 { return float64(p.SKULeft[sku]) })
+	specs = append(specs, stockSpecs(s, predicted, func(tl []result.TimelinePoint, sku string) plotter.XYs {
+		return xs(tl, func(p result.TimelinePoint) float64 { return float64(p.SKULeft[sku]) })
 	}, xs, div)...)
 	if s.Replicas.Max > 0 || (predicted != nil && predicted.Replicas.Max > 0) {
 		specs = append(specs, chartSpec{id: "replicas", title: "Replicas", ylabel: "replicas", series: append([]chartSeries{
-			{"replicas", xs(s.Timeline, func(p report.TimelinePoint) float64 { return float64(p.Replicas) }), false},
-		}, pred(func(p report.TimelinePoint) float64 { return float64(p.Replicas) })...)})
+			{"replicas", xs(s.Timeline, func(p result.TimelinePoint) float64 { return float64(p.Replicas) }), false},
+		}, pred(func(p result.TimelinePoint) float64 { return float64(p.Replicas) })...)})
 	}
 	if sp, ok := scaleSpec(s, predicted, div); ok {
 		specs = append(specs, sp)
@@ -90,9 +90,9 @@ func Charts(run *report.Run, predicted *report.Summary) ([]Chart, error) {
 }
 
 // timeScale picks the unit of the time axis from the longest timeline.
-func timeScale(s, predicted *report.Summary) (float64, string) {
+func timeScale(s, predicted *result.Summary) (float64, string) {
 	last := 0.0
-	for _, sum := range []*report.Summary{s, predicted} {
+	for _, sum := range []*result.Summary{s, predicted} {
 		if sum != nil && len(sum.Timeline) > 0 {
 			last = math.Max(last, sum.Timeline[len(sum.Timeline)-1].T)
 		}
@@ -158,7 +158,7 @@ func headroom(p *plot.Plot) {
 }
 
 // spectrumChart draws latency against percentile on a log scale of 1/(1-q): 50, 90, 99, 99.9...
-func spectrumChart(run *report.Run, predicted *report.Summary) (Chart, error) {
+func spectrumChart(run *result.Run, predicted *result.Summary) (Chart, error) {
 	const title = "Latency percentile spectrum"
 	p := newPlot("percentile", "ms")
 	p.X.Tick.Marker = spectrumTicks{}
@@ -188,7 +188,7 @@ func spectrumChart(run *report.Run, predicted *report.Summary) (Chart, error) {
 
 var spectrumQs = []float64{25, 50, 75, 90, 95, 99, 99.5, 99.9, 99.95, 99.99, 99.999}
 
-func summarySpectrum(s *report.Summary) plotter.XYs {
+func summarySpectrum(s *result.Summary) plotter.XYs {
 	var out plotter.XYs
 	if s.Requests.Total == 0 {
 		return out
@@ -231,8 +231,8 @@ func svgOf(p *plot.Plot) (template.HTML, error) {
 }
 
 type htmlData struct {
-	S         *report.Summary
-	Predicted *report.Summary
+	S         *result.Summary
+	Predicted *result.Summary
 	Passed    bool
 	Failed    int
 	Figures   [][2]string
@@ -249,9 +249,9 @@ type htmlData struct {
 	Faults    []string // FaultLine of each applied fault
 }
 
-// fullData is the full-scale simulation's section of the report.
+// fullData is the full-scale simulation's section of the result.
 type fullData struct {
-	S       *report.Summary
+	S       *result.Summary
 	Figures [][2]string
 	SKUs    []SKURow
 	Charts  []Chart
@@ -264,7 +264,7 @@ type gateRow struct {
 
 // HTML writes one self-contained HTML file: the key figures, the gates, the audit and the SVG
 // charts inline (no script, no external resource).
-func HTML(w io.Writer, run *report.Run, predicted *report.Summary) error {
+func HTML(w io.Writer, run *result.Run, predicted *result.Summary) error {
 	charts, err := Charts(run, predicted)
 	if err != nil {
 		return err
@@ -275,7 +275,7 @@ func HTML(w io.Writer, run *report.Run, predicted *report.Summary) error {
 		Codes: counts(s.Requests.ByCode), Charts: charts, Passed: true,
 		Steps: NamedRows(s.Steps), Journeys: NamedRows(s.Journeys), SKUs: SKURows(s, full), HasFull: full != nil}
 	if full != nil {
-		fc, err := Charts(&report.Run{Summary: full}, nil)
+		fc, err := Charts(&result.Run{Summary: full}, nil)
 		if err != nil {
 			return err
 		}

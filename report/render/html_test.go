@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/flashload/flashload/internal/testenv"
-	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/result"
 )
 
 func TestWriteAllAndHTMLInChromium(t *testing.T) {
@@ -22,12 +22,12 @@ func TestWriteAllAndHTMLInChromium(t *testing.T) {
 	if err := WriteAll(dir, run, fixture("sim", 0.8)); err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []string{report.SummaryFile, report.HistogramsFile, report.PredictedFile, report.FullScaleFile, HTMLFile} {
+	for _, f := range []string{result.SummaryFile, result.HistogramsFile, result.PredictedFile, result.FullScaleFile, HTMLFile} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	back, err := report.ReadRun(dir)
+	back, err := result.ReadRun(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,17 +14,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/outcome"
+	"github.com/flashload/flashload/result"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // fixture records a deterministic 20 s run: a ramp that overloads a service at t=12..16 s,
 // with shedding, errors, stock running out, and an autoscaler adding replicas.
-func fixture(mode string, slow float64) *report.Run {
+func fixture(mode string, slow float64) *result.Run {
 	rng := rand.New(rand.NewPCG(11, 11))
 	target := func(d time.Duration) float64 { return 50 + 10*d.Seconds() }
-	rec := report.NewRecorder(report.RecorderOptions{Name: "double-eleven", Mode: mode, Seed: 11, Workers: 4,
+	rec := result.NewRecorder(result.RecorderOptions{Name: "double-eleven", Mode: mode, Seed: 11, Workers: 4,
 		StartedAt: time.Date(2026, 11, 11, 0, 0, 0, 0, time.UTC), Strategy: "redis-lua", Window: time.Second,
 		TargetRate: target, ScenarioAt: func(d time.Duration) time.Duration { return d * 60 }})
 	stock := int64(1500)
@@ -36,7 +37,7 @@ func fixture(mode string, slow float64) *report.Run {
 		if t > 12*time.Second && t < 16*time.Second {
 			wait = time.Duration(rng.Int64N(int64(300 * time.Millisecond)))
 		}
-		r := report.Result{Intended: t, Sent: t + wait, Done: t + wait + svc, Journey: "rusher", Step: "purchase", Status: 201, Code: "RESERVED"}
+		r := result.Result{Intended: t, Sent: t + wait, Done: t + wait + svc, Journey: "rusher", Step: "purchase", Status: 201, Code: "RESERVED"}
 		if mode == "live" { // the target's own time: the service time less a round trip
 			r.Server = max(0, svc-time.Duration(100+i%150)*time.Microsecond) // no rng draw: the stream stays as it was
 		}
@@ -46,7 +47,7 @@ func fixture(mode string, slow float64) *report.Run {
 		case wait > 250*time.Millisecond:
 			r.Status, r.Code = 503, "SHED"
 		case rng.IntN(200) == 0:
-			r.Status, r.Code, r.Err = 0, "", report.ErrTimeout
+			r.Status, r.Code, r.Err = 0, "", outcome.ErrTimeout
 		case stock == 0:
 			r.Status, r.Code = 410, "SOLD_OUT"
 		default:
@@ -62,8 +63,8 @@ func fixture(mode string, slow float64) *report.Run {
 			sh.Ratio("pay_success", rng.IntN(400) != 0)
 		}
 		if i%50 == 0 {
-			rec.SetGauges(t, report.Gauges{Stock: 101500, StockLeft: stock + 100000 - int64(i/20), Replicas: 2 + int(t/(5*time.Second)),
-				SKUs: []report.SKUStats{{SKU: "catalogue", Stock: 100000, Left: 100000 - int64(i/20), Sold: int64(i / 20)},
+			rec.SetGauges(t, result.Gauges{Stock: 101500, StockLeft: stock + 100000 - int64(i/20), Replicas: 2 + int(t/(5*time.Second)),
+				SKUs: []result.SKUStats{{SKU: "catalogue", Stock: 100000, Left: 100000 - int64(i/20), Sold: int64(i / 20)},
 					{SKU: "phone-x", Flash: true, Stock: 1500, Left: stock, Sold: 1500 - stock}}})
 		}
 	}
@@ -71,8 +72,8 @@ func fixture(mode string, slow float64) *report.Run {
 	run := rec.Finish(20*time.Second + 400*time.Millisecond) // the last answers come in after the schedule ends
 	s := run.Summary
 	s.Target = "http://127.0.0.1:8080"
-	s.Audit = report.Audit{Checked: true, Stock: 1500, Sold: 1500, Paid: 1497, Released: 3, Violations: []string{}}
-	_, _ = report.EvaluateGates(s, []string{"p(99) < 500ms", "rate(pay_success) > 99.5%", "error_rate < 0.1%",
+	s.Audit = result.Audit{Checked: true, Stock: 1500, Sold: 1500, Paid: 1497, Released: 3, Violations: []string{}}
+	_, _ = result.EvaluateGates(s, []string{"p(99) < 500ms", "rate(pay_success) > 99.5%", "error_rate < 0.1%",
 		"oversold == 0", "achieved_rate >= 95% of target", "p(99.9) <= 1s"})
 	return run
 }
@@ -148,7 +149,7 @@ func TestJUnitFailuresCarryTheMeasuredValue(t *testing.T) {
 	for _, g := range run.Summary.Gates {
 		if !g.Pass {
 			failed++
-			if !strings.Contains(b.String(), "measured "+report.FormatGateValue(g)) {
+			if !strings.Contains(b.String(), "measured "+result.FormatGateValue(g)) {
 				t.Errorf("no measured value for failed gate %s", g.Expr)
 			}
 		}
@@ -164,7 +165,7 @@ func TestJSONRoundTrip(t *testing.T) {
 	if err := JSON(&b, run.Summary); err != nil {
 		t.Fatal(err)
 	}
-	got, err := report.ParseSummary(b.Bytes())
+	got, err := result.ParseSummary(b.Bytes())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,7 +236,7 @@ func TestChartsLeaveOutNothing(t *testing.T) {
 		run.Summary.Timeline[i].Replicas = 0
 		run.Summary.Timeline[i].Errors, run.Summary.Timeline[i].Shed, run.Summary.Timeline[i].Dropped = 0, 0, 0
 	}
-	run.Summary.Replicas = report.Replicas{}
+	run.Summary.Replicas = result.Replicas{}
 	charts, err := Charts(run, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -263,7 +264,7 @@ func TestFormatUnknown(t *testing.T) {
 func TestCompareText(t *testing.T) {
 	a, b := fixture("live", 1), fixture("live", 2)
 	b.Summary.Strategy = "naive"
-	c, err := report.Compare([]*report.Run{a, b}, report.CompareOptions{MaxRegression: 0.1})
+	c, err := result.Compare([]*result.Run{a, b}, result.CompareOptions{MaxRegression: 0.1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,10 +281,10 @@ func TestCompareText(t *testing.T) {
 	}
 }
 
-func shootout(a, b *report.Summary) []ShootoutRow {
+func shootout(a, b *result.Summary) []ShootoutRow {
 	na := *b
 	na.Strategy = "naive"
-	na.Gates = append([]report.GateResult{{Expr: "oversold == 0", Value: 12}}, b.Gates...)
+	na.Gates = append([]result.GateResult{{Expr: "oversold == 0", Value: 12}}, b.Gates...)
 	return []ShootoutRow{{Live: a, Report: "redis-lua/report.html"}, {Live: &na, Report: "naive/report.html"}}
 }
 
@@ -291,7 +292,7 @@ func shootout(a, b *report.Summary) []ShootoutRow {
 // longest, and the measured value, or the reason it could not be measured (never a bare 0).
 func TestGatesOneLine(t *testing.T) {
 	var b bytes.Buffer
-	gates := []report.GateResult{
+	gates := []result.GateResult{
 		{Expr: "p(99) < 500ms", Value: 420, Pass: true},
 		{Expr: "oversold == 0", Value: 0, Pass: false, Error: "not checked: the audit did not run"},
 	}
@@ -310,8 +311,8 @@ func TestGatesOneLine(t *testing.T) {
 // TestGateNotChecked: every text output of a gate on an unchecked audit says "not checked: REASON",
 // never FAIL (0).
 func TestGateNotChecked(t *testing.T) {
-	s := &report.Summary{Name: "x", Audit: report.Audit{Error: "target restarted"}}
-	report.EvaluateGates(s, []string{"oversold == 0"})
+	s := &result.Summary{Name: "x", Audit: result.Audit{Error: "target restarted"}}
+	result.EvaluateGates(s, []string{"oversold == 0"})
 	var b strings.Builder
 	if err := Gates(&b, "", s.Gates); err != nil {
 		t.Fatal(err)
@@ -350,9 +351,9 @@ func TestFigures(t *testing.T) {
 
 // faultFixture is the live fixture (20 s of wall, 60 scenario seconds each: the time axis in
 // minutes) with an instant fault at 5 min and a lasting one from 10 to 15 min.
-func faultFixture() *report.Run {
+func faultFixture() *result.Run {
 	run := fixture("live", 1)
-	run.Summary.Faults = []report.Fault{
+	run.Summary.Faults = []result.Fault{
 		{AtS: 300, Kind: "redis:failover", AppliedAtS: 300, OK: true},
 		{AtS: 600, Kind: "network:store", Detail: "latency 200ms, for 5m", AppliedAtS: 600, OK: true, EndS: 900, EndedAtS: 900},
 	}

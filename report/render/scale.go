@@ -8,13 +8,13 @@ import (
 
 	"gonum.org/v1/plot/plotter"
 
-	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/result"
 )
 
 // scaleSpec is the chart of the autoscaler's decisions: the desired replicas at each decision of
 // the live fleet and of the prediction (dashed), as steps over scenario time (div: seconds per
 // unit of the axis). ok is false when the run has no decisions.
-func scaleSpec(live, predicted *report.Summary, div float64) (chartSpec, bool) {
+func scaleSpec(live, predicted *result.Summary, div float64) (chartSpec, bool) {
 	if len(live.Scale) == 0 {
 		return chartSpec{}, false
 	}
@@ -22,13 +22,13 @@ func scaleSpec(live, predicted *report.Summary, div float64) (chartSpec, bool) {
 		series: []chartSeries{{"live", scaleSteps(live.Scale, div), false}}}
 	if predicted != nil && len(predicted.Scale) > 0 {
 		sp.series = append(sp.series, chartSeries{"predicted", scaleSteps(predicted.Scale, div), true})
-		sp.note = ScaleDiffText(report.CompareScale(live.Scale, predicted.Scale))
+		sp.note = ScaleDiffText(result.CompareScale(live.Scale, predicted.Scale))
 	}
 	return sp, true
 }
 
 // scaleSteps draws a trace as a step line: each decision holds until the next.
-func scaleSteps(tr []report.ScalePoint, div float64) plotter.XYs {
+func scaleSteps(tr []result.ScalePoint, div float64) plotter.XYs {
 	out := make(plotter.XYs, 0, 2*len(tr))
 	for i, p := range tr {
 		if i > 0 {
@@ -40,8 +40,8 @@ func scaleSteps(tr []report.ScalePoint, div float64) plotter.XYs {
 }
 
 // ScaleLevelsText is a trace's levels of desired replicas: "2→4→6→2".
-func ScaleLevelsText(tr []report.ScalePoint) string {
-	lv := report.ScaleLevels(tr)
+func ScaleLevelsText(tr []result.ScalePoint) string {
+	lv := result.ScaleLevels(tr)
 	parts := make([]string, len(lv))
 	for i, n := range lv {
 		parts[i] = strconv.Itoa(n)
@@ -50,7 +50,7 @@ func ScaleLevelsText(tr []report.ScalePoint) string {
 }
 
 // ScaleDiffText says how far the live decisions are from the predicted ones, in words.
-func ScaleDiffText(d report.ScaleDiff) string {
+func ScaleDiffText(d result.ScaleDiff) string {
 	if d.Decisions == 0 {
 		return "no decisions to compare"
 	}

@@ -5,17 +5,17 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/result"
 )
 
 // scaledFixture gives the fixture's live run and prediction autoscaler decisions every 15 s of scenario
 // time: the live fleet one period behind the prediction on the way up.
-func scaledFixture(t *testing.T) (*report.Run, *report.Summary) {
+func scaledFixture(t *testing.T) (*result.Run, *result.Summary) {
 	t.Helper()
-	tr := func(desired ...int) []report.ScalePoint {
-		out := make([]report.ScalePoint, len(desired))
+	tr := func(desired ...int) []result.ScalePoint {
+		out := make([]result.ScalePoint, len(desired))
 		for i, d := range desired {
-			out[i] = report.ScalePoint{T: float64(15 * (i + 1)), Util: 0.1 * float64(d), Ready: d, Desired: d}
+			out[i] = result.ScalePoint{T: float64(15 * (i + 1)), Util: 0.1 * float64(d), Ready: d, Desired: d}
 		}
 		return out
 	}
@@ -81,7 +81,7 @@ func TestChartsScale(t *testing.T) {
 
 // TestScaleSteps: a trace is drawn as steps, each decision held until the next.
 func TestScaleSteps(t *testing.T) {
-	xy := scaleSteps([]report.ScalePoint{{T: 15, Desired: 2}, {T: 30, Desired: 4}, {T: 45, Desired: 3}}, 15)
+	xy := scaleSteps([]result.ScalePoint{{T: 15, Desired: 2}, {T: 30, Desired: 4}, {T: 45, Desired: 3}}, 15)
 	want := [][2]float64{{1, 2}, {2, 2}, {2, 4}, {3, 4}, {3, 3}}
 	if len(xy) != len(want) {
 		t.Fatalf("%v, want %v", xy, want)

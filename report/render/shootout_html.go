@@ -5,7 +5,7 @@ import (
 	"html/template"
 	"io"
 
-	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/result"
 )
 
 // ShootoutHTMLFile is the HTML page of a shoot-out, in the rehearsal's directory.
@@ -17,7 +17,7 @@ const ShootoutHTMLFile = "shootout.html"
 type Shootout struct {
 	Name   string
 	Rows   []ShootoutRow  // the strategies that ran; Report links each one's report.html
-	Faults []report.Fault // the faults as the first strategy's run applied them
+	Faults []result.Fault // the faults as the first strategy's run applied them
 	Matrix []FaultRow     // nil without faults
 }
 

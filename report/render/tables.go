@@ -10,12 +10,12 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/result"
 )
 
 // RunLine is the first line a finished live run prints: where it was written, requests, rates
 // and the two p99s.
-func RunLine(w io.Writer, dir string, s *report.Summary) error {
+func RunLine(w io.Writer, dir string, s *result.Summary) error {
 	_, err := fmt.Fprintf(w, "%s: %d requests (%d dropped) at %.0f/s of %.0f/s; latency p99 %.1f ms, service time p99 %.1f ms\n",
 		dir, s.Requests.Total, s.Requests.Dropped, s.Rate.AchievedAvg, s.Rate.TargetAvg, s.LatencyMs.P99, s.ServiceTimeMs.P99)
 	return err
@@ -23,7 +23,7 @@ func RunLine(w io.Writer, dir string, s *report.Summary) error {
 
 // Outcome writes how a run ended: its audit (when it ran), whether it was cut short, and its
 // gates.
-func Outcome(w io.Writer, s *report.Summary) error {
+func Outcome(w io.Writer, s *result.Summary) error {
 	if err := Audit(w, &s.Audit); err != nil {
 		return err
 	}
@@ -38,9 +38,9 @@ func Outcome(w io.Writer, s *report.Summary) error {
 // Rehearsal is one strategy's rehearsal as `flashload rehearse` prints it.
 type Rehearsal struct {
 	Name   string          // the scenario
-	Live   *report.Summary // the measurement (its Strategy names the inventory)
-	Played *report.Summary // the simulation at the played scale, calibrated by Live; nil when not simulated
-	Full   *report.Summary // the simulation at full scale; nil when not simulated
+	Live   *result.Summary // the measurement (its Strategy names the inventory)
+	Played *result.Summary // the simulation at the played scale, calibrated by Live; nil when not simulated
+	Full   *result.Summary // the simulation at full scale; nil when not simulated
 	Report string          // path of the HTML report
 }
 
@@ -65,7 +65,7 @@ func RehearsalText(w io.Writer, r Rehearsal) error {
 	}
 	if f := r.Full; f != nil {
 		ew.printf("full scale (simulated): peak %.0f/s, p99 %.1f ms, availability %.3f%%, shed %d, replicas %d..%d\n",
-			f.Rate.PeakTarget, f.LatencyMs.P99, report.Availability(f)*100, f.Requests.Shed, f.Replicas.Min, f.Replicas.Max)
+			f.Rate.PeakTarget, f.LatencyMs.P99, result.Availability(f)*100, f.Requests.Shed, f.Replicas.Min, f.Replicas.Max)
 	}
 	if ew.err != nil {
 		return ew.err
@@ -79,33 +79,33 @@ func RehearsalText(w io.Writer, r Rehearsal) error {
 
 // Calibration writes the table of measured against predicted figures and how far apart they
 // are; without a prediction (nil) the predicted columns show "-".
-func Calibration(w io.Writer, measured, predicted *report.Summary) error {
+func Calibration(w io.Writer, measured, predicted *result.Summary) error {
 	m, p := measured, predicted
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "\tmeasured\tpredicted (played scale)\tapart\t")
-	row := func(name string, mv float64, pv func(*report.Summary) float64, unit string) {
+	row := func(name string, mv float64, pv func(*result.Summary) float64, unit string) {
 		if p == nil {
 			fmt.Fprintf(tw, "%s\t%s\t-\t-\t\n", name, calValue(mv, unit))
 			return
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", name, calValue(mv, unit), calValue(pv(p), unit), apart(mv, pv(p)))
 	}
-	row("achieved rate", m.Rate.AchievedAvg, func(s *report.Summary) float64 { return s.Rate.AchievedAvg }, "/s")
-	row("latency p50", m.LatencyMs.P50, func(s *report.Summary) float64 { return s.LatencyMs.P50 }, "ms")
-	row("latency p99", m.LatencyMs.P99, func(s *report.Summary) float64 { return s.LatencyMs.P99 }, "ms")
-	row("service p99", m.ServiceTimeMs.P99, func(s *report.Summary) float64 { return s.ServiceTimeMs.P99 }, "ms")
+	row("achieved rate", m.Rate.AchievedAvg, func(s *result.Summary) float64 { return s.Rate.AchievedAvg }, "/s")
+	row("latency p50", m.LatencyMs.P50, func(s *result.Summary) float64 { return s.LatencyMs.P50 }, "ms")
+	row("latency p99", m.LatencyMs.P99, func(s *result.Summary) float64 { return s.LatencyMs.P99 }, "ms")
+	row("service p99", m.ServiceTimeMs.P99, func(s *result.Summary) float64 { return s.ServiceTimeMs.P99 }, "ms")
 	if m.ServerTimeMs != nil && (p == nil || p.ServerTimeMs != nil) {
 		// The target's own time (Server-Timing), the simulator's without the model's round trip.
-		row("server p99", m.ServerTimeMs.P99, func(s *report.Summary) float64 { return s.ServerTimeMs.P99 }, "ms")
+		row("server p99", m.ServerTimeMs.P99, func(s *result.Summary) float64 { return s.ServerTimeMs.P99 }, "ms")
 	}
-	row("errors", float64(m.Requests.Failed), func(s *report.Summary) float64 { return float64(s.Requests.Failed) }, "")
-	row("shed", float64(m.Requests.Shed), func(s *report.Summary) float64 { return float64(s.Requests.Shed) }, "")
+	row("errors", float64(m.Requests.Failed), func(s *result.Summary) float64 { return float64(s.Requests.Failed) }, "")
+	row("shed", float64(m.Requests.Shed), func(s *result.Summary) float64 { return float64(s.Requests.Shed) }, "")
 	if len(m.Scale) > 0 {
 		// The autoscaler's decisions: levels of desired replicas, and the largest distance at a decision.
 		if p == nil || len(p.Scale) == 0 {
 			fmt.Fprintf(tw, "replicas (decisions)\t%s\t-\t-\t\n", ScaleLevelsText(m.Scale))
 		} else {
-			d := report.CompareScale(m.Scale, p.Scale)
+			d := result.CompareScale(m.Scale, p.Scale)
 			lag := "never"
 			if !math.IsInf(d.MaxLagS, 1) {
 				lag = dur(d.MaxLagS)
@@ -137,13 +137,13 @@ func apart(measured, predicted float64) string {
 	return fmt.Sprintf("%+.0f%%", (predicted-measured)/math.Abs(measured)*100)
 }
 
-// ShootoutRow is one strategy of an architecture shoot-out: its measured run and its report.
+// ShootoutRow is one strategy of an architecture shoot-out: its measured run and its result.
 type ShootoutRow struct {
-	Live   *report.Summary // Strategy names the inventory; Gates decide the verdict
+	Live   *result.Summary // Strategy names the inventory; Gates decide the verdict
 	Report string          // the HTML report, as the Markdown table should link it
 }
 
-func passed(gates []report.GateResult) bool {
+func passed(gates []result.GateResult) bool {
 	for _, g := range gates {
 		if !g.Pass {
 			return false
@@ -166,7 +166,7 @@ func ShootoutText(w io.Writer, rows []ShootoutRow) error {
 }
 
 // ShootoutMarkdown writes the shoot-out of scenario name as a Markdown page with a link to each
-// strategy's report.
+// strategy's result.
 func ShootoutMarkdown(w io.Writer, name string, rows []ShootoutRow) error {
 	ew := &errWriter{w: w}
 	ew.printf("# Architecture shoot-out: %s\n\n", name)
@@ -192,8 +192,8 @@ type Plan struct {
 	Elapsed                 time.Duration
 	Replicas, ModelReplicas int
 	Shards, ModelShards     int             // ModelShards 0: the model has no database shards
-	Passing                 *report.Summary // at the answer
-	Failing                 *report.Summary // one replica below; nil when one replica passes
+	Passing                 *result.Summary // at the answer
+	Failing                 *result.Summary // one replica below; nil when one replica passes
 
 	// With an autoscaler in the loop (Autoscaled), the peak question: the least ceiling
 	// (autoscaler.max) and pre-scale that pass, the most replicas the answer used, and the
@@ -237,16 +237,16 @@ func PlanText(w io.Writer, p Plan) error {
 	return ew.err
 }
 
-func planMargin(ew *errWriter, s *report.Summary) {
+func planMargin(ew *errWriter, s *result.Summary) {
 	if ew.err == nil {
 		ew.err = Gates(ew.w, "  ", s.Gates)
 	}
 	ew.printf("        replicas %d..%d, p99 %s, availability %.3f%%\n", s.Replicas.Min, s.Replicas.Max,
-		report.FormatMs(s.LatencyMs.P99), report.Availability(s)*100)
+		result.FormatMs(s.LatencyMs.P99), result.Availability(s)*100)
 }
 
 // PlanTrial writes the progress line of one simulation of the capacity search.
-func PlanTrial(w io.Writer, replicas, ceiling, shards int, pass bool, s *report.Summary, elapsed time.Duration) error {
+func PlanTrial(w io.Writer, replicas, ceiling, shards int, pass bool, s *result.Summary, elapsed time.Duration) error {
 	verdict := Verdict(pass)
 	if !pass {
 		verdict += " " + strings.Join(FailedGates(s.Gates), ", ")
@@ -301,8 +301,8 @@ func StepLatency(w io.Writer, steps map[string][]StepWindow) error {
 		if n == 0 {
 			continue
 		}
-		ew.printf("  %-12s %12d answered  mean %s  worst window %s at %s\n", k, n, report.FormatMs(sum/float64(n)),
-			report.FormatMs(worst), time.Duration(at*float64(time.Second)))
+		ew.printf("  %-12s %12d answered  mean %s  worst window %s at %s\n", k, n, result.FormatMs(sum/float64(n)),
+			result.FormatMs(worst), time.Duration(at*float64(time.Second)))
 	}
 	return ew.err
 }

@@ -1,4 +1,4 @@
-// Package render turns a run (report.Run, report.Summary) into what people and CI read: an
+// Package render turns a run (result.Run, result.Summary) into what people and CI read: an
 // end-of-run text summary for the terminal, JSON, a Markdown pull-request comment, JUnit XML
 // (each gate a test case), a CSV timeline, and one self-contained HTML file with SVG charts
 // drawn by gonum/plot. Every renderer is a func(io.Writer, ...) error; WriteAll writes a run
@@ -17,14 +17,14 @@ import (
 	"strings"
 	"time"
 
-	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/result"
 )
 
 // Formats lists the names Format accepts.
 var Formats = []string{"text", "json", "markdown", "junit", "csv", "html"}
 
 // Format renders run in the named format. predicted may be nil.
-func Format(w io.Writer, format string, run *report.Run, predicted *report.Summary) error {
+func Format(w io.Writer, format string, run *result.Run, predicted *result.Summary) error {
 	s := run.Summary
 	switch format {
 	case "text", "":
@@ -44,13 +44,13 @@ func Format(w io.Writer, format string, run *report.Run, predicted *report.Summa
 }
 
 // Text writes the end-of-run summary people read in a terminal.
-func Text(w io.Writer, s *report.Summary, predicted *report.Summary) error {
+func Text(w io.Writer, s *result.Summary, predicted *result.Summary) error {
 	return TextFull(w, s, predicted, nil)
 }
 
 // TextFull is Text with the full-scale simulation of the same scenario (nil: none), whose
 // sell-out moments the sale table shows beside the run's.
-func TextFull(w io.Writer, s, predicted, full *report.Summary) error {
+func TextFull(w io.Writer, s, predicted, full *result.Summary) error {
 	ew := &errWriter{w: w}
 	head := []string{"flashload " + s.Name, s.Mode}
 	if s.Strategy != "" {
@@ -155,23 +155,23 @@ func TextFull(w io.Writer, s, predicted, full *report.Summary) error {
 }
 
 // sideBySide is the measured-vs-predicted table: metric, measured, predicted.
-func sideBySide(s, p *report.Summary) [][3]string {
-	share := func(s *report.Summary, n int64) string {
+func sideBySide(s, p *result.Summary) [][3]string {
+	share := func(s *result.Summary, n int64) string {
 		if s.Requests.Total == 0 {
 			return "-"
 		}
 		return pct(float64(n) / float64(s.Requests.Total))
 	}
-	reps := func(s *report.Summary) string {
+	reps := func(s *result.Summary) string {
 		if s.Replicas.Max == 0 {
 			return "-"
 		}
 		return fmt.Sprintf("%d..%d", s.Replicas.Min, s.Replicas.Max)
 	}
 	return [][3]string{
-		{"latency p50", report.FormatMs(s.LatencyMs.P50), report.FormatMs(p.LatencyMs.P50)},
-		{"latency p99", report.FormatMs(s.LatencyMs.P99), report.FormatMs(p.LatencyMs.P99)},
-		{"latency p99.9", report.FormatMs(s.LatencyMs.P999), report.FormatMs(p.LatencyMs.P999)},
+		{"latency p50", result.FormatMs(s.LatencyMs.P50), result.FormatMs(p.LatencyMs.P50)},
+		{"latency p99", result.FormatMs(s.LatencyMs.P99), result.FormatMs(p.LatencyMs.P99)},
+		{"latency p99.9", result.FormatMs(s.LatencyMs.P999), result.FormatMs(p.LatencyMs.P999)},
 		{"achieved rate", rps(s.Rate.AchievedAvg), rps(p.Rate.AchievedAvg)},
 		{"error rate", share(s, s.Requests.Errors), share(p, p.Requests.Errors)},
 		{"shed rate", share(s, s.Requests.Shed), share(p, p.Requests.Shed)},
@@ -179,9 +179,9 @@ func sideBySide(s, p *report.Summary) [][3]string {
 	}
 }
 
-func auditLine(a *report.Audit) string {
+func auditLine(a *result.Audit) string {
 	if !a.Checked {
-		return report.AuditNotChecked(a)
+		return result.AuditNotChecked(a)
 	}
 	verdict := "ok"
 	if len(a.Violations) > 0 || a.Oversold > 0 || a.Lost > 0 || a.Duplicates > 0 {
@@ -191,9 +191,9 @@ func auditLine(a *report.Audit) string {
 		a.Stock, a.Sold, a.Paid, a.Released, a.Oversold, a.Lost, a.Unknown, a.Duplicates, a.Unexpected, a.Undersold, verdict)
 }
 
-func pcts(p report.Percentiles) string {
-	return fmt.Sprintf("p50 %s  p90 %s  p99 %s  p99.9 %s  max %s  mean %s", report.FormatMs(p.P50), report.FormatMs(p.P90),
-		report.FormatMs(p.P99), report.FormatMs(p.P999), report.FormatMs(p.Max), report.FormatMs(p.Mean))
+func pcts(p result.Percentiles) string {
+	return fmt.Sprintf("p50 %s  p90 %s  p99 %s  p99.9 %s  max %s  mean %s", result.FormatMs(p.P50), result.FormatMs(p.P90),
+		result.FormatMs(p.P99), result.FormatMs(p.P999), result.FormatMs(p.Max), result.FormatMs(p.Mean))
 }
 
 // counts prints a counter map, largest first (ties by name).

@@ -9,15 +9,16 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/flashload/flashload/report"
+	"github.com/flashload/flashload/gate"
+	"github.com/flashload/flashload/result"
 )
 
 // WriteAll writes a finished run into dir: summary.json and histograms.hlog (run.Write), and
 // report.html. predicted, when not nil, is the simulator's run of the same scenario: it is stored
 // as predicted.json and drawn beside the measurement. Call it after the audit and the gates are
 // set on run.Summary.
-func WriteAll(dir string, run *report.Run, predicted *report.Run) error {
-	var pred *report.Summary
+func WriteAll(dir string, run *result.Run, predicted *result.Run) error {
+	var pred *result.Summary
 	if predicted != nil {
 		pred = predicted.Summary
 		run.Predicted = pred
@@ -45,7 +46,7 @@ func WriteAll(dir string, run *report.Run, predicted *report.Run) error {
 
 // CompareText writes a comparison as one table: a column per run, the change against the base
 // (the first run) with "~" when it is not significant, and a regression mark.
-func CompareText(w io.Writer, c *report.Comparison) error {
+func CompareText(w io.Writer, c *result.Comparison) error {
 	ew := &errWriter{w: w}
 	width := 14
 	for _, l := range c.Labels {
@@ -73,14 +74,14 @@ func CompareText(w io.Writer, c *report.Comparison) error {
 	}
 	ew.printf("\nchange: against the base; \"~\" = not significant (Mann-Whitney U over per-window samples, alpha %g)", c.Alpha)
 	if c.MaxRegression > 0 {
-		ew.printf("; ! = regression beyond %s", report.FormatChange(c.MaxRegression))
+		ew.printf("; ! = regression beyond %s", result.FormatChange(c.MaxRegression))
 	}
 	ew.printf("\n")
 	return ew.err
 }
 
 // CompareMarkdown writes the comparison as a Markdown table.
-func CompareMarkdown(w io.Writer, c *report.Comparison) error {
+func CompareMarkdown(w io.Writer, c *result.Comparison) error {
 	ew := &errWriter{w: w}
 	head := []string{"metric", c.Labels[0] + " (base)"}
 	for _, l := range c.Labels[1:] {
@@ -100,12 +101,12 @@ func CompareMarkdown(w io.Writer, c *report.Comparison) error {
 	return ew.err
 }
 
-func cellText(c report.CompareCell) string {
-	txt := report.FormatChange(c.Change)
+func cellText(c result.CompareCell) string {
+	txt := result.FormatChange(c.Change)
 	if !c.Significant {
 		txt = "~"
 		if c.Change != 0 && !math.IsNaN(c.P) {
-			txt = "~ " + report.FormatChange(c.Change)
+			txt = "~ " + result.FormatChange(c.Change)
 		}
 	}
 	if c.Regression {
@@ -114,16 +115,16 @@ func cellText(c report.CompareCell) string {
 	return txt
 }
 
-func formatValue(k report.Kind, v float64) string {
+func formatValue(k gate.Kind, v float64) string {
 	if math.IsNaN(v) {
 		return "-"
 	}
 	switch k {
-	case report.KindLatency:
-		return report.FormatMs(v)
-	case report.KindRatio:
+	case gate.KindLatency:
+		return result.FormatMs(v)
+	case gate.KindRatio:
 		return pct(v)
-	case report.KindRate:
+	case gate.KindRate:
 		return rps(v)
 	}
 	return fmt.Sprintf("%.0f", v)

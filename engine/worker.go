@@ -1,0 +1,530 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/flashload/flashload/internal/codes"
+	"github.com/flashload/flashload/outcome"
+	"github.com/flashload/flashload/result"
+	"github.com/flashload/flashload/scenario"
+	"github.com/valyala/fasthttp"
+)
+
+// worker plays sessions one at a time. Everything it touches on the hot path is its own:
+// request and response objects, buffers, the random source (reseeded per arrival, so a
+// session's choices depend on the seed and the arrival only, not on which worker ran it).
+type worker struct {
+	r     *run
+	id    int
+	sh    *result.Shard
+	pcg   *rand.PCG
+	rng   *rand.Rand
+	timer *time.Timer
+	req   fasthttp.Request
+	resp  fasthttp.Response
+	raw   *rawConn // the worker's own connection to the target (the rawConns transport), else nil
+	tgt   int      // the replica (index in run.targets) of the worker's request: transport.next
+	gen   uint64   // the Options.Active generation w.tgt was chosen in
+	// rendered: sendRaw put the request in out (head: it is a HEAD); do sends it as is.
+	rendered, head bool
+	out            []byte // a rendered request; swapped with the connection's buffer when sent
+	answer         []byte // a pooled connection's answer body, copied before the connection goes back
+	buf            []byte
+	body           []byte // the request body: SetBodyRaw keeps it until the next request
+	key            []byte
+	order          []byte
+	group          []byte
+	vars           scenario.Vars
+	log            attemptLog
+	first          bool          // the next request is the session's first: it stands for the arrival (Result.First)
+	last           time.Duration // when the worker's last answer came (its Done): the clock read once per request, reused
+}
+
+func (r *run) newWorker(i int) *worker {
+	w := &worker{r: r, id: i, sh: r.rec.Shard(i % r.shards), pcg: rand.NewPCG(uint64(r.seed), uint64(i)), tgt: i % len(r.targets)}
+	w.rng = rand.New(w.pcg)
+	w.log.spill = r.spill
+	w.timer = time.NewTimer(time.Hour)
+	w.timer.Stop()
+	r.workersMu.Lock()
+	r.workers[w] = struct{}{}
+	r.workersMu.Unlock()
+	return w
+}
+
+// retire hands a finished worker's attempts to the run (to the spill file, or clipped to their
+// length when there is none) and drops the worker, so the pool's churn over a long run
+// accumulates neither worker structs nor partly filled chunks.
+func (w *worker) retire() {
+	w.timer.Stop()
+	w.raw.close()
+	w.log.mu.Lock()
+	chunks := w.log.chunks
+	w.log.chunks = nil
+	w.log.mu.Unlock()
+	r := w.r
+	kept := chunks[:0]
+	for _, c := range chunks {
+		switch {
+		case len(c) == 0:
+		case r.spill != nil && r.spill.write(c):
+		case len(c) < cap(c)/2:
+			kept = append(kept, append([]Attempt(nil), c...))
+		default:
+			kept = append(kept, c)
+		}
+	}
+	r.workersMu.Lock()
+	r.retired = append(r.retired, kept...)
+	delete(r.workers, w)
+	r.workersMu.Unlock()
+}
+
+// sleep waits d or until ctx is done; it reports whether the full wait happened.
+func (w *worker) sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	w.timer.Reset(d)
+	select {
+	case <-w.timer.C:
+		return true
+	case <-ctx.Done():
+		w.timer.Stop()
+		return false
+	}
+}
+
+// session plays one arrival's journey. intended is when its first request should go out.
+func (w *worker) session(ctx context.Context, a scenario.Arrival, intended time.Duration) {
+	r := w.r
+	w.pcg.Seed(uint64(r.seed), uint64(a.Seq)^0x5851f42d4c957f2d)
+	ji := r.picker.PickSeq(r.seed, a.Seq)
+	journey := r.s.Journeys[ji].Name
+	steps := r.steps[ji]
+	user := r.userIDs.User(a.Seq)
+	w.order = w.order[:0]
+	w.group = w.group[:0]
+	w.first = true
+	next := intended
+	for i := range steps {
+		st := &steps[i]
+		if ctx.Err() != nil {
+			return
+		}
+		u := user
+		if st.sameUser {
+			// A bot: every arrival of this journey is one user, outside the population.
+			u = r.users + 1 + int64(ji)
+		}
+		switch st.kind {
+		case kThink:
+			d := scenario.WallThink(st.sampler.At(scenario.Unit(scenario.Mix(r.seed, a.Seq, scenario.StreamStep+uint64(st.idx)))), r.compressNow())
+			if !w.sleep(ctx, d) {
+				return
+			}
+			next = r.now()
+			w.last = next
+			continue
+		case kPay, kCancel:
+			if len(w.order) == 0 {
+				continue // nothing to pay or cancel: the purchase did not reserve
+			}
+			if w.rng.Float64() >= st.prob {
+				continue
+			}
+			if st.delay > 0 {
+				if !w.sleep(ctx, time.Duration(float64(st.delay)/r.compressNow())) {
+					return
+				}
+				next = r.now()
+				w.last = next
+			}
+		}
+		cont := w.step(ctx, st, journey, a.Seq, u, next)
+		// The next step is due when this one ended: its last answer's time, read by do (no
+		// second clock read per request).
+		next = max(w.last, next)
+		if !cont {
+			return
+		}
+	}
+}
+
+func (r *run) compressNow() float64 {
+	c := r.play.CompressAt(r.now())
+	if c <= 0 {
+		return 1
+	}
+	return c
+}
+
+// answer is what one request got.
+type answer struct {
+	status int
+	code   string
+	errc   outcome.ErrorClass
+	after  float64 // Retry-After seconds, 0 when absent
+	hasRA  bool
+}
+
+// step plays one request step (with its retries). It returns false when the journey ends here.
+func (w *worker) step(ctx context.Context, st *compiledStep, journey string, seq, user int64, intended time.Duration) bool {
+	r := w.r
+	switch st.kind {
+	case kWaitOpen:
+		return w.waitOpen(ctx, st, journey, seq, user, intended)
+	case kJoinGroup:
+		return w.joinGroup(ctx, st, journey, seq, user, intended)
+	}
+	w.vars = scenario.Vars{User: user, SKU: st.sku, Seq: seq, Rand: w.rng.Uint64()}
+	if st.audit || st.kind == kRequest {
+		w.key = appendKey(w.key[:0], r.runID, seq, st.idx)
+		w.vars.Key = w.key
+	}
+	if st.kind == kRequest {
+		w.vars.Row = r.s.UserRow(user)
+	}
+	var an answer
+	var oc outcome.Outcome
+	for n := 0; ; n++ {
+		if n > 0 {
+			u := 0.0
+			if st.rules.Retry.Jitter > 0 {
+				u = w.rng.Float64()
+			}
+			ra := time.Duration(an.after * float64(time.Second))
+			if !w.sleep(ctx, st.rules.Retry.Delay(n, u, ra)) {
+				break
+			}
+			intended = r.now()
+		}
+		an = w.send(st, journey, intended, n > 0)
+		oc = st.rules.Outcome(an.status, an.code, an.errc, w.resp.Body())
+		if oc == outcome.Acknowledged {
+			w.keepOrder(st, w.resp.Body())
+		}
+		if !st.rules.Again(n, an.status, an.code, an.errc, oc) {
+			break
+		}
+	}
+	switch st.kind {
+	case kPay:
+		w.sh.Ratio("pay_success", oc == outcome.Acknowledged)
+	case kCancel:
+		w.sh.Ratio("cancel_success", oc == outcome.Acknowledged)
+		if oc == outcome.Acknowledged {
+			w.order = w.order[:0]
+		}
+	}
+	if st.audit {
+		w.sh.Ratio("purchase_success", oc == outcome.Acknowledged)
+		if st.coupon != "" {
+			w.sh.Ratio("coupon_redemption", oc == outcome.Acknowledged)
+		}
+		w.log.add(Attempt{Seq: seq, Step: st.idx, SKU: st.skuIdx, Qty: uint16(min(st.qty, math.MaxUint16)),
+			Outcome: oc, SoldOut: an.code == codes.SoldOut})
+		if an.code == codes.SoldOut {
+			w.r.noteSoldOut(st.skuIdx, intended)
+		}
+		if st.rules.EndsJourney(oc) {
+			return false // no order: the rest of the journey (pay, cancel) has nothing to act on
+		}
+	}
+	return true
+}
+
+func (w *worker) keepOrder(st *compiledStep, body []byte) {
+	if st.kind != kPurchase {
+		return
+	}
+	if v, ok := scenario.JSONField(body, quotedOrderID); ok {
+		w.order = append(w.order[:0], v...)
+	}
+}
+
+// send builds and sends one request of a step and records its Result.
+func (w *worker) send(st *compiledStep, journey string, intended time.Duration, retry bool) answer {
+	r := w.r
+	req := &w.req
+	req.Reset()
+	w.vars.Order = bytesToString(w.order)
+	w.vars.Group = bytesToString(w.group)
+	w.buf = w.buf[:0]
+	t := &r.targets[w.tgt]
+	if !st.ep.full {
+		t = w.next()
+		w.buf = append(w.buf, t.Prefix...)
+	}
+	w.buf = st.ep.url.Append(w.buf, &w.vars)
+	if st.kind != kRequest && !st.ep.full && r.tr.renders() && plainPath(w.buf) {
+		return w.sendRaw(st, journey, intended, retry)
+	}
+	setURI(req, w.buf, !st.ep.full, t.Host)
+	req.Header.SetMethod(st.ep.method)
+	switch st.kind {
+	case kRequest:
+		for i := range st.headers {
+			h := &st.headers[i]
+			w.buf = h.val.Append(w.buf[:0], &w.vars)
+			req.Header.SetBytesV(h.name, w.buf)
+		}
+		if st.body != nil {
+			w.buf = st.body.Append(w.buf[:0], &w.vars)
+			w.body = append(w.body[:0], w.buf...)
+			req.SetBodyRaw(w.body)
+		}
+	default:
+		w.buf = appendUser(w.buf[:0], w.vars.User)
+		req.Header.SetBytesV("X-User-Id", w.buf)
+		if st.kind == kPurchase {
+			req.Header.SetBytesV("Idempotency-Key", w.key)
+			req.Header.SetContentType("application/json")
+			b := w.purchaseBody(st)
+			req.SetBodyRaw(b)
+		}
+	}
+	return w.do(journey, st.name, intended, retry, st.ep.full)
+}
+
+// purchaseBody renders a purchase's JSON body ({"qty", and group_id and coupon when the step
+// has them}) into w.body, for both transports.
+func (w *worker) purchaseBody(st *compiledStep) []byte {
+	b := append(w.body[:0], `{"qty":`...)
+	b = appendInt(b, int64(st.qty))
+	if st.group && len(w.group) > 0 {
+		b = append(b, `,"group_id":"`...)
+		b = append(b, w.group...)
+		b = append(b, '"')
+	}
+	if st.coupon != "" {
+		b = append(b, `,"coupon":"`...)
+		b = append(b, st.coupon...)
+		b = append(b, '"')
+	}
+	b = append(b, '}')
+	w.body = b
+	return b
+}
+
+// sendRaw renders a preset step's request straight into the raw transport's format (the same
+// bytes fasthttp would write: request line, Host, User-Agent, X-User-Id, and for a purchase
+// Idempotency-Key, Content-Type, Content-Length and the JSON body), skipping the
+// fasthttp.Request. w.buf holds the path.
+func (w *worker) sendRaw(st *compiledStep, journey string, intended time.Duration, retry bool) answer {
+	r := w.r
+	o := append(w.out[:0], st.ep.method...)
+	o = append(o, ' ')
+	o = append(o, w.buf...)
+	o = append(o, " HTTP/1.1\r\nHost: "...)
+	o = append(o, r.targets[w.tgt].Host...)
+	o = append(o, "\r\nUser-Agent: flashload\r\nX-User-Id: "...)
+	o = appendUser(o, w.vars.User)
+	if st.kind == kPurchase {
+		o = append(o, "\r\nIdempotency-Key: "...)
+		o = append(o, w.key...)
+		b := w.purchaseBody(st)
+		o = append(o, "\r\nContent-Type: application/json\r\nContent-Length: "...)
+		o = appendInt(o, int64(len(b)))
+		o = append(o, "\r\n\r\n"...)
+		o = append(o, b...)
+	} else {
+		o = append(o, "\r\n\r\n"...)
+	}
+	w.out = o
+	w.rendered, w.head = true, st.ep.method == "HEAD"
+	return w.do(journey, st.name, intended, retry, false)
+}
+
+// plainPath: a path the raw renderer may write as is (what fasthttp would write unchanged:
+// no query, no bytes it would escape).
+func plainPath(p []byte) bool {
+	if len(p) == 0 || p[0] != '/' {
+		return false
+	}
+	for _, c := range p {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case c == '/' || c == '-' || c == '_' || c == '.' || c == '~':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// setURI sets the request's URI. A path on the target without a query is set in place (no
+// parse of a request URI on every request, which is a tenth of the engine's own CPU); a full URL
+// or a query takes the general route.
+func setURI(req *fasthttp.Request, uri []byte, onTarget bool, host string) {
+	if !onTarget || bytes.IndexByte(uri, '?') >= 0 {
+		req.SetRequestURIBytes(uri)
+		if onTarget {
+			req.Header.SetHost(host)
+		}
+		return
+	}
+	u := req.URI()
+	u.DisablePathNormalizing = true
+	u.SetPathBytes(uri)
+	u.SetHost(host)
+}
+
+// do sends w.req (or, when rendered, w.out) and records the Result. The transport waits for a
+// connection first: service time runs from when the request got one, latency from intended.
+func (w *worker) do(journey, step string, intended time.Duration, retry, full bool) answer {
+	r := w.r
+	resp := &w.resp
+	resp.Reset()
+	res := result.Result{Intended: intended, Journey: journey, Step: step, Retry: retry, First: w.first}
+	w.first = false
+	rendered := w.rendered
+	w.rendered = false
+	res.InFlight = int32(r.inflight.Load() + 1)
+	var err error
+	if full {
+		res.Sent = r.now()
+		r.inflight.Add(1)
+		err = r.other.DoTimeout(&w.req, resp, r.timeout)
+		r.inflight.Add(-1)
+	} else {
+		res.Sent, err = r.tr.do(w, rendered)
+	}
+	res.Done = r.now()
+	w.last = res.Done
+	var an answer
+	if err != nil {
+		an.errc = classifyErr(err)
+		res.Err = an.errc
+	} else {
+		an.status = resp.StatusCode()
+		body := resp.Body()
+		an.code = answerCode(body)
+		res.Status, res.Code, res.Bytes = an.status, an.code, len(body)
+		if d, ok := scenario.ParseServerTiming(serverTiming(&resp.Header)); ok {
+			res.Server = d
+		}
+		if an.status == 429 || an.status == 503 {
+			if d, ok := scenario.ParseRetryAfter(answerHeader(&resp.Header, "Retry-After", hdrRetryAfter), time.Now()); ok {
+				an.after, an.hasRA = d.Seconds(), true
+			}
+		}
+	}
+	w.sh.Record(&res)
+	return an
+}
+
+// answerHeader is the answer's value of the header named (lowercase) name, nil without one. The
+// fasthttp clients keep header names as sent (DisableHeaderNamesNormalizing), and proxies such
+// as Envoy lowercase them, so a name that Peek does not find is looked for again ignoring case.
+func answerHeader(h *fasthttp.ResponseHeader, canonical string, name []byte) []byte {
+	if v := h.Peek(canonical); v != nil {
+		return v
+	}
+	for k, v := range h.All() {
+		if bytes.EqualFold(k, name) {
+			return v
+		}
+	}
+	return nil
+}
+
+// serverTiming is the answer's Server-Timing value, nil without one.
+func serverTiming(h *fasthttp.ResponseHeader) []byte {
+	return answerHeader(h, "Server-Timing", hdrServerTiming)
+}
+
+// waitOpen polls the SKU until the target says it is on sale (or the session is stopped).
+func (w *worker) waitOpen(ctx context.Context, st *compiledStep, journey string, seq, user int64, intended time.Duration) bool {
+	w.vars = scenario.Vars{User: user, SKU: st.sku, Seq: seq}
+	for {
+		an := w.send(st, journey, intended, false)
+		if an.errc == outcome.ErrNone && an.status < 300 {
+			status, _ := scenario.JSONField(w.resp.Body(), quotedStatus)
+			if !notOpen(status) {
+				return true
+			}
+		} else if an.errc == outcome.ErrRefused {
+			return false
+		}
+		if !w.sleep(ctx, 100*time.Millisecond) {
+			return false
+		}
+		intended = w.r.now()
+	}
+}
+
+func notOpen(status []byte) bool {
+	for _, s := range [...]string{"scheduled", "not_started", "upcoming", "pending", "closed_until_start"} {
+		if bytes.EqualFold(status, []byte(s)) {
+			return true
+		}
+	}
+	return false
+}
+
+// joinGroup joins the SKU's open group, or opens one when there is none or it is full.
+func (w *worker) joinGroup(ctx context.Context, st *compiledStep, journey string, seq, user int64, intended time.Duration) bool {
+	r := w.r
+	r.groupsMu.Lock()
+	cur := append(w.group[:0], r.groups[st.sku]...)
+	r.groupsMu.Unlock()
+	w.group = cur
+	w.vars = scenario.Vars{User: user, SKU: st.sku, Seq: seq}
+	if len(cur) > 0 {
+		an := w.send(st, journey, intended, false)
+		if an.errc == outcome.ErrNone && an.status >= 200 && an.status < 300 {
+			return true
+		}
+		intended = r.now()
+	}
+	// Open a group: POST /v1/groups {"sku","size"}; the creator is its first member.
+	req := &w.req
+	req.Reset()
+	t := w.next()
+	w.buf = append(w.buf[:0], t.Prefix...)
+	w.buf = st.create.url.Append(w.buf, &w.vars)
+	setURI(req, w.buf, true, t.Host)
+	req.Header.SetMethod(st.create.method)
+	w.buf = appendUser(w.buf[:0], user)
+	req.Header.SetBytesV("X-User-Id", w.buf)
+	req.Header.SetContentType("application/json")
+	b := append(w.body[:0], `{"sku":"`...)
+	b = append(b, st.sku...)
+	b = append(b, '"')
+	if st.size > 0 {
+		b = append(b, `,"size":`...)
+		b = appendInt(b, int64(st.size))
+	}
+	b = append(b, '}')
+	w.body = b
+	req.SetBodyRaw(b)
+	an := w.do(journey, "create_group", intended, false, false)
+	if an.errc != outcome.ErrNone || an.status >= 300 {
+		w.group = w.group[:0]
+		return an.errc != outcome.ErrRefused
+	}
+	body := w.resp.Body()
+	id, ok := scenario.JSONField(body, quotedGroupID)
+	if !ok {
+		id, ok = scenario.JSONField(body, quotedID)
+	}
+	if !ok {
+		w.group = w.group[:0]
+		return true
+	}
+	w.group = append(w.group[:0], id...)
+	r.groupsMu.Lock()
+	r.groups[st.sku] = append([]byte(nil), id...)
+	r.groupsMu.Unlock()
+	// The creator joins its own group like everyone else.
+	an = w.send(st, journey, r.now(), false)
+	if an.errc != outcome.ErrNone || an.status >= 300 {
+		w.group = w.group[:0]
+	}
+	return an.errc != outcome.ErrRefused
+}
