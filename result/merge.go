@@ -133,9 +133,15 @@ func Merge(runs ...*Run) (*Run, error) {
 	if !exactSteps || !exactJourneys {
 		s.Warnings = append(s.Warnings, "merge: some runs carry no per-step histograms; their steps' percentiles are the largest of the runs', not exact")
 	}
+	var exactReplicas bool
+	s.Requests.ByReplica, out.ByReplica, exactReplicas = mergeReplicaRuns(runs)
+	if !exactReplicas {
+		s.Warnings = append(s.Warnings, "merge: some runs carry no per-replica histograms; those replicas' percentiles are the largest of the runs', not exact")
+	}
 	s.SKUs = mergeSKUs(runs)
 	MarkFaults(s)
 	finishRates(s, targetSum)
+	FillReplicaShares(s)
 	_, _ = EvaluateGates(s, gates) // the expressions parsed when the runs were gated; failures are in s.Gates
 	return out, nil
 }
@@ -251,6 +257,12 @@ func mergeTimelines(runs []*Run, wins map[int64]*WindowHist, s *Summary) []Timel
 			m.Shed += p.Shed
 			m.Dropped += p.Dropped
 			m.Replicas = max(m.Replicas, p.Replicas)
+			for k, v := range p.ByReplica {
+				if m.ByReplica == nil {
+					m.ByReplica = map[string]int64{}
+				}
+				m.ByReplica[k] += v
+			}
 			if seen[idx] {
 				m.StockLeft = min(m.StockLeft, p.StockLeft)
 			}

@@ -16,6 +16,7 @@ type window struct {
 	idx                            int64
 	lat, svc, srv                  *hdr.PackedHistogram // nil while sealed
 	n, arrivals, errs, shed, drops int64
+	reps                           counterSet // answers per replica (Result.Replica)
 
 	sealed                 bool
 	latEnc, svcEnc, srvEnc []byte // the encoded histograms of a sealed window
@@ -101,4 +102,5 @@ func (w *window) merge(o *window) {
 	w.errs += o.errs
 	w.shed += o.shed
 	w.drops += o.drops
+	o.reps.mergeInto(&w.reps)
 }
