@@ -38,7 +38,7 @@ func FuzzHandler(f *testing.F) {
 	for _, s := range seeds {
 		f.Add([]byte(s))
 	}
-	srv, err := New(context.Background(), Options{Strategy: "memory", AdminToken: "fuzz"})
+	srv, err := New(context.Background(), Options{Strategy: "memory", AdminToken: "fuzz", ReplicaID: "fuzz-1"})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -62,6 +62,9 @@ func FuzzHandler(f *testing.F) {
 		status := ctx.Response.StatusCode()
 		if status < 200 || status >= 600 {
 			t.Fatalf("status %d", status)
+		}
+		if id := ctx.Response.Header.Peek(ReplicaHeader); string(id) != "fuzz-1" {
+			t.Fatalf("answer %d names replica %q, want fuzz-1", status, id)
 		}
 		if status >= 400 {
 			var v struct {

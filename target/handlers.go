@@ -20,6 +20,7 @@ import (
 // dispatch, metrics.
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	start := time.Now()
+	ctx.Response.Header.SetBytesV(ReplicaHeader, s.replicaID)
 	r, a := parseRoute(ctx.Path())
 	if c := r.class(); c != classExempt {
 		n := s.inflight.Add(1)
@@ -196,6 +197,7 @@ func (s *Server) injectFaults(ctx *fasthttp.RequestCtx, now time.Time) bool {
 }
 
 func (s *Server) errorHandler(ctx *fasthttp.RequestCtx, err error) {
+	ctx.Response.Header.SetBytesV(ReplicaHeader, s.replicaID)
 	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
 		writeErr(ctx, fasthttp.StatusRequestEntityTooLarge, codes.BodyTooLarge, "request body over 64 KiB")
 		return

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -73,6 +74,23 @@ type Options struct {
 	// RedisWait: redis-decr, redis-lua and redis-sharded WAIT for this many replicas after each
 	// purchase's writes (inventory.Config.RedisWait); 0: no WAIT.
 	RedisWait int
+	// ReplicaID names this replica on every answer (ReplicaHeader), so a client can count the
+	// load each replica of a service took; "": DefaultReplicaID (the host name, which is the
+	// pod's name on Kubernetes).
+	ReplicaID string
+}
+
+// ReplicaHeader is the header in which every answer names the replica that gave it.
+const ReplicaHeader = "X-Flashload-Replica"
+
+// DefaultReplicaID is the replica's name when Options.ReplicaID is empty: the host name (a
+// pod's name on Kubernetes), or "flashload" when the system has none. Processes that share a
+// host (a local fleet) are told apart with --replica-id.
+func DefaultReplicaID() string {
+	if h, err := os.Hostname(); err == nil && h != "" {
+		return h
+	}
+	return "flashload"
 }
 
 func (o *Options) defaults() {
@@ -93,6 +111,9 @@ func (o *Options) defaults() {
 	}
 	if o.EventInterval <= 0 {
 		o.EventInterval = DefaultEventInterval
+	}
+	if o.ReplicaID == "" {
+		o.ReplicaID = DefaultReplicaID()
 	}
 }
 
@@ -115,6 +136,7 @@ type Server struct {
 	catVer atomic.Int64                    // catalog version skus was loaded at
 
 	inflight   atomic.Int64
+	replicaID  []byte     // Options.ReplicaID, as every answer's ReplicaHeader carries it
 	work       *workSlots // nil without Options.Workers
 	cacheViews bool
 	ctx        context.Context // strategy calls and the reaper; cancelled by Close
@@ -146,7 +168,12 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		}
 		opts.AdminToken = hex.EncodeToString(b[:])
 	}
+	if err := CheckReplicaID(opts.ReplicaID); err != nil {
+		inv.Close()
+		return nil, err
+	}
 	s.opts, s.inv, s.token = opts, inv, []byte("Bearer "+opts.AdminToken)
+	s.replicaID = []byte(opts.ReplicaID)
 	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	s.cacheViews = inventory.Shared(opts.Strategy) // a store round trip per count: cache the views
 	s.catVer.Store(-1)
@@ -176,6 +203,23 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	go s.pollCatalog()
 	return s, nil
 }
+
+// CheckReplicaID refuses a replica ID that cannot be a header value or a histogram tag: at
+// most MaxIDBytes of printable ASCII without spaces, commas or '='.
+func CheckReplicaID(id string) error {
+	if len(id) > MaxIDBytes {
+		return fmt.Errorf("replica id %q: at most %d bytes", id, MaxIDBytes)
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; c <= ' ' || c >= 0x7f || c == ',' || c == '=' {
+			return fmt.Errorf("replica id %q: printable ASCII without spaces, commas or '='", id)
+		}
+	}
+	return nil
+}
+
+// ReplicaID is the name every answer gives in ReplicaHeader.
+func (s *Server) ReplicaID() string { return s.opts.ReplicaID }
 
 // Serve answers requests on ln until Shutdown or Close.
 func (s *Server) Serve(ln net.Listener) error { return s.hs.Serve(ln) }

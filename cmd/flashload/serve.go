@@ -78,6 +78,9 @@ free slot: an M/G/N queue whatever the machine's cores, which a scenario's model
 exactly (utilisation = flashload_target_work_busy / flashload_target_work_slots in /metrics).
 DIST: exp:5ms (exponential, mean), const:5ms, lognormal:p50=4ms,p99=30ms.
 
+Every answer names its replica in the `+target.ReplicaHeader+` header (--replica-id, default the
+host name): run and rehearse count each replica's answers from it (summary requests.by_replica).
+
 SIGTERM or Ctrl-C stops accepting, drains in-flight requests and prints the audit.`,
 		Example: `  flashload serve --strategy memory --sku phone-x:1000:3999:1
   curl -s -XPOST -H 'X-User-Id: u1' localhost:8080/v1/skus/phone-x/purchase`,
@@ -109,6 +112,7 @@ SIGTERM or Ctrl-C stops accepting, drains in-flight requests and prints the audi
 	f.DurationVar(&opts.DrainTimeout, "drain-timeout", DefaultDrainTimeout, "how long SIGTERM waits for in-flight requests")
 	f.IntVar(&opts.Workers, "workers", 0, "work slots: each business request holds one for a --work time, waiting FIFO (0: no slots)")
 	f.StringVar(&opts.WorkDist, "work", "", "time a request holds its slot: exp:5ms, const:5ms or lognormal:p50=4ms,p99=30ms (with --workers)")
+	f.StringVar(&opts.ReplicaID, "replica-id", "", "the name every answer gives in "+target.ReplicaHeader+", so clients count each replica's load (default: the host name, a pod's name on Kubernetes)")
 	return cmd
 }
 
@@ -149,6 +153,9 @@ func serveRun(ctx context.Context, opts *serveOptions) error {
 	}
 	if opts.Workers < 0 || (opts.Workers > 0) != !opts.Work.IsZero() {
 		return usageErr(errors.New("--workers N and --work DIST go together (N ≥ 1)"))
+	}
+	if err := target.CheckReplicaID(opts.ReplicaID); err != nil {
+		return usageErr(fmt.Errorf("--replica-id: %w", err))
 	}
 	var skus []target.SKUConfig
 	for _, v := range opts.SKUs {
