@@ -78,7 +78,7 @@ free slot: an M/G/N queue whatever the machine's cores, which a scenario's model
 exactly (utilisation = flashload_target_work_busy / flashload_target_work_slots in /metrics).
 DIST: exp:5ms (exponential, mean), const:5ms, lognormal:p50=4ms,p99=30ms.
 
-Every answer names its replica in the `+target.ReplicaHeader+` header (--replica-id, default the
+Every answer names its replica in the ` + target.ReplicaHeader + ` header (--replica-id, default the
 host name): run and rehearse count each replica's answers from it (summary requests.by_replica).
 
 SIGTERM or Ctrl-C stops accepting, drains in-flight requests and prints the audit.`,
