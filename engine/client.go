@@ -153,6 +153,7 @@ type clientSizing struct {
 	MaxConns        int
 	Timeout         time.Duration
 	ConnWaitTimeout time.Duration
+	Recycle         recycle // MaxConnDuration from its age; its count is marked per request (closeEvery)
 }
 
 // newHostClient builds the client for the target: one HostClient, sized to the number of
@@ -170,7 +171,8 @@ func newHostClient(t targetURL, sz clientSizing) *fasthttp.HostClient {
 		ReadTimeout:                   sz.Timeout,
 		WriteTimeout:                  sz.Timeout,
 		MaxIdleConnDuration:           30 * time.Second,
-		MaxIdemponentCallAttempts:     1, // the engine retries itself, by the scenario's rules
+		MaxConnDuration:               sz.Recycle.maxAge, // 0: never
+		MaxIdemponentCallAttempts:     1,                 // the engine retries itself, by the scenario's rules
 		NoDefaultUserAgentHeader:      true,
 		DisableHeaderNamesNormalizing: true,
 		DisablePathNormalizing:        true,
@@ -189,6 +191,7 @@ func newOtherClient(sz clientSizing) *fasthttp.Client {
 		MaxConnWaitTimeout:            sz.ConnWaitTimeout,
 		ReadTimeout:                   sz.Timeout,
 		WriteTimeout:                  sz.Timeout,
+		MaxConnDuration:               sz.Recycle.maxAge,
 		MaxIdemponentCallAttempts:     1,
 		NoDefaultUserAgentHeader:      true,
 		DisableHeaderNamesNormalizing: true,

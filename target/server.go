@@ -14,6 +14,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/flashload/flashload/internal/codes"
 	"net"
 	"os"
 	"sync"
@@ -81,7 +82,7 @@ type Options struct {
 }
 
 // ReplicaHeader is the header in which every answer names the replica that gave it.
-const ReplicaHeader = "X-Flashload-Replica"
+const ReplicaHeader = codes.ReplicaHeader
 
 // DefaultReplicaID is the replica's name when Options.ReplicaID is empty: the host name (a
 // pod's name on Kubernetes), or "flashload" when the system has none. Processes that share a

@@ -86,3 +86,7 @@ func Status(code string) int {
 // RetryAfter is the Retry-After (seconds) the target sends with SHED, RATE_LIMITED and
 // STORE_UNAVAILABLE.
 const RetryAfter = "1"
+
+// ReplicaHeader is the header in which every answer of the target names the replica that gave
+// it (serve --replica-id); the live engine counts each replica's answers from it.
+const ReplicaHeader = "X-Flashload-Replica"
