@@ -13,15 +13,16 @@ import (
 	"time"
 
 	"github.com/flashload/flashload/outcome"
+	"github.com/flashload/flashload/scenario"
 	"github.com/valyala/fasthttp"
 )
 
 // Client defaults; zero Options fields take these.
 const (
-	DefaultTimeout         = 10 * time.Second // read and write timeout of one request
-	DefaultConnWaitTimeout = 2 * time.Second  // how long a request may wait for a free connection
-	DefaultDrain           = 5 * time.Second  // how long in-flight sessions may finish after a stop
-	DefaultMaxConns        = 4096
+	DefaultTimeout         = 10 * time.Second         // read and write timeout of one request
+	DefaultConnWaitTimeout = scenario.DefaultConnWait // how long a request may wait for a free connection
+	DefaultDrain           = 5 * time.Second          // how long in-flight sessions may finish after a stop
+	DefaultMaxConns        = scenario.MaxDefaultConns
 )
 
 // classifyErr turns a transport error into the class the summary counts. A nil error is ErrNone.

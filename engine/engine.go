@@ -23,7 +23,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -366,11 +365,7 @@ func prepare(s *scenario.Scenario, opts Options) (*run, error) {
 		if closed {
 			opts.MaxConns = opts.Workers
 		} else {
-			// Little's law with room: a loopback service answers in about a millisecond; 10 ms
-			// of arrivals in flight leaves headroom before requests wait for a connection (the
-			// wait counts in latency, not in service time). More connections than that cost the
-			// target and the generator CPU for nothing (measured with scripts/bench-engine).
-			opts.MaxConns = int(min(max(math.Ceil(peak*0.01), 16), DefaultMaxConns))
+			opts.MaxConns = scenario.DefaultConns(peak)
 		}
 	}
 	if opts.Timeout <= 0 {

@@ -50,6 +50,12 @@ type Options struct {
 	// scenario's model.autoscaler (--replicas MIN..MAX): see autoscaler.
 	MaxReplicas int
 	Binary      string // the flashload executable of the replicas ("": this process's own)
+	// Front is how the engine reaches a fleet: FrontNone ("", the engine spreads requests over
+	// the replicas) or FrontL4 (a layer-4 front pins each connection to a replica: front.go).
+	Front string
+	// ConnMaxAge and ConnMaxRequests recycle the engine's connections (engine.Options).
+	ConnMaxAge      time.Duration
+	ConnMaxRequests int
 	// Work gives every replica a known capacity: Target.Workers slots, each request holding
 	// one for a time drawn from Work (a DIST, see internal/dist), or WorkModel for the
 	// scenario's model (workers_per_replica and service_time; Target.Workers overrides the
@@ -144,6 +150,9 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		if _, err := sim.NewAutoscaling(s.Model, o.Replicas, o.MaxReplicas); err != nil {
 			return Result{}, inputErr("--replicas %d..%d: %v", o.Replicas, o.MaxReplicas, err)
 		}
+	}
+	if err := o.checkFront(); err != nil {
+		return Result{}, &InputError{Err: err}
 	}
 	strategies, err := o.strategies()
 	if err != nil {
@@ -388,14 +397,22 @@ func rehearseOne(ctx context.Context, o Options, stores *Stores, proxies *Proxie
 		inject = faults.Run(s.Faults, in, faultLog)
 	}
 	urls := tgt.URLs()
+	engineTarget := strings.Join(urls, ",")
+	conns := 0
+	if o.Front == FrontL4 {
+		if conns, err = frontConns(o, replicas, len(urls)); err != nil {
+			return Rehearsal{}, errors.Join(err, tgt.Stop(context.Background()))
+		}
+		what += frontNote(o, conns)
+	}
 	fmt.Fprintf(o.Stderr, "rehearse: %s on the %s at %s\n", s.Name, what, strings.Join(urls, ", "))
 
-	observe := o.Observe
+	observe := fixedReady(replicas, o.Observe)
 	var active *engine.Active
 	var scaler *autoscaler
 	var predicted []result.ScalePoint
 	if scaled {
-		predicted = predictScale(ctx, o)
+		predicted = predictScale(ctx, o, conns)
 		if scaler, active, err = newAutoscaler(o, fleet); err != nil {
 			return Rehearsal{}, errors.Join(err, tgt.Stop(context.Background()))
 		}
@@ -410,15 +427,24 @@ func rehearseOne(ctx context.Context, o Options, stores *Stores, proxies *Proxie
 			wg.Wait()
 		}
 	}
+	if o.Front == FrontL4 {
+		front, err := startFront(fleet, replicas, scaler)
+		if err != nil {
+			return Rehearsal{}, errors.Join(err, tgt.Stop(context.Background()))
+		}
+		defer front.Close()
+		engineTarget, active = "http://"+front.Addr(), nil
+	}
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	live, err := engine.Run(runCtx, s, engine.Options{
-		Target: strings.Join(urls, ","), AdminURL: urls[0], AdminToken: tgt.AdminToken(), Setup: true,
-		Play:    scenario.PlayOptions{Wall: o.Wall, RateScale: o.RateScale},
-		Seed:    o.Seed,
-		Observe: observe,
-		Active:  active,
-		Faults:  inject,
+		Target: engineTarget, AdminURL: urls[0], AdminToken: tgt.AdminToken(), Setup: true,
+		Play:     scenario.PlayOptions{Wall: o.Wall, RateScale: o.RateScale},
+		Seed:     o.Seed,
+		Observe:  observe,
+		Active:   active,
+		Faults:   inject,
+		MaxConns: conns, ConnMaxAge: o.ConnMaxAge, ConnMaxRequests: o.ConnMaxRequests,
 		Progress: func(pctx context.Context, snap func() result.Snapshot) {
 			src := func() result.Snapshot {
 				sn := snap()
@@ -461,7 +487,7 @@ func rehearseOne(ctx context.Context, o Options, stores *Stores, proxies *Proxie
 	r.Pass = pass
 
 	if !o.NoSim && s.Model != nil && ctx.Err() == nil {
-		if err := r.simulate(ctx, o); err != nil {
+		if err := r.simulate(ctx, o, conns); err != nil {
 			// The measurement stands on its own; a model that cannot be played is reported.
 			fmt.Fprintf(o.Stderr, "rehearse: simulation skipped: %v\n", err)
 			live.Summary.Warnings = append(live.Summary.Warnings, "simulation: "+err.Error())
@@ -485,7 +511,7 @@ func rehearseOne(ctx context.Context, o Options, stores *Stores, proxies *Proxie
 
 // simulate plays the scenario in the simulator at the played scale (calibrated by the live
 // run: sim.Calibrate) and at full scale, and writes both next to the live run.
-func (r *Rehearsal) simulate(ctx context.Context, o Options) error {
+func (r *Rehearsal) simulate(ctx context.Context, o Options, conns int) error {
 	s := o.Scenario
 	fmt.Fprintf(o.Stderr, "rehearse: simulating %s at the played scale (calibrated) and at full scale\n", s.Name)
 	// The live run's overrides, and its start: an absolute sale time counts from it.
@@ -496,7 +522,7 @@ func (r *Rehearsal) simulate(ctx context.Context, o Options) error {
 		c.Model = cal.Apply(s.Model)
 		cs = &c
 	}
-	played, err := sim.Run(ctx, fleetScenario(cs, o), opts)
+	played, err := sim.Run(ctx, frontScenario(fleetScenario(cs, o), o, conns), opts)
 	if err != nil {
 		return fmt.Errorf("played scale: %w", err)
 	}
@@ -530,11 +556,11 @@ func fleetScenario(s *scenario.Scenario, o Options) *scenario.Scenario {
 
 // predictScale is the simulator's decisions for the autoscaled fleet at the played scale, from
 // the scenario's model as written (before calibration), for the dashboard beside the live ones.
-func predictScale(ctx context.Context, o Options) []result.ScalePoint {
+func predictScale(ctx context.Context, o Options, conns int) []result.ScalePoint {
 	if o.NoSim {
 		return nil
 	}
-	run, err := sim.Run(ctx, fleetScenario(o.Scenario, o), sim.Options{Played: true, Seed: o.Seed, Wall: o.Wall, RateScale: o.RateScale})
+	run, err := sim.Run(ctx, frontScenario(fleetScenario(o.Scenario, o), o, conns), sim.Options{Played: true, Seed: o.Seed, Wall: o.Wall, RateScale: o.RateScale})
 	if err != nil {
 		fmt.Fprintf(o.Stderr, "rehearse: no predicted replicas on the dashboard: %v\n", err)
 		return nil

@@ -30,7 +30,18 @@ type ReplicaStats struct {
 	// evenly over the replicas ready in it, summed over the windows it was ready in. 1 is an
 	// even spread; a replica that stayed idle while ready has 0. See ReplicaSpread.
 	Fair float64 `json:"fair"`
+	// ReachS is how long after it first became ready the replica's answers over ReachWindows
+	// windows first came to ReachLevel of its fair share (run-clock seconds); nil when they
+	// never did. A replica behind a layer-4 front reaches it only as connections reopen.
+	ReachS *float64 `json:"reach_s,omitempty"`
 }
+
+// ReachLevel and ReachWindows define ReplicaStats.ReachS: 80% of the fair share over 3
+// consecutive windows (one window's few answers are too noisy).
+const (
+	ReachLevel   = 0.8
+	ReachWindows = 3
+)
 
 // Span is an interval of the run clock, in seconds.
 type Span struct {
@@ -125,15 +136,29 @@ func (c *counterSet) toMap() map[string]int64 {
 func FillReplicaShares(s *Summary) {
 	fair := fairShares(s)
 	for id, rs := range s.Requests.ByReplica {
-		rs.Fair = 0
-		if f := fair[id]; f.fair > 0 {
+		f := fair[id]
+		rs.Fair, rs.ReachS = 0, nil
+		if f.fair > 0 {
 			rs.Fair = f.got / f.fair
+		}
+		if f.reached {
+			r := f.reach
+			rs.ReachS = &r
 		}
 		s.Requests.ByReplica[id] = rs
 	}
 }
 
-type fairShare struct{ got, fair float64 }
+// fairShare is a replica's answers while ready and its fair share of them; reach is when its
+// last ReachWindows windows first came to ReachLevel of their fair share, from its first ready
+// moment.
+type fairShare struct {
+	got, fair float64
+	reach     float64
+	reached   bool
+	from      float64   // its first ready moment
+	recent    []float64 // got and fair of its last windows: got0, fair0, got1, fair1, ...
+}
 
 // fairShares is, per replica, the answers it got while ready and its fair share of them: in
 // each timeline window, the answers of the replicas ready in it split by the part of the window
@@ -165,6 +190,9 @@ func fairShares(s *Summary) map[string]fairShare {
 		}
 	}
 	out := make(map[string]fairShare, len(reps))
+	for id, spans := range ready {
+		out[id] = fairShare{from: spans[0].FromS}
+	}
 	frac := make(map[string]float64, len(reps))
 	for _, p := range s.Timeline {
 		var total, sum float64
@@ -183,10 +211,55 @@ func fairShares(s *Summary) map[string]fairShare {
 		}
 		for id, f := range frac {
 			o := out[id]
-			o.got += float64(p.ByReplica[id])
-			o.fair += total * f / sum
+			got, fair := float64(p.ByReplica[id]), total*f/sum
+			o.got += got
+			o.fair += fair
+			o.recent = append(o.recent, got, fair)
+			if len(o.recent) > 2*ReachWindows {
+				o.recent = o.recent[2:]
+			}
+			if !o.reached && len(o.recent) == 2*ReachWindows {
+				var g, fr float64
+				for i := 0; i < len(o.recent); i += 2 {
+					g, fr = g+o.recent[i], fr+o.recent[i+1]
+				}
+				if fr > 0 && g >= ReachLevel*fr {
+					o.reached, o.reach = true, max(0, p.Wall+win-o.from)
+				}
+			}
 			out[id] = o
 		}
+	}
+	return out
+}
+
+// LoadedTrace is, at each autoscaler decision of the run (Summary.Scale), how many replicas
+// took at least half their fair share of the answers over the period before it: a ScalePoint
+// with T the decision's time, Ready the replicas ready then and Desired that count. Compared
+// (CompareScale) with the simulator's, it says whether the live fleet's load spread as
+// predicted, within the autoscaling trace's tolerance of one replica and one period. Nil
+// without decisions or replicas.
+func LoadedTrace(s *Summary) []ScalePoint {
+	if len(s.Scale) < 2 || len(s.Requests.ByReplica) == 0 || s.WindowS <= 0 {
+		return nil
+	}
+	period := s.Scale[1].T - s.Scale[0].T
+	var out []ScalePoint
+	for _, d := range s.Scale {
+		part := *s
+		part.Timeline = nil
+		for _, p := range s.Timeline {
+			if p.T > d.T-period-1e-9 && p.T < d.T-1e-9 {
+				part.Timeline = append(part.Timeline, p)
+			}
+		}
+		loaded := 0
+		for _, f := range fairShares(&part) {
+			if f.fair > 0 && f.got >= f.fair/2 {
+				loaded++
+			}
+		}
+		out = append(out, ScalePoint{T: d.T, Util: d.Util, Ready: d.Ready, Desired: loaded})
 	}
 	return out
 }

@@ -113,6 +113,18 @@ func TestReplicaSpreadCountsReadyTime(t *testing.T) {
 	if v, err := ReplicaSpread(s); err != nil || math.Abs(v-1) > 1e-9 {
 		t.Errorf("replica_spread %v (%v), want 1", v, err)
 	}
+	if r := s.Requests.ByReplica["replica-2"].ReachS; r == nil || *r != 3 {
+		t.Errorf("replica-2 reach %v, want 3 s (its first %d windows)", r, ReachWindows)
+	}
+	// Decisions every 2 s: before 5 s two replicas are ready and loaded, after it three.
+	s.Scale = []ScalePoint{{T: 2}, {T: 4}, {T: 6}, {T: 8}, {T: 10}}
+	var loaded []int
+	for _, p := range LoadedTrace(s) {
+		loaded = append(loaded, p.Desired)
+	}
+	if want := []int{2, 2, 3, 3, 3}; !slices.Equal(loaded, want) {
+		t.Errorf("loaded replicas at each decision %v, want %v", loaded, want)
+	}
 
 	// The new replica gets every sixth answer where a third is fair: half its share.
 	half := replicaRun(t, 10*time.Second, 600, func(i int, at time.Duration) string {
@@ -125,6 +137,13 @@ func TestReplicaSpreadCountsReadyTime(t *testing.T) {
 		return []string{"replica-0", "replica-1"}[i%2]
 	}, ready)
 	s = half.Summary
+	if r := s.Requests.ByReplica["replica-2"].ReachS; r != nil {
+		t.Errorf("replica-2 at half its share reached %v of its fair share after %v s", ReachLevel, *r)
+	}
+	s.Scale = []ScalePoint{{T: 8}, {T: 10}}
+	if tr := LoadedTrace(s); len(tr) != 2 || tr[1].Desired != 3 {
+		t.Errorf("loaded trace %+v: at half its share replica-2 counts as loaded", tr)
+	}
 	f2 := s.Requests.ByReplica["replica-2"].Fair
 	if math.Abs(f2-0.5) > 0.01 {
 		t.Errorf("new replica's fair %v, want 0.5", f2)

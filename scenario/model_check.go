@@ -33,10 +33,11 @@ func (m *Model) Problems() []Problem {
 		add("round_trip", "must be ≥ 0")
 	}
 	switch m.LoadBalancer {
-	case "", "round-robin", "least-connections", "random":
+	case "", "round-robin", "least-connections", "random", "l4":
 	default:
-		add("load_balancer", "must be round-robin, least-connections or random, not %q", m.LoadBalancer)
+		add("load_balancer", "must be round-robin, least-connections, random or l4, not %q", m.LoadBalancer)
 	}
+	m.connectionProblems(add)
 	checkServiceTime(m.ServiceTime, "service_time", add)
 	for _, k := range slices.Sorted(maps.Keys(m.StepTimes)) {
 		switch k {

@@ -68,6 +68,7 @@ type request struct {
 	status   int16
 	code     string
 	rep      int32
+	conn     int32 // the generator's connection it holds (model.load_balancer: l4), -1: none
 	intended time.Duration
 	start    time.Duration
 }
@@ -107,6 +108,10 @@ type requestSim struct {
 	reps  []replica
 	rr    int
 	fleet fleet
+	conns *connPool // the generator's connections behind a layer-4 front (connections.go); nil: none
+
+	repNames []string                                   // replica slots' IDs (replicaName)
+	onReady  func(id string, at time.Duration, on bool) // a replica became ready or left; nil: not told
 
 	sess      []session
 	freeSess  []int32
@@ -192,6 +197,9 @@ func (s *requestSim) account(now time.Duration) {
 // run plays until the arrivals end and every request is answered, or until ctx-like stop says so.
 func (s *requestSim) run(end time.Duration, stop func() bool) {
 	s.end = end
+	for i := range s.reps {
+		s.replicaReady(i, 0, true)
+	}
 	if t, ok := s.next(); ok {
 		s.k.Schedule(Event{At: t, Kind: evArrival})
 	}
@@ -298,14 +306,14 @@ func (s *requestSim) newRequest(sess int32, kind int, step int16, now time.Durat
 		s.reqs = append(s.reqs, request{})
 		id = int32(len(s.reqs) - 1)
 	}
-	s.reqs[id] = request{sess: sess, kind: int8(kind), step: step, intended: now, rep: -1}
+	s.reqs[id] = request{sess: sess, kind: int8(kind), step: step, intended: now, rep: -1, conn: -1}
 	return id
 }
 
 // admit sends a request (a first attempt or a retry) to the service at now.
 func (s *requestSim) admit(id int32, now time.Duration) {
 	r := &s.reqs[id]
-	r.intended = now
+	r.intended, r.rep = now, -1
 	if s.svc.breaker != nil && now < s.brkOpenUntil {
 		s.answer(id, now+s.refusal(), 503, codes.CircuitOpen, outcome.ErrNone)
 		return
@@ -320,11 +328,25 @@ func (s *requestSim) admit(id int32, now time.Duration) {
 		}
 		s.shedCount++
 	}
-	rep := s.pickReplica()
+	var rep int
+	if s.conns != nil {
+		if rep = s.connAcquire(id, now); rep == connWaiting {
+			return
+		}
+	} else {
+		rep = s.pickReplica()
+	}
+	s.place(id, rep, now)
+}
+
+// place sends request id to replica rep at now: a free worker, else the replica's queue (rep
+// < 0: no replica to serve it, refused).
+func (s *requestSim) place(id int32, rep int, now time.Duration) {
 	if rep < 0 {
 		s.answer(id, now+s.refusal(), 503, codes.Shed, outcome.ErrNone)
 		return
 	}
+	r := &s.reqs[id]
 	rp := &s.reps[rep]
 	r.rep = int32(rep)
 	if rp.busy < s.svc.workers {
@@ -514,10 +536,11 @@ func (s *requestSim) outcome(r *request) (int, string) {
 // answer records a request's answer and moves its session on (or schedules its retry).
 func (s *requestSim) answer(id int32, done time.Duration, status int, code string, errc outcome.ErrorClass) {
 	r := &s.reqs[id]
+	defer s.connDone(s.takeConn(r))
 	ss := &s.sess[r.sess]
 	st := &s.js[ss.j].steps[r.step]
 	s.res = result.Result{Intended: r.intended, Sent: r.intended, Done: done, Journey: s.js[ss.j].name, Step: st.name,
-		Status: status, Code: code, Err: errc, Retry: r.retry, First: st.first && !r.retry}
+		Status: status, Code: code, Err: errc, Retry: r.retry, First: st.first && !r.retry, Replica: s.replicaName(r.rep)}
 	if errc == outcome.ErrNone {
 		s.svc.roundTrip(&s.res)
 	}
@@ -582,6 +605,7 @@ func (s *requestSim) scaleDecision(now time.Duration) {
 	for i := len(s.reps) - 1; i >= 0 && removed > 0; i-- {
 		if r := &s.reps[i]; r.active {
 			r.active = false
+			s.replicaReady(i, now, false)
 			if r.busy == 0 && r.qlen() == 0 {
 				r.live = false
 			} else {
@@ -606,6 +630,7 @@ func (s *requestSim) podsReady(now time.Duration) {
 			slot = len(s.reps) - 1
 		}
 		s.reps[slot].active, s.reps[slot].live = true, true
+		s.replicaReady(slot, now, true)
 	}
 }
 

@@ -237,6 +237,7 @@ func (sm *Prepared) Run(ctx context.Context, rec *result.Recorder) (*result.Run,
 		}
 		r := newRequestSim(sm.svc, sm.js, stock, sm.Seed(), sh, next)
 		r.gauge, r.soldOut, r.scale, r.win = gauge, soldOut, clock, win
+		r.conns, r.onReady = newConnPool(sm.s.Model, p.PeakRate()), rec.SetReplicaReady
 		if sm.opts.Played {
 			r.compress = p.CompressAt
 		}
@@ -260,6 +261,9 @@ func (sm *Prepared) Run(ctx context.Context, rec *result.Recorder) (*result.Run,
 			strata = min(max(DefaultStrata, (4096+ticks-1)/ticks), 64)
 		}
 		poisson := sm.s.Traffic.Arrivals != "uniform"
+		if sm.svc.lb == "l4" {
+			rec.Warn("the fluid mode spreads the load evenly over the replicas: the connections a layer-4 front pins (model.load_balancer: l4) need the request mode (model.mode: request)")
+		}
 		f := newFluidSim(sm.svc, sm.js, stock, sm.Seed(), sh, dt, strata, poisson)
 		f.gauge, f.soldOut, f.scale, f.win = gauge, soldOut, clock, win
 		if sm.opts.Played {
