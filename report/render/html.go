@@ -70,6 +70,9 @@ func Charts(run *result.Run, predicted *result.Summary) ([]Chart, error) {
 	if sp, ok := scaleSpec(s, predicted, div); ok {
 		specs = append(specs, sp)
 	}
+	if sp, ok := replicaSpec(s, div); ok {
+		specs = append(specs, sp)
+	}
 	var charts []Chart
 	for _, sp := range specs {
 		sp.faults = s.Faults
