@@ -233,13 +233,14 @@ func fairShares(s *Summary) map[string]fairShare {
 	return out
 }
 
-// LoadedTrace is, at each autoscaler decision of the run (Summary.Scale), how many replicas
-// took at least half their fair share of the answers over the period before it: a ScalePoint
-// with T the decision's time, Ready the replicas ready then and Desired that count. Compared
-// (CompareScale) with the simulator's, it says whether the live fleet's load spread as
+// IdleTrace is, at each autoscaler decision of the run (Summary.Scale), how many of the
+// replicas ready in the period before it took less than half their fair share of its answers:
+// a ScalePoint with T the decision's time, Ready the replicas ready then and Desired that count.
+// It leaves out where the fleet's size differs and keeps how the load spread over it: compared
+// (CompareScale) with the simulator's, it says whether the live fleet's replicas idled as
 // predicted, within the autoscaling trace's tolerance of one replica and one period. Nil
 // without decisions or replicas.
-func LoadedTrace(s *Summary) []ScalePoint {
+func IdleTrace(s *Summary) []ScalePoint {
 	if len(s.Scale) < 2 || len(s.Requests.ByReplica) == 0 || s.WindowS <= 0 {
 		return nil
 	}
@@ -253,13 +254,13 @@ func LoadedTrace(s *Summary) []ScalePoint {
 				part.Timeline = append(part.Timeline, p)
 			}
 		}
-		loaded := 0
+		idle := 0
 		for _, f := range fairShares(&part) {
-			if f.fair > 0 && f.got >= f.fair/2 {
-				loaded++
+			if f.fair > 0 && f.got < f.fair/2 {
+				idle++
 			}
 		}
-		out = append(out, ScalePoint{T: d.T, Util: d.Util, Ready: d.Ready, Desired: loaded})
+		out = append(out, ScalePoint{T: d.T, Util: d.Util, Ready: d.Ready, Desired: idle})
 	}
 	return out
 }

@@ -82,6 +82,10 @@ func TestByReplica(t *testing.T) {
 	if v, err := ReplicaSpread(s); err != nil || v != 0 {
 		t.Errorf("replica_spread %v (%v), want 0: a ready replica stayed idle", v, err)
 	}
+	s.Scale = []ScalePoint{{T: 2}, {T: 4}}
+	if tr := IdleTrace(s); len(tr) != 2 || tr[0].Desired != 1 || tr[1].Desired != 1 {
+		t.Errorf("idle trace %+v: want replica-2 idle at both decisions", tr)
+	}
 	pass, err := EvaluateGates(s, []string{"replica_spread >= 50%"})
 	if err != nil || pass {
 		t.Errorf("replica_spread >= 50%% passed (%v) with an idle replica", err)
@@ -116,14 +120,12 @@ func TestReplicaSpreadCountsReadyTime(t *testing.T) {
 	if r := s.Requests.ByReplica["replica-2"].ReachS; r == nil || *r != 3 {
 		t.Errorf("replica-2 reach %v, want 3 s (its first %d windows)", r, ReachWindows)
 	}
-	// Decisions every 2 s: before 5 s two replicas are ready and loaded, after it three.
+	// Decisions every 2 s: no replica idles, the one that joins at 5 s neither.
 	s.Scale = []ScalePoint{{T: 2}, {T: 4}, {T: 6}, {T: 8}, {T: 10}}
-	var loaded []int
-	for _, p := range LoadedTrace(s) {
-		loaded = append(loaded, p.Desired)
-	}
-	if want := []int{2, 2, 3, 3, 3}; !slices.Equal(loaded, want) {
-		t.Errorf("loaded replicas at each decision %v, want %v", loaded, want)
+	for _, p := range IdleTrace(s) {
+		if p.Desired != 0 {
+			t.Errorf("%d idle replicas at %v s with an even spread", p.Desired, p.T)
+		}
 	}
 
 	// The new replica gets every sixth answer where a third is fair: half its share.
@@ -141,8 +143,8 @@ func TestReplicaSpreadCountsReadyTime(t *testing.T) {
 		t.Errorf("replica-2 at half its share reached %v of its fair share after %v s", ReachLevel, *r)
 	}
 	s.Scale = []ScalePoint{{T: 8}, {T: 10}}
-	if tr := LoadedTrace(s); len(tr) != 2 || tr[1].Desired != 3 {
-		t.Errorf("loaded trace %+v: at half its share replica-2 counts as loaded", tr)
+	if tr := IdleTrace(s); len(tr) != 2 || tr[1].Desired != 0 {
+		t.Errorf("idle trace %+v: at half its share replica-2 is not idle", tr)
 	}
 	f2 := s.Requests.ByReplica["replica-2"].Fair
 	if math.Abs(f2-0.5) > 0.01 {

@@ -31,7 +31,7 @@ type spreadCase struct {
 // layer-4 front that pins connections (--front l4), and the same with connections recycled at
 // age (--conn-max-age). For each it prints the load per replica (answers, share of the fair
 // share, how long after joining a replica took 80% of it), replica_spread, and the live traces
-// of replicas and loaded replicas beside the simulator's (the model as written, and as
+// of replicas and idle replicas beside the simulator's (the model as written, and as
 // rehearse calibrated it), with the autoscaling trace's tolerance: one replica, one period.
 func spread(bin, dir string, age time.Duration, reuse bool) {
 	cases := []spreadCase{
@@ -121,11 +121,11 @@ func spreadReport(live, model, calibrated *result.Summary) {
 		name string
 		s    *result.Summary
 	}{{"the model as written", model}, {"calibrated from the live run", calibrated}} {
-		fmt.Printf("  vs %s: replicas %s; loaded replicas %s\n", p.name,
-			traceVerdict(live.Scale, p.s.Scale), traceVerdict(result.LoadedTrace(live), result.LoadedTrace(p.s)))
+		fmt.Printf("  vs %s: replicas %s; idle replicas %s\n", p.name,
+			traceVerdict(live.Scale, p.s.Scale), traceVerdict(result.IdleTrace(live), result.IdleTrace(p.s)))
 	}
-	fmt.Printf("  levels: replicas live %v model %v; loaded live %v model %v\n", result.ScaleLevels(live.Scale), result.ScaleLevels(model.Scale),
-		result.ScaleLevels(result.LoadedTrace(live)), result.ScaleLevels(result.LoadedTrace(model)))
+	fmt.Printf("  levels: replicas live %v model %v; idle live %v model %v\n", result.ScaleLevels(live.Scale), result.ScaleLevels(model.Scale),
+		result.ScaleLevels(result.IdleTrace(live)), result.ScaleLevels(result.IdleTrace(model)))
 }
 
 func spreadOf(s *result.Summary) string {
