@@ -123,11 +123,8 @@ type run struct {
 	timeout time.Duration
 	start   time.Time
 	rec     *result.Recorder
-	shards  int              // shards used by workers; shard `shards` is the pacer's
-	steps   [][]compiledStep // per journey
-	picker  *scenario.Picker
-	userIDs *scenario.UserIDs
-	users   int64
+	shards  int               // shards used by workers; shard `shards` is the pacer's
+	prog    *scenario.Program // the journeys, compiled once
 	warn    *warner
 	ceiling float64 // pre-flight estimate of this machine's generation ceiling, 0 when not measured
 
@@ -404,17 +401,13 @@ func prepare(s *scenario.Scenario, opts Options) (*run, error) {
 		replicaL: cfg.replicaLower,
 		timeout:  opts.Timeout,
 		rec:      opts.Recorder,
-		users:    s.Users.Count,
 		groups:   map[string][]byte{},
 		workers:  map[*worker]struct{}{},
-	}
-	if r.users <= 0 {
-		r.users = 1_000_000
 	}
 	if opts.ConnMaxRequests > 0 {
 		r.closeN = &closeEvery{n: int64(opts.ConnMaxRequests)}
 	}
-	if err := r.compile(); err != nil {
+	if r.prog, err = scenario.Compile(s, seed); err != nil {
 		return nil, err
 	}
 	return r, nil

@@ -360,3 +360,31 @@ func newAutoscaler(o Options, fleet *Fleet) (*autoscaler, *engine.Active, error)
 		stderr: func(f string, v ...any) { fmt.Fprintf(stderr, f+"\n", v...) }}
 	return a, active, nil
 }
+
+// fleetScenario is s with the live fleet's replica range when the fleet is autoscaled
+// (--replicas MIN..MAX): the simulation predicts that fleet, from its smallest size.
+func fleetScenario(s *scenario.Scenario, o Options) *scenario.Scenario {
+	if o.MaxReplicas <= o.Replicas || o.Replicas <= 0 || s.Model == nil || s.Model.Autoscaler == nil {
+		return s
+	}
+	c := *s
+	m := *c.Model
+	au := *m.Autoscaler
+	au.Min, au.Max, m.Replicas = o.Replicas, o.MaxReplicas, o.Replicas
+	m.Autoscaler, c.Model = &au, &m
+	return &c
+}
+
+// predictScale is the simulator's decisions for the autoscaled fleet at the played scale, from
+// the scenario's model as written (before calibration), for the dashboard beside the live ones.
+func predictScale(ctx context.Context, o Options, conns int) []result.ScalePoint {
+	if o.NoSim {
+		return nil
+	}
+	run, err := sim.Run(ctx, frontScenario(fleetScenario(o.Scenario, o), o, conns), sim.Options{Played: true, Seed: o.Seed, Wall: o.Wall, RateScale: o.RateScale})
+	if err != nil {
+		fmt.Fprintf(o.Stderr, "rehearse: no predicted replicas on the dashboard: %v\n", err)
+		return nil
+	}
+	return run.Summary.Scale
+}

@@ -80,6 +80,20 @@ func frontConns(o Options, replicas, total int) (int, error) {
 	return scenario.DefaultConns(play.PeakRate()) * total / max(replicas, 1), nil
 }
 
+// sizeFront sets the engine's connections to a layer-4 front (--front l4) and says so in the
+// service's description.
+func (l *liveService) sizeFront(o Options) error {
+	if o.Front != FrontL4 {
+		return nil
+	}
+	var err error
+	if l.conns, err = frontConns(o, l.replicas, len(l.tgt.URLs())); err != nil {
+		return err
+	}
+	l.what += frontNote(o, l.conns)
+	return nil
+}
+
 // startFront puts a layer-4 front before the fleet's serving replicas (the first replicas) and
 // makes the autoscaler, when there is one, move its backends instead of the engine's set.
 func startFront(fleet *Fleet, replicas int, scaler *autoscaler) (*l4.Front, error) {

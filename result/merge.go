@@ -142,7 +142,7 @@ func Merge(runs ...*Run) (*Run, error) {
 	MarkFaults(s)
 	finishRates(s, targetSum)
 	FillReplicaShares(s)
-	_, _ = EvaluateGates(s, gates) // the expressions parsed when the runs were gated; failures are in s.Gates
+	s.Gates, _, _ = EvaluateGates(s, gates) // the expressions parsed when the runs were gated; failures are in s.Gates
 	return out, nil
 }
 

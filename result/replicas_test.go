@@ -86,7 +86,7 @@ func TestByReplica(t *testing.T) {
 	if tr := IdleTrace(s); len(tr) != 2 || tr[0].Desired != 1 || tr[1].Desired != 1 {
 		t.Errorf("idle trace %+v: want replica-2 idle at both decisions", tr)
 	}
-	pass, err := EvaluateGates(s, []string{"replica_spread >= 50%"})
+	_, pass, err := EvaluateGates(s, []string{"replica_spread >= 50%"})
 	if err != nil || pass {
 		t.Errorf("replica_spread >= 50%% passed (%v) with an idle replica", err)
 	}
@@ -180,9 +180,9 @@ func TestReplicaSpreadWithoutSpans(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "no answer named its replica") {
 		t.Errorf("replica_spread without replicas: %v", err)
 	}
-	pass, _ := EvaluateGates(none.Summary, []string{"replica_spread > 0.5"})
-	if pass || none.Summary.Gates[0].Error == "" {
-		t.Errorf("gate %+v: want a failure with the reason", none.Summary.Gates[0])
+	gates, pass, _ := EvaluateGates(none.Summary, []string{"replica_spread > 0.5"})
+	if pass || gates[0].Error == "" {
+		t.Errorf("gate %+v: want a failure with the reason", gates[0])
 	}
 }
 

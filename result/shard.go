@@ -216,3 +216,6 @@ func (s *Shard) RatioN(name string, num, den int64) {
 	p[1] += den
 	s.mu.Unlock()
 }
+
+// len is the number of keys counted.
+func (c *counterSet) len() int { return len(c.small) + len(c.big) }

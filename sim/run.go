@@ -56,6 +56,9 @@ type Options struct {
 	// clock, from which an absolute sale time (a SKU's RFC 3339 starts_at or ends_at) counts, as
 	// the target counts it from the live run's start (scenario.Play.SaleAt).
 	StartedAt time.Time
+	// ReservationTTL is how long the target holds an unpaid reservation (the request mode's
+	// book of record releases it after as long, on the run clock); 0: the target's default.
+	ReservationTTL time.Duration
 }
 
 // Prepared is a scenario prepared for simulation: the play, the resolved model and the mode. Run
@@ -64,6 +67,7 @@ type Prepared struct {
 	s    *scenario.Scenario
 	play *scenario.Play
 	svc  *service
+	prog *scenario.Program
 	js   []journey
 	mode string
 	opts Options
@@ -96,11 +100,15 @@ func Prepare(s *scenario.Scenario, o Options) (*Prepared, error) {
 	if err != nil {
 		return nil, err
 	}
-	skuIndex := map[string]int{}
-	for i, k := range s.SKUs {
-		skuIndex[k.SKU] = i
+	seed := o.Seed
+	if seed == 0 {
+		seed = s.Seed
 	}
-	sm := &Prepared{s: s, play: play, svc: svc, js: compileJourneys(s, skuIndex), opts: o, started: o.StartedAt}
+	prog, err := scenario.Compile(s, seed)
+	if err != nil {
+		return nil, err
+	}
+	sm := &Prepared{s: s, play: play, svc: svc, prog: prog, js: compileJourneys(prog, s.SKUs), opts: o, started: o.StartedAt}
 	if sm.started.IsZero() {
 		sm.started = time.Now().UTC()
 	}
@@ -237,11 +245,13 @@ func (sm *Prepared) Run(ctx context.Context, rec *result.Recorder) (*result.Run,
 		}
 		r := newRequestSim(sm.svc, sm.js, stock, sm.Seed(), sh, next)
 		r.gauge, r.soldOut, r.scale, r.win = gauge, soldOut, clock, win
+		r.prog, r.book = sm.prog, newBook(skus, stock, win, sm.opts.ReservationTTL)
 		r.conns, r.onReady = newConnPool(sm.s.Model, p.PeakRate()), rec.SetReplicaReady
 		if sm.opts.Played {
 			r.compress = p.CompressAt
 		}
 		r.run(end, stop)
+		r.syncStock(r.k.Now())
 		sold, paid, reached = r.sold, r.paid, r.k.Now()
 		left, paidSKU = r.stock, r.paidSKU
 		clock = r.scale

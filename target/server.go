@@ -33,7 +33,7 @@ var (
 	DefaultStrategy       = "memory"
 	DefaultRedisURL       = "redis://127.0.0.1:6379/0"
 	DefaultRedisPrefix    = inventory.DefaultRedisPrefix
-	DefaultReservationTTL = 5 * time.Minute
+	DefaultReservationTTL = inventory.DefaultTTL
 	DefaultShards         = inventory.DefaultShards
 	DefaultEventInterval  = time.Second
 	DefaultMaxInflight    = 0 // 0: no limit
@@ -257,9 +257,7 @@ func (s *Server) Close() error {
 // reap releases expired reservations.
 func (s *Server) reap() {
 	defer s.reaper.Done()
-	every := s.opts.ReservationTTL / 10
-	every = min(max(every, 20*time.Millisecond), time.Second)
-	t := time.NewTicker(every)
+	t := time.NewTicker(inventory.SweepEvery(s.opts.ReservationTTL))
 	defer t.Stop()
 	for {
 		select {

@@ -224,8 +224,8 @@ func runLive(ctx context.Context, o *runOptions) error {
 // is a gateErr (exit 3).
 func finishRun(w io.Writer, dir string, s *scenario.Scenario, res *result.Run) error {
 	sum := res.Summary
-	pass, gerr := result.EvaluateGates(sum, s.Gates)
-	if err := render.WriteAll(dir, res, nil); err != nil {
+	pass, gerr := res.Complete(result.Completion{Gates: s.Gates})
+	if err := render.WriteAll(dir, res); err != nil {
 		return fmt.Errorf("write %s: %w", dir, err)
 	}
 	if err := errors.Join(render.RunLine(w, dir, sum), render.Outcome(w, sum)); err != nil {

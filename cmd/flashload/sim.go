@@ -118,8 +118,8 @@ func simRun(ctx context.Context, opts *simOptions, arg string) error {
 	if runErr != nil && !errors.Is(runErr, context.Canceled) {
 		return runErr
 	}
-	pass, gerr := result.EvaluateGates(run.Summary, s.Gates)
-	if err := render.WriteAll(dir, run, nil); err != nil {
+	pass, gerr := run.Complete(result.Completion{Gates: s.Gates})
+	if err := render.WriteAll(dir, run); err != nil {
 		return err
 	}
 	fmt.Fprintf(opts.Out, "simulated %s of %q in %s (%s mode, seed %d): %s\n", sm.Play().WallDuration(), s.Name,

@@ -4,6 +4,8 @@
 // them. It imports nothing from the project, so every one of them can.
 package codes
 
+import "time"
+
 // The codes, with the status the target answers them with.
 const (
 	Reserved      = "RESERVED"       // 201; 200 for a replay of a completed idempotency key, or an unpaid order read back
@@ -83,9 +85,22 @@ func Status(code string) int {
 	return 0
 }
 
-// RetryAfter is the Retry-After (seconds) the target sends with SHED, RATE_LIMITED and
-// STORE_UNAVAILABLE.
+// RetryAfter is the Retry-After (seconds) the target sends with SHED, RATE_LIMITED,
+// STORE_UNAVAILABLE and PENDING.
 const RetryAfter = "1"
+
+// RetryAfterDelay is RetryAfter as a wait.
+const RetryAfterDelay = time.Second
+
+// RetryAfterOf is the wait the target's answer with code asks for: RetryAfter with the codes it
+// sends it with, 0 otherwise. The simulator's answers carry it as the target's do.
+func RetryAfterOf(code string) time.Duration {
+	switch code {
+	case Shed, RateLimited, StoreDown, Pending:
+		return RetryAfterDelay
+	}
+	return 0
+}
 
 // ReplicaHeader is the header in which every answer of the target names the replica that gave
 // it (serve --replica-id); the live engine counts each replica's answers from it.
