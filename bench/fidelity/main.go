@@ -49,7 +49,7 @@ func main() {
 	dir := flag.String("dir", "", "where the runs go (default a temp dir)")
 	step := flag.Duration("step", 10*time.Second, "--find-capacity step")
 	mode := flag.String("mode", "known", "known (latency at 50/80/95% of a known capacity, calibration, --find-capacity), autoscale (a live fleet's replica trace against the simulator's) or spread (the load per replica behind a layer-4 front, with and without recycling)")
-	connAge := flag.Duration("conn-max-age", 3*time.Second, "spread: the connections' age in the recycled case (run clock: 30 s of scenario time at 10x)")
+	connAge := flag.Duration("conn-max-age", 2*time.Second, "spread: the connections' age in the recycled case (run clock: 30 s of the scenario's time at its 15x)")
 	compress := flag.Float64("compress", 10, "autoscale: the ramp's compression (17 scenario minutes)")
 	reuse := flag.Bool("reuse", false, "compare the runs already in -dir again instead of playing them (known: -repeat runs per load; the capacity search is not repeated)")
 	repeat := flag.Int("repeat", 1, "known: live runs at each load (their figures are averaged)")
