@@ -318,7 +318,6 @@ func (c *checker) reportJoin() {
 	}
 }
 
-
 // Store is a service's own book of record, read once the load is over: its orders and, when it
 // says, the units left per SKU. Package audit/store reads databases, HTTP exports, files and
 // Redis behind it.

@@ -157,4 +157,3 @@ func FuzzReadOrders(f *testing.F) {
 		}
 	})
 }
-
