@@ -166,7 +166,7 @@ func TestUnreachableStoresKeepTheirSecrets(t *testing.T) {
 	for name, spec := range map[string]*scenario.AuditSpec{
 		"postgres": {Orders: scenario.AuditOrders{Postgres: &scenario.SQLSource{URL: "postgres://shop:" + pw + "@" + addr + "/shop?connect_timeout=2", Query: "SELECT 1"}}},
 		"mysql":    {Orders: scenario.AuditOrders{MySQL: &scenario.SQLSource{URL: "mysql://shop:" + pw + "@" + addr + "/shop?timeout=2s", Query: "SELECT 1"}}},
-		"http": {Orders: scenario.AuditOrders{HTTP: &scenario.HTTPSource{URL: "/orders", Headers: map[string]string{"Authorization": "Bearer " + pw}}}},
+		"http":     {Orders: scenario.AuditOrders{HTTP: &scenario.HTTPSource{URL: "/orders", Headers: map[string]string{"Authorization": "Bearer " + pw}}}},
 		"redis": {Orders: scenario.AuditOrders{File: "/dev/null"},
 			Stock: &scenario.AuditStock{Redis: &scenario.RedisStock{URL: "redis://:" + pw + "@" + addr + "/0", Key: "{{sku}}"}}},
 	} {
