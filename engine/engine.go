@@ -258,7 +258,11 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*result.Run, 
 	default:
 		// The audit reads the target after load: give it its own bounded context, since ctx may
 		// be cancelled already (SIGINT) and the audit of a partial run is still worth having.
-		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		bound := 30 * time.Second
+		if a := s.Audit; a != nil && opts.Store != nil {
+			bound += a.Settle.D()
+		}
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), bound)
 		a, err := r.audit(actx)
 		cancel()
 		switch {
