@@ -24,48 +24,27 @@ type table struct {
 // queryFunc runs a query and returns its result as text.
 type queryFunc func(ctx context.Context) (*table, error)
 
-func (s *Store) postgresOrders(path string, q *sqlSource) (ordersReader, error) {
-	run, err := s.postgresQuery(path, q)
-	if err != nil {
-		return nil, err
+// sqlQuery is the query of a postgres or mysql source.
+func (s *Store) sqlQuery(path string, q *sqlSource, isMySQL bool) (queryFunc, error) {
+	if isMySQL {
+		return s.mysqlQuery(path, q)
 	}
-	return ordersOf(run), nil
-}
-
-func (s *Store) mysqlOrders(path string, q *sqlSource) (ordersReader, error) {
-	run, err := s.mysqlQuery(path, q)
-	if err != nil {
-		return nil, err
-	}
-	return ordersOf(run), nil
-}
-
-func (s *Store) postgresStock(path string, q *sqlSource) (stockReader, error) {
-	run, err := s.postgresQuery(path, q)
-	if err != nil {
-		return nil, err
-	}
-	return stockOf(run), nil
-}
-
-func (s *Store) mysqlStock(path string, q *sqlSource) (stockReader, error) {
-	run, err := s.mysqlQuery(path, q)
-	if err != nil {
-		return nil, err
-	}
-	return stockOf(run), nil
+	return s.postgresQuery(path, q)
 }
 
 // ordersOf reads orders from a query's rows: columns user, sku, qty (named in the error when
 // missing), and optionally status, key, id.
-func ordersOf(run queryFunc) ordersReader {
+func ordersOf(run queryFunc, err error) (ordersReader, error) {
+	if err != nil {
+		return nil, err
+	}
 	return func(ctx context.Context) ([]audit.Order, error) {
 		t, err := run(ctx)
 		if err != nil {
 			return nil, err
 		}
 		return tableOrders(t)
-	}
+	}, nil
 }
 
 func tableOrders(t *table) ([]audit.Order, error) {
@@ -85,14 +64,17 @@ func tableOrders(t *table) ([]audit.Order, error) {
 }
 
 // stockOf reads units left from a query's rows: columns sku and available.
-func stockOf(run queryFunc) stockReader {
+func stockOf(run queryFunc, err error) (stockReader, error) {
+	if err != nil {
+		return nil, err
+	}
 	return func(ctx context.Context) (map[string]int64, error) {
 		t, err := run(ctx)
 		if err != nil {
 			return nil, err
 		}
 		return tableStock(t)
-	}
+	}, nil
 }
 
 func tableStock(t *table) (map[string]int64, error) {

@@ -55,9 +55,9 @@ func New(spec *scenario.AuditSpec, opts Options) (*Store, error) {
 		var err error
 		switch {
 		case o.Postgres != nil:
-			s.orders, err = s.postgresOrders("audit.orders.postgres", o.Postgres)
+			s.orders, err = ordersOf(s.sqlQuery("audit.orders.postgres", o.Postgres, false))
 		case o.MySQL != nil:
-			s.orders, err = s.mysqlOrders("audit.orders.mysql", o.MySQL)
+			s.orders, err = ordersOf(s.sqlQuery("audit.orders.mysql", o.MySQL, true))
 		case o.HTTP != nil:
 			s.orders, err = s.httpOrders("audit.orders.http", o.HTTP, opts.Target)
 		case o.File != "":
@@ -74,9 +74,9 @@ func New(spec *scenario.AuditSpec, opts Options) (*Store, error) {
 		case st.Redis != nil:
 			s.stock, err = s.redisStock("audit.stock.redis", st.Redis, opts.SKUs)
 		case st.Postgres != nil:
-			s.stock, err = s.postgresStock("audit.stock.postgres", st.Postgres)
+			s.stock, err = stockOf(s.sqlQuery("audit.stock.postgres", st.Postgres, false))
 		case st.MySQL != nil:
-			s.stock, err = s.mysqlStock("audit.stock.mysql", st.MySQL)
+			s.stock, err = stockOf(s.sqlQuery("audit.stock.mysql", st.MySQL, true))
 		}
 		errs = append(errs, err)
 	}
