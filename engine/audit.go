@@ -91,6 +91,9 @@ func (r *run) writeAttempts(attempts []Attempt) error {
 		return err
 	}
 	err = audit.WriteAttempts(f, h, attempts)
+	if err == nil {
+		err = f.Chmod(0o644) // as the run directory's other files
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
