@@ -129,8 +129,8 @@ func auditRun(ctx context.Context, o *auditOptions) error {
 			sum.Rates["sell_through"] = result.Ratio{Num: min(a.Sold, a.Stock), Den: a.Stock, Value: float64(min(a.Sold, a.Stock)) / float64(a.Stock)}
 		}
 	}
-	pass, gerr := result.EvaluateGates(sum, s.Gates)
-	if err := render.WriteAll(o.Dir, run, nil); err != nil {
+	pass, gerr := run.Complete(result.Completion{Gates: s.Gates})
+	if err := render.WriteAll(o.Dir, run); err != nil {
 		return fmt.Errorf("write %s: %w", o.Dir, err)
 	}
 	fmt.Fprintf(o.Stdout, "%s: %d purchase attempts of run %s\n", o.Dir, len(attempts), h.Run)
