@@ -15,7 +15,7 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// adminClient talks to a flashload target's /admin routes (DESIGN.md, "Target HTTP API"). It
+// adminClient talks to a flashload target's /admin routes (the target's admin API). It
 // has its own connections, so the once-a-second gauge reads never wait behind the load.
 type adminClient struct {
 	base  string // scheme://host[:port][/prefix], no trailing slash

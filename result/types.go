@@ -101,7 +101,7 @@ type Ratio struct {
 	Value float64 `json:"value"` // Num/Den, 0 when Den is 0
 }
 
-// Audit is the invariant check at the end of a run (see DESIGN.md, "The audit").
+// Audit is the invariant check at the end of a run (oversold, lost, unknown, duplicates, undersold).
 type Audit struct {
 	Checked    bool     `json:"checked"`         // false when no audit could be run; Error says why
 	Error      string   `json:"error,omitempty"` // why the audit did not run (Checked false)

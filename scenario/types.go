@@ -60,7 +60,7 @@ type SKU struct {
 	Pricing      *Pricing `yaml:"pricing"`
 }
 
-// Pricing holds the seeds' pricing rules.
+// Pricing holds a flash sale's pricing rules: the ladder and the first-N half price.
 type Pricing struct {
 	Ladder     *Ladder `yaml:"ladder"`
 	FirstNHalf int64   `yaml:"first_n_half"` // the first N units sold go at 50%

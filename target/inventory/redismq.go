@@ -15,7 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// redis-mq is the seeds' "distributed lock + transactional message". A purchase is one Lua
+// redis-mq is the "distributed lock + transactional message" design of flash sales. A purchase is one Lua
 // script in Redis: window, idempotency key, per-user limit, stock, the decrement, and the
 // order message XADDed to the SKU's stream, atomically; the purchase is acknowledged when
 // the script returns. Consumers (a consumer group, Consumers per replica) persist the orders
