@@ -29,6 +29,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/flashload/flashload/audit"
 	"github.com/flashload/flashload/result"
 	"github.com/flashload/flashload/scenario"
 	"github.com/valyala/fasthttp"
@@ -40,6 +41,13 @@ type Options struct {
 	AdminURL   string // the target's admin base URL; default Target's first URL
 	AdminToken string // bearer token of /admin routes; enables gauges, setup and the audit
 	OrdersFile string // an orders export (NDJSON or CSV) to audit another service against
+	// Store is another service's own book of record (the scenario's audit: block, package
+	// audit/store): after the load and the block's settle wait, the audit reads its orders and
+	// units left from it, before the admin API or OrdersFile.
+	Store audit.Store
+	// AttemptsFile, when set, is where the run keeps its purchase attempts for a later audit
+	// (audit.AttemptsFile in the run directory: `flashload audit DIR`).
+	AttemptsFile string
 
 	Play scenario.PlayOptions // wall length, rate scale, segment
 
@@ -266,7 +274,11 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*result.Run, 
 	default:
 		// The audit reads the target after load: give it its own bounded context, since ctx may
 		// be cancelled already (SIGINT) and the audit of a partial run is still worth having.
-		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		bound := 30 * time.Second
+		if a := s.Audit; a != nil && opts.Store != nil {
+			bound += a.Settle.D()
+		}
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), bound)
 		a, err := r.audit(actx)
 		cancel()
 		switch {
@@ -277,7 +289,7 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*result.Run, 
 			sum.Audit = a.Audit
 			result.ApplySKUAudit(sum, a.SKUs)
 		default:
-			sum.Audit = notChecked("the target is not auditable (no admin token, no --orders export)")
+			sum.Audit = notChecked("the target is not auditable (no admin token, no audit: block, no --orders export)")
 		}
 	}
 	r.fillRates(sum)

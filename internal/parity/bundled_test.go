@@ -197,6 +197,14 @@ func TestParityRules(t *testing.T) {
 			t.Errorf("rate(%s): live %d/%d, sim %d/%d", name, l.Num, l.Den, m.Num, m.Den)
 		}
 	}
+	for i, l := range live.SKUs {
+		if i >= len(simulated.SKUs) || simulated.SKUs[i].SKU != l.SKU {
+			t.Fatalf("SKUs: live %+v, sim %+v", live.SKUs, simulated.SKUs)
+		}
+		if m := simulated.SKUs[i]; math.Abs(float64(l.Sold-m.Sold)) > tolerance(l.Sold, m.Sold) || math.Abs(float64(l.Paid-m.Paid)) > tolerance(l.Paid, m.Paid) {
+			t.Errorf("%s: live sold %d paid %d, sim sold %d paid %d", l.SKU, l.Sold, l.Paid, m.Sold, m.Paid)
+		}
+	}
 	if len(live.Rates) != len(simulated.Rates) {
 		t.Errorf("named rates: live %v, sim %v", slices.Sorted(maps.Keys(live.Rates)), slices.Sorted(maps.Keys(simulated.Rates)))
 	}
