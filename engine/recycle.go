@@ -121,7 +121,9 @@ func (n *replicaNames) intern(b []byte, local map[string]string) string {
 	if id != replicaOther && len(local) < workerIDs {
 		local[id] = id
 	}
-	n.seen.Store(true)
+	if !n.seen.Load() {
+		n.seen.Store(true)
+	}
 	return id
 }
 

@@ -45,11 +45,11 @@ func replicaShares(s result.Snapshot) (ids []string, shares []float64, idle int)
 }
 
 // replicaLine is the dashboard's load per replica in width w: "load  replica-0 34% · replica-1
-// 33% · replica-2 idle", "" when no answer named a replica.
+// 33% · replica-2 idle", "" with fewer than two replicas.
 func (m model) replicaLine(w int) string {
 	ids, shares, _ := replicaShares(m.snap)
-	if len(ids) == 0 {
-		return ""
+	if len(ids) < 2 {
+		return "" // one replica takes all: no spread to show
 	}
 	st := m.st
 	parts := make([]string, len(ids))

@@ -91,7 +91,7 @@ func MarkdownFull(w io.Writer, s, predicted, full *result.Summary) error {
 	if len(s.SKUs) > 0 {
 		skuMarkdown(ew, s, full)
 	}
-	if len(s.Requests.ByReplica) > 0 {
+	if len(s.Requests.ByReplica) > 1 {
 		replicaMarkdown(ew, s)
 	}
 	ew.printf("**Audit:** %s\n", mdEscape(auditLine(&s.Audit)))

@@ -84,10 +84,10 @@ func replicaMarkdown(ew *errWriter, s *result.Summary) {
 }
 
 // replicaSpec is the chart of the answers per second of each replica over scenario time (div:
-// seconds per unit of the axis), with replica_spread in its note. ok is false when no answer
-// named its replica.
+// seconds per unit of the axis), with replica_spread in its note. ok is false with fewer than
+// two replicas (one replica takes all: there is no spread to show).
 func replicaSpec(s *result.Summary, div float64) (chartSpec, bool) {
-	if len(s.Requests.ByReplica) < 1 || s.WindowS <= 0 {
+	if len(s.Requests.ByReplica) < 2 || s.WindowS <= 0 {
 		return chartSpec{}, false
 	}
 	sp := chartSpec{id: "by-replica", title: "Answers per replica", ylabel: "answers/s", note: SpreadLine(s)}

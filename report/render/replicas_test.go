@@ -74,7 +74,7 @@ func TestReplicaOutputs(t *testing.T) {
 	if !found {
 		t.Error("no by-replica chart")
 	}
-	// No replica named: no table, no chart.
+	// One replica takes all, or none is named: no table.
 	plain := fixture("live", 1)
 	b.Reset()
 	if err := Text(&b, plain.Summary, nil); err != nil {

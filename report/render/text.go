@@ -133,7 +133,7 @@ func TextFull(w io.Writer, s, predicted, full *result.Summary) error {
 	if s.Replicas.Max > 0 {
 		ew.printf("%-10s %d..%d\n", "replicas", s.Replicas.Min, s.Replicas.Max)
 	}
-	if len(s.Requests.ByReplica) > 0 {
+	if len(s.Requests.ByReplica) > 1 {
 		ew.printf("\nload per replica\n")
 		if ew.err == nil {
 			ew.err = ReplicaTable(w, "  ", s)
