@@ -134,6 +134,16 @@ func isNumber(s string) bool {
 
 var timeLayouts = []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05.999999999", "2006-01-02 15:04", "2006-01-02"}
 
+// ParseTime reads a time as a history or a flag gives it: RFC 3339, "2006-01-02 15:04:05"
+// (UTC, also with a T, fractions, or only to the minute or the day) or Unix seconds.
+func ParseTime(s string) (time.Time, error) {
+	ns, _, err := parseTime(strings.TrimSpace(s))
+	if err != nil {
+		return time.Time{}, err
+	}
+	return time.Unix(0, ns).UTC(), nil
+}
+
 // parseTime reads a history timestamp (layouts as readCSV says), in Unix nanoseconds.
 func parseTime(s string) (int64, bool, error) {
 	for _, l := range timeLayouts {
