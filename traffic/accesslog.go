@@ -66,7 +66,7 @@ func scanLog(ctx context.Context, r io.Reader, name string, p logParser, b *buck
 				rep.bad(name, line, "time too far from the other lines", l)
 			default:
 				rep.Records++
-				if ns < latest-b.step {
+				if latest != math.MinInt64 && ns < latest-b.step {
 					rep.OutOfOrder++
 					if rep.FirstOutOfOrder == nil {
 						rep.FirstOutOfOrder = &BadLine{File: name, Line: line, Reason: "earlier than a line before it by " +
@@ -223,16 +223,17 @@ type alb struct {
 }
 
 func (a *alb) parse(line []byte) (int64, []byte, []byte, string) {
-	ts := line
+	from := 0
 	if len(line) > 0 && (line[0] < '0' || line[0] > '9') {
 		sp := bytes.IndexByte(line, ' ')
 		if sp < 0 {
 			return 0, nil, nil, "no time field"
 		}
-		ts = line[sp+1:]
+		from = sp + 1
 	}
+	ts, rest := line[from:], []byte(nil)
 	if e := bytes.IndexByte(ts, ' '); e >= 0 {
-		ts = ts[:e]
+		ts, rest = ts[:e], ts[e:]
 	}
 	if len(ts) < 20 || ts[len(ts)-1] != 'Z' || ts[16] != ':' {
 		return 0, nil, nil, "no time field (want 2006-01-02T15:04:05.000000Z)"
@@ -250,7 +251,7 @@ func (a *alb) parse(line []byte) (int64, []byte, []byte, string) {
 	}
 	var frac int64
 	if rest := ts[19 : len(ts)-1]; len(rest) > 0 {
-		if rest[0] != '.' || len(rest) > 10 {
+		if rest[0] != '.' || len(rest) < 2 || len(rest) > 10 {
 			return 0, nil, nil, "bad time"
 		}
 		scale := int64(1e9)
@@ -262,7 +263,7 @@ func (a *alb) parse(line []byte) (int64, []byte, []byte, string) {
 			frac += int64(c-'0') * scale
 		}
 	}
-	method, target := requestLine(line[len(line)-len(ts):])
+	method, target := requestLine(rest)
 	if target != nil {
 		target = urlPath(target)
 	}

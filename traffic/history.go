@@ -74,17 +74,17 @@ func readCSV(r io.Reader, name string, rep *Report, out []sample) ([]sample, err
 		if err == io.EOF {
 			break
 		}
-		l, _ := cr.FieldPos(0)
-		l += int(line)
 		rep.Lines++
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
-			rep.bad(name, int64(l), pe.Err.Error(), nil)
+			rep.bad(name, int64(pe.Line)+line, pe.Err.Error(), nil)
 			continue
 		}
 		if err != nil {
 			return out, err
 		}
+		l, _ := cr.FieldPos(0)
+		l += int(line)
 		if len(rec) < 2 {
 			rep.bad(name, int64(l), fmt.Sprintf("want two columns timestamp,value, got %d", len(rec)), []byte(strings.Join(rec, ",")))
 			continue
@@ -261,6 +261,9 @@ func toSeries(rows []sample, step time.Duration, unit string, rep *Report) (Seri
 	}
 	if step <= 0 {
 		return Series{}, 0, fmt.Errorf("one row is no history: give --step")
+	}
+	if native <= 0 {
+		native = step // one row: it stands for one step
 	}
 	b := newBuckets(step, true)
 	for i, r := range merged {

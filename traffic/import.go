@@ -169,6 +169,9 @@ func importSources(ctx context.Context, srcs []source, opts ImportOptions) (*Imp
 	if err != nil {
 		return nil, err
 	}
+	if rep.Records == 0 {
+		return nil, rep.nothingParsed()
+	}
 	for _, v := range imp.Series.Values {
 		if v == v {
 			rep.Requests += v * imp.Series.Step.Seconds()

@@ -126,7 +126,7 @@ func appendSegment(dst, seg []byte) []byte {
 	}
 	for _, c := range seg {
 		if c < 0x20 || c == 0x7f {
-			c = '?'
+			c = '_'
 		}
 		dst = append(dst, c)
 	}
