@@ -274,8 +274,13 @@ func (a *alb) parse(line []byte) (int64, []byte, []byte, string) {
 // they are.
 func urlPath(t []byte) []byte {
 	i := bytes.Index(t, []byte("://"))
-	if i < 0 || i > 8 {
+	if i < 1 || i > 8 {
 		return t
+	}
+	for _, c := range t[:i] {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return t // no scheme: a path that holds "://"
+		}
 	}
 	rest := t[i+3:]
 	if s := bytes.IndexByte(rest, '/'); s >= 0 {

@@ -12,7 +12,7 @@ const DefaultMaxRoutes = 1000
 // Mix is the request mix of an access log by method and route: what share of the traffic each
 // kind of request is, which suggests the weights of a scenario's journeys.
 type Mix struct {
-	counts  map[string]int64
+	counts  map[string]*int64 // pointers: an update is a lookup, which does not allocate
 	max     int
 	buf     []byte
 	Total   int64 // requests counted
@@ -25,7 +25,7 @@ func NewMix(maxRoutes int) *Mix {
 	if maxRoutes <= 0 {
 		maxRoutes = DefaultMaxRoutes
 	}
-	return &Mix{counts: map[string]int64{}, max: maxRoutes}
+	return &Mix{counts: map[string]*int64{}, max: maxRoutes}
 }
 
 // Route is one line of the mix.
@@ -44,14 +44,15 @@ func (m *Mix) add(method, target []byte) {
 	m.buf = append(append(m.buf[:0], method...), ' ')
 	m.buf = AppendRoute(m.buf, target)
 	if n, ok := m.counts[string(m.buf)]; ok {
-		m.counts[string(m.buf)] = n + 1
+		*n++
 		return
 	}
 	if len(m.counts) >= m.max {
 		m.Other++
 		return
 	}
-	m.counts[string(m.buf)] = 1
+	one := int64(1)
+	m.counts[string(m.buf)] = &one
 }
 
 // Routes lists the routes, most requested first (ties by method and path).
@@ -59,7 +60,7 @@ func (m *Mix) Routes() []Route {
 	out := make([]Route, 0, len(m.counts))
 	for k, n := range m.counts {
 		sp := bytes.IndexByte([]byte(k), ' ')
-		out = append(out, Route{Method: k[:sp], Path: k[sp+1:], Count: n, Share: float64(n) / float64(max(m.Total, 1))})
+		out = append(out, Route{Method: k[:sp], Path: k[sp+1:], Count: *n, Share: float64(*n) / float64(max(m.Total, 1))})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		a, b := out[i], out[j]
@@ -83,8 +84,9 @@ const (
 // absolute URL reduced to its path, and every path segment that names one thing among many
 // replaced by a placeholder, so /v1/orders/88123/pay and /v1/orders/9/pay are one route,
 // /v1/orders/{id}/pay. A segment is {uuid} when it is a UUID, {id} when it holds a digit and is
-// all digits, has four or more digits, or is a long token (16+ characters of letters and
-// digits); one longer than 64 bytes is {long}. Past 12 segments the rest is "/…".
+// all digits, has four or more digits, has a number between - _ . (sku-216, 2024-11-11), or is
+// a long token (16+ letters and digits); one longer than 64 bytes is {long}; v1 and iphone15
+// stay. Past 12 segments the rest is "/…".
 func AppendRoute(dst, target []byte) []byte {
 	target = urlPath(target)
 	if i := bytes.IndexAny(target, "?#"); i >= 0 {
@@ -126,7 +128,7 @@ func appendSegment(dst, seg []byte) []byte {
 	}
 	for _, c := range seg {
 		if c < 0x20 || c == 0x7f {
-			c = '_'
+			c = '!' // not a separator, so the fold is the same again
 		}
 		dst = append(dst, c)
 	}
@@ -134,17 +136,38 @@ func appendSegment(dst, seg []byte) []byte {
 }
 
 func isID(seg []byte) bool {
-	digits, alnum := 0, 0
-	for _, c := range seg {
+	digits, alnum, run := 0, 0, 0
+	numberToken := false // a token between - _ . made of digits only: sku-216, 2024-11-11
+	for i, c := range seg {
 		switch {
 		case c >= '0' && c <= '9':
 			digits++
 			alnum++
+			run++
 		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
 			alnum++
+			run = -len(seg) // a letter spoils the token
+		default:
+			if run > 0 && (c == '-' || c == '_' || c == '.') && run == i-tokenStart(seg, i) {
+				numberToken = true
+			}
+			run = 0
 		}
 	}
-	return digits > 0 && (digits == len(seg) || digits >= 4 || alnum >= 16)
+	if run > 0 && run == len(seg)-tokenStart(seg, len(seg)) && run < len(seg) {
+		numberToken = true
+	}
+	return digits > 0 && (digits == len(seg) || digits >= 4 || alnum >= 16 || numberToken)
+}
+
+// tokenStart is where the token ending before i starts (after the last - _ . before i).
+func tokenStart(seg []byte, i int) int {
+	for j := i - 1; j >= 0; j-- {
+		if c := seg[j]; c == '-' || c == '_' || c == '.' {
+			return j + 1
+		}
+	}
+	return 0
 }
 
 func isUUID(s []byte) bool {

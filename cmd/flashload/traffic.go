@@ -152,8 +152,20 @@ func baseNames(files []string) []string {
 }
 
 // writeFileAtomic writes path through a temporary file beside it, so a failed write leaves no
-// half curve for a scenario to read.
+// half curve for a scenario to read. A path that exists and is no regular file (/dev/null, a
+// pipe) is written in place: renaming over it would replace the device with a file.
 func writeFileAtomic(path string, write func(io.Writer) error) error {
+	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return err
+		}
+		if err := write(f); err != nil {
+			f.Close()
+			return err
+		}
+		return f.Close()
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
 		return err
