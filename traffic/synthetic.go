@@ -95,8 +95,12 @@ func (g Synthetic) WriteLog(w io.Writer, span time.Duration, seed uint64, maxByt
 	var lines, written int64
 	for sec := time.Duration(0); sec < span; sec += time.Second {
 		t := g.Start.Add(sec)
+		n := poisson(rng, g.Rate(t.Add(time.Second/2)))
+		if n == 0 {
+			continue
+		}
 		stamp := t.In(zone).Format("02/Jan/2006:15:04:05 -0700")
-		for n := poisson(rng, g.Rate(t.Add(time.Second/2))); n > 0; n-- {
+		for ; n > 0; n-- {
 			pick := rng.IntN(total)
 			k := 0
 			for pick >= logRoutes[k].weight {
