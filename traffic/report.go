@@ -68,6 +68,9 @@ func (g Gap) String() string {
 	if g.Why != "" {
 		s += ": " + g.Why
 	}
+	if g.Line > 0 {
+		s += fmt.Sprintf(" (before line %d)", g.Line)
+	}
 	return s
 }
 

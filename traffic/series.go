@@ -197,7 +197,6 @@ func FormatDuration(d time.Duration) string {
 				s = strings.TrimSuffix(s, suf) + suf[:1]
 			}
 		}
-		s = strings.Replace(s, "h0m", "h", 1)
 		out += s
 	}
 	if neg {
