@@ -176,7 +176,7 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*result.Run, 
 	}
 	// Setup comes last before the load, so the sale windows' offsets count from the run's start.
 	if opts.Setup {
-		if err := SetupSKUs(ctx, r.adminURL(), opts.AdminToken, PlayedSKUs(r.play.SKUs(), r.play)); err != nil {
+		if err := SetupSKUs(ctx, r.adminURL(), opts.AdminToken, PlayedSKUs(r.play)); err != nil {
 			return nil, err
 		}
 	}
@@ -204,6 +204,32 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*result.Run, 
 	}
 	runCtx, cancelRun := context.WithCancel(ctx)
 	defer cancelRun()
+	var faults []result.Fault
+	side := r.startSide(runCtx, &faults)
+	var complete bool
+	if closed {
+		complete = r.runClosed(ctx)
+	} else {
+		complete = r.runOpen(ctx, r.rec.Shard(r.rec.Shards()-1))
+	}
+	end := r.now()
+	r.tr.close()
+	if wall := r.play.WallDuration(); complete && end > wall {
+		// The schedule's length, not the drain's end: answers that arrive while in-flight
+		// sessions finish still count, and rates are per second of the schedule played.
+		end = wall
+	}
+	cancelRun()
+	side.Wait()
+
+	res := r.finish(ctx, end, complete, faults)
+	return res, nil
+}
+
+// startSide starts what runs beside the load: the progress and observe hooks, sealed windows,
+// the target's gauges and the faults (their records go to *faults when they end).
+func (r *run) startSide(runCtx context.Context, faults *[]result.Fault) *sync.WaitGroup {
+	opts := r.opts
 	var side sync.WaitGroup
 	if opts.Progress != nil {
 		side.Add(1)
@@ -227,29 +253,19 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*result.Run, 
 		side.Add(1)
 		go func() { defer side.Done(); r.pollGauges(runCtx) }()
 	}
-	var faults []result.Fault
 	if opts.Faults != nil {
 		side.Add(1)
-		go func() { defer side.Done(); faults = opts.Faults(runCtx, r.start, r.play) }()
+		go func() { defer side.Done(); *faults = opts.Faults(runCtx, r.start, r.play) }()
 	}
 
-	var complete bool
-	if closed {
-		complete = r.runClosed(ctx)
-	} else {
-		complete = r.runOpen(ctx, r.rec.Shard(r.rec.Shards()-1))
-	}
-	end := r.now()
-	r.tr.close()
-	r.warnReplicas()
-	if wall := r.play.WallDuration(); complete && end > wall {
-		// The schedule's length, not the drain's end: answers that arrive while in-flight
-		// sessions finish still count, and rates are per second of the schedule played.
-		end = wall
-	}
-	cancelRun()
-	side.Wait()
+	return &side
+}
 
+// finish closes the Recorder at end and completes the live summary: mode, seed, target,
+// segment, faults, the audit and the named rates.
+func (r *run) finish(ctx context.Context, end time.Duration, complete bool, faults []result.Fault) *result.Run {
+	opts, s := r.opts, r.s
+	r.warnReplicas() // before Finish, which copies the warnings
 	res := r.rec.Finish(end)
 	if opts.Sealed != nil {
 		opts.Sealed(r.rec.Seal(end))
@@ -293,7 +309,7 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*result.Run, 
 		}
 	}
 	r.fillRates(sum)
-	return res, nil
+	return res
 }
 
 // sealWindows hands Options.Sealed what the Recorder closed, just after each window's end.
