@@ -23,7 +23,7 @@ type htmlData struct {
 	SKUs      []SKURow
 	HasFull   bool // the SKU table carries the full-scale sell-out moments
 	Full      *fullData
-	Faults    []string // FaultLine of each applied fault
+	Faults    []string      // FaultLine of each applied fault
 	Head      template.HTML // the front-end's styles
 	Scripts   template.HTML // the chart library and the front-end's script
 	Data      template.HTML // the charts' data (ui.Report as JSON)

@@ -45,4 +45,3 @@ func TestGoldenScaled(t *testing.T) {
 		t.Errorf("the live decisions are left out without a predicted trace:\n%s", b.String())
 	}
 }
-

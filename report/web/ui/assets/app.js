@@ -297,9 +297,11 @@
     ctx.beginPath();
     ctx.rect(b.left, b.top, b.width, b.height);
     ctx.clip();
+    var shades = (u.flShades = []); // what was drawn, in CSS pixels of the plot (tests read it)
     this.faults.forEach(function (f) {
       var x0 = u.valToPos(f.from, "x", true), x1 = u.valToPos(f.to, "x", true);
       var instant = x1 - x0 < 2 * devicePixelRatio;
+      shades.push({ kind: f.kind, x0: x0 / devicePixelRatio, x1: x1 / devicePixelRatio, instant: instant });
       ctx.fillStyle = instant ? "rgba(214,39,40,0.7)" : f.ok ? "rgba(214,39,40,0.14)" : "rgba(214,39,40,0.3)";
       ctx.fillRect(instant ? x0 - devicePixelRatio : x0, b.top, instant ? 2 * devicePixelRatio : x1 - x0, b.height);
     });
