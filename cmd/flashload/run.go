@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -16,6 +17,7 @@ import (
 	"github.com/flashload/flashload/faults"
 	"github.com/flashload/flashload/report/dashboard"
 	"github.com/flashload/flashload/report/render"
+	"github.com/flashload/flashload/report/web"
 	"github.com/flashload/flashload/result"
 	"github.com/flashload/flashload/scenario"
 )
@@ -51,6 +53,7 @@ type runOptions struct {
 	TTY            bool
 
 	MetricsAddr string
+	Web         webFlags
 }
 
 func newRunCmd() *cobra.Command {
@@ -110,6 +113,7 @@ in-flight requests for a bounded time and writes a summary marked partial.`,
 	f.StringVar(&opts.RunID, "run-id", "", "the coordinated run's id, the same on every generator and on watch")
 	f.StringVar(&opts.StartAt, "start-at", "", "with --coordinate: start at this instant (RFC 3339) instead of when all N generators registered")
 	opts.Capacity.register(cmd, 10*time.Second, "plays")
+	opts.Web.register(cmd)
 	return cmd
 }
 
@@ -170,6 +174,15 @@ func runLive(ctx context.Context, o *runOptions) error {
 		inject = faults.Run(s.Faults, adm, faultLog)
 	}
 
+	srv, err := o.Web.listen(o.Stderr)
+	if err != nil {
+		return err
+	}
+	defer closeWeb(srv)
+	var gates *web.Gates // the page's live gates; a capacity search's steps are runs of their own
+	if srv != nil && !o.Capacity.Find {
+		gates = web.NewGates(s.Gates)
+	}
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	eo := engine.Options{
@@ -179,10 +192,19 @@ func runLive(ctx context.Context, o *runOptions) error {
 		Faults: inject,
 		Progress: func(pctx context.Context, snap func() result.Snapshot) {
 			src := func() result.Snapshot { sn := snap(); sn.Faults = faultLog.Records(); return sn }
+			var wg sync.WaitGroup
+			if srv != nil {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					srv.Watch(pctx, func() result.Snapshot { sn := src(); sn.Gates = gates.Eval(); return sn }, stop)
+				}()
+			}
 			err := dashboard.Watch(pctx, src, stop, dashboard.Options{TTY: o.TTY, Out: o.Stdout, Err: o.Stderr})
 			if err != nil {
 				fmt.Fprintf(o.Stderr, "flashload: dashboard: %v\n", err)
 			}
+			wg.Wait()
 		},
 	}
 	ms, err := listenMetrics(o.MetricsAddr, o.Stderr)
@@ -199,18 +221,25 @@ func runLive(ctx context.Context, o *runOptions) error {
 			so.Play = scenario.PlayOptions{Segment: seg}
 			return engine.Run(ctx, step, so)
 		})
-		return finishCapacity(o.Stdout, dir, s, capa, run, err)
+		err = finishCapacity(o.Stdout, dir, s, capa, run, err)
+		finishWeb(srv, dir, o.Stderr)
+		return err
 	}
 	rc, err := coordinate(ctx, o, s, seg, &eo, stop)
 	if err != nil {
 		return err
+	}
+	if gates != nil {
+		eo.Sealed = web.Chain(eo.Sealed, gates.Add)
 	}
 	res, err := engine.Run(runCtx, s, eo)
 	if err != nil {
 		return rc.done(ctx, "", err)
 	}
 	rc.mark(res)
-	return rc.done(ctx, dir, finishRun(o.Stdout, dir, s, res))
+	err = finishRun(o.Stdout, dir, s, res)
+	finishWeb(srv, dir, o.Stderr)
+	return rc.done(ctx, dir, err)
 }
 
 // finishRun evaluates the gates, writes the run directory and prints the outcome; a failed gate

@@ -60,7 +60,7 @@ func HTML(w io.Writer, run *result.Run, predicted *result.Summary) error {
 	if err != nil {
 		return err
 	}
-	d := htmlData{S: s, Predicted: predicted, Figures: keyFigures(s), Audit: auditLine(&s.Audit),
+	d := htmlData{S: s, Predicted: predicted, Figures: keyFigures(s), Audit: AuditLine(&s.Audit),
 		Codes: counts(s.Requests.ByCode), Passed: true, Head: ui.Head(), Scripts: ui.Scripts(), Data: js, CSP: ui.CSP,
 		Steps: NamedRows(s.Steps), Journeys: NamedRows(s.Journeys), SKUs: SKURows(s, full), HasFull: full != nil}
 	if full != nil {

@@ -116,7 +116,7 @@ func TextFull(w io.Writer, s, predicted, full *result.Summary) error {
 		q := s.Rates[k]
 		ew.printf("%-10s rate(%s) %s (%d/%d)\n", "ratios", k, pct(q.Value), q.Num, q.Den)
 	}
-	ew.printf("%-10s %s\n", "audit", auditLine(&s.Audit))
+	ew.printf("%-10s %s\n", "audit", AuditLine(&s.Audit))
 	for _, v := range s.Audit.Violations {
 		ew.printf("%-10s ! %s\n", "", v)
 	}
@@ -179,7 +179,8 @@ func sideBySide(s, p *result.Summary) [][3]string {
 	}
 }
 
-func auditLine(a *result.Audit) string {
+// AuditLine is the audit in one line: every count and the verdict, or why it was not checked.
+func AuditLine(a *result.Audit) string {
 	if !a.Checked {
 		return result.AuditNotChecked(a)
 	}

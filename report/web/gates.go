@@ -1,0 +1,62 @@
+package web
+
+import (
+	"sync"
+
+	"github.com/flashload/flashload/result"
+)
+
+// Gates evaluates a run's gates on what it has sealed so far, for the page's gates panel of a
+// single generator (run, rehearse): hand Add to engine.Options.Sealed and set Snapshot.Gates
+// from Eval. watch has its gates in its snapshots already (result.Live.Snapshot).
+type Gates struct {
+	exprs []string
+	live  *result.Live
+	mu    sync.Mutex
+	err   bool
+}
+
+// NewGates is the gates exprs (a nil *Gates evaluates none) (the scenario's, already parsed once) over an empty run.
+func NewGates(exprs []string) *Gates {
+	return &Gates{exprs: exprs, live: result.NewLive()}
+}
+
+// Add merges what the run sealed (once per window).
+func (g *Gates) Add(s result.Sealed) {
+	if g == nil || len(g.exprs) == 0 {
+		return
+	}
+	if err := g.live.Add("", &s); err != nil {
+		g.mu.Lock()
+		g.err = true // a batch that does not merge: the panel would be wrong, so it goes empty
+		g.mu.Unlock()
+	}
+}
+
+// Eval is every gate on the run so far: a gate it cannot measure yet (no audit reading, no such
+// rate so far) fails with the reason, as at the end.
+func (g *Gates) Eval() []result.GateResult {
+	if g == nil {
+		return nil
+	}
+	g.mu.Lock()
+	bad := g.err
+	g.mu.Unlock()
+	if len(g.exprs) == 0 || bad {
+		return nil
+	}
+	s := g.live.Summary()
+	_, _ = result.EvaluateGates(s, g.exprs)
+	return s.Gates
+}
+
+// Chain is a Sealed hook that calls a, then b; either may be nil.
+func Chain(a, b func(result.Sealed)) func(result.Sealed) {
+	switch {
+	case a == nil:
+		return b
+	case b == nil:
+		return a
+	}
+	return func(s result.Sealed) { a(s); b(s) }
+}
