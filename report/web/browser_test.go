@@ -145,3 +145,49 @@ type atomicInt struct{ n atomic.Int64 }
 func (a *atomicInt) add() int { return int(a.n.Add(1)) }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// TestLiveChartsFollow: the charts' time axis follows the run as windows arrive; a zoom the
+// viewer chose stays put while more arrive, and a double click goes back to following.
+func TestLiveChartsFollow(t *testing.T) {
+	s := listen(t, Options{Interval: 50 * time.Millisecond})
+	src := &source{}
+	src.n.Store(2)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go s.Watch(ctx, src.snapshot, func() {})
+	br := browser.Start(t)
+	p := br.Open(t, s.URL())
+	p.WaitFor(t, "window.flashload && flashload.charts.rate", 10*time.Second)
+	grow := func(to int64) { // a window at a time: a snapshot carries its last three
+		for src.n.Load() < to {
+			src.n.Add(1)
+			time.Sleep(80 * time.Millisecond)
+		}
+	}
+	for _, n := range []int{3, 6, 12} {
+		grow(int64(n))
+		// The last window starts at 60*(n-1) s of scenario time; the axis must reach it.
+		p.WaitFor(t, "flashload.charts.rate.scales.x.max === "+itoa(60*(n-1)), 10*time.Second)
+	}
+	over := p.Box(t, "#chart-rate .u-over")
+	var x0, x1 float64
+	p.Eval(t, `flashload.charts.rate.valToPos(120, "x")`, &x0)
+	p.Eval(t, `flashload.charts.rate.valToPos(360, "x")`, &x1)
+	p.Mouse(t, "down", over.X+x0, over.Y+10)
+	p.Mouse(t, "move", over.X+x1, over.Y+10)
+	p.Mouse(t, "up", over.X+x1, over.Y+10)
+	var zoom []float64
+	p.Eval(t, `[flashload.charts.rate.scales.x.min, flashload.charts.rate.scales.x.max]`, &zoom)
+	grow(20)
+	p.WaitFor(t, "flashload.charts.rate.data[0].length === 20", 10*time.Second)
+	var after []float64
+	p.Eval(t, `[flashload.charts.rate.scales.x.min, flashload.charts.rate.scales.x.max]`, &after)
+	if len(zoom) != 2 || zoom[1]-zoom[0] > 300 || after[0] != zoom[0] || after[1] != zoom[1] {
+		t.Errorf("zoomed to %v, then %v as windows arrived", zoom, after)
+	}
+	p.Mouse(t, "down", over.X+over.W/2, over.Y+10) // a double click zooms out
+	p.Mouse(t, "up", over.X+over.W/2, over.Y+10)
+	p.Eval(t, `flashload.charts.rate.over.dispatchEvent(new MouseEvent("dblclick", {bubbles: true}))`, nil)
+	grow(25)
+	p.WaitFor(t, "flashload.charts.rate.scales.x.max === "+itoa(60*24)+" && flashload.charts.rate.scales.x.min === 0", 10*time.Second)
+}

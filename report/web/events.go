@@ -63,7 +63,7 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 		Result  json.RawMessage `json:"result,omitempty"`
 	}{Client: id, CanStop: s.opts.Token != "", Run: run, Snap: s.snap, Points: s.pointsSince(0), Result: s.result}
 	resultSent := s.result != nil
-	if resultSent {
+	if resultSent && s.report != "" {
 		s.awaiting[id] = false
 	}
 	changed := s.changed
@@ -79,6 +79,12 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 			return
 		case <-s.closing:
+			s.mu.Lock()
+			res := s.result
+			s.mu.Unlock()
+			if res != nil && !resultSent && !send("result", res) { // the result always comes before bye
+				return
+			}
 			byeSent = send("bye", []byte("{}"))
 			return
 		case <-ping.C:
@@ -108,7 +114,9 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 		var res []byte
 		if s.result != nil && !resultSent {
 			res, resultSent = s.result, true
-			s.awaiting[id] = false
+			if _, ok := s.awaiting[id]; !ok && s.report != "" {
+				s.awaiting[id] = false
+			}
 		}
 		s.mu.Unlock()
 		if snap != nil && !send("snapshot", snap) {

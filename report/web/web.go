@@ -251,6 +251,12 @@ func (s *Server) Finish(sum *result.Summary, reportPath string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.result, s.summary, s.report = b, js, reportPath
+	if reportPath != "" {
+		// Every open page is about to be shown the result: Close waits for each to keep the report.
+		for id := range s.clients {
+			s.awaiting[id] = false
+		}
+	}
 	s.notifyLocked()
 	return nil
 }

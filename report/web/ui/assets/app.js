@@ -24,6 +24,12 @@
     var h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), x = s % 60;
     return (neg ? "-" : "") + h + ":" + pad(m) + ":" + pad(x);
   }
+  // tick labels a time axis: h:mm:ss, or seconds with decimals when the ticks are closer
+  // than a second (the first seconds of a run).
+  function tick(v, incr) {
+    if (incr > 0 && incr < 1) return v.toFixed(incr < 0.1 ? 2 : 1) + "s";
+    return clock(v);
+  }
   function compact(v) {
     if (v == null || !isFinite(v)) return "–";
     var a = Math.abs(v);
@@ -64,13 +70,16 @@
     });
     return e;
   }
-  function table(id, head, rows) {
+  // table makes a table: a header row, then rows whose first cell is a header; cells are
+  // right-aligned numbers but for the columns in text (indexes).
+  function table(id, head, rows, text) {
     var t = el("table", id ? { id: id } : null);
     if (head) t.appendChild(el("tr", null, head.map(function (h) { return el("th", { text: h }); })));
     rows.forEach(function (r) {
       t.appendChild(el("tr", null, r.map(function (c, i) {
         if (c instanceof Node) return el("td", null, [c]);
-        return el(i === 0 ? "th" : "td", { text: c == null ? "" : String(c), cls: i === 0 ? "" : "num" });
+        var num = i > 0 && !(text && text.indexOf(i) >= 0);
+        return el(i === 0 ? "th" : "td", { text: c == null ? "" : String(c), cls: num ? "num" : "" });
       })));
     });
     return t;
@@ -219,6 +228,10 @@
     return cols;
   }
 
+  function extent(x) {
+    return x.length ? [x[0], x[x.length - 1]] : null;
+  }
+
   function shapeOf(sp) {
     return sp.series.map(function (se) { return se.label + (se.pred ? "~" : ""); }).join("|");
   }
@@ -259,7 +272,7 @@
       cursor: { sync: { key: SYNC }, drag: { x: true, y: false } },
       legend: { live: true },
       axes: [
-        { label: "scenario time", values: function (u, vals) { return vals.map(clock); }, space: 70 },
+        { label: "scenario time", values: function (u, vals, ai, space, incr) { return vals.map(function (v) { return tick(v, incr); }); }, space: 70 },
         { label: sp.ylabel, size: 64, values: function (u, vals) { return vals.map(sp.unit === "ms" ? ms : compact); } },
       ],
       hooks: {
@@ -267,7 +280,9 @@
         setCursor: [function (u) { self.cursorHint(u); }],
       },
     };
-    this.u = new uPlot(opts, tableOf(sp), this.body);
+    var d = tableOf(sp);
+    this.u = new uPlot(opts, d, this.body);
+    this.range = extent(d[0]);
     this.noteEl.textContent = sp.note || (this.faults.length ? "Shaded: the faults, over the time each was in effect (a line: an instant fault); hover for each." : "");
     FL.charts[sp.id] = this.u;
   };
@@ -279,11 +294,12 @@
     this.faults = faults || [];
     if (shapeOf(sp) !== this.shape) return this.build(sp);
     this.sp = sp;
-    var u = this.u, d = tableOf(sp), x = u.data[0];
-    // Keep a zoom the viewer chose: new windows arrive without moving the view.
-    var zoomed = x.length > 1 && u.scales.x.min != null &&
-      (u.scales.x.min > x[0] + 1e-9 || u.scales.x.max < x[x.length - 1] - 1e-9);
+    var u = this.u, d = tableOf(sp), r = this.range;
+    // Keep a zoom the viewer chose: new windows arrive without moving the view. (The columns
+    // grow in place, so the range drawn last is kept to tell a zoom from new data.)
+    var zoomed = r && u.scales.x.min != null && (u.scales.x.min > r[0] + 1e-9 || u.scales.x.max < r[1] - 1e-9);
     u.setData(d, !zoomed);
+    this.range = extent(d[0]);
     if (sp.note) this.noteEl.textContent = sp.note;
   };
   Chart.prototype.resize = function () {
@@ -615,7 +631,7 @@
     section("gates", title, [table("gates-table", ["", "gate", "measured"], gs.map(function (g) {
       var v = el("span", { cls: g.error ? "dim" : g.pass ? "pass" : "fail", text: g.verdict });
       return [v, g.expr, g.value];
-    }))]);
+    }), [1])]);
     box.querySelectorAll("tr").forEach(function (tr, i) {
       if (i > 0) tr.setAttribute("data-pass", gs[i - 1].pass ? "true" : "false");
     });
@@ -624,10 +640,19 @@
   function onResult(r) {
     L.final = r;
     var s = r.summary;
+    // The finished run's own timeline: every window, the last ones too (snapshots stop at the
+    // window before the current one).
+    if (s.timeline && s.timeline.length) {
+      L.cols = colsFromTimeline(s.timeline);
+      var sn = L.snap || {};
+      L.charts.draw(chartSpecs({ cols: L.cols, skus: s.skus || sn.skus, scale: s.scale || sn.scale, predScale: sn.predicted_scale, live: true }),
+        sn.faults || []);
+    }
     gates("Gates", r.gates || []);
     var box = document.getElementById("result");
     box.textContent = "";
     var pass = (r.gates || []).every(function (g) { return g.pass; });
+    box.className = pass ? "" : "failed";
     box.appendChild(el("h2", null, ["Result: ", el("span", { cls: pass ? "pass" : "fail", text: r.gates && r.gates.length ? (pass ? "all gates passed" : "gates failed") : "finished" })]));
     box.appendChild(table("result-figures", null, [
       ["requests", count(s.requests.total) + " (" + count(s.requests.ok) + " ok, " + count(s.requests.errors) + " errors, " + count(s.requests.shed) + " shed, " + count(s.requests.dropped) + " dropped)"],
