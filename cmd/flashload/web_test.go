@@ -71,6 +71,7 @@ func TestRunWebPage(t *testing.T) {
 		t.Errorf("%d gates on the page while the run goes, want 4", gatesLive)
 	}
 	if *screenshots != "" {
+		p.WaitFor(t, "flashload.charts.rate.data[0].length >= 5", 10*time.Second)
 		p.Screenshot(t, filepath.Join(*screenshots, "web-live.png"))
 	}
 
