@@ -3,7 +3,6 @@ package rehearse
 import (
 	"context"
 	"fmt"
-	"sync"
 
 	"github.com/flashload/flashload/report/dashboard"
 	"github.com/flashload/flashload/report/web"
@@ -21,18 +20,11 @@ func liveView(o Options, stop func(), gates *web.Gates, fill func(*result.Snapsh
 			fill(&sn)
 			return sn
 		}
-		var wg sync.WaitGroup
-		if o.Web != nil {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				o.Web.Watch(ctx, func() result.Snapshot { sn := src(); sn.Gates = gates.Eval(); return sn }, stop)
-			}()
-		}
-		if err := dashboard.Watch(ctx, src, stop, dashboard.Options{TTY: o.TTY, Out: o.Stdout, Err: o.Stderr}); err != nil {
-			fmt.Fprintf(o.Stderr, "flashload: dashboard: %v\n", err)
-		}
-		wg.Wait()
+		web.Beside(ctx, o.Web, src, gates, stop, func() {
+			if err := dashboard.Watch(ctx, src, stop, dashboard.Options{TTY: o.TTY, Out: o.Stdout, Err: o.Stderr}); err != nil {
+				fmt.Fprintf(o.Stderr, "flashload: dashboard: %v\n", err)
+			}
+		})
 	}
 }
 

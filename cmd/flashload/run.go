@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -189,23 +188,8 @@ func runLive(ctx context.Context, o *runOptions) error {
 		Target: o.Target, AdminURL: o.AdminURL, AdminToken: o.AdminToken, OrdersFile: o.Orders,
 		Play: scenario.PlayOptions{Wall: o.Wall, RateScale: o.RateScale, Segment: seg},
 		Seed: o.Seed, Setup: o.Setup, Workers: o.Workers, MaxWorkers: o.MaxWorkers, MaxConns: o.MaxConns, Timeout: o.Timeout,
-		Faults: inject,
-		Progress: func(pctx context.Context, snap func() result.Snapshot) {
-			src := func() result.Snapshot { sn := snap(); sn.Faults = faultLog.Records(); return sn }
-			var wg sync.WaitGroup
-			if srv != nil {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					srv.Watch(pctx, func() result.Snapshot { sn := src(); sn.Gates = gates.Eval(); return sn }, stop)
-				}()
-			}
-			err := dashboard.Watch(pctx, src, stop, dashboard.Options{TTY: o.TTY, Out: o.Stdout, Err: o.Stderr})
-			if err != nil {
-				fmt.Fprintf(o.Stderr, "flashload: dashboard: %v\n", err)
-			}
-			wg.Wait()
-		},
+		Faults:   inject,
+		Progress: runView(o, srv, gates, faultLog, stop),
 	}
 	ms, err := listenMetrics(o.MetricsAddr, o.Stderr)
 	if err != nil {
@@ -295,4 +279,18 @@ func checkTarget(u string, allowRemote bool) error {
 		return fmt.Errorf("target %q is not on this machine: flashload sends real load; pass --allow-remote if you mean it", u)
 	}
 	return nil
+}
+
+// runView is run's engine.Options.Progress: the dashboard (or progress lines) and, with --web,
+// the live page, whose snapshots also carry the gates on the run so far. stop ends the run (q,
+// or the page's stop button).
+func runView(o *runOptions, srv *web.Server, gates *web.Gates, faultLog *faults.Log, stop func()) func(context.Context, func() result.Snapshot) {
+	return func(pctx context.Context, snap func() result.Snapshot) {
+		src := func() result.Snapshot { sn := snap(); sn.Faults = faultLog.Records(); return sn }
+		web.Beside(pctx, srv, src, gates, stop, func() {
+			if err := dashboard.Watch(pctx, src, stop, dashboard.Options{TTY: o.TTY, Out: o.Stdout, Err: o.Stderr}); err != nil {
+				fmt.Fprintf(o.Stderr, "flashload: dashboard: %v\n", err)
+			}
+		})
+	}
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"sync"
 
 	"github.com/flashload/flashload/result"
@@ -59,4 +60,20 @@ func Chain(a, b func(result.Sealed)) func(result.Sealed) {
 		return a
 	}
 	return func(s result.Sealed) { a(s); b(s) }
+}
+
+// Beside runs the page's Watch of src (its snapshots carrying the gates on the run so far) in
+// its own goroutine while show runs (the terminal dashboard), and returns when both have. With
+// a nil srv it only runs show.
+func Beside(ctx context.Context, srv *Server, src func() result.Snapshot, gates *Gates, stop func(), show func()) {
+	var wg sync.WaitGroup
+	if srv != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			srv.Watch(ctx, func() result.Snapshot { sn := src(); sn.Gates = gates.Eval(); return sn }, stop)
+		}()
+	}
+	show()
+	wg.Wait()
 }
