@@ -191,3 +191,36 @@ func TestLiveChartsFollow(t *testing.T) {
 	grow(25)
 	p.WaitFor(t, "flashload.charts.rate.scales.x.max === "+itoa(60*24)+" && flashload.charts.rate.scales.x.min === 0", 10*time.Second)
 }
+
+// TestStopButton: with the token the page offers stop; a click (confirmed) calls the run's stop
+// once, as q does on the dashboard, and the page says it is stopping.
+func TestStopButton(t *testing.T) {
+	s := listen(t, Options{Token: "tok", Interval: 50 * time.Millisecond})
+	var stops atomic.Int64
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	src := &source{}
+	src.n.Store(3)
+	go s.Watch(ctx, src.snapshot, func() { stops.Add(1) })
+	br := browser.Start(t)
+	p := br.Open(t, s.URL()+"?token=tok")
+	p.WaitFor(t, `window.flashload && flashload.ready && !document.getElementById("stop").hidden`, 10*time.Second)
+	p.Eval(t, `window.confirm = function () { return true; }`, nil)
+	b := p.Box(t, "#stop")
+	p.Mouse(t, "down", b.X+b.W/2, b.Y+b.H/2)
+	p.Mouse(t, "up", b.X+b.W/2, b.Y+b.H/2)
+	p.WaitFor(t, `flashload.state === "stopping…"`, 10*time.Second)
+	if n := stops.Load(); n != 1 {
+		t.Errorf("stop called %d times", n)
+	}
+	// A server without a token: no button.
+	open := listen(t, Options{Interval: 50 * time.Millisecond})
+	go open.Watch(ctx, src.snapshot, func() { stops.Add(1) })
+	p = br.Open(t, open.URL())
+	p.WaitFor(t, `window.flashload && flashload.ready`, 10*time.Second)
+	var hidden bool
+	p.Eval(t, `document.getElementById("stop").hidden`, &hidden)
+	if !hidden {
+		t.Error("a page without a token offers the stop button")
+	}
+}
