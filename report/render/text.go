@@ -1,7 +1,8 @@
 // Package render turns a run (result.Run, result.Summary) into what people and CI read: an
 // end-of-run text summary for the terminal, JSON, a Markdown pull-request comment, JUnit XML
-// (each gate a test case), a CSV timeline, and one self-contained HTML file with SVG charts
-// drawn by gonum/plot. Every renderer is a func(io.Writer, ...) error; WriteAll writes a run
+// (each gate a test case), a CSV timeline, and one self-contained HTML file whose interactive
+// charts the live page's front-end (report/web/ui, embedded in the file) draws from the run's
+// data. Every renderer is a func(io.Writer, ...) error; WriteAll writes a run
 // directory (summary.json, histograms.hlog, report.html) at the end of a run. A run may carry
 // a predicted summary (the simulator's) that the text, Markdown and HTML renderers show beside
 // the measured one.
