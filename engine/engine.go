@@ -29,6 +29,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/flashload/flashload/audit"
 	"github.com/flashload/flashload/result"
 	"github.com/flashload/flashload/scenario"
 	"github.com/valyala/fasthttp"
@@ -40,6 +41,13 @@ type Options struct {
 	AdminURL   string // the target's admin base URL; default Target's first URL
 	AdminToken string // bearer token of /admin routes; enables gauges, setup and the audit
 	OrdersFile string // an orders export (NDJSON or CSV) to audit another service against
+	// Store is another service's own book of record (the scenario's audit: block, package
+	// audit/store): after the load and the block's settle wait, the audit reads its orders and
+	// units left from it, before the admin API or OrdersFile.
+	Store audit.Store
+	// AttemptsFile, when set, is where the run keeps its purchase attempts for a later audit
+	// (audit.AttemptsFile in the run directory: `flashload audit DIR`).
+	AttemptsFile string
 
 	Play scenario.PlayOptions // wall length, rate scale, segment
 
@@ -181,6 +189,32 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*result.Run, 
 	}
 	runCtx, cancelRun := context.WithCancel(ctx)
 	defer cancelRun()
+	var faults []result.Fault
+	side := r.startSide(runCtx, &faults)
+	var complete bool
+	if closed {
+		complete = r.runClosed(ctx)
+	} else {
+		complete = r.runOpen(ctx, r.rec.Shard(r.rec.Shards()-1))
+	}
+	end := r.now()
+	r.tr.close()
+	if wall := r.play.WallDuration(); complete && end > wall {
+		// The schedule's length, not the drain's end: answers that arrive while in-flight
+		// sessions finish still count, and rates are per second of the schedule played.
+		end = wall
+	}
+	cancelRun()
+	side.Wait()
+
+	res := r.finish(ctx, end, complete, faults)
+	return res, nil
+}
+
+// startSide starts what runs beside the load: the progress and observe hooks, sealed windows,
+// the target's gauges and the faults (their records go to *faults when they end).
+func (r *run) startSide(runCtx context.Context, faults *[]result.Fault) *sync.WaitGroup {
+	opts := r.opts
 	var side sync.WaitGroup
 	if opts.Progress != nil {
 		side.Add(1)
@@ -204,28 +238,18 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*result.Run, 
 		side.Add(1)
 		go func() { defer side.Done(); r.pollGauges(runCtx) }()
 	}
-	var faults []result.Fault
 	if opts.Faults != nil {
 		side.Add(1)
-		go func() { defer side.Done(); faults = opts.Faults(runCtx, r.start, r.play) }()
+		go func() { defer side.Done(); *faults = opts.Faults(runCtx, r.start, r.play) }()
 	}
 
-	var complete bool
-	if closed {
-		complete = r.runClosed(ctx)
-	} else {
-		complete = r.runOpen(ctx, r.rec.Shard(r.rec.Shards()-1))
-	}
-	end := r.now()
-	r.tr.close()
-	if wall := r.play.WallDuration(); complete && end > wall {
-		// The schedule's length, not the drain's end: answers that arrive while in-flight
-		// sessions finish still count, and rates are per second of the schedule played.
-		end = wall
-	}
-	cancelRun()
-	side.Wait()
+	return &side
+}
 
+// finish closes the Recorder at end and completes the live summary: mode, seed, target,
+// segment, faults, the audit and the named rates.
+func (r *run) finish(ctx context.Context, end time.Duration, complete bool, faults []result.Fault) *result.Run {
+	opts, s := r.opts, r.s
 	res := r.rec.Finish(end)
 	if opts.Sealed != nil {
 		opts.Sealed(r.rec.Seal(end))
@@ -250,7 +274,11 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*result.Run, 
 	default:
 		// The audit reads the target after load: give it its own bounded context, since ctx may
 		// be cancelled already (SIGINT) and the audit of a partial run is still worth having.
-		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		bound := 30 * time.Second
+		if a := s.Audit; a != nil && opts.Store != nil {
+			bound += a.Settle.D()
+		}
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), bound)
 		a, err := r.audit(actx)
 		cancel()
 		switch {
@@ -261,11 +289,11 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*result.Run, 
 			sum.Audit = a.Audit
 			result.ApplySKUAudit(sum, a.SKUs)
 		default:
-			sum.Audit = notChecked("the target is not auditable (no admin token, no --orders export)")
+			sum.Audit = notChecked("the target is not auditable (no admin token, no audit: block, no --orders export)")
 		}
 	}
 	r.fillRates(sum)
-	return res, nil
+	return res
 }
 
 // sealWindows hands Options.Sealed what the Recorder closed, just after each window's end.

@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/flashload/flashload/internal/codes"
 	"github.com/flashload/flashload/outcome"
 	"github.com/flashload/flashload/result"
 	"github.com/flashload/flashload/scenario"
@@ -40,8 +39,9 @@ type worker struct {
 	group          []byte
 	vars           scenario.Vars
 	log            attemptLog
-	first          bool          // the next request is the session's first: it stands for the arrival (Result.First)
-	last           time.Duration // when the worker's last answer came (its Done): the clock read once per request, reused
+	first          bool                 // the next request is the session's first: it stands for the arrival (Result.First)
+	last           time.Duration        // when the worker's last answer came (its Done): the clock read once per request, reused
+	cls            *scenario.Classifier // the classify rules of the request do sends next; nil: the target's codes
 }
 
 func (r *run) newWorker(i int) *worker {
@@ -209,9 +209,9 @@ func (w *worker) step(ctx context.Context, st *scenario.Instr, journey string, s
 		w.order = w.order[:0]
 	}
 	if st.Audited {
-		w.log.add(Attempt{Seq: seq, Step: st.Index, SKU: skuIndex(st), Qty: uint16(min(st.Qty, math.MaxUint16)),
-			Outcome: oc, SoldOut: an.code == codes.SoldOut})
-		if an.code == codes.SoldOut {
+		w.log.add(Attempt{Seq: seq, User: user, Step: st.Index, SKU: skuIndex(st), Qty: uint16(min(st.Qty, math.MaxUint16)),
+			Outcome: oc, SoldOut: oc == outcome.SoldOut})
+		if oc == outcome.SoldOut {
 			w.r.noteSoldOut(skuIndex(st), intended)
 		}
 		if st.Rules.EndsJourney(oc) {
@@ -279,6 +279,7 @@ func (w *worker) send(st *scenario.Instr, journey string, intended time.Duration
 			req.SetBodyRaw(b)
 		}
 	}
+	w.cls = st.Rules.Classify
 	return w.do(journey, st.Name, intended, retry, st.Endpoint.Full)
 }
 
@@ -373,8 +374,8 @@ func (w *worker) do(journey, step string, intended time.Duration, retry, full bo
 	resp.Reset()
 	res := result.Result{Intended: intended, Journey: journey, Step: step, Retry: retry, First: w.first}
 	w.first = false
-	rendered := w.rendered
-	w.rendered = false
+	rendered, cls := w.rendered, w.cls
+	w.rendered, w.cls = false, nil
 	res.InFlight = int32(r.inflight.Load() + 1)
 	var err error
 	if full {
@@ -396,6 +397,10 @@ func (w *worker) do(journey, step string, intended time.Duration, retry, full bo
 		body := resp.Body()
 		an.code = answerCode(body)
 		res.Status, res.Code, res.Bytes = an.status, an.code, len(body)
+		if cls != nil {
+			res.Outcome, res.Code = cls.ClassifyCode(an.status, body)
+			res.Classified = true
+		}
 		if d, ok := scenario.ParseServerTiming(serverTiming(&resp.Header)); ok {
 			res.Server = d
 		}

@@ -121,7 +121,7 @@ func (s *Shard) RecordN(r *Result, n int64) {
 	}
 	failed := true
 	switch {
-	case o == outcome.Shed || r.Status == 503:
+	case o == outcome.Shed || r.Status == 503 && !r.Classified:
 		s.shed += n
 		w.shed += n
 	case o.Errored():

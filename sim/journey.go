@@ -53,15 +53,21 @@ func (st *jstep) maxRetries() int {
 	return st.rules.Retry.Max
 }
 
-// delay is the pause before retry n (1-based) after an answer with status and code, by the
-// program's rule (scenario.RetryRule.Delay): a load refusal's Retry-After is the one the
-// target sends with that code.
+// delay is the pause before retry n (1-based) after an answer with status and code.
 func (st *jstep) delay(n int, u float64, status int, code string) time.Duration {
+	return RetryDelay(&st.rules, n, u, status, code)
+}
+
+// RetryDelay is the simulator's pause before retry n (1-based) of a step with rules, after a
+// modelled answer with status and code: the program's rule (scenario.RetryRule.Delay) with
+// the Retry-After the target sends with that code, as the live engine waits for the target's
+// header. u ∈ [0, 1) draws the jitter.
+func RetryDelay(rules *scenario.StepRules, n int, u float64, status int, code string) time.Duration {
 	var ra time.Duration
 	if scenario.HonoursRetryAfter(status) {
 		ra = codes.RetryAfterOf(code)
 	}
-	return st.rules.Retry.Delay(n, u, ra)
+	return rules.Retry.Delay(n, u, ra)
 }
 
 // meanDelay is the mean of delay, for the fluid mode.

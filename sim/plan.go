@@ -108,7 +108,8 @@ func Plan(ctx context.Context, s *scenario.Scenario, o PlanOptions) (*PlanResult
 		if err != nil {
 			return false, nil, err
 		}
-		pass, err := result.EvaluateGates(sum, s.Gates)
+		gates, pass, err := result.EvaluateGates(sum, s.Gates)
+		sum.Gates = gates
 		if err != nil {
 			return false, nil, err
 		}

@@ -281,7 +281,7 @@ func (s *requestSim) polled(id int32, r *request, ss *session, st *jstep, status
 		s.freeReq = append(s.freeReq, id)
 		s.freeSess = append(s.freeSess, sess)
 	default:
-		r.retry, r.status, r.code, r.db = false, 0, "", false
+		r.retry, r.status, r.code, r.db, r.chained = false, 0, "", false, true
 		s.k.Schedule(Event{At: now + scenario.WaitOpenPoll, Kind: evRetry, ID: id})
 	}
 }

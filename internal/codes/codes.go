@@ -1,5 +1,5 @@
 // Package codes holds the answer codes of flashload's reference target: the JSON `code` of every
-// answer it writes (DESIGN.md, "Target HTTP API"), with the HTTP status each one goes with. The
+// answer it writes (the target's HTTP API), with the HTTP status each one goes with. The
 // target writes them; the scenario rules, the live engine, the simulator and the report read
 // them. It imports nothing from the project, so every one of them can.
 package codes

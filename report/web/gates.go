@@ -46,9 +46,8 @@ func (g *Gates) Eval() []result.GateResult {
 	if len(g.exprs) == 0 || bad {
 		return nil
 	}
-	s := g.live.Summary()
-	_, _ = result.EvaluateGates(s, g.exprs)
-	return s.Gates
+	gates, _, _ := result.EvaluateGates(g.live.Summary(), g.exprs)
+	return gates
 }
 
 // Chain is a Sealed hook that calls a, then b; either may be nil.
