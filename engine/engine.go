@@ -161,7 +161,7 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*result.Run, 
 	}
 	// Setup comes last before the load, so the sale windows' offsets count from the run's start.
 	if opts.Setup {
-		if err := SetupSKUs(ctx, r.adminURL(), opts.AdminToken, PlayedSKUs(r.play.SKUs(), r.play)); err != nil {
+		if err := SetupSKUs(ctx, r.adminURL(), opts.AdminToken, PlayedSKUs(r.play)); err != nil {
 			return nil, err
 		}
 	}

@@ -8,7 +8,7 @@
 // It owns the processes a rehearsal needs: the stores its strategies keep their state in
 // (Stores: the given ones, or a throwaway redis-server and PostgreSQL it starts), and the target,
 // in this process (Target) or as a local fleet of `serve` processes (Fleet). Besides
-// cmd/flashload, it is the only package that imports target, engine, sim and report together.
+// cmd/flashload, it is the only package that imports target, engine, sim and the presentation together.
 package rehearse
 
 import (

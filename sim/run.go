@@ -291,24 +291,30 @@ func (sm *Prepared) Run(ctx context.Context, rec *result.Recorder) (*result.Run,
 	run := rec.Finish(end)
 	run.Summary.Partial = partial
 	run.Summary.Scale = clock.trace
-	var st int64
-	for _, k := range skus {
-		st += k.Stock
-	}
-	run.Summary.Audit = result.Audit{Checked: true, Stock: st, Sold: sold, Paid: paid, Violations: []string{}}
-	// Per SKU, the model's inventory at the end (the last gauge reading may precede the last
-	// answers), with the sell-out moments the run marked.
-	result.ApplySKUAudit(run.Summary, skuAudit(skus, stock, left, paidSKU))
-	if st > 0 {
-		if run.Summary.Rates == nil {
-			run.Summary.Rates = map[string]result.Ratio{}
-		}
-		run.Summary.Rates["sell_through"] = result.NewRatio(min(sold, st), st)
-	}
+	modelAudit(run.Summary, skus, stock, left, paidSKU, sold, paid)
 	if partial {
 		return run, ctx.Err()
 	}
 	return run, nil
+}
+
+// modelAudit is the audit of a simulated run: the model's inventory at the end (it cannot
+// oversell), per SKU with the sell-out moments the run marked, and the sell-through.
+func modelAudit(sum *result.Summary, skus []scenario.SKU, stock, left []int64, paidSKU []float64, sold, paid int64) {
+	var st int64
+	for _, k := range skus {
+		st += k.Stock
+	}
+	sum.Audit = result.Audit{Checked: true, Stock: st, Sold: sold, Paid: paid, Violations: []string{}}
+	// Per SKU, the model's inventory at the end (the last gauge reading may precede the last
+	// answers), with the sell-out moments the run marked.
+	result.ApplySKUAudit(sum, skuAudit(skus, stock, left, paidSKU))
+	if st > 0 {
+		if sum.Rates == nil {
+			sum.Rates = map[string]result.Ratio{}
+		}
+		sum.Rates["sell_through"] = result.NewRatio(min(sold, st), st)
+	}
 }
 
 // Run simulates scenario s: Prepare, then (*Prepared).Run into o.Recorder or a new Recorder.
