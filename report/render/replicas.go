@@ -6,8 +6,6 @@ import (
 	"strconv"
 	"text/tabwriter"
 
-	"gonum.org/v1/plot/plotter"
-
 	"github.com/flashload/flashload/result"
 )
 
@@ -81,24 +79,6 @@ func replicaMarkdown(ew *errWriter, s *result.Summary) {
 		ew.printf("| %s | %d | %s | %s | %d | %s | %s | %s | %s |\n", mdEscape(r.ID), r.Count, r.Share, r.Fair, r.Failed, r.P50, r.P99, r.From, r.Reach)
 	}
 	ew.printf("\n%s\n\n", mdEscape(SpreadLine(s)))
-}
-
-// replicaSpec is the chart of the answers per second of each replica over scenario time (div:
-// seconds per unit of the axis), with replica_spread in its note. ok is false with fewer than
-// two replicas (one replica takes all: there is no spread to show).
-func replicaSpec(s *result.Summary, div float64) (chartSpec, bool) {
-	if len(s.Requests.ByReplica) < 2 || s.WindowS <= 0 {
-		return chartSpec{}, false
-	}
-	sp := chartSpec{id: "by-replica", title: "Answers per replica", ylabel: "answers/s", note: SpreadLine(s)}
-	for _, id := range result.ReplicaIDs(s) {
-		xy := make(plotter.XYs, len(s.Timeline))
-		for i, p := range s.Timeline {
-			xy[i] = plotter.XY{X: p.T / div, Y: float64(p.ByReplica[id]) / s.WindowS}
-		}
-		sp.series = append(sp.series, chartSeries{name: id, xy: xy})
-	}
-	return sp, true
 }
 
 func ms(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) + " ms" }

@@ -2,10 +2,12 @@ package render
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/flashload/flashload/internal/browser"
 	"github.com/flashload/flashload/result"
 )
 
@@ -29,8 +31,7 @@ func replicaFixture() *result.Run {
 }
 
 // TestReplicaOutputs: the load per replica is a table in the text and Markdown outputs (in ID
-// order, the late replica's fair share and replica_spread said in words) and a chart of answers
-// per second per replica in the HTML report.
+// order, the late replica's fair share and replica_spread said in words).
 func TestReplicaOutputs(t *testing.T) {
 	run := replicaFixture()
 	s := run.Summary
@@ -53,27 +54,6 @@ func TestReplicaOutputs(t *testing.T) {
 	if md := b.String(); !strings.Contains(md, "| replica | answers |") || !strings.Contains(md, "| replica-10 |") {
 		t.Errorf("markdown without the replica table:\n%s", md)
 	}
-	charts, err := Charts(run, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	found := false
-	for _, c := range charts {
-		if c.ID == "by-replica" {
-			found = true
-			for _, id := range []string{"replica-0", "replica-1", "replica-10"} {
-				if !strings.Contains(string(c.SVG), "<title>"+id+" at") {
-					t.Errorf("the by-replica chart has no %s line", id)
-				}
-			}
-			if !strings.Contains(c.Note, "replica_spread") {
-				t.Errorf("chart note %q", c.Note)
-			}
-		}
-	}
-	if !found {
-		t.Error("no by-replica chart")
-	}
 	// One replica takes all, or none is named: no table.
 	plain := fixture("live", 1)
 	b.Reset()
@@ -82,5 +62,29 @@ func TestReplicaOutputs(t *testing.T) {
 	}
 	if strings.Contains(b.String(), "load per replica") {
 		t.Error("a replica table without replicas")
+	}
+}
+
+// TestReplicaChartInChromium: report.html draws a chart of answers per second per replica, one
+// line each in ID order, with replica_spread in its note, and none with a single replica.
+func TestReplicaChartInChromium(t *testing.T) {
+	br := browser.Start(t)
+	p, _ := openReport(t, br, replicaFixture(), nil)
+	noErrorsNoRequests(t, p)
+	c, ok := charts(t, p)["by-replica"]
+	if !ok {
+		t.Fatalf("no by-replica chart (have %v)", keys(charts(t, p)))
+	}
+	if want := []string{"replica-0", "replica-1", "replica-10"}; !slices.Equal(c.Series, want) || c.Points < 20 {
+		t.Errorf("by-replica chart: series %v, %d points; want %v over the run", c.Series, c.Points, want)
+	}
+	var note string
+	p.Eval(t, `document.querySelector("#chart-by-replica p.note:not(.faultnote)").textContent`, &note)
+	if !strings.Contains(note, "replica_spread") {
+		t.Errorf("the chart's figure does not say replica_spread: %q", note)
+	}
+	one, _ := openReport(t, br, fixture("live", 1), nil)
+	if _, ok := charts(t, one)["by-replica"]; ok {
+		t.Error("a by-replica chart without replicas")
 	}
 }
