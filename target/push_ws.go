@@ -1,0 +1,63 @@
+package target
+
+import (
+	"time"
+
+	"github.com/fasthttp/websocket"
+	"github.com/valyala/fasthttp"
+
+	"github.com/flashload/flashload/internal/codes"
+)
+
+// feedWS answers GET /v1/skus/{sku}/ws: a WebSocket carrying the SKU's feed (push.go), one
+// text message per state. What the client sends is read and dropped (control frames are
+// answered); the connection ends when either side closes it or the server shuts down.
+func (s *Server) feedWS(ctx *fasthttp.RequestCtx, name []byte) {
+	if !ctx.IsGet() {
+		writeErr(ctx, fasthttp.StatusMethodNotAllowed, codes.NotAllowed, "use GET")
+		return
+	}
+	k := s.known(ctx, name)
+	if k == nil {
+		return
+	}
+	if !websocket.FastHTTPIsWebSocketUpgrade(ctx) {
+		writeErr(ctx, fasthttp.StatusBadRequest, codes.BadRequest, "a WebSocket upgrade request (Connection: Upgrade, Upgrade: websocket)")
+		return
+	}
+	skuName := k.name
+	// On a failed handshake Upgrade has answered already (400, 403, 405).
+	_ = s.push.upgrader.Upgrade(ctx, func(c *websocket.Conn) { s.push.serveWS(skuName, c) })
+}
+
+// serveWS runs one WebSocket subscriber on the hijacked connection's goroutine; a second
+// goroutine reads, so a close from the client (or a dead connection) ends the feed at once.
+func (p *pusher) serveWS(name string, c *websocket.Conn) {
+	h, sub := p.subscribe(name, true)
+	defer p.unsubscribe(h, sub, true)
+	stop := make(chan struct{})
+	go func() {
+		defer close(stop)
+		c.SetReadLimit(4 << 10)
+		for {
+			if _, _, err := c.NextReader(); err != nil {
+				return
+			}
+		}
+	}()
+	p.feed(h, sub, stop, 0, func(m *pushMsg) error {
+		_ = c.SetWriteDeadline(time.Now().Add(pushWriteTimeout))
+		if m.ws != nil {
+			return c.WritePreparedMessage(m.ws)
+		}
+		return c.WriteMessage(websocket.TextMessage, m.json)
+	}, nil)
+	select {
+	case <-stop: // the client went away
+	default:
+		_ = c.WriteControl(websocket.CloseMessage,
+			websocket.FormatCloseMessage(websocket.CloseGoingAway, "feed ends"), time.Now().Add(time.Second))
+	}
+	_ = c.Close()
+	<-stop
+}
