@@ -21,8 +21,13 @@ func (s *Server) feedWS(ctx *fasthttp.RequestCtx, name []byte) {
 	if k == nil {
 		return
 	}
+	// What the upgrader would refuse in plain text is refused here with a JSON code.
 	if !websocket.FastHTTPIsWebSocketUpgrade(ctx) {
 		writeErr(ctx, fasthttp.StatusBadRequest, codes.BadRequest, "a WebSocket upgrade request (Connection: Upgrade, Upgrade: websocket)")
+		return
+	}
+	if string(ctx.Request.Header.Peek("Sec-WebSocket-Version")) != "13" || len(ctx.Request.Header.Peek("Sec-WebSocket-Key")) == 0 {
+		writeErr(ctx, fasthttp.StatusBadRequest, codes.BadRequest, "WebSocket version 13 with a Sec-WebSocket-Key")
 		return
 	}
 	skuName := k.name

@@ -46,7 +46,13 @@ func (s *redisStrategy) Changes(ctx context.Context, sku string) (int64, error) 
 func (s *redisStrategy) Listen(ctx context.Context, fn func(sku string, n int64)) error {
 	return retryListen(ctx, func(ctx context.Context) error {
 		ps := s.rdb.Subscribe(ctx, s.pushChannel())
-		defer ps.Close()
+		// Receive blocks in a read that ctx does not end: closing the subscription does.
+		stop := context.AfterFunc(ctx, func() { ps.Close() })
+		defer func() {
+			if stop() {
+				ps.Close()
+			}
+		}()
 		for {
 			msg, err := ps.Receive(ctx)
 			if err != nil {
