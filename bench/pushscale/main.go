@@ -92,6 +92,8 @@ type result struct {
 	ConnectSeconds  float64 `json:"connect_s"`
 	GenBytesPerSub  float64 `json:"generator_bytes_per_subscriber"` // Go heap + stacks in use
 	GenRSSPerSub    float64 `json:"generator_rss_per_subscriber"`
+	GenStackPerSub  float64 `json:"generator_stack_per_subscriber"`
+	TgtStackPerSub  float64 `json:"target_stack_per_subscriber"`
 	TgtBytesPerSub  float64 `json:"target_bytes_per_subscriber"` // heap + stacks in use
 	TgtRSSPerSub    float64 `json:"target_rss_per_subscriber"`
 	Received        int     `json:"received"`
@@ -139,6 +141,8 @@ func run(c config) error {
 	n := float64(c.n)
 	res.GenBytesPerSub = float64(genAfter.inuse-genBefore.inuse) / n
 	res.GenRSSPerSub = float64(genAfter.rss-genBefore.rss) / n
+	res.GenStackPerSub = float64(genAfter.stack-genBefore.stack) / n
+	res.TgtStackPerSub = (tgtAfter.StackInuse - tgtBefore.StackInuse) / n
 	res.TgtBytesPerSub = (tgtAfter.HeapInuse + tgtAfter.StackInuse - tgtBefore.HeapInuse - tgtBefore.StackInuse) / n
 	res.TgtRSSPerSub = (tgtAfter.RSS - tgtBefore.RSS) / n
 
@@ -200,7 +204,7 @@ func raiseFileLimit(need int) error {
 	return nil
 }
 
-type mem struct{ inuse, rss int64 }
+type mem struct{ inuse, stack, rss int64 }
 
 // genMemory is this process's Go heap and stacks in use after a GC, and its RSS.
 func genMemory() mem {
@@ -208,7 +212,7 @@ func genMemory() mem {
 	debug.FreeOSMemory()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return mem{inuse: int64(ms.HeapInuse + ms.StackInuse), rss: rss()}
+	return mem{inuse: int64(ms.HeapInuse + ms.StackInuse), stack: int64(ms.StackInuse), rss: rss()}
 }
 
 func rss() int64 {
@@ -406,8 +410,9 @@ func report(c config, r result) {
 	}
 	fmt.Printf("subscribers %d (%s, %d source addresses), connected in %.1fs, %d failures\n",
 		r.Subscribers, r.Via, r.Sources, r.ConnectSeconds, r.ConnectFailures)
-	fmt.Printf("memory per idle subscriber: generator %.1f KB (Go heap+stacks; RSS %.1f KB), target %.1f KB (heap+stacks; RSS %.1f KB)\n",
-		r.GenBytesPerSub/1024, r.GenRSSPerSub/1024, r.TgtBytesPerSub/1024, r.TgtRSSPerSub/1024)
+	fmt.Printf("memory per idle subscriber: generator %.1f KB (Go heap+stacks, %.1f KB of it stacks; RSS %.1f KB), "+
+		"target %.1f KB (heap+stacks, %.1f KB stacks; RSS %.1f KB)\n",
+		r.GenBytesPerSub/1024, r.GenStackPerSub/1024, r.GenRSSPerSub/1024, r.TgtBytesPerSub/1024, r.TgtStackPerSub/1024, r.TgtRSSPerSub/1024)
 	fmt.Printf("one change to all: received by %d; push latency p50 %.1f ms p90 %.1f ms p99 %.1f ms max %.1f ms; "+
 		"p99 after the purchase's answer %.1f ms; spread %.1f ms\n",
 		r.Received, r.PushP50Ms, r.PushP90Ms, r.PushP99Ms, r.PushMaxMs, r.ChangeP99Ms, r.SpreadMs)

@@ -11,7 +11,6 @@ package feed
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -65,19 +64,10 @@ type Receipt struct {
 	First bool
 }
 
-// Parse reads a message's text into r (Message, Parsed) and sets Latency from At.
+// parse reads a message's text into r (Message, Parsed) and sets Latency from At.
 func (r *Receipt) parse() {
-	r.Parsed = false
-	r.Message = Message{}
-	if len(r.Raw) == 0 || r.Raw[0] != '{' {
-		return
-	}
-	if err := json.Unmarshal(r.Raw, &r.Message); err != nil {
-		r.Message = Message{}
-		return
-	}
-	r.Parsed = true
-	if r.SentAtNs > 0 {
+	r.Parsed = parseMessage(r.Raw, &r.Message)
+	if r.Parsed && r.SentAtNs > 0 {
 		if d := r.At.Sub(time.Unix(0, r.SentAtNs)); d > 0 {
 			r.Latency = d
 		}
