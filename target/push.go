@@ -149,7 +149,6 @@ type hub struct {
 	p      *pusher
 	t      *topic
 	wake   chan struct{} // something may have changed
-	resync atomic.Bool   // read the store's change number before the next message
 	latest atomic.Pointer[pushMsg]
 	cancel context.CancelFunc
 
@@ -320,10 +319,9 @@ func (p *pusher) publish(ctx context.Context) {
 func (p *pusher) heard(name string, n int64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if name == "" { // (re)subscribed: changes may have been missed
+	if name == "" { // (re)subscribed: changes may have been missed; each message reads the number
 		for _, t := range p.topics {
 			if h := t.hub.Load(); h != nil {
-				h.resync.Store(true)
 				poke(h.wake)
 			}
 		}
@@ -348,7 +346,6 @@ func (p *pusher) subscribe(name string, ws bool) (*hub, *subscriber) {
 	if h == nil {
 		ctx, cancel := context.WithCancel(p.s.ctx)
 		h = &hub{p: p, t: t, wake: make(chan struct{}, 1), cancel: cancel}
-		h.resync.Store(p.notifier != nil)
 		t.hub.Store(h)
 		poke(h.wake)
 		go h.run(ctx)
@@ -484,16 +481,18 @@ func (h *hub) build(ctx context.Context) (*pushMsg, error) {
 	if k == nil {
 		return nil, inventory.ErrUnknownSKU
 	}
-	if h.p.notifier != nil && h.resync.Swap(false) {
+	// The store's change number first, then the counts: a change committed in between shows
+	// its counts under the older number, and its own notification brings the next message
+	// with the newer number. Reading the number every time (not only the notifications')
+	// keeps replicas numbering alike after a notification missed while a replica started or
+	// lost its subscription.
+	if h.p.notifier != nil {
 		n, err := h.p.notifier.Changes(ctx, h.t.name)
 		if err != nil {
-			h.resync.Store(true)
 			return nil, err
 		}
 		h.t.raise(n)
 	}
-	// The change number before the counts: a change landing in between gives a message with
-	// the newer counts under the older number, and the next message the newer number.
 	changes := h.t.changes.Load()
 	c, err := h.p.s.inv.Counts(ctx, h.t.name)
 	if err != nil {

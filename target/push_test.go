@@ -71,6 +71,24 @@ func (s *feedSub) until(t testing.TB, within time.Duration, ok func(feed.Receipt
 	}
 }
 
+// settle reads messages until none comes for quiet, and returns the last one read (the zero
+// Receipt when none came).
+func (s *feedSub) settle(t testing.TB, quiet time.Duration) feed.Receipt {
+	t.Helper()
+	var last feed.Receipt
+	for {
+		select {
+		case r, ok := <-s.ch:
+			if !ok {
+				t.Fatalf("feed ended: %v", <-s.err)
+			}
+			last = r
+		case <-time.After(quiet):
+			return last
+		}
+	}
+}
+
 // quiet says no message arrives within d.
 func (s *feedSub) quiet(t testing.TB, d time.Duration) {
 	t.Helper()
