@@ -35,7 +35,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/flashload/flashload/internal/feed"
@@ -110,7 +109,7 @@ func run(c config) error {
 	if err != nil {
 		return usageError{err}
 	}
-	if err := raiseFileLimit(c.n + 256); err != nil {
+	if err := feed.RaiseFileLimit(c.n + 256); err != nil {
 		return usageError{err}
 	}
 	if c.sources <= 0 {
@@ -182,26 +181,6 @@ func checkLoopback(target string) (string, error) {
 		return "", fmt.Errorf("-target %q: only a loopback target (127.0.0.0/8, ::1) may be loaded", target)
 	}
 	return strings.TrimRight(target, "/"), nil
-}
-
-// raiseFileLimit lifts the soft file limit to the hard one and checks that need fits.
-func raiseFileLimit(need int) error {
-	var l syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
-		return err
-	}
-	if l.Cur < l.Max {
-		l.Cur = l.Max
-		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
-			return fmt.Errorf("raising the file limit to %d: %w", l.Max, err)
-		}
-	}
-	if uint64(need) > l.Cur {
-		return fmt.Errorf("%d subscribers need %d open files, and this process may open %d (the hard limit): "+
-			"raise it (ulimit -Hn %d as root, or LimitNOFILE= for a service) or lower -n; the target needs as many",
-			need-256, need, l.Cur, need)
-	}
-	return nil
 }
 
 type mem struct{ inuse, stack, rss int64 }
