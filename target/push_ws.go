@@ -31,12 +31,15 @@ func (s *Server) feedWS(ctx *fasthttp.RequestCtx, name []byte) {
 		return
 	}
 	skuName := k.name
-	// On a failed handshake Upgrade has answered already (400, 403, 405).
-	_ = s.push.upgrader.Upgrade(ctx, func(c *websocket.Conn) { s.push.serveWS(skuName, c) })
+	// On a failed handshake Upgrade has answered already (400, 403, 405). The feed runs on a
+	// goroutine of its own and the hijack handler returns at once: with KeepHijackedConns the
+	// server then takes back the request's context (2 KB an idle subscriber would hold), and
+	// serveWS closes the connection itself.
+	_ = s.push.upgrader.Upgrade(ctx, func(c *websocket.Conn) { go s.push.serveWS(skuName, c) })
 }
 
-// serveWS runs one WebSocket subscriber on the hijacked connection's goroutine; a second
-// goroutine reads, so a close from the client (or a dead connection) ends the feed at once.
+// serveWS runs one WebSocket subscriber; a second goroutine reads, so a close from the client
+// (or a dead connection) ends the feed at once. It closes the connection when it returns.
 func (p *pusher) serveWS(name string, c *websocket.Conn) {
 	h, sub := p.subscribe(name, true)
 	defer p.unsubscribe(h, sub, true)
