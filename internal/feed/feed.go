@@ -128,16 +128,17 @@ func Dial(ctx context.Context, rawURL string, o Options) (*Conn, error) {
 	ctx, cancel := context.WithTimeout(ctx, o.HandshakeTimeout)
 	defer cancel()
 	nd := &net.Dialer{LocalAddr: o.LocalAddr, KeepAlive: 30 * time.Second}
+	var secure bool
+	switch u.Scheme {
+	case "http", "ws":
+	case "https", "wss":
+		secure = true
+	default:
+		return nil, fmt.Errorf("feed url %q: scheme %q (want http, https, ws or wss)", rawURL, u.Scheme)
+	}
 	switch o.Via {
 	case WS:
-		switch u.Scheme {
-		case "http", "ws":
-			u.Scheme = "ws"
-		case "https", "wss":
-			u.Scheme = "wss"
-		default:
-			return nil, fmt.Errorf("feed url %q: scheme %q", rawURL, u.Scheme)
-		}
+		u.Scheme = map[bool]string{false: "ws", true: "wss"}[secure]
 		d := websocket.Dialer{NetDialContext: nd.DialContext, HandshakeTimeout: o.HandshakeTimeout,
 			ReadBufferSize: o.ReadBufferSize, WriteBufferSize: 256, WriteBufferPool: noPool{}}
 		c, res, err := d.DialContext(ctx, u.String(), o.Header)
@@ -152,14 +153,7 @@ func Dial(ctx context.Context, rawURL string, o Options) (*Conn, error) {
 		}
 		return &Conn{ws: c}, nil
 	case SSE:
-		switch u.Scheme {
-		case "http", "ws":
-			u.Scheme = "http"
-		case "https", "wss":
-			u.Scheme = "https"
-		default:
-			return nil, fmt.Errorf("feed url %q: scheme %q", rawURL, u.Scheme)
-		}
+		u.Scheme = map[bool]string{false: "http", true: "https"}[secure]
 		return dialSSE(ctx, u, o, nd)
 	}
 	return nil, fmt.Errorf("feed: unknown transport %q", o.Via)

@@ -163,3 +163,19 @@ func TestMeter(t *testing.T) {
 		t.Fatalf("after %d more seqs: spread %v, %d spans kept", spanKeep+10, s.Spread, len(m.spans))
 	}
 }
+
+func TestDialRefusesBadURLs(t *testing.T) {
+	for _, u := range []string{"ftp://127.0.0.1/x", "127.0.0.1:80/x", "://"} {
+		for _, via := range []Via{WS, SSE} {
+			if _, err := Dial(t.Context(), u, Options{Via: via}); err == nil || !strings.Contains(err.Error(), "feed url") {
+				t.Errorf("%s %s: %v", via, u, err)
+			}
+		}
+	}
+	if _, err := ParseVia("poll"); err == nil {
+		t.Error("via poll accepted")
+	}
+	if got := URL("http://h:1/", "a b", SSE); got != "http://h:1/v1/skus/a%20b/events" {
+		t.Errorf("URL: %s", got)
+	}
+}
