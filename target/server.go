@@ -181,7 +181,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		ReadTimeout:                   60 * time.Second,
 		NoDefaultContentType:          true,
 		CloseOnShutdown:               true,
-		KeepHijackedConns:             true, // WebSocket feeds close their connections themselves (push_ws.go)
+		KeepHijackedConns:             true,          // WebSocket feeds close their connections themselves (push_ws.go)
 		Logger:                        quietLogger{}, // bad requests are answered (errorHandler), not logged
 		DisableHeaderNamesNormalizing: false,
 	}
