@@ -31,6 +31,24 @@ type Model struct {
 	// both HTTP stacks. It adds to each answer's latency and service time but holds no worker, so
 	// it costs no capacity. A calibration measures it from the target's Server-Timing.
 	RoundTrip Duration `yaml:"round_trip"`
+	// Push is the live stock feeds' tier (watchers holding WebSocket or SSE connections).
+	Push *Push `yaml:"push"`
+}
+
+// Push models a replica's live feeds: it holds at most ConnsPerReplica connections (its memory
+// or file limit), spends FanoutCost of CPU per subscriber for each message and ConnectCost per
+// new connection, on Cores cores, and sends a SKU's subscribers at most one message per
+// Interval. At a sale's opening each watcher buys with probability BuyShare, Reaction after
+// the opening message at the latest (uniformly). Zero fields take the sim package's defaults.
+type Push struct {
+	ConnsPerReplica   int      `yaml:"conns_per_replica"`
+	FanoutCost        Duration `yaml:"fanout_cost"`
+	ConnectCost       Duration `yaml:"connect_cost"`
+	Interval          Duration `yaml:"interval"`
+	Cores             int      `yaml:"cores"`
+	TargetUtilization float64  `yaml:"target_utilization"` // the fan-out's and connects' CPU share a plan allows
+	Reaction          Duration `yaml:"reaction"`
+	BuyShare          *float64 `yaml:"buy_share"` // nil: 1 (every watcher buys)
 }
 
 // ServiceTime is a distribution: exponential (mean), lognormal (p50, p99), deterministic (mean),

@@ -35,7 +35,7 @@ var (
 	DefaultRedisPrefix    = inventory.DefaultRedisPrefix
 	DefaultReservationTTL = inventory.DefaultTTL
 	DefaultShards         = inventory.DefaultShards
-	DefaultEventInterval  = time.Second
+	DefaultEventInterval  = 15 * time.Second
 	DefaultMaxInflight    = 0 // 0: no limit
 	DefaultMaxRPS         = 0.0
 )
@@ -58,7 +58,14 @@ type Options struct {
 	MaxInflight    int     // in-flight requests above which purchases get 503 SHED; views shed at half
 	MaxRPS         float64 // token bucket: 429 RATE_LIMITED; views need the bucket half full
 	Shards         int     // sharded, redis-sharded
-	EventInterval  time.Duration
+	// EventInterval is the SSE feed's keep-alive: a comment line after this long without a
+	// message, so a subscriber that went away is noticed (a write fails).
+	EventInterval time.Duration
+	// PushInterval is the least time between two messages of a SKU's feed (push.go); PushOff
+	// signals no change at all (no publishes through the store), which leaves feeds with the
+	// state at connect, the opening and the end: the baseline of what pushing costs.
+	PushInterval time.Duration
+	PushOff      bool
 	// Workers > 0 gives the service a known capacity: every business request holds one of
 	// Workers slots for a time drawn from Work, waiting first come, first served (work.go).
 	Workers int
@@ -116,6 +123,9 @@ func (o *Options) defaults() {
 	if o.ReplicaID == "" {
 		o.ReplicaID = DefaultReplicaID()
 	}
+	if o.PushInterval <= 0 {
+		o.PushInterval = DefaultPushInterval
+	}
 }
 
 // Server is the flash-sale service.
@@ -139,6 +149,7 @@ type Server struct {
 	inflight   atomic.Int64
 	replicaID  []byte     // Options.ReplicaID, as every answer's ReplicaHeader carries it
 	work       *workSlots // nil without Options.Workers
+	push       *pusher
 	cacheViews bool
 	ctx        context.Context // strategy calls and the reaper; cancelled by Close
 	cancel     context.CancelFunc
@@ -183,6 +194,8 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		s.limiter = newLimiter(opts.MaxRPS, time.Now())
 	}
 	s.metrics = newMetrics(s)
+	s.push = newPusher(s)
+	s.metrics.reg.MustRegister(s.push.collectors()...)
 	if opts.Workers > 0 {
 		s.work = newWorkSlots(opts.Workers, opts.Work)
 		s.metrics.reg.MustRegister(s.work.collectors()...)
@@ -196,12 +209,14 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		ReadTimeout:                   60 * time.Second,
 		NoDefaultContentType:          true,
 		CloseOnShutdown:               true,
+		KeepHijackedConns:             true,          // WebSocket feeds close their connections themselves (push_ws.go)
 		Logger:                        quietLogger{}, // bad requests are answered (errorHandler), not logged
 		DisableHeaderNamesNormalizing: false,
 	}
 	s.reaper.Add(2)
 	go s.reap()
 	go s.pollCatalog()
+	s.push.start()
 	return s, nil
 }
 
@@ -265,8 +280,11 @@ func (s *Server) reap() {
 			return
 		case now := <-t.C:
 			ctx, cancel := context.WithTimeout(s.ctx, 5*time.Second)
-			if _, err := s.inv.Expire(ctx, now); err == nil {
+			if n, err := s.inv.Expire(ctx, now); err == nil {
 				s.metrics.reaped()
+				if n > 0 {
+					s.push.changedAll()
+				}
 			}
 			cancel()
 		}
@@ -288,6 +306,8 @@ type sku struct {
 	startsStr string
 	endsStr   string
 	def       []byte // as stored in the catalog
+
+	topic atomic.Pointer[topic] // its push feeds' topic, cached (push.go)
 
 	// The views' cache of the stock figures (Redis strategies only, see viewCounts).
 	cached     atomic.Pointer[cachedCounts]
