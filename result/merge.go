@@ -65,6 +65,7 @@ func Merge(runs ...*Run) (*Run, error) {
 			s.Rates[k] = NewRatio(m.Num+q.Num, m.Den+q.Den)
 		}
 		mergeAudit(&audit, &rs.Audit)
+		s.Push, s.Herd = MergePush(s.Push, rs.Push), MergeHerd(s.Herd, rs.Herd)
 		if rs.Replicas.Min > 0 && (s.Replicas.Min == 0 || rs.Replicas.Min < s.Replicas.Min) {
 			s.Replicas.Min = rs.Replicas.Min
 		}

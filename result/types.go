@@ -216,6 +216,10 @@ type Summary struct {
 	// Scale is the autoscaler's decisions (a live autoscaled fleet, or the simulator with an
 	// hpa or kpa autoscaler): replicas over time at each decision.
 	Scale []ScalePoint `json:"scale,omitempty"`
+	// Push is the push feeds' connections, messages and latency; nil: the run subscribed to none.
+	Push *Push `json:"push,omitempty"`
+	// Herd is the countdown crowd released at the opening; nil: the scenario has no crowd.
+	Herd *Herd `json:"herd,omitempty"`
 }
 
 // WindowStats is what the dashboard shows for one span of time (the last window, or the run so far).

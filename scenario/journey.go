@@ -31,6 +31,7 @@ func (st *Step) Kinds() []string {
 	add(st.JoinGroup != nil, "join_group")
 	add(st.WaitUntilOpen != nil, "wait_until_open")
 	add(st.Request != nil, "request")
+	add(st.Subscribe != nil, "subscribe")
 	return k
 }
 

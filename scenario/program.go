@@ -44,9 +44,10 @@ const (
 	OpJoinGroup
 	OpWaitOpen
 	OpRequest
+	OpSubscribe
 )
 
-var opNames = [...]string{"view", "think", "purchase", "pay", "cancel", "join_group", "wait_until_open", "request"}
+var opNames = [...]string{"view", "think", "purchase", "pay", "cancel", "join_group", "wait_until_open", "request", "subscribe"}
 
 func (o Op) String() string {
 	if int(o) < len(opNames) {
@@ -101,6 +102,8 @@ type Instr struct {
 	First bool
 	// Audited: a purchase attempt the audit joins with the stored orders.
 	Audited bool
+	// Cond is what a subscribe step waits for (nil for other steps).
+	Cond *Cond
 }
 
 // WaitOpenPoll is how often wait_until_open asks whether the sale is open (run clock).
@@ -274,6 +277,8 @@ func (c *compiler) step(journey string, si int, st *Step) (Instr, bool) {
 	case st.WaitUntilOpen != nil:
 		in.Op, in.SKU = OpWaitOpen, st.WaitUntilOpen.SKU
 		in.Endpoint = c.endpoint(api.Open, DefaultAPI.Open)
+	case st.Subscribe != nil:
+		compileSubscribe(&in, st.Subscribe)
 	case st.Request != nil:
 		q := st.Request
 		in.Op, in.SKU, in.Name = OpRequest, q.SKU, q.Name

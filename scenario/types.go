@@ -36,6 +36,7 @@ type Scenario struct {
 	// read from the environment. Parse resolves them.
 	Vars  map[string]string `yaml:"vars"`
 	Audit *AuditSpec        `yaml:"audit"` // another service's own store, audited after the load
+	Crowd *Crowd            `yaml:"crowd"` // the countdown crowd: watchers before a SKU opens, the herd at the opening
 	// AbortGates are the gates marked `abort: true`: evaluated on the run so far as each window
 	// closes, a failure stops the run (every generator of a coordinated run) with exit 3.
 	AbortGates []string `yaml:"-"`
@@ -124,6 +125,7 @@ type Step struct {
 	JoinGroup     *JoinGroup     `yaml:"join_group"`
 	WaitUntilOpen *WaitUntilOpen `yaml:"wait_until_open"`
 	Request       *Request       `yaml:"request"`
+	Subscribe     *Subscribe     `yaml:"subscribe"`
 }
 
 type View struct {

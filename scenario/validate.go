@@ -78,6 +78,7 @@ func (v *validator) validate() {
 	v.validateAudit()
 	v.validateAPI()
 	v.validateJourneys()
+	v.validateCrowd()
 	if s.Model != nil {
 		for _, p := range s.Model.Problems() {
 			v.problem(joinPath("model", p.Path), "%s", p.Msg)
@@ -423,7 +424,7 @@ func (v *validator) validateJourneys() {
 func (v *validator) validateStep(p string, st *Step, purchased, grouped *bool) {
 	kinds := st.Kinds()
 	if len(kinds) == 0 {
-		v.problem(p, "an empty step (want one of view, think, purchase, pay, cancel, join_group, wait_until_open, request)")
+		v.problem(p, "an empty step (want one of view, think, purchase, pay, cancel, join_group, wait_until_open, request, subscribe)")
 		return
 	}
 	if len(kinds) > 1 {
@@ -435,6 +436,8 @@ func (v *validator) validateStep(p string, st *Step, purchased, grouped *bool) {
 		v.sku(p+".view.sku", &st.View.SKU, true)
 	case st.WaitUntilOpen != nil:
 		v.sku(p+".wait_until_open.sku", &st.WaitUntilOpen.SKU, true)
+	case st.Subscribe != nil:
+		v.validateSubscribe(p+".subscribe", st.Subscribe)
 	case st.Think != nil:
 		v.validateThink(p+".think", st.Think)
 	case st.Purchase != nil:
