@@ -23,6 +23,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/flashload/flashload/internal/feed"
 	"strconv"
 	"strings"
 	"sync"
@@ -151,6 +152,9 @@ type run struct {
 	workers   map[*worker]struct{} // alive workers (their attempt logs)
 	retired   [][]Attempt          // attempt chunks of retired workers
 	spill     *attemptSpill        // full attempt chunks; nil when no temporary file could be made
+
+	push pushState // subscribe steps, wait_until_open on a push feed, the crowd (subscribe.go)
+	herd *herd     // the countdown crowd (crowd.go); nil without one
 }
 
 func (r *run) now() time.Duration { return time.Since(r.start) }
@@ -253,6 +257,10 @@ func (r *run) startSide(runCtx context.Context, faults *[]result.Fault) *sync.Wa
 		side.Add(1)
 		go func() { defer side.Done(); r.pollGauges(runCtx) }()
 	}
+	if r.herd != nil {
+		side.Add(1)
+		go func() { defer side.Done(); r.runCrowd(runCtx) }()
+	}
 	if opts.Faults != nil {
 		side.Add(1)
 		go func() { defer side.Done(); *faults = opts.Faults(runCtx, r.start, r.play) }()
@@ -309,6 +317,7 @@ func (r *run) finish(ctx context.Context, end time.Duration, complete bool, faul
 		}
 	}
 	r.fillRates(sum)
+	sum.Push, sum.Herd = r.pushSummary(), r.herd.summary()
 	return res
 }
 
@@ -436,6 +445,10 @@ func prepare(s *scenario.Scenario, opts Options) (*run, error) {
 		r.closeN = &closeEvery{n: int64(opts.ConnMaxRequests)}
 	}
 	if r.prog, err = scenario.Compile(s, seed); err != nil {
+		return nil, err
+	}
+	r.push.meter = feed.NewMeter()
+	if r.herd, err = newHerd(play, r.prog, opts.MaxConns); err != nil {
 		return nil, err
 	}
 	return r, nil

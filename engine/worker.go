@@ -43,6 +43,7 @@ type worker struct {
 	first          bool                 // the next request is the session's first: it stands for the arrival (Result.First)
 	last           time.Duration        // when the worker's last answer came (its Done): the clock read once per request, reused
 	cls            *scenario.Classifier // the classify rules of the request do sends next; nil: the target's codes
+	herd           *herd                // a crowd watcher's worker: its purchases count in the herd
 }
 
 func (r *run) newWorker(i int) *worker {
@@ -102,9 +103,13 @@ func (w *worker) sleep(ctx context.Context, d time.Duration) bool {
 
 // session plays one arrival's journey. intended is when its first request should go out.
 func (w *worker) session(ctx context.Context, a scenario.Arrival, intended time.Duration) {
+	w.play(ctx, w.r.prog.Journey(w.r.seed, a.Seq), a, intended)
+}
+
+// play plays journey ji for arrival a (a crowd's watcher plays the herd's journey, not a drawn one).
+func (w *worker) play(ctx context.Context, ji int, a scenario.Arrival, intended time.Duration) {
 	r := w.r
 	w.pcg.Seed(uint64(r.seed), uint64(a.Seq)^0x5851f42d4c957f2d)
-	ji := r.prog.Journey(r.seed, a.Seq)
 	jp := &r.prog.Journeys[ji]
 	w.order = w.order[:0]
 	w.group = w.group[:0]
@@ -170,6 +175,8 @@ func (w *worker) step(ctx context.Context, st *scenario.Instr, journey string, s
 		return w.waitOpen(ctx, st, journey, seq, user, intended)
 	case scenario.OpJoinGroup:
 		return w.joinGroup(ctx, st, journey, seq, user, intended)
+	case scenario.OpSubscribe:
+		return w.subscribe(ctx, st, journey, intended)
 	}
 	w.vars = scenario.Vars{User: user, SKU: st.SKU, Seq: seq, Rand: w.rng.Uint64()}
 	if st.Audited || st.Op == scenario.OpRequest {
@@ -197,6 +204,9 @@ func (w *worker) step(ctx context.Context, st *scenario.Instr, journey string, s
 			intended = r.now()
 		}
 		an = w.send(st, journey, intended, n > 0)
+		if w.herd != nil && st.Audited {
+			w.herd.purchase(intended, w.last)
+		}
 		oc = st.Rules.Outcome(an.status, an.code, an.errc, w.resp.Body())
 		if oc == outcome.Acknowledged {
 			w.keepOrder(st, w.resp.Body())
@@ -439,6 +449,13 @@ func serverTiming(h *fasthttp.ResponseHeader) []byte {
 
 // waitOpen polls the SKU until the target says it is on sale (or the session is stopped).
 func (w *worker) waitOpen(ctx context.Context, st *scenario.Instr, journey string, seq, user int64, intended time.Duration) bool {
+	if w.pushServed(ctx, st.SKU) {
+		// The target pushes the opening: one subscription instead of polls, under the same name.
+		if ok, held := w.hold(ctx, &waitOpenCond, st.SKU, st.Name, journey, intended); ok || held {
+			return ok
+		}
+		intended = w.r.now()
+	}
 	w.vars = scenario.Vars{User: user, SKU: st.SKU, Seq: seq}
 	for {
 		an := w.send(st, journey, intended, false)
