@@ -313,6 +313,8 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("a: &x {b: 1}\nc: *x\n"))
 	f.Add([]byte("skus: [{sku: x, price: 1}]\ntraffic: {arrivals: uniform, stages: [{duration: 2s, shape: step, rps: 5, steps: 3}, {duration: 1s, shape: sine, peak: 3}]}\njourneys: [{steps: [{purchase: {retry: {on: [503], max: 1}}}, {pay: {}}]}]"))
 	f.Add([]byte("users: {count: 10, ids: zipf, skew: 1.1}\n"))
+	f.Add([]byte(crowdBase + "crowd: {sku: phone, watchers: 10, from: 1m, journey: herd}\n"))
+	f.Add([]byte(strings.Replace(crowdBase, "{view: {sku: phone}}", "{subscribe: {sku: phone, until: message, match: {field: seq, equals: 3}}}", 1)))
 	f.Add([]byte("gates: [\"p(99) < 1s\", {expr: \"oversold == 0\", abort: true}, {abort: 1}]\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := Parse("fuzz.yaml", data)
