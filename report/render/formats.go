@@ -94,6 +94,12 @@ func MarkdownFull(w io.Writer, s, predicted, full *result.Summary) error {
 	if len(s.Requests.ByReplica) > 1 {
 		replicaMarkdown(ew, s)
 	}
+	if l := PushLine(s); l != "" {
+		ew.printf("**Push feeds:** %s\n\n", mdEscape(l))
+	}
+	if l := HerdLine(s); l != "" {
+		ew.printf("**Herd:** %s\n\n", mdEscape(l))
+	}
 	ew.printf("**Audit:** %s\n", mdEscape(AuditLine(&s.Audit)))
 	for _, v := range s.Audit.Violations {
 		ew.printf("- %s\n", mdEscape(v))

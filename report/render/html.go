@@ -14,6 +14,8 @@ type htmlData struct {
 	Passed    bool
 	Failed    int
 	Figures   [][2]string
+	Push      string // PushLine, "" without push feeds
+	Herd      string // HerdLine, "" without a crowd
 	Side      [][3]string
 	Audit     string
 	Gates     []gateRow
@@ -65,7 +67,8 @@ func HTML(w io.Writer, run *result.Run, predicted *result.Summary) error {
 	}
 	d := htmlData{S: s, Predicted: predicted, Figures: keyFigures(s), Audit: AuditLine(&s.Audit),
 		Codes: counts(s.Requests.ByCode), Passed: true, Head: ui.Head(), Scripts: ui.Scripts(), Data: js, CSP: ui.CSP,
-		Steps: NamedRows(s.Steps), Journeys: NamedRows(s.Journeys), SKUs: SKURows(s, full), HasFull: full != nil}
+		Steps: NamedRows(s.Steps), Journeys: NamedRows(s.Journeys), SKUs: SKURows(s, full), HasFull: full != nil,
+		Push: PushLine(s), Herd: HerdLine(s)}
 	if full != nil {
 		d.Full = &fullData{S: full, Figures: keyFigures(full), SKUs: SKURows(full, nil)}
 	}
@@ -127,6 +130,7 @@ var _ = template.Must(htmlTmpl.New("page").Parse(`<!DOCTYPE html>
 {{if .Faults}}<h2>Faults</h2><ul id="faults">{{range .Faults}}<li>{{.}}</li>{{end}}</ul><p class="note">scenario times; the charts below shade each fault's span</p>{{end}}
 {{if .Steps}}<h2>By step</h2>{{template "named" (map "id" "steps" "kind" "step" "rows" .Steps)}}{{end}}
 {{if .Journeys}}<h2>By journey</h2>{{template "named" (map "id" "journeys" "kind" "journey" "rows" .Journeys)}}{{end}}
+{{if or .Push .Herd}}<h2>Push feeds and the herd</h2><ul id="push">{{if .Push}}<li><strong>push:</strong> {{.Push}}</li>{{end}}{{if .Herd}}<li><strong>herd:</strong> {{.Herd}}</li>{{end}}</ul>{{end}}
 {{if .SKUs}}<h2>Sale per SKU</h2>{{template "skus" (map "id" "skus" "full" .HasFull "rows" .SKUs)}}<p class="note">sold out at: scenario time{{if .HasFull}}; beside it the full-scale simulation's moment{{end}}</p>{{end}}
 <h2>Charts</h2>
 <p class="note">hover for the values at a time; drag across a chart to zoom in, double-click to zoom out; click a legend entry to hide or show its line</p>

@@ -325,3 +325,32 @@ func TestShootoutHTMLGolden(t *testing.T) {
 	}
 	golden(t, "shootout-faults.html", out.Bytes())
 }
+
+// TestPushAndHerdRendered: a run with push feeds and a herd shows both in the text, Markdown and
+// HTML reports; a run without shows neither.
+func TestPushAndHerdRendered(t *testing.T) {
+	s := &result.Summary{Name: "c", Mode: "live", Push: &result.Push{ConnectionsPeak: 3000, Messages: 6000,
+		LatencyMs: result.PushLatency{P50: 1.5, P99: 230}, FanoutSpreadMs: 128}, Herd: &result.Herd{Watchers: 3000, OpenedAtS: 30, PurchasesFirst: 2990, Purchases: 3000}}
+	s.Herd.LatencyMs.P99 = 240
+	run := &result.Run{Summary: s}
+	for name, f := range map[string]func(*bytes.Buffer) error{
+		"text":     func(b *bytes.Buffer) error { return Text(b, s, nil) },
+		"markdown": func(b *bytes.Buffer) error { return Markdown(b, s, nil) },
+		"html":     func(b *bytes.Buffer) error { return HTML(b, run, nil) },
+	} {
+		var b bytes.Buffer
+		if err := f(&b); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		for _, want := range []string{"peak 3000 connections", "p99 230.0 ms", "fan-out spread 128.0 ms", "2990 purchases in the first second"} {
+			if !strings.Contains(b.String(), want) {
+				t.Errorf("%s lacks %q", name, want)
+			}
+		}
+	}
+	s.Push, s.Herd = nil, nil
+	var b bytes.Buffer
+	if err := Text(&b, s, nil); err != nil || strings.Contains(b.String(), "herd") || strings.Contains(b.String(), "push ") {
+		t.Errorf("a run without feeds: %v\n%s", err, b.String())
+	}
+}

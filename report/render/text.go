@@ -118,6 +118,12 @@ func TextFull(w io.Writer, s, predicted, full *result.Summary) error {
 		ew.printf("%-10s rate(%s) %s (%d/%d)\n", "ratios", k, pct(q.Value), q.Num, q.Den)
 	}
 	ew.printf("%-10s %s\n", "audit", AuditLine(&s.Audit))
+	if l := PushLine(s); l != "" {
+		ew.printf("%-10s %s\n", "push", l)
+	}
+	if l := HerdLine(s); l != "" {
+		ew.printf("%-10s %s\n", "herd", l)
+	}
 	for _, v := range s.Audit.Violations {
 		ew.printf("%-10s ! %s\n", "", v)
 	}
