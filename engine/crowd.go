@@ -14,10 +14,6 @@ import (
 	"github.com/flashload/flashload/scenario"
 )
 
-// herdSeqBase numbers the herd's sessions above any arrival of the traffic curve, so their
-// idempotency keys and users never collide with the curve's arrivals.
-const herdSeqBase = int64(1) << 40
-
 // herd is the countdown crowd of a run: its plan, and what its journeys did after the opening.
 type herd struct {
 	plan     *scenario.CrowdPlan
@@ -38,12 +34,7 @@ func newHerd(play *scenario.Play, prog *scenario.Program, maxConns int) (*herd, 
 	if plan == nil {
 		return nil, nil
 	}
-	h := &herd{plan: plan, journey: -1, lat: hdrhistogram.New(1, int64(time.Hour/time.Microsecond), 3)}
-	for i, j := range prog.Journeys {
-		if j.Name == plan.Journey {
-			h.journey = i
-		}
-	}
+	h := &herd{plan: plan, journey: prog.JourneyIndex(plan.Journey), lat: hdrhistogram.New(1, int64(time.Hour/time.Microsecond), 3)}
 	if h.journey < 0 {
 		return nil, fmt.Errorf("crowd: no journey %q", plan.Journey)
 	}
@@ -160,10 +151,10 @@ func (r *run) watch(ctx context.Context, i int) {
 
 // herdSession plays the herd's journey for watcher i on a worker of its own.
 func (r *run) herdSession(ctx context.Context, i int, at time.Duration) {
-	w := r.newWorker(int(herdSeqBase%1024) + i)
+	w := r.newWorker(i)
 	w.herd = r.herd
 	defer w.retire()
-	w.play(ctx, r.herd.journey, scenario.Arrival{Seq: herdSeqBase + int64(i), Wall: at}, at)
+	w.play(ctx, r.herd.journey, scenario.Arrival{Seq: scenario.HerdSeq(i), Wall: at}, at)
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) bool {

@@ -230,3 +230,21 @@ func (p *Play) CrowdPlan() *CrowdPlan {
 func (c *Crowd) String() string {
 	return fmt.Sprintf("%d watchers of %s over %s via %s, then %s", c.Watchers, c.SKU, c.From.D(), c.Via, c.Journey)
 }
+
+// HerdSeq is the arrival number of watcher i's herd session: above any arrival of the traffic
+// curve, so its user, idempotency keys and pauses never collide with the curve's. Both engines
+// number the herd so.
+func HerdSeq(i int) int64 { return 1<<40 + int64(i) }
+
+// IsHerd reports whether arrival number seq is a crowd watcher's (HerdSeq).
+func IsHerd(seq int64) bool { return seq >= 1<<40 }
+
+// JourneyIndex is the index of the journey named name, -1 for none.
+func (p *Program) JourneyIndex(name string) int {
+	for i := range p.Journeys {
+		if p.Journeys[i].Name == name {
+			return i
+		}
+	}
+	return -1
+}

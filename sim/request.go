@@ -28,6 +28,7 @@ const (
 	evScale         // the autoscaler decides
 	evReady         // a pod finished starting
 	evGauge         // a gauge reading and the database's resharding check
+	evHerd          // a crowd's watcher receives the opening (ID: watcher; crowd.go)
 )
 
 type replica struct {
@@ -122,7 +123,8 @@ type requestSim struct {
 
 	stock      []int64
 	stock0     []int64
-	win        []window // each SKU's sale window (always open unless Run places one)
+	win        []window  // each SKU's sale window (always open unless Run places one)
+	crowd      *crowdSim // the countdown crowd's herd (crowd.go); nil: none
 	sold, paid int64
 	paidSKU    []float64 // units paid per SKU
 	keyBuf     []byte
@@ -198,6 +200,7 @@ func (s *requestSim) run(end time.Duration, stop func() bool) {
 	if t, ok := s.next(); ok {
 		s.k.Schedule(Event{At: t, Kind: evArrival})
 	}
+	s.scheduleHerd()
 	if _, fixed := s.svc.scaler.(Fixed); !fixed {
 		s.scale.next = s.svc.scaler.Period()
 		s.k.Schedule(Event{At: s.scale.wallAt(s.scale.next), Kind: evScale})
@@ -231,6 +234,8 @@ func (s *requestSim) run(end time.Duration, stop func() bool) {
 			}
 		case evResume:
 			s.advance(e.ID, now)
+		case evHerd:
+			s.herdArrives(e.ID, now)
 		case evRetry:
 			s.admit(e.ID, now)
 		case evAppDone:

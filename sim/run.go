@@ -231,6 +231,10 @@ func (sm *Prepared) Run(ctx context.Context, rec *result.Recorder) (*result.Run,
 	var paidSKU []float64
 	var reached time.Duration
 	var clock scaleClock
+	var herd *result.Herd
+	if sm.mode != ModeRequest && sm.s.Crowd != nil {
+		rec.Warn("the crowd's herd needs the request mode (model.mode: request); the fluid mode plays the traffic curve only")
+	}
 	if sm.opts.Played {
 		// The autoscaler decides on scenario time, as a live fleet's does: the played run's
 		// trace is the prediction of rehearse --replicas MIN..MAX.
@@ -246,6 +250,7 @@ func (sm *Prepared) Run(ctx context.Context, rec *result.Recorder) (*result.Run,
 		r := newRequestSim(sm.svc, sm.js, stock, sm.Seed(), sh, next)
 		r.gauge, r.soldOut, r.scale, r.win = gauge, soldOut, clock, win
 		r.prog, r.book = sm.prog, newBook(skus, stock, win, sm.opts.ReservationTTL)
+		r.crowd = newCrowdSim(p, sm.prog, sm.s.Model, sm.svc.replicas)
 		r.conns, r.onReady = newConnPool(sm.s.Model, p.PeakRate()), rec.SetReplicaReady
 		if sm.opts.Played {
 			r.compress = p.CompressAt
@@ -253,6 +258,9 @@ func (sm *Prepared) Run(ctx context.Context, rec *result.Recorder) (*result.Run,
 		r.run(end, stop)
 		r.syncStock(r.k.Now())
 		sold, paid, reached = r.sold, r.paid, r.k.Now()
+		if r.crowd != nil {
+			herd = r.crowd.summary(r.crowd.plan.Watchers)
+		}
 		left, paidSKU = r.stock, r.paidSKU
 		clock = r.scale
 	default:
@@ -295,6 +303,7 @@ func (sm *Prepared) Run(ctx context.Context, rec *result.Recorder) (*result.Run,
 	run := rec.Finish(end)
 	run.Summary.Partial = partial
 	run.Summary.Scale = clock.trace
+	run.Summary.Herd = herd
 	modelAudit(run.Summary, skus, stock, left, paidSKU, sold, paid)
 	if partial {
 		return run, ctx.Err()

@@ -26,9 +26,20 @@ type session struct {
 	oqty    int32  // its units
 	group   string // the group the journey joined
 	delayed bool   // a pay's delay is over: send it now
+	held    bool   // a subscribe step connected and waits for its condition (crowd.go)
 }
 
 func (s *requestSim) startSession(now time.Duration) {
+	seq := s.arrived - 1
+	j := 0
+	if s.prog != nil {
+		j = s.prog.Journey(s.seed, seq)
+	}
+	s.startSessionAs(j, seq, now)
+}
+
+// startSessionAs starts arrival seq playing journey j (a crowd's watcher plays the herd's).
+func (s *requestSim) startSessionAs(j int, seq int64, now time.Duration) {
 	var id int32
 	if n := len(s.freeSess); n > 0 {
 		id = s.freeSess[n-1]
@@ -36,11 +47,6 @@ func (s *requestSim) startSession(now time.Duration) {
 	} else {
 		s.sess = append(s.sess, session{})
 		id = int32(len(s.sess) - 1)
-	}
-	seq := s.arrived - 1
-	j := 0
-	if s.prog != nil {
-		j = s.prog.Journey(s.seed, seq)
 	}
 	s.sess[id] = session{j: int16(j), seq: seq, osku: -1}
 	s.advance(id, now)
@@ -64,6 +70,12 @@ func (s *requestSim) advance(id int32, now time.Duration) {
 			ss.step++
 			if d := wallThink(st.in.ThinkAt(s.seed, ss.seq), s.compress, now); d > 0 {
 				s.k.Schedule(Event{At: now + d, Kind: evResume, ID: id})
+				return
+			}
+			continue
+		}
+		if st.in != nil && (st.in.Op == scenario.OpSubscribe || st.in.Op == scenario.OpWaitOpen) {
+			if s.subscribed(id, ss, st, now) {
 				return
 			}
 			continue
@@ -177,6 +189,7 @@ func (s *requestSim) answer(id int32, done time.Duration, status int, code strin
 		s.svc.roundTrip(&s.res)
 	}
 	s.out.RecordN(&s.res, 1)
+	s.herdAnswer(ss.seq, st, r.intended, done)
 	if s.svc.breaker != nil && code != codes.CircuitOpen {
 		s.breakerCount(done, status >= 500 || errc != outcome.ErrNone)
 	}
