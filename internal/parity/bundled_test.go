@@ -76,7 +76,12 @@ func prepareParity(t *testing.T, s *scenario.Scenario, wall time.Duration) scena
 	if err != nil {
 		t.Fatal(err)
 	}
-	return scenario.PlayOptions{Wall: wall, RateScale: min(1, parityArrivals/max(full.Total(), 1))}
+	// A crowd's watchers are sessions too (each plays the herd's journey at the opening).
+	total := full.Total()
+	if c := full.CrowdPlan(); c != nil {
+		total += float64(c.Watchers)
+	}
+	return scenario.PlayOptions{Wall: wall, RateScale: min(1, parityArrivals/max(total, 1))}
 }
 
 // compareStepAnswers plays s live and simulated and compares the answers step by step.
