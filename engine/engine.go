@@ -173,6 +173,7 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*result.Run, 
 	}
 	r.shards = max(1, r.rec.Shards()-1)
 	r.rec.SetInFlight(r.inflight.Load)
+	r.rec.SetPush(r.pushSummary)
 	r.soldOut = make([]atomic.Bool, len(s.SKUs))
 	r.warn = &warner{rec: r.rec, last: map[string]time.Time{}}
 	if !opts.NoPreflight {

@@ -167,7 +167,7 @@ func (r *run) pushSummary() *result.Push {
 	}
 	s := r.push.meter.Stats()
 	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-	p := &result.Push{ConnectionsPeak: s.Peak, ConnectFailures: s.ConnectFailures, ServerCloses: r.push.closes.Load(),
+	p := &result.Push{Connections: s.Connections, ConnectionsPeak: s.Peak, ConnectFailures: s.ConnectFailures, ServerCloses: r.push.closes.Load(),
 		Messages: s.Messages, FanoutSpreadMs: ms(s.Spread)}
 	p.LatencyMs = result.PushLatency{P50: ms(s.Latency.P50), P90: ms(s.Latency.P90), P99: ms(s.Latency.P99), Max: ms(s.Latency.Max)}
 	return p

@@ -3,6 +3,7 @@ package result
 // Push is what the run's push-feed subscribers saw (subscribe steps, wait_until_open on a push
 // feed, the crowd's watchers).
 type Push struct {
+	Connections     int64 `json:"-"` // held now: live snapshots only
 	ConnectionsPeak int64 `json:"connections_peak"`
 	ConnectFailures int64 `json:"connect_failures"`
 	// ServerCloses counts feeds the server closed while a subscriber still waited.

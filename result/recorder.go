@@ -133,6 +133,7 @@ type Recorder struct {
 	sealFrom int64                    // windows before this index are sealed (kept encoded), except late arrivals' windows
 	soldOut  map[string]time.Duration // run-clock time each SKU sold out
 	inFlight func() int64
+	push     func() *Push
 	pending  map[int64]*window // with Publish: what harvests added since the last Seal (sealed.go)
 	pubNext  int64             // windows before this index were published once by Seal
 	ready    map[string][]Span // replicas' ready spans (SetReplicaReady); an open span has ToS −1
@@ -202,6 +203,13 @@ func (r *Recorder) SetGauges(wall time.Duration, g Gauges) {
 		}
 		r.repMax = max(r.repMax, g.Replicas)
 	}
+	r.mu.Unlock()
+}
+
+// SetPush gives the Recorder the engine's reading of its push feeds, for snapshots.
+func (r *Recorder) SetPush(f func() *Push) {
+	r.mu.Lock()
+	r.push = f
 	r.mu.Unlock()
 }
 
@@ -404,6 +412,9 @@ func (r *Recorder) Snapshot(now time.Duration) Snapshot {
 	snap.SKUs = r.skuStats()
 	if r.inFlight != nil {
 		snap.InFlight = r.inFlight()
+	}
+	if r.push != nil {
+		snap.Push = r.push()
 	}
 	snap.Warnings = append([]string(nil), r.warnings...)
 	if nowIdx > 0 {

@@ -268,6 +268,7 @@ type Snapshot struct {
 	SKUs      []SKUStats // the sale per SKU, flash SKUs first, with their sell-out moments
 
 	InFlight int64 // requests sent and not yet answered (live runs whose engine reports it)
+	Push     *Push // the push feeds so far (live runs that subscribe); nil: none
 
 	// ByReplica is the last complete window's answers per replica; ReplicasReady the replicas
 	// ready now, when the run knows them (a rehearsal's fleet, the simulator), in ID order.

@@ -46,6 +46,9 @@ func (m model) View() string {
 	}
 	warn := m.warningsView(w)
 	faults := m.faultsView(w)
+	if p := m.pushView(); p != "" {
+		faults = strings.TrimPrefix(faults+"\n"+p, "\n")
+	}
 	footer := m.footer(w)
 	used := lipgloss.Height(header) + lipgloss.Height(body) + lipgloss.Height(footer) + 2 // chart title, next stage
 	if warn != "" {
