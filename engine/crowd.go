@@ -112,13 +112,8 @@ var watchCond = scenario.Cond{Until: scenario.UntilOpen}
 // reconnects), and at the opening play the herd's journey.
 func (r *run) watch(ctx context.Context, i int) {
 	h := r.herd
-	t := r.targets[i%len(r.targets)]
-	scheme := "http://"
-	if t.TLS {
-		scheme = "https://"
-	}
 	via := feed.Via(h.plan.Via)
-	u := feed.URL(scheme+t.Host+t.Prefix, h.plan.SKU, via)
+	u := skuFeed(&r.targets[i%len(r.targets)], h.plan.SKU, via)
 	r.push.used.Store(true)
 	for ctx.Err() == nil {
 		conn, err := feed.Dial(ctx, u, feed.Options{Via: via})

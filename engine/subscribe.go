@@ -24,8 +24,10 @@ type pushState struct {
 }
 
 // feedURL is the target's feed of sku on the replica the worker picks next.
-func (w *worker) feedURL(sku string, via feed.Via) string {
-	t := w.next()
+func (w *worker) feedURL(sku string, via feed.Via) string { return skuFeed(w.next(), sku, via) }
+
+// skuFeed is the feed of sku on target t.
+func skuFeed(t *targetURL, sku string, via feed.Via) string {
 	scheme := "http://"
 	if t.TLS {
 		scheme = "https://"
