@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"fmt"
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
@@ -28,6 +29,7 @@ type crowdSim struct {
 	plan    *scenario.CrowdPlan
 	journey int
 	fanout  time.Duration // D: the time to write the opening to one replica's watchers
+	push    WatchersPlan  // the push tier holding the crowd on the model's replicas
 	opened  time.Duration // the opening on the run clock, -1 before it
 	lat     *hdrhistogram.Histogram
 	first   int64 // herd purchases due within 1 s of the opening's first receipt
@@ -44,10 +46,31 @@ func newCrowdSim(p *scenario.Play, prog *scenario.Program, m *scenario.Model, re
 	if j < 0 {
 		return nil
 	}
-	pm := PushModelOf(m)
-	perReplica := float64(plan.Watchers) / float64(max(replicas, 1))
+	wp, err := PlanWatchers(m, WatchersOptions{Watchers: int64(plan.Watchers), Replicas: max(replicas, 1), Arrive: plan.From.D()})
+	if err != nil {
+		return nil
+	}
 	return &crowdSim{plan: plan, journey: j, opened: -1, lat: hdrhistogram.New(1, int64(time.Hour/time.Microsecond), 3),
-		fanout: time.Duration(perReplica * float64(pm.FanoutCost) / float64(max(pm.Cores, 1)))}
+		fanout: wp.Fanout, push: wp}
+}
+
+// pushSummary is the push tier as the model holds the crowd: every watcher connected at the
+// opening, the opening's fan-out (uniform over [0, D]: p50 D/2, p99 the 99th watcher's, max D).
+func (c *crowdSim) pushSummary() *result.Push {
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	p := &result.Push{ConnectionsPeak: int64(c.plan.Watchers), FanoutSpreadMs: ms(c.push.Fanout)}
+	p.LatencyMs = result.PushLatency{P50: ms(c.push.Fanout / 2), P90: ms(c.push.Fanout * 9 / 10), P99: ms(c.push.FanoutP99), Max: ms(c.push.Fanout)}
+	return p
+}
+
+// warning says when the model's replicas cannot hold the crowd; "" when they can.
+func (c *crowdSim) warning() string {
+	p := c.push
+	if p.Needed <= p.Replicas {
+		return ""
+	}
+	return fmt.Sprintf("the push tier needs %d replicas to hold %d watchers (connections %d, fan-out %d, connects %d); the model has %d",
+		p.Needed, p.Watchers, p.ByConns, p.ByFanout, p.ByConnects, p.Replicas)
 }
 
 // scheduleHerd places every watcher's receipt of the opening on the kernel.

@@ -232,6 +232,7 @@ func (sm *Prepared) Run(ctx context.Context, rec *result.Recorder) (*result.Run,
 	var reached time.Duration
 	var clock scaleClock
 	var herd *result.Herd
+	var push *result.Push
 	if sm.mode != ModeRequest && sm.s.Crowd != nil {
 		rec.Warn("the crowd's herd needs the request mode (model.mode: request); the fluid mode plays the traffic curve only")
 	}
@@ -259,7 +260,10 @@ func (sm *Prepared) Run(ctx context.Context, rec *result.Recorder) (*result.Run,
 		r.syncStock(r.k.Now())
 		sold, paid, reached = r.sold, r.paid, r.k.Now()
 		if r.crowd != nil {
-			herd = r.crowd.summary(r.crowd.plan.Watchers)
+			herd, push = r.crowd.summary(r.crowd.plan.Watchers), r.crowd.pushSummary()
+			if w := r.crowd.warning(); w != "" {
+				rec.Warn(w)
+			}
 		}
 		left, paidSKU = r.stock, r.paidSKU
 		clock = r.scale
@@ -303,7 +307,7 @@ func (sm *Prepared) Run(ctx context.Context, rec *result.Recorder) (*result.Run,
 	run := rec.Finish(end)
 	run.Summary.Partial = partial
 	run.Summary.Scale = clock.trace
-	run.Summary.Herd = herd
+	run.Summary.Herd, run.Summary.Push = herd, push
 	modelAudit(run.Summary, skus, stock, left, paidSKU, sold, paid)
 	if partial {
 		return run, ctx.Err()
