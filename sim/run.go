@@ -202,24 +202,7 @@ func (sm *Prepared) Run(ctx context.Context, rec *result.Recorder) (*result.Run,
 		}
 	}
 	stop := func() bool { return ctx.Err() != nil }
-	gauge := func(now time.Duration, g result.Gauges) {
-		if g.Stock >= 1<<61 {
-			g.Stock, g.StockLeft = 0, 0
-		}
-		for i := range g.SKUs {
-			if i < len(skus) {
-				g.SKUs[i].SKU, g.SKUs[i].Flash = skus[i].SKU, skus[i].Flash()
-			}
-			if g.SKUs[i].Stock >= 1<<61 { // unlimited
-				g.SKUs[i].Stock, g.SKUs[i].Left = 0, 0
-			}
-		}
-		result.SortSKUs(g.SKUs)
-		rec.SetGauges(now, g)
-		if sm.opts.Progress != nil {
-			sm.opts.Progress(now)
-		}
-	}
+	gauge := sm.gauges(rec, skus)
 	soldOut := func(i int, at time.Duration) {
 		if i < len(skus) && skus[i].Stock > 0 {
 			rec.MarkSoldOut(skus[i].SKU, at)
@@ -378,4 +361,27 @@ func EmpiricalFromPacked(h *hdr.PackedHistogram, unit time.Duration) (*Empirical
 		counts = append(counts, int64((ps[i+1]-ps[i])*1000+0.5))
 	}
 	return NewEmpirical(lo, hi, counts)
+}
+
+// gauges hands the Recorder the model's readings with the SKUs named and the unlimited stock
+// (held as 1<<62) shown as none, and tells Options.Progress.
+func (sm *Prepared) gauges(rec *result.Recorder, skus []scenario.SKU) func(time.Duration, result.Gauges) {
+	return func(now time.Duration, g result.Gauges) {
+		if g.Stock >= 1<<61 {
+			g.Stock, g.StockLeft = 0, 0
+		}
+		for i := range g.SKUs {
+			if i < len(skus) {
+				g.SKUs[i].SKU, g.SKUs[i].Flash = skus[i].SKU, skus[i].Flash()
+			}
+			if g.SKUs[i].Stock >= 1<<61 { // unlimited
+				g.SKUs[i].Stock, g.SKUs[i].Left = 0, 0
+			}
+		}
+		result.SortSKUs(g.SKUs)
+		rec.SetGauges(now, g)
+		if sm.opts.Progress != nil {
+			sm.opts.Progress(now)
+		}
+	}
 }
