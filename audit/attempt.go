@@ -20,6 +20,7 @@ type Attempt struct {
 	Qty     uint16          // units asked for
 	Outcome outcome.Outcome // the final outcome after retries
 	SoldOut bool            // the final answer was SOLD_OUT (for undersold)
+	Paid    bool            // a later step of the journey that pays it (pay, settles:) was acknowledged
 }
 
 // NoSKU is Attempt.SKU for a purchase of an SKU the scenario does not list.
