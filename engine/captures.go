@@ -6,6 +6,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 
+	"github.com/flashload/flashload/audit"
 	"github.com/flashload/flashload/scenario"
 	"github.com/valyala/fasthttp"
 	"golang.org/x/net/publicsuffix"
@@ -50,7 +51,7 @@ func (w *worker) paid(k int) {
 	idx := w.jp.Steps[k].Index
 	for i := len(w.held) - 1; i >= 0; i-- {
 		if w.held[i].Step == idx {
-			w.held[i].Paid = true
+			w.held[i].Mark(audit.FlagPaid, true)
 			return
 		}
 	}
@@ -209,4 +210,11 @@ func capturesHeader(st *scenario.Instr) bool {
 		}
 	}
 	return false
+}
+
+func soldOutIf(b bool) audit.Flags {
+	if b {
+		return audit.FlagSoldOut
+	}
+	return 0
 }

@@ -231,7 +231,7 @@ func (w *worker) step(ctx context.Context, st *scenario.Instr, journey string, s
 	}
 	if st.Audited {
 		w.hold(Attempt{Seq: seq, User: user, Step: st.Index, SKU: skuIndex(st), Qty: uint16(min(st.Qty, math.MaxUint16)),
-			Outcome: oc, SoldOut: oc == outcome.SoldOut})
+			Outcome: oc, Flags: soldOutIf(oc == outcome.SoldOut)})
 		if oc == outcome.SoldOut {
 			w.r.noteSoldOut(skuIndex(st), intended)
 		}
