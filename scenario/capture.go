@@ -121,7 +121,7 @@ func (c *CaptureRule) Append(dst []byte, a Answer) (out []byte, reason string) {
 				break
 			}
 			if val, found := CookieValue(v, c.Source); found {
-				dst, ok = append(dst, val...), true // the last Set-Cookie of a name wins, as in a jar
+				dst, ok = append(dst[:n], val...), true // the last Set-Cookie of a name wins, as in a jar
 			}
 		}
 	}
