@@ -62,4 +62,3 @@ func TestAttemptSpill(t *testing.T) {
 		t.Fatalf("spilled %d", sp.n)
 	}
 }
-

@@ -456,7 +456,6 @@ func TestUserValuesBounded(t *testing.T) {
 	}
 }
 
-
 // captureBody is a 1 KB JSON answer with the captured value near its end, under two levels.
 func captureBody() []byte {
 	var b strings.Builder

@@ -103,9 +103,9 @@ type requestSim struct {
 	// users: which users kept a scope: user capture (the values themselves are not modelled);
 	// nil without any.
 	users *scenario.UserValues
-	seed int64
-	book *book                        // the target's business answers; nil: every request does the work
-	next func() (time.Duration, bool) // the next arrival
+	seed  int64
+	book  *book                        // the target's business answers; nil: every request does the work
+	next  func() (time.Duration, bool) // the next arrival
 
 	reps  []replica
 	rr    int
