@@ -65,4 +65,3 @@ func TestCapturesAndSettles(t *testing.T) {
 		}
 	}
 }
-
