@@ -339,7 +339,7 @@ func FuzzRawAnswerHeaders(f *testing.F) {
 			strings.EqualFold(name, "Connection") || strings.EqualFold(name, "Set-Cookie") {
 			return
 		}
-		a, perr := parseResponse([]byte(raw), false, false, nil)
+		a, perr := parseResponse([]byte(raw), false, false, nil, nil)
 		if perr != nil || !a.done {
 			return // the raw parser is stricter than net/http: an error is a failed request, not a wrong value
 		}
