@@ -126,7 +126,7 @@ func (a *respAnswer) SetCookie(i int) ([]byte, bool) {
 // noteURL remembers the URL of the request being sent (w.buf: the target's prefix and path, or
 // a full URL), for the journey's cookie jar: the answer's cookies are kept for it.
 func (w *worker) noteURL(t *targetURL, full bool) {
-	if !w.jp.Cookies {
+	if w.jp == nil || !w.jp.Cookies {
 		return
 	}
 	w.lastURL = append(w.lastURL[:0], w.buf...)
@@ -173,7 +173,7 @@ func (w *worker) sendCookies(req *fasthttp.Request) {
 // keepCookies gives the answer's Set-Cookie headers to the journey's jar (made on the first),
 // which applies RFC 6265's rules: domain, path, expiry, Secure.
 func (w *worker) keepCookies() {
-	if !w.jp.Cookies {
+	if w.jp == nil || !w.jp.Cookies {
 		return
 	}
 	var cookies []*http.Cookie
