@@ -180,11 +180,15 @@ func scanValue(b []byte, i int) (end int, esc bool, scalar bool) {
 			}
 			switch b[j] {
 			case '"':
-				e, _ := scanString(b, j)
-				if e < 0 {
+				// A string inside: to its closing quote, in line (the hot loop of a capture).
+				for j++; j < len(b) && b[j] != '"'; j++ {
+					if b[j] == '\\' {
+						j++
+					}
+				}
+				if j >= len(b) {
 					return -1, false, false
 				}
-				j = e - 1
 			case '{', '[':
 				depth++
 			case '}', ']':
