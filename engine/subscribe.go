@@ -39,13 +39,13 @@ func skuFeed(t *targetURL, sku string, via feed.Via) string {
 // returns false when the journey ends here (a failed connect, the timeout, a feed the server
 // closed without reconnect: true, or the run stopping).
 func (w *worker) subscribe(ctx context.Context, st *scenario.Instr, journey string, intended time.Duration) bool {
-	ok, _ := w.hold(ctx, st.Cond, st.SKU, st.Name, journey, intended)
+	ok, _ := w.holdFeed(ctx, st.Cond, st.SKU, st.Name, journey, intended)
 	return ok
 }
 
-// hold connects (recording the connect as the step's Result: its handshake is the request) and
+// holdFeed connects (recording the connect as the step's Result: its handshake is the request) and
 // waits for the condition. held reports whether a connection was made at all.
-func (w *worker) hold(ctx context.Context, c *scenario.Cond, sku, step, journey string, intended time.Duration) (ok, held bool) {
+func (w *worker) holdFeed(ctx context.Context, c *scenario.Cond, sku, step, journey string, intended time.Duration) (ok, held bool) {
 	r := w.r
 	r.push.used.Store(true)
 	run := ctx

@@ -236,6 +236,7 @@ func (sm *Prepared) Run(ctx context.Context, rec *result.Recorder) (*result.Run,
 		r.prog, r.book = sm.prog, newBook(skus, stock, win, sm.opts.ReservationTTL)
 		r.crowd = newCrowdSim(p, sm.prog, sm.s.Model, sm.svc.replicas)
 		r.conns, r.onReady = newConnPool(sm.s.Model, p.PeakRate()), rec.SetReplicaReady
+		r.users = sm.prog.NewUserValues()
 		if sm.opts.Played {
 			r.compress = p.CompressAt
 		}
