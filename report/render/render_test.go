@@ -337,6 +337,9 @@ func TestPushAndHerdRendered(t *testing.T) {
 		"text":     func(b *bytes.Buffer) error { return Text(b, s, nil) },
 		"markdown": func(b *bytes.Buffer) error { return Markdown(b, s, nil) },
 		"html":     func(b *bytes.Buffer) error { return HTML(b, run, nil) },
+		"rehearsal": func(b *bytes.Buffer) error {
+			return RehearsalText(b, Rehearsal{Name: "c", Live: s, Played: &result.Summary{Herd: &result.Herd{PurchasesFirst: 2900}}})
+		},
 	} {
 		var b bytes.Buffer
 		if err := f(&b); err != nil {

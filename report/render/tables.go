@@ -63,6 +63,16 @@ func RehearsalText(w io.Writer, r Rehearsal) error {
 			ew.err = SKUTable(w, "  ", m, r.Full)
 		}
 	}
+	if l := PushLine(m); l != "" {
+		ew.printf("push: %s\n", l)
+	}
+	if l := HerdLine(m); l != "" {
+		ew.printf("herd: %s", l)
+		if p := r.Played; p != nil && p.Herd != nil {
+			ew.printf(" (predicted at the played scale: %d in the first second)", p.Herd.PurchasesFirst)
+		}
+		ew.printf("\n")
+	}
 	if f := r.Full; f != nil {
 		ew.printf("full scale (simulated): peak %.0f/s, p99 %.1f ms, availability %.3f%%, shed %d, replicas %d..%d\n",
 			f.Rate.PeakTarget, f.LatencyMs.P99, result.Availability(f)*100, f.Requests.Shed, f.Replicas.Min, f.Replicas.Max)
