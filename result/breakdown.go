@@ -44,6 +44,17 @@ func (st *namedStat) record(lat, n int64, failed bool) {
 	}
 }
 
+// merge adds n results whose latencies h holds (RecordBatch).
+func (st *namedStat) merge(h *hdr.PackedHistogram, n int64, failed bool) {
+	st.lat.Merge(h)
+	st.count += n
+	if failed {
+		st.failed += n
+	} else {
+		st.ok += n
+	}
+}
+
 // namedSet holds the namedStats of a shard by name: like counterSet, a linear scan over the few
 // names a run has, a map past 16.
 type namedSet struct {

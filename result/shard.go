@@ -2,6 +2,8 @@ package result
 
 import (
 	"strings"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
 	"sync"
 	"time"
 
@@ -20,6 +22,7 @@ type Shard struct {
 
 	byStatus [600]int64 // statuses 0..599; others in more
 	more     map[int]int64
+	scratch  *hdr.PackedHistogram // RecordBatch's histogram of one batch, reused
 	byCode   counterSet
 	byError  counterSet
 	steps    namedSet   // per step: counters, latency histogram, answers by CodeLabel
@@ -101,7 +104,6 @@ func (s *Shard) RecordN(r *Result, n int64) {
 		return
 	}
 	lat, svc := micros(r.Done-r.Intended), micros(r.Done-r.Sent)
-	o := Classify(r)
 	s.mu.Lock()
 	w := s.window(r.Done)
 	_ = w.lat.RecordValues(lat, n) // in range by construction
@@ -113,13 +115,33 @@ func (s *Shard) RecordN(r *Result, n int64) {
 		}
 		_ = w.srv.RecordValues(srv, n)
 	}
+	failed := s.countLocked(w, r, n)
+	if r.Step != "" {
+		s.steps.get(r.Step).record(lat, n, failed)
+	}
+	if r.Journey != "" {
+		s.journeys.get(r.Journey).record(lat, n, failed)
+	}
+	if r.InFlight > 0 {
+		if s.conc == nil {
+			s.conc = new(concTable)
+		}
+		s.conc.add(r.InFlight, svc, srv, hasSrv, n)
+	}
+	s.mu.Unlock()
+}
+
+// countLocked counts n results like r in the shard's and window w's counters (not the
+// histograms) and says whether they failed. The caller holds s.mu.
+func (s *Shard) countLocked(w *window, r *Result, n int64) (failed bool) {
 	w.n += n
 	s.total += n
 	if r.First && !r.Retry {
 		w.arrivals += n
 		s.arrivals += n
 	}
-	failed := true
+	o := Classify(r)
+	failed = true
 	switch {
 	case o == outcome.Shed || r.Status == 503:
 		s.shed += n
@@ -146,24 +168,13 @@ func (s *Shard) RecordN(r *Result, n int64) {
 		s.byError.add(string(r.Err), n)
 	}
 	if r.Step != "" {
-		st := s.steps.get(r.Step)
-		st.record(lat, n, failed)
-		st.codes.add(CodeLabel(r), n)
-	}
-	if r.Journey != "" {
-		s.journeys.get(r.Journey).record(lat, n, failed)
+		s.steps.get(r.Step).codes.add(CodeLabel(r), n)
 	}
 	if r.Retry {
 		s.retries += n
 	}
-	if r.InFlight > 0 {
-		if s.conc == nil {
-			s.conc = new(concTable)
-		}
-		s.conc.add(r.InFlight, svc, srv, hasSrv, n)
-	}
 	s.bytes += int64(r.Bytes) * n
-	s.mu.Unlock()
+	return failed
 }
 
 // Drop counts an arrival no worker could start on time, in the window of its intended time.
