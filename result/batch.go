@@ -2,8 +2,9 @@ package result
 
 import (
 	"math/bits"
-	"slices"
 	"time"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
 )
 
 // Batch gathers many results of one shape for one RecordBatch: the fluid simulator records
@@ -21,16 +22,14 @@ type Batch struct {
 	n        int64
 }
 
-// tally counts values (µs) by histogram bucket: a dense array, and the buckets in use so that
-// reading and clearing it costs what was added, not the array's length.
+// tally counts values (µs) by histogram bucket in a small open-addressing table (bucket+1 as
+// the key, 0 empty): a window of one shape fills a few hundred buckets, so the table stays in
+// the cache where a dense array of every bucket would not.
 type tally struct {
+	keys   []int32
 	counts []int64
-	used   []int32
+	used   int
 }
-
-// bucketsLen is the number of buckets of the histograms' geometry (1 µs to HistHighest, 3
-// significant digits: 2048 sub-buckets, the lower half shared with the bucket below).
-var bucketsLen = bucketOf(HistHighest) + 1
 
 // bucketOf is the histogram's bucket of a value in µs (0 ≤ us ≤ HistHighest): values below 2048
 // are their own bucket; above, 1024 buckets per power of two.
@@ -51,15 +50,36 @@ func bucketValue(i int32) int64 {
 	return int64(i&1023+1024) << e
 }
 
-func (t *tally) add(us, n int64) {
-	if t.counts == nil {
-		t.counts = make([]int64, bucketsLen)
+func (t *tally) add(us, n int64) { t.addBucket(bucketOf(us), n) }
+
+func (t *tally) addBucket(i int32, n int64) {
+	if 2*(t.used+1) > len(t.keys) {
+		t.grow()
 	}
-	i := bucketOf(us)
-	if t.counts[i] == 0 {
-		t.used = append(t.used, i)
+	mask := uint32(len(t.keys) - 1)
+	for h := (uint32(i) * 0x9E3779B1) & mask; ; h = (h + 1) & mask {
+		switch t.keys[h] {
+		case i + 1:
+			t.counts[h] += n
+			return
+		case 0:
+			t.keys[h], t.counts[h] = i+1, n
+			t.used++
+			return
+		}
 	}
-	t.counts[i] += n
+}
+
+// grow doubles the table (at least 256 slots) and re-inserts what it holds.
+func (t *tally) grow() {
+	keys, counts := t.keys, t.counts
+	size := max(256, 2*len(keys))
+	t.keys, t.counts, t.used = make([]int32, size), make([]int64, size), 0
+	for h, k := range keys {
+		if k != 0 {
+			t.addBucket(k-1, counts[h])
+		}
+	}
 }
 
 // Add counts n results whose latency is lat and, when server > 0, whose target's own time is
@@ -78,48 +98,94 @@ func (b *Batch) Add(lat, server time.Duration, n int64) {
 // N is the number of results the batch holds.
 func (b *Batch) N() int64 { return b.n }
 
-// drain fills h (empty) from t in value order, where each bucket is appended, and clears t.
-func (t *tally) drain(h interface{ RecordValues(v, n int64) error }) {
-	slices.Sort(t.used)
-	for _, i := range t.used {
-		_ = h.RecordValues(bucketValue(i), t.counts[i]) // in range by construction
-		t.counts[i] = 0
+// into adds the tally's counts to a dense histogram of the same geometry.
+func (t *tally) into(h *hdr.Histogram) {
+	for i, k := range t.keys {
+		if k != 0 {
+			_ = h.RecordValues(bucketValue(k-1), t.counts[i]) // in range by construction
+		}
 	}
-	t.used = t.used[:0]
 }
 
-// RecordBatch records the batch's results, as RecordN would each, and empties the batch for
-// reuse.
-func (s *Shard) RecordBatch(b *Batch) {
-	n := b.n
-	if n <= 0 {
+// clear empties the tally and keeps its table.
+func (t *tally) clear() {
+	if t.used > 0 {
+		clear(t.keys)
+		t.used = 0
+	}
+}
+
+// newDense is a dense histogram of the Recorder's geometry: O(1) to add to, a scan of every
+// bucket to read, so it suits values gathered many times and read once.
+func newDense() *hdr.Histogram { return hdr.New(HistLowest, HistHighest, HistSigFigs) }
+
+// mergeDense adds a dense histogram's counts to a packed one (linear when p is empty, as a
+// window's histograms are when a simulator hands over the window once; otherwise through a
+// packed copy, since inserting into a populated packed histogram shifts its buckets).
+func mergeDense(p *hdr.PackedHistogram, d *hdr.Histogram) {
+	if p.TotalCount() == 0 {
+		p.MergeFrom(d)
 		return
 	}
+	h := newPacked()
+	h.MergeFrom(d)
+	p.Merge(h)
+}
+
+// RecordBatch records the batches' results, as RecordN would each, and empties the batches for
+// reuse. Batches of one window are best recorded in one call: their values are summed in a
+// tally and merged into the window's sparse histograms once (each merge costs the histogram's
+// size). A step's or journey's whole-run values wait in a tally until the Recorder reads them.
+func (s *Shard) RecordBatch(bs ...*Batch) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.scratch == nil {
-		s.scratch = newPacked()
+	var w *window
+	for _, b := range bs {
+		n := b.n
+		if n <= 0 {
+			continue
+		}
+		if nw := s.window(b.Done); nw != w {
+			s.foldLocked(w)
+			w = nw
+		}
+		if s.pend == nil {
+			s.pend, s.pendSrv = newDense(), newDense()
+		}
+		b.lat.into(s.pend)
+		b.srv.into(s.pendSrv)
+		failed := s.countLocked(w, &b.Result, n)
+		if b.Step != "" {
+			s.steps.get(b.Step).addTally(&b.lat, n, failed)
+		}
+		if b.Journey != "" {
+			s.journeys.get(b.Journey).addTally(&b.lat, n, failed)
+		}
+		b.lat.clear()
+		b.srv.clear()
+		b.n = 0
 	}
-	h := s.scratch
-	h.Reset()
-	b.lat.drain(h)
-	w := s.window(b.Done)
-	w.lat.Merge(h)
-	w.svc.Merge(h)
-	if len(b.srv.used) > 0 {
+	s.foldLocked(w)
+}
+
+// foldLocked merges the shard's tallied batch values into window w's histograms (the caller
+// holds s.mu).
+func (s *Shard) foldLocked(w *window) {
+	if w == nil || s.pend == nil {
+		return
+	}
+	if s.pend.TotalCount() > 0 {
+		h := newPacked()
+		h.MergeFrom(s.pend)
+		w.lat.Merge(h)
+		w.svc.Merge(h)
+		s.pend.Reset()
+	}
+	if s.pendSrv.TotalCount() > 0 {
 		if w.srv == nil {
 			w.srv = newPacked()
 		}
-		srv := newPacked()
-		b.srv.drain(srv)
-		w.srv.Merge(srv)
+		mergeDense(w.srv, s.pendSrv)
+		s.pendSrv.Reset()
 	}
-	failed := s.countLocked(w, &b.Result, n)
-	if b.Step != "" {
-		s.steps.get(b.Step).merge(h, n, failed)
-	}
-	if b.Journey != "" {
-		s.journeys.get(b.Journey).merge(h, n, failed)
-	}
-	b.n = 0
 }

@@ -23,6 +23,7 @@ func TestBatchBucketsAreTheHistogramsOwn(t *testing.T) {
 	for range 100000 {
 		vals = append(vals, rng.Int64N(HistHighest+1)>>rng.IntN(37))
 	}
+	bucketsLen := bucketOf(HistHighest) + 1 // 2048 sub-buckets, the lower half shared with the bucket below
 	for _, v := range vals {
 		i := bucketOf(v)
 		if i < 0 || i >= bucketsLen {
@@ -48,6 +49,7 @@ func TestRecordBatchEqualsRecordN(t *testing.T) {
 		{Status: 200, Journey: "browser", Bytes: 10},
 	}
 	for win := range 4 {
+		var bs []*Batch
 		for si, shape := range shapes {
 			b := &Batch{Result: shape}
 			b.Done = time.Duration(win)*time.Second + 500*time.Millisecond
@@ -68,7 +70,14 @@ func TestRecordBatchEqualsRecordN(t *testing.T) {
 			if si == 1 {
 				batched.Snapshot(time.Duration(win) * time.Second) // harvests between batches
 			}
-			batched.Shard(0).RecordBatch(b)
+			if win%2 == 0 {
+				batched.Shard(0).RecordBatch(b)
+			} else {
+				bs = append(bs, b) // a window's batches in one call
+			}
+		}
+		batched.Shard(0).RecordBatch(bs...)
+		for _, b := range bs {
 			if b.N() != 0 {
 				t.Fatalf("batch not emptied: %d", b.N())
 			}
@@ -92,5 +101,44 @@ func TestRecordBatchEqualsRecordN(t *testing.T) {
 	hb, _ := os.ReadFile(filepath.Join(db, "histograms.hlog"))
 	if len(ha) == 0 || !bytes.Equal(ha, hb) {
 		t.Errorf("histograms.hlog differ (%d and %d bytes)", len(ha), len(hb))
+	}
+}
+
+// mergeAll (dense sums, one sparse merge) gives the window that merging one by one does.
+func TestWindowMergeAllEqualsMerge(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	var ws []*window
+	for i := range 20 {
+		w := newWindow(int64(i))
+		for range 300 {
+			v := int64(rng.ExpFloat64() * 5000)
+			_ = w.lat.RecordValues(v, 1+rng.Int64N(9))
+			_ = w.svc.RecordValues(v/2, 1)
+			if i%3 == 0 {
+				if w.srv == nil {
+					w.srv = newPacked()
+				}
+				_ = w.srv.RecordValues(v/3, 2)
+			}
+		}
+		w.n, w.arrivals, w.errs, w.shed, w.drops = int64(i), 1, 2, 3, 4
+		ws = append(ws, w)
+	}
+	one, all := newWindow(-1), newWindow(-1)
+	_ = one.lat.RecordValues(7, 1) // a total that already holds something
+	_ = all.lat.RecordValues(7, 1)
+	for _, w := range ws {
+		one.merge(w)
+	}
+	all.mergeAll(ws)
+	for _, pair := range [][2]*hdr.PackedHistogram{{one.lat, all.lat}, {one.svc, all.svc}, {one.srv, all.srv}} {
+		a, _ := pair[0].Encode()
+		b, _ := pair[1].Encode()
+		if !bytes.Equal(a, b) || pair[0].TotalCount() != pair[1].TotalCount() {
+			t.Fatalf("histograms differ: %d and %d values", pair[0].TotalCount(), pair[1].TotalCount())
+		}
+	}
+	if one.n != all.n || one.arrivals != all.arrivals || one.errs != all.errs || one.shed != all.shed || one.drops != all.drops {
+		t.Fatalf("counters differ: %+v and %+v", one, all)
 	}
 }

@@ -31,7 +31,16 @@ const (
 type namedStat struct {
 	count, ok, failed int64
 	lat               *hdr.PackedHistogram
-	codes             counterSet // answers by CodeLabel (steps only)
+	codes             counterSet     // answers by CodeLabel (steps only)
+	pend              *hdr.Histogram // RecordBatch's latencies not yet in lat (fold)
+}
+
+// fold moves the tallied latencies into the histogram.
+func (st *namedStat) fold() {
+	if st.pend != nil && st.pend.TotalCount() > 0 {
+		mergeDense(st.lat, st.pend)
+		st.pend.Reset()
+	}
 }
 
 func (st *namedStat) record(lat, n int64, failed bool) {
@@ -44,9 +53,13 @@ func (st *namedStat) record(lat, n int64, failed bool) {
 	}
 }
 
-// merge adds n results whose latencies h holds (RecordBatch).
-func (st *namedStat) merge(h *hdr.PackedHistogram, n int64, failed bool) {
-	st.lat.Merge(h)
+// addTally adds n results whose latencies t holds (RecordBatch): they wait in st.pend until
+// fold, since merging into a whole run's histogram costs its size every time.
+func (st *namedStat) addTally(t *tally, n int64, failed bool) {
+	if st.pend == nil {
+		st.pend = newDense()
+	}
+	t.into(st.pend)
 	st.count += n
 	if failed {
 		st.failed += n
@@ -107,6 +120,7 @@ func (m mergedNamed) add(k string, st *namedStat) {
 		d = &namedStat{lat: newPacked()}
 		m[k] = d
 	}
+	st.fold()
 	d.count += st.count
 	d.ok += st.ok
 	d.failed += st.failed

@@ -1,6 +1,7 @@
 package result
 
 import (
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -260,8 +261,8 @@ func (r *Recorder) harvest(before int64, seal bool) {
 		} else {
 			r.windows[idx] = d
 		}
-		r.total.merge(d)
 	}
+	r.total.mergeAll(slices.Collect(maps.Values(deltas)))
 	if !seal {
 		return
 	}

@@ -22,14 +22,15 @@ type Shard struct {
 
 	byStatus [600]int64 // statuses 0..599; others in more
 	more     map[int]int64
-	scratch  *hdr.PackedHistogram // RecordBatch's histogram of one batch, reused
-	byCode   counterSet
-	byError  counterSet
-	steps    namedSet   // per step: counters, latency histogram, answers by CodeLabel
-	journeys namedSet   // per journey: counters and latency histogram
-	byDrop   counterSet // dropped arrivals by the limit that dropped them (DropFor)
-	conc     *concTable // made by the first result that knows its in-flight count
-	ratios   map[string]*[2]int64
+	// RecordBatch's latencies and target's own times of one window, before foldLocked
+	pend, pendSrv *hdr.Histogram
+	byCode        counterSet
+	byError       counterSet
+	steps         namedSet   // per step: counters, latency histogram, answers by CodeLabel
+	journeys      namedSet   // per journey: counters and latency histogram
+	byDrop        counterSet // dropped arrivals by the limit that dropped them (DropFor)
+	conc          *concTable // made by the first result that knows its in-flight count
+	ratios        map[string]*[2]int64
 }
 
 // counterSet counts by a string key. The few keys a run has (codes, steps, journeys) are found

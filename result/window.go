@@ -102,3 +102,41 @@ func (w *window) merge(o *window) {
 	w.shed += o.shed
 	w.drops += o.drops
 }
+
+// mergeAll merges windows into w. Many are summed in dense histograms first and merged into w's
+// sparse ones once: each sparse merge costs w's size, which for the run's total is large.
+func (w *window) mergeAll(ws []*window) {
+	if len(ws) < 8 {
+		for _, o := range ws {
+			w.merge(o)
+		}
+		return
+	}
+	w.unseal()
+	lat, svc := newDense(), newDense()
+	var srv *hdr.Histogram
+	for _, o := range ws {
+		o.unseal()
+		o.lat.MergeInto(lat)
+		o.svc.MergeInto(svc)
+		if o.srv != nil {
+			if srv == nil {
+				srv = newDense()
+			}
+			o.srv.MergeInto(srv)
+		}
+		w.n += o.n
+		w.arrivals += o.arrivals
+		w.errs += o.errs
+		w.shed += o.shed
+		w.drops += o.drops
+	}
+	mergeDense(w.lat, lat)
+	mergeDense(w.svc, svc)
+	if srv != nil {
+		if w.srv == nil {
+			w.srv = newPacked()
+		}
+		mergeDense(w.srv, srv)
+	}
+}

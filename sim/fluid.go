@@ -5,7 +5,6 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/flashload/flashload/internal/codes"
 	"github.com/flashload/flashload/outcome"
 	"github.com/flashload/flashload/result"
 )
@@ -18,7 +17,8 @@ import (
 type fluidSim struct {
 	svc     *service
 	rng     *rand.Rand
-	out     sink
+	out     sink          // ratios
+	batches *fluidBatches // answers
 	js      []journey
 	jw      float64
 	dt      time.Duration
@@ -65,6 +65,8 @@ type fluidSim struct {
 	compress func(wall time.Duration) float64 // scenario seconds per run-clock second; nil: 1
 	perm     []int
 	perm2    []int
+	stepQ    [numKinds]*quantileTable // each kind's service time, tabulated when first needed
+	expQ     *quantileTable
 }
 
 type classKey struct {
@@ -127,6 +129,7 @@ func newFluidSim(svc *service, js []journey, stock []int64, seed int64, out sink
 	}
 	f.perm = make([]int, strata)
 	f.perm2 = make([]int, strata)
+	f.expQ = newQuantileTable(unitExp)
 	return f
 }
 
@@ -179,6 +182,7 @@ func (f *fluidSim) run(end time.Duration, arrivals func(a, b time.Duration) floa
 		if tick&63 == 0 && stop != nil && stop() {
 			break
 		}
+		f.batches.flushBefore(int64(now / f.batches.win))
 		f.fleet.advance(f.scale.scenAt(now))
 		if db := f.svc.db; db != nil {
 			if f.shardsTo != f.shardsN && now >= f.reshardAt {
@@ -201,6 +205,7 @@ func (f *fluidSim) run(end time.Duration, arrivals func(a, b time.Duration) floa
 		}
 		f.gaugeTick(now)
 	}
+	f.batches.flushBefore(math.MaxInt64)
 }
 
 func (f *fluidSim) pending(tick int64) float64 {
@@ -567,123 +572,6 @@ func (f *fluidSim) settle(now time.Duration, tick int64, ds []demand, q Queue, f
 				f.brkWin[k] = struct{ req, err float64 }{}
 			}
 		}
-	}
-}
-
-func (f *fluidSim) answerOf(now time.Duration, d *demand, cl uint8) (int, string, outcome.ErrorClass) {
-	st := &f.js[d.j].steps[d.step]
-	switch cl {
-	case clClosed:
-		code := codes.NotStarted
-		if w := f.win[st.sku]; now+f.dt > w.end && now >= w.open {
-			code = codes.SaleEnded
-		}
-		return codes.Status(code), code, outcome.ErrNone
-	case clShed:
-		return 503, codes.Shed, outcome.ErrNone
-	case clOpen:
-		return 503, codes.CircuitOpen, outcome.ErrNone
-	case clTimeout:
-		return 0, "", outcome.ErrTimeout // no answer, as a live client's timeout
-	case clCheap:
-		if d.kind == kindPurchase && st.sameUser && f.botBought[d.j] && (st.sku < 0 || f.stockF[st.sku] > 0) {
-			return 403, codes.LimitExceeded, outcome.ErrNone
-		}
-		return 410, codes.SoldOut, outcome.ErrNone
-	}
-	switch d.kind {
-	case kindPurchase:
-		return 201, codes.Reserved, outcome.ErrNone
-	case kindPay:
-		return 200, codes.Paid, outcome.ErrNone
-	case kindCancel:
-		return 200, codes.Released, outcome.ErrNone
-	case kindJoin:
-		return 200, codes.Joined, outcome.ErrNone
-	}
-	return 200, "", outcome.ErrNone
-}
-
-// take turns a fractional amount into a whole count, carrying the remainder per class so the
-// totals stay exact over the run.
-func (f *fluidSim) take(k classKey, x float64) int64 {
-	v := f.carry[k] + x
-	n := math.Floor(v)
-	f.carry[k] = v - n
-	return int64(n)
-}
-
-// record writes n requests of one class with a stratified sample of their latency: stratum i
-// of the waiting time paired with a shuffled stratum of the service (and database) time.
-func (f *fluidSim) record(now time.Duration, d *demand, st *jstep, cl uint8, n int64, status int, code string, errc outcome.ErrorClass,
-	q Queue, fluid bool, w0, w1, dbWait, dbMean float64) {
-	if n <= 0 {
-		return
-	}
-	k := int64(f.strata)
-	if cl == clShed || cl == clOpen || cl == clTimeout {
-		k = 1
-	}
-	k = min(k, n)
-	for i := range f.perm[:k] {
-		f.perm[i], f.perm2[i] = i, i
-	}
-	f.rng.Shuffle(int(k), func(a, b int) { f.perm[a], f.perm[b] = f.perm[b], f.perm[a] })
-	f.rng.Shuffle(int(k), func(a, b int) { f.perm2[a], f.perm2[b] = f.perm2[b], f.perm2[a] })
-	res := result.Result{Journey: f.js[d.j].name, Step: st.name, Status: status, Code: code, Err: errc, Retry: d.attempt > 0,
-		First: st.first && d.attempt == 0}
-	each, extra := n/k, n%k
-	var pending, pendingUS int64
-	for i := int64(0); i < k; i++ {
-		u := (float64(i) + f.rng.Float64()) / float64(k)
-		v := (float64(f.perm[i]) + f.rng.Float64()) / float64(k)
-		w := (float64(f.perm2[i]) + f.rng.Float64()) / float64(k)
-		var lat float64 // the target's own time (seconds); the round trip comes on top
-		switch cl {
-		case clShed, clOpen:
-			lat = f.svc.hitTime // refused by the front end without a worker, as fast as a hit
-		case clTimeout:
-			lat = f.svc.timeout
-		default:
-			wait := 0.0
-			if fluid {
-				wait = w0 + (w1-w0)*u
-			} else if q.Stable() {
-				wait = q.WaitQuantile(u)
-			}
-			svc := f.svc.hitTime
-			if cl == clWork {
-				svc = f.svc.steps[d.kind].Quantile(v)
-				if f.svc.db != nil {
-					svc += dbWait - math.Log1p(-w)*dbMean
-				}
-			}
-			lat = wait + svc
-		}
-		c := each
-		if i < extra {
-			c++
-		}
-		// Strata with the same latency (to the histogram's microsecond) are one RecordN: cache
-		// hits without waiting all take the hit time.
-		us := int64(lat * 1e6)
-		if pending > 0 && us == pendingUS {
-			pending += c
-			continue
-		}
-		if pending > 0 {
-			f.out.RecordN(&res, pending)
-		}
-		at := now + time.Duration((float64(i)+0.5)/float64(k)*float64(f.dt))
-		res.Intended, res.Sent = at, at
-		res.Done, res.Server = at+time.Duration(lat*1e9), 0
-		if cl != clTimeout {
-			f.svc.roundTrip(&res)
-		}
-		pending, pendingUS = c, us
-	}
-	if pending > 0 {
-		f.out.RecordN(&res, pending)
 	}
 }
 

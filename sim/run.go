@@ -262,6 +262,7 @@ func (sm *Prepared) Run(ctx context.Context, rec *result.Recorder) (*result.Run,
 		poisson := sm.s.Traffic.Arrivals != "uniform"
 		f := newFluidSim(sm.svc, sm.js, stock, sm.Seed(), sh, dt, strata, poisson)
 		f.gauge, f.soldOut, f.scale, f.win = gauge, soldOut, clock, win
+		f.batches = newFluidBatches(rec.Shard(0), ss)
 		if sm.opts.Played {
 			f.compress = p.CompressAt
 		}
