@@ -122,27 +122,44 @@ func (f *fluidSim) take(k classKey, x float64) int64 {
 }
 
 // quantileTable is a quantile function tabulated for the fluid mode's per-sample hot path:
-// linear between quantileCells+1 points, and computed exactly in the first and last cells, where
-// the function bends most (within 10⁻⁴ of it everywhere: TestQuantileTable).
+// linear between quantileCells+1 points, and computed exactly in the outermost 1% or so of the
+// cells, where the function bends most (within 10⁻⁴ of it everywhere: TestQuantileTable).
 type quantileTable struct {
 	q []float64
 	f func(p float64) float64
 }
 
-const quantileCells = 4096
+const (
+	quantileCells = 4096
+	exactLow      = 32 // cells computed exactly at the low end
+	exactHigh     = 64 // and at the high end, where a tail's quantile grows fastest
+)
 
 func newQuantileTable(f func(p float64) float64) *quantileTable {
 	t := &quantileTable{q: make([]float64, quantileCells+1), f: f}
-	for i := 1; i < quantileCells; i++ {
+	for i := exactLow; i <= quantileCells-exactHigh; i++ {
 		t.q[i] = f(float64(i) / quantileCells)
 	}
 	return t
 }
 
+// serviceQuantiles tabulates a smooth service-time distribution; others (an empirical histogram's
+// bars, whose quantile function has a kink at every bar, or a constant) answer for themselves.
+func serviceQuantiles(d Dist) *quantileTable {
+	switch d.(type) {
+	case LogNormal, Exponential:
+		return newQuantileTable(d.Quantile)
+	}
+	return &quantileTable{f: d.Quantile}
+}
+
 func (t *quantileTable) at(p float64) float64 {
+	if t.q == nil {
+		return t.f(p)
+	}
 	x := p * quantileCells
 	i := int(x)
-	if i <= 0 || i >= quantileCells-1 {
+	if i < exactLow || i >= quantileCells-exactHigh {
 		return t.f(p)
 	}
 	return t.q[i] + (t.q[i+1]-t.q[i])*(x-float64(i))
@@ -191,7 +208,7 @@ func (f *fluidSim) record(now time.Duration, d *demand, st *jstep, cl uint8, n i
 	var svcQ *quantileTable
 	if cl == clWork {
 		if svcQ = f.stepQ[d.kind]; svcQ == nil {
-			svcQ = newQuantileTable(f.svc.steps[d.kind].Quantile)
+			svcQ = serviceQuantiles(f.svc.steps[d.kind])
 			f.stepQ[d.kind] = svcQ
 		}
 	}
