@@ -163,7 +163,7 @@ func (sm *Prepared) NewRecorder() *result.Recorder {
 		Name: sm.s.Name, Mode: "sim", Seed: sm.Seed(), StartedAt: sm.started,
 		Strategy: "model/" + sm.mode, Duration: p.WallDuration(),
 		TargetRate: p.WallRate, TargetCount: p.Expected, ScenarioAt: p.ScenarioAt, ScenarioDuration: p.ScenarioDuration(),
-		CompressAt: p.CompressAt,
+		CompressAt: p.CompressAt, Unsealed: true,
 		NextStage: func(w time.Duration) string {
 			_, _, next := p.StageAt(w)
 			return next
