@@ -98,11 +98,11 @@ func (b *Batch) Add(lat, server time.Duration, n int64) {
 // N is the number of results the batch holds.
 func (b *Batch) N() int64 { return b.n }
 
-// into adds the tally's counts to a dense histogram of the same geometry.
-func (t *tally) into(h *hdr.Histogram) {
+// into adds the tally's counts to a dense one.
+func (t *tally) into(d *denseTally) {
 	for i, k := range t.keys {
 		if k != 0 {
-			_ = h.RecordValues(bucketValue(k-1), t.counts[i]) // in range by construction
+			d.add(k-1, t.counts[i])
 		}
 	}
 }
@@ -115,21 +115,56 @@ func (t *tally) clear() {
 	}
 }
 
-// newDense is a dense histogram of the Recorder's geometry: O(1) to add to, a scan of every
-// bucket to read, so it suits values gathered many times and read once.
-func newDense() *hdr.Histogram { return hdr.New(HistLowest, HistHighest, HistSigFigs) }
+// denseTally counts values by bucket in an array of every bucket, with a bitmap of the buckets
+// in use: O(1) to add to, and read in value order for the bitmap's length, not the array's. It
+// gathers what many batches add (a window's, a step's over the run) between two reads.
+type denseTally struct {
+	counts []int64
+	bits   []uint64
+	n      int64
+}
 
-// mergeDense adds a dense histogram's counts to a packed one (linear when p is empty, as a
-// window's histograms are when a simulator hands over the window once; otherwise through a
-// packed copy, since inserting into a populated packed histogram shifts its buckets).
-func mergeDense(p *hdr.PackedHistogram, d *hdr.Histogram) {
-	if p.TotalCount() == 0 {
-		p.MergeFrom(d)
+func (d *denseTally) add(i int32, n int64) {
+	if d.counts == nil {
+		size := bucketOf(HistHighest) + 1
+		d.counts, d.bits = make([]int64, size), make([]uint64, (size+63)/64)
+	}
+	d.counts[i] += n
+	d.bits[i>>6] |= 1 << (i & 63)
+	d.n += n
+}
+
+// addPacked adds a packed histogram's counts (of the Recorder's geometry).
+func (d *denseTally) addPacked(p *hdr.PackedHistogram) {
+	p.ForEachBucket(func(value, count int64) bool {
+		d.add(bucketOf(value), count)
+		return true
+	})
+}
+
+// drain merges the counts into p and clears the tally. An empty p is filled by appending, bucket
+// after bucket; a populated one through a packed copy (inserting into it would shift its
+// buckets each time).
+func (d *denseTally) drain(p *hdr.PackedHistogram) {
+	if d.n == 0 {
 		return
 	}
-	h := newPacked()
-	h.MergeFrom(d)
-	p.Merge(h)
+	h := p
+	if p.TotalCount() > 0 {
+		h = newPacked()
+	}
+	for w, x := range d.bits {
+		for ; x != 0; x &= x - 1 {
+			i := int32(w<<6 + bits.TrailingZeros64(x))
+			_ = h.RecordValues(bucketValue(i), d.counts[i]) // in range by construction
+			d.counts[i] = 0
+		}
+		d.bits[w] = 0
+	}
+	d.n = 0
+	if h != p {
+		p.Merge(h)
+	}
 }
 
 // RecordBatch records the batches' results, as RecordN would each, and empties the batches for
@@ -149,11 +184,8 @@ func (s *Shard) RecordBatch(bs ...*Batch) {
 			s.foldLocked(w)
 			w = nw
 		}
-		if s.pend == nil {
-			s.pend, s.pendSrv = newDense(), newDense()
-		}
-		b.lat.into(s.pend)
-		b.srv.into(s.pendSrv)
+		b.lat.into(&s.pend)
+		b.srv.into(&s.pendSrv)
 		failed := s.countLocked(w, &b.Result, n)
 		if b.Step != "" {
 			s.steps.get(b.Step).addTally(&b.lat, n, failed)
@@ -171,21 +203,19 @@ func (s *Shard) RecordBatch(bs ...*Batch) {
 // foldLocked merges the shard's tallied batch values into window w's histograms (the caller
 // holds s.mu).
 func (s *Shard) foldLocked(w *window) {
-	if w == nil || s.pend == nil {
+	if w == nil {
 		return
 	}
-	if s.pend.TotalCount() > 0 {
+	if s.pend.n > 0 {
 		h := newPacked()
-		h.MergeFrom(s.pend)
+		s.pend.drain(h)
 		w.lat.Merge(h)
 		w.svc.Merge(h)
-		s.pend.Reset()
 	}
-	if s.pendSrv.TotalCount() > 0 {
+	if s.pendSrv.n > 0 {
 		if w.srv == nil {
 			w.srv = newPacked()
 		}
-		mergeDense(w.srv, s.pendSrv)
-		s.pendSrv.Reset()
+		s.pendSrv.drain(w.srv)
 	}
 }

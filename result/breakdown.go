@@ -31,17 +31,12 @@ const (
 type namedStat struct {
 	count, ok, failed int64
 	lat               *hdr.PackedHistogram
-	codes             counterSet     // answers by CodeLabel (steps only)
-	pend              *hdr.Histogram // RecordBatch's latencies not yet in lat (fold)
+	codes             counterSet // answers by CodeLabel (steps only)
+	pend              denseTally // RecordBatch's latencies not yet in lat (fold)
 }
 
 // fold moves the tallied latencies into the histogram.
-func (st *namedStat) fold() {
-	if st.pend != nil && st.pend.TotalCount() > 0 {
-		mergeDense(st.lat, st.pend)
-		st.pend.Reset()
-	}
-}
+func (st *namedStat) fold() { st.pend.drain(st.lat) }
 
 func (st *namedStat) record(lat, n int64, failed bool) {
 	_ = st.lat.RecordValues(lat, n) // in range by construction
@@ -56,10 +51,7 @@ func (st *namedStat) record(lat, n int64, failed bool) {
 // addTally adds n results whose latencies t holds (RecordBatch): they wait in st.pend until
 // fold, since merging into a whole run's histogram costs its size every time.
 func (st *namedStat) addTally(t *tally, n int64, failed bool) {
-	if st.pend == nil {
-		st.pend = newDense()
-	}
-	t.into(st.pend)
+	t.into(&st.pend)
 	st.count += n
 	if failed {
 		st.failed += n

@@ -2,8 +2,6 @@ package result
 
 import (
 	"strings"
-
-	hdr "github.com/HdrHistogram/hdrhistogram-go"
 	"sync"
 	"time"
 
@@ -23,7 +21,7 @@ type Shard struct {
 	byStatus [600]int64 // statuses 0..599; others in more
 	more     map[int]int64
 	// RecordBatch's latencies and target's own times of one window, before foldLocked
-	pend, pendSrv *hdr.Histogram
+	pend, pendSrv denseTally
 	byCode        counterSet
 	byError       counterSet
 	steps         namedSet   // per step: counters, latency histogram, answers by CodeLabel

@@ -103,8 +103,8 @@ func (w *window) merge(o *window) {
 	w.drops += o.drops
 }
 
-// mergeAll merges windows into w. Many are summed in dense histograms first and merged into w's
-// sparse ones once: each sparse merge costs w's size, which for the run's total is large.
+// mergeAll merges windows into w. Many are summed in dense tallies first and merged into w's
+// sparse histograms once: each sparse merge costs w's size, which for the run's total is large.
 func (w *window) mergeAll(ws []*window) {
 	if len(ws) < 8 {
 		for _, o := range ws {
@@ -113,17 +113,13 @@ func (w *window) mergeAll(ws []*window) {
 		return
 	}
 	w.unseal()
-	lat, svc := newDense(), newDense()
-	var srv *hdr.Histogram
+	var lat, svc, srv denseTally
 	for _, o := range ws {
 		o.unseal()
-		o.lat.MergeInto(lat)
-		o.svc.MergeInto(svc)
+		lat.addPacked(o.lat)
+		svc.addPacked(o.svc)
 		if o.srv != nil {
-			if srv == nil {
-				srv = newDense()
-			}
-			o.srv.MergeInto(srv)
+			srv.addPacked(o.srv)
 		}
 		w.n += o.n
 		w.arrivals += o.arrivals
@@ -131,12 +127,12 @@ func (w *window) mergeAll(ws []*window) {
 		w.shed += o.shed
 		w.drops += o.drops
 	}
-	mergeDense(w.lat, lat)
-	mergeDense(w.svc, svc)
-	if srv != nil {
+	lat.drain(w.lat)
+	svc.drain(w.svc)
+	if srv.n > 0 {
 		if w.srv == nil {
 			w.srv = newPacked()
 		}
-		mergeDense(w.srv, srv)
+		srv.drain(w.srv)
 	}
 }
