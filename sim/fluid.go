@@ -19,6 +19,7 @@ type fluidSim struct {
 	rng     *rand.Rand
 	out     sink          // ratios
 	batches *fluidBatches // answers
+	ff      *failFast     // nil: play to the end
 	js      []journey
 	jw      float64
 	dt      time.Duration
@@ -174,12 +175,13 @@ type demand struct {
 // run plays ticks from 0 to end. arrivals(a, b) is the expected number of arrivals in [a, b).
 func (f *fluidSim) run(end time.Duration, arrivals func(a, b time.Duration) float64, stop func() bool) {
 	var demands []demand
+	checkEvery := max(1, int64(end/f.dt)/1000) // about a thousand looks at the watched gates
 	for tick := int64(0); ; tick++ {
 		now := time.Duration(tick) * f.dt
 		if now >= end && f.pending(tick) == 0 {
 			break
 		}
-		if tick&63 == 0 && stop != nil && stop() {
+		if tick&63 == 0 && stop != nil && stop() || tick%checkEvery == 0 && f.doomed(now, end, arrivals, tick) {
 			break
 		}
 		f.batches.flushBefore(int64(now / f.batches.win))
@@ -206,6 +208,22 @@ func (f *fluidSim) run(end time.Duration, arrivals func(a, b time.Duration) floa
 		f.gaugeTick(now)
 	}
 	f.batches.flushBefore(math.MaxInt64)
+}
+
+// doomed says whether a watched gate can no longer pass: the answers still to come are at most
+// the arrivals left and the sessions in flight, each sending every request its journey may.
+func (f *fluidSim) doomed(now, end time.Duration, arrivals func(a, b time.Duration) float64, tick int64) bool {
+	if f.ff == nil {
+		return false
+	}
+	perArrival, perSession := requestsBound(f.js)
+	rest := f.pending(tick) * perSession
+	if now < end {
+		rest += arrivals(now, end) * perArrival
+	}
+	// Each class carries less than one answer of its fractions to the next tick.
+	rest += float64(len(f.flows) * int(numClasses))
+	return f.ff.doomed(now, rest)
 }
 
 func (f *fluidSim) pending(tick int64) float64 {

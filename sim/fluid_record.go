@@ -213,6 +213,7 @@ func (f *fluidSim) record(now time.Duration, d *demand, st *jstep, cl uint8, n i
 		}
 	}
 	fk := float64(k)
+	o := result.Classify(&shape)
 	each, extra := n/k, n%k
 	var res result.Result
 	for i := int64(0); i < k; i++ {
@@ -254,6 +255,9 @@ func (f *fluidSim) record(now time.Duration, d *demand, st *jstep, cl uint8, n i
 			b = fb.batch(key, &shape)
 		}
 		b.Add(res.Done-at, res.Server, c)
+		if f.ff != nil {
+			f.ff.add(o, status, int64((res.Done-at)/time.Microsecond), float64(c))
+		}
 		if answered {
 			if idx := int64(at / fb.win); idx != stepWin {
 				fb.steps.add(st.name, stepWin, stepSum, stepN)

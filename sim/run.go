@@ -52,6 +52,11 @@ type Options struct {
 	Recorder *result.Recorder
 	// Progress is called about once per virtual second with the virtual time reached.
 	Progress func(virtual time.Duration)
+	// FailFast are gates to watch while the fluid mode plays: when one can no longer pass,
+	// whatever the rest of the run brings, the run stops there (Summary.Partial) and Run
+	// returns it with ErrGateFailed. Plan uses it; gates it cannot decide early (tagged ones,
+	// rates, the audit, replicas) wait for the end as usual.
+	FailFast []string
 	// StartedAt is copied to the summary; zero: now. It is the simulated run's start on the wall
 	// clock, from which an absolute sale time (a SKU's RFC 3339 starts_at or ends_at) counts, as
 	// the target counts it from the live run's start (scenario.Play.SaleAt).
@@ -222,6 +227,8 @@ func (sm *Prepared) Run(ctx context.Context, rec *result.Recorder) (*result.Run,
 	var left []int64
 	var paidSKU []float64
 	var reached time.Duration
+	var failed error // a FailFast gate that can no longer pass
+	var err error
 	var clock scaleClock
 	if sm.opts.Played {
 		// The autoscaler decides on scenario time, as a live fleet's does: the played run's
@@ -263,6 +270,9 @@ func (sm *Prepared) Run(ctx context.Context, rec *result.Recorder) (*result.Run,
 		f := newFluidSim(sm.svc, sm.js, stock, sm.Seed(), sh, dt, strata, poisson)
 		f.gauge, f.soldOut, f.scale, f.win = gauge, soldOut, clock, win
 		f.batches = newFluidBatches(rec.Shard(0), ss)
+		if f.ff, err = newFailFast(sm.opts.FailFast); err != nil {
+			return nil, err
+		}
 		if sm.opts.Played {
 			f.compress = p.CompressAt
 		}
@@ -273,11 +283,17 @@ func (sm *Prepared) Run(ctx context.Context, rec *result.Recorder) (*result.Run,
 			left[i] = min(f.stock[i], int64(math.Floor(f.stockF[i]+1e-9))) // whole units
 		}
 		clock = f.scale
+		if f.ff != nil && f.ff.failed != "" {
+			failed, reached = f.ff.err(), f.ff.at
+		}
 	}
 	sm.steps = ss.timelines()
-	partial := ctx.Err() != nil
+	partial := ctx.Err() != nil || failed != nil
 	if partial {
 		end = min(end, reached)
+	}
+	if failed != nil {
+		rec.Warn(failed.Error())
 	}
 	run := rec.Finish(end)
 	run.Summary.Partial = partial
@@ -295,6 +311,9 @@ func (sm *Prepared) Run(ctx context.Context, rec *result.Recorder) (*result.Run,
 			run.Summary.Rates = map[string]result.Ratio{}
 		}
 		run.Summary.Rates["sell_through"] = result.NewRatio(min(sold, st), st)
+	}
+	if failed != nil {
+		return run, failed
 	}
 	if partial {
 		return run, ctx.Err()
