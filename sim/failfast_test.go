@@ -27,7 +27,7 @@ func TestFailFastDecidesOnlyWhatIsCertain(t *testing.T) {
 		t.Fatalf("doomed by %s with 0.5%% slow answers", w.failed)
 	}
 	w.add(outcome.Acknowledged, 201, 600_000, 6) // 11 of 1006
-	if w.doomed(time.Second, 100) {             // 11 ≤ 1% of 1106
+	if w.doomed(time.Second, 100) {              // 11 ≤ 1% of 1106
 		t.Fatalf("doomed by %s though 100 more answers could still pass it", w.failed)
 	}
 	if !w.doomed(2*time.Second, 0) || w.failed != "p(99) < 500ms" || w.at != 2*time.Second {
