@@ -54,12 +54,14 @@ type fluidSim struct {
 	brkWin       []struct{ req, err float64 }
 
 	utilSum, concSum float64
+	peakBusy         float64 // the most workers the admitted requests kept busy in a tick (λ × mean holding)
 	utilN            float64
 	dbUtilSum        float64
 	dbUtilN          float64
 	scale            scaleClock
 	lastDB           time.Duration
 	decision         Decision
+	lastGauge        gaugeSig
 
 	gauge    func(now time.Duration, g result.Gauges)
 	soldOut  func(sku int, at time.Duration)  // a SKU's last whole unit went at run time at
@@ -205,7 +207,7 @@ func (f *fluidSim) run(end time.Duration, arrivals func(a, b time.Duration) floa
 		if p := f.svc.scaler.Period(); f.scale.scenAt(now)-f.scale.scenAt(f.scale.last) >= p {
 			f.scaleStep(now)
 		}
-		f.gaugeTick(now)
+		f.gaugeTick(now, now+f.dt >= end)
 	}
 	f.batches.flushBefore(math.MaxInt64)
 }
@@ -494,6 +496,7 @@ func (f *fluidSim) replicas(ds []demand, nAdm, mean, scv, cpuWork float64) (q Qu
 		}
 	}
 	f.utilSum += util
+	f.peakBusy = max(f.peakBusy, lam*mean)
 	f.concSum += lam * (mean + (w0+w1)/2)
 	if !fluid && q.Stable() {
 		f.concSum += lam * q.MeanWait()
@@ -603,7 +606,13 @@ func (f *fluidSim) scaleStep(now time.Duration) {
 	// Requests queued at removed replicas are not lost: the backlog is carried by the rest.
 }
 
-func (f *fluidSim) gaugeTick(now time.Duration) {
+// gaugeSig is what a gauge reading must not miss a change of.
+type gaugeSig struct {
+	ready, desired, shards, soldOut int
+	reason                          string
+}
+
+func (f *fluidSim) gaugeTick(now time.Duration, final bool) {
 	if db := f.svc.db; db != nil && now-f.lastDB >= 15*time.Second {
 		util := 0.0
 		if f.dbUtilN > 0 {
@@ -614,7 +623,24 @@ func (f *fluidSim) gaugeTick(now time.Duration) {
 			f.shardsTo, f.reshardAt = min(f.shardsN*2, db.maxShards), now+db.reshard
 		}
 	}
-	if f.gauge != nil {
+	if f.gauge == nil {
+		return
+	}
+	// The Recorder keeps each window's last reading, and the least and most replicas of any: a
+	// reading at the end of each window, and whenever the fleet, the autoscaler's word or a
+	// SKU's sell-out changes, gives the same timeline as one every tick.
+	sig := gaugeSig{ready: f.fleet.ready, desired: f.fleet.current(), reason: f.decision.Reason, shards: f.shardsN}
+	for i := range f.stockF {
+		if f.stockF[i] < 1-1e-9 {
+			sig.soldOut++
+		}
+	}
+	win := f.batches.win
+	if sig == f.lastGauge && (now+f.dt)/win == now/win && !final {
+		return
+	}
+	f.lastGauge = sig
+	{
 		g := result.Gauges{Replicas: f.fleet.ready, DesiredReplicas: f.fleet.current(), Autoscaler: withShards(f.decision.Reason, f.shardsN),
 			Sold: int64(f.sold), Paid: int64(f.paid)}
 		for i := range f.stock {

@@ -50,7 +50,9 @@ type Options struct {
 	// Recorder receives the results; nil: Run makes one with NewRecorder. Pass your own to
 	// watch the run (Recorder.Snapshot at the virtual time Progress reports).
 	Recorder *result.Recorder
-	// Progress is called about once per virtual second with the virtual time reached.
+	// Progress is called with the virtual time reached: about once per virtual second in the
+	// request mode; in the fluid mode at the end of each timeline window and whenever the
+	// replicas change.
 	Progress func(virtual time.Duration)
 	// FailFast are gates to watch while the fluid mode plays: when one can no longer pass,
 	// whatever the rest of the run brings, the run stops there (Summary.Partial) and Run
@@ -75,7 +77,8 @@ type Prepared struct {
 	// started is the run's start on the wall clock: Options.StartedAt, else when it was prepared.
 	started time.Time
 
-	steps map[string][]StepWindow
+	steps    map[string][]StepWindow
+	peakBusy float64 // after a fluid Run: the most workers its admitted requests kept busy (Plan's first guess)
 }
 
 // StepLatency is, after Run, each step's mean latency of answered requests per timeline window.
@@ -283,6 +286,7 @@ func (sm *Prepared) Run(ctx context.Context, rec *result.Recorder) (*result.Run,
 			left[i] = min(f.stock[i], int64(math.Floor(f.stockF[i]+1e-9))) // whole units
 		}
 		clock = f.scale
+		sm.peakBusy = f.peakBusy
 		if f.ff != nil && f.ff.failed != "" {
 			failed, reached = f.ff.err(), f.ff.at
 		}
