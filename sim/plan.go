@@ -105,16 +105,17 @@ func Plan(ctx context.Context, s *scenario.Scenario, o PlanOptions) (*PlanResult
 		}
 	}()
 	guess := planAnswer{replicas: res.ModelReplicas, ceiling: res.ModelCeiling, prescale: res.ModelPreScale, shards: res.ModelShards}
-	if pt := pilotTick(s, o.Tick); pt > 0 {
-		pilot, err := planSearch(p, res, guess, pt, func(k int) int { return max(1, k/20) })
+	spread := 0.5 // the model's own capacity is a rough guess
+	for _, pt := range pilotTicks(s, o.Tick) {
+		pilot, err := planSearch(p, res, guess, spread, pt, func(k int) int { return max(1, k/20) })
 		switch {
 		case err == nil:
-			guess = pilot
+			guess, spread = pilot, 0.03
 		case !errors.Is(err, ErrNoCapacity):
 			return nil, err
 		}
 	}
-	ans, err := planSearch(p, res, guess, o.Tick, func(k int) int { return max(1, k/50) })
+	ans, err := planSearch(p, res, guess, spread, o.Tick, func(k int) int { return max(1, k/50) })
 	<-baseDone
 	if err == nil {
 		err = baseErr
@@ -172,7 +173,7 @@ type planAnswer struct {
 }
 
 // planSearch answers the plan's questions in order at one tick, starting from the guesses.
-func planSearch(p *planner, res *PlanResult, guess planAnswer, tick time.Duration, coarse func(int) int) (planAnswer, error) {
+func planSearch(p *planner, res *PlanResult, guess planAnswer, spread float64, tick time.Duration, coarse func(int) int) (planAnswer, error) {
 	ans := planAnswer{shards: res.ModelShards}
 	exact := func(int) int { return 1 }
 	at := func(replicas, ceiling, prescale, shards int) capacity {
@@ -181,41 +182,42 @@ func planSearch(p *planner, res *PlanResult, guess planAnswer, tick time.Duratio
 	if res.Autoscaled {
 		// The peak question. An autoscaler scales up whatever the floor, so the floor is no
 		// answer: the capacity is the ceiling, and what must be ready before the spike.
-		ceil, cSum, _, err := p.least(search{limit: p.o.MaxReplicas, guess: guess.ceiling, prec: coarse,
+		c, err := p.least(search{limit: p.o.MaxReplicas, guess: guess.ceiling, spread: spread, prec: coarse,
 			at: func(k int) capacity { return at(0, k, k, res.ModelShards) }})
 		if err != nil {
 			return ans, err
 		}
-		pre, pSum, fSum, err := p.least(search{limit: ceil, guess: min(guess.prescale, ceil), prec: coarse,
-			at: func(k int) capacity { return at(0, ceil, k, res.ModelShards) }, hi: ceil, hiSum: cSum})
+		ceil := c.hi
+		pre, err := p.least(search{limit: ceil, guess: min(guess.prescale, ceil), spread: spread, prec: coarse,
+			at: func(k int) capacity { return at(0, ceil, k, res.ModelShards) }, hi: ceil, hiSum: c.hiSum})
 		if err != nil {
 			return ans, err
 		}
-		ans.ceiling, ans.prescale, ans.replicas = ceil, pre, pre
-		ans.passing, ans.failing, ans.prescaleSum = pSum, fSum, pSum
-		ans.failAt = at(0, ceil, pre-1, res.ModelShards)
+		ans.ceiling, ans.prescale, ans.replicas = ceil, pre.hi, pre.hi
+		ans.passing, ans.failing, ans.prescaleSum = pre.hiSum, pre.loSum, pre.hiSum
+		ans.failAt = at(0, ceil, pre.lo, res.ModelShards)
 	} else {
 		// The replica floor.
-		rep, pSum, fSum, err := p.least(search{limit: p.o.MaxReplicas, guess: guess.replicas, prec: exact,
+		rep, err := p.least(search{limit: p.o.MaxReplicas, guess: guess.replicas, spread: spread, prec: exact,
 			at: func(k int) capacity { return at(k, 0, 0, res.ModelShards) }})
 		if err != nil {
 			return ans, err
 		}
-		ans.replicas, ans.passing, ans.failing = rep, pSum, fSum
-		ans.failAt = at(rep-1, 0, 0, res.ModelShards)
+		ans.replicas, ans.passing, ans.failing = rep.hi, rep.hiSum, rep.loSum
+		ans.failAt = at(rep.lo, 0, 0, res.ModelShards)
 	}
 	// The database's starting shards at that capacity (the model's pass: the last search's
 	// answer ran with them).
 	if res.ModelShards > 0 {
-		sh, sSum, _, err := p.least(search{limit: res.ModelShards, guess: min(guess.shards, res.ModelShards), prec: exact,
+		sh, err := p.least(search{limit: res.ModelShards, guess: min(guess.shards, res.ModelShards), spread: spread, prec: exact,
 			at: func(k int) capacity { return at(ans.replicas*boolInt(!res.Autoscaled), ans.ceiling, ans.prescale, k) },
 			hi: res.ModelShards, hiSum: ans.passing})
 		if err != nil {
 			return ans, err
 		}
-		ans.shards, ans.passing = sh, sSum
+		ans.shards, ans.passing = sh.hi, sh.hiSum
 		if res.Autoscaled {
-			ans.prescaleSum = sSum
+			ans.prescaleSum = sh.hiSum
 		}
 	}
 	return ans, nil
@@ -240,17 +242,21 @@ func planTick(s *scenario.Scenario, o Options) time.Duration {
 	return DefaultTick
 }
 
-// pilotTick is the coarse tick of a pilot search, 0 when the run is too short for one to pay:
-// about 8640 ticks over the run (a day at 10 s), at least four of the plan's own.
-func pilotTick(s *scenario.Scenario, tick time.Duration) time.Duration {
+// pilotTicks are the coarse ticks of the pilot searches, coarsest first: 32 and 4 times the
+// plan's own, each while the run still has a thousand ticks at it (a day: 32 s, then 4 s). A
+// coarse tick costs that much less, and averages the spike over its length: its answers are
+// first guesses, which the next search confirms.
+func pilotTicks(s *scenario.Scenario, tick time.Duration) []time.Duration {
 	if s.Model != nil && s.Model.Mode == ModeRequest {
-		return 0
+		return nil
 	}
-	pt := (s.Duration.D() / 8640).Round(time.Second)
-	if pt < 4*tick {
-		return 0
+	var out []time.Duration
+	for _, k := range []time.Duration{32, 4} {
+		if pt := k * tick; s.Duration.D()/pt >= 1000 {
+			out = append(out, pt)
+		}
 	}
-	return pt
+	return out
 }
 
 // withCapacity copies the model with a replica floor and starting shards.

@@ -18,6 +18,9 @@ import (
 // once, one per core; identical models are simulated once; failing ones stop as soon as a gate
 // can no longer pass (Options.FailFast).
 
+// planStrata is the fluid mode's latency samples per class and tick in a plan's simulations.
+const planStrata = 2
+
 // capacity is one point of the search: a model is a function of it (withCapacity, withCeiling).
 type capacity struct {
 	replicas, ceiling, prescale, shards int
@@ -71,6 +74,12 @@ func (p *planner) try(c capacity) (bool, *result.Summary, error) {
 	sc.Model = m
 	opts := p.o.Options
 	opts.Tick, opts.FailFast = c.tick, p.s.Gates
+	if opts.Strata == 0 {
+		// A verdict reads the whole run's percentiles, drawn from every tick: two latency
+		// samples per class and tick are thousands over a long run. The answer's margins come
+		// from these runs too.
+		opts.Strata = planStrata
+	}
 	run, err := p.run(&sc, opts)
 	if err != nil && !errors.Is(err, ErrGateFailed) {
 		t.err = err
@@ -137,6 +146,7 @@ func (p *planner) tryAll(cs []capacity) ([]bool, []*result.Summary, error) {
 type search struct {
 	lo, limit int
 	guess     int           // a first guess of the answer (0: none)
+	spread    float64       // how far apart the first two points lie around the guess (a share of it)
 	prec      func(int) int // stop when the passing and failing bounds are this close
 	at        func(int) capacity
 	hi        int             // a known passing k (0: none yet)
@@ -144,9 +154,9 @@ type search struct {
 	loSum     *result.Summary // the run at lo, when one failed there
 }
 
-// least answers the search: the least passing k to within prec, with the runs at the answer
-// and at the failing bound below it.
-func (p *planner) least(q search) (int, *result.Summary, *result.Summary, error) {
+// least answers the search: q.hi is the least passing k to within prec, with its run, and q.lo
+// the failing bound below it, with its run (loSum, nil when no run failed below the answer).
+func (p *planner) least(q search) (search, error) {
 	record := func(ks []int) error {
 		cs := make([]capacity, len(ks))
 		for i, k := range ks {
@@ -171,18 +181,18 @@ func (p *planner) least(q search) (int, *result.Summary, *result.Summary, error)
 	}
 	// A first guess: a point on each side of it, a few percent apart.
 	if q.guess > q.lo && (q.hi == 0 || q.guess < q.hi) {
-		d := max(1, q.guess*3/100)
+		d := max(1, int(float64(q.guess)*q.spread))
 		top := q.limit + 1
 		if q.hi != 0 {
 			top = q.hi
 		}
 		if err := record(pointsIn(q.lo, top, []int{q.guess - d, q.guess + d})); err != nil {
-			return 0, nil, nil, err
+			return q, err
 		}
 		// Widen towards the side that did not bracket it, doubling the step.
 		for step := 2 * d; q.hi != 0 && q.loSum == nil && q.lo+1 < q.hi; step *= 2 {
 			if err := record(pointsIn(q.lo, q.hi, []int{max(q.lo+1, q.hi-step), max(q.lo+1, q.hi-2*step)})); err != nil {
-				return 0, nil, nil, err
+				return q, err
 			}
 		}
 	}
@@ -193,10 +203,10 @@ func (p *planner) least(q search) (int, *result.Summary, *result.Summary, error)
 	}
 	for q.hi == 0 {
 		if q.lo >= q.limit {
-			return 0, nil, nil, fmt.Errorf("%w: up to %d", ErrNoCapacity, q.limit)
+			return q, fmt.Errorf("%w: up to %d", ErrNoCapacity, q.limit)
 		}
 		if err := record(pointsIn(q.lo, q.limit+1, []int{min(q.lo+step, q.limit), min(q.lo+2*step, q.limit)})); err != nil {
-			return 0, nil, nil, err
+			return q, err
 		}
 		step *= 4
 	}
@@ -207,10 +217,10 @@ func (p *planner) least(q search) (int, *result.Summary, *result.Summary, error)
 			ks = append(ks, q.lo+(q.hi-q.lo)*i/(p.par+1))
 		}
 		if err := record(pointsIn(q.lo, q.hi, ks)); err != nil {
-			return 0, nil, nil, err
+			return q, err
 		}
 	}
-	return q.hi, q.hiSum, q.loSum, nil
+	return q, nil
 }
 
 // pointsIn keeps the distinct ks strictly between lo and hi, in order.
@@ -232,6 +242,9 @@ func (p *planner) full(c capacity) (*result.Summary, error) {
 	sc.Model = p.model(c)
 	opts := p.o.Options
 	opts.Tick = c.tick
+	if opts.Strata == 0 {
+		opts.Strata = planStrata // as the search ran it
+	}
 	run, err := p.run(&sc, opts)
 	if err != nil {
 		return nil, err
