@@ -32,7 +32,7 @@ type fluidSim struct {
 	base    []int // flowIndex base per journey
 	maxAtt  int
 
-	carry map[classKey]float64 // fractional requests carried to the next tick, per class
+	carry []float64 // fractional requests carried to the next tick, per flow and class (classKey.index)
 
 	fleet     fleet
 	backlog   float64 // requests waiting at the replicas beyond the stationary queue
@@ -77,6 +77,8 @@ type classKey struct {
 	class uint8
 }
 
+func (k classKey) index() int { return k.flow*int(numClasses) + int(k.class) }
+
 // Cost classes of a request.
 const (
 	clHit     uint8 = iota // answered by the cache
@@ -91,7 +93,7 @@ const (
 
 func newFluidSim(svc *service, js []journey, stock []int64, seed int64, out sink, dt time.Duration, strata int, poisson bool) *fluidSim {
 	f := &fluidSim{svc: svc, rng: rand.New(rand.NewPCG(uint64(seed), 0xf1d)), out: out, js: js, dt: dt, strata: strata, poisson: poisson,
-		carry: map[classKey]float64{}, stock: append([]int64(nil), stock...), stock0: stock, botBought: make([]bool, len(js))}
+		stock: append([]int64(nil), stock...), stock0: stock, botBought: make([]bool, len(js))}
 	for _, s := range stock {
 		f.stockF = append(f.stockF, float64(s))
 		f.win = append(f.win, always)
@@ -120,6 +122,7 @@ func newFluidSim(svc *service, js []journey, stock []int64, seed int64, out sink
 		n += (len(j.steps) + 1) * (f.maxAtt + 1) * 2
 	}
 	f.flows = make([][]float64, n)
+	f.carry = make([]float64, n*int(numClasses))
 	for i := range f.flows {
 		f.flows[i] = make([]float64, f.horizon)
 	}

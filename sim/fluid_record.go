@@ -32,17 +32,34 @@ type fluidBatches struct {
 	win   time.Duration
 	open  map[batchKey]*result.Batch
 	free  []*result.Batch
+	cache []batchSlot
 	due   []*result.Batch
 	done  int64 // every window before this one is recorded
+}
+
+type batchSlot struct {
+	key batchKey
+	b   *result.Batch
 }
 
 func newFluidBatches(sh *result.Shard, steps *stepSink) *fluidBatches {
 	return &fluidBatches{sh: sh, steps: steps, win: steps.win, open: map[batchKey]*result.Batch{}}
 }
 
-// batch is the open batch of key k, a new one (Done in its window) when there is none.
-func (fb *fluidBatches) batch(k batchKey, shape *result.Result) *result.Batch {
+// batch is the open batch of key k, a new one (Done in its window) when there is none. slot
+// is the flow and class asking (classKey.index): a cache in front of the map, by slot and the
+// window's parity, answers most lookups without hashing the key. A flushed window's key is
+// never asked for again (answers come after the run's clock), so a stale entry cannot match.
+func (fb *fluidBatches) batch(k batchKey, shape *result.Result, slot int) *result.Batch {
+	slot = slot*2 + int(k.win&1)
+	if slot >= len(fb.cache) {
+		fb.cache = append(fb.cache, make([]batchSlot, slot+1-len(fb.cache))...)
+	}
+	if c := &fb.cache[slot]; c.b != nil && c.key == k {
+		return c.b
+	}
 	if b := fb.open[k]; b != nil {
+		fb.cache[slot] = batchSlot{k, b}
 		return b
 	}
 	var b *result.Batch
@@ -54,6 +71,7 @@ func (fb *fluidBatches) batch(k batchKey, shape *result.Result) *result.Batch {
 	b.Result = *shape
 	b.Done = time.Duration(k.win) * fb.win
 	fb.open[k] = b
+	fb.cache[slot] = batchSlot{k, b}
 	return b
 }
 
@@ -115,9 +133,9 @@ func (f *fluidSim) answerOf(now time.Duration, d *demand, cl uint8) (int, string
 // take turns a fractional amount into a whole count, carrying the remainder per class so the
 // totals stay exact over the run.
 func (f *fluidSim) take(k classKey, x float64) int64 {
-	v := f.carry[k] + x
+	v := f.carry[k.index()] + x
 	n := math.Floor(v)
-	f.carry[k] = v - n
+	f.carry[k.index()] = v - n
 	return int64(n)
 }
 
@@ -252,7 +270,7 @@ func (f *fluidSim) record(now time.Duration, d *demand, st *jstep, cl uint8, n i
 		}
 		if idx := int64(res.Done / fb.win); idx != key.win {
 			key.win = idx
-			b = fb.batch(key, &shape)
+			b = fb.batch(key, &shape, classKey{d.flow, cl}.index())
 		}
 		b.Add(res.Done-at, res.Server, c)
 		if f.ff != nil {
