@@ -54,7 +54,6 @@ type fluidSim struct {
 	brkWin       []struct{ req, err float64 }
 
 	utilSum, concSum float64
-	peakBusy         float64 // the most workers the admitted requests kept busy in a tick (λ × mean holding)
 	utilN            float64
 	dbUtilSum        float64
 	dbUtilN          float64
@@ -499,7 +498,6 @@ func (f *fluidSim) replicas(ds []demand, nAdm, mean, scv, cpuWork float64) (q Qu
 		}
 	}
 	f.utilSum += util
-	f.peakBusy = max(f.peakBusy, lam*mean)
 	f.concSum += lam * (mean + (w0+w1)/2)
 	if !fluid && q.Stable() {
 		f.concSum += lam * q.MeanWait()

@@ -77,9 +77,14 @@ type Prepared struct {
 	// started is the run's start on the wall clock: Options.StartedAt, else when it was prepared.
 	started time.Time
 
-	steps    map[string][]StepWindow
-	peakBusy float64 // after a fluid Run: the most workers its admitted requests kept busy (Plan's first guess)
+	steps  map[string][]StepWindow
+	events int64 // after a request-mode Run: the events its kernel played
 }
+
+// Events is, after a request-mode Run, the number of events the event kernel played (0 in the
+// fluid mode, which has none): its events per second beside the kernel's own
+// (BenchmarkKernel) say how much of a run the kernel is.
+func (sm *Prepared) Events() int64 { return sm.events }
 
 // StepLatency is, after Run, each step's mean latency of answered requests per timeline window.
 func (sm *Prepared) StepLatency() map[string][]StepWindow { return sm.steps }
@@ -253,6 +258,7 @@ func (sm *Prepared) Run(ctx context.Context, rec *result.Recorder) (*result.Run,
 		r.run(end, stop)
 		sold, paid, reached = r.sold, r.paid, r.k.Now()
 		left, paidSKU = r.stock, r.paidSKU
+		sm.events = r.k.Events()
 		clock = r.scale
 	default:
 		dt := sm.opts.Tick
@@ -286,7 +292,6 @@ func (sm *Prepared) Run(ctx context.Context, rec *result.Recorder) (*result.Run,
 			left[i] = min(f.stock[i], int64(math.Floor(f.stockF[i]+1e-9))) // whole units
 		}
 		clock = f.scale
-		sm.peakBusy = f.peakBusy
 		if f.ff != nil && f.ff.failed != "" {
 			failed, reached = f.ff.err(), f.ff.at
 		}
