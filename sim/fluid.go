@@ -211,7 +211,7 @@ func (f *fluidSim) run(end time.Duration, arrivals func(a, b time.Duration) floa
 		}
 		f.gaugeTick(now, now+f.dt >= end)
 	}
-	f.batches.flushBefore(math.MaxInt64)
+	f.batches.close()
 }
 
 // doomed says whether a watched gate can no longer pass: the answers still to come are at most

@@ -33,8 +33,12 @@ type fluidBatches struct {
 	open  map[batchKey]*result.Batch
 	free  []*result.Batch
 	cache []batchSlot
-	due   []*result.Batch
-	done  int64 // every window before this one is recorded
+	done  int64 // every window before this one is handed over
+
+	// The windows' batches are recorded on a goroutine of their own, beside the ticks: work
+	// carries a window's batches there, back returns them (emptied) for reuse.
+	work, back chan []*result.Batch
+	finished   chan struct{}
 }
 
 type batchSlot struct {
@@ -43,7 +47,26 @@ type batchSlot struct {
 }
 
 func newFluidBatches(sh *result.Shard, steps *stepSink) *fluidBatches {
-	return &fluidBatches{sh: sh, steps: steps, win: steps.win, open: map[batchKey]*result.Batch{}}
+	fb := &fluidBatches{sh: sh, steps: steps, win: steps.win, open: map[batchKey]*result.Batch{},
+		work: make(chan []*result.Batch, 4), back: make(chan []*result.Batch, 8), finished: make(chan struct{})}
+	go func() {
+		defer close(fb.finished)
+		for due := range fb.work {
+			fb.sh.RecordBatch(due...)
+			select {
+			case fb.back <- due:
+			default: // the simulation has enough to reuse
+			}
+		}
+	}()
+	return fb
+}
+
+// close hands over every open batch and waits until all are recorded.
+func (fb *fluidBatches) close() {
+	fb.flushBefore(math.MaxInt64)
+	close(fb.work)
+	<-fb.finished
 }
 
 // batch is the open batch of key k, a new one (Done in its window) when there is none. slot
@@ -75,25 +98,32 @@ func (fb *fluidBatches) batch(k batchKey, shape *result.Result, slot int) *resul
 	return b
 }
 
-// flushBefore records the batches of the windows before idx: no later answer lands in them once
-// the run's clock has passed their end.
+// flushBefore hands over the batches of the windows before idx: no later answer lands in them
+// once the run's clock has passed their end.
 func (fb *fluidBatches) flushBefore(idx int64) {
 	if idx <= fb.done {
 		return
 	}
 	fb.done = idx
-	due := fb.due[:0]
+	var due []*result.Batch
+	select {
+	case due = <-fb.back: // a slice the recorder is done with, and its batches to reuse
+		fb.free = append(fb.free, due...)
+		due = due[:0]
+	default:
+	}
 	for k, b := range fb.open {
 		if k.win < idx {
 			due = append(due, b)
 			delete(fb.open, k)
 		}
 	}
+	if len(due) == 0 {
+		return
+	}
 	// By window, so that each window's batches are summed before they meet its histograms.
 	slices.SortFunc(due, func(a, b *result.Batch) int { return cmp.Compare(a.Done, b.Done) })
-	fb.sh.RecordBatch(due...)
-	fb.free = append(fb.free, due...)
-	fb.due = due
+	fb.work <- due
 }
 
 func (f *fluidSim) answerOf(now time.Duration, d *demand, cl uint8) (int, string, outcome.ErrorClass) {
