@@ -655,3 +655,12 @@ func (f *fluidSim) gaugeTick(now time.Duration, final bool) {
 		f.gauge(now, g)
 	}
 }
+
+// wholeLeft is each SKU's whole units left: a fraction of a unit cannot be sold.
+func (f *fluidSim) wholeLeft() []int64 {
+	left := make([]int64, len(f.stock))
+	for i := range left {
+		left[i] = min(f.stock[i], int64(math.Floor(f.stockF[i]+1e-9)))
+	}
+	return left
+}

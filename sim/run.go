@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"path/filepath"
 	"time"
 
@@ -236,7 +235,6 @@ func (sm *Prepared) Run(ctx context.Context, rec *result.Recorder) (*result.Run,
 	var paidSKU []float64
 	var reached time.Duration
 	var failed error // a FailFast gate that can no longer pass
-	var err error
 	var clock scaleClock
 	if sm.opts.Played {
 		// The autoscaler decides on scenario time, as a live fleet's does: the played run's
@@ -261,37 +259,15 @@ func (sm *Prepared) Run(ctx context.Context, rec *result.Recorder) (*result.Run,
 		sm.events = r.k.Events()
 		clock = r.scale
 	default:
-		dt := sm.opts.Tick
-		if dt <= 0 && sm.s.Model != nil {
-			dt = sm.s.Model.Tick.D()
+		f, ferr := sm.newFluid(stock, sh, end)
+		if ferr != nil {
+			return nil, ferr
 		}
-		if dt <= 0 {
-			dt = DefaultTick
-		}
-		strata := sm.opts.Strata
-		if strata <= 0 {
-			// The tail of a class's latency is drawn once per stratum and tick: short runs have
-			// few ticks, so they get more strata (about 4096 draws per class over the run).
-			ticks := max(1, int(end/dt))
-			strata = min(max(DefaultStrata, (4096+ticks-1)/ticks), 64)
-		}
-		poisson := sm.s.Traffic.Arrivals != "uniform"
-		f := newFluidSim(sm.svc, sm.js, stock, sm.Seed(), sh, dt, strata, poisson)
 		f.gauge, f.soldOut, f.scale, f.win = gauge, soldOut, clock, win
 		f.batches = newFluidBatches(rec.Shard(0), ss)
-		if f.ff, err = newFailFast(sm.opts.FailFast); err != nil {
-			return nil, err
-		}
-		if sm.opts.Played {
-			f.compress = p.CompressAt
-		}
 		f.run(end, func(a, b time.Duration) float64 { return p.Expected(b) - p.Expected(a) }, stop)
 		sold, paid, reached = int64(f.sold+0.5), int64(f.paid+0.5), end
-		left, paidSKU = make([]int64, len(stock)), f.paidSKU
-		for i := range left {
-			left[i] = min(f.stock[i], int64(math.Floor(f.stockF[i]+1e-9))) // whole units
-		}
-		clock = f.scale
+		left, paidSKU, clock = f.wholeLeft(), f.paidSKU, f.scale
 		if f.ff != nil && f.ff.failed != "" {
 			failed, reached = f.ff.err(), f.ff.at
 		}
@@ -328,6 +304,35 @@ func (sm *Prepared) Run(ctx context.Context, rec *result.Recorder) (*result.Run,
 		return run, ctx.Err()
 	}
 	return run, nil
+}
+
+// newFluid makes the fluid mode's simulation of the prepared run: its tick, its strata, its
+// watched gates.
+func (sm *Prepared) newFluid(stock []int64, out sink, end time.Duration) (*fluidSim, error) {
+	dt := sm.opts.Tick
+	if dt <= 0 && sm.s.Model != nil {
+		dt = sm.s.Model.Tick.D()
+	}
+	if dt <= 0 {
+		dt = DefaultTick
+	}
+	strata := sm.opts.Strata
+	if strata <= 0 {
+		// The tail of a class's latency is drawn once per stratum and tick: short runs have
+		// few ticks, so they get more strata (about 4096 draws per class over the run).
+		ticks := max(1, int(end/dt))
+		strata = min(max(DefaultStrata, (4096+ticks-1)/ticks), 64)
+	}
+	poisson := sm.s.Traffic.Arrivals != "uniform"
+	f := newFluidSim(sm.svc, sm.js, stock, sm.Seed(), out, dt, strata, poisson)
+	var err error
+	if f.ff, err = newFailFast(sm.opts.FailFast); err != nil {
+		return nil, err
+	}
+	if sm.opts.Played {
+		f.compress = sm.play.CompressAt
+	}
+	return f, nil
 }
 
 // Run simulates scenario s: Prepare, then (*Prepared).Run into o.Recorder or a new Recorder.
