@@ -5,18 +5,17 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"time"
 	"unsafe"
 
-	"github.com/flashload/flashload/result"
+	"github.com/flashload/flashload/audit"
 	"github.com/flashload/flashload/scenario"
 	"github.com/valyala/fasthttp"
 )
 
-// adminClient talks to a flashload target's /admin routes (DESIGN.md, "Target HTTP API"). It
+// adminClient talks to a flashload target's /admin routes (the target's admin API). It
 // has its own connections, so the once-a-second gauge reads never wait behind the load.
 type adminClient struct {
 	base  string // scheme://host[:port][/prefix], no trailing slash
@@ -116,7 +115,7 @@ func SetupSKUs(ctx context.Context, adminURL, token string, skus []scenario.SKU)
 }
 
 // readAudit reads GET /admin/audit: {"skus":[...]} or one object.
-func (a *adminClient) readAudit(ctx context.Context) (map[string]SKUAudit, error) {
+func (a *adminClient) readAudit(ctx context.Context) (map[string]audit.SKUAudit, error) {
 	status, body, err := a.call(ctx, "GET", "/admin/audit", nil)
 	if err != nil {
 		return nil, err
@@ -125,18 +124,18 @@ func (a *adminClient) readAudit(ctx context.Context) (map[string]SKUAudit, error
 		return nil, fmt.Errorf("GET /admin/audit: %d %s", status, bytes.TrimSpace(body))
 	}
 	var all struct {
-		SKUs []SKUAudit `json:"skus"`
+		SKUs []audit.SKUAudit `json:"skus"`
 	}
 	if err := json.Unmarshal(body, &all); err != nil {
 		return nil, fmt.Errorf("GET /admin/audit: %w", err)
 	}
 	if all.SKUs == nil {
-		var one SKUAudit
+		var one audit.SKUAudit
 		if err := json.Unmarshal(body, &one); err == nil && one.SKU != "" {
-			all.SKUs = []SKUAudit{one}
+			all.SKUs = []audit.SKUAudit{one}
 		}
 	}
-	m := make(map[string]SKUAudit, len(all.SKUs))
+	m := make(map[string]audit.SKUAudit, len(all.SKUs))
 	for _, s := range all.SKUs {
 		m[s.SKU] = s
 	}
@@ -146,7 +145,7 @@ func (a *adminClient) readAudit(ctx context.Context) (map[string]SKUAudit, error
 // readOrders reads GET /admin/orders?sku=ID (NDJSON) for each SKU.
 // A SKU the target answers 404 for has no orders: its store forgot it (a store restarted
 // without persistence); missing names those SKUs.
-func (a *adminClient) readOrders(ctx context.Context, skus []scenario.SKU) (out []Order, missing []string, err error) {
+func (a *adminClient) readOrders(ctx context.Context, skus []scenario.SKU) (out []audit.Order, missing []string, err error) {
 	for _, k := range skus {
 		status, body, err := a.call(ctx, "GET", "/admin/orders?sku="+k.SKU, nil)
 		if err != nil {
@@ -159,7 +158,7 @@ func (a *adminClient) readOrders(ctx context.Context, skus []scenario.SKU) (out 
 		if status != 200 {
 			return nil, nil, fmt.Errorf("GET /admin/orders?sku=%s: %d %s", k.SKU, status, bytes.TrimSpace(body))
 		}
-		os, err := ReadOrders(bytes.NewReader(body))
+		os, err := audit.ReadOrders(bytes.NewReader(body))
 		if err != nil {
 			return nil, nil, fmt.Errorf("GET /admin/orders?sku=%s: %w", k.SKU, err)
 		}
@@ -191,81 +190,6 @@ func (r *run) pollGauges(ctx context.Context) {
 		case <-t.C:
 		}
 	}
-}
-
-// audit joins this run's purchase attempts with the target's orders: from the admin API when
-// the token is known, else from --orders. It returns nil when neither is available.
-func (r *run) audit(ctx context.Context) (*SaleAudit, error) {
-	attempts, err := r.attempts()
-	if err != nil {
-		return nil, err
-	}
-	in := AuditInput{Run: r.runID, Segment: r.play.Segment(), SKUs: r.play.SKUs(), Attempts: attempts}
-	switch {
-	case r.opts.AdminToken != "":
-		a := newAdminClient(r.adminURL(), r.opts.AdminToken)
-		srv, err := a.readAudit(ctx)
-		if err != nil {
-			return nil, err
-		}
-		orders, missing, err := a.readOrders(ctx, r.s.SKUs)
-		if err != nil {
-			return nil, err
-		}
-		in.Server, in.Orders, in.Forgotten = srv, orders, missing
-	case r.opts.OrdersFile != "":
-		f, err := os.Open(r.opts.OrdersFile)
-		if err != nil {
-			return nil, err
-		}
-		orders, err := ReadOrders(f)
-		f.Close()
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", r.opts.OrdersFile, err)
-		}
-		in.Orders = orders
-	default:
-		return nil, nil
-	}
-	a := AuditSale(in)
-	return &a, nil
-}
-
-// notChecked is the audit of a run that could not audit: Checked false, and why.
-func notChecked(reason string) result.Audit {
-	return result.Audit{Error: reason, Violations: []string{}}
-}
-
-// attempts gathers every worker's purchase attempts, spilled and in memory.
-func (r *run) attempts() ([]Attempt, error) {
-	r.workersMu.Lock()
-	defer r.workersMu.Unlock()
-	n := 0
-	for w := range r.workers {
-		n += w.log.len()
-	}
-	for _, c := range r.retired {
-		n += len(c)
-	}
-	if r.spill != nil {
-		n += int(r.spill.n)
-	}
-	attempts := make([]Attempt, 0, n)
-	add := func(a *Attempt) { attempts = append(attempts, *a) }
-	if r.spill != nil {
-		if err := r.spill.each(add); err != nil {
-			return nil, fmt.Errorf("read back the attempts: %w", err)
-		}
-	}
-	for w := range r.workers {
-		w.log.each(add)
-	}
-	for _, c := range r.retired {
-		for i := range c {
-			add(&c[i])
-		}
-	}
-	return attempts, nil
 }
 
 func bytesToString(b []byte) string {

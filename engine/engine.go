@@ -29,6 +29,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/flashload/flashload/audit"
 	"github.com/flashload/flashload/result"
 	"github.com/flashload/flashload/scenario"
 	"github.com/valyala/fasthttp"
@@ -40,6 +41,13 @@ type Options struct {
 	AdminURL   string // the target's admin base URL; default Target's first URL
 	AdminToken string // bearer token of /admin routes; enables gauges, setup and the audit
 	OrdersFile string // an orders export (NDJSON or CSV) to audit another service against
+	// Store is another service's own book of record (the scenario's audit: block, package
+	// audit/store): after the load and the block's settle wait, the audit reads its orders and
+	// units left from it, before the admin API or OrdersFile.
+	Store audit.Store
+	// AttemptsFile, when set, is where the run keeps its purchase attempts for a later audit
+	// (audit.AttemptsFile in the run directory: `flashload audit DIR`).
+	AttemptsFile string
 
 	Play scenario.PlayOptions // wall length, rate scale, segment
 
@@ -112,11 +120,8 @@ type run struct {
 	timeout time.Duration
 	start   time.Time
 	rec     *result.Recorder
-	shards  int              // shards used by workers; shard `shards` is the pacer's
-	steps   [][]compiledStep // per journey
-	picker  *scenario.Picker
-	userIDs *scenario.UserIDs
-	users   int64
+	shards  int               // shards used by workers; shard `shards` is the pacer's
+	prog    *scenario.Program // the journeys, compiled once
 	warn    *warner
 	ceiling float64 // pre-flight estimate of this machine's generation ceiling, 0 when not measured
 
@@ -156,7 +161,7 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*result.Run, 
 	}
 	// Setup comes last before the load, so the sale windows' offsets count from the run's start.
 	if opts.Setup {
-		if err := SetupSKUs(ctx, r.adminURL(), opts.AdminToken, PlayedSKUs(r.play.SKUs(), r.play)); err != nil {
+		if err := SetupSKUs(ctx, r.adminURL(), opts.AdminToken, PlayedSKUs(r.play)); err != nil {
 			return nil, err
 		}
 	}
@@ -184,6 +189,32 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*result.Run, 
 	}
 	runCtx, cancelRun := context.WithCancel(ctx)
 	defer cancelRun()
+	var faults []result.Fault
+	side := r.startSide(runCtx, &faults)
+	var complete bool
+	if closed {
+		complete = r.runClosed(ctx)
+	} else {
+		complete = r.runOpen(ctx, r.rec.Shard(r.rec.Shards()-1))
+	}
+	end := r.now()
+	r.tr.close()
+	if wall := r.play.WallDuration(); complete && end > wall {
+		// The schedule's length, not the drain's end: answers that arrive while in-flight
+		// sessions finish still count, and rates are per second of the schedule played.
+		end = wall
+	}
+	cancelRun()
+	side.Wait()
+
+	res := r.finish(ctx, end, complete, faults)
+	return res, nil
+}
+
+// startSide starts what runs beside the load: the progress and observe hooks, sealed windows,
+// the target's gauges and the faults (their records go to *faults when they end).
+func (r *run) startSide(runCtx context.Context, faults *[]result.Fault) *sync.WaitGroup {
+	opts := r.opts
 	var side sync.WaitGroup
 	if opts.Progress != nil {
 		side.Add(1)
@@ -207,28 +238,18 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*result.Run, 
 		side.Add(1)
 		go func() { defer side.Done(); r.pollGauges(runCtx) }()
 	}
-	var faults []result.Fault
 	if opts.Faults != nil {
 		side.Add(1)
-		go func() { defer side.Done(); faults = opts.Faults(runCtx, r.start, r.play) }()
+		go func() { defer side.Done(); *faults = opts.Faults(runCtx, r.start, r.play) }()
 	}
 
-	var complete bool
-	if closed {
-		complete = r.runClosed(ctx)
-	} else {
-		complete = r.runOpen(ctx, r.rec.Shard(r.rec.Shards()-1))
-	}
-	end := r.now()
-	r.tr.close()
-	if wall := r.play.WallDuration(); complete && end > wall {
-		// The schedule's length, not the drain's end: answers that arrive while in-flight
-		// sessions finish still count, and rates are per second of the schedule played.
-		end = wall
-	}
-	cancelRun()
-	side.Wait()
+	return &side
+}
 
+// finish closes the Recorder at end and completes the live summary: mode, seed, target,
+// segment, faults, the audit and the named rates.
+func (r *run) finish(ctx context.Context, end time.Duration, complete bool, faults []result.Fault) *result.Run {
+	opts, s := r.opts, r.s
 	res := r.rec.Finish(end)
 	if opts.Sealed != nil {
 		opts.Sealed(r.rec.Seal(end))
@@ -253,7 +274,11 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*result.Run, 
 	default:
 		// The audit reads the target after load: give it its own bounded context, since ctx may
 		// be cancelled already (SIGINT) and the audit of a partial run is still worth having.
-		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		bound := 30 * time.Second
+		if a := s.Audit; a != nil && opts.Store != nil {
+			bound += a.Settle.D()
+		}
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), bound)
 		a, err := r.audit(actx)
 		cancel()
 		switch {
@@ -264,11 +289,11 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*result.Run, 
 			sum.Audit = a.Audit
 			result.ApplySKUAudit(sum, a.SKUs)
 		default:
-			sum.Audit = notChecked("the target is not auditable (no admin token, no --orders export)")
+			sum.Audit = notChecked("the target is not auditable (no admin token, no audit: block, no --orders export)")
 		}
 	}
 	r.fillRates(sum)
-	return res, nil
+	return res
 }
 
 // sealWindows hands Options.Sealed what the Recorder closed, just after each window's end.
@@ -378,14 +403,10 @@ func prepare(s *scenario.Scenario, opts Options) (*run, error) {
 		other:   newOtherClient(sz),
 		timeout: opts.Timeout,
 		rec:     opts.Recorder,
-		users:   s.Users.Count,
 		groups:  map[string][]byte{},
 		workers: map[*worker]struct{}{},
 	}
-	if r.users <= 0 {
-		r.users = 1_000_000
-	}
-	if err := r.compile(); err != nil {
+	if r.prog, err = scenario.Compile(s, seed); err != nil {
 		return nil, err
 	}
 	return r, nil

@@ -33,7 +33,7 @@ journeys: [{name: j, steps: [{purchase: {sku: a}}]}]
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := PlayedSKUs(s.SKUs, p)
+	got := PlayedSKUs(p)
 	if got[0].StartsAt != "+5s" || got[0].EndsAt != "+1m0s" {
 		t.Errorf("window %q..%q, want +5s..+1m0s (scenario minutes at compress 60)", got[0].StartsAt, got[0].EndsAt)
 	}
@@ -51,7 +51,7 @@ journeys: [{name: j, steps: [{purchase: {sku: a}}]}]
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := PlayedSKUs(s.SKUs, p2)[0].StartsAt; got != "+2.5s" {
+	if got := PlayedSKUs(p2)[0].StartsAt; got != "+2.5s" {
 		t.Errorf("with --wall 30s the sale opens at %q, want +2.5s", got)
 	}
 }

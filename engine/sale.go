@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"github.com/flashload/flashload/audit"
 	"time"
 
 	"github.com/flashload/flashload/result"
@@ -17,7 +18,7 @@ func (r *run) noteSoldOut(i uint16, intended time.Duration) {
 
 // skuGauges turns a reading of /admin/audit into the Recorder's gauges: per SKU of the
 // scenario (flash SKUs marked) and their sums.
-func (r *run) skuGauges(m map[string]SKUAudit) result.Gauges {
+func (r *run) skuGauges(m map[string]audit.SKUAudit) result.Gauges {
 	var g result.Gauges
 	for _, k := range r.s.SKUs {
 		s, ok := m[k.SKU]

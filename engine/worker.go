@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/flashload/flashload/internal/codes"
 	"github.com/flashload/flashload/outcome"
 	"github.com/flashload/flashload/result"
 	"github.com/flashload/flashload/scenario"
@@ -40,8 +39,9 @@ type worker struct {
 	group          []byte
 	vars           scenario.Vars
 	log            attemptLog
-	first          bool          // the next request is the session's first: it stands for the arrival (Result.First)
-	last           time.Duration // when the worker's last answer came (its Done): the clock read once per request, reused
+	first          bool                 // the next request is the session's first: it stands for the arrival (Result.First)
+	last           time.Duration        // when the worker's last answer came (its Done): the clock read once per request, reused
+	cls            *scenario.Classifier // the classify rules of the request do sends next; nil: the target's codes
 }
 
 func (r *run) newWorker(i int) *worker {
@@ -103,49 +103,38 @@ func (w *worker) sleep(ctx context.Context, d time.Duration) bool {
 func (w *worker) session(ctx context.Context, a scenario.Arrival, intended time.Duration) {
 	r := w.r
 	w.pcg.Seed(uint64(r.seed), uint64(a.Seq)^0x5851f42d4c957f2d)
-	ji := r.picker.PickSeq(r.seed, a.Seq)
-	journey := r.s.Journeys[ji].Name
-	steps := r.steps[ji]
-	user := r.userIDs.User(a.Seq)
+	ji := r.prog.Journey(r.seed, a.Seq)
+	jp := &r.prog.Journeys[ji]
 	w.order = w.order[:0]
 	w.group = w.group[:0]
 	w.first = true
 	next := intended
-	for i := range steps {
-		st := &steps[i]
+	for i := range jp.Steps {
+		st := &jp.Steps[i]
 		if ctx.Err() != nil {
 			return
 		}
-		u := user
-		if st.sameUser {
-			// A bot: every arrival of this journey is one user, outside the population.
-			u = r.users + 1 + int64(ji)
-		}
-		switch st.kind {
-		case kThink:
-			d := scenario.WallThink(st.sampler.At(scenario.Unit(scenario.Mix(r.seed, a.Seq, scenario.StreamStep+uint64(st.idx)))), r.compressNow())
-			if !w.sleep(ctx, d) {
+		switch st.Op {
+		case scenario.OpThink:
+			if !w.sleep(ctx, scenario.WallThink(st.ThinkAt(r.seed, a.Seq), r.compressNow())) {
 				return
 			}
 			next = r.now()
 			w.last = next
 			continue
-		case kPay, kCancel:
-			if len(w.order) == 0 {
-				continue // nothing to pay or cancel: the purchase did not reserve
-			}
-			if w.rng.Float64() >= st.prob {
+		case scenario.OpPay, scenario.OpCancel:
+			if st.Skip(len(w.order) > 0, w.rng.Float64()) {
 				continue
 			}
-			if st.delay > 0 {
-				if !w.sleep(ctx, time.Duration(float64(st.delay)/r.compressNow())) {
+			if st.Delay > 0 {
+				if !w.sleep(ctx, time.Duration(float64(st.Delay)/r.compressNow())) {
 					return
 				}
 				next = r.now()
 				w.last = next
 			}
 		}
-		cont := w.step(ctx, st, journey, a.Seq, u, next)
+		cont := w.step(ctx, st, jp.Name, a.Seq, r.prog.User(ji, st, a.Seq), next)
 		// The next step is due when this one ended: its last answer's time, read by do (no
 		// second clock read per request).
 		next = max(w.last, next)
@@ -173,20 +162,20 @@ type answer struct {
 }
 
 // step plays one request step (with its retries). It returns false when the journey ends here.
-func (w *worker) step(ctx context.Context, st *compiledStep, journey string, seq, user int64, intended time.Duration) bool {
+func (w *worker) step(ctx context.Context, st *scenario.Instr, journey string, seq, user int64, intended time.Duration) bool {
 	r := w.r
-	switch st.kind {
-	case kWaitOpen:
+	switch st.Op {
+	case scenario.OpWaitOpen:
 		return w.waitOpen(ctx, st, journey, seq, user, intended)
-	case kJoinGroup:
+	case scenario.OpJoinGroup:
 		return w.joinGroup(ctx, st, journey, seq, user, intended)
 	}
-	w.vars = scenario.Vars{User: user, SKU: st.sku, Seq: seq, Rand: w.rng.Uint64()}
-	if st.audit || st.kind == kRequest {
-		w.key = appendKey(w.key[:0], r.runID, seq, st.idx)
+	w.vars = scenario.Vars{User: user, SKU: st.SKU, Seq: seq, Rand: w.rng.Uint64()}
+	if st.Audited || st.Op == scenario.OpRequest {
+		w.key = appendKey(w.key[:0], r.runID, seq, st.Index)
 		w.vars.Key = w.key
 	}
-	if st.kind == kRequest {
+	if st.Op == scenario.OpRequest {
 		w.vars.Row = r.s.UserRow(user)
 	}
 	var an answer
@@ -194,52 +183,54 @@ func (w *worker) step(ctx context.Context, st *compiledStep, journey string, seq
 	for n := 0; ; n++ {
 		if n > 0 {
 			u := 0.0
-			if st.rules.Retry.Jitter > 0 {
+			if st.Rules.Retry.Jitter > 0 {
 				u = w.rng.Float64()
 			}
-			ra := time.Duration(an.after * float64(time.Second))
-			if !w.sleep(ctx, st.rules.Retry.Delay(n, u, ra)) {
+			var ra time.Duration
+			if scenario.HonoursRetryAfter(an.status) {
+				ra = time.Duration(an.after * float64(time.Second))
+			}
+			if !w.sleep(ctx, st.Rules.Retry.Delay(n, u, ra)) {
 				break
 			}
 			intended = r.now()
 		}
 		an = w.send(st, journey, intended, n > 0)
-		oc = st.rules.Outcome(an.status, an.code, an.errc, w.resp.Body())
+		oc = st.Rules.Outcome(an.status, an.code, an.errc, w.resp.Body())
 		if oc == outcome.Acknowledged {
 			w.keepOrder(st, w.resp.Body())
 		}
-		if !st.rules.Again(n, an.status, an.code, an.errc, oc) {
+		if !st.Rules.Again(n, an.status, an.code, an.errc, oc) {
 			break
 		}
 	}
-	switch st.kind {
-	case kPay:
-		w.sh.Ratio("pay_success", oc == outcome.Acknowledged)
-	case kCancel:
-		w.sh.Ratio("cancel_success", oc == outcome.Acknowledged)
-		if oc == outcome.Acknowledged {
-			w.order = w.order[:0]
-		}
+	st.Rates(oc, w.sh.Ratio)
+	if st.Op == scenario.OpCancel && oc == outcome.Acknowledged {
+		w.order = w.order[:0]
 	}
-	if st.audit {
-		w.sh.Ratio("purchase_success", oc == outcome.Acknowledged)
-		if st.coupon != "" {
-			w.sh.Ratio("coupon_redemption", oc == outcome.Acknowledged)
+	if st.Audited {
+		w.log.add(Attempt{Seq: seq, User: user, Step: st.Index, SKU: skuIndex(st), Qty: uint16(min(st.Qty, math.MaxUint16)),
+			Outcome: oc, SoldOut: oc == outcome.SoldOut})
+		if oc == outcome.SoldOut {
+			w.r.noteSoldOut(skuIndex(st), intended)
 		}
-		w.log.add(Attempt{Seq: seq, Step: st.idx, SKU: st.skuIdx, Qty: uint16(min(st.qty, math.MaxUint16)),
-			Outcome: oc, SoldOut: an.code == codes.SoldOut})
-		if an.code == codes.SoldOut {
-			w.r.noteSoldOut(st.skuIdx, intended)
-		}
-		if st.rules.EndsJourney(oc) {
+		if st.Rules.EndsJourney(oc) {
 			return false // no order: the rest of the journey (pay, cancel) has nothing to act on
 		}
 	}
 	return true
 }
 
-func (w *worker) keepOrder(st *compiledStep, body []byte) {
-	if st.kind != kPurchase {
+// skuIndex is the step's SKU as the attempt log keeps it.
+func skuIndex(st *scenario.Instr) uint16 {
+	if st.SKUIndex < 0 {
+		return noSKU
+	}
+	return uint16(st.SKUIndex)
+}
+
+func (w *worker) keepOrder(st *scenario.Instr, body []byte) {
+	if st.Op != scenario.OpPurchase {
 		return
 	}
 	if v, ok := scenario.JSONField(body, quotedOrderID); ok {
@@ -248,7 +239,7 @@ func (w *worker) keepOrder(st *compiledStep, body []byte) {
 }
 
 // send builds and sends one request of a step and records its Result.
-func (w *worker) send(st *compiledStep, journey string, intended time.Duration, retry bool) answer {
+func (w *worker) send(st *scenario.Instr, journey string, intended time.Duration, retry bool) answer {
 	r := w.r
 	req := &w.req
 	req.Reset()
@@ -256,54 +247,55 @@ func (w *worker) send(st *compiledStep, journey string, intended time.Duration, 
 	w.vars.Group = bytesToString(w.group)
 	w.buf = w.buf[:0]
 	t := &r.targets[w.tgt]
-	if !st.ep.full {
+	if !st.Endpoint.Full {
 		t = w.next()
 		w.buf = append(w.buf, t.Prefix...)
 	}
-	w.buf = st.ep.url.Append(w.buf, &w.vars)
-	if st.kind != kRequest && !st.ep.full && r.tr.renders() && plainPath(w.buf) {
+	w.buf = st.Endpoint.URL.Append(w.buf, &w.vars)
+	if st.Op != scenario.OpRequest && !st.Endpoint.Full && r.tr.renders() && plainPath(w.buf) {
 		return w.sendRaw(st, journey, intended, retry)
 	}
-	setURI(req, w.buf, !st.ep.full, t.Host)
-	req.Header.SetMethod(st.ep.method)
-	switch st.kind {
-	case kRequest:
-		for i := range st.headers {
-			h := &st.headers[i]
-			w.buf = h.val.Append(w.buf[:0], &w.vars)
-			req.Header.SetBytesV(h.name, w.buf)
+	setURI(req, w.buf, !st.Endpoint.Full, t.Host)
+	req.Header.SetMethod(st.Endpoint.Method)
+	switch st.Op {
+	case scenario.OpRequest:
+		for i := range st.Headers {
+			h := &st.Headers[i]
+			w.buf = h.Value.Append(w.buf[:0], &w.vars)
+			req.Header.SetBytesV(h.Name, w.buf)
 		}
-		if st.body != nil {
-			w.buf = st.body.Append(w.buf[:0], &w.vars)
+		if st.Body != nil {
+			w.buf = st.Body.Append(w.buf[:0], &w.vars)
 			w.body = append(w.body[:0], w.buf...)
 			req.SetBodyRaw(w.body)
 		}
 	default:
 		w.buf = appendUser(w.buf[:0], w.vars.User)
 		req.Header.SetBytesV("X-User-Id", w.buf)
-		if st.kind == kPurchase {
+		if st.Op == scenario.OpPurchase {
 			req.Header.SetBytesV("Idempotency-Key", w.key)
 			req.Header.SetContentType("application/json")
 			b := w.purchaseBody(st)
 			req.SetBodyRaw(b)
 		}
 	}
-	return w.do(journey, st.name, intended, retry, st.ep.full)
+	w.cls = st.Rules.Classify
+	return w.do(journey, st.Name, intended, retry, st.Endpoint.Full)
 }
 
 // purchaseBody renders a purchase's JSON body ({"qty", and group_id and coupon when the step
 // has them}) into w.body, for both transports.
-func (w *worker) purchaseBody(st *compiledStep) []byte {
+func (w *worker) purchaseBody(st *scenario.Instr) []byte {
 	b := append(w.body[:0], `{"qty":`...)
-	b = appendInt(b, int64(st.qty))
-	if st.group && len(w.group) > 0 {
+	b = appendInt(b, int64(st.Qty))
+	if st.Group && len(w.group) > 0 {
 		b = append(b, `,"group_id":"`...)
 		b = append(b, w.group...)
 		b = append(b, '"')
 	}
-	if st.coupon != "" {
+	if st.Coupon != "" {
 		b = append(b, `,"coupon":"`...)
-		b = append(b, st.coupon...)
+		b = append(b, st.Coupon...)
 		b = append(b, '"')
 	}
 	b = append(b, '}')
@@ -315,16 +307,16 @@ func (w *worker) purchaseBody(st *compiledStep) []byte {
 // bytes fasthttp would write: request line, Host, User-Agent, X-User-Id, and for a purchase
 // Idempotency-Key, Content-Type, Content-Length and the JSON body), skipping the
 // fasthttp.Request. w.buf holds the path.
-func (w *worker) sendRaw(st *compiledStep, journey string, intended time.Duration, retry bool) answer {
+func (w *worker) sendRaw(st *scenario.Instr, journey string, intended time.Duration, retry bool) answer {
 	r := w.r
-	o := append(w.out[:0], st.ep.method...)
+	o := append(w.out[:0], st.Endpoint.Method...)
 	o = append(o, ' ')
 	o = append(o, w.buf...)
 	o = append(o, " HTTP/1.1\r\nHost: "...)
 	o = append(o, r.targets[w.tgt].Host...)
 	o = append(o, "\r\nUser-Agent: flashload\r\nX-User-Id: "...)
 	o = appendUser(o, w.vars.User)
-	if st.kind == kPurchase {
+	if st.Op == scenario.OpPurchase {
 		o = append(o, "\r\nIdempotency-Key: "...)
 		o = append(o, w.key...)
 		b := w.purchaseBody(st)
@@ -336,8 +328,8 @@ func (w *worker) sendRaw(st *compiledStep, journey string, intended time.Duratio
 		o = append(o, "\r\n\r\n"...)
 	}
 	w.out = o
-	w.rendered, w.head = true, st.ep.method == "HEAD"
-	return w.do(journey, st.name, intended, retry, false)
+	w.rendered, w.head = true, st.Endpoint.Method == "HEAD"
+	return w.do(journey, st.Name, intended, retry, false)
 }
 
 // plainPath: a path the raw renderer may write as is (what fasthttp would write unchanged:
@@ -382,8 +374,8 @@ func (w *worker) do(journey, step string, intended time.Duration, retry, full bo
 	resp.Reset()
 	res := result.Result{Intended: intended, Journey: journey, Step: step, Retry: retry, First: w.first}
 	w.first = false
-	rendered := w.rendered
-	w.rendered = false
+	rendered, cls := w.rendered, w.cls
+	w.rendered, w.cls = false, nil
 	res.InFlight = int32(r.inflight.Load() + 1)
 	var err error
 	if full {
@@ -405,6 +397,10 @@ func (w *worker) do(journey, step string, intended time.Duration, retry, full bo
 		body := resp.Body()
 		an.code = answerCode(body)
 		res.Status, res.Code, res.Bytes = an.status, an.code, len(body)
+		if cls != nil {
+			res.Outcome, res.Code = cls.ClassifyCode(an.status, body)
+			res.Classified = true
+		}
 		if d, ok := scenario.ParseServerTiming(serverTiming(&resp.Header)); ok {
 			res.Server = d
 		}
@@ -439,8 +435,8 @@ func serverTiming(h *fasthttp.ResponseHeader) []byte {
 }
 
 // waitOpen polls the SKU until the target says it is on sale (or the session is stopped).
-func (w *worker) waitOpen(ctx context.Context, st *compiledStep, journey string, seq, user int64, intended time.Duration) bool {
-	w.vars = scenario.Vars{User: user, SKU: st.sku, Seq: seq}
+func (w *worker) waitOpen(ctx context.Context, st *scenario.Instr, journey string, seq, user int64, intended time.Duration) bool {
+	w.vars = scenario.Vars{User: user, SKU: st.SKU, Seq: seq}
 	for {
 		an := w.send(st, journey, intended, false)
 		if an.errc == outcome.ErrNone && an.status < 300 {
@@ -468,13 +464,13 @@ func notOpen(status []byte) bool {
 }
 
 // joinGroup joins the SKU's open group, or opens one when there is none or it is full.
-func (w *worker) joinGroup(ctx context.Context, st *compiledStep, journey string, seq, user int64, intended time.Duration) bool {
+func (w *worker) joinGroup(ctx context.Context, st *scenario.Instr, journey string, seq, user int64, intended time.Duration) bool {
 	r := w.r
 	r.groupsMu.Lock()
-	cur := append(w.group[:0], r.groups[st.sku]...)
+	cur := append(w.group[:0], r.groups[st.SKU]...)
 	r.groupsMu.Unlock()
 	w.group = cur
-	w.vars = scenario.Vars{User: user, SKU: st.sku, Seq: seq}
+	w.vars = scenario.Vars{User: user, SKU: st.SKU, Seq: seq}
 	if len(cur) > 0 {
 		an := w.send(st, journey, intended, false)
 		if an.errc == outcome.ErrNone && an.status >= 200 && an.status < 300 {
@@ -487,18 +483,18 @@ func (w *worker) joinGroup(ctx context.Context, st *compiledStep, journey string
 	req.Reset()
 	t := w.next()
 	w.buf = append(w.buf[:0], t.Prefix...)
-	w.buf = st.create.url.Append(w.buf, &w.vars)
+	w.buf = st.Create.URL.Append(w.buf, &w.vars)
 	setURI(req, w.buf, true, t.Host)
-	req.Header.SetMethod(st.create.method)
+	req.Header.SetMethod(st.Create.Method)
 	w.buf = appendUser(w.buf[:0], user)
 	req.Header.SetBytesV("X-User-Id", w.buf)
 	req.Header.SetContentType("application/json")
 	b := append(w.body[:0], `{"sku":"`...)
-	b = append(b, st.sku...)
+	b = append(b, st.SKU...)
 	b = append(b, '"')
-	if st.size > 0 {
+	if st.Size > 0 {
 		b = append(b, `,"size":`...)
-		b = appendInt(b, int64(st.size))
+		b = appendInt(b, int64(st.Size))
 	}
 	b = append(b, '}')
 	w.body = b
@@ -519,7 +515,7 @@ func (w *worker) joinGroup(ctx context.Context, st *compiledStep, journey string
 	}
 	w.group = append(w.group[:0], id...)
 	r.groupsMu.Lock()
-	r.groups[st.sku] = append([]byte(nil), id...)
+	r.groups[st.SKU] = append([]byte(nil), id...)
 	r.groupsMu.Unlock()
 	// The creator joins its own group like everyone else.
 	an = w.send(st, journey, r.now(), false)

@@ -80,7 +80,7 @@ func TestSentinelFailover(t *testing.T) {
 			t.Errorf("--redis-wait 1 lost or oversold what the replica had acknowledged: %+v", a)
 		}
 		lost[wait] = a.Lost
-		if pass, _ := result.EvaluateGates(sum, []string{"lost == 0"}); pass != (a.Lost == 0) {
+		if _, pass, _ := result.EvaluateGates(sum, []string{"lost == 0"}); pass != (a.Lost == 0) {
 			t.Errorf("gate lost == 0 passed %v with lost %d", pass, a.Lost)
 		}
 	}

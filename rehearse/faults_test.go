@@ -83,7 +83,7 @@ func TestRedisRestartPersistence(t *testing.T) {
 				if a.Lost == 0 {
 					t.Errorf("a Redis without persistence restarted mid-run lost nothing: %+v", a)
 				}
-				if pass, _ := result.EvaluateGates(sum, []string{"lost == 0"}); pass {
+				if _, pass, _ := result.EvaluateGates(sum, []string{"lost == 0"}); pass {
 					t.Error("gate lost == 0 passed")
 				}
 			}

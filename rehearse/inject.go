@@ -21,9 +21,6 @@ func bookOf(strategy string) inventory.Store {
 	return ""
 }
 
-// consumerStrategies have order consumers a `consumer: kill` fault crashes.
-var consumerStrategies = []string{"redis-mq"}
-
 // missingStore names what strategy lacks for fault f ("" when nothing): the matrix shows a
 // strategy skipped for it as "n/a (no redis)".
 func missingStore(strategy string, f *scenario.Fault) string {
@@ -42,7 +39,7 @@ func missingStore(strategy string, f *scenario.Fault) string {
 			return "no store"
 		}
 	case scenario.FaultConsumer:
-		if !slices.Contains(consumerStrategies, strategy) {
+		if !inventory.HasConsumers(strategy) {
 			return "no consumers"
 		}
 	}

@@ -325,79 +325,120 @@ func sharedNames() []string {
 const sentinelSettle = 90 * time.Second
 
 // rehearseOne plays the scenario against a fresh target with one strategy, audits it,
-// simulates it, writes dir and prints the outcome.
+// simulates it, writes dir and prints the outcome: the stores' scope, the service, the live
+// run, then the simulations and the finished run.
 func rehearseOne(ctx context.Context, o Options, stores *Stores, proxies *Proxies, strategy, dir string) (Rehearsal, error) {
-	s := o.Scenario
-	sc, err := stores.Scope(ctx, strategy)
+	sc, err := scopeStores(ctx, o, stores, proxies, strategy)
 	if err != nil {
 		return Rehearsal{}, err
+	}
+	svc, err := startService(ctx, o, strategy, sc)
+	if err != nil {
+		return Rehearsal{}, err
+	}
+	live, scaler, err := playLive(ctx, o, stores, proxies, strategy, svc)
+	if err != nil {
+		return Rehearsal{}, err
+	}
+	return finishRehearsal(ctx, o, strategy, dir, svc, live, scaler)
+}
+
+// scopeStores gives the strategy its own keys and databases on the shared stores, waits for a
+// Sentinel-managed Redis to be whole, and routes the target through the fault proxies.
+func scopeStores(ctx context.Context, o Options, stores *Stores, proxies *Proxies, strategy string) (Scope, error) {
+	sc, err := stores.Scope(ctx, strategy)
+	if err != nil {
+		return Scope{}, err
 	}
 	if stores.Sentinel != nil && sc.Redis != "" {
 		// Every strategy meets the same setup: after the previous one's failover, Sentinel
 		// turns the old primary into a replica some seconds later.
 		fmt.Fprintf(o.Stderr, "rehearse: waiting for the Sentinel-managed Redis to have its replica in sync\n")
 		if err := stores.Sentinel.Settle(ctx, sentinelSettle); err != nil {
-			return Rehearsal{}, err
+			return Scope{}, err
 		}
 	}
 	if proxies != nil {
 		// Network faults: the target reaches its stores through the proxies.
 		if sc.Redis != "" {
 			if sc.Redis, err = proxies.Route(inventory.Redis, sc.Redis); err != nil {
-				return Rehearsal{}, err
+				return Scope{}, err
 			}
 		}
 		if sc.Postgres != "" {
 			if sc.Postgres, err = proxies.Route(inventory.Postgres, sc.Postgres); err != nil {
-				return Rehearsal{}, err
+				return Scope{}, err
 			}
 		}
 	}
+	return sc, nil
+}
+
+// liveService is the target a rehearsal plays against, as started.
+type liveService struct {
+	tgt      service
+	fleet    *Fleet // nil for a target in this process
+	what     string // how the report names it
+	replicas int    // the fleet's size at the start (0: in-process)
+	scaled   bool   // the fleet is autoscaled (--replicas MIN..MAX)
+}
+
+// startService starts the target: in this process, or as a fleet of serve processes when
+// replicas are asked for or a fault kills the target.
+func startService(ctx context.Context, o Options, strategy string, sc Scope) (*liveService, error) {
+	s := o.Scenario
 	to := o.Target
 	to.Strategy, to.Redis, to.RedisPrefix, to.Postgres = strategy, sc.Redis, sc.RedisPrefix, sc.Postgres
-	var tgt service
-	var fleet *Fleet
-	what := "in-process reference target (" + strategy + ")"
-	replicas := o.Replicas
-	if replicas == 0 && hasFault(s, scenario.FaultTarget, "kill", "restart") {
+	l := &liveService{what: "in-process reference target (" + strategy + ")", replicas: o.Replicas}
+	if l.replicas == 0 && hasFault(s, scenario.FaultTarget, "kill", "restart") {
 		// Killing a replica needs the target as a serve process; one, whose store keeps what
 		// it acknowledged while it is down (--replicas gives more).
-		replicas = 1
+		l.replicas = 1
 	}
-	scaled := o.MaxReplicas > replicas && replicas > 0
-	if replicas > 0 {
-		fo := FleetOptions{Replicas: replicas, Target: to, Binary: o.Binary}
-		what = fmt.Sprintf("reference target as %d serve replicas (%s)", replicas, strategy)
-		if scaled {
-			fo.Standby = o.MaxReplicas - replicas
-			what = fmt.Sprintf("reference target as %d..%d serve replicas, scaled by the model's %s (%s)", replicas, o.MaxReplicas, s.Model.Autoscaler.Type, strategy)
+	l.scaled = o.MaxReplicas > l.replicas && l.replicas > 0
+	var err error
+	if l.replicas > 0 {
+		fo := FleetOptions{Replicas: l.replicas, Target: to, Binary: o.Binary}
+		l.what = fmt.Sprintf("reference target as %d serve replicas (%s)", l.replicas, strategy)
+		if l.scaled {
+			fo.Standby = o.MaxReplicas - l.replicas
+			l.what = fmt.Sprintf("reference target as %d..%d serve replicas, scaled by the model's %s (%s)", l.replicas, o.MaxReplicas, s.Model.Autoscaler.Type, strategy)
 		}
-		fleet, err = StartFleet(ctx, fo)
-		tgt = fleet
+		l.fleet, err = StartFleet(ctx, fo)
+		l.tgt = l.fleet
 	} else {
-		tgt, err = StartTarget(ctx, to)
+		l.tgt, err = StartTarget(ctx, to)
 	}
 	if err != nil {
-		return Rehearsal{}, err
+		return nil, err
 	}
+	return l, nil
+}
+
+// playLive runs the engine against the service with the scenario's faults, the autoscaler of
+// an autoscaled fleet and the dashboard, then stops the service.
+func playLive(ctx context.Context, o Options, stores *Stores, proxies *Proxies, strategy string, l *liveService) (*result.Run, *autoscaler, error) {
+	s := o.Scenario
+	tgt := l.tgt
 	faultLog := &faults.Log{}
 	var inject func(context.Context, time.Time, *scenario.Play) []result.Fault
 	if len(s.Faults) > 0 {
-		in := &injector{strategy: strategy, stores: stores, fleet: fleet, proxies: proxies,
+		in := &injector{strategy: strategy, stores: stores, fleet: l.fleet, proxies: proxies,
 			admin: &faults.Admin{URLs: tgt.URLs(), Token: tgt.AdminToken()}}
 		inject = faults.Run(s.Faults, in, faultLog)
 	}
 	urls := tgt.URLs()
-	fmt.Fprintf(o.Stderr, "rehearse: %s on the %s at %s\n", s.Name, what, strings.Join(urls, ", "))
+	fmt.Fprintf(o.Stderr, "rehearse: %s on the %s at %s\n", s.Name, l.what, strings.Join(urls, ", "))
 
 	observe := o.Observe
 	var active *engine.Active
 	var scaler *autoscaler
 	var predicted []result.ScalePoint
-	if scaled {
+	if l.scaled {
 		predicted = predictScale(ctx, o)
-		if scaler, active, err = newAutoscaler(o, fleet); err != nil {
-			return Rehearsal{}, errors.Join(err, tgt.Stop(context.Background()))
+		var err error
+		if scaler, active, err = newAutoscaler(o, l.fleet); err != nil {
+			return nil, nil, errors.Join(err, tgt.Stop(context.Background()))
 		}
 		observe = func(ctx context.Context, rec *result.Recorder, snap func() result.Snapshot) {
 			start := time.Now()
@@ -438,39 +479,44 @@ func rehearseOne(ctx context.Context, o Options, stores *Stores, proxies *Proxie
 	serr := tgt.Stop(stopCtx)
 	cancel()
 	if err != nil {
-		return Rehearsal{}, err
+		return nil, nil, err
 	}
 	if serr != nil {
 		fmt.Fprintf(o.Stderr, "rehearse: target shutdown: %v\n", serr)
 	}
-	live.Summary.Strategy = strategy
-	live.Summary.Target = what
-	if replicas > 0 && !scaled {
-		live.Summary.Replicas = result.Replicas{Min: replicas, Max: replicas}
-	}
+	return live, scaler, nil
+}
+
+// finishRehearsal simulates the scenario beside the live run, completes the live run's summary
+// (the target, the fleet, the predictions, the gates), writes dir and prints the outcome.
+func finishRehearsal(ctx context.Context, o Options, strategy, dir string, l *liveService, live *result.Run, scaler *autoscaler) (Rehearsal, error) {
+	s := o.Scenario
 	r := Rehearsal{Strategy: strategy, Dir: dir, Live: live}
+	c := result.Completion{Strategy: strategy, Target: l.what, Gates: s.Gates}
+	if l.replicas > 0 && !l.scaled {
+		c.Replicas = &result.Replicas{Min: l.replicas, Max: l.replicas}
+	}
 	if scaler != nil {
 		r.Scale = scaler.Trace()
-		live.Summary.Scale = scaler.points()
+		c.Scale = scaler.points()
 	}
-	// The gates parsed when the scenario was loaded; an error here would be a gate that does not.
-	pass, gerr := result.EvaluateGates(live.Summary, s.Gates)
-	if gerr != nil {
-		return Rehearsal{}, &InputError{Err: gerr}
-	}
-	r.Pass = pass
-
 	if !o.NoSim && s.Model != nil && ctx.Err() == nil {
 		if err := r.simulate(ctx, o); err != nil {
 			// The measurement stands on its own; a model that cannot be played is reported.
 			fmt.Fprintf(o.Stderr, "rehearse: simulation skipped: %v\n", err)
-			live.Summary.Warnings = append(live.Summary.Warnings, "simulation: "+err.Error())
+			c.Warnings = append(c.Warnings, "simulation: "+err.Error())
 		}
 	}
-	if r.Full != nil {
-		live.FullScale = r.Full.Summary // the report's full-scale section, sell-out moments beside the live ones
+	if r.Played != nil {
+		c.Predicted, c.FullScale = r.Played.Summary, r.Full.Summary
 	}
-	if err := render.WriteAll(dir, live, r.Played); err != nil {
+	pass, gerr := live.Complete(c)
+	if gerr != nil {
+		// The gates parsed when the scenario was loaded; an error here is one that does not.
+		return Rehearsal{}, &InputError{Err: gerr}
+	}
+	r.Pass = pass
+	if err := render.WriteAll(dir, live); err != nil {
 		return Rehearsal{}, fmt.Errorf("write %s: %w", dir, err)
 	}
 	view := render.Rehearsal{Name: s.Name, Live: live.Summary, Report: filepath.Join(dir, render.HTMLFile)}
@@ -504,14 +550,14 @@ func (r *Rehearsal) simulate(ctx context.Context, o Options) error {
 	if err != nil {
 		return fmt.Errorf("full scale: %w", err)
 	}
-	// The same expressions evaluated on the live run above: they parse.
-	_, _ = result.EvaluateGates(played.Summary, s.Gates)
-	_, _ = result.EvaluateGates(full.Summary, s.Gates)
+	// The expressions the live run is judged by: they parse.
+	_, _ = played.Complete(result.Completion{Gates: s.Gates})
+	_, _ = full.Complete(result.Completion{Gates: s.Gates})
 	r.Played, r.Full = played, full
-	if err := render.WriteAll(filepath.Join(r.Dir, "sim-played"), played, nil); err != nil {
+	if err := render.WriteAll(filepath.Join(r.Dir, "sim-played"), played); err != nil {
 		return err
 	}
-	return render.WriteAll(filepath.Join(r.Dir, "sim-full"), full, nil)
+	return render.WriteAll(filepath.Join(r.Dir, "sim-full"), full)
 }
 
 // fleetScenario is s with the live fleet's replica range when the fleet is autoscaled

@@ -10,7 +10,8 @@ import (
 func TestAuditGateNotChecked(t *testing.T) {
 	s := &Summary{Audit: Audit{Checked: false, Error: "GET /admin/audit: connection refused"}}
 	for _, expr := range []string{"oversold == 0", "lost == 0", "duplicates == 0", "unexpected == 0", "undersold == 0", "unknown == 0", "violations == 0"} {
-		pass, err := EvaluateGates(s, []string{expr})
+		gates, pass, err := EvaluateGates(s, []string{expr})
+		s.Gates = gates
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -23,12 +24,12 @@ func TestAuditGateNotChecked(t *testing.T) {
 		}
 	}
 	s.Audit.Error = ""
-	EvaluateGates(s, []string{"oversold == 0"})
+	s.Gates, _, _ = EvaluateGates(s, []string{"oversold == 0"})
 	if g := s.Gates[0]; g.Pass || !strings.HasPrefix(g.Error, "not checked: ") {
 		t.Errorf("without a reason: %+v", g)
 	}
 	s.Audit = Audit{Checked: true, Unknown: 4}
-	EvaluateGates(s, []string{"unknown < 5", "oversold == 0"})
+	s.Gates, _, _ = EvaluateGates(s, []string{"unknown < 5", "oversold == 0"})
 	for _, g := range s.Gates {
 		if !g.Pass || g.Error != "" {
 			t.Errorf("checked audit: %+v", g)

@@ -18,6 +18,9 @@ type NamedStats struct {
 	OK        int64       `json:"ok"`
 	Failed    int64       `json:"failed"`
 	LatencyMs Percentiles `json:"latency_ms"`
+	// ByCode counts a step's answers by CodeLabel (its JSON code, error class or HTTP_status):
+	// what the step's requests were answered, which a prediction is held against step by step.
+	ByCode map[string]int64 `json:"by_code,omitempty"`
 }
 
 // Histogram tag prefixes in histograms.hlog for the whole-run histogram of one step or journey
@@ -135,7 +138,12 @@ func (m mergedNamed) stats() map[string]NamedStats {
 	}
 	out := make(map[string]NamedStats, len(m))
 	for k, st := range m {
-		out[k] = namedStats(st.count, st.ok, st.failed, st.lat)
+		ns := namedStats(st.count, st.ok, st.failed, st.lat)
+		if st.codes.len() > 0 {
+			ns.ByCode = map[string]int64{}
+			st.codes.addTo(ns.ByCode)
+		}
+		out[k] = ns
 	}
 	return out
 }
@@ -231,6 +239,9 @@ func mergeNamedRuns(runs []*Run, stats func(*Summary) map[string]NamedStats, his
 			d.count += st.Count
 			d.ok += st.OK
 			d.failed += st.Failed
+			for c, n := range st.ByCode {
+				d.codes.add(c, n)
+			}
 			if h := hs[k]; h != nil {
 				d.lat.Merge(h)
 				continue
@@ -251,11 +262,18 @@ func mergeNamedRuns(runs []*Run, stats func(*Summary) map[string]NamedStats, his
 	out := make(map[string]NamedStats, len(counts))
 	hs := make(map[string]*hdr.PackedHistogram, len(counts))
 	for k, d := range counts {
+		var byCode map[string]int64
+		if d.codes.len() > 0 {
+			byCode = map[string]int64{}
+			d.codes.addTo(byCode)
+		}
 		if a, ok := approx[k]; ok {
-			out[k] = NamedStats{Count: d.count, OK: d.ok, Failed: d.failed, LatencyMs: a}
+			out[k] = NamedStats{Count: d.count, OK: d.ok, Failed: d.failed, LatencyMs: a, ByCode: byCode}
 			continue
 		}
-		out[k] = namedStats(d.count, d.ok, d.failed, d.lat)
+		ns := namedStats(d.count, d.ok, d.failed, d.lat)
+		ns.ByCode = byCode
+		out[k] = ns
 		hs[k] = d.lat
 	}
 	return out, hs, exact

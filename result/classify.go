@@ -7,10 +7,16 @@ import (
 	"github.com/flashload/flashload/outcome"
 )
 
-// Classify is how the Recorder counts a Result: OutcomeOf its status, code and error class.
-// Requests.Shed also counts a 503 with another code (STORE_UNAVAILABLE), whose outcome is
-// unknown: the service refused it, but may have done the work.
-func Classify(r *Result) outcome.Outcome { return outcome.Of(r.Status, r.Code, r.Err) }
+// Classify is how the Recorder counts a Result: what the step's classify rules made of it when
+// they read it, else outcome.Of its status, code and error class. Requests.Shed also counts an
+// unclassified 503 with another code (STORE_UNAVAILABLE), whose outcome is unknown: the service
+// refused it, but may have done the work.
+func Classify(r *Result) outcome.Outcome {
+	if r.Classified {
+		return r.Outcome
+	}
+	return outcome.Of(r.Status, r.Code, r.Err)
+}
 
 // spectrum is the quantile set kept in Percentiles.Quantiles, besides the named fields.
 var spectrum = []float64{25, 75, 95, 99.5, 99.95, 99.99, 99.999}

@@ -24,7 +24,7 @@ func ExampleNewRecorder() {
 	rec.Shard(0).Drop(1500 * time.Millisecond)
 	run := rec.Finish(2 * time.Second)
 	s := run.Summary
-	pass, _ := result.EvaluateGates(s, []string{"p(99) < 10ms", "shed_rate < 1%", "achieved_rate >= 95% of target"})
+	pass, _ := run.Complete(result.Completion{Gates: []string{"p(99) < 10ms", "shed_rate < 1%", "achieved_rate >= 95% of target"}})
 	fmt.Println(s.Requests.Total, s.Requests.Shed, s.Requests.Dropped, s.LatencyMs.P99, s.Rate.AchievedAvg)
 	for _, g := range s.Gates {
 		fmt.Println(g.Pass, g.Expr, result.FormatGateValue(g))

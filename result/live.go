@@ -214,7 +214,7 @@ func (l *Live) Snapshot(gates []string) Snapshot {
 	snap.Stock, snap.Sold, snap.Paid, snap.Released, snap.Oversold = a.Stock, a.Sold, a.Paid, a.Released, a.Oversold
 	snap.StockLeft = max(0, a.Stock-a.Sold)
 	snap.Replicas = s.Replicas.Max
-	_, _ = EvaluateGates(s, gates)
+	s.Gates, _, _ = EvaluateGates(s, gates)
 	snap.Gates = s.Gates
 	return snap
 }

@@ -136,7 +136,7 @@ func Merge(runs ...*Run) (*Run, error) {
 	s.SKUs = mergeSKUs(runs)
 	MarkFaults(s)
 	finishRates(s, targetSum)
-	_, _ = EvaluateGates(s, gates) // the expressions parsed when the runs were gated; failures are in s.Gates
+	s.Gates, _, _ = EvaluateGates(s, gates) // the expressions parsed when the runs were gated; failures are in s.Gates
 	return out, nil
 }
 

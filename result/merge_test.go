@@ -78,12 +78,12 @@ func TestMergeEqualsUnion(t *testing.T) {
 		gates := []string{"p(99) < 1s", "error_rate < 5%", "rate(pay_success) > 50%"}
 		want := one.Finish(end)
 		want.Summary.Audit = Audit{Checked: true, Violations: []string{}}
-		_, _ = EvaluateGates(want.Summary, gates)
+		want.Summary.Gates, _, _ = EvaluateGates(want.Summary, gates)
 		runs := make([]*Run, n)
 		for i, s := range segs {
 			runs[i] = s.Finish(end)
 			runs[i].Summary.Audit = Audit{Checked: true, Violations: []string{}}
-			_, _ = EvaluateGates(runs[i].Summary, gates)
+			runs[i].Summary.Gates, _, _ = EvaluateGates(runs[i].Summary, gates)
 			if n > 1 { // merge what flashload merge reads: the files
 				dir := t.TempDir()
 				if err := runs[i].Write(dir); err != nil {

@@ -86,7 +86,9 @@ func TestAchievedCountsArrivals(t *testing.T) {
 	if s.Requests.Arrivals != 20 || s.Rate.AchievedAvg != 10 || s.Rate.RequestsAvg != 30 || s.Timeline[1].AchievedRPS != 10 || s.Timeline[1].Requests != 30 {
 		t.Errorf("arrivals %d, rate %+v, window %+v", s.Requests.Arrivals, s.Rate, s.Timeline[1])
 	}
-	if _, err := EvaluateGates(s, []string{"achieved_rate >= 95% of target"}); err != nil || !s.Gates[0].Pass {
+	gates, _, err := EvaluateGates(s, []string{"achieved_rate >= 95% of target"})
+	s.Gates = gates
+	if err != nil || !s.Gates[0].Pass {
 		t.Errorf("gate %+v", s.Gates)
 	}
 }

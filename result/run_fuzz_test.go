@@ -21,7 +21,7 @@ func FuzzParseSummary(f *testing.F) {
 			t.Fatalf("accepted schema %q", s.Schema)
 		}
 		// Whatever parses can be gated without panicking.
-		_, _ = EvaluateGates(s, append(GateExprs(s.Gates), "p(99) < 1s", "rate(pay_success) > 99%", "achieved_rate >= 95% of target"))
+		s.Gates, _, _ = EvaluateGates(s, append(GateExprs(s.Gates), "p(99) < 1s", "rate(pay_success) > 99%", "achieved_rate >= 95% of target"))
 	})
 }
 

@@ -142,7 +142,7 @@ func (s *Shard) countLocked(w *window, r *Result, n int64) (failed bool) {
 	o := Classify(r)
 	failed = true
 	switch {
-	case o == outcome.Shed || r.Status == 503:
+	case o == outcome.Shed || r.Status == 503 && !r.Classified:
 		s.shed += n
 		w.shed += n
 	case o.Errored():
@@ -221,3 +221,6 @@ func (s *Shard) RatioN(name string, num, den int64) {
 	p[1] += den
 	s.mu.Unlock()
 }
+
+// len is the number of keys counted.
+func (c *counterSet) len() int { return len(c.small) + len(c.big) }

@@ -244,26 +244,26 @@ func FormatGateValue(g GateResult) string {
 	return t.FormatValue(g.Value)
 }
 
-// EvaluateGates evaluates every expression on s and stores the results in s.Gates (replacing
-// earlier ones). allPass is false when any gate fails or does not parse; err joins the parse
-// errors (each a *ThresholdError), so callers can tell bad input from a failed gate.
-func EvaluateGates(s *Summary, exprs []string) (allPass bool, err error) {
-	s.Gates = make([]GateResult, 0, len(exprs))
+// EvaluateGates evaluates every expression on s and returns their results in order, and
+// whether all pass. It does not change s: Run.Complete stores them in the finished summary.
+// An expression that does not parse is a failed result with its error, and joined in err.
+func EvaluateGates(s *Summary, exprs []string) (gates []GateResult, allPass bool, err error) {
+	gates = make([]GateResult, 0, len(exprs))
 	allPass = true
 	var errs []error
 	for _, e := range exprs {
 		t, perr := ParseThreshold(e)
 		if perr != nil {
 			errs = append(errs, perr)
-			s.Gates = append(s.Gates, GateResult{Expr: e, Error: perr.Error()})
+			gates = append(gates, GateResult{Expr: e, Error: perr.Error()})
 			allPass = false
 			continue
 		}
 		g := t.Eval(s)
 		allPass = allPass && g.Pass
-		s.Gates = append(s.Gates, g)
+		gates = append(gates, g)
 	}
-	return allPass, errors.Join(errs...)
+	return gates, allPass, errors.Join(errs...)
 }
 
 // GateExprs lists the expressions of gates (to re-evaluate them on another summary).

@@ -131,11 +131,12 @@ func TestThresholdParseErrors(t *testing.T) {
 
 func TestEvaluateGates(t *testing.T) {
 	s := gateSummary()
-	all, err := EvaluateGates(s, []string{"p(99) < 500ms", "oversold == 0"})
+	gates, all, err := EvaluateGates(s, []string{"p(99) < 500ms", "oversold == 0"})
+	s.Gates = gates
 	if !all || err != nil || len(s.Gates) != 2 {
 		t.Fatalf("got %v %v %+v", all, err, s.Gates)
 	}
-	all, err = EvaluateGates(s, []string{"p(99) < 400ms", "bogus > 1"})
+	s.Gates, all, err = EvaluateGates(s, []string{"p(99) < 400ms", "bogus > 1"})
 	if all || err == nil || len(s.Gates) != 2 || s.Gates[0].Pass || s.Gates[1].Error == "" {
 		t.Fatalf("got %v %v %+v", all, err, s.Gates)
 	}

@@ -38,6 +38,11 @@ type Result struct {
 	// header (0: the answer carried none). ServiceTime − Server is the round trip outside the
 	// target: the network, the kernel and both HTTP stacks.
 	Server time.Duration
+	// Classified: the step's classify rules read this answer, and Outcome is what they made of
+	// it (Code is then the rule's code or the outcome's name). Otherwise the Recorder reads the
+	// answer by flashload's target's codes (outcome.Of).
+	Classified bool
+	Outcome    outcome.Outcome
 }
 
 // Latency is the time from the intended send to the answer (no coordinated omission).
@@ -96,7 +101,7 @@ type Ratio struct {
 	Value float64 `json:"value"` // Num/Den, 0 when Den is 0
 }
 
-// Audit is the invariant check at the end of a run (see DESIGN.md, "The audit").
+// Audit is the invariant check at the end of a run (oversold, lost, unknown, duplicates, undersold).
 type Audit struct {
 	Checked    bool     `json:"checked"`         // false when no audit could be run; Error says why
 	Error      string   `json:"error,omitempty"` // why the audit did not run (Checked false)

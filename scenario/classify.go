@@ -22,6 +22,7 @@ type rule struct {
 	field   []byte // quoted JSON key, "\"result\""; nil: no JSON test
 	equals  []byte
 	outcome outcome.Outcome
+	code    string // by_code's name for it; empty: the outcome's name
 }
 
 // NewClassifier compiles rules (validated by Parse).
@@ -29,7 +30,7 @@ func NewClassifier(rules []Classify) *Classifier {
 	c := &Classifier{}
 	for _, r := range rules {
 		o, _ := outcome.Parse(r.Outcome)
-		cr := rule{status: r.Status, outcome: o}
+		cr := rule{status: r.Status, outcome: o, code: r.Code}
 		if r.JSON != nil {
 			cr.field = strconv.AppendQuote(nil, r.JSON.Field)
 			cr.equals = []byte(r.JSON.Equals)
@@ -42,10 +43,19 @@ func NewClassifier(rules []Classify) *Classifier {
 // Classify returns the outcome of an answer. With no matching rule: 2xx acknowledged, else
 // error. An error on a 5xx is unknown: the service may have done the work. It does not allocate.
 func (c *Classifier) Classify(status int, body []byte) outcome.Outcome {
+	o, _ := c.ClassifyCode(status, body)
+	return o
+}
+
+// ClassifyCode is Classify with the answer's name for by_code: the matching rule's code, else
+// the outcome's name (sold_out), so the counters say what the rules made of the answer rather
+// than whatever the service wrote in its body. It does not allocate.
+func (c *Classifier) ClassifyCode(status int, body []byte) (outcome.Outcome, string) {
 	o := outcome.Error
 	if status >= 200 && status < 300 {
 		o = outcome.Acknowledged
 	}
+	code := ""
 	for i := range c.rules {
 		r := &c.rules[i]
 		if len(r.status) > 0 && !slices.Contains(r.status, status) {
@@ -57,13 +67,16 @@ func (c *Classifier) Classify(status int, body []byte) outcome.Outcome {
 				continue
 			}
 		}
-		o = r.outcome
+		o, code = r.outcome, r.code
 		break
 	}
 	if o == outcome.Error && status >= 500 {
-		return outcome.Unknown
+		o = outcome.Unknown
 	}
-	return o
+	if code == "" {
+		code = o.String()
+	}
+	return o, code
 }
 
 // JSONField finds a top-level key (quoted, as `"code"`) of a JSON object and returns its value:

@@ -13,8 +13,8 @@ import (
 // integrals are closed forms. Inverses are closed forms for piecewise-linear pieces (constant,
 // ramp, step, double-eleven-day, replay) and Newton iterations to 0.25 ns for sine and the
 // exponential decay of midnight-spike, started from a table so that the result depends on the
-// input alone (see table). Every shape generates more than 10 million arrival times per CPU
-// second on one core (BenchmarkArrivals: 14 to 55 million measured).
+// input alone (see table). Every shape is meant to generate more than 10 million arrival times
+// per CPU second on one core (BenchmarkArrivals; docs/benchmarks.md).
 type Curve struct {
 	parts []part
 	total float64 // integral over the whole curve

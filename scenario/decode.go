@@ -299,47 +299,8 @@ func (d *decoder) decode(n ast.Node, v reflect.Value, path string, depth int) {
 		d.errNode(n, path, "unknown alias %s", n.GetToken().Value)
 		return
 	}
-	switch v.Type() {
-	case gateListType:
-		d.decodeGates(n, v, path, depth)
+	if d.decodeSpecial(n, v, path, depth) {
 		return
-	case durationType:
-		s, ok := scalar(n)
-		if !ok {
-			d.errNode(n, path, "must be a duration (1h30m, 250ms or seconds), not %s", kindName(n))
-			return
-		}
-		dur, err := ParseDuration(s)
-		if err != nil {
-			d.errNode(n, path, "%v", err)
-			return
-		}
-		v.SetInt(int64(dur))
-		return
-	case usersType:
-		if s, ok := scalar(n); ok {
-			c, err := ParseCount(s)
-			if err != nil {
-				d.errNode(n, path, "users must be a count (5000000, 5M) or {count, ids, skew}: %v", err)
-				return
-			}
-			if c <= 0 {
-				d.errNode(n, path, "must be > 0")
-				return
-			}
-			v.Set(reflect.ValueOf(Users{Count: c}))
-			return
-		}
-	case thinkType:
-		if s, ok := scalar(n); ok {
-			dur, err := ParseDuration(s)
-			if err != nil {
-				d.errNode(n, path, "%v", err)
-				return
-			}
-			v.Set(reflect.ValueOf(Think{Fixed: Duration(dur)}))
-			return
-		}
 	}
 	switch v.Kind() {
 	case reflect.Pointer:
@@ -349,44 +310,108 @@ func (d *decoder) decode(n ast.Node, v reflect.Value, path string, depth int) {
 	case reflect.Struct:
 		d.decodeStruct(n, v, path, depth)
 	case reflect.Slice:
-		seq, ok := n.(*ast.SequenceNode)
-		if !ok {
-			// One value where a list is expected is a list of one: `status: 429`.
-			if _, isMap := d.mapping(n, depth); isMap && v.Type().Elem().Kind() != reflect.Struct && v.Type().Elem().Kind() != reflect.Pointer {
-				d.errNode(n, path, "must be a list, not %s", kindName(n))
-				return
-			}
-			s := reflect.MakeSlice(v.Type(), 1, 1)
-			d.decode(n, s.Index(0), path+"[0]", depth+1)
-			v.Set(s)
-			return
-		}
-		s := reflect.MakeSlice(v.Type(), len(seq.Values), len(seq.Values))
-		for i, e := range seq.Values {
-			d.decode(e, s.Index(i), fmt.Sprintf("%s[%d]", path, i), depth+1)
-		}
-		v.Set(s)
+		d.decodeSlice(n, v, path, depth)
 	case reflect.Map:
-		vals, ok := d.mapping(n, depth)
+		d.decodeMap(n, v, path, depth)
+	default:
+		d.decodeScalar(n, v, path)
+	}
+}
+
+// decodeSpecial decodes the types with a form of their own (gates, durations, a users count, a
+// think time as one duration); false for any other.
+func (d *decoder) decodeSpecial(n ast.Node, v reflect.Value, path string, depth int) bool {
+	switch v.Type() {
+	case gateListType:
+		d.decodeGates(n, v, path, depth)
+		return true
+	case durationType:
+		s, ok := scalar(n)
 		if !ok {
-			d.errNode(n, path, "must be a mapping, not %s", kindName(n))
+			d.errNode(n, path, "must be a duration (1h30m, 250ms or seconds), not %s", kindName(n))
+			return true
+		}
+		dur, err := ParseDuration(s)
+		if err != nil {
+			d.errNode(n, path, "%v", err)
+			return true
+		}
+		v.SetInt(int64(dur))
+		return true
+	case usersType:
+		if s, ok := scalar(n); ok {
+			c, err := ParseCount(s)
+			if err != nil {
+				d.errNode(n, path, "users must be a count (5000000, 5M) or {count, ids, skew}: %v", err)
+				return true
+			}
+			if c <= 0 {
+				d.errNode(n, path, "must be > 0")
+				return true
+			}
+			v.Set(reflect.ValueOf(Users{Count: c}))
+			return true
+		}
+	case thinkType:
+		if s, ok := scalar(n); ok {
+			dur, err := ParseDuration(s)
+			if err != nil {
+				d.errNode(n, path, "%v", err)
+				return true
+			}
+			v.Set(reflect.ValueOf(Think{Fixed: Duration(dur)}))
+			return true
+		}
+	}
+	return false
+}
+
+func (d *decoder) decodeSlice(n ast.Node, v reflect.Value, path string, depth int) {
+	seq, ok := n.(*ast.SequenceNode)
+	if !ok {
+		// One value where a list is expected is a list of one: `status: 429`.
+		if _, isMap := d.mapping(n, depth); isMap && v.Type().Elem().Kind() != reflect.Struct && v.Type().Elem().Kind() != reflect.Pointer {
+			d.errNode(n, path, "must be a list, not %s", kindName(n))
 			return
 		}
-		m := reflect.MakeMapWithSize(v.Type(), len(vals))
-		seen := map[string]bool{}
-		for _, mv := range vals {
-			k := keyText(mv.Key)
-			kp := joinPath(path, k)
-			if seen[k] {
-				d.errNode(mv.Key, kp, "duplicate key %q", k)
-				continue
-			}
-			seen[k] = true
-			e := reflect.New(v.Type().Elem()).Elem()
-			d.decode(mv.Value, e, kp, depth+1)
-			m.SetMapIndex(reflect.ValueOf(k).Convert(v.Type().Key()), e)
+		s := reflect.MakeSlice(v.Type(), 1, 1)
+		d.decode(n, s.Index(0), path+"[0]", depth+1)
+		v.Set(s)
+		return
+	}
+	s := reflect.MakeSlice(v.Type(), len(seq.Values), len(seq.Values))
+	for i, e := range seq.Values {
+		d.decode(e, s.Index(i), fmt.Sprintf("%s[%d]", path, i), depth+1)
+	}
+	v.Set(s)
+}
+
+func (d *decoder) decodeMap(n ast.Node, v reflect.Value, path string, depth int) {
+	vals, ok := d.mapping(n, depth)
+	if !ok {
+		d.errNode(n, path, "must be a mapping, not %s", kindName(n))
+		return
+	}
+	m := reflect.MakeMapWithSize(v.Type(), len(vals))
+	seen := map[string]bool{}
+	for _, mv := range vals {
+		k := keyText(mv.Key)
+		kp := joinPath(path, k)
+		if seen[k] {
+			d.errNode(mv.Key, kp, "duplicate key %q", k)
+			continue
 		}
-		v.Set(m)
+		seen[k] = true
+		e := reflect.New(v.Type().Elem()).Elem()
+		d.decode(mv.Value, e, kp, depth+1)
+		m.SetMapIndex(reflect.ValueOf(k).Convert(v.Type().Key()), e)
+	}
+	v.Set(m)
+}
+
+// decodeScalar decodes a string, a bool or a number.
+func (d *decoder) decodeScalar(n ast.Node, v reflect.Value, path string) {
+	switch v.Kind() {
 	case reflect.String:
 		s, ok := scalar(n)
 		if !ok {

@@ -289,7 +289,7 @@ func parseDurMs(v []byte) (time.Duration, bool) {
 	return time.Duration(math.Round(ms * float64(time.Millisecond))), true
 }
 
-// DefaultAPI is flashload's target API (DESIGN.md), the presets' default endpoints.
+// DefaultAPI is flashload's target API, the presets' default endpoints.
 var DefaultAPI = API{
 	View:        "GET /v1/skus/{{sku}}",
 	Purchase:    "POST /v1/skus/{{sku}}/purchase",

@@ -54,40 +54,7 @@ func (m *Model) Problems() []Problem {
 			add("cache.hit_time", "must be ≥ 0")
 		}
 	}
-	if d := m.DB; d != nil {
-		if d.Shards < 1 {
-			add("db.shards", "must be ≥ 1")
-		}
-		if d.MaxShards != 0 && d.MaxShards < d.Shards {
-			add("db.max_shards", "must be ≥ db.shards (%d)", d.Shards)
-		}
-		if d.ShardCapacityRPS <= 0 {
-			add("db.shard_capacity_rps", "must be > 0")
-		}
-		if d.Alpha < 0 || d.Alpha > 1 {
-			add("db.alpha", "must be between 0 and 1")
-		}
-		if d.Beta < 0 || d.Beta > 1 {
-			add("db.beta", "must be between 0 and 1")
-		}
-		if d.TargetUtilization < 0 || d.TargetUtilization > 1 {
-			add("db.target_utilization", "must be between 0 and 1")
-		}
-		if d.Reshard < 0 {
-			add("db.reshard", "must be ≥ 0")
-		}
-		if d.QueryTime < 0 {
-			add("db.query_time", "must be ≥ 0")
-		}
-		for i, st := range d.Schedule {
-			if st.Shards < 1 || (d.MaxShards > 0 && st.Shards > d.MaxShards) {
-				add(fmt.Sprintf("db.schedule[%d].shards", i), "must be between 1 and db.max_shards")
-			}
-			if i > 0 && st.At < d.Schedule[i-1].At {
-				add(fmt.Sprintf("db.schedule[%d].at", i), "steps must be in time order")
-			}
-		}
-	}
+	checkDB(m.DB, add)
 	if m.QueueLimit < 0 {
 		add("queue_limit", "must be ≥ 0 (0: unbounded)")
 	}
@@ -97,53 +64,8 @@ func (m *Model) Problems() []Problem {
 	if m.ShedAboveRPS < 0 {
 		add("shed_above_rps", "must be ≥ 0 (0: never)")
 	}
-	if b := m.CircuitBreaker; b != nil {
-		if b.ErrorRate <= 0 || b.ErrorRate > 1 {
-			add("circuit_breaker.error_rate", "must be in (0, 1]")
-		}
-		if b.Window < 0 {
-			add("circuit_breaker.window", "must be ≥ 0")
-		}
-		if b.Open < 0 {
-			add("circuit_breaker.open", "must be ≥ 0")
-		}
-		if b.MinRequests < 0 {
-			add("circuit_breaker.min_requests", "must be ≥ 0")
-		}
-	}
-	if a := m.Autoscaler; a != nil {
-		switch a.Type {
-		case "", "hpa", "kpa", "fixed", "scheduled":
-		default:
-			add("autoscaler.type", "must be hpa, kpa, fixed or scheduled, not %q", a.Type)
-		}
-		if a.TargetUtilization < 0 || a.TargetUtilization > 1 {
-			add("autoscaler.target_utilization", "must be in (0, 1]")
-		}
-		if a.Min < 0 || (a.Min == 0 && a.Type != "" && a.Type != "fixed" && m.Replicas == 0) {
-			add("autoscaler.min", "must be ≥ 1")
-		}
-		if a.Max != 0 && a.Max < a.Min {
-			add("autoscaler.max", "must be ≥ autoscaler.min (%d)", a.Min)
-		}
-		if a.Startup < 0 {
-			add("autoscaler.startup", "must be ≥ 0")
-		}
-		if a.Type == "scheduled" && len(a.Schedule) == 0 {
-			add("autoscaler.schedule", "a scheduled autoscaler needs at least one step")
-		}
-		for i, st := range a.Schedule {
-			if st.Replicas < 1 {
-				add(fmt.Sprintf("autoscaler.schedule[%d].replicas", i), "must be ≥ 1")
-			}
-			if st.At < 0 {
-				add(fmt.Sprintf("autoscaler.schedule[%d].at", i), "must be ≥ 0")
-			}
-			if i > 0 && st.At < a.Schedule[i-1].At {
-				add(fmt.Sprintf("autoscaler.schedule[%d].at", i), "steps must be in time order")
-			}
-		}
-	}
+	checkBreaker(m.CircuitBreaker, add)
+	checkAutoscaler(m.Autoscaler, m.Replicas, add)
 	switch m.Mode {
 	case "", "auto", "fluid", "request":
 	default:
@@ -178,5 +100,98 @@ func checkServiceTime(st ServiceTime, path string, add func(path, format string,
 		}
 	default:
 		add(path+".dist", "must be exponential, lognormal, deterministic or empirical, not %q", st.Dist)
+	}
+}
+
+func checkDB(d *DB, add func(path, format string, args ...any)) {
+	if d == nil {
+		return
+	}
+	if d.Shards < 1 {
+		add("db.shards", "must be ≥ 1")
+	}
+	if d.MaxShards != 0 && d.MaxShards < d.Shards {
+		add("db.max_shards", "must be ≥ db.shards (%d)", d.Shards)
+	}
+	if d.ShardCapacityRPS <= 0 {
+		add("db.shard_capacity_rps", "must be > 0")
+	}
+	if d.Alpha < 0 || d.Alpha > 1 {
+		add("db.alpha", "must be between 0 and 1")
+	}
+	if d.Beta < 0 || d.Beta > 1 {
+		add("db.beta", "must be between 0 and 1")
+	}
+	if d.TargetUtilization < 0 || d.TargetUtilization > 1 {
+		add("db.target_utilization", "must be between 0 and 1")
+	}
+	if d.Reshard < 0 {
+		add("db.reshard", "must be ≥ 0")
+	}
+	if d.QueryTime < 0 {
+		add("db.query_time", "must be ≥ 0")
+	}
+	for i, st := range d.Schedule {
+		if st.Shards < 1 || (d.MaxShards > 0 && st.Shards > d.MaxShards) {
+			add(fmt.Sprintf("db.schedule[%d].shards", i), "must be between 1 and db.max_shards")
+		}
+		if i > 0 && st.At < d.Schedule[i-1].At {
+			add(fmt.Sprintf("db.schedule[%d].at", i), "steps must be in time order")
+		}
+	}
+}
+
+func checkBreaker(b *CircuitBreaker, add func(path, format string, args ...any)) {
+	if b == nil {
+		return
+	}
+	if b.ErrorRate <= 0 || b.ErrorRate > 1 {
+		add("circuit_breaker.error_rate", "must be in (0, 1]")
+	}
+	if b.Window < 0 {
+		add("circuit_breaker.window", "must be ≥ 0")
+	}
+	if b.Open < 0 {
+		add("circuit_breaker.open", "must be ≥ 0")
+	}
+	if b.MinRequests < 0 {
+		add("circuit_breaker.min_requests", "must be ≥ 0")
+	}
+}
+
+func checkAutoscaler(a *Autoscaler, replicas int, add func(path, format string, args ...any)) {
+	if a == nil {
+		return
+	}
+	switch a.Type {
+	case "", "hpa", "kpa", "fixed", "scheduled":
+	default:
+		add("autoscaler.type", "must be hpa, kpa, fixed or scheduled, not %q", a.Type)
+	}
+	if a.TargetUtilization < 0 || a.TargetUtilization > 1 {
+		add("autoscaler.target_utilization", "must be in (0, 1]")
+	}
+	if a.Min < 0 || (a.Min == 0 && a.Type != "" && a.Type != "fixed" && replicas == 0) {
+		add("autoscaler.min", "must be ≥ 1")
+	}
+	if a.Max != 0 && a.Max < a.Min {
+		add("autoscaler.max", "must be ≥ autoscaler.min (%d)", a.Min)
+	}
+	if a.Startup < 0 {
+		add("autoscaler.startup", "must be ≥ 0")
+	}
+	if a.Type == "scheduled" && len(a.Schedule) == 0 {
+		add("autoscaler.schedule", "a scheduled autoscaler needs at least one step")
+	}
+	for i, st := range a.Schedule {
+		if st.Replicas < 1 {
+			add(fmt.Sprintf("autoscaler.schedule[%d].replicas", i), "must be ≥ 1")
+		}
+		if st.At < 0 {
+			add(fmt.Sprintf("autoscaler.schedule[%d].at", i), "must be ≥ 0")
+		}
+		if i > 0 && st.At < a.Schedule[i-1].At {
+			add(fmt.Sprintf("autoscaler.schedule[%d].at", i), "steps must be in time order")
+		}
 	}
 }

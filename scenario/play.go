@@ -77,6 +77,7 @@ type Play struct {
 	seed     int64
 	total    float64 // expected arrivals of the whole schedule
 	peakWall float64
+	skus     []SKU // the SKUs as this play sells them (SKUs), compiled once
 }
 
 type playStage struct {
@@ -154,6 +155,7 @@ func (s *Scenario) Play(o PlayOptions) (*Play, error) {
 		p.peakWall = math.Max(p.peakWall, scale*st.p.peak())
 	}
 	p.wallDur, p.total = w, l
+	p.skus = p.playedSKUs()
 	return p, nil
 }
 

@@ -119,20 +119,38 @@ func scaleUnits(n int64, f float64) int64 {
 	return max(1, int64(math.Ceil(float64(n)*f-1e-9)))
 }
 
-// SKUs returns the scenario's SKUs as this play sells them: the played stock and first-N-half
-// count (PlayedStock, PlayedFirstNHalf). The live engine sets the target up with them, the
-// simulator sells them, and rehearse's audit reads them.
+// SKUs returns the scenario's SKUs as this play sells them, compiled once with the play: the
+// played stock and first-N-half count (PlayedStock, PlayedFirstNHalf), and the ladder's step
+// ("5% off every hour", scenario time) played at the compression where the sale opens, so the
+// price drops as often along the curve. The live engine sets the target up with them, the
+// simulator sells them, and the audit reads them. The sale windows stay as the file says them;
+// SaleAt places them on the run clock.
 func (p *Play) SKUs() []SKU {
+	out := make([]SKU, len(p.skus))
+	copy(out, p.skus)
+	return out
+}
+
+func (p *Play) playedSKUs() []SKU {
 	out := make([]SKU, len(p.s.SKUs))
 	copy(out, p.s.SKUs)
 	for i := range out {
 		k := &p.s.SKUs[i]
 		out[i].Stock = p.PlayedStock(k)
-		if pr := k.Pricing; pr != nil && pr.FirstNHalf > 0 {
-			cp := *pr
-			cp.FirstNHalf = p.PlayedFirstNHalf(k)
-			out[i].Pricing = &cp
+		pr := k.Pricing
+		if pr == nil {
+			continue
 		}
+		cp := *pr
+		cp.FirstNHalf = p.PlayedFirstNHalf(k)
+		if l := pr.Ladder; l != nil && l.Every > 0 {
+			from, _ := SaleOffset(k.StartsAt)
+			every := p.WallAt(from+l.Every.D()) - p.WallAt(from)
+			lad := *l
+			lad.Every = Duration(max(every, time.Millisecond))
+			cp.Ladder = &lad
+		}
+		out[i].Pricing = &cp
 	}
 	return out
 }

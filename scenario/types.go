@@ -32,6 +32,10 @@ type Scenario struct {
 	Model       *Model    `yaml:"model"` // read by sim; validated here
 	Gates       GateList  `yaml:"gates"`
 	Faults      []Fault   `yaml:"faults"` // what goes wrong during the sale (rehearse applies every kind; run what the admin API offers)
+	// Vars are {{vars.NAME}} in request templates and in the audit block: values, or env:NAME
+	// read from the environment. Parse resolves them.
+	Vars  map[string]string `yaml:"vars"`
+	Audit *AuditSpec        `yaml:"audit"` // another service's own store, audited after the load
 	// AbortGates are the gates marked `abort: true`: evaluated on the run so far as each window
 	// closes, a failure stops the run (every generator of a coordinated run) with exit 3.
 	AbortGates []string `yaml:"-"`
@@ -56,7 +60,7 @@ type SKU struct {
 	Pricing      *Pricing `yaml:"pricing"`
 }
 
-// Pricing holds the seeds' pricing rules.
+// Pricing holds a flash sale's pricing rules: the ladder and the first-N half price.
 type Pricing struct {
 	Ladder     *Ladder `yaml:"ladder"`
 	FirstNHalf int64   `yaml:"first_n_half"` // the first N units sold go at 50%
@@ -196,6 +200,8 @@ type Classify struct {
 	Status  []int      `yaml:"status"`
 	JSON    *JSONMatch `yaml:"json"`
 	Outcome string     `yaml:"outcome"` // acknowledged, sold_out, limited, shed, error
+	// Code is the answer's name in by_code (SOLD_OUT); empty: the outcome's name (sold_out).
+	Code string `yaml:"code"`
 }
 
 type JSONMatch struct {

@@ -73,6 +73,9 @@ func (v *validator) validate() {
 	v.validateTraffic()
 	v.validateUsers()
 	v.validateData()
+	v.validateVars()
+	v.expandRequestVars()
+	v.validateAudit()
 	v.validateAPI()
 	v.validateJourneys()
 	if s.Model != nil {
@@ -607,6 +610,9 @@ func (v *validator) validateRequest(p string, r *Request, purchased *bool) {
 		}
 		if c.JSON != nil && c.JSON.Field == "" {
 			v.problem(cp+".json.field", "is required")
+		}
+		if c.Code != "" && !codeRe.MatchString(c.Code) {
+			v.problem(cp+".code", "%q: want a code in capitals (SOLD_OUT)", c.Code)
 		}
 		if _, ok := outcome.Parse(c.Outcome); !ok {
 			known := make([]string, len(Outcomes))

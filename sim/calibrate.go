@@ -40,10 +40,9 @@ const minBin = 20
 
 // maxRoundTrip is the largest share of the client's mean service time the round trip may take
 // for the calibration to model it apart: the model's round trip is a constant (its mean), right
-// beside a 10 ms service (0.15 ms: its spread is nothing to the service's) and wrong where the
-// round trip is most of the answer: on the default rehearsal the target takes 5 µs and the
-// round trip 62 µs, whose spread is the answer's whole tail (a constant predicted a service
-// p99 of 0.1 ms against 0.2 measured, the client's times 0.2).
+// beside a service many times longer (its spread is nothing to the service's) and wrong where the
+// round trip is most of the answer, as on the default rehearsal, whose answer's whole tail is the
+// round trip's spread (docs/simulator.md).
 const maxRoundTrip = 0.25
 
 // minTimed is the share of a run's answers that must carry the target's own time for the
@@ -94,8 +93,7 @@ func CalibrateDir(path string) (*Calibration, error) {
 // and a model that holds workers for it has less capacity than the target: on loopback 0.1 to
 // 0.2 ms of a 10 ms service, which moves a prediction at 95% load by 20 to 40%. The in-flight
 // counts stay the client's, answers on their way back included: a round trip long beside the
-// service time blurs the knee (0.5 ms on 10 ms fitted 9 of 8 slots in a simulated queue;
-// 0.25 ms, 8 in 12 seeds of 12).
+// service time blurs the knee (docs/simulator.md has the figures).
 func Calibrate(run *result.Run) (*Calibration, error) {
 	if run == nil || run.Summary == nil || run.ServiceTime == nil || run.ServiceTime.TotalCount() == 0 {
 		return nil, ErrNoServiceTimes
@@ -252,10 +250,9 @@ func (c *Calibration) Apply(m *scenario.Model) *scenario.Model {
 	out.StepTimes, out.Cache, out.DB = nil, nil, nil
 	if c.Mean > 0 {
 		// Answers the model gives without the service time (sold out, over the limit, not
-		// started, shed) take the cache's hit time, 1 ms by default: 10 times what the live
-		// target takes to refuse on the default rehearsal, whose predicted service p99 was then
-		// the default's 1.0 ms against 0.2 measured. The measured service time covers every
-		// answer, refusals included.
+		// started, shed) take the cache's hit time, 1 ms by default: many times what the live
+		// target takes to refuse. The measured service time covers every answer, refusals
+		// included, so its mean stands for them.
 		out.Cache = &scenario.Cache{HitTime: scenario.Duration(c.Mean)}
 	}
 	switch {

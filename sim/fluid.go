@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/flashload/flashload/internal/codes"
 	"github.com/flashload/flashload/outcome"
 	"github.com/flashload/flashload/result"
 )
@@ -41,14 +42,14 @@ type fluidSim struct {
 	shardsTo  int
 	reshardAt time.Duration
 
-	stock     []int64
-	stock0    []int64
-	stockF    []float64
-	win       []window // each SKU's sale window (always open unless Run places one)
-	sold      float64
-	paid      float64
-	paidSKU   []float64 // units paid per SKU
-	botBought []bool
+	stock    []int64
+	stock0   []int64
+	stockF   []float64
+	win      []window // each SKU's sale window (always open unless Run places one)
+	sold     float64
+	paid     float64
+	paidSKU  []float64 // units paid per SKU
+	botUnits []float64 // units a same_user bot journey holds: its per-user limit
 
 	brkOpenUntil time.Duration
 	brkWin       []struct{ req, err float64 }
@@ -92,7 +93,7 @@ const (
 
 func newFluidSim(svc *service, js []journey, stock []int64, seed int64, out sink, dt time.Duration, strata int, poisson bool) *fluidSim {
 	f := &fluidSim{svc: svc, rng: rand.New(rand.NewPCG(uint64(seed), 0xf1d)), out: out, js: js, dt: dt, strata: strata, poisson: poisson,
-		stock: append([]int64(nil), stock...), stock0: stock, botBought: make([]bool, len(js))}
+		stock: append([]int64(nil), stock...), stock0: stock, botUnits: make([]float64, len(js))}
 	for _, s := range stock {
 		f.stockF = append(f.stockF, float64(s))
 		f.win = append(f.win, always)
@@ -110,7 +111,7 @@ func newFluidSim(svc *service, js []journey, stock []int64, seed int64, out sink
 			}
 			if n := st.maxRetries(); n > 0 {
 				f.maxAtt = max(f.maxAtt, n)
-				longest = max(longest, st.meanDelay(n)+dt)
+				longest = max(longest, st.meanDelay(n, 503, codes.Shed)+dt)
 			}
 		}
 	}
@@ -330,9 +331,9 @@ func (f *fluidSim) classes(now time.Duration, ds []demand) (dbN float64, purchas
 			d.share[clClosed] = admit - in
 		}
 		switch {
+		case d.kind == kindPurchase && st.overLimit(f.botUnits[d.j]):
+			d.share[clCheap] = in // the target checks the per-user limit before the stock
 		case d.kind == kindPurchase && st.sku >= 0 && f.stockF[st.sku] < float64(st.qty)-1e-9:
-			d.share[clCheap] = in
-		case d.kind == kindPurchase && st.sameUser && f.botBought[d.j]:
 			d.share[clCheap] = in
 		case cacheable(d.kind):
 			d.share[clHit] = in * svc.hitRatio
@@ -530,8 +531,8 @@ func (f *fluidSim) reserve(now time.Duration, ds []demand, purchaseWork []int) {
 			}
 			f.stock[st.sku] = int64(math.Ceil(f.stockF[st.sku] - 1e-9))
 		}
-		if st.sameUser && x > 0 {
-			f.botBought[d.j] = true
+		if st.sameUser {
+			f.botUnits[d.j] += x * q
 		}
 		f.sold += x * q
 	}
@@ -570,10 +571,10 @@ func (f *fluidSim) settle(now time.Duration, tick int64, ds []demand, q Queue, f
 			// Successors.
 			o := st.rules.ModelOutcome(status, code, errc)
 			if st.rules.Again(d.attempt, status, code, errc, o) {
-				f.add(f.flowIndex(d.j, d.step, d.attempt+1, d.bought), tick, st.meanDelay(d.attempt+1), x)
+				f.add(f.flowIndex(d.j, d.step, d.attempt+1, d.bought), tick, st.meanDelay(d.attempt+1, status, code), x)
 				continue
 			}
-			finalRatios(f.out, d.kind, st, o == outcome.Acknowledged, n)
+			finalRatios(f.out, st, o, n)
 			bought := d.bought || (d.kind == kindPurchase && o == outcome.Acknowledged)
 			if d.step+1 < len(j.steps) && !st.rules.EndsJourney(o) {
 				f.add(f.flowIndex(d.j, d.step+1, 0, bought), tick, f.dt, x)

@@ -142,7 +142,7 @@ func (f *fluidSim) answerOf(now time.Duration, d *demand, cl uint8) (int, string
 	case clTimeout:
 		return 0, "", outcome.ErrTimeout // no answer, as a live client's timeout
 	case clCheap:
-		if d.kind == kindPurchase && st.sameUser && f.botBought[d.j] && (st.sku < 0 || f.stockF[st.sku] > 0) {
+		if d.kind == kindPurchase && st.overLimit(f.botUnits[d.j]) {
 			return 403, codes.LimitExceeded, outcome.ErrNone
 		}
 		return 410, codes.SoldOut, outcome.ErrNone

@@ -2,15 +2,18 @@ package sim
 
 import (
 	"math"
-	"math/rand/v2"
 	"strings"
 	"time"
 
+	"github.com/flashload/flashload/internal/codes"
+	"github.com/flashload/flashload/outcome"
 	"github.com/flashload/flashload/scenario"
 )
 
-// journey is a scenario journey compiled for the simulator: each step is a request of a kind
-// (what it costs) or a pause.
+// journey is a journey of the scenario's program (scenario.Compile) with what the simulator
+// needs beside it: each step's request kind, which decides what it costs in the model. What a
+// step means (its name, retries, outcomes, what it settles, when it is skipped, what ends the
+// journey) is the program's, as the live engine reads it.
 type journey struct {
 	name   string
 	weight float64
@@ -18,19 +21,28 @@ type journey struct {
 }
 
 type jstep struct {
+	in       *scenario.Instr
 	kind     int // a request kind, or -1 for a pause
 	name     string
 	think    *scenario.Think
 	sampler  *scenario.ThinkSampler
 	sku      int                // index in the SKU table, -1 for none
-	rules    scenario.StepRules // retries, outcomes and the journey's end: the live engine's rules
+	rules    scenario.StepRules // retries, outcomes and the journey's end
 	prob     float64            // pay/cancel: probability of taking the step; 1 otherwise
 	sameUser bool               // bot: one user for every arrival of the journey
 	qty      int                // purchase: units per order (≥ 1)
 	coupon   bool               // purchase with a coupon (counted in coupon_redemption)
 	needsBuy bool               // pay/cancel: only after a reserved purchase
-	order    int                // pay/cancel: the journey's last purchase step before it (-1: none), whose order it settles
-	first    bool               // the journey's first request: it stands for the arrival (report.Result.First)
+	order    int                // pay/cancel: the purchase step whose order it settles (-1: none)
+	first    bool               // the journey's first request: it stands for the arrival (result.Result.First)
+	wait     bool               // wait_until_open: polls until the SKU's sale is open
+	limit    int64              // the SKU's per-user limit (0: none)
+}
+
+// overLimit reports whether a same_user bot holding held units is refused this purchase by
+// the per-user limit (the fluid mode's aggregate rule; the request mode asks its book).
+func (st *jstep) overLimit(held float64) bool {
+	return st.sameUser && st.limit > 0 && held+float64(st.qty) > float64(st.limit)+1e-9
 }
 
 // maxRetries is the most retries the step makes after its first attempt.
@@ -41,106 +53,71 @@ func (st *jstep) maxRetries() int {
 	return st.rules.Retry.Max
 }
 
-// delay is the pause before retry n (1-based), by the shared rule (scenario.RetryRule.Delay):
-// the model's answers carry no Retry-After.
-func (st *jstep) delay(n int, r *rand.Rand) time.Duration {
-	return st.rules.Retry.Delay(n, r.Float64(), 0)
+// delay is the pause before retry n (1-based) after an answer with status and code.
+func (st *jstep) delay(n int, u float64, status int, code string) time.Duration {
+	return RetryDelay(&st.rules, n, u, status, code)
+}
+
+// RetryDelay is the simulator's pause before retry n (1-based) of a step with rules, after a
+// modelled answer with status and code: the program's rule (scenario.RetryRule.Delay) with
+// the Retry-After the target sends with that code, as the live engine waits for the target's
+// header. u ∈ [0, 1) draws the jitter.
+func RetryDelay(rules *scenario.StepRules, n int, u float64, status int, code string) time.Duration {
+	var ra time.Duration
+	if scenario.HonoursRetryAfter(status) {
+		ra = codes.RetryAfterOf(code)
+	}
+	return rules.Retry.Delay(n, u, ra)
 }
 
 // meanDelay is the mean of delay, for the fluid mode.
-func (st *jstep) meanDelay(n int) time.Duration { return st.rules.Retry.Delay(n, 0.5, 0) }
+func (st *jstep) meanDelay(n int, status int, code string) time.Duration {
+	return st.delay(n, 0.5, status, code)
+}
 
-func compileJourneys(s *scenario.Scenario, skuIndex map[string]int) []journey {
-	sku := func(name string) int {
-		if i, ok := skuIndex[name]; ok {
-			return i
-		}
+// kindOf is the model's request kind of an instruction: what it costs.
+func kindOf(in *scenario.Instr) int {
+	switch in.Op {
+	case scenario.OpThink:
 		return -1
+	case scenario.OpPurchase:
+		return kindPurchase
+	case scenario.OpPay:
+		return kindPay
+	case scenario.OpCancel:
+		return kindCancel
+	case scenario.OpJoinGroup:
+		return kindJoin
+	case scenario.OpRequest:
+		if in.Audited {
+			return kindPurchase
+		}
+		return kindRequest
 	}
+	return kindView // view, wait_until_open's poll
+}
+
+func compileJourneys(p *scenario.Program, skus []scenario.SKU) []journey {
 	var js []journey
-	for _, j := range s.Journeys {
-		cj := journey{name: j.Name, weight: j.Weight}
+	for ji := range p.Journeys {
+		jp := &p.Journeys[ji]
+		cj := journey{name: jp.Name, weight: jp.Weight}
 		if cj.weight <= 0 {
 			cj.weight = 1
 		}
-		for _, st := range j.Steps {
-			switch {
-			case st.View != nil:
-				cj.steps = append(cj.steps, jstep{kind: kindView, name: "view", sku: sku(st.View.SKU), prob: 1})
-			case st.Think != nil:
-				cj.steps = append(cj.steps, jstep{kind: -1, name: "think", think: st.Think, sku: -1,
-					sampler: scenario.NewThinkSampler(*st.Think, s.Seed, 0)})
-			case st.Purchase != nil:
-				cj.steps = append(cj.steps, jstep{kind: kindPurchase, name: "purchase", sku: sku(st.Purchase.SKU), prob: 1,
-					rules: scenario.NewStepRules(&st), sameUser: st.Purchase.SameUser, qty: max(st.Purchase.Qty, 1),
-					coupon: st.Purchase.Coupon != ""})
-			case st.Pay != nil:
-				p := st.Pay.Probability
-				if p <= 0 {
-					p = 1
-				}
-				cj.steps = append(cj.steps, jstep{kind: kindPay, name: "pay", sku: -1, prob: p, needsBuy: true})
-			case st.Cancel != nil:
-				p := st.Cancel.Probability
-				if p <= 0 {
-					p = 1
-				}
-				cj.steps = append(cj.steps, jstep{kind: kindCancel, name: "cancel", sku: -1, prob: p, needsBuy: true})
-			case st.JoinGroup != nil:
-				cj.steps = append(cj.steps, jstep{kind: kindJoin, name: "join_group", sku: sku(st.JoinGroup.SKU), prob: 1})
-			case st.Request != nil:
-				k, name := kindRequest, st.Request.Name
-				if st.Request.Purchase {
-					k = kindPurchase
-				}
-				if name == "" {
-					name = "request"
-				}
-				cj.steps = append(cj.steps, jstep{kind: k, name: name, sku: sku(st.Request.SKU), prob: 1, rules: scenario.NewStepRules(&st), qty: 1})
-			}
-		}
-		for i := range cj.steps {
-			if cj.steps[i].kind >= 0 {
-				cj.steps[i].first = true
-				break
-			}
-		}
-		last := -1
-		for i := range cj.steps {
-			switch cj.steps[i].kind {
-			case kindPurchase:
-				last = i
-			case kindPay, kindCancel:
-				cj.steps[i].order = last
+		for i := range jp.Steps {
+			in := &jp.Steps[i]
+			cj.steps = append(cj.steps, jstep{in: in, kind: kindOf(in), name: in.Name, think: in.Think, sampler: in.Sampler,
+				sku: in.SKUIndex, rules: in.Rules, prob: in.Prob, sameUser: in.SameUser, qty: max(in.Qty, 1),
+				coupon: in.Coupon != "", needsBuy: in.NeedsOrder, order: in.Settles, first: in.First,
+				wait: in.Op == scenario.OpWaitOpen})
+			if in.SKUIndex >= 0 && in.SKUIndex < len(skus) {
+				cj.steps[i].limit = int64(skus[in.SKUIndex].LimitPerUser)
 			}
 		}
 		js = append(js, cj)
 	}
-	if len(js) == 0 {
-		js = []journey{{name: "default", weight: 1, steps: []jstep{{kind: kindView, name: "view", sku: -1, prob: 1, first: true}}}}
-	}
 	return js
-}
-
-// pickJourney chooses a journey by weight.
-func pickJourney(js []journey, total float64, r *rand.Rand) int {
-	x := r.Float64() * total
-	for i := range js {
-		x -= js[i].weight
-		if x < 0 {
-			return i
-		}
-	}
-	return len(js) - 1
-}
-
-// sampleThink draws a pause in scenario time, with the live engine's sampler (its quantile at
-// a uniform draw from the run's source).
-func sampleThink(ts *scenario.ThinkSampler, r *rand.Rand) time.Duration {
-	if ts == nil {
-		return 0
-	}
-	return ts.At(r.Float64())
 }
 
 // meanThink is the mean pause, for the fluid mode.
@@ -161,24 +138,16 @@ func meanThink(t *scenario.Think) time.Duration {
 	return t.Min.D()
 }
 
-// finalRatios counts the named success rates the live engine records, once per step after its
-// retries: pay_success, purchase_success, coupon_redemption and cancel_success.
-func finalRatios(out sink, kind int, st *jstep, acknowledged bool, n int64) {
-	ok := int64(0)
-	if acknowledged {
-		ok = n
-	}
-	switch kind {
-	case kindPay:
-		out.RatioN("pay_success", ok, n)
-	case kindCancel:
-		out.RatioN("cancel_success", ok, n)
-	case kindPurchase:
-		out.RatioN("purchase_success", ok, n)
-		if st.coupon {
-			out.RatioN("coupon_redemption", ok, n)
+// finalRatios counts the named success rates of a step's final outcome, n times, by the
+// program's rule (scenario.Instr.Rates).
+func finalRatios(out sink, st *jstep, o outcome.Outcome, n int64) {
+	st.in.Rates(o, func(name string, ok bool) {
+		k := int64(0)
+		if ok {
+			k = n
 		}
-	}
+		out.RatioN(name, k, n)
+	})
 }
 
 // wallThink turns a pause in scenario time into run-clock time: think times shrink with the

@@ -85,7 +85,8 @@ func (p *planner) try(c capacity) (bool, *result.Summary, error) {
 		t.err = err
 		return false, nil, err
 	}
-	pass, err := result.EvaluateGates(run.Summary, p.s.Gates)
+	gates, pass, err := result.EvaluateGates(run.Summary, p.s.Gates)
+	run.Summary.Gates = gates
 	if err != nil {
 		t.err = err
 		return false, nil, err
@@ -249,9 +250,11 @@ func (p *planner) full(c capacity) (*result.Summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := result.EvaluateGates(run.Summary, p.s.Gates); err != nil {
+	gates, _, err := result.EvaluateGates(run.Summary, p.s.Gates)
+	if err != nil {
 		return nil, err
 	}
+	run.Summary.Gates = gates
 	p.mu.Lock()
 	p.count++
 	p.mu.Unlock()

@@ -9,6 +9,7 @@ import (
 	"github.com/flashload/flashload/internal/codes"
 	"github.com/flashload/flashload/outcome"
 	"github.com/flashload/flashload/result"
+	"github.com/flashload/flashload/scenario"
 )
 
 // sink is where results go: a result.Shard, or a discard sink in the long oracle tests.
@@ -70,14 +71,9 @@ type request struct {
 	rep      int32
 	intended time.Duration
 	start    time.Duration
-}
-
-type session struct {
-	j      int16
-	step   int16
-	bought bool
-	osku   int16 // the SKU of the session's last reserved order (-1: none), which pay pays
-	oqty   int32 // its units
+	order    string // a purchase's reserved order, or the group a join_group step joins
+	sub      int8   // which of a join_group step's requests (subFirst, subCreate, subJoin)
+	chained  bool   // a join_group step's later request: not the one that stands for the arrival
 }
 
 // stats are the per-request mode's own measurements, for the queueing oracles: waiting time
@@ -101,7 +97,9 @@ type requestSim struct {
 	rng  *rand.Rand
 	out  sink
 	js   []journey
-	jw   float64
+	prog *scenario.Program // which journey and user an arrival is; nil in the queueing oracles
+	seed int64
+	book *book                        // the target's business answers; nil: every request does the work
 	next func() (time.Duration, bool) // the next arrival
 
 	reps  []replica
@@ -122,7 +120,7 @@ type requestSim struct {
 	win        []window // each SKU's sale window (always open unless Run places one)
 	sold, paid int64
 	paidSKU    []float64 // units paid per SKU
-	botBought  []bool
+	keyBuf     []byte
 
 	shedWin   time.Duration
 	shedCount float64
@@ -157,12 +155,9 @@ type requestSim struct {
 
 func newRequestSim(svc *service, js []journey, stock []int64, seed int64, out sink, next func() (time.Duration, bool)) *requestSim {
 	s := &requestSim{svc: svc, k: NewKernel(1024), rng: rand.New(rand.NewPCG(uint64(seed), 0x51ed)), out: out, js: js, next: next,
-		stock: append([]int64(nil), stock...), stock0: stock, botBought: make([]bool, len(js)), paidSKU: make([]float64, len(stock))}
+		stock: append([]int64(nil), stock...), stock0: stock, seed: seed, paidSKU: make([]float64, len(stock))}
 	for range stock {
 		s.win = append(s.win, always)
-	}
-	for _, j := range js {
-		s.jw += j.weight
 	}
 	s.fleet = fleet{ready: svc.replicas, startup: svc.startup}
 	for i := 0; i < svc.replicas; i++ {
@@ -249,44 +244,6 @@ func (s *requestSim) run(end time.Duration, stop func() bool) {
 			}
 		}
 	}
-}
-
-func (s *requestSim) startSession(now time.Duration) {
-	var id int32
-	if n := len(s.freeSess); n > 0 {
-		id = s.freeSess[n-1]
-		s.freeSess = s.freeSess[:n-1]
-	} else {
-		s.sess = append(s.sess, session{})
-		id = int32(len(s.sess) - 1)
-	}
-	s.sess[id] = session{j: int16(pickJourney(s.js, s.jw, s.rng)), osku: -1}
-	s.advance(id, now)
-}
-
-// advance plays the session's steps from its current one until it sends a request or pauses.
-func (s *requestSim) advance(id int32, now time.Duration) {
-	ss := &s.sess[id]
-	steps := s.js[ss.j].steps
-	for int(ss.step) < len(steps) {
-		st := &steps[ss.step]
-		if st.kind < 0 {
-			ss.step++
-			if d := wallThink(sampleThink(st.sampler, s.rng), s.compress, now); d > 0 {
-				s.k.Schedule(Event{At: now + d, Kind: evResume, ID: id})
-				return
-			}
-			continue
-		}
-		if (st.needsBuy && !ss.bought) || (st.prob < 1 && s.rng.Float64() >= st.prob) {
-			ss.step++
-			continue
-		}
-		rid := s.newRequest(id, st.kind, ss.step, now)
-		s.admit(rid, now)
-		return
-	}
-	s.freeSess = append(s.freeSess, id)
 }
 
 func (s *requestSim) newRequest(sess int32, kind int, step int16, now time.Duration) int32 {
@@ -399,27 +356,7 @@ func (s *requestSim) begin(id int32, now time.Duration) {
 	s.st.sumWait += wait
 	_ = s.st.wait.RecordValue(int64(wait * 1e6))
 
-	ss := &s.sess[r.sess]
-	st := &s.js[ss.j].steps[r.step]
-	cost := 0.0
-	refused := ""
-	if r.kind == kindPurchase && st.sku >= 0 {
-		refused = s.win[st.sku].refusal(now)
-	}
-	switch {
-	case refused != "":
-		r.status, r.code, cost = int16(codes.Status(refused)), refused, s.svc.hitTime
-	case r.kind == kindPurchase && st.sku >= 0 && s.stock[st.sku] < int64(st.qty):
-		r.status, r.code, cost = 410, codes.SoldOut, s.svc.hitTime
-	case r.kind == kindPurchase && st.sameUser && s.botBought[ss.j]:
-		r.status, r.code, cost = 403, codes.LimitExceeded, s.svc.hitTime
-	case cacheable(int(r.kind)) && s.svc.hitRatio > 0 && s.rng.Float64() < s.svc.hitRatio:
-		r.status, r.code, cost = 200, "", s.svc.hitTime
-	default:
-		r.status, r.code = 0, ""
-		cost = s.svc.steps[r.kind].Sample(s.rng)
-		r.db = s.svc.db != nil
-	}
+	cost := s.decide(r, now)
 	s.cpu++
 	s.k.Schedule(Event{At: now + time.Duration(cost*1e9), Kind: evAppDone, ID: id})
 }
@@ -451,9 +388,6 @@ func (s *requestSim) finish(id int32, now time.Duration) {
 	r := &s.reqs[id]
 	rep := r.rep
 	status, code := int(r.status), r.code
-	if status == 0 {
-		status, code = s.outcome(r)
-	}
 	s.inSys--
 	s.st.sumSojourn += (now - r.intended).Seconds()
 	s.answer(id, now, status, code, outcome.ErrNone)
@@ -474,79 +408,6 @@ func (s *requestSim) finish(id int32, now time.Duration) {
 	if rp.draining && rp.busy == 0 && rp.qlen() == 0 {
 		rp.live, rp.draining = false, false
 	}
-}
-
-// outcome is the answer of a request that did the real work.
-func (s *requestSim) outcome(r *request) (int, string) {
-	ss := &s.sess[r.sess]
-	st := &s.js[ss.j].steps[r.step]
-	switch r.kind {
-	case kindPurchase:
-		if st.sku >= 0 {
-			if s.stock[st.sku] < int64(st.qty) {
-				return 410, codes.SoldOut
-			}
-			s.stock[st.sku] -= int64(st.qty)
-			if s.stock[st.sku] < int64(st.qty) && s.soldOut != nil {
-				s.soldOut(st.sku, s.k.Now())
-			}
-		}
-		s.sold += int64(st.qty)
-		if st.sameUser {
-			s.botBought[ss.j] = true
-		}
-		ss.osku, ss.oqty = int16(st.sku), int32(st.qty)
-		return 201, codes.Reserved
-	case kindPay:
-		s.paid++
-		if ss.osku >= 0 {
-			s.paidSKU[ss.osku] += float64(ss.oqty)
-		}
-		return 200, codes.Paid
-	case kindCancel:
-		return 200, codes.Released
-	case kindJoin:
-		return 200, codes.Joined
-	}
-	return 200, ""
-}
-
-// answer records a request's answer and moves its session on (or schedules its retry).
-func (s *requestSim) answer(id int32, done time.Duration, status int, code string, errc outcome.ErrorClass) {
-	r := &s.reqs[id]
-	ss := &s.sess[r.sess]
-	st := &s.js[ss.j].steps[r.step]
-	s.res = result.Result{Intended: r.intended, Sent: r.intended, Done: done, Journey: s.js[ss.j].name, Step: st.name,
-		Status: status, Code: code, Err: errc, Retry: r.retry, First: st.first && !r.retry}
-	if errc == outcome.ErrNone {
-		s.svc.roundTrip(&s.res)
-	}
-	s.out.RecordN(&s.res, 1)
-	if s.svc.breaker != nil && code != codes.CircuitOpen {
-		s.breakerCount(done, status >= 500 || errc != outcome.ErrNone)
-	}
-	now := s.k.Now()
-	o := st.rules.ModelOutcome(status, code, errc)
-	if st.rules.Again(int(r.attempt), status, code, errc, o) {
-		r.attempt++
-		r.retry = true
-		r.status, r.code, r.db = 0, "", false
-		// The backoff runs from the answer (or the timeout), as the live client's does.
-		s.k.Schedule(Event{At: max(done, now) + st.delay(int(r.attempt), s.rng), Kind: evRetry, ID: id})
-		return
-	}
-	finalRatios(s.out, int(r.kind), st, o == outcome.Acknowledged, 1)
-	if r.kind == kindPurchase && o == outcome.Acknowledged {
-		ss.bought = true
-	}
-	sess := r.sess
-	s.freeReq = append(s.freeReq, id)
-	ss.step++
-	if st.rules.EndsJourney(o) {
-		s.freeSess = append(s.freeSess, sess)
-		return
-	}
-	s.advance(sess, now)
 }
 
 func (s *requestSim) breakerCount(now time.Duration, failed bool) {
@@ -626,6 +487,7 @@ func (s *requestSim) gaugeTick(now time.Duration) {
 		}
 	}
 	if s.gauge != nil {
+		s.syncStock(now)
 		g := result.Gauges{Replicas: s.fleet.ready, DesiredReplicas: s.fleet.current(), Autoscaler: withShards(s.decision.Reason, s.shardsN), Sold: s.sold, Paid: s.paid}
 		for i := range s.stock {
 			g.Stock += s.stock0[i]

@@ -62,6 +62,9 @@ type Options struct {
 	// clock, from which an absolute sale time (a SKU's RFC 3339 starts_at or ends_at) counts, as
 	// the target counts it from the live run's start (scenario.Play.SaleAt).
 	StartedAt time.Time
+	// ReservationTTL is how long the target holds an unpaid reservation (the request mode's
+	// book of record releases it after as long, on the run clock); 0: the target's default.
+	ReservationTTL time.Duration
 }
 
 // Prepared is a scenario prepared for simulation: the play, the resolved model and the mode. Run
@@ -70,6 +73,7 @@ type Prepared struct {
 	s    *scenario.Scenario
 	play *scenario.Play
 	svc  *service
+	prog *scenario.Program
 	js   []journey
 	mode string
 	opts Options
@@ -108,11 +112,15 @@ func Prepare(s *scenario.Scenario, o Options) (*Prepared, error) {
 	if err != nil {
 		return nil, err
 	}
-	skuIndex := map[string]int{}
-	for i, k := range s.SKUs {
-		skuIndex[k.SKU] = i
+	seed := o.Seed
+	if seed == 0 {
+		seed = s.Seed
 	}
-	sm := &Prepared{s: s, play: play, svc: svc, js: compileJourneys(s, skuIndex), opts: o, started: o.StartedAt}
+	prog, err := scenario.Compile(s, seed)
+	if err != nil {
+		return nil, err
+	}
+	sm := &Prepared{s: s, play: play, svc: svc, prog: prog, js: compileJourneys(prog, s.SKUs), opts: o, started: o.StartedAt}
 	if sm.started.IsZero() {
 		sm.started = time.Now().UTC()
 	}
@@ -250,10 +258,12 @@ func (sm *Prepared) Run(ctx context.Context, rec *result.Recorder) (*result.Run,
 		}
 		r := newRequestSim(sm.svc, sm.js, stock, sm.Seed(), sh, next)
 		r.gauge, r.soldOut, r.scale, r.win = gauge, soldOut, clock, win
+		r.prog, r.book = sm.prog, newBook(skus, stock, win, sm.opts.ReservationTTL)
 		if sm.opts.Played {
 			r.compress = p.CompressAt
 		}
 		r.run(end, stop)
+		r.syncStock(r.k.Now())
 		sold, paid, reached = r.sold, r.paid, r.k.Now()
 		left, paidSKU = r.stock, r.paidSKU
 		sm.events = r.k.Events()
@@ -283,20 +293,7 @@ func (sm *Prepared) Run(ctx context.Context, rec *result.Recorder) (*result.Run,
 	run := rec.Finish(end)
 	run.Summary.Partial = partial
 	run.Summary.Scale = clock.trace
-	var st int64
-	for _, k := range skus {
-		st += k.Stock
-	}
-	run.Summary.Audit = result.Audit{Checked: true, Stock: st, Sold: sold, Paid: paid, Violations: []string{}}
-	// Per SKU, the model's inventory at the end (the last gauge reading may precede the last
-	// answers), with the sell-out moments the run marked.
-	result.ApplySKUAudit(run.Summary, skuAudit(skus, stock, left, paidSKU))
-	if st > 0 {
-		if run.Summary.Rates == nil {
-			run.Summary.Rates = map[string]result.Ratio{}
-		}
-		run.Summary.Rates["sell_through"] = result.NewRatio(min(sold, st), st)
-	}
+	modelAudit(run.Summary, skus, stock, left, paidSKU, sold, paid)
 	if failed != nil {
 		return run, failed
 	}
@@ -333,6 +330,25 @@ func (sm *Prepared) newFluid(stock []int64, out sink, end time.Duration) (*fluid
 		f.compress = sm.play.CompressAt
 	}
 	return f, nil
+}
+
+// modelAudit is the audit of a simulated run: the model's inventory at the end (it cannot
+// oversell), per SKU with the sell-out moments the run marked, and the sell-through.
+func modelAudit(sum *result.Summary, skus []scenario.SKU, stock, left []int64, paidSKU []float64, sold, paid int64) {
+	var st int64
+	for _, k := range skus {
+		st += k.Stock
+	}
+	sum.Audit = result.Audit{Checked: true, Stock: st, Sold: sold, Paid: paid, Violations: []string{}}
+	// Per SKU, the model's inventory at the end (the last gauge reading may precede the last
+	// answers), with the sell-out moments the run marked.
+	result.ApplySKUAudit(sum, skuAudit(skus, stock, left, paidSKU))
+	if st > 0 {
+		if sum.Rates == nil {
+			sum.Rates = map[string]result.Ratio{}
+		}
+		sum.Rates["sell_through"] = result.NewRatio(min(sold, st), st)
+	}
 }
 
 // Run simulates scenario s: Prepare, then (*Prepared).Run into o.Recorder or a new Recorder.

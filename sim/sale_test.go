@@ -61,14 +61,17 @@ func TestSaleWindow(t *testing.T) {
 			by := sum.Requests.ByCode
 			ns, se := float64(by[codes.NotStarted]), float64(by[codes.SaleEnded])
 			t.Logf("%s played=%v: by code %v, by status %v", mode, played, by, sum.Requests.ByStatus)
-			if !within(ns, 1500*scale, 20) || !within(se, 1000*scale, 20) {
+			// The request mode picks each arrival's journey as the live engine does (by its
+			// number, half and half): the counts are binomial, 3σ ≈ 80 at full scale.
+			tol := 80 * math.Sqrt(scale)
+			if !within(ns, 1500*scale, tol) || !within(se, 1000*scale, tol) {
 				t.Errorf("%s played=%v: NOT_STARTED %v (want %v), SALE_ENDED %v (want %v)", mode, played, ns, 1500*scale, se, 1000*scale)
 			}
 			if sum.Requests.ByStatus["425"] != by[codes.NotStarted] || codes.Status(codes.NotStarted) != 425 || codes.Status(codes.SaleEnded) != 410 {
 				t.Errorf("%s played=%v: NOT_STARTED not answered 425: %v", mode, played, sum.Requests.ByStatus)
 			}
 			phone := sum.SKUs[0]
-			if phone.SKU != "phone" || !within(float64(phone.Sold), 2500*scale, 20) || phone.SoldOut() {
+			if phone.SKU != "phone" || !within(float64(phone.Sold), 2500*scale, tol) || phone.SoldOut() {
 				t.Errorf("%s played=%v: phone %+v, want about %v sold inside the window", mode, played, phone, 2500*scale)
 			}
 		}
@@ -100,7 +103,9 @@ func TestSaleWindowSellOut(t *testing.T) {
 				t.Fatalf("%s %+v: phone %+v did not sell out", mode, c, phone)
 			}
 			t.Logf("%s %+v: sold out at %.3fs", mode, c, *phone.SoldOutAtS)
-			if !within(*phone.SoldOutAtS, c.want, 0.1) {
+			// 500 phone buyers a second, each arrival's journey a coin: the sell-out moment's σ
+			// is about 0.06 s in the request mode.
+			if !within(*phone.SoldOutAtS, c.want, 0.2) {
 				t.Errorf("%s %+v: phone sold out at %.3fs, want %vs", mode, c, *phone.SoldOutAtS, c.want)
 			}
 		}

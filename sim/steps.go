@@ -9,7 +9,7 @@ import (
 )
 
 // StepWindow is one timeline window of one step's answered requests (status below 400): the
-// seeds' "order processing latency" is the purchase step's.
+// "order processing latency" of a capacity table is the purchase step's.
 type StepWindow struct {
 	T      float64 // run-clock seconds at the window's start
 	N      int64

@@ -6,7 +6,6 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
-	"slices"
 	"strconv"
 	"time"
 
@@ -219,43 +218,17 @@ func writeErr(ctx *fasthttp.RequestCtx, status int, code, msg string) {
 	ctx.SetBody(b)
 }
 
-// invErr answers an inventory error.
+// invErr answers an inventory error with the code the rules give it.
 func invErr(ctx *fasthttp.RequestCtx, err error) {
-	switch {
-	case errors.Is(err, inventory.ErrSoldOut):
-		writeErr(ctx, fasthttp.StatusGone, codes.SoldOut, "sold out")
-	case errors.Is(err, inventory.ErrLimit):
-		writeErr(ctx, fasthttp.StatusForbidden, codes.LimitExceeded, "per-user limit exceeded")
-	case errors.Is(err, inventory.ErrInFlight):
-		writeErr(ctx, fasthttp.StatusConflict, codes.InFlight, "a purchase with this idempotency key is in flight")
-	case errors.Is(err, inventory.ErrKeyReused):
-		writeErr(ctx, fasthttp.StatusUnprocessableEntity, codes.KeyReused, "idempotency key reused with another body")
-	case errors.Is(err, inventory.ErrUnknownSKU):
-		writeErr(ctx, fasthttp.StatusNotFound, codes.NotFound, "unknown sku")
-	case errors.Is(err, inventory.ErrNoOrder):
-		writeErr(ctx, fasthttp.StatusNotFound, codes.NotFound, "no such order")
-	case errors.Is(err, inventory.ErrExpired):
-		writeErr(ctx, fasthttp.StatusConflict, codes.Expired, "the reservation was released or expired")
-	case errors.Is(err, inventory.ErrPaid):
-		writeErr(ctx, fasthttp.StatusConflict, codes.AlreadyPaid, "the order is paid")
-	case errors.Is(err, inventory.ErrForbidden):
-		writeErr(ctx, fasthttp.StatusForbidden, codes.Forbidden, "the order belongs to another user")
-	case errors.Is(err, inventory.ErrNotStarted):
-		writeErr(ctx, 425, codes.NotStarted, "the sale has not started")
-	case errors.Is(err, inventory.ErrEnded):
-		writeErr(ctx, fasthttp.StatusGone, codes.SaleEnded, "the sale has ended")
-	case errors.Is(err, inventory.ErrPending):
+	code := inventory.Code(err)
+	if codes.RetryAfterOf(code) > 0 {
 		ctx.Response.Header.Set("Retry-After", codes.RetryAfter)
-		writeErr(ctx, fasthttp.StatusConflict, codes.Pending, "the order is acknowledged and not yet persisted; retry")
-	case errors.Is(err, inventory.ErrBusy):
-		ctx.Response.Header.Set("Retry-After", codes.RetryAfter)
-		writeErr(ctx, fasthttp.StatusServiceUnavailable, codes.Shed, "the sku's lock is busy")
-	case errors.Is(err, inventory.ErrNotSupported):
-		writeErr(ctx, fasthttp.StatusNotImplemented, codes.NotSupported, err.Error())
-	default:
-		ctx.Response.Header.Set("Retry-After", codes.RetryAfter)
-		writeErr(ctx, fasthttp.StatusServiceUnavailable, codes.StoreDown, "the inventory store is unavailable")
 	}
+	msg := err.Error()
+	if code == codes.StoreDown {
+		msg = "the inventory store is unavailable"
+	}
+	writeErr(ctx, inventory.StatusOf(code), code, msg)
 }
 
 // known looks a SKU up (the cache, else the store) and answers 404 or 503 itself when it
@@ -402,47 +375,19 @@ func (s *Server) purchase(ctx *fasthttp.RequestCtx, name []byte) {
 	case body.Qty > maxQty:
 		writeErr(ctx, fasthttp.StatusBadRequest, codes.BadRequest, "qty is too large")
 		return
-	case k.limit > 0 && body.Qty > k.limit:
-		writeErr(ctx, fasthttp.StatusForbidden, codes.LimitExceeded, "qty above the per-user limit")
-		return
 	case len(body.GroupID) > MaxIDBytes || len(body.Coupon) > MaxIDBytes:
 		writeErr(ctx, fasthttp.StatusBadRequest, codes.BadRequest, "group_id and coupon are at most 128 bytes")
 		return
 	}
 	userS := string(user)
+	members, err := inventory.Admit(s.ctx, s.inv, k.name, userS, body.Qty, k.limit, body.GroupID, body.Coupon, CouponTeam3)
+	if err != nil {
+		invErr(ctx, err)
+		return
+	}
 	factor := 1.0
 	if body.GroupID != "" {
-		gsku, members, err := s.inv.Group(s.ctx, body.GroupID)
-		switch {
-		case errors.Is(err, inventory.ErrNoGroup):
-			writeErr(ctx, fasthttp.StatusNotFound, codes.NotFound, "no such group")
-			return
-		case err != nil:
-			invErr(ctx, err)
-			return
-		case gsku != k.name:
-			writeErr(ctx, fasthttp.StatusBadRequest, codes.BadRequest, "the group is for another sku")
-			return
-		case !slices.Contains(members, userS):
-			writeErr(ctx, fasthttp.StatusForbidden, codes.NotMember, "join the group before buying in it")
-			return
-		}
-		factor = GroupDiscount(len(members))
-	}
-	if body.Coupon != "" {
-		if body.Coupon != CouponTeam3 {
-			writeErr(ctx, fasthttp.StatusBadRequest, codes.BadRequest, "unknown coupon")
-			return
-		}
-		has, err := s.inv.HasCoupon(s.ctx, k.name, userS)
-		if err != nil {
-			invErr(ctx, err)
-			return
-		}
-		if !has {
-			writeErr(ctx, fasthttp.StatusForbidden, codes.CouponLocked, "the coupon unlocks in a group of 3")
-			return
-		}
+		factor = GroupDiscount(members)
 	}
 	now := time.Now()
 	req := inventory.Request{SKU: k.name, User: userS, Qty: body.Qty, Group: body.GroupID,

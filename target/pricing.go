@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// Ladder is the seeds' ladder price: start at Start × list price, take Step × list price off
+// Ladder is the ladder price of a flash sale: start at Start × list price, take Step × list price off
 // every Every, and never go below FloorOverCost × cost.
 type Ladder struct {
 	Start         float64
@@ -14,7 +14,7 @@ type Ladder struct {
 	FloorOverCost float64
 }
 
-// DefaultLadder is the seeds' rule: 120% of list, 5% of list off every hour, floor 110% of cost.
+// DefaultLadder is the usual rule: 120% of list, 5% of list off every hour, floor 110% of cost.
 var DefaultLadder = Ladder{Start: 1.2, Step: 0.05, Every: time.Hour, FloorOverCost: 1.1}
 
 // withDefaults fills zero fields from DefaultLadder.
@@ -51,7 +51,7 @@ func LadderPrice(list, cost float64, l Ladder, elapsed time.Duration) float64 {
 	return round2(p)
 }
 
-// Group-buy tiers from the seeds: 2 buyers 90%, 5 buyers 80%, 10 buyers 70%.
+// Group-buy tiers: 2 buyers 90%, 5 buyers 80%, 10 buyers 70%.
 const (
 	GroupMax = 10 // members a group can hold
 )
@@ -69,7 +69,7 @@ func GroupDiscount(members int) float64 {
 	return 1
 }
 
-// CouponTeam3 is the team coupon: a group of 3 unlocks it for its members (the seeds'
+// CouponTeam3 is the team coupon: a group of 3 unlocks it for its members (the
 // "invite 3 to team up" mechanic). It takes TeamCouponFactor off the unit price.
 const (
 	CouponTeam3       = "TEAM3"

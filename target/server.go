@@ -1,5 +1,5 @@
 // Package target is flashload's reference flash-sale service: a fasthttp server with the HTTP
-// API of DESIGN.md (SKUs, purchase, orders, group-buy, server-sent events, admin, audit,
+// API (SKUs, purchase, orders, group-buy, server-sent events, admin, audit,
 // Prometheus metrics) over an interchangeable inventory strategy (target/inventory).
 //
 // Requests enter through Serve(ln); stock and orders live in the strategy, so the audit
@@ -31,7 +31,7 @@ var (
 	DefaultStrategy       = "memory"
 	DefaultRedisURL       = "redis://127.0.0.1:6379/0"
 	DefaultRedisPrefix    = inventory.DefaultRedisPrefix
-	DefaultReservationTTL = 5 * time.Minute
+	DefaultReservationTTL = inventory.DefaultTTL
 	DefaultShards         = inventory.DefaultShards
 	DefaultEventInterval  = time.Second
 	DefaultMaxInflight    = 0 // 0: no limit
@@ -212,9 +212,7 @@ func (s *Server) Close() error {
 // reap releases expired reservations.
 func (s *Server) reap() {
 	defer s.reaper.Done()
-	every := s.opts.ReservationTTL / 10
-	every = min(max(every, 20*time.Millisecond), time.Second)
-	t := time.NewTicker(every)
+	t := time.NewTicker(inventory.SweepEvery(s.opts.ReservationTTL))
 	defer t.Stop()
 	for {
 		select {
@@ -258,7 +256,7 @@ type cachedCounts struct {
 
 // ViewCacheTTL is how stale the stock shown by views and events may be on the Redis
 // strategies: at most one Counts round trip per SKU per TTL, whatever the view rate (the
-// seeds' cache in front of the inventory). In-process strategies read live counts, which
+// cache in front of the inventory that flash-sale designs put before the stock). In-process strategies read live counts, which
 // costs less than the cache.
 const ViewCacheTTL = 100 * time.Millisecond
 

@@ -54,10 +54,8 @@ func newWorkSlots(n int, work dist.Spec) *workSlots {
 // acquire takes a slot, waiting behind every earlier request, and returns when it got it: now
 // for a free slot, else the moment the previous holder released it — not when this goroutine
 // woke, so the hand-over's scheduling delay is part of this hold, as in the model, where the next
-// service starts the instant the last ends (counted after waking, it left each slot idle for
-// the wake-up: 3 µs on average, 13 µs at the p99, measured on an idle machine over 2,000
-// hand-overs; about 0.03% of a 10 ms hold, so this is the model's definition kept, not a
-// capacity that showed in the fidelity runs). false when done closes first (the server is
+// service starts the instant the last ends (counted after waking, it would leave each slot idle
+// for the wake-up; docs/benchmarks.md has its size). false when done closes first (the server is
 // shutting down), holding nothing then.
 func (w *workSlots) acquire(done <-chan struct{}) (time.Time, bool) {
 	w.mu.Lock()

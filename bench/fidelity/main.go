@@ -134,6 +134,18 @@ func main() {
 	fmt.Printf("live: the average of %d run(s) of %ds; sim: the average of %d simulated runs of the same arrivals (the live runs'\n"+
 		"  schedule) with other service draws, [p10..p90] their spread, 'at' where the live figure falls among them;\n"+
 		"  Erlang C: steady state at the achieved rate\n", max(*repeat, 1), *secs, *seeds)
+	printLoads(*dir, loads, runs, capacity, *seeds, cal, calClient)
+	eachCalibration(*dir, runs, capacity, *seeds)
+
+	if *reuse {
+		return
+	}
+	findCapacity(*bin, *dir, url, capacity, *step)
+}
+
+// printLoads prints, per load, the live mean and p99 against the same model simulated, Erlang C,
+// the calibrated model and the model calibrated from the client's times alone.
+func printLoads(dir string, loads []float64, runs map[float64][]*result.Run, capacity float64, seeds int, cal, calClient *sim.Calibration) {
 	fmt.Printf("\n%-5s %-8s %8s %8s %7s %-15s %5s %8s %7s %8s %7s %8s %7s\n", "load", "figure", "live", "sim", "err", "sim [p10..p90]", "at", "erlangC", "err", "calib.", "err", "client", "err")
 	for _, load := range loads {
 		var lv [2]float64
@@ -143,11 +155,11 @@ func main() {
 			lv[1] += r.Summary.LatencyMs.P99 / float64(len(runs[load]))
 			lam += float64(r.Summary.Requests.Total) / r.Summary.DurationS / float64(len(runs[load]))
 		}
-		s, err := scenario.Load(filepath.Join(*dir, fmt.Sprintf("rate-%.0f.yaml", load*capacity)))
+		s, err := scenario.Load(filepath.Join(dir, fmt.Sprintf("rate-%.0f.yaml", load*capacity)))
 		check(err)
-		known := simulateSeeds(s, s.Model, *seeds)
-		calibrated := simulateSeeds(s, cal.Apply(s.Model), *seeds)
-		client := simulateSeeds(s, calClient.Apply(s.Model), *seeds)
+		known := simulateSeeds(s, s.Model, seeds)
+		calibrated := simulateSeeds(s, cal.Apply(s.Model), seeds)
+		client := simulateSeeds(s, calClient.Apply(s.Model), seeds)
 		q := sim.MMc(workers, lam, 1/mean.Seconds())
 		ec := [2]float64{q.MeanSojourn() * 1000, q.SojournQuantile(0.99) * 1000}
 		for i, name := range []string{"mean ms", "p99 ms"} {
@@ -158,11 +170,11 @@ func main() {
 		}
 		fmt.Printf("%-5s achieved %.1f/s of %.0f/s\n", "", lam, load*capacity)
 	}
-	eachCalibration(*dir, runs, capacity, *seeds)
+}
 
-	if *reuse {
-		return
-	}
+// findCapacity runs --find-capacity against the target and holds it to Erlang C's answer for
+// the gate p(99) < 100ms.
+func findCapacity(bin, dir, url string, capacity float64, step time.Duration) {
 	// --find-capacity against Erlang C's answer.
 	gate := 0.100
 	lo, hi := 0.0, capacity
@@ -174,9 +186,9 @@ func main() {
 			hi = m
 		}
 	}
-	path := writeScenario(*dir, capacity/2, *step)
-	out := filepath.Join(*dir, "capacity")
-	cmd := exec.Command(*bin, "run", path, "--target", url, "--out", out, "--no-tui", "--find-capacity",
+	path := writeScenario(dir, capacity/2, step)
+	out := filepath.Join(dir, "capacity")
+	cmd := exec.Command(bin, "run", path, "--target", url, "--out", out, "--no-tui", "--find-capacity",
 		"--step", step.String(), "--start-rate", fmt.Sprint(capacity/2), "--precision", "0.02")
 	cmd.Env = append(os.Environ(), "FLASHLOAD_ADMIN_TOKEN="+token)
 	b, err := cmd.CombinedOutput()

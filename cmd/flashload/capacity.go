@@ -53,12 +53,12 @@ func (c *capacityFlags) search(ctx context.Context, dir string, s *scenario.Scen
 			if err != nil {
 				return nil, false, err
 			}
-			pass, err := result.EvaluateGates(r.Summary, s.Gates)
+			pass, err := r.Complete(result.Completion{Gates: s.Gates})
 			if err != nil {
 				return nil, false, usageErr(err)
 			}
 			if dir != "" {
-				if err := render.WriteAll(stepDir(dir, len(runs), rate), r, nil); err != nil {
+				if err := render.WriteAll(stepDir(dir, len(runs), rate), r); err != nil {
 					return nil, false, err
 				}
 			}

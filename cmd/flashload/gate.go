@@ -55,7 +55,8 @@ func gateRun(opts *gateOptions, path string) error {
 	if len(exprs) == 0 {
 		return usageErr(errors.New("no gates: the run has none; pass --threshold EXPR"))
 	}
-	allPass, err := result.EvaluateGates(s, exprs)
+	gates, allPass, err := result.EvaluateGates(s, exprs)
+	s.Gates = gates
 	if err != nil {
 		return usageErr(err)
 	}

@@ -1,5 +1,5 @@
 // Command flashload rehearses e-commerce flash sales: a reference target, a live scenario
-// engine, a capacity simulator, reports and CI gates. See README.md and DESIGN.md.
+// engine, a capacity simulator, reports and CI gates. See README.md and docs/.
 package main
 
 import (

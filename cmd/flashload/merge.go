@@ -58,11 +58,11 @@ func mergeRun(opts *mergeOptions, dirs []string) error {
 	}
 	if len(opts.Thresholds) > 0 {
 		exprs := append(result.GateExprs(merged.Summary.Gates), opts.Thresholds...)
-		if _, err := result.EvaluateGates(merged.Summary, exprs); err != nil {
+		if _, err := merged.Complete(result.Completion{Gates: exprs}); err != nil {
 			return usageErr(err)
 		}
 	}
-	if err := render.WriteAll(opts.OutDir, merged, nil); err != nil {
+	if err := render.WriteAll(opts.OutDir, merged); err != nil {
 		return err
 	}
 	if err := render.Text(opts.Out, merged.Summary, nil); err != nil {

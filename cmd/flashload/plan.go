@@ -24,6 +24,7 @@ type planOptions struct {
 	Tick        time.Duration
 	MaxReplicas int
 	Calibrate   string
+	Traffic     string
 	NoTUI       bool
 	Capacity    capacityFlags
 }
@@ -54,6 +55,7 @@ func newPlanCmd() *cobra.Command {
 	f.IntVar(&opts.MaxReplicas, "max-replicas", sim.DefaultPlanMaxReplicas, "give up above this many replicas")
 	f.StringVar(&opts.Calibrate, "calibrate", "", "a live run's directory: its fitted service time and concurrency replace the model's (flashload calibrate)")
 	f.BoolVar(&opts.NoTUI, "no-tui", false, "accepted as by every command that shows progress; plan's progress is always one plain line per simulation on stderr")
+	f.StringVar(&opts.Traffic, "traffic", "", "a t,rps replay curve (flashload traffic import/forecast) that replaces the scenario's traffic")
 	opts.Capacity.register(cmd, time.Minute, "simulates (at full scale)")
 	return cmd
 }
@@ -62,9 +64,9 @@ func planRun(ctx context.Context, opts *planOptions, arg string) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	s, err := scenario.Load(arg)
+	s, err := loadWithTraffic(arg, opts.Traffic)
 	if err != nil {
-		return usageErr(err)
+		return err
 	}
 	o := sim.PlanOptions{Options: sim.Options{Mode: opts.Mode, Seed: opts.Seed, Tick: opts.Tick}, MaxReplicas: opts.MaxReplicas}
 	if opts.Calibrate != "" {

@@ -38,11 +38,11 @@ func writeRun(t *testing.T, slow float64, segment string) string {
 	}
 	run := rec.Finish(20 * time.Second)
 	run.Summary.Audit.Checked = true
-	if _, err := result.EvaluateGates(run.Summary, []string{"p(99) < 1s", "oversold == 0"}); err != nil {
+	if _, err := run.Complete(result.Completion{Gates: []string{"p(99) < 1s", "oversold == 0"}}); err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	if err := render.WriteAll(dir, run, nil); err != nil {
+	if err := render.WriteAll(dir, run); err != nil {
 		t.Fatal(err)
 	}
 	return dir

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/flashload/flashload/audit"
 	"github.com/flashload/flashload/coord"
 	"github.com/flashload/flashload/engine"
 	"github.com/flashload/flashload/faults"
@@ -66,8 +68,11 @@ with backoff and jitter honouring Retry-After, one idempotency key per purchase 
 
 With the target's admin token (--admin-token, or $FLASHLOAD_ADMIN_TOKEN) the scenario's SKUs are
 created first (--setup), the dashboard shows the stock, and the run ends with an audit of the
-target's orders: oversold, lost, unexpected, duplicates, undersold. For another service, give an
-export of its orders (--orders FILE, NDJSON or CSV of key,user,sku,qty,status).
+target's orders: oversold, lost, unexpected, duplicates, undersold. For another service, the
+scenario's audit: block names its own store (a PostgreSQL or MySQL query, an HTTP export, a
+file; docs/own-service.md), or --orders FILE names an export it writes (NDJSON or CSV with
+user,sku,qty[,status,key,id]), read once the load is over. The purchase attempts are kept in the
+run directory (attempts.ndjson.gz): flashload audit DIR audits the run again later.
 
 --target may list the replicas of one service (URL,URL,...): every connection goes to one of
 them, round robin, so the load spreads over all; setup, the stock gauges and the audit go to
@@ -97,7 +102,7 @@ in-flight requests for a bounded time and writes a summary marked partial.`,
 	f.BoolVar(&opts.NoTUI, "no-tui", false, "plain progress lines on stderr instead of the dashboard")
 	f.StringVar(&opts.AdminURL, "admin-url", "", "the target's admin base URL: setup, gauges and the audit (default the first --target URL)")
 	f.StringVar(&opts.AdminToken, "admin-token", "", "bearer token of the target's /admin routes (default $FLASHLOAD_ADMIN_TOKEN)")
-	f.StringVar(&opts.Orders, "orders", "", "an export of another service's orders to audit (NDJSON or CSV: key,user,sku,qty,status)")
+	f.StringVar(&opts.Orders, "orders", "", "an export of another service's orders, read after the load (NDJSON or CSV: user,sku,qty[,status,key,id]); replaces the audit: block's orders")
 	f.Int64Var(&opts.Seed, "seed", 0, "random seed (default the scenario's)")
 	f.BoolVar(&opts.AllowRemote, "allow-remote", false, "allow a target that is not on this machine (this tool sends real load)")
 	f.BoolVar(&opts.Setup, "setup", false, "create the scenario's SKUs on the target first (default on when the admin token is known)")
@@ -140,7 +145,8 @@ func runLive(ctx context.Context, o *runOptions) error {
 		}
 	}
 	if o.Orders != "" {
-		if _, err := os.Stat(o.Orders); err != nil {
+		// The service writes its export during the load: only its directory must exist now.
+		if _, err := os.Stat(filepath.Dir(o.Orders)); err != nil {
 			return usageErr(fmt.Errorf("--orders: %w", err))
 		}
 	}
@@ -173,7 +179,7 @@ func runLive(ctx context.Context, o *runOptions) error {
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	eo := engine.Options{
-		Target: o.Target, AdminURL: o.AdminURL, AdminToken: o.AdminToken, OrdersFile: o.Orders,
+		Target: o.Target, AdminURL: o.AdminURL, AdminToken: o.AdminToken, AttemptsFile: filepath.Join(dir, audit.AttemptsFile),
 		Play: scenario.PlayOptions{Wall: o.Wall, RateScale: o.RateScale, Segment: seg},
 		Seed: o.Seed, Setup: o.Setup, Workers: o.Workers, MaxWorkers: o.MaxWorkers, MaxConns: o.MaxConns, Timeout: o.Timeout,
 		Faults: inject,
@@ -184,6 +190,9 @@ func runLive(ctx context.Context, o *runOptions) error {
 				fmt.Fprintf(o.Stderr, "flashload: dashboard: %v\n", err)
 			}
 		},
+	}
+	if eo.Store, err = auditStore(s, o.Target, o.Orders); err != nil {
+		return usageErr(err)
 	}
 	ms, err := listenMetrics(o.MetricsAddr, o.Stderr)
 	if err != nil {
@@ -217,8 +226,8 @@ func runLive(ctx context.Context, o *runOptions) error {
 // is a gateErr (exit 3).
 func finishRun(w io.Writer, dir string, s *scenario.Scenario, res *result.Run) error {
 	sum := res.Summary
-	pass, gerr := result.EvaluateGates(sum, s.Gates)
-	if err := render.WriteAll(dir, res, nil); err != nil {
+	pass, gerr := res.Complete(result.Completion{Gates: s.Gates})
+	if err := render.WriteAll(dir, res); err != nil {
 		return fmt.Errorf("write %s: %w", dir, err)
 	}
 	if err := errors.Join(render.RunLine(w, dir, sum), render.Outcome(w, sum)); err != nil {

@@ -29,6 +29,7 @@ type simOptions struct {
 	Mode      string
 	Played    bool
 	Calibrate string
+	Traffic   string
 	Seed      int64
 }
 
@@ -59,14 +60,30 @@ func newSimCmd() *cobra.Command {
 	f.BoolVar(&opts.Played, "played", false, "play the live scale and compression (rate_scale, compress) instead of full scale")
 	f.StringVar(&opts.Calibrate, "calibrate", "", "a live run's directory: its fitted service time and concurrency replace the model's (flashload calibrate)")
 	f.Int64Var(&opts.Seed, "seed", 0, "seed of every random choice (default: the scenario's)")
+	f.StringVar(&opts.Traffic, "traffic", "", "a t,rps replay curve (flashload traffic import/forecast) that replaces the scenario's traffic")
 	return cmd
 }
 
-// simPrepare loads the scenario and resolves the simulation; errors are usage errors.
-func simPrepare(arg string, o sim.Options, calibrate string) (*scenario.Scenario, *sim.Prepared, error) {
+// loadWithTraffic loads a scenario and, given a replay curve, replaces its traffic with it;
+// errors are usage errors.
+func loadWithTraffic(arg, curve string) (*scenario.Scenario, error) {
 	s, err := scenario.Load(arg)
 	if err != nil {
-		return nil, nil, usageErr(err)
+		return nil, usageErr(err)
+	}
+	if curve != "" {
+		if s, err = s.WithReplay(curve); err != nil {
+			return nil, usageErr(err)
+		}
+	}
+	return s, nil
+}
+
+// simPrepare loads the scenario and resolves the simulation; errors are usage errors.
+func simPrepare(arg, curve string, o sim.Options, calibrate string) (*scenario.Scenario, *sim.Prepared, error) {
+	s, err := loadWithTraffic(arg, curve)
+	if err != nil {
+		return nil, nil, err
 	}
 	if calibrate != "" {
 		if s, err = calibrated(s, calibrate); err != nil {
@@ -85,7 +102,7 @@ func simRun(ctx context.Context, opts *simOptions, arg string) error {
 		ctx = context.Background()
 	}
 	var vnow atomic.Int64
-	s, sm, err := simPrepare(arg, sim.Options{Mode: opts.Mode, Played: opts.Played, Seed: opts.Seed,
+	s, sm, err := simPrepare(arg, opts.Traffic, sim.Options{Mode: opts.Mode, Played: opts.Played, Seed: opts.Seed,
 		Progress: func(v time.Duration) { vnow.Store(int64(v)) }}, opts.Calibrate)
 	if err != nil {
 		return err
@@ -118,8 +135,8 @@ func simRun(ctx context.Context, opts *simOptions, arg string) error {
 	if runErr != nil && !errors.Is(runErr, context.Canceled) {
 		return runErr
 	}
-	pass, gerr := result.EvaluateGates(run.Summary, s.Gates)
-	if err := render.WriteAll(dir, run, nil); err != nil {
+	pass, gerr := run.Complete(result.Completion{Gates: s.Gates})
+	if err := render.WriteAll(dir, run); err != nil {
 		return err
 	}
 	events := ""

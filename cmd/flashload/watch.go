@@ -118,7 +118,7 @@ func watchRun(ctx context.Context, o *watchOptions) error {
 	if dir == "" {
 		dir = result.DefaultRunDir(sum.Name, sum.StartedAt)
 	}
-	if err := render.WriteAll(dir, out.Merged, nil); err != nil {
+	if err := render.WriteAll(dir, out.Merged); err != nil {
 		return fmt.Errorf("write %s: %w", dir, err)
 	}
 	if err := errors.Join(render.RunLine(o.Stdout, dir, sum), render.Outcome(o.Stdout, sum), render.Generators(o.Stdout, sum.Generators)); err != nil {

@@ -1,8 +1,10 @@
 // Package codes holds the answer codes of flashload's reference target: the JSON `code` of every
-// answer it writes (DESIGN.md, "Target HTTP API"), with the HTTP status each one goes with. The
+// answer it writes (the target's HTTP API), with the HTTP status each one goes with. The
 // target writes them; the scenario rules, the live engine, the simulator and the report read
 // them. It imports nothing from the project, so every one of them can.
 package codes
+
+import "time"
 
 // The codes, with the status the target answers them with.
 const (
@@ -83,6 +85,19 @@ func Status(code string) int {
 	return 0
 }
 
-// RetryAfter is the Retry-After (seconds) the target sends with SHED, RATE_LIMITED and
-// STORE_UNAVAILABLE.
+// RetryAfter is the Retry-After (seconds) the target sends with SHED, RATE_LIMITED,
+// STORE_UNAVAILABLE and PENDING.
 const RetryAfter = "1"
+
+// RetryAfterDelay is RetryAfter as a wait.
+const RetryAfterDelay = time.Second
+
+// RetryAfterOf is the wait the target's answer with code asks for: RetryAfter with the codes it
+// sends it with, 0 otherwise. The simulator's answers carry it as the target's do.
+func RetryAfterOf(code string) time.Duration {
+	switch code {
+	case Shed, RateLimited, StoreDown, Pending:
+		return RetryAfterDelay
+	}
+	return 0
+}

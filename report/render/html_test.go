@@ -19,7 +19,8 @@ func TestWriteAllAndHTMLInChromium(t *testing.T) {
 	dir := t.TempDir()
 	run := faultFixture()
 	run.FullScale = fixture("sim", 0.7).Summary
-	if err := WriteAll(dir, run, fixture("sim", 0.8)); err != nil {
+	run.Predicted = fixture("sim", 0.8).Summary
+	if err := WriteAll(dir, run); err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range []string{result.SummaryFile, result.HistogramsFile, result.PredictedFile, result.FullScaleFile, HTMLFile} {

@@ -73,7 +73,7 @@ func fixture(mode string, slow float64) *result.Run {
 	s := run.Summary
 	s.Target = "http://127.0.0.1:8080"
 	s.Audit = result.Audit{Checked: true, Stock: 1500, Sold: 1500, Paid: 1497, Released: 3, Violations: []string{}}
-	_, _ = result.EvaluateGates(s, []string{"p(99) < 500ms", "rate(pay_success) > 99.5%", "error_rate < 0.1%",
+	s.Gates, _, _ = result.EvaluateGates(s, []string{"p(99) < 500ms", "rate(pay_success) > 99.5%", "error_rate < 0.1%",
 		"oversold == 0", "achieved_rate >= 95% of target", "p(99.9) <= 1s"})
 	return run
 }
@@ -312,7 +312,7 @@ func TestGatesOneLine(t *testing.T) {
 // never FAIL (0).
 func TestGateNotChecked(t *testing.T) {
 	s := &result.Summary{Name: "x", Audit: result.Audit{Error: "target restarted"}}
-	result.EvaluateGates(s, []string{"oversold == 0"})
+	s.Gates, _, _ = result.EvaluateGates(s, []string{"oversold == 0"})
 	var b strings.Builder
 	if err := Gates(&b, "", s.Gates); err != nil {
 		t.Fatal(err)

@@ -280,7 +280,7 @@ type StepWindow struct {
 }
 
 // StepLatency writes each step's mean latency of answered requests over the run and in its worst
-// window (the order latency of the seeds' table is the purchase step's), steps by name.
+// window (a capacity table's "order latency" is the purchase step's), steps by name.
 func StepLatency(w io.Writer, steps map[string][]StepWindow) error {
 	ew := &errWriter{w: w}
 	names := slices.Sorted(maps.Keys(steps))

@@ -13,18 +13,11 @@ import (
 	"github.com/flashload/flashload/result"
 )
 
-// WriteAll writes a finished run into dir: summary.json and histograms.hlog (run.Write), and
-// report.html. predicted, when not nil, is the simulator's run of the same scenario: it is stored
-// as predicted.json and drawn beside the measurement. Call it after the audit and the gates are
-// set on run.Summary.
-func WriteAll(dir string, run *result.Run, predicted *result.Run) error {
-	var pred *result.Summary
-	if predicted != nil {
-		pred = predicted.Summary
-		run.Predicted = pred
-	} else {
-		pred = run.Predicted
-	}
+// WriteAll writes a finished run (result.Run.Complete) into dir: summary.json and
+// histograms.hlog (run.Write), and report.html, which draws run.Predicted, the simulator's run
+// of the same scenario, beside the measurement when there is one.
+func WriteAll(dir string, run *result.Run) error {
+	pred := run.Predicted
 	if err := run.Write(dir); err != nil {
 		return err
 	}

@@ -37,9 +37,6 @@ import (
 	"time"
 )
 
-// Names lists the strategies New knows, in the order the CLI documents them.
-var Names = []string{"naive", "memory", "sharded", "redis-decr", "redis-lua", "redis-sharded", "redis-lock", "redis-mq", "pg-row", "pg-occ", "tcc"}
-
 // Errors a Strategy answers with; the target maps each to an HTTP status and code.
 var (
 	ErrSoldOut     = errors.New("sold out")
@@ -229,21 +226,12 @@ func New(ctx context.Context, cfg Config) (Strategy, error) {
 	if cfg.RedisPrefix == "" {
 		cfg.RedisPrefix = DefaultRedisPrefix
 	}
-	switch cfg.Name {
-	case "naive":
-		return newNaive(), nil
-	case "memory", "":
-		return newMemory(), nil
-	case "sharded":
-		return newSharded(cfg.Shards), nil
-	case "redis-decr", "redis-lua", "redis-sharded":
-		return newRedis(ctx, cfg)
-	case "redis-lock":
-		return newRedisLock(ctx, cfg)
-	case "redis-mq":
-		return newRedisMQ(ctx, cfg)
-	case "pg-row", "pg-occ", "tcc":
-		return newPostgres(ctx, cfg)
+	name := cfg.Name
+	if name == "" {
+		name = "memory"
+	}
+	if in, ok := Lookup(name); ok {
+		return in.new(ctx, cfg)
 	}
 	return nil, fmt.Errorf("unknown strategy %q (want one of %s)", cfg.Name, strings.Join(Names, ", "))
 }

@@ -14,7 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// redis-lock is the seeds' "Redis distributed lock": a purchase takes the SKU's lock
+// redis-lock is the classic "Redis distributed lock" of flash-sale designs: a purchase takes the SKU's lock
 // (SET PREFIX:{SKU}:lock TOKEN NX PX TTL), reads the stock, the user's units and the
 // idempotency key, checks them in the service, writes the order, and releases the lock with a
 // compare-and-delete script (only the holder's own token is deleted). Its keys are redis-lua's

@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// tcc is the seeds' Seata TCC between the order service and the stock, on PostgreSQL. Reserve
+// tcc is Seata-style TCC (Try-Confirm-Cancel) between the order service and the stock, on PostgreSQL. Reserve
 // is the transaction manager: it opens a global transaction (a random xid, which is also the
 // order's id) and calls Try, which in one local transaction inserts the fence row (state t),
 // freezes the units (available → reserved) and records the branch (the order). Phase two:

@@ -4,6 +4,7 @@
 //
 //	storesd -postgres -env FILE     FILE gets FLASHLOAD_TEST_POSTGRES=postgres://postgres@127.0.0.1:PORT/postgres?sslmode=disable
 //	storesd -redis -env FILE        FILE gets FLASHLOAD_TEST_REDIS=127.0.0.1:PORT
+//	storesd -mysql -env FILE        FILE gets FLASHLOAD_TEST_MYSQL=root@tcp(127.0.0.1:PORT)/ (MariaDB)
 package main
 
 import (
@@ -21,10 +22,11 @@ import (
 func main() {
 	pg := flag.Bool("postgres", false, "start a PostgreSQL cluster")
 	rd := flag.Bool("redis", false, "start a redis-server")
+	my := flag.Bool("mysql", false, "start a MariaDB server")
 	env := flag.String("env", "", "file to write the addresses to (required)")
 	flag.Parse()
-	if *env == "" || !*pg && !*rd {
-		fmt.Fprintln(os.Stderr, "usage: storesd [-postgres] [-redis] -env FILE")
+	if *env == "" || !*pg && !*rd && !*my {
+		fmt.Fprintln(os.Stderr, "usage: storesd [-postgres] [-redis] [-mysql] -env FILE")
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -53,6 +55,14 @@ func main() {
 		}
 		stops = append(stops, r.Stop)
 		lines = append(lines, "FLASHLOAD_TEST_REDIS="+r.Addr())
+	}
+	if *my {
+		m, err := stores.StartMySQL(ctx, stores.Options{})
+		if err != nil {
+			fail(err)
+		}
+		stops = append(stops, m.Stop)
+		lines = append(lines, "FLASHLOAD_TEST_MYSQL='"+m.DSN("")+"'")
 	}
 	tmp := *env + ".tmp"
 	if err := os.WriteFile(tmp, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {

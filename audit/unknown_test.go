@@ -1,4 +1,4 @@
-package engine
+package audit
 
 import (
 	"testing"
@@ -11,7 +11,7 @@ import (
 // not the server stored them; lost counts only acknowledged purchases missing.
 func TestAuditUnknownApart(t *testing.T) {
 	skus := []scenario.SKU{{SKU: "a", Stock: 10}}
-	key := func(seq int64) string { return string(appendKey(nil, "R", seq, 0)) }
+	key := func(seq int64) string { return string(AppendKey(nil, "R", seq, 0)) }
 	attempts := []Attempt{
 		{Seq: 1, Outcome: outcome.Acknowledged}, // stored
 		{Seq: 2, Outcome: outcome.Acknowledged}, // missing: lost
@@ -21,7 +21,7 @@ func TestAuditUnknownApart(t *testing.T) {
 		{Seq: 6, Outcome: outcome.Shed},         // a definite no, missing
 	}
 	orders := []Order{{Key: key(1), User: "1", SKU: "a", Qty: 1}, {Key: key(3), User: "3", SKU: "a", Qty: 1}}
-	a := Audit(AuditInput{Run: "R", SKUs: skus, Attempts: attempts, Orders: orders})
+	a := Check(Input{Run: "R", SKUs: skus, Attempts: attempts, Orders: orders})
 	if a.Unknown != 3 {
 		t.Errorf("unknown %d, want 3 (two timeouts and one IN_FLIGHT)", a.Unknown)
 	}
@@ -41,17 +41,17 @@ func TestAuditUnknownApart(t *testing.T) {
 // one unit: the audit counts it lost and oversold. Without the resale it is only lost.
 func TestAuditResoldAfterLoss(t *testing.T) {
 	skus := []scenario.SKU{{SKU: "a", Stock: 1}}
-	key := func(seq int64) string { return string(appendKey(nil, "R", seq, 0)) }
+	key := func(seq int64) string { return string(AppendKey(nil, "R", seq, 0)) }
 	attempts := []Attempt{
 		{Seq: 1, Qty: 1, Outcome: outcome.Acknowledged}, // lost in the failover
 		{Seq: 2, Qty: 1, Outcome: outcome.Acknowledged}, // the same unit, sold again
 	}
-	resold := Audit(AuditInput{Run: "R", SKUs: skus, Attempts: attempts,
+	resold := Check(Input{Run: "R", SKUs: skus, Attempts: attempts,
 		Orders: []Order{{Key: key(2), User: "2", SKU: "a", Qty: 1}}})
 	if resold.Lost != 1 || resold.Oversold != 1 || len(resold.Violations) != 2 {
 		t.Errorf("lost %d oversold %d violations %q: want 1, 1 and two violations", resold.Lost, resold.Oversold, resold.Violations)
 	}
-	lostOnly := Audit(AuditInput{Run: "R", SKUs: skus, Attempts: attempts[:1]})
+	lostOnly := Check(Input{Run: "R", SKUs: skus, Attempts: attempts[:1]})
 	if lostOnly.Lost != 1 || lostOnly.Oversold != 0 {
 		t.Errorf("lost %d oversold %d: want 1 and 0 (the unit was not sold again)", lostOnly.Lost, lostOnly.Oversold)
 	}
