@@ -106,7 +106,15 @@ func Plan(ctx context.Context, s *scenario.Scenario, o PlanOptions) (*PlanResult
 	}()
 	guess := planAnswer{replicas: res.ModelReplicas, ceiling: res.ModelCeiling, prescale: res.ModelPreScale, shards: res.ModelShards}
 	spread := 0.5 // the model's own capacity is a rough guess
-	for _, pt := range pilotTicks(s, o.Tick) {
+	sm, err := Prepare(s, o.Options)
+	if err != nil {
+		return nil, err
+	}
+	var pilots []time.Duration // only the fluid mode has a tick to coarsen
+	if sm.Mode() == ModeFluid {
+		pilots = pilotTicks(s, o.Tick)
+	}
+	for _, pt := range pilots {
 		pilot, err := planSearch(p, res, guess, spread, pt, func(k int) int { return max(1, k/20) })
 		switch {
 		case err == nil:
@@ -247,9 +255,6 @@ func planTick(s *scenario.Scenario, o Options) time.Duration {
 // coarse tick costs that much less, and averages the spike over its length: its answers are
 // first guesses, which the next search confirms.
 func pilotTicks(s *scenario.Scenario, tick time.Duration) []time.Duration {
-	if s.Model != nil && s.Model.Mode == ModeRequest {
-		return nil
-	}
 	var out []time.Duration
 	for _, k := range []time.Duration{32, 4} {
 		if pt := k * tick; s.Duration.D()/pt >= 1000 {
