@@ -1,8 +1,8 @@
 // Package coord runs many load generators as one run, with Redis as the coordinator (every
 // rehearsal already has one): generators register under a run id, start together at one shared
-// instant, publish every closed window (report.Sealed: encoded HDR histograms and counters) to a
+// instant, publish every closed window (result.Sealed: encoded HDR histograms and counters) to a
 // Redis Stream, heartbeat, and publish their final segment run at the end; flashload watch merges
-// the windows live (report.Live), evaluates the gates across all generators, sends aborts, marks
+// the windows live (result.Live), evaluates the gates across all generators, sends aborts, marks
 // silent generators lost and writes the merged run directory.
 //
 // The layout under flashload:run:ID: (every key expires a day after its last write):
@@ -10,7 +10,7 @@
 //	reg    hash    segment index → Registration (JSON)
 //	start  string  the shared start instant, Unix milliseconds (SET NX by the last to register)
 //	hb     hash    segment index → Heartbeat (JSON), rewritten every Heartbeat interval
-//	data   stream  entries {seg, kind: window|final, body: JSON of report.Sealed or Final}
+//	data   stream  entries {seg, kind: window|final, body: JSON of result.Sealed or Final}
 //	ctl    stream  entries {kind: abort, body: JSON of Abort}
 //
 // Only the flashload processes of one run write these keys; the protocol is Redis's own

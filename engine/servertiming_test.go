@@ -42,9 +42,11 @@ func TestServerTimingRecorded(t *testing.T) {
 				t.Fatal("no server_time_ms: the target's Server-Timing was not recorded")
 			}
 			t.Logf("service mean %.3f ms, server mean %.3f ms", sum.ServiceTimeMs.Mean, st.Mean)
-			// The work slot is held 2 ms on average (work.go compensates its timer's lateness), so
-			// individual holds may end a little early: 1.8 ms is the floor checked.
-			if st.P50 < 1.8 || st.Mean >= sum.ServiceTimeMs.Mean || st.Max > sum.ServiceTimeMs.Max {
+			// The work slot is held 2 ms on average (work.go compensates its timer's mean
+			// lateness), so single holds end early by as much as the timer is late, which on a
+			// loaded machine moves the median below 2 ms: the mean is what is held, 1.8 ms the
+			// floor checked.
+			if st.Mean < 1.8 || st.Mean >= sum.ServiceTimeMs.Mean || st.Max > sum.ServiceTimeMs.Max {
 				t.Errorf("server time %+v against service time %+v: want at least the 2 ms of work and below the service time", st, sum.ServiceTimeMs)
 			}
 			if len(sum.Concurrency) == 0 {

@@ -8,7 +8,7 @@
 // It owns the processes a rehearsal needs: the stores its strategies keep their state in
 // (Stores: the given ones, or a throwaway redis-server and PostgreSQL it starts), and the target,
 // in this process (Target) or as a local fleet of `serve` processes (Fleet). Besides
-// cmd/flashload, it is the only package that imports target, engine, sim and report together.
+// cmd/flashload, it is the only package that imports target, engine, sim and the presentation together.
 package rehearse
 
 import (
@@ -26,8 +26,8 @@ import (
 	"github.com/flashload/flashload/engine"
 	"github.com/flashload/flashload/faults"
 	"github.com/flashload/flashload/internal/dist"
-	"github.com/flashload/flashload/report/dashboard"
 	"github.com/flashload/flashload/report/render"
+	"github.com/flashload/flashload/report/web"
 	"github.com/flashload/flashload/result"
 	"github.com/flashload/flashload/scenario"
 	"github.com/flashload/flashload/sim"
@@ -73,6 +73,9 @@ type Options struct {
 	// Observe, when set, is passed to every live run (engine.Options.Observe): the generator's
 	// metrics (report/metrics.Observer).
 	Observe func(context.Context, *result.Recorder, func() result.Snapshot)
+	// Web, when set, shows every live run on the live page (--web), with its gates evaluated as
+	// it goes, and each finished run's result and report.
+	Web *web.Server
 }
 
 // Rehearsal is one strategy's outcome.
@@ -453,6 +456,7 @@ func playLive(ctx context.Context, o Options, stores *Stores, proxies *Proxies, 
 	}
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
+	gates := webGates(o, s.Gates)
 	live, err := engine.Run(runCtx, s, engine.Options{
 		Target: strings.Join(urls, ","), AdminURL: urls[0], AdminToken: tgt.AdminToken(), Setup: true,
 		Play:    scenario.PlayOptions{Wall: o.Wall, RateScale: o.RateScale},
@@ -460,20 +464,14 @@ func playLive(ctx context.Context, o Options, stores *Stores, proxies *Proxies, 
 		Observe: observe,
 		Active:  active,
 		Faults:  inject,
-		Progress: func(pctx context.Context, snap func() result.Snapshot) {
-			src := func() result.Snapshot {
-				sn := snap()
-				sn.Strategy = strategy
-				sn.Faults = faultLog.Records()
-				if scaler != nil {
-					sn.Scale, sn.PredictedScale = scaler.points(), predicted
-				}
-				return sn
+		Sealed:  sealed(gates),
+		Progress: liveView(o, stop, gates, func(sn *result.Snapshot) {
+			sn.Strategy = strategy
+			sn.Faults = faultLog.Records()
+			if scaler != nil {
+				sn.Scale, sn.PredictedScale = scaler.points(), predicted
 			}
-			if err := dashboard.Watch(pctx, src, stop, dashboard.Options{TTY: o.TTY, Out: o.Stdout, Err: o.Stderr}); err != nil {
-				fmt.Fprintf(o.Stderr, "flashload: dashboard: %v\n", err)
-			}
-		},
+		}),
 	})
 	stopCtx, cancel := context.WithTimeout(context.Background(), DefaultStopTimeout)
 	serr := tgt.Stop(stopCtx)
@@ -519,6 +517,7 @@ func finishRehearsal(ctx context.Context, o Options, strategy, dir string, l *li
 	if err := render.WriteAll(dir, live); err != nil {
 		return Rehearsal{}, fmt.Errorf("write %s: %w", dir, err)
 	}
+	finishWeb(o, live.Summary, filepath.Join(dir, render.HTMLFile))
 	view := render.Rehearsal{Name: s.Name, Live: live.Summary, Report: filepath.Join(dir, render.HTMLFile)}
 	if r.Played != nil {
 		view.Played, view.Full = r.Played.Summary, r.Full.Summary

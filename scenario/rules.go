@@ -10,7 +10,7 @@ import (
 
 // The journey rules: what an answer means, whether a step tries again, how long it waits, and
 // whether the journey goes on. They are compiled once per step (StepRules) and applied alike by
-// the live engine (scenario/engine) and the simulator (sim): a scenario retries and ends its
+// the live engine (engine) and the simulator (sim): a scenario retries and ends its
 // journeys the same way whichever engine plays it.
 
 // MaxDoublings caps the backoff's doubling: retry n waits Backoff × 2^min(n−1, MaxDoublings).

@@ -4,7 +4,7 @@
 // looks like.
 //
 // Data enters as a *scenario.Scenario (its curve, journeys, SKUs and Model) and leaves through a
-// report.Recorder, so the result is the same *report.Run (Summary mode "sim") that a live run
+// result.Recorder, so the result is the same *result.Run (Summary mode "sim") that a live run
 // produces. Two modes share one service model: the per-request discrete-event mode (an event
 // Kernel, exact, for small scale and as the reference) and the fluid mode (time-stepped, with
 // Erlang C waiting-time formulas and the backlog carried from tick to tick) for full scale.

@@ -173,7 +173,7 @@ func (e *coordEnv) startWatch(t *testing.T, out string) (res *watchResult, done 
 	watcherHook = func(w *coord.Watcher) { got <- w }
 	t.Cleanup(func() { watcherHook = nil })
 	root := newRootCmd()
-	root.SetArgs(manifestArgs(t, "Job/flashload-watch", map[string]string{"COORDINATE": e.redisURL, "RUN_ID": e.runID, "OUT_DIR": out}))
+	root.SetArgs(manifestArgs(t, "Job/flashload-watch", map[string]string{"COORDINATE": e.redisURL, "RUN_ID": e.runID, "OUT_DIR": out, "WEB_ADDR": "127.0.0.1:0"}))
 	root.SetOut(&res.out)
 	root.SetErr(&res.errb)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

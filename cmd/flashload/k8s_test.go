@@ -100,7 +100,8 @@ func manifests(t *testing.T) map[string]any {
 func TestK8sManifests(t *testing.T) {
 	m := manifests(t)
 	for _, name := range []string{"Deployment/flashload-target", "Service/flashload-target", "HorizontalPodAutoscaler/flashload-target",
-		"Deployment/redis", "Service/redis", "Job/flashload-generators", "Job/flashload-watch", "PersistentVolumeClaim/flashload-runs", "Secret/flashload-admin"} {
+		"Deployment/redis", "Service/redis", "Job/flashload-generators", "Job/flashload-watch", "PersistentVolumeClaim/flashload-runs", "Secret/flashload-admin",
+		"Service/flashload-watch", "Secret/flashload-web"} {
 		if m[name] == nil {
 			t.Errorf("missing %s", name)
 		}
@@ -121,8 +122,29 @@ func TestK8sManifests(t *testing.T) {
 			t.Errorf("generators: args %q lack %s", args, want)
 		}
 	}
-	if wargs, _ := containerCommand(t, m, "Job/flashload-watch"); len(wargs) == 0 || wargs[0] != "watch" {
+	wargs, wenv := containerCommand(t, m, "Job/flashload-watch")
+	if len(wargs) == 0 || wargs[0] != "watch" {
 		t.Errorf("watch job args %q", wargs)
+	}
+	// The live page: --web on every interface of the pod, its token from the flashload-web
+	// Secret, and a Service whose port reaches the container's.
+	if i := slices.Index(wargs, "--web"); i < 0 || wargs[i+1] != "$(WEB_ADDR)" || !strings.HasSuffix(wenv["WEB_ADDR"], ":8080") {
+		t.Errorf("watch job: args %q, WEB_ADDR %q", wargs, wenv["WEB_ADDR"])
+	}
+	wc := podSpec(m["Job/flashload-watch"]).Containers[0]
+	tokenFromSecret := false
+	for _, e := range wc.Env {
+		if e.Name == "FLASHLOAD_WEB_TOKEN" && e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil && e.ValueFrom.SecretKeyRef.Name == "flashload-web" {
+			tokenFromSecret = m["Secret/flashload-web"].(*corev1.Secret).StringData[e.ValueFrom.SecretKeyRef.Key] != ""
+		}
+	}
+	if !tokenFromSecret {
+		t.Error("watch job: FLASHLOAD_WEB_TOKEN does not come from the flashload-web Secret")
+	}
+	wsvc := m["Service/flashload-watch"].(*corev1.Service)
+	if len(wsvc.Spec.Ports) != 1 || len(wc.Ports) != 1 || wsvc.Spec.Ports[0].TargetPort.String() != wc.Ports[0].Name ||
+		wc.Ports[0].ContainerPort != 8080 || wsvc.Spec.Selector["app"] != m["Job/flashload-watch"].(*batchv1.Job).Spec.Template.Labels["app"] {
+		t.Errorf("the flashload-watch Service %+v does not reach the watch container's ports %+v", wsvc.Spec, wc.Ports)
 	}
 	hpa := m["HorizontalPodAutoscaler/flashload-target"].(*autoscalingv2.HorizontalPodAutoscaler)
 	if r := hpa.Spec.ScaleTargetRef; r.Kind != "Deployment" || r.Name != "flashload-target" || hpa.Spec.MaxReplicas <= *hpa.Spec.MinReplicas {

@@ -34,6 +34,7 @@ type rehearseOptions struct {
 	MetricsAddr string // --metrics-addr
 	Replicas    string // --replicas N or MIN..MAX
 	Capacity    capacityFlags
+	Web         webFlags
 }
 
 func newRehearseCmd() *cobra.Command {
@@ -123,6 +124,7 @@ with --strategies, on any strategy), 2 on bad input, 1 on a runtime error.`,
 	f.Float64Var(&o.Target.MaxRPS, "max-rps", target.DefaultMaxRPS, "target: requests per second above which answers are 429 RATE_LIMITED; 0 no limit")
 	f.DurationVar(&o.Target.ReservationTTL, "reservation-ttl", target.DefaultReservationTTL, "target: how long an unpaid reservation holds its stock")
 	o.Capacity.register(cmd, 10*time.Second, "rehearses (fresh stores and target each, no simulation)")
+	o.Web.register(cmd)
 	return cmd
 }
 
@@ -153,6 +155,12 @@ func rehearseRun(ctx context.Context, o *rehearseOptions) error {
 		defer ms.Close()
 		ro.Observe = ms.Observe
 	}
+	srv, err := o.Web.listen(o.Stderr)
+	if err != nil {
+		return err
+	}
+	defer closeWeb(srv)
+	ro.Web = srv
 	if o.Capacity.Find {
 		return rehearseCapacity(ctx, o, ro)
 	}
@@ -208,5 +216,7 @@ func rehearseCapacity(ctx context.Context, o *rehearseOptions, ro rehearse.Optio
 			}
 			return res.Rehearsals[0].Live, nil
 		})
-	return finishCapacity(o.Stdout, dir, s, capa, run, err)
+	err = finishCapacity(o.Stdout, dir, s, capa, run, err)
+	finishWeb(ro.Web, dir, o.Stderr)
+	return err
 }

@@ -97,7 +97,7 @@ func testGateExitCodes(t *testing.T, bin string) {
 func testReportCommand(t *testing.T, bin string) {
 	dir := writeRun(t, 1, "")
 	for format, want := range map[string]string{"text": "latency    p50", "json": `"schema": "flashload.summary/v1"`,
-		"markdown": "### flashload `cli`", "junit": "<testsuites", "csv": "t,wall,target_rps", "html": "<svg"} {
+		"markdown": "### flashload `cli`", "junit": "<testsuites", "csv": "t,wall,target_rps", "html": `id="flashload-data"`} {
 		code, out, errOut := runCLI(t, bin, "report", dir, "--format", format)
 		if code != 0 || !strings.Contains(out, want) {
 			t.Errorf("report --format %s: exit %d %s\n%.300s", format, code, errOut, out)

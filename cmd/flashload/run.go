@@ -18,6 +18,7 @@ import (
 	"github.com/flashload/flashload/faults"
 	"github.com/flashload/flashload/report/dashboard"
 	"github.com/flashload/flashload/report/render"
+	"github.com/flashload/flashload/report/web"
 	"github.com/flashload/flashload/result"
 	"github.com/flashload/flashload/scenario"
 )
@@ -53,6 +54,7 @@ type runOptions struct {
 	TTY            bool
 
 	MetricsAddr string
+	Web         webFlags
 }
 
 func newRunCmd() *cobra.Command {
@@ -115,6 +117,7 @@ in-flight requests for a bounded time and writes a summary marked partial.`,
 	f.StringVar(&opts.RunID, "run-id", "", "the coordinated run's id, the same on every generator and on watch")
 	f.StringVar(&opts.StartAt, "start-at", "", "with --coordinate: start at this instant (RFC 3339) instead of when all N generators registered")
 	opts.Capacity.register(cmd, 10*time.Second, "plays")
+	opts.Web.register(cmd)
 	return cmd
 }
 
@@ -176,20 +179,23 @@ func runLive(ctx context.Context, o *runOptions) error {
 		inject = faults.Run(s.Faults, adm, faultLog)
 	}
 
+	srv, err := o.Web.listen(o.Stderr)
+	if err != nil {
+		return err
+	}
+	defer closeWeb(srv)
+	var gates *web.Gates // the page's live gates; a capacity search's steps are runs of their own
+	if srv != nil && !o.Capacity.Find {
+		gates = web.NewGates(s.Gates)
+	}
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	eo := engine.Options{
 		Target: o.Target, AdminURL: o.AdminURL, AdminToken: o.AdminToken, AttemptsFile: filepath.Join(dir, audit.AttemptsFile),
 		Play: scenario.PlayOptions{Wall: o.Wall, RateScale: o.RateScale, Segment: seg},
 		Seed: o.Seed, Setup: o.Setup, Workers: o.Workers, MaxWorkers: o.MaxWorkers, MaxConns: o.MaxConns, Timeout: o.Timeout,
-		Faults: inject,
-		Progress: func(pctx context.Context, snap func() result.Snapshot) {
-			src := func() result.Snapshot { sn := snap(); sn.Faults = faultLog.Records(); return sn }
-			err := dashboard.Watch(pctx, src, stop, dashboard.Options{TTY: o.TTY, Out: o.Stdout, Err: o.Stderr})
-			if err != nil {
-				fmt.Fprintf(o.Stderr, "flashload: dashboard: %v\n", err)
-			}
-		},
+		Faults:   inject,
+		Progress: runView(o, srv, gates, faultLog, stop),
 	}
 	if eo.Store, err = auditStore(s, o.Target, o.Orders); err != nil {
 		return usageErr(err)
@@ -208,18 +214,25 @@ func runLive(ctx context.Context, o *runOptions) error {
 			so.Play = scenario.PlayOptions{Segment: seg}
 			return engine.Run(ctx, step, so)
 		})
-		return finishCapacity(o.Stdout, dir, s, capa, run, err)
+		err = finishCapacity(o.Stdout, dir, s, capa, run, err)
+		finishWeb(srv, dir, o.Stderr)
+		return err
 	}
 	rc, err := coordinate(ctx, o, s, seg, &eo, stop)
 	if err != nil {
 		return err
+	}
+	if gates != nil {
+		eo.Sealed = web.Chain(eo.Sealed, gates.Add)
 	}
 	res, err := engine.Run(runCtx, s, eo)
 	if err != nil {
 		return rc.done(ctx, "", err)
 	}
 	rc.mark(res)
-	return rc.done(ctx, dir, finishRun(o.Stdout, dir, s, res))
+	err = finishRun(o.Stdout, dir, s, res)
+	finishWeb(srv, dir, o.Stderr)
+	return rc.done(ctx, dir, err)
 }
 
 // finishRun evaluates the gates, writes the run directory and prints the outcome; a failed gate
@@ -275,4 +288,18 @@ func checkTarget(u string, allowRemote bool) error {
 		return fmt.Errorf("target %q is not on this machine: flashload sends real load; pass --allow-remote if you mean it", u)
 	}
 	return nil
+}
+
+// runView is run's engine.Options.Progress: the dashboard (or progress lines) and, with --web,
+// the live page, whose snapshots also carry the gates on the run so far. stop ends the run (q,
+// or the page's stop button).
+func runView(o *runOptions, srv *web.Server, gates *web.Gates, faultLog *faults.Log, stop func()) func(context.Context, func() result.Snapshot) {
+	return func(pctx context.Context, snap func() result.Snapshot) {
+		src := func() result.Snapshot { sn := snap(); sn.Faults = faultLog.Records(); return sn }
+		web.Beside(pctx, srv, src, gates, stop, func() {
+			if err := dashboard.Watch(pctx, src, stop, dashboard.Options{TTY: o.TTY, Out: o.Stdout, Err: o.Stderr}); err != nil {
+				fmt.Fprintf(o.Stderr, "flashload: dashboard: %v\n", err)
+			}
+		})
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -36,6 +37,7 @@ type watchOptions struct {
 	TTY            bool
 	// Watcher, when set, is called with the watcher once it is connected (tests read its live view).
 	Watcher func(*coord.Watcher)
+	Web     webFlags
 }
 
 func newWatchCmd() *cobra.Command {
@@ -69,6 +71,7 @@ aborted; 1 when a generator was lost (the result is then marked partial).`,
 	f.BoolVar(&opts.NoTUI, "no-tui", false, "plain progress lines on stderr instead of the dashboard")
 	f.DurationVar(&opts.LostAfter, "lost-after", coord.DefaultLostAfter, "a generator without a heartbeat for this long is lost")
 	f.StringVar(&opts.MetricsAddr, "metrics-addr", "", "serve the merged view's Prometheus metrics on HOST:PORT (/metrics): answers by code, dropped, in flight, rates, stock")
+	opts.Web.register(cmd)
 	return cmd
 }
 
@@ -84,6 +87,11 @@ func watchRun(ctx context.Context, o *watchOptions) error {
 	if ms != nil {
 		defer ms.Close()
 	}
+	srv, err := o.Web.listen(o.Stderr)
+	if err != nil {
+		return err
+	}
+	defer closeWeb(srv)
 	w, err := coord.NewWatcher(ctx, coord.WatchOptions{URL: o.Coordinate, RunID: o.RunID, LostAfter: o.LostAfter})
 	if err != nil {
 		return usageErr(err)
@@ -96,17 +104,25 @@ func watchRun(ctx context.Context, o *watchOptions) error {
 		o.Watcher(w)
 	}
 	dctx, stopDash := context.WithCancel(ctx)
-	dashDone := make(chan struct{})
+	var views sync.WaitGroup
+	views.Add(1)
 	go func() {
-		defer close(dashDone)
+		defer views.Done()
 		err := dashboard.Watch(dctx, w.Snapshot, func() { w.Stop(ctx) }, dashboard.Options{TTY: o.TTY, Out: o.Stdout, Err: o.Stderr})
 		if err != nil {
 			fmt.Fprintf(o.Stderr, "flashload: dashboard: %v\n", err)
 		}
 	}()
+	if srv != nil {
+		views.Add(1)
+		go func() {
+			defer views.Done()
+			srv.Watch(dctx, w.Snapshot, func() { w.Stop(ctx) })
+		}()
+	}
 	out, err := w.Run(ctx)
 	stopDash()
-	<-dashDone
+	views.Wait()
 	if err != nil {
 		return err
 	}
@@ -121,6 +137,7 @@ func watchRun(ctx context.Context, o *watchOptions) error {
 	if err := render.WriteAll(dir, out.Merged); err != nil {
 		return fmt.Errorf("write %s: %w", dir, err)
 	}
+	finishWeb(srv, dir, o.Stderr)
 	if err := errors.Join(render.RunLine(o.Stdout, dir, sum), render.Outcome(o.Stdout, sum), render.Generators(o.Stdout, sum.Generators)); err != nil {
 		return err
 	}

@@ -2,7 +2,7 @@
 // --metrics-addr, and rehearse): answers by step and code, latency histograms by step (from the
 // intended send time), dropped arrivals, requests in flight, target against achieved rate and
 // stock left per SKU. It reads the run's result.Recorder at scrape time, so recording stays as
-// cheap as without it; it imports report and client_golang, nothing of the engines.
+// cheap as without it; it imports result and client_golang, nothing of the engines.
 package metrics
 
 import (

@@ -91,7 +91,7 @@ func MarkdownFull(w io.Writer, s, predicted, full *result.Summary) error {
 	if len(s.SKUs) > 0 {
 		skuMarkdown(ew, s, full)
 	}
-	ew.printf("**Audit:** %s\n", mdEscape(auditLine(&s.Audit)))
+	ew.printf("**Audit:** %s\n", mdEscape(AuditLine(&s.Audit)))
 	for _, v := range s.Audit.Violations {
 		ew.printf("- %s\n", mdEscape(v))
 	}

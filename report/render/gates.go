@@ -59,11 +59,11 @@ func Audit(w io.Writer, a *result.Audit) error {
 	ew := &errWriter{w: w}
 	if !a.Checked {
 		if a.Error != "" {
-			ew.printf("audit: %s\n", auditLine(a))
+			ew.printf("audit: %s\n", AuditLine(a))
 		}
 		return ew.err
 	}
-	ew.printf("audit: %s\n", auditLine(a))
+	ew.printf("audit: %s\n", AuditLine(a))
 	for _, v := range a.Violations {
 		ew.printf("  violation: %s\n", v)
 	}

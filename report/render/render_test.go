@@ -8,8 +8,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -203,58 +201,6 @@ func TestCSV(t *testing.T) {
 	}
 }
 
-func TestCharts(t *testing.T) {
-	run := fixture("live", 1)
-	charts, err := Charts(run, fixture("sim", 0.8).Summary)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ids := map[string]bool{}
-	for _, c := range charts {
-		ids[c.ID] = true
-		if !strings.HasPrefix(string(c.SVG), "<svg") || !strings.Contains(string(c.SVG), "<path") {
-			t.Errorf("chart %s is not an inline SVG with paths", c.ID)
-		}
-	}
-	for _, id := range []string{"rate", "latency", "errors", "stock-phone-x", "stock-catalogue", "replicas", "spectrum"} {
-		if !ids[id] {
-			t.Errorf("no %s chart", id)
-		}
-	}
-	for _, c := range charts {
-		if c.ID != "spectrum" && !strings.Contains(string(c.SVG), "<title>") {
-			t.Errorf("chart %s has no hover values", c.ID)
-		}
-	}
-}
-
-// TestChartsLeaveOutNothing: a chart whose series are all zero is left out, and a zero series
-// beside a real one is dropped (a live run's replicas when the target reports none).
-func TestChartsLeaveOutNothing(t *testing.T) {
-	run := fixture("live", 1)
-	for i := range run.Summary.Timeline {
-		run.Summary.Timeline[i].Replicas = 0
-		run.Summary.Timeline[i].Errors, run.Summary.Timeline[i].Shed, run.Summary.Timeline[i].Dropped = 0, 0, 0
-	}
-	run.Summary.Replicas = result.Replicas{}
-	charts, err := Charts(run, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range charts {
-		if c.ID == "replicas" || c.ID == "errors" {
-			t.Errorf("chart %s of zeros is drawn", c.ID)
-		}
-	}
-	pred := fixture("sim", 0.8).Summary
-	charts, _ = Charts(run, pred)
-	for _, c := range charts {
-		if c.ID == "replicas" && strings.Contains(string(c.SVG), "<title>replicas at") {
-			t.Error("the live replicas series of zeros is drawn beside the prediction")
-		}
-	}
-}
-
 func TestFormatUnknown(t *testing.T) {
 	if err := Format(&bytes.Buffer{}, "pdf", fixture("live", 1), nil); err == nil {
 		t.Fatal("pdf should be refused")
@@ -358,52 +304,6 @@ func faultFixture() *result.Run {
 		{AtS: 600, Kind: "network:store", Detail: "latency 200ms, for 5m", AppliedAtS: 600, OK: true, EndS: 900, EndedAtS: 900},
 	}
 	return run
-}
-
-var faultRect = regexp.MustCompile(`<rect class="fault" x="([0-9.]+)" y="[0-9.]+" width="([0-9.]+)" height="([0-9.]+)" style="[^"]*"><title>fault ([^<]*)</title></rect>`)
-
-// TestChartsShadeFaults: every time chart of a run with faults shades each fault's span (an
-// instant one as a thin line) at its place on the x axis, with the fault as its hover title;
-// the percentile spectrum has no time axis and no shade.
-func TestChartsShadeFaults(t *testing.T) {
-	charts, err := Charts(faultFixture(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range charts {
-		rects := faultRect.FindAllStringSubmatch(string(c.SVG), -1)
-		if c.ID == "spectrum" {
-			if len(rects) != 0 || strings.Contains(string(c.SVG), `class="fault"`) {
-				t.Errorf("the spectrum shades %d faults", len(rects))
-			}
-			continue
-		}
-		if len(rects) != 2 || !strings.Contains(c.Note, "Shaded: the faults") {
-			t.Fatalf("chart %s: %d fault shades (want 2), note %q", c.ID, len(rects), c.Note)
-		}
-		num := func(s string) float64 { f, _ := strconv.ParseFloat(s, 64); return f }
-		x0, w0, x1, w1 := num(rects[0][1]), num(rects[0][2]), num(rects[1][1]), num(rects[1][2])
-		// The axis runs from 0 to the last window's start (19 min): 5 min is at 5/19 of the
-		// plot, 10 to 15 min spans 5/19 of it, twice the instant fault's distance from 0.
-		if w0 > 2.5 || w1 < 10*w0 || num(rects[0][3]) <= 0 {
-			t.Errorf("chart %s: instant fault %.1f wide, lasting fault %.1f wide", c.ID, w0, w1)
-		}
-		if ratio := (x1 - x0) / w1; ratio < 0.9 || ratio > 1.1 {
-			t.Errorf("chart %s: 5 min to 10 min is %.1f, 10 to 15 min is %.1f wide: not one scale", c.ID, x1-x0, w1)
-		}
-		if rects[0][4] != "redis:failover from 5 to 5 min: ok" || rects[1][4] != "network:store (latency 200ms, for 5m) from 10 to 15 min: ok" {
-			t.Errorf("chart %s: titles %q, %q", c.ID, rects[0][4], rects[1][4])
-		}
-	}
-	plain, err := Charts(fixture("live", 1), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range plain {
-		if strings.Contains(string(c.SVG), `class="fault"`) {
-			t.Errorf("chart %s of a run without faults shades one", c.ID)
-		}
-	}
 }
 
 // TestShootoutHTMLGolden: the shoot-out page with its fault matrix (a strategy skipped as n/a).

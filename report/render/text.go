@@ -1,7 +1,8 @@
 // Package render turns a run (result.Run, result.Summary) into what people and CI read: an
 // end-of-run text summary for the terminal, JSON, a Markdown pull-request comment, JUnit XML
-// (each gate a test case), a CSV timeline, and one self-contained HTML file with SVG charts
-// drawn by gonum/plot. Every renderer is a func(io.Writer, ...) error; WriteAll writes a run
+// (each gate a test case), a CSV timeline, and one self-contained HTML file whose interactive
+// charts the live page's front-end (report/web/ui, embedded in the file) draws from the run's
+// data. Every renderer is a func(io.Writer, ...) error; WriteAll writes a run
 // directory (summary.json, histograms.hlog, report.html) at the end of a run. A run may carry
 // a predicted summary (the simulator's) that the text, Markdown and HTML renderers show beside
 // the measured one.
@@ -116,7 +117,7 @@ func TextFull(w io.Writer, s, predicted, full *result.Summary) error {
 		q := s.Rates[k]
 		ew.printf("%-10s rate(%s) %s (%d/%d)\n", "ratios", k, pct(q.Value), q.Num, q.Den)
 	}
-	ew.printf("%-10s %s\n", "audit", auditLine(&s.Audit))
+	ew.printf("%-10s %s\n", "audit", AuditLine(&s.Audit))
 	for _, v := range s.Audit.Violations {
 		ew.printf("%-10s ! %s\n", "", v)
 	}
@@ -179,7 +180,8 @@ func sideBySide(s, p *result.Summary) [][3]string {
 	}
 }
 
-func auditLine(a *result.Audit) string {
+// AuditLine is the audit in one line: every count and the verdict, or why it was not checked.
+func AuditLine(a *result.Audit) string {
 	if !a.Checked {
 		return result.AuditNotChecked(a)
 	}
