@@ -223,6 +223,11 @@ func fractions(x uint64) (a, b, c float64) {
 	return float64(x>>43) * s, float64(x>>22&m) * s, float64(x>>1&m) * s
 }
 
+// constantWait is the probability of waiting below which a class answered without doing the
+// work (a cache hit, a refusal) is recorded at one latency: the hit time, a draw of the wait
+// would be 0 but for that share of the answers.
+const constantWait = 1e-9
+
 // record writes n requests of one class with a stratified sample of their latency: stratum i
 // of the waiting time paired with a shuffled stratum of the service (and database) time.
 func (f *fluidSim) record(now time.Duration, d *demand, st *jstep, cl uint8, n int64, status int, code string, errc outcome.ErrorClass,
@@ -230,16 +235,30 @@ func (f *fluidSim) record(now time.Duration, d *demand, st *jstep, cl uint8, n i
 	if n <= 0 {
 		return
 	}
+	// The waiting time's quantile in a stable queue: 0 below 1−PWait, then an exponential tail.
+	var pw, decay float64
+	if !fluid && q.Stable() {
+		pw, decay = q.PWait(), q.decay()
+	}
 	k := int64(f.strata)
-	if cl == clShed || cl == clOpen || cl == clTimeout {
+	switch {
+	case cl == clShed || cl == clOpen || cl == clTimeout:
+		k = 1
+	case cl != clWork && !fluid && pw < constantWait:
+		// Answered at the hit time without waiting, but for a share of the answers below
+		// constantWait: one latency for all, one sample.
 		k = 1
 	}
 	k = min(k, n)
-	for i := range f.perm[:k] {
-		f.perm[i], f.perm2[i] = i, i
+	if cl == clWork && k > 1 { // the service and database strata pair up at random
+		for i := range f.perm[:k] {
+			f.perm[i], f.perm2[i] = i, i
+		}
+		f.rng.Shuffle(int(k), func(a, b int) { f.perm[a], f.perm[b] = f.perm[b], f.perm[a] })
+		f.rng.Shuffle(int(k), func(a, b int) { f.perm2[a], f.perm2[b] = f.perm2[b], f.perm2[a] })
+	} else {
+		f.perm[0], f.perm2[0] = 0, 0
 	}
-	f.rng.Shuffle(int(k), func(a, b int) { f.perm[a], f.perm[b] = f.perm[b], f.perm[a] })
-	f.rng.Shuffle(int(k), func(a, b int) { f.perm2[a], f.perm2[b] = f.perm2[b], f.perm2[a] })
 	shape := result.Result{Journey: f.js[d.j].name, Step: st.name, Status: status, Code: code, Err: errc, Retry: d.attempt > 0,
 		First: st.first && d.attempt == 0}
 	key := batchKey{j: int32(d.j), step: int32(d.step), status: int32(status), code: code, errc: errc, retry: shape.Retry, first: shape.First, win: -1}
@@ -248,11 +267,6 @@ func (f *fluidSim) record(now time.Duration, d *demand, st *jstep, cl uint8, n i
 	answered := status != 0 && status < 400
 	stepWin, stepSum, stepN := int64(-1), 0.0, int64(0)
 	fb := f.batches
-	// The waiting time's quantile in a stable queue: 0 below 1−PWait, then an exponential tail.
-	var pw, decay float64
-	if !fluid && q.Stable() {
-		pw, decay = q.PWait(), q.decay()
-	}
 	var svcQ *quantileTable
 	if cl == clWork {
 		if svcQ = f.stepQ[d.kind]; svcQ == nil {
