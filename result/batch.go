@@ -9,26 +9,25 @@ import (
 
 // Batch gathers many results of one shape for one RecordBatch: the fluid simulator records
 // millions of answers a window, a few hundred distinct latencies per shape, and a Shard's
-// histograms are sparse (inserting a value costs a search and a shift), so it tallies them here
-// in the histograms' own buckets and hands each window over once. Recording a Batch is exact:
-// the Summary, the timeline and histograms.hlog are those of RecordN once per added value.
+// histograms are sparse (inserting a value costs a search and a shift). Add only notes each
+// value's bucket, which costs the simulation next to nothing; RecordBatch, which may run on
+// another goroutine, sums a window's batches in dense tallies and merges them into the
+// histograms once. Recording a Batch is exact: the Summary, the timeline and histograms.hlog
+// are those of RecordN once per added value.
 //
 // A Batch's results were sent when intended (service time = latency); its Result fields other
 // than the times are the shape every added value shares, and Done places the batch in its
 // window (the caller keeps every value's answer in that window).
 type Batch struct {
 	Result
-	lat, srv tally
+	lat, srv []bucketCount
 	n        int64
 }
 
-// tally counts values (µs) by histogram bucket in a small open-addressing table (bucket+1 as
-// the key, 0 empty): a window of one shape fills a few hundred buckets, so the table stays in
-// the cache where a dense array of every bucket would not.
-type tally struct {
-	keys   []int32
-	counts []int64
-	used   int
+// bucketCount is n values in one histogram bucket.
+type bucketCount struct {
+	bucket int32
+	n      int64
 }
 
 // bucketOf is the histogram's bucket of a value in µs (0 ≤ us ≤ HistHighest): values below 2048
@@ -50,70 +49,21 @@ func bucketValue(i int32) int64 {
 	return int64(i&1023+1024) << e
 }
 
-func (t *tally) add(us, n int64) { t.addBucket(bucketOf(us), n) }
-
-func (t *tally) addBucket(i int32, n int64) {
-	if 2*(t.used+1) > len(t.keys) {
-		t.grow()
-	}
-	mask := uint32(len(t.keys) - 1)
-	for h := (uint32(i) * 0x9E3779B1) & mask; ; h = (h + 1) & mask {
-		switch t.keys[h] {
-		case i + 1:
-			t.counts[h] += n
-			return
-		case 0:
-			t.keys[h], t.counts[h] = i+1, n
-			t.used++
-			return
-		}
-	}
-}
-
-// grow doubles the table (at least 256 slots) and re-inserts what it holds.
-func (t *tally) grow() {
-	keys, counts := t.keys, t.counts
-	size := max(256, 2*len(keys))
-	t.keys, t.counts, t.used = make([]int32, size), make([]int64, size), 0
-	for h, k := range keys {
-		if k != 0 {
-			t.addBucket(k-1, counts[h])
-		}
-	}
-}
-
 // Add counts n results whose latency is lat and, when server > 0, whose target's own time is
 // server.
 func (b *Batch) Add(lat, server time.Duration, n int64) {
 	if n <= 0 {
 		return
 	}
-	b.lat.add(micros(lat), n)
+	b.lat = append(b.lat, bucketCount{bucketOf(micros(lat)), n})
 	if server > 0 {
-		b.srv.add(micros(server), n)
+		b.srv = append(b.srv, bucketCount{bucketOf(micros(server)), n})
 	}
 	b.n += n
 }
 
 // N is the number of results the batch holds.
 func (b *Batch) N() int64 { return b.n }
-
-// into adds the tally's counts to a dense one.
-func (t *tally) into(d *denseTally) {
-	for i, k := range t.keys {
-		if k != 0 {
-			d.add(k-1, t.counts[i])
-		}
-	}
-}
-
-// clear empties the tally and keeps its table.
-func (t *tally) clear() {
-	if t.used > 0 {
-		clear(t.keys)
-		t.used = 0
-	}
-}
 
 // denseTally counts values by bucket in an array of every bucket, with a bitmap of the buckets
 // in use: O(1) to add to, and read in value order for the bitmap's length, not the array's. It
@@ -122,6 +72,13 @@ type denseTally struct {
 	counts []int64
 	bits   []uint64
 	n      int64
+}
+
+// addAll adds a batch's values.
+func (d *denseTally) addAll(bs []bucketCount) {
+	for _, b := range bs {
+		d.add(b.bucket, b.n)
+	}
 }
 
 func (d *denseTally) add(i int32, n int64) {
@@ -184,18 +141,16 @@ func (s *Shard) RecordBatch(bs ...*Batch) {
 			s.foldLocked(w)
 			w = nw
 		}
-		b.lat.into(&s.pend)
-		b.srv.into(&s.pendSrv)
+		s.pend.addAll(b.lat)
+		s.pendSrv.addAll(b.srv)
 		failed := s.countLocked(w, &b.Result, n)
 		if b.Step != "" {
-			s.steps.get(b.Step).addTally(&b.lat, n, failed)
+			s.steps.get(b.Step).addAll(b.lat, n, failed)
 		}
 		if b.Journey != "" {
-			s.journeys.get(b.Journey).addTally(&b.lat, n, failed)
+			s.journeys.get(b.Journey).addAll(b.lat, n, failed)
 		}
-		b.lat.clear()
-		b.srv.clear()
-		b.n = 0
+		b.lat, b.srv, b.n = b.lat[:0], b.srv[:0], 0
 	}
 	s.foldLocked(w)
 }

@@ -51,10 +51,10 @@ func (st *namedStat) record(lat, n int64, failed bool) {
 	}
 }
 
-// addTally adds n results whose latencies t holds (RecordBatch): they wait in st.pend until
+// addAll adds n results whose latencies bs hold (RecordBatch): they wait in st.pend until
 // fold, since merging into a whole run's histogram costs its size every time.
-func (st *namedStat) addTally(t *tally, n int64, failed bool) {
-	t.into(&st.pend)
+func (st *namedStat) addAll(bs []bucketCount, n int64, failed bool) {
+	st.pend.addAll(bs)
 	st.count += n
 	if failed {
 		st.failed += n
