@@ -43,29 +43,30 @@ func BenchmarkPacer(b *testing.B) {
 // BenchmarkRequestPath measures one session of a one-purchase journey end to end through the
 // engine's request path (template, headers, connection slot, transport, answer code, Result,
 // audit record) against an in-memory fasthttp server, over the raw transport and over fasthttp;
-// -server-timing: the server's answers carry a Server-Timing header, which the engine reads.
+// -server-timing: the server's answers carry a Server-Timing header, which the engine reads;
+// -replica: they name their replica (X-Flashload-Replica), which the engine counts per replica.
 func BenchmarkRequestPath(b *testing.B) {
-	for _, timing := range []bool{false, true} {
+	for _, hdr := range []string{"", "-server-timing", "-replica"} {
 		for _, fast := range []bool{false, true} {
 			name := "raw"
 			if fast {
 				name = "fasthttp"
 			}
-			if timing {
-				name += "-server-timing"
-			}
-			b.Run(name, func(b *testing.B) { benchRequestPath(b, fast, timing) })
+			b.Run(name+hdr, func(b *testing.B) { benchRequestPath(b, fast, hdr == "-server-timing", hdr == "-replica") })
 		}
 	}
 }
 
-func benchRequestPath(b *testing.B, fastOnly, timing bool) {
+func benchRequestPath(b *testing.B, fastOnly, timing, replica bool) {
 	ln := fasthttputil.NewInmemoryListener()
 	body := []byte(`{"code":"RESERVED","order_id":"o-123456","sku":"bar-sku","qty":1,"price":100}`)
 	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
 		ctx.SetStatusCode(201)
 		if timing {
 			ctx.Response.Header.Set("Server-Timing", "app;dur=0.042")
+		}
+		if replica {
+			ctx.Response.Header.Set(DefaultReplicaHeader, "replica-3")
 		}
 		ctx.SetBody(body)
 	}}
@@ -86,6 +87,11 @@ func benchRequestPath(b *testing.B, fastOnly, timing bool) {
 	}
 	if snap := r.rec.Snapshot(r.now()); snap.Total.Errors != 0 {
 		b.Fatalf("%d requests failed", snap.Total.Errors)
+	}
+	if replica {
+		if n := r.rec.Finish(r.now()).Summary.Requests.ByReplica["replica-3"].Count; n != int64(b.N) {
+			b.Fatalf("%d answers counted for replica-3, want %d", n, b.N)
+		}
 	}
 }
 

@@ -13,15 +13,16 @@ import (
 	"time"
 
 	"github.com/flashload/flashload/outcome"
+	"github.com/flashload/flashload/scenario"
 	"github.com/valyala/fasthttp"
 )
 
 // Client defaults; zero Options fields take these.
 const (
-	DefaultTimeout         = 10 * time.Second // read and write timeout of one request
-	DefaultConnWaitTimeout = 2 * time.Second  // how long a request may wait for a free connection
-	DefaultDrain           = 5 * time.Second  // how long in-flight sessions may finish after a stop
-	DefaultMaxConns        = 4096
+	DefaultTimeout         = 10 * time.Second         // read and write timeout of one request
+	DefaultConnWaitTimeout = scenario.DefaultConnWait // how long a request may wait for a free connection
+	DefaultDrain           = 5 * time.Second          // how long in-flight sessions may finish after a stop
+	DefaultMaxConns        = scenario.MaxDefaultConns
 )
 
 // classifyErr turns a transport error into the class the summary counts. A nil error is ErrNone.
@@ -153,6 +154,7 @@ type clientSizing struct {
 	MaxConns        int
 	Timeout         time.Duration
 	ConnWaitTimeout time.Duration
+	Recycle         recycle // MaxConnDuration from its age; its count is marked per request (closeEvery)
 }
 
 // newHostClient builds the client for the target: one HostClient, sized to the number of
@@ -170,7 +172,8 @@ func newHostClient(t targetURL, sz clientSizing) *fasthttp.HostClient {
 		ReadTimeout:                   sz.Timeout,
 		WriteTimeout:                  sz.Timeout,
 		MaxIdleConnDuration:           30 * time.Second,
-		MaxIdemponentCallAttempts:     1, // the engine retries itself, by the scenario's rules
+		MaxConnDuration:               sz.Recycle.maxAge, // 0: never
+		MaxIdemponentCallAttempts:     1,                 // the engine retries itself, by the scenario's rules
 		NoDefaultUserAgentHeader:      true,
 		DisableHeaderNamesNormalizing: true,
 		DisablePathNormalizing:        true,
@@ -189,6 +192,7 @@ func newOtherClient(sz clientSizing) *fasthttp.Client {
 		MaxConnWaitTimeout:            sz.ConnWaitTimeout,
 		ReadTimeout:                   sz.Timeout,
 		WriteTimeout:                  sz.Timeout,
+		MaxConnDuration:               sz.Recycle.maxAge,
 		MaxIdemponentCallAttempts:     1,
 		NoDefaultUserAgentHeader:      true,
 		DisableHeaderNamesNormalizing: true,

@@ -23,8 +23,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -104,6 +104,17 @@ type Options struct {
 	// Active, when set, is the changing set of Target's replicas that receive requests (a
 	// fleet that scales during the run); it spans every URL of Target. nil: all of them.
 	Active *Active
+
+	// ConnMaxAge and ConnMaxRequests recycle the connections to the target (recycle.go): a
+	// connection is closed between requests once it is ConnMaxAge old or has carried
+	// ConnMaxRequests requests, and the next request opens a new one, which a layer-4
+	// balancer may send to another replica. 0: never (what wrk and k6 do); negative: an error.
+	ConnMaxAge      time.Duration
+	ConnMaxRequests int
+	// ReplicaHeader names the answer header that says which replica answered (summary
+	// requests.by_replica); "": DefaultReplicaHeader, the reference target's. A header named
+	// here that no answer carries gets a warning.
+	ReplicaHeader string
 }
 
 // run is the state shared by all workers of one run.
@@ -130,6 +141,10 @@ type run struct {
 
 	inflight atomic.Int64
 	soldOut  []atomic.Bool // per SKU: its first SOLD_OUT answer was marked (sale.go)
+	replica  string        // the answer header naming the replica (Options.ReplicaHeader, or the default)
+	replicaL []byte        // the same in lower case
+	replicas replicaNames  // the replica names answers gave, interned
+	closeN   *closeEvery   // ConnMaxRequests over fasthttp's clients; nil: off
 	cpu      cpuMeter      // the pacer's reading of this process's CPU use
 
 	workersMu sync.Mutex
@@ -250,6 +265,7 @@ func (r *run) startSide(runCtx context.Context, faults *[]result.Fault) *sync.Wa
 // segment, faults, the audit and the named rates.
 func (r *run) finish(ctx context.Context, end time.Duration, complete bool, faults []result.Fault) *result.Run {
 	opts, s := r.opts, r.s
+	r.warnReplicas() // before Finish, which copies the warnings
 	res := r.rec.Finish(end)
 	if opts.Sealed != nil {
 		opts.Sealed(r.rec.Seal(end))
@@ -374,11 +390,7 @@ func prepare(s *scenario.Scenario, opts Options) (*run, error) {
 		if closed {
 			opts.MaxConns = opts.Workers
 		} else {
-			// Little's law with room: a loopback service answers in about a millisecond; 10 ms
-			// of arrivals in flight leaves headroom before requests wait for a connection (the
-			// wait counts in latency, not in service time). More connections than that cost the
-			// target and the generator CPU for nothing (measured with scripts/bench-engine).
-			opts.MaxConns = int(min(max(math.Ceil(peak*0.01), 16), DefaultMaxConns))
+			opts.MaxConns = scenario.DefaultConns(peak)
 		}
 	}
 	if opts.Timeout <= 0 {
@@ -396,15 +408,32 @@ func prepare(s *scenario.Scenario, opts Options) (*run, error) {
 	if a := opts.Active; a != nil && a.Len() != len(targets) {
 		return nil, fmt.Errorf("the active set spans %d replicas, the target lists %d", a.Len(), len(targets))
 	}
-	sz := clientSizing{MaxConns: opts.MaxConns, Timeout: opts.Timeout, ConnWaitTimeout: opts.ConnWaitTimeout}
+	if err := checkRecycle(opts.ConnMaxAge, opts.ConnMaxRequests); err != nil {
+		return nil, err
+	}
+	replica := opts.ReplicaHeader
+	if replica == "" {
+		replica = DefaultReplicaHeader
+	}
+	if err := checkHeaderName(replica); err != nil {
+		return nil, fmt.Errorf("--replica-header %q: %w", replica, err)
+	}
+	sz := clientSizing{MaxConns: opts.MaxConns, Timeout: opts.Timeout, ConnWaitTimeout: opts.ConnWaitTimeout,
+		Recycle: recycle{maxAge: opts.ConnMaxAge, maxRequests: opts.ConnMaxRequests}}
+	cfg := &rawConfig{timeout: opts.Timeout, recycle: sz.Recycle, replica: replica, replicaLower: []byte(strings.ToLower(replica))}
 	r := &run{
 		s: s, play: play, opts: opts, seed: seed, runID: runID, targets: targets, active: opts.Active,
-		tr:      newTransport(targets, grown(opts), sz),
-		other:   newOtherClient(sz),
-		timeout: opts.Timeout,
-		rec:     opts.Recorder,
-		groups:  map[string][]byte{},
-		workers: map[*worker]struct{}{},
+		tr:       newTransport(targets, grown(opts), sz, cfg),
+		other:    newOtherClient(sz),
+		replica:  replica,
+		replicaL: cfg.replicaLower,
+		timeout:  opts.Timeout,
+		rec:      opts.Recorder,
+		groups:   map[string][]byte{},
+		workers:  map[*worker]struct{}{},
+	}
+	if opts.ConnMaxRequests > 0 {
+		r.closeN = &closeEvery{n: int64(opts.ConnMaxRequests)}
 	}
 	if r.prog, err = scenario.Compile(s, seed); err != nil {
 		return nil, err

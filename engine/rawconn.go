@@ -29,15 +29,28 @@ const (
 
 var errBadAnswer = errors.New("cannot parse the answer")
 
+// rawConfig is what every raw connection of a run shares: its timeout, its recycling and the
+// header that names the replica that answered.
+type rawConfig struct {
+	timeout time.Duration
+	recycle recycle
+	// replica is the replica header's name as the answer is handed on (resp.Header), and
+	// replicaLower the same in lower case, as parseResponse looks for it; nil: not read.
+	replica      string
+	replicaLower []byte
+}
+
 // rawConn is one connection to the target, used by one worker at a time (its owner, or the
 // borrower from the pool). Not safe for concurrent use.
 type rawConn struct {
 	addr     string
-	timeout  time.Duration
+	cfg      *rawConfig
 	dial     func(addr string) (net.Conn, error) // nil: TCP with the timeout (tests replace it)
 	c        net.Conn
 	deadline time.Time // the connection's current deadline
 	used     time.Time // the end of the last exchange
+	born     time.Time // when c was dialled
+	requests int       // exchanges completed on c
 	gen      uint64    // the Options.Active generation of its last use (rawPool)
 	out      rawBuf
 	bw       *bufio.Writer
@@ -50,8 +63,8 @@ type rawBuf struct{ b []byte }
 
 func (w *rawBuf) Write(p []byte) (int, error) { w.b = append(w.b, p...); return len(p), nil }
 
-func newRawConn(addr string, timeout time.Duration) *rawConn {
-	rc := &rawConn{addr: addr, timeout: timeout, in: make([]byte, 8<<10)}
+func newRawConn(addr string, cfg *rawConfig) *rawConn {
+	rc := &rawConn{addr: addr, cfg: cfg, in: make([]byte, 8<<10)}
 	rc.bw = bufio.NewWriterSize(&rc.out, 4<<10)
 	return rc
 }
@@ -84,8 +97,9 @@ func (rc *rawConn) do(req *fasthttp.Request, resp *fasthttp.Response) error {
 // send writes the request already in rc.out and reads its answer into resp.
 func (rc *rawConn) send(head bool, resp *fasthttp.Response) error {
 	now := time.Now()
-	if rc.c != nil && now.Sub(rc.used) > rawMaxIdle {
-		rc.close()
+	timeout := rc.cfg.timeout
+	if rc.c != nil && (now.Sub(rc.used) > rawMaxIdle || rc.cfg.recycle.aged(now.Sub(rc.born))) {
+		rc.close() // idle too long, or aged while idle: the next request opens a new one
 	}
 	if rc.c == nil {
 		var c net.Conn
@@ -93,18 +107,18 @@ func (rc *rawConn) send(head bool, resp *fasthttp.Response) error {
 		if rc.dial != nil {
 			c, err = rc.dial(rc.addr)
 		} else {
-			c, err = net.DialTimeout("tcp", rc.addr, rc.timeout)
+			c, err = net.DialTimeout("tcp", rc.addr, timeout)
 		}
 		if err != nil {
 			return err
 		}
-		rc.c = c
+		rc.c, rc.born, rc.requests = c, now, 0
 		rc.deadline = time.Time{}
 	}
 	// The deadline is moved only when less than the timeout is left, so a request always has
 	// between 1 and 1.25 timeouts, without a deadline update per request.
-	if rc.deadline.Sub(now) < rc.timeout {
-		rc.deadline = now.Add(rc.timeout + rc.timeout/4)
+	if rc.deadline.Sub(now) < timeout {
+		rc.deadline = now.Add(timeout + timeout/4)
 		if err := rc.c.SetDeadline(rc.deadline); err != nil {
 			rc.close()
 			return err
@@ -126,7 +140,7 @@ func (rc *rawConn) send(head bool, resp *fasthttp.Response) error {
 		n, rerr := rc.c.Read(rc.in[have:])
 		have += n
 		eof := rerr == io.EOF
-		a, perr := parseResponse(rc.in[:have], head, eof, rc.body[:0])
+		a, perr := parseResponse(rc.in[:have], head, eof, rc.body[:0], rc.cfg.replicaLower)
 		if perr != nil {
 			rc.close()
 			return perr
@@ -141,10 +155,16 @@ func (rc *rawConn) send(head bool, resp *fasthttp.Response) error {
 			if len(a.serverTiming) > 0 {
 				resp.Header.SetBytesV("Server-Timing", a.serverTiming)
 			}
-			if a.close || eof || a.n != have {
+			if len(a.replica) > 0 {
+				resp.Header.SetBytesV(rc.cfg.replica, a.replica)
+			}
+			rc.requests++
+			rc.used = time.Now()
+			switch {
+			case a.close || eof || a.n != have:
 				rc.close() // the server closes, or sent more than one answer (no pipelining here)
-			} else {
-				rc.used = time.Now()
+			case rc.cfg.recycle.spent(rc.requests, rc.used.Sub(rc.born)):
+				rc.close() // recycled between requests: the next one opens a new connection
 			}
 			return nil
 		}
@@ -163,6 +183,7 @@ type rawAnswer struct {
 	chunked      []byte // the decode buffer, to reuse
 	retryAfter   []byte
 	serverTiming []byte // the first Server-Timing header's value
+	replica      []byte // the first replica header's value (parseResponse's replica name)
 	close        bool   // the server said Connection: close (or HTTP/1.0 without keep-alive)
 	n            int    // bytes of the input the answer took
 }
@@ -178,9 +199,10 @@ var (
 // parseResponse parses an HTTP/1.x answer from the bytes read so far. done false and no error:
 // more bytes are needed. eof: the peer closed after b, which ends an until-close body (and
 // makes any other incomplete answer an error). head: the request was HEAD (no body). A 1xx
-// answer is skipped. dst is reused for a chunked body. Errors are errBadAnswer, or errCut's
-// io.EOF / io.ErrUnexpectedEOF for an answer the peer cut.
-func parseResponse(b []byte, head, eof bool, dst []byte) (rawAnswer, error) {
+// answer is skipped. dst is reused for a chunked body. replica, when set, is the lower-case
+// name of the header that names the replica that answered. Errors are errBadAnswer, or
+// errCut's io.EOF / io.ErrUnexpectedEOF for an answer the peer cut.
+func parseResponse(b []byte, head, eof bool, dst, replica []byte) (rawAnswer, error) {
 	var a rawAnswer
 	off := 0
 	for {
@@ -251,6 +273,8 @@ func parseResponse(b []byte, head, eof bool, dst []byte) (rawAnswer, error) {
 				if a.serverTiming == nil {
 					a.serverTiming = val // as fasthttp's Peek: the first of several
 				}
+			case replica != nil && a.replica == nil && bytes.EqualFold(name, replica):
+				a.replica = val
 			}
 		}
 		rest := b[bodyAt:]

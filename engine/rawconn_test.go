@@ -29,6 +29,7 @@ var rawCases = []struct {
 	body       string
 	retryAfter string
 	timing     string // Server-Timing
+	replica    string // X-Flashload-Replica
 	close      bool
 }{
 	{name: "content-length", in: "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 19\r\n\r\n{\"code\":\"RESERVED\"}", status: 200, body: `{"code":"RESERVED"}`},
@@ -36,6 +37,7 @@ var rawCases = []struct {
 	{name: "retry-after and close", in: "HTTP/1.1 429 Too Many Requests\r\nretry-after: 2\r\nConnection: close\r\ncontent-length: 2\r\n\r\n{}", status: 429, body: "{}", retryAfter: "2", close: true},
 	{name: "server-timing", in: "HTTP/1.1 200 OK\r\nserver-timing:  app;dur=1.250 \r\nContent-Length: 2\r\n\r\n{}", status: 200, body: "{}", timing: "app;dur=1.250"},
 	{name: "two server-timing headers", in: "HTTP/1.1 503 Service Unavailable\r\nServer-Timing: cache;desc=miss\r\nRetry-After: 1\r\nSERVER-TIMING: app;dur=2\r\nContent-Length: 0\r\n\r\n", status: 503, retryAfter: "1", timing: "cache;desc=miss"},
+	{name: "replica", in: "HTTP/1.1 200 OK\r\nx-flashload-replica: replica-3 \r\nContent-Length: 2\r\nX-Flashload-Replica: replica-4\r\n\r\n{}", status: 200, body: "{}", replica: "replica-3"},
 	{name: "no content", in: "HTTP/1.1 204 No Content\r\n\r\n", status: 204},
 	{name: "head", in: "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n", head: true, status: 200},
 	{name: "continue first", in: "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n", status: 201},
@@ -43,29 +45,35 @@ var rawCases = []struct {
 	{name: "status without reason", in: "HTTP/1.1 503\r\nContent-Length: 0\r\n\r\n", status: 503},
 }
 
+var replicaLower = []byte("x-flashload-replica")
+
 func TestParseResponse(t *testing.T) {
 	for _, c := range rawCases {
 		t.Run(c.name, func(t *testing.T) {
-			a, err := parseResponse([]byte(c.in), c.head, c.eof, nil)
+			a, err := parseResponse([]byte(c.in), c.head, c.eof, nil, replicaLower)
 			if err != nil || !a.done {
 				t.Fatalf("done %v err %v", a.done, err)
 			}
-			if a.status != c.status || string(a.body) != c.body || string(a.retryAfter) != c.retryAfter || string(a.serverTiming) != c.timing || a.close != c.close {
-				t.Fatalf("got status %d body %q retry-after %q server-timing %q close %v", a.status, a.body, a.retryAfter, a.serverTiming, a.close)
+			if a.status != c.status || string(a.body) != c.body || string(a.retryAfter) != c.retryAfter || string(a.serverTiming) != c.timing ||
+				string(a.replica) != c.replica || a.close != c.close {
+				t.Fatalf("got status %d body %q retry-after %q server-timing %q replica %q close %v", a.status, a.body, a.retryAfter, a.serverTiming, a.replica, a.close)
+			}
+			if b, _ := parseResponse([]byte(c.in), c.head, c.eof, nil, nil); b.replica != nil {
+				t.Fatalf("replica %q read without a header name", b.replica)
 			}
 			if a.n != len(c.in) {
 				t.Fatalf("used %d of %d bytes", a.n, len(c.in))
 			}
 			// Split reads: every shorter prefix asks for more bytes, or (at EOF) is a cut answer.
 			for k := 0; k < len(c.in); k++ {
-				p, err := parseResponse([]byte(c.in[:k]), c.head, false, nil)
+				p, err := parseResponse([]byte(c.in[:k]), c.head, false, nil, nil)
 				if c.eof && err == nil && !p.done {
 					continue
 				}
 				if err != nil || p.done {
 					t.Fatalf("prefix %d: done %v err %v", k, p.done, err)
 				}
-				if _, err := parseResponse([]byte(c.in[:k]), c.head, true, nil); !c.eof && classifyErr(err) != outcome.ErrReset {
+				if _, err := parseResponse([]byte(c.in[:k]), c.head, true, nil, nil); !c.eof && classifyErr(err) != outcome.ErrReset {
 					t.Fatalf("prefix %d at EOF: %v, want a reset", k, err)
 				}
 			}
@@ -85,7 +93,7 @@ func TestParseResponseGarbage(t *testing.T) {
 		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabXY0\r\n\r\n",
 		"HTTP/1.1 099 Low\r\n\r\n",
 	} {
-		_, err := parseResponse([]byte(in), false, false, nil)
+		_, err := parseResponse([]byte(in), false, false, nil, nil)
 		if classifyErr(err) != outcome.ErrBadAnswer {
 			t.Errorf("%q: %v, want bad_answer", in, err)
 		}
@@ -99,7 +107,7 @@ func FuzzParseResponse(f *testing.F) {
 	f.Add([]byte("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"), false, false)
 	f.Add([]byte("garbage\r\n\r\n"), false, true)
 	f.Fuzz(func(t *testing.T, in []byte, head, eof bool) {
-		a, err := parseResponse(in, head, eof, nil)
+		a, err := parseResponse(in, head, eof, nil, replicaLower)
 		if err != nil {
 			if c := classifyErr(err); c != outcome.ErrBadAnswer && c != outcome.ErrReset {
 				t.Fatalf("error class %s (%v)", c, err)
@@ -114,14 +122,15 @@ func FuzzParseResponse(f *testing.F) {
 		}
 		// A header value is within one line of the answer's head, trimmed (a bare CR inside a
 		// line is kept: lines end at LF).
-		for _, v := range [][]byte{a.retryAfter, a.serverTiming} {
+		for _, v := range [][]byte{a.retryAfter, a.serverTiming, a.replica} {
 			if bytes.ContainsRune(v, '\n') || len(bytes.TrimSpace(v)) != len(v) || !bytes.Contains(in[:a.n], v) {
 				t.Fatalf("header value %q from %q", v, in[:a.n])
 			}
 		}
 		// The answer's own bytes parse to the same answer.
-		b, err := parseResponse(in[:a.n], head, eof, nil)
-		if err != nil || !b.done || b.status != a.status || !bytes.Equal(b.body, a.body) || !bytes.Equal(b.serverTiming, a.serverTiming) {
+		b, err := parseResponse(in[:a.n], head, eof, nil, replicaLower)
+		if err != nil || !b.done || b.status != a.status || !bytes.Equal(b.body, a.body) || !bytes.Equal(b.serverTiming, a.serverTiming) ||
+			!bytes.Equal(b.replica, a.replica) {
 			t.Fatalf("re-parse of %d bytes: %+v %v, first %+v", a.n, b, err, a)
 		}
 	})
@@ -164,7 +173,7 @@ func TestRawConnKeepAliveAndChunked(t *testing.T) {
 	}
 	srv.Start()
 	defer srv.Close()
-	rc := newRawConn(srv.Listener.Addr().String(), 5*time.Second)
+	rc := newRawConn(srv.Listener.Addr().String(), &rawConfig{timeout: 5 * time.Second})
 	defer rc.close()
 	for i := 0; i < 20; i++ {
 		path, status, body := "/plain", 200, `{"code":"OK"}`
@@ -259,7 +268,7 @@ func TestRawConnErrorClasses(t *testing.T) {
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
-			rc := newRawConn(c.addr, 300*time.Millisecond)
+			rc := newRawConn(c.addr, &rawConfig{timeout: 300 * time.Millisecond})
 			_, err := rawDo(t, rc, "http://"+c.addr+"/v1/skus/x")
 			if got := classifyErr(err); got != c.want {
 				t.Fatalf("%v: class %s, want %s", err, got, c.want)
@@ -275,7 +284,7 @@ func BenchmarkParseResponse(b *testing.B) {
 	in := []byte("HTTP/1.1 200 OK\r\nServer: flashload\r\nDate: Sun, 22 Nov 2026 14:29:17 GMT\r\nContent-Type: application/json\r\nContent-Length: 19\r\n\r\n{\"code\":\"RESERVED\"}")
 	b.ReportAllocs()
 	for b.Loop() {
-		if a, err := parseResponse(in, false, false, nil); err != nil || !a.done {
+		if a, err := parseResponse(in, false, false, nil, nil); err != nil || !a.done {
 			b.Fatal(a, err)
 		}
 	}
@@ -285,7 +294,7 @@ func BenchmarkParseResponse(b *testing.B) {
 // (compare BenchmarkHostClient: the same exchange through fasthttp's HostClient).
 func BenchmarkRawConn(b *testing.B) {
 	addr := benchServer(b)
-	rc := newRawConn(addr, 5*time.Second)
+	rc := newRawConn(addr, &rawConfig{timeout: 5 * time.Second})
 	defer rc.close()
 	var req fasthttp.Request
 	var resp fasthttp.Response

@@ -39,8 +39,8 @@ type transport interface {
 }
 
 // newTransport chooses the transport of a run to ts (the target or its replicas) with the
-// resolved options (MaxConns ≥ len(ts)).
-func newTransport(ts []targetURL, opts Options, sz clientSizing) transport {
+// resolved options (MaxConns ≥ len(ts)); cfg is what the raw connections share.
+func newTransport(ts []targetURL, opts Options, sz clientSizing, cfg *rawConfig) transport {
 	if opts.FastHTTPOnly || slices.ContainsFunc(ts, func(t targetURL) bool { return t.TLS }) {
 		f := &fastClient{wait: opts.ConnWaitTimeout}
 		for _, t := range ts {
@@ -55,7 +55,7 @@ func newTransport(ts []targetURL, opts Options, sz clientSizing) transport {
 		return f
 	}
 	if opts.MaxConns >= opts.Workers {
-		return &rawConns{timeout: opts.Timeout}
+		return &rawConns{cfg: cfg}
 	}
 	// Connection i goes to replica i mod N.
 	n := len(ts)
@@ -70,7 +70,7 @@ func newTransport(ts []targetURL, opts Options, sz clientSizing) transport {
 		p.conns[k] = make(chan *rawConn, (conns-k+n-1)/n)
 	}
 	for i := 0; i < conns; i++ {
-		p.conns[i%n] <- newRawConn(ts[i%n].Host, opts.Timeout)
+		p.conns[i%n] <- newRawConn(ts[i%n].Host, cfg)
 	}
 	return p
 }
@@ -85,8 +85,8 @@ func rotate(w *worker, n int) int {
 
 // rawConns gives every worker its own keep-alive connection: a request never waits for one.
 type rawConns struct {
-	timeout time.Duration
-	dial    func(addr string) (net.Conn, error) // nil: TCP (tests replace it)
+	cfg  *rawConfig
+	dial func(addr string) (net.Conn, error) // nil: TCP (tests replace it)
 }
 
 func (t *rawConns) renders() bool { return true }
@@ -108,7 +108,7 @@ func (t *rawConns) do(w *worker, rendered bool) (time.Duration, error) {
 	r := w.r
 	c := w.raw
 	if c == nil {
-		c = newRawConn(w.r.targets[w.tgt].Host, t.timeout)
+		c = newRawConn(w.r.targets[w.tgt].Host, t.cfg)
 		c.dial = t.dial
 		w.raw = c
 	}
@@ -219,6 +219,7 @@ func (f *fastClient) do(w *worker, _ bool) (time.Duration, error) {
 			return r.now(), fasthttp.ErrNoFreeConns
 		}
 	}
+	r.closeN.mark(&w.req)
 	sent := r.now()
 	r.inflight.Add(1)
 	err := f.hcs[w.tgt].Do(&w.req, &w.resp)

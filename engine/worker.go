@@ -30,8 +30,9 @@ type worker struct {
 	gen   uint64   // the Options.Active generation w.tgt was chosen in
 	// rendered: sendRaw put the request in out (head: it is a HEAD); do sends it as is.
 	rendered, head bool
-	out            []byte // a rendered request; swapped with the connection's buffer when sent
-	answer         []byte // a pooled connection's answer body, copied before the connection goes back
+	out            []byte            // a rendered request; swapped with the connection's buffer when sent
+	answer         []byte            // a pooled connection's answer body, copied before the connection goes back
+	replicaIDs     map[string]string // replica names this worker has seen, interned (replicaNames)
 	buf            []byte
 	body           []byte // the request body: SetBodyRaw keeps it until the next request
 	key            []byte
@@ -379,6 +380,7 @@ func (w *worker) do(journey, step string, intended time.Duration, retry, full bo
 	res.InFlight = int32(r.inflight.Load() + 1)
 	var err error
 	if full {
+		r.closeN.mark(&w.req)
 		res.Sent = r.now()
 		r.inflight.Add(1)
 		err = r.other.DoTimeout(&w.req, resp, r.timeout)
@@ -404,6 +406,7 @@ func (w *worker) do(journey, step string, intended time.Duration, retry, full bo
 		if d, ok := scenario.ParseServerTiming(serverTiming(&resp.Header)); ok {
 			res.Server = d
 		}
+		res.Replica = w.replicaOf(&resp.Header)
 		if an.status == 429 || an.status == 503 {
 			if d, ok := scenario.ParseRetryAfter(answerHeader(&resp.Header, "Retry-After", hdrRetryAfter), time.Now()); ok {
 				an.after, an.hasRA = d.Seconds(), true

@@ -30,6 +30,10 @@ import (
 //	  drop_rate         dropped / (requests + dropped)
 //	  availability      ok / (requests + dropped)
 //	  achieved_rate >= 95% of target    achieved_avg / target_avg
+//	  replica_spread    the least-loaded ready replica's share of the mean share: each
+//	                    replica's answers over its fair share (every window's answers split
+//	                    evenly over the replicas ready in it), the smallest over the mean;
+//	                    1 is an even spread, 0 a replica that stayed idle while ready
 //	count:
 //	  oversold lost duplicates unexpected undersold unknown violations   (the audit; fails with
 //	  "not checked: REASON" unless it ran)
@@ -181,7 +185,7 @@ var countMetrics = map[string]string{
 	"min_replicas": "replicas.min", "max_replicas": "replicas.max",
 }
 
-var ratioMetrics = map[string]bool{"error_rate": true, "shed_rate": true, "drop_rate": true, "availability": true}
+var ratioMetrics = map[string]bool{"error_rate": true, "shed_rate": true, "drop_rate": true, "availability": true, "replica_spread": true}
 
 var rateMetrics = map[string]bool{"achieved_rate": true, "target_rate": true, "peak_achieved": true, "peak_target": true}
 

@@ -54,7 +54,9 @@ type ScalePoint struct {
 type autoscaler struct {
 	as      *sim.Autoscaling
 	fleet   *Fleet
-	active  *engine.Active
+	active  replicaSet // the engine's active set, or the layer-4 front's backends (useFront)
+	rec     *result.Recorder
+	start   time.Time
 	play    *scenario.Play
 	slots   int // work slots per replica; 0: utilisation from in-flight requests over perPod
 	perPod  int
@@ -84,6 +86,10 @@ type sample struct {
 
 // run scales until ctx ends; start is the run clock's zero (the load's first instant).
 func (a *autoscaler) run(ctx context.Context, rec *result.Recorder, start time.Time) {
+	a.rec, a.start = rec, start
+	for _, k := range a.ready {
+		rec.SetReplicaReady(ReplicaID(k), 0, true)
+	}
 	a.base = map[int]sample{}
 	for _, k := range a.ready {
 		a.base[k], _ = a.read(ctx, k)
@@ -210,6 +216,7 @@ func (a *autoscaler) follow(ctx context.Context, now time.Duration, desired int)
 			a.stderr("rehearse: autoscaler: %v", err)
 		}
 		for _, k := range gone {
+			a.markReady(k, false)
 			delete(a.base, k)
 			a.stopLater(ctx, k, nil)
 		}
@@ -243,6 +250,7 @@ func (a *autoscaler) promote(ctx context.Context, now time.Duration) {
 		delete(a.pending, k)
 		a.ready = append(a.ready, k)
 		a.base[k], _ = a.read(ctx, k)
+		a.markReady(k, true)
 	}
 	if err := a.active.Set(a.ready...); err != nil {
 		a.stderr("rehearse: autoscaler: %v", err)
@@ -351,4 +359,32 @@ func newAutoscaler(o Options, fleet *Fleet) (*autoscaler, *engine.Active, error)
 		ready: ready, pending: map[int]pending{}, base: map[int]sample{},
 		stderr: func(f string, v ...any) { fmt.Fprintf(stderr, f+"\n", v...) }}
 	return a, active, nil
+}
+
+// fleetScenario is s with the live fleet's replica range when the fleet is autoscaled
+// (--replicas MIN..MAX): the simulation predicts that fleet, from its smallest size.
+func fleetScenario(s *scenario.Scenario, o Options) *scenario.Scenario {
+	if o.MaxReplicas <= o.Replicas || o.Replicas <= 0 || s.Model == nil || s.Model.Autoscaler == nil {
+		return s
+	}
+	c := *s
+	m := *c.Model
+	au := *m.Autoscaler
+	au.Min, au.Max, m.Replicas = o.Replicas, o.MaxReplicas, o.Replicas
+	m.Autoscaler, c.Model = &au, &m
+	return &c
+}
+
+// predictScale is the simulator's decisions for the autoscaled fleet at the played scale, from
+// the scenario's model as written (before calibration), for the dashboard beside the live ones.
+func predictScale(ctx context.Context, o Options, conns int) []result.ScalePoint {
+	if o.NoSim {
+		return nil
+	}
+	run, err := sim.Run(ctx, frontScenario(fleetScenario(o.Scenario, o), o, conns), sim.Options{Played: true, Seed: o.Seed, Wall: o.Wall, RateScale: o.RateScale})
+	if err != nil {
+		fmt.Fprintf(o.Stderr, "rehearse: no predicted replicas on the dashboard: %v\n", err)
+		return nil
+	}
+	return run.Summary.Scale
 }

@@ -89,7 +89,7 @@ func StartFleet(ctx context.Context, o FleetOptions) (*Fleet, error) {
 	// The token in the environment, not on a command line anyone can read.
 	env := append(os.Environ(), "FLASHLOAD_ADMIN_TOKEN="+f.token)
 	for i := range o.Replicas + o.Standby {
-		r := &Replica{Index: i, bin: bin, args: args, env: env, timeout: o.StartTimeout}
+		r := &Replica{Index: i, bin: bin, args: append(slices.Clone(args), "--replica-id", ReplicaID(i)), env: env, timeout: o.StartTimeout}
 		if i >= o.Replicas {
 			var err error
 			if r.addr, err = freeLoopback(); err != nil {
@@ -112,6 +112,17 @@ func StartFleet(ctx context.Context, o FleetOptions) (*Fleet, error) {
 		return nil, errors.Join(err, f.Stop(context.Background()))
 	}
 	return f, nil
+}
+
+// ReplicaID is the name replica i of a rehearsal's target gives on every answer
+// (X-Flashload-Replica): replica-0, replica-1, ..., as the simulator names its replicas.
+func ReplicaID(i int) string { return "replica-" + strconv.Itoa(i) }
+
+// Addr is the replica's loopback host:port ("" before its first start).
+func (r *Replica) Addr() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.addr
 }
 
 // freeLoopback is a loopback address whose port was free a moment ago.

@@ -50,6 +50,11 @@ type Options struct {
 	// scenario's model.autoscaler (--replicas MIN..MAX): see autoscaler.
 	MaxReplicas int
 	Binary      string // the flashload executable of the replicas ("": this process's own)
+	// Front is how the engine reaches a fleet: FrontNone ("") or FrontL4 (front.go).
+	Front string
+	// ConnMaxAge and ConnMaxRequests recycle the engine's connections (engine.Options).
+	ConnMaxAge      time.Duration
+	ConnMaxRequests int
 	// Work gives every replica a known capacity: Target.Workers slots, each request holding
 	// one for a time drawn from Work (a DIST, see internal/dist), or WorkModel for the
 	// scenario's model (workers_per_replica and service_time; Target.Workers overrides the
@@ -147,6 +152,9 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		if _, err := sim.NewAutoscaling(s.Model, o.Replicas, o.MaxReplicas); err != nil {
 			return Result{}, inputErr("--replicas %d..%d: %v", o.Replicas, o.MaxReplicas, err)
 		}
+	}
+	if err := o.checkFront(); err != nil {
+		return Result{}, &InputError{Err: err}
 	}
 	strategies, err := o.strategies()
 	if err != nil {
@@ -384,6 +392,7 @@ type liveService struct {
 	what     string // how the report names it
 	replicas int    // the fleet's size at the start (0: in-process)
 	scaled   bool   // the fleet is autoscaled (--replicas MIN..MAX)
+	conns    int    // the engine's connections to a layer-4 front (--front l4); 0: none
 }
 
 // startService starts the target: in this process, or as a fleet of serve processes when
@@ -431,14 +440,18 @@ func playLive(ctx context.Context, o Options, stores *Stores, proxies *Proxies, 
 		inject = faults.Run(s.Faults, in, faultLog)
 	}
 	urls := tgt.URLs()
+	engineTarget := strings.Join(urls, ",")
+	if err := l.sizeFront(o); err != nil {
+		return nil, nil, errors.Join(err, tgt.Stop(context.Background()))
+	}
 	fmt.Fprintf(o.Stderr, "rehearse: %s on the %s at %s\n", s.Name, l.what, strings.Join(urls, ", "))
 
-	observe := o.Observe
+	observe := fixedReady(l.replicas, o.Observe)
 	var active *engine.Active
 	var scaler *autoscaler
 	var predicted []result.ScalePoint
 	if l.scaled {
-		predicted = predictScale(ctx, o)
+		predicted = predictScale(ctx, o, l.conns)
 		var err error
 		if scaler, active, err = newAutoscaler(o, l.fleet); err != nil {
 			return nil, nil, errors.Join(err, tgt.Stop(context.Background()))
@@ -454,17 +467,26 @@ func playLive(ctx context.Context, o Options, stores *Stores, proxies *Proxies, 
 			wg.Wait()
 		}
 	}
+	if o.Front == FrontL4 {
+		front, err := startFront(l.fleet, l.replicas, scaler)
+		if err != nil {
+			return nil, nil, errors.Join(err, tgt.Stop(context.Background()))
+		}
+		defer front.Close()
+		engineTarget, active = "http://"+front.Addr(), nil // the front moves instead of the set
+	}
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	gates := webGates(o, s.Gates)
 	live, err := engine.Run(runCtx, s, engine.Options{
-		Target: strings.Join(urls, ","), AdminURL: urls[0], AdminToken: tgt.AdminToken(), Setup: true,
-		Play:    scenario.PlayOptions{Wall: o.Wall, RateScale: o.RateScale},
-		Seed:    o.Seed,
-		Observe: observe,
-		Active:  active,
-		Faults:  inject,
-		Sealed:  sealed(gates),
+		Target: engineTarget, AdminURL: urls[0], AdminToken: tgt.AdminToken(), Setup: true,
+		Play:     scenario.PlayOptions{Wall: o.Wall, RateScale: o.RateScale},
+		Seed:     o.Seed,
+		Observe:  observe,
+		Active:   active,
+		Faults:   inject,
+		Sealed:   sealed(gates),
+		MaxConns: l.conns, ConnMaxAge: o.ConnMaxAge, ConnMaxRequests: o.ConnMaxRequests,
 		Progress: liveView(o, stop, gates, func(sn *result.Snapshot) {
 			sn.Strategy = strategy
 			sn.Faults = faultLog.Records()
@@ -499,7 +521,7 @@ func finishRehearsal(ctx context.Context, o Options, strategy, dir string, l *li
 		c.Scale = scaler.points()
 	}
 	if !o.NoSim && s.Model != nil && ctx.Err() == nil {
-		if err := r.simulate(ctx, o); err != nil {
+		if err := r.simulate(ctx, o, l.conns); err != nil {
 			// The measurement stands on its own; a model that cannot be played is reported.
 			fmt.Fprintf(o.Stderr, "rehearse: simulation skipped: %v\n", err)
 			c.Warnings = append(c.Warnings, "simulation: "+err.Error())
@@ -530,7 +552,7 @@ func finishRehearsal(ctx context.Context, o Options, strategy, dir string, l *li
 
 // simulate plays the scenario in the simulator at the played scale (calibrated by the live
 // run: sim.Calibrate) and at full scale, and writes both next to the live run.
-func (r *Rehearsal) simulate(ctx context.Context, o Options) error {
+func (r *Rehearsal) simulate(ctx context.Context, o Options, conns int) error {
 	s := o.Scenario
 	fmt.Fprintf(o.Stderr, "rehearse: simulating %s at the played scale (calibrated) and at full scale\n", s.Name)
 	// The live run's overrides, and its start: an absolute sale time counts from it.
@@ -541,7 +563,7 @@ func (r *Rehearsal) simulate(ctx context.Context, o Options) error {
 		c.Model = cal.Apply(s.Model)
 		cs = &c
 	}
-	played, err := sim.Run(ctx, fleetScenario(cs, o), opts)
+	played, err := sim.Run(ctx, frontScenario(fleetScenario(cs, o), o, conns), opts)
 	if err != nil {
 		return fmt.Errorf("played scale: %w", err)
 	}
@@ -557,34 +579,6 @@ func (r *Rehearsal) simulate(ctx context.Context, o Options) error {
 		return err
 	}
 	return render.WriteAll(filepath.Join(r.Dir, "sim-full"), full)
-}
-
-// fleetScenario is s with the live fleet's replica range when the fleet is autoscaled
-// (--replicas MIN..MAX): the simulation predicts that fleet, from its smallest size.
-func fleetScenario(s *scenario.Scenario, o Options) *scenario.Scenario {
-	if o.MaxReplicas <= o.Replicas || o.Replicas <= 0 || s.Model == nil || s.Model.Autoscaler == nil {
-		return s
-	}
-	c := *s
-	m := *c.Model
-	au := *m.Autoscaler
-	au.Min, au.Max, m.Replicas = o.Replicas, o.MaxReplicas, o.Replicas
-	m.Autoscaler, c.Model = &au, &m
-	return &c
-}
-
-// predictScale is the simulator's decisions for the autoscaled fleet at the played scale, from
-// the scenario's model as written (before calibration), for the dashboard beside the live ones.
-func predictScale(ctx context.Context, o Options) []result.ScalePoint {
-	if o.NoSim {
-		return nil
-	}
-	run, err := sim.Run(ctx, fleetScenario(o.Scenario, o), sim.Options{Played: true, Seed: o.Seed, Wall: o.Wall, RateScale: o.RateScale})
-	if err != nil {
-		fmt.Fprintf(o.Stderr, "rehearse: no predicted replicas on the dashboard: %v\n", err)
-		return nil
-	}
-	return run.Summary.Scale
 }
 
 // writeShootout prints the comparison of the strategies and writes it as Markdown.

@@ -69,6 +69,7 @@ func StartTarget(ctx context.Context, o TargetOptions) (*Target, error) {
 		ReservationTTL: o.ReservationTTL,
 		Workers:        o.Workers,
 		Work:           o.Work,
+		ReplicaID:      ReplicaID(0),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start target: %w", err)

@@ -150,6 +150,9 @@ func (s *Shard) RecordBatch(bs ...*Batch) {
 		if b.Journey != "" {
 			s.journeys.get(b.Journey).addAll(b.lat, n, failed)
 		}
+		if b.Replica != "" {
+			s.replicas.get(b.Replica).addAll(b.lat, n, failed)
+		}
 		b.lat, b.srv, b.n = b.lat[:0], b.srv[:0], 0
 	}
 	s.foldLocked(w)

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
@@ -47,6 +48,7 @@ func TestRecordBatchEqualsRecordN(t *testing.T) {
 		{Status: 503, Code: "SHED", Step: "view", Journey: "browser"},
 		{Err: outcome.ErrTimeout, Step: "view"},
 		{Status: 200, Journey: "browser", Bytes: 10},
+		{Status: 201, Code: "RESERVED", Step: "purchase", Journey: "rusher", Replica: "r1"},
 	}
 	for win := range 4 {
 		var bs []*Batch
@@ -122,6 +124,7 @@ func TestWindowMergeAllEqualsMerge(t *testing.T) {
 			}
 		}
 		w.n, w.arrivals, w.errs, w.shed, w.drops = int64(i), 1, 2, 3, 4
+		w.reps.add("r"+string(rune('a'+i%3)), int64(i+1))
 		ws = append(ws, w)
 	}
 	one, all := newWindow(-1), newWindow(-1)
@@ -138,7 +141,8 @@ func TestWindowMergeAllEqualsMerge(t *testing.T) {
 			t.Fatalf("histograms differ: %d and %d values", pair[0].TotalCount(), pair[1].TotalCount())
 		}
 	}
-	if one.n != all.n || one.arrivals != all.arrivals || one.errs != all.errs || one.shed != all.shed || one.drops != all.drops {
+	if one.n != all.n || one.arrivals != all.arrivals || one.errs != all.errs || one.shed != all.shed || one.drops != all.drops ||
+		!reflect.DeepEqual(one.reps.toMap(), all.reps.toMap()) {
 		t.Fatalf("counters differ: %+v and %+v", one, all)
 	}
 }

@@ -28,21 +28,8 @@ func Merge(runs ...*Run) (*Run, error) {
 		return nil, errors.New("merge: no runs")
 	}
 	first := runs[0]
-	var errs []error
-	for i, r := range runs {
-		switch {
-		case r.Summary == nil:
-			errs = append(errs, fmt.Errorf("run %d has no summary", i+1))
-		case r.Latency == nil || r.ServiceTime == nil:
-			errs = append(errs, fmt.Errorf("run %d (%s) has no histograms (histograms.hlog): an exact merge needs them", i+1, r.Summary.Name))
-		case r.Window != first.Window:
-			errs = append(errs, fmt.Errorf("run %d (%s) has %s windows, run 1 has %s", i+1, r.Summary.Name, r.Window, first.Window))
-		case r.Summary.Mode != first.Summary.Mode:
-			errs = append(errs, fmt.Errorf("run %d (%s) is a %s run, run 1 is %s", i+1, r.Summary.Name, r.Summary.Mode, first.Summary.Mode))
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, fmt.Errorf("merge: %w", err)
+	if err := mergeable(runs); err != nil {
+		return nil, err
 	}
 
 	f := first.Summary
@@ -133,11 +120,40 @@ func Merge(runs ...*Run) (*Run, error) {
 	if !exactSteps || !exactJourneys {
 		s.Warnings = append(s.Warnings, "merge: some runs carry no per-step histograms; their steps' percentiles are the largest of the runs', not exact")
 	}
+	var exactReplicas bool
+	s.Requests.ByReplica, out.ByReplica, exactReplicas = mergeReplicaRuns(runs)
+	if !exactReplicas {
+		s.Warnings = append(s.Warnings, "merge: some runs carry no per-replica histograms; those replicas' percentiles are the largest of the runs', not exact")
+	}
 	s.SKUs = mergeSKUs(runs)
 	MarkFaults(s)
 	finishRates(s, targetSum)
+	FillReplicaShares(s)
 	s.Gates, _, _ = EvaluateGates(s, gates) // the expressions parsed when the runs were gated; failures are in s.Gates
 	return out, nil
+}
+
+// mergeable checks that runs can merge exactly: each has a summary and histograms, and they share
+// their window length and mode.
+func mergeable(runs []*Run) error {
+	first := runs[0]
+	var errs []error
+	for i, r := range runs {
+		switch {
+		case r.Summary == nil:
+			errs = append(errs, fmt.Errorf("run %d has no summary", i+1))
+		case r.Latency == nil || r.ServiceTime == nil:
+			errs = append(errs, fmt.Errorf("run %d (%s) has no histograms (histograms.hlog): an exact merge needs them", i+1, r.Summary.Name))
+		case r.Window != first.Window:
+			errs = append(errs, fmt.Errorf("run %d (%s) has %s windows, run 1 has %s", i+1, r.Summary.Name, r.Window, first.Window))
+		case r.Summary.Mode != first.Summary.Mode:
+			errs = append(errs, fmt.Errorf("run %d (%s) is a %s run, run 1 is %s", i+1, r.Summary.Name, r.Summary.Mode, first.Summary.Mode))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("merge: %w", err)
+	}
+	return nil
 }
 
 // mergeSKUs combines the runs' per-SKU blocks: the target's figures are shared, so the largest
@@ -251,6 +267,12 @@ func mergeTimelines(runs []*Run, wins map[int64]*WindowHist, s *Summary) []Timel
 			m.Shed += p.Shed
 			m.Dropped += p.Dropped
 			m.Replicas = max(m.Replicas, p.Replicas)
+			for k, v := range p.ByReplica {
+				if m.ByReplica == nil {
+					m.ByReplica = map[string]int64{}
+				}
+				m.ByReplica[k] += v
+			}
 			if seen[idx] {
 				m.StockLeft = min(m.StockLeft, p.StockLeft)
 			}

@@ -140,6 +140,7 @@ type Recorder struct {
 	inFlight func() int64
 	pending  map[int64]*window // with Publish: what harvests added since the last Seal (sealed.go)
 	pubNext  int64             // windows before this index were published once by Seal
+	ready    map[string][]Span // replicas' ready spans (SetReplicaReady); an open span has ToS −1
 }
 
 // NewRecorder makes a Recorder with opts.Workers shards.
@@ -410,6 +411,12 @@ func (r *Recorder) Snapshot(now time.Duration) Snapshot {
 		snap.InFlight = r.inFlight()
 	}
 	snap.Warnings = append([]string(nil), r.warnings...)
+	if nowIdx > 0 {
+		if w := r.windows[nowIdx-1]; w != nil {
+			snap.ByReplica = w.reps.toMap()
+		}
+	}
+	snap.ReplicasReady = r.readyNow()
 	return snap
 }
 
@@ -456,6 +463,7 @@ func (r *Recorder) Finish(end time.Duration) *Run {
 	journeys := r.mergeNamed(func(s *Shard) *namedSet { return &s.journeys })
 	s.Steps, s.Journeys = steps.stats(), journeys.stats()
 	run.Steps, run.Journeys = steps.histograms(), journeys.histograms()
+	s.Requests.ByReplica, run.ByReplica = r.finishReplicas(end)
 	r.finishSKUs(s, end)
 	var carry Gauges
 	var targetSum float64
@@ -472,6 +480,7 @@ func (r *Recorder) Finish(end time.Duration) *Run {
 		}
 	}
 	finishRates(s, targetSum)
+	FillReplicaShares(s)
 	return run
 }
 

@@ -44,6 +44,9 @@ type Run struct {
 	// histograms.hlog stores them tagged step:NAME and journey:NAME.
 	Steps    map[string]*hdr.PackedHistogram
 	Journeys map[string]*hdr.PackedHistogram
+	// ByReplica is each replica's whole-run latency histogram (µs), by ID (Requests.ByReplica),
+	// tagged replica:ID in histograms.hlog.
+	ByReplica map[string]*hdr.PackedHistogram
 	// Predicted is an optional second summary (the simulator's, for the same scenario) that the
 	// renderers draw beside the measured one. Write stores it as predicted.json.
 	Predicted *Summary
@@ -167,7 +170,7 @@ func (r *Run) WriteHistograms(w io.Writer) error {
 	for _, set := range []struct {
 		prefix string
 		hs     map[string]*hdr.PackedHistogram
-	}{{TagStepPrefix, r.Steps}, {TagJourneyPrefix, r.Journeys}} {
+	}{{TagStepPrefix, r.Steps}, {TagJourneyPrefix, r.Journeys}, {TagReplicaPrefix, r.ByReplica}} {
 		for _, name := range slices.Sorted(maps.Keys(set.hs)) {
 			if strings.ContainsAny(name, ", \t\r\n=") { // the log's tag cannot hold these
 				continue
@@ -301,6 +304,10 @@ func (r *Run) readHistograms(rd io.Reader) error {
 		}
 		if name, ok := strings.CutPrefix(h.Tag(), TagJourneyPrefix); ok {
 			r.Journeys = addNamedHist(r.Journeys, name, h)
+			continue
+		}
+		if name, ok := strings.CutPrefix(h.Tag(), TagReplicaPrefix); ok {
+			r.ByReplica = addNamedHist(r.ByReplica, name, h)
 			continue
 		}
 		if h.Tag() == TagServerTime {

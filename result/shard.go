@@ -26,6 +26,7 @@ type Shard struct {
 	byError       counterSet
 	steps         namedSet   // per step: counters, latency histogram, answers by CodeLabel
 	journeys      namedSet   // per journey: counters and latency histogram
+	replicas      namedSet   // per replica (Result.Replica): counters and latency histogram
 	byDrop        counterSet // dropped arrivals by the limit that dropped them (DropFor)
 	conc          *concTable // made by the first result that knows its in-flight count
 	ratios        map[string]*[2]int64
@@ -121,6 +122,9 @@ func (s *Shard) RecordN(r *Result, n int64) {
 	if r.Journey != "" {
 		s.journeys.get(r.Journey).record(lat, n, failed)
 	}
+	if r.Replica != "" {
+		s.replicas.get(r.Replica).record(lat, n, failed)
+	}
 	if r.InFlight > 0 {
 		if s.conc == nil {
 			s.conc = new(concTable)
@@ -168,6 +172,9 @@ func (s *Shard) countLocked(w *window, r *Result, n int64) (failed bool) {
 	}
 	if r.Step != "" {
 		s.steps.get(r.Step).codes.add(CodeLabel(r), n)
+	}
+	if r.Replica != "" {
+		w.reps.add(r.Replica, n)
 	}
 	if r.Retry {
 		s.retries += n

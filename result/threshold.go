@@ -72,6 +72,8 @@ func (t *Threshold) Measure(s *Summary) (v float64, err error) {
 		return frac(float64(r.Dropped), attempts), nil
 	case "availability":
 		return Availability(s), nil
+	case "replica_spread":
+		return ReplicaSpread(s)
 	case "achieved_rate":
 		if t.OfTarget {
 			if s.Rate.TargetAvg == 0 {

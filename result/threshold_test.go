@@ -149,7 +149,7 @@ func FuzzParseThreshold(f *testing.F) {
 	for _, s := range []string{"p(99) < 500ms", "p(99.9) <= 1s", "rate(pay_success) > 99.5%", "error_rate < 1%",
 		"oversold == 0", "achieved_rate >= 95% of target", "availability >= 99.95%", "service_time.p(50) < 10ms",
 		"p(99 < 1s", "code(SOLD_OUT) > 0", "replicas.max <= 300", "", "p(", "µs", "p(1e400) < 1",
-		"p(99){step:purchase} < 300ms", "avg{journey:rusher} < 1s", "error_rate{step:pay} < 0.5%", "p(99){step:", "max{ journey : a-b.c } > 0"} {
+		"p(99){step:purchase} < 300ms", "avg{journey:rusher} < 1s", "error_rate{step:pay} < 0.5%", "p(99){step:", "max{ journey : a-b.c } > 0", "replica_spread >= 80%", "replica_spread > 1.5"} {
 		f.Add(s)
 	}
 	sum := gateSummary()

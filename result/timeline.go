@@ -73,6 +73,7 @@ func (r *Recorder) point(idx int64, w *window, end time.Duration, carry *Gauges,
 		p.Requests, p.Arrivals = w.n, w.arrivals
 		p.AchievedRPS = float64(achieved(w.n, w.arrivals, arrivals)) / secs
 		p.Errors, p.Shed, p.Dropped = w.errs, w.shed, w.drops
+		p.ByReplica = w.reps.toMap()
 		if w.sealed {
 			p.P50Ms, p.P99Ms = usToMs(w.p50), usToMs(w.p99)
 		} else if w.lat.TotalCount() > 0 {

@@ -43,6 +43,10 @@ type Result struct {
 	// answer by flashload's target's codes (outcome.Of).
 	Classified bool
 	Outcome    outcome.Outcome
+	// Replica names the replica that answered, from the answer's replica header
+	// (X-Flashload-Replica, or the header the user names), or the simulator's replica; "" when
+	// the answer named none.
+	Replica string
 }
 
 // Latency is the time from the intended send to the answer (no coordinated omission).
@@ -82,6 +86,9 @@ type Requests struct {
 	// DroppedBy splits Dropped by the limit that dropped the arrivals: max-workers (the session
 	// pool is at --max-workers), max-conns (every connection busy), cpu (the pacer fell behind).
 	DroppedBy map[string]int64 `json:"dropped_by,omitempty"`
+	// ByReplica is each replica's answers and latency, by the ID its answers named (see
+	// ReplicaStats); replicas known to be ready that never answered are there with count 0.
+	ByReplica map[string]ReplicaStats `json:"by_replica,omitempty"`
 }
 
 // Rate is the rate block of the summary, in requests per second of the run's clock.
@@ -160,6 +167,8 @@ type TimelinePoint struct {
 	// SKULeft is the stock left per SKU at the window's last reading (when the run reads it per SKU).
 	SKULeft map[string]int64 `json:"sku_left,omitempty"`
 	Faults  []string         `json:"faults,omitempty"` // kinds of the faults in effect during the window (summary faults[])
+	// ByReplica is the window's answers per replica (Result.Replica), when answers named one.
+	ByReplica map[string]int64 `json:"by_replica,omitempty"`
 }
 
 // Summary is summary.json. Engines fill it through the Recorder; the audit, gates and the
@@ -255,6 +264,11 @@ type Snapshot struct {
 	SKUs      []SKUStats // the sale per SKU, flash SKUs first, with their sell-out moments
 
 	InFlight int64 // requests sent and not yet answered (live runs whose engine reports it)
+
+	// ByReplica is the last complete window's answers per replica; ReplicasReady the replicas
+	// ready now, when the run knows them (a rehearsal's fleet, the simulator), in ID order.
+	ByReplica     map[string]int64
+	ReplicasReady []string
 
 	// The simulator's autoscaler (zero for live runs that do not know).
 	Replicas        int

@@ -16,6 +16,7 @@ type window struct {
 	idx                            int64
 	lat, svc, srv                  *hdr.PackedHistogram // nil while sealed
 	n, arrivals, errs, shed, drops int64
+	reps                           counterSet // answers per replica (Result.Replica)
 
 	sealed                 bool
 	latEnc, svcEnc, srvEnc []byte // the encoded histograms of a sealed window
@@ -96,11 +97,17 @@ func (w *window) merge(o *window) {
 		}
 		w.srv.Merge(o.srv)
 	}
+	w.addCounts(o)
+}
+
+// addCounts adds o's counters (not its histograms) to w's.
+func (w *window) addCounts(o *window) {
 	w.n += o.n
 	w.arrivals += o.arrivals
 	w.errs += o.errs
 	w.shed += o.shed
 	w.drops += o.drops
+	o.reps.mergeInto(&w.reps)
 }
 
 // mergeAll merges windows into w. Many are summed in dense tallies first and merged into w's
@@ -121,11 +128,7 @@ func (w *window) mergeAll(ws []*window) {
 		if o.srv != nil {
 			srv.addPacked(o.srv)
 		}
-		w.n += o.n
-		w.arrivals += o.arrivals
-		w.errs += o.errs
-		w.shed += o.shed
-		w.drops += o.drops
+		w.addCounts(o)
 	}
 	lat.drain(w.lat)
 	svc.drain(w.svc)

@@ -3,19 +3,23 @@ package scenario
 // Model is the capacity model the simulator plays the scenario against (`model:` in the file).
 // The live engine ignores it. The sim package owns its meaning; fields may be added.
 type Model struct {
-	Replicas          int             `yaml:"replicas"`
-	WorkersPerReplica int             `yaml:"workers_per_replica"`
-	LoadBalancer      string          `yaml:"load_balancer"` // round-robin (default), least-connections, random
-	ServiceTime       ServiceTime     `yaml:"service_time"`
-	Cache             *Cache          `yaml:"cache"`
-	DB                *DB             `yaml:"db"`
-	QueueLimit        int             `yaml:"queue_limit"` // per replica; 0 = unbounded
-	Timeout           Duration        `yaml:"timeout"`     // a request waiting longer fails
-	ShedAboveRPS      float64         `yaml:"shed_above_rps"`
-	CircuitBreaker    *CircuitBreaker `yaml:"circuit_breaker"`
-	Autoscaler        *Autoscaler     `yaml:"autoscaler"`
-	Mode              string          `yaml:"mode"` // auto (default), fluid, request
-	Tick              Duration        `yaml:"tick"` // fluid mode step; default 1s
+	Replicas          int `yaml:"replicas"`
+	WorkersPerReplica int `yaml:"workers_per_replica"`
+	// LoadBalancer spreads requests over the replicas: round-robin (default), least-connections,
+	// random; or l4, a layer-4 front (a Kubernetes Service) that pins each of the generator's
+	// Connections to the replica it reached when it opened.
+	LoadBalancer   string          `yaml:"load_balancer"`
+	Connections    *Connections    `yaml:"connections"` // with load_balancer: l4
+	ServiceTime    ServiceTime     `yaml:"service_time"`
+	Cache          *Cache          `yaml:"cache"`
+	DB             *DB             `yaml:"db"`
+	QueueLimit     int             `yaml:"queue_limit"` // per replica; 0 = unbounded
+	Timeout        Duration        `yaml:"timeout"`     // a request waiting longer fails
+	ShedAboveRPS   float64         `yaml:"shed_above_rps"`
+	CircuitBreaker *CircuitBreaker `yaml:"circuit_breaker"`
+	Autoscaler     *Autoscaler     `yaml:"autoscaler"`
+	Mode           string          `yaml:"mode"` // auto (default), fluid, request
+	Tick           Duration        `yaml:"tick"` // fluid mode step; default 1s
 	// StepTimes overrides ServiceTime for one kind of step (view, purchase, pay, cancel,
 	// join_group, request): the order path is usually slower than a page view.
 	StepTimes map[string]ServiceTime `yaml:"step_times"`
@@ -27,6 +31,24 @@ type Model struct {
 	// both HTTP stacks. It adds to each answer's latency and service time but holds no worker, so
 	// it costs no capacity. A calibration measures it from the target's Server-Timing.
 	RoundTrip Duration `yaml:"round_trip"`
+	// Push is the live stock feeds' tier (watchers holding WebSocket or SSE connections).
+	Push *Push `yaml:"push"`
+}
+
+// Push models a replica's live feeds: it holds at most ConnsPerReplica connections (its memory
+// or file limit), spends FanoutCost of CPU per subscriber for each message and ConnectCost per
+// new connection, on Cores cores, and sends a SKU's subscribers at most one message per
+// Interval. At a sale's opening each watcher buys with probability BuyShare, Reaction after
+// the opening message at the latest (uniformly). Zero fields take the sim package's defaults.
+type Push struct {
+	ConnsPerReplica   int      `yaml:"conns_per_replica"`
+	FanoutCost        Duration `yaml:"fanout_cost"`
+	ConnectCost       Duration `yaml:"connect_cost"`
+	Interval          Duration `yaml:"interval"`
+	Cores             int      `yaml:"cores"`
+	TargetUtilization float64  `yaml:"target_utilization"` // the fan-out's and connects' CPU share a plan allows
+	Reaction          Duration `yaml:"reaction"`
+	BuyShare          *float64 `yaml:"buy_share"` // nil: 1 (every watcher buys)
 }
 
 // ServiceTime is a distribution: exponential (mean), lognormal (p50, p99), deterministic (mean),

@@ -33,11 +33,15 @@ func (m *Model) Problems() []Problem {
 		add("round_trip", "must be ≥ 0")
 	}
 	switch m.LoadBalancer {
-	case "", "round-robin", "least-connections", "random":
+	case "", "round-robin", "least-connections", "random", "l4":
 	default:
-		add("load_balancer", "must be round-robin, least-connections or random, not %q", m.LoadBalancer)
+		add("load_balancer", "must be round-robin, least-connections, random or l4, not %q", m.LoadBalancer)
 	}
+	m.connectionProblems(add)
 	checkServiceTime(m.ServiceTime, "service_time", add)
+	if p := m.Push; p != nil {
+		checkPush(p, add)
+	}
 	for _, k := range slices.Sorted(maps.Keys(m.StepTimes)) {
 		switch k {
 		case "view", "purchase", "pay", "cancel", "join_group", "request":
@@ -193,5 +197,28 @@ func checkAutoscaler(a *Autoscaler, replicas int, add func(path, format string, 
 		if i > 0 && st.At < a.Schedule[i-1].At {
 			add(fmt.Sprintf("autoscaler.schedule[%d].at", i), "steps must be in time order")
 		}
+	}
+}
+
+func checkPush(p *Push, add func(path, format string, args ...any)) {
+	if p.ConnsPerReplica < 0 {
+		add("push.conns_per_replica", "must be ≥ 1")
+	}
+	if p.Cores < 0 {
+		add("push.cores", "must be ≥ 1")
+	}
+	for _, d := range []struct {
+		name string
+		v    Duration
+	}{{"fanout_cost", p.FanoutCost}, {"connect_cost", p.ConnectCost}, {"interval", p.Interval}, {"reaction", p.Reaction}} {
+		if d.v < 0 {
+			add("push."+d.name, "must be ≥ 0")
+		}
+	}
+	if p.TargetUtilization < 0 || p.TargetUtilization > 1 {
+		add("push.target_utilization", "must be between 0 and 1")
+	}
+	if p.BuyShare != nil && (*p.BuyShare < 0 || *p.BuyShare > 1) {
+		add("push.buy_share", "must be between 0 and 1")
 	}
 }

@@ -11,7 +11,7 @@ import (
 
 func TestBundledScenarios(t *testing.T) {
 	infos := Bundled()
-	want := []string{"bot-storm", "constant-2k", "consumer-crash", "double-eleven", "first-100-half-price", "group-buy", "ladder-price", "midnight-flash-sale", "redis-failover", "redis-restart", "replica-kill", "retry-storm", "store-latency", "team-coupon"}
+	want := []string{"autoscale-spread", "bot-storm", "constant-2k", "consumer-crash", "double-eleven", "first-100-half-price", "group-buy", "ladder-price", "midnight-flash-sale", "redis-failover", "redis-restart", "replica-kill", "retry-storm", "store-latency", "team-coupon"}
 	if len(infos) != len(want) {
 		t.Fatalf("bundled %v, want %v", BundledNames(), want)
 	}

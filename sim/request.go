@@ -69,6 +69,7 @@ type request struct {
 	status   int16
 	code     string
 	rep      int32
+	conn     int32 // the generator's connection it holds (model.load_balancer: l4), -1: none
 	intended time.Duration
 	start    time.Duration
 	order    string // a purchase's reserved order, or the group a join_group step joins
@@ -105,6 +106,10 @@ type requestSim struct {
 	reps  []replica
 	rr    int
 	fleet fleet
+	conns *connPool // the generator's connections behind a layer-4 front (connections.go); nil: none
+
+	repNames []string                                   // replica slots' IDs (replicaName)
+	onReady  func(id string, at time.Duration, on bool) // a replica became ready or left; nil: not told
 
 	sess      []session
 	freeSess  []int32
@@ -187,6 +192,9 @@ func (s *requestSim) account(now time.Duration) {
 // run plays until the arrivals end and every request is answered, or until ctx-like stop says so.
 func (s *requestSim) run(end time.Duration, stop func() bool) {
 	s.end = end
+	for i := range s.reps {
+		s.replicaReady(i, 0, true)
+	}
 	if t, ok := s.next(); ok {
 		s.k.Schedule(Event{At: t, Kind: evArrival})
 	}
@@ -255,14 +263,14 @@ func (s *requestSim) newRequest(sess int32, kind int, step int16, now time.Durat
 		s.reqs = append(s.reqs, request{})
 		id = int32(len(s.reqs) - 1)
 	}
-	s.reqs[id] = request{sess: sess, kind: int8(kind), step: step, intended: now, rep: -1}
+	s.reqs[id] = request{sess: sess, kind: int8(kind), step: step, intended: now, rep: -1, conn: -1}
 	return id
 }
 
 // admit sends a request (a first attempt or a retry) to the service at now.
 func (s *requestSim) admit(id int32, now time.Duration) {
 	r := &s.reqs[id]
-	r.intended = now
+	r.intended, r.rep = now, -1
 	if s.svc.breaker != nil && now < s.brkOpenUntil {
 		s.answer(id, now+s.refusal(), 503, codes.CircuitOpen, outcome.ErrNone)
 		return
@@ -277,11 +285,25 @@ func (s *requestSim) admit(id int32, now time.Duration) {
 		}
 		s.shedCount++
 	}
-	rep := s.pickReplica()
+	var rep int
+	if s.conns != nil {
+		if rep = s.connAcquire(id, now); rep == connWaiting {
+			return
+		}
+	} else {
+		rep = s.pickReplica()
+	}
+	s.place(id, rep, now)
+}
+
+// place sends request id to replica rep at now: a free worker, else the replica's queue (rep
+// < 0: no replica to serve it, refused).
+func (s *requestSim) place(id int32, rep int, now time.Duration) {
 	if rep < 0 {
 		s.answer(id, now+s.refusal(), 503, codes.Shed, outcome.ErrNone)
 		return
 	}
+	r := &s.reqs[id]
 	rp := &s.reps[rep]
 	r.rep = int32(rep)
 	if rp.busy < s.svc.workers {
@@ -443,6 +465,7 @@ func (s *requestSim) scaleDecision(now time.Duration) {
 	for i := len(s.reps) - 1; i >= 0 && removed > 0; i-- {
 		if r := &s.reps[i]; r.active {
 			r.active = false
+			s.replicaReady(i, now, false)
 			if r.busy == 0 && r.qlen() == 0 {
 				r.live = false
 			} else {
@@ -467,6 +490,7 @@ func (s *requestSim) podsReady(now time.Duration) {
 			slot = len(s.reps) - 1
 		}
 		s.reps[slot].active, s.reps[slot].live = true, true
+		s.replicaReady(slot, now, true)
 	}
 }
 

@@ -259,6 +259,7 @@ func (sm *Prepared) Run(ctx context.Context, rec *result.Recorder) (*result.Run,
 		r := newRequestSim(sm.svc, sm.js, stock, sm.Seed(), sh, next)
 		r.gauge, r.soldOut, r.scale, r.win = gauge, soldOut, clock, win
 		r.prog, r.book = sm.prog, newBook(skus, stock, win, sm.opts.ReservationTTL)
+		r.conns, r.onReady = newConnPool(sm.s.Model, p.PeakRate()), rec.SetReplicaReady
 		if sm.opts.Played {
 			r.compress = p.CompressAt
 		}
@@ -272,6 +273,9 @@ func (sm *Prepared) Run(ctx context.Context, rec *result.Recorder) (*result.Run,
 		f, ferr := sm.newFluid(stock, sh, end)
 		if ferr != nil {
 			return nil, ferr
+		}
+		if sm.svc.lb == "l4" {
+			rec.Warn("the fluid mode spreads the load evenly over the replicas: the connections a layer-4 front pins (model.load_balancer: l4) need the request mode (model.mode: request)")
 		}
 		f.gauge, f.soldOut, f.scale, f.win = gauge, soldOut, clock, win
 		f.batches = newFluidBatches(rec.Shard(0), ss)

@@ -164,6 +164,7 @@ func (s *requestSim) reserved(st *jstep, now time.Duration) {
 // answer records a request's answer and moves its session on (or schedules its retry).
 func (s *requestSim) answer(id int32, done time.Duration, status int, code string, errc outcome.ErrorClass) {
 	r := &s.reqs[id]
+	defer s.connDone(s.takeConn(r))
 	ss := &s.sess[r.sess]
 	st := &s.js[ss.j].steps[r.step]
 	name := st.name
@@ -171,7 +172,7 @@ func (s *requestSim) answer(id int32, done time.Duration, status int, code strin
 		name = "create_group"
 	}
 	s.res = result.Result{Intended: r.intended, Sent: r.intended, Done: done, Journey: s.js[ss.j].name, Step: name,
-		Status: status, Code: code, Err: errc, Retry: r.retry, First: st.first && !r.retry && !r.chained}
+		Status: status, Code: code, Err: errc, Retry: r.retry, First: st.first && !r.retry && !r.chained, Replica: s.replicaName(r.rep)}
 	if errc == outcome.ErrNone {
 		s.svc.roundTrip(&s.res)
 	}

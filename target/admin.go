@@ -432,7 +432,9 @@ func (s *Server) configure(ctx context.Context, c SKUConfig) (*sku, error) {
 		StartsAt: k.starts, EndsAt: k.ends, FirstNHalf: k.firstN, Def: k.def}); err != nil {
 		return nil, err
 	}
-	return s.putSKU(k), nil
+	k = s.putSKU(k)
+	s.push.changed(k)
+	return k, nil
 }
 
 // ConfigureSKU creates or resets a SKU in-process, as POST /admin/skus does.

@@ -5,10 +5,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -389,10 +391,12 @@ func TestFaults(t *testing.T) {
 	}
 }
 
+// TestEvents: the SSE feed sends the state at once, then one message per change, each with
+// a higher seq; ?max ends the stream.
 func TestEvents(t *testing.T) {
 	ts := startServer(t, testOptions(t, "memory"))
 	ts.createSKU(t, `{"sku":"s","stock":7,"price":5}`)
-	res, err := ts.client.Get(ts.url + "/v1/skus/s/events?interval=10ms&max=3")
+	res, err := ts.client.Get(ts.url + "/v1/skus/s/events?max=3")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -401,19 +405,24 @@ func TestEvents(t *testing.T) {
 		t.Fatalf("content type %q", ct)
 	}
 	sc := bufio.NewScanner(res.Body)
-	events := 0
+	var avail []float64
+	seq := -1.0
 	for sc.Scan() {
 		line := sc.Text()
 		if d, ok := strings.CutPrefix(line, "data: "); ok {
 			var v map[string]any
-			if err := json.Unmarshal([]byte(d), &v); err != nil || v["available"] != 7.0 || v["price"] != 5.0 {
-				t.Fatalf("event %q: %v", d, err)
+			if err := json.Unmarshal([]byte(d), &v); err != nil || v["sku"] != "s" || v["state"] != "open" || v["seq"].(float64) <= seq {
+				t.Fatalf("event %q after seq %v: %v", d, seq, err)
 			}
-			events++
+			seq = v["seq"].(float64)
+			avail = append(avail, v["available"].(float64))
+			if len(avail) < 3 {
+				ts.buy(t, "s", fmt.Sprintf("u%d", len(avail)), "", "")
+			}
 		}
 	}
-	if events != 3 {
-		t.Fatalf("%d events, want 3", events)
+	if !slices.Equal(avail, []float64{7, 6, 5}) {
+		t.Fatalf("available %v, want 7 6 5", avail)
 	}
 }
 

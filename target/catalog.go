@@ -89,6 +89,7 @@ func (s *Server) syncCatalog(ctx context.Context) error {
 	s.skuMu.Lock()
 	defer s.skuMu.Unlock()
 	n := make(map[string]*sku, len(defs))
+	var moved []string // SKUs whose rules changed: their feeds' phase timers follow
 	old := s.skus.Load()
 	for name, def := range defs {
 		if old != nil {
@@ -102,9 +103,13 @@ func (s *Server) syncCatalog(ctx context.Context) error {
 			continue // a Def this version cannot read; the SKU stays unknown here
 		}
 		n[name] = k
+		moved = append(moved, name)
 	}
 	s.skus.Store(&n)
 	s.catVer.Store(v)
+	if len(moved) > 0 {
+		s.push.refreshed(moved)
+	}
 	return nil
 }
 

@@ -32,13 +32,16 @@ func FuzzHandler(f *testing.F) {
 		"POST /admin/skus HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer fuzz\r\nContent-Length: 40\r\n\r\n{\"sku\":\"t\",\"stock\":3,\"starts_at\":\"+1h\"}",
 		"POST /admin/faults HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer fuzz\r\nContent-Length: 2\r\n\r\n{}",
 		"GET /v1/skus/s/events?interval=1ms HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET /v1/skus/s/ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+		"GET /v1/skus/s/ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 8\r\n\r\n",
+		"GET /v1/skus/s/ws HTTP/1.1\r\nHost: x\r\n\r\n",
 		"DELETE /v1/skus/s HTTP/1.1\r\nHost: x\r\n\r\n",
 		"GET /%00/../v1//skus/ HTTP/1.1\r\nHost: x\r\n\r\n",
 	}
 	for _, s := range seeds {
 		f.Add([]byte(s))
 	}
-	srv, err := New(context.Background(), Options{Strategy: "memory", AdminToken: "fuzz"})
+	srv, err := New(context.Background(), Options{Strategy: "memory", AdminToken: "fuzz", ReplicaID: "fuzz-1"})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -60,8 +63,14 @@ func FuzzHandler(f *testing.F) {
 			srv.handle(&ctx)
 		}
 		status := ctx.Response.StatusCode()
+		if status == fasthttp.StatusSwitchingProtocols && bytes.HasSuffix(req.URI().Path(), []byte("/ws")) {
+			return // a WebSocket handshake accepted (the feed runs on a real connection only)
+		}
 		if status < 200 || status >= 600 {
 			t.Fatalf("status %d", status)
+		}
+		if id := ctx.Response.Header.Peek(ReplicaHeader); string(id) != "fuzz-1" {
+			t.Fatalf("answer %d names replica %q, want fuzz-1", status, id)
 		}
 		if status >= 400 {
 			var v struct {

@@ -1,7 +1,6 @@
 package target
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/subtle"
 	"encoding/json"
@@ -19,6 +18,7 @@ import (
 // dispatch, metrics.
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	start := time.Now()
+	ctx.Response.Header.SetBytesV(ReplicaHeader, s.replicaID)
 	r, a := parseRoute(ctx.Path())
 	if c := r.class(); c != classExempt {
 		n := s.inflight.Add(1)
@@ -29,7 +29,7 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		}
 	}
 	var held func() // a work slot (--workers), freed after the request's work time
-	if s.work != nil && r.class() != classExempt && r != rEvents {
+	if s.work != nil && r.class() != classExempt && r != rEvents && r != rWS {
 		if held = s.work.hold(s.done); held == nil {
 			ctx.Response.Header.Set("Retry-After", codes.RetryAfter)
 			writeErr(ctx, fasthttp.StatusServiceUnavailable, codes.Shed, "shutting down")
@@ -49,6 +49,8 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		s.purchase(ctx, a)
 	case rEvents:
 		s.events(ctx, a)
+	case rWS:
+		s.feedWS(ctx, a)
 	case rOrder, rPay, rCancel:
 		s.order(ctx, r, a)
 	case rGroupCreate:
@@ -119,6 +121,8 @@ func parseRoute(p []byte) (route, []byte) {
 			return rPurchase, param
 		case string(tail) == "/events":
 			return rEvents, param
+		case string(tail) == "/ws":
+			return rWS, param
 		}
 	} else if rest, ok := bytes.CutPrefix(p, []byte("/v1/orders/")); ok {
 		param, tail := splitParam(rest)
@@ -195,6 +199,7 @@ func (s *Server) injectFaults(ctx *fasthttp.RequestCtx, now time.Time) bool {
 }
 
 func (s *Server) errorHandler(ctx *fasthttp.RequestCtx, err error) {
+	ctx.Response.Header.SetBytesV(ReplicaHeader, s.replicaID)
 	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
 		writeErr(ctx, fasthttp.StatusRequestEntityTooLarge, codes.BodyTooLarge, "request body over 64 KiB")
 		return
@@ -408,6 +413,9 @@ func (s *Server) purchase(ctx *fasthttp.RequestCtx, name []byte) {
 		invErr(ctx, err)
 		return
 	}
+	if !replay {
+		s.push.changed(k)
+	}
 	if replay {
 		ctx.SetStatusCode(fasthttp.StatusOK)
 	} else {
@@ -474,6 +482,9 @@ func (s *Server) order(ctx *fasthttp.RequestCtx, r route, id []byte) {
 		invErr(ctx, err)
 		return
 	}
+	if r == rCancel {
+		s.push.changedName(o.SKU) // units went back to the stock
+	}
 	var arr [512]byte
 	b := append(arr[:0], '{')
 	code := codes.Reserved
@@ -505,74 +516,6 @@ func appendOrderFields(b []byte, o *inventory.Order) []byte {
 	b = fStr(b, "coupon", o.Coupon)
 	b = fTime(b, "created_at", o.CreatedAt)
 	return fTime(b, "expires_at", o.ExpiresAt)
-}
-
-func (s *Server) events(ctx *fasthttp.RequestCtx, name []byte) {
-	if !ctx.IsGet() {
-		writeErr(ctx, fasthttp.StatusMethodNotAllowed, codes.NotAllowed, "use GET")
-		return
-	}
-	k := s.known(ctx, name)
-	if k == nil {
-		return
-	}
-	interval := s.opts.EventInterval
-	if v := ctx.QueryArgs().Peek("interval"); len(v) > 0 {
-		d, err := time.ParseDuration(string(v))
-		if err != nil || d < 10*time.Millisecond {
-			writeErr(ctx, fasthttp.StatusBadRequest, codes.BadRequest, "interval must be a duration of at least 10ms")
-			return
-		}
-		interval = d
-	}
-	limit := -1
-	if v := ctx.QueryArgs().Peek("max"); len(v) > 0 {
-		n, err := strconv.Atoi(string(v))
-		if err != nil || n < 1 {
-			writeErr(ctx, fasthttp.StatusBadRequest, codes.BadRequest, "max must be a positive integer")
-			return
-		}
-		limit = n
-	}
-	ctx.SetContentType("text/event-stream")
-	ctx.Response.Header.Set("Cache-Control", "no-cache")
-	skuName := k.name
-	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		var buf []byte
-		for i := 0; limit < 0 || i < limit; i++ {
-			buf = buf[:0]
-			k := s.sku([]byte(skuName))
-			var c inventory.Counts
-			var err error
-			if k != nil {
-				c, err = s.viewCounts(k, time.Now())
-			}
-			switch {
-			case k == nil || err != nil:
-				buf = append(buf, "event: error\ndata: {\"code\":\""+codes.StoreDown+"\"}\n\n"...)
-			default:
-				buf = append(buf, "event: stock\ndata: "...)
-				buf = s.appendView(buf, k, c, time.Now())
-				buf = append(buf, "\n\n"...)
-			}
-			if _, err := w.Write(buf); err != nil {
-				return
-			}
-			if err := w.Flush(); err != nil {
-				return
-			}
-			if limit > 0 && i == limit-1 {
-				return
-			}
-			select {
-			case <-s.done:
-				return
-			case <-t.C:
-			}
-		}
-	})
 }
 
 func (s *Server) groupCreate(ctx *fasthttp.RequestCtx) {

@@ -55,7 +55,7 @@ type testServer struct {
 	served chan error
 }
 
-func startServer(t *testing.T, o Options) *testServer {
+func startServer(t testing.TB, o Options) *testServer {
 	t.Helper()
 	srv, err := New(context.Background(), o)
 	if err != nil {

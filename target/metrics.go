@@ -32,12 +32,13 @@ const (
 	rAdminAudit
 	rAdminOrders
 	rAdminFaults
+	rWS
 	nRoutes
 )
 
 var routeNames = [nRoutes]string{"not_found", "healthz", "metrics", "view", "purchase", "events",
 	"order", "pay", "cancel", "group_create", "group_join", "admin_skus", "admin_audit",
-	"admin_orders", "admin_faults"}
+	"admin_orders", "admin_faults", "ws"}
 
 // class of a route for overload protection.
 const (
@@ -48,7 +49,7 @@ const (
 
 func (r route) class() int {
 	switch r {
-	case rView, rEvents:
+	case rView, rEvents, rWS:
 		return classNonCore
 	case rPurchase, rOrder, rPay, rCancel, rGroupCreate, rGroupJoin:
 		return classCore

@@ -14,7 +14,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/flashload/flashload/internal/codes"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,7 +35,7 @@ var (
 	DefaultRedisPrefix    = inventory.DefaultRedisPrefix
 	DefaultReservationTTL = inventory.DefaultTTL
 	DefaultShards         = inventory.DefaultShards
-	DefaultEventInterval  = time.Second
+	DefaultEventInterval  = 15 * time.Second
 	DefaultMaxInflight    = 0 // 0: no limit
 	DefaultMaxRPS         = 0.0
 )
@@ -56,7 +58,14 @@ type Options struct {
 	MaxInflight    int     // in-flight requests above which purchases get 503 SHED; views shed at half
 	MaxRPS         float64 // token bucket: 429 RATE_LIMITED; views need the bucket half full
 	Shards         int     // sharded, redis-sharded
-	EventInterval  time.Duration
+	// EventInterval is the SSE feed's keep-alive: a comment line after this long without a
+	// message, so a subscriber that went away is noticed (a write fails).
+	EventInterval time.Duration
+	// PushInterval is the least time between two messages of a SKU's feed (push.go); PushOff
+	// signals no change at all (no publishes through the store), which leaves feeds with the
+	// state at connect, the opening and the end: the baseline of what pushing costs.
+	PushInterval time.Duration
+	PushOff      bool
 	// Workers > 0 gives the service a known capacity: every business request holds one of
 	// Workers slots for a time drawn from Work, waiting first come, first served (work.go).
 	Workers int
@@ -73,6 +82,23 @@ type Options struct {
 	// RedisWait: redis-decr, redis-lua and redis-sharded WAIT for this many replicas after each
 	// purchase's writes (inventory.Config.RedisWait); 0: no WAIT.
 	RedisWait int
+	// ReplicaID names this replica on every answer (ReplicaHeader), so a client can count the
+	// load each replica of a service took; "": DefaultReplicaID (the host name, which is the
+	// pod's name on Kubernetes).
+	ReplicaID string
+}
+
+// ReplicaHeader is the header in which every answer names the replica that gave it.
+const ReplicaHeader = codes.ReplicaHeader
+
+// DefaultReplicaID is the replica's name when Options.ReplicaID is empty: the host name (a
+// pod's name on Kubernetes), or "flashload" when the system has none. Processes that share a
+// host (a local fleet) are told apart with --replica-id.
+func DefaultReplicaID() string {
+	if h, err := os.Hostname(); err == nil && h != "" {
+		return h
+	}
+	return "flashload"
 }
 
 func (o *Options) defaults() {
@@ -93,6 +119,12 @@ func (o *Options) defaults() {
 	}
 	if o.EventInterval <= 0 {
 		o.EventInterval = DefaultEventInterval
+	}
+	if o.ReplicaID == "" {
+		o.ReplicaID = DefaultReplicaID()
+	}
+	if o.PushInterval <= 0 {
+		o.PushInterval = DefaultPushInterval
 	}
 }
 
@@ -115,7 +147,9 @@ type Server struct {
 	catVer atomic.Int64                    // catalog version skus was loaded at
 
 	inflight   atomic.Int64
+	replicaID  []byte     // Options.ReplicaID, as every answer's ReplicaHeader carries it
 	work       *workSlots // nil without Options.Workers
+	push       *pusher
 	cacheViews bool
 	ctx        context.Context // strategy calls and the reaper; cancelled by Close
 	cancel     context.CancelFunc
@@ -146,7 +180,12 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		}
 		opts.AdminToken = hex.EncodeToString(b[:])
 	}
+	if err := CheckReplicaID(opts.ReplicaID); err != nil {
+		inv.Close()
+		return nil, err
+	}
 	s.opts, s.inv, s.token = opts, inv, []byte("Bearer "+opts.AdminToken)
+	s.replicaID = []byte(opts.ReplicaID)
 	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	s.cacheViews = inventory.Shared(opts.Strategy) // a store round trip per count: cache the views
 	s.catVer.Store(-1)
@@ -155,6 +194,8 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		s.limiter = newLimiter(opts.MaxRPS, time.Now())
 	}
 	s.metrics = newMetrics(s)
+	s.push = newPusher(s)
+	s.metrics.reg.MustRegister(s.push.collectors()...)
 	if opts.Workers > 0 {
 		s.work = newWorkSlots(opts.Workers, opts.Work)
 		s.metrics.reg.MustRegister(s.work.collectors()...)
@@ -168,14 +209,33 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		ReadTimeout:                   60 * time.Second,
 		NoDefaultContentType:          true,
 		CloseOnShutdown:               true,
+		KeepHijackedConns:             true,          // WebSocket feeds close their connections themselves (push_ws.go)
 		Logger:                        quietLogger{}, // bad requests are answered (errorHandler), not logged
 		DisableHeaderNamesNormalizing: false,
 	}
 	s.reaper.Add(2)
 	go s.reap()
 	go s.pollCatalog()
+	s.push.start()
 	return s, nil
 }
+
+// CheckReplicaID refuses a replica ID that cannot be a header value or a histogram tag: at
+// most MaxIDBytes of printable ASCII without spaces, commas or '='.
+func CheckReplicaID(id string) error {
+	if len(id) > MaxIDBytes {
+		return fmt.Errorf("replica id %q: at most %d bytes", id, MaxIDBytes)
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; c <= ' ' || c >= 0x7f || c == ',' || c == '=' {
+			return fmt.Errorf("replica id %q: printable ASCII without spaces, commas or '='", id)
+		}
+	}
+	return nil
+}
+
+// ReplicaID is the name every answer gives in ReplicaHeader.
+func (s *Server) ReplicaID() string { return s.opts.ReplicaID }
 
 // Serve answers requests on ln until Shutdown or Close.
 func (s *Server) Serve(ln net.Listener) error { return s.hs.Serve(ln) }
@@ -220,8 +280,11 @@ func (s *Server) reap() {
 			return
 		case now := <-t.C:
 			ctx, cancel := context.WithTimeout(s.ctx, 5*time.Second)
-			if _, err := s.inv.Expire(ctx, now); err == nil {
+			if n, err := s.inv.Expire(ctx, now); err == nil {
 				s.metrics.reaped()
+				if n > 0 {
+					s.push.changedAll()
+				}
 			}
 			cancel()
 		}
@@ -243,6 +306,8 @@ type sku struct {
 	startsStr string
 	endsStr   string
 	def       []byte // as stored in the catalog
+
+	topic atomic.Pointer[topic] // its push feeds' topic, cached (push.go)
 
 	// The views' cache of the stock figures (Redis strategies only, see viewCounts).
 	cached     atomic.Pointer[cachedCounts]

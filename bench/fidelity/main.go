@@ -14,7 +14,9 @@
 //
 // With -mode autoscale it rehearses a ramp on a live fleet of `serve --workers 4 --work
 // exp:20ms` replicas scaled 2..6 by the model's HPA and compares the live replica trace with
-// the simulator's at every decision (autoscale.go).
+// the simulator's at every decision (autoscale.go). With -mode spread it rehearses the bundled
+// autoscale-spread ramp on that fleet with and without a layer-4 front and connection recycling,
+// and prints the load per replica beside the simulator's (spread.go).
 package main
 
 import (
@@ -46,7 +48,8 @@ func main() {
 	secs := flag.Int("secs", 30, "seconds per live run")
 	dir := flag.String("dir", "", "where the runs go (default a temp dir)")
 	step := flag.Duration("step", 10*time.Second, "--find-capacity step")
-	mode := flag.String("mode", "known", "known (latency at 50/80/95% of a known capacity, calibration, --find-capacity) or autoscale (a live fleet's replica trace against the simulator's)")
+	mode := flag.String("mode", "known", "known (latency at 50/80/95% of a known capacity, calibration, --find-capacity), autoscale (a live fleet's replica trace against the simulator's) or spread (the load per replica behind a layer-4 front, with and without recycling)")
+	connAge := flag.Duration("conn-max-age", 2*time.Second, "spread: the connections' age in the recycled case (run clock: 30 s of the scenario's time at its 15x)")
 	compress := flag.Float64("compress", 10, "autoscale: the ramp's compression (17 scenario minutes)")
 	reuse := flag.Bool("reuse", false, "compare the runs already in -dir again instead of playing them (known: -repeat runs per load; the capacity search is not repeated)")
 	repeat := flag.Int("repeat", 1, "known: live runs at each load (their figures are averaged)")
@@ -64,8 +67,11 @@ func main() {
 	case "autoscale":
 		autoscale(*bin, *dir, *compress, *reuse)
 		return
+	case "spread":
+		spread(*bin, *dir, *connAge, *reuse)
+		return
 	default:
-		check(fmt.Errorf("-mode: known or autoscale, not %q", *mode))
+		check(fmt.Errorf("-mode: known, autoscale or spread, not %q", *mode))
 	}
 	capacity := float64(workers) / mean.Seconds()
 	url := ""

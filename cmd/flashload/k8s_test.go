@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
@@ -121,6 +122,12 @@ func TestK8sManifests(t *testing.T) {
 		if !slices.Contains(args, want) {
 			t.Errorf("generators: args %q lack %s", args, want)
 		}
+	}
+	// Behind the Service the generators recycle their connections, or pods the HPA adds idle.
+	if i := slices.Index(args, "--conn-max-age"); i < 0 || i+1 >= len(args) {
+		t.Errorf("generators: args %q lack --conn-max-age", args)
+	} else if d, err := time.ParseDuration(args[i+1]); err != nil || d <= 0 {
+		t.Errorf("generators: --conn-max-age %q, want a positive duration", args[i+1])
 	}
 	wargs, wenv := containerCommand(t, m, "Job/flashload-watch")
 	if len(wargs) == 0 || wargs[0] != "watch" {

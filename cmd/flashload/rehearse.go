@@ -113,6 +113,8 @@ with --strategies, on any strategy), 2 on bad input, 1 on a runtime error.`,
 	f.StringVar(&o.RedisAppendfsync, "redis-appendfsync", "", "persistence of the throwaway redis-server: always or everysec (AOF with that fsync), no (default: none; a killed Redis loses everything)")
 	f.IntVar(&o.Target.RedisWait, "redis-wait", 0, "redis-decr, redis-lua, redis-sharded: WAIT for N replicas after each purchase's writes (a scenario with redis: failover has one replica); 0: no WAIT")
 	f.StringVar(&o.Replicas, "replicas", "", "run the target as N serve processes on the shared store, or MIN..MAX scaled by the scenario's model.autoscaler (default: one target in this process)")
+	f.StringVar(&o.Front, "front", rehearse.FrontNone, "how the load reaches the replicas: none (the engine spreads every request) or l4 (one address that pins each new connection to a ready replica, round robin, as a Kubernetes Service does; needs --replicas)")
+	registerRecycle(cmd, &o.ConnMaxAge, &o.ConnMaxRequests)
 	f.IntVar(&o.Target.Workers, "workers", 0, "work slots per replica: each request holds one for a --work time, waiting FIFO (default with --work model: the model's workers_per_replica)")
 	f.StringVar(&o.Work, "work", "", "time a request holds its slot: exp:5ms, const:5ms, lognormal:p50=4ms,p99=30ms, or model (the scenario's service_time)")
 	f.StringVar(&o.Out, "out", "", "run directory (default runs/NAME-TIME)")

@@ -45,6 +45,7 @@ type runOptions struct {
 	MaxWorkers  int
 	MaxConns    int
 	Timeout     time.Duration
+	Conn        connFlags
 	Coordinate  string // redis:// URL of the coordinator of many generators (run_coord.go)
 	RunID       string
 	StartAt     string
@@ -112,6 +113,8 @@ in-flight requests for a bounded time and writes a summary marked partial.`,
 	f.IntVar(&opts.MaxWorkers, "max-workers", 0, "open model: the pool grows on demand up to this many sessions before arrivals are dropped (default 4x --workers, at most 20000)")
 	f.IntVar(&opts.MaxConns, "max-conns", 0, "connections to the target (default sized from the peak rate; closed model: vus)")
 	f.DurationVar(&opts.Timeout, "timeout", engine.DefaultTimeout, "read and write timeout of each request")
+	opts.Conn.register(cmd)
+	f.StringVar(&opts.Conn.ReplicaHeader, "replica-header", "", "the answer header that names the replica of a service that answered (default "+engine.DefaultReplicaHeader+", the reference target's): load per replica, requests.by_replica, gate replica_spread")
 	f.StringVar(&opts.MetricsAddr, "metrics-addr", "", "serve the generator's Prometheus metrics on HOST:PORT (/metrics) while it runs")
 	f.StringVar(&opts.Coordinate, "coordinate", "", "redis://HOST:PORT/DB: one of many generators of one run (with --run-id and --segment; see flashload watch)")
 	f.StringVar(&opts.RunID, "run-id", "", "the coordinated run's id, the same on every generator and on watch")
@@ -134,6 +137,9 @@ func runLive(ctx context.Context, o *runOptions) error {
 		o.Setup = o.AdminToken != ""
 	}
 	if err := checkTargets(o.Target, o.AllowRemote, o.MaxConns); err != nil {
+		return usageErr(err)
+	}
+	if err := o.Conn.check(); err != nil {
 		return usageErr(err)
 	}
 	if o.AdminURL != "" {
@@ -194,6 +200,7 @@ func runLive(ctx context.Context, o *runOptions) error {
 		Target: o.Target, AdminURL: o.AdminURL, AdminToken: o.AdminToken, AttemptsFile: filepath.Join(dir, audit.AttemptsFile),
 		Play: scenario.PlayOptions{Wall: o.Wall, RateScale: o.RateScale, Segment: seg},
 		Seed: o.Seed, Setup: o.Setup, Workers: o.Workers, MaxWorkers: o.MaxWorkers, MaxConns: o.MaxConns, Timeout: o.Timeout,
+		ConnMaxAge: o.Conn.MaxAge, ConnMaxRequests: o.Conn.MaxRequests, ReplicaHeader: o.Conn.ReplicaHeader,
 		Faults:   inject,
 		Progress: runView(o, srv, gates, faultLog, stop),
 	}

@@ -44,7 +44,8 @@ func newServeCmd() *cobra.Command {
 		Short: "Run the reference flash-sale target (fasthttp) with a chosen inventory strategy",
 		Long: `serve runs flashload's reference flash-sale service: SKUs with ladder and first-N pricing,
 purchases with idempotency keys and per-user limits, orders (reserved → paid, or released on
-cancel or expiry), group-buy, server-sent events, admin routes behind a bearer token, an audit
+cancel or expiry), group-buy, live stock feeds pushed on change (WebSocket and server-sent
+events, across replicas through the store), admin routes behind a bearer token, an audit
 endpoint and Prometheus /metrics. The inventory strategy decides how stock is deducted:
 
   naive          read, check, write back: oversells under concurrency (on purpose) [one process]
@@ -78,6 +79,9 @@ free slot: an M/G/N queue whatever the machine's cores, which a scenario's model
 exactly (utilisation = flashload_target_work_busy / flashload_target_work_slots in /metrics).
 DIST: exp:5ms (exponential, mean), const:5ms, lognormal:p50=4ms,p99=30ms.
 
+Every answer names its replica in the ` + target.ReplicaHeader + ` header (--replica-id, default the
+host name): run and rehearse count each replica's answers from it (summary requests.by_replica).
+
 SIGTERM or Ctrl-C stops accepting, drains in-flight requests and prints the audit.`,
 		Example: `  flashload serve --strategy memory --sku phone-x:1000:3999:1
   curl -s -XPOST -H 'X-User-Id: u1' localhost:8080/v1/skus/phone-x/purchase`,
@@ -103,12 +107,14 @@ SIGTERM or Ctrl-C stops accepting, drains in-flight requests and prints the audi
 	f.IntVar(&opts.MaxInflight, "max-inflight", target.DefaultMaxInflight, "in-flight requests above which purchases get 503 SHED (views at half); 0 = no limit")
 	f.Float64Var(&opts.MaxRPS, "max-rps", target.DefaultMaxRPS, "requests per second above which answers are 429 RATE_LIMITED (views first); 0 = no limit")
 	f.IntVar(&opts.Shards, "shards", target.DefaultShards, "buckets of the sharded strategies")
-	f.DurationVar(&opts.EventInterval, "event-interval", target.DefaultEventInterval, "period of the server-sent stock events")
+	f.DurationVar(&opts.EventInterval, "event-interval", target.DefaultEventInterval, "SSE feeds: a keep-alive comment this often, so gone subscribers are noticed")
+	f.DurationVar(&opts.PushInterval, "push-interval", target.DefaultPushInterval, "least time between two messages of a SKU's feed (/ws and /events push on change); 0: signal no changes (no publishes through the store: the cost baseline)")
 	f.StringArrayVar(&opts.SKUs, "sku", nil, "create a SKU at start: NAME:STOCK[:PRICE[:LIMIT]] (repeatable)")
 	f.StringVar(&opts.OrdersOut, "orders-out", "", "after the drain, write every order (NDJSON, as GET /admin/orders) to this file")
 	f.DurationVar(&opts.DrainTimeout, "drain-timeout", DefaultDrainTimeout, "how long SIGTERM waits for in-flight requests")
 	f.IntVar(&opts.Workers, "workers", 0, "work slots: each business request holds one for a --work time, waiting FIFO (0: no slots)")
 	f.StringVar(&opts.WorkDist, "work", "", "time a request holds its slot: exp:5ms, const:5ms or lognormal:p50=4ms,p99=30ms (with --workers)")
+	f.StringVar(&opts.ReplicaID, "replica-id", "", "the name every answer gives in "+target.ReplicaHeader+", so clients count each replica's load (default: the host name, a pod's name on Kubernetes)")
 	return cmd
 }
 
@@ -147,8 +153,15 @@ func serveRun(ctx context.Context, opts *serveOptions) error {
 		}
 		opts.Work = w
 	}
+	if opts.PushInterval < 0 {
+		return usageErr(errors.New("--push-interval must be ≥ 0"))
+	}
+	opts.PushOff = opts.PushInterval == 0
 	if opts.Workers < 0 || (opts.Workers > 0) != !opts.Work.IsZero() {
 		return usageErr(errors.New("--workers N and --work DIST go together (N ≥ 1)"))
+	}
+	if err := target.CheckReplicaID(opts.ReplicaID); err != nil {
+		return usageErr(fmt.Errorf("--replica-id: %w", err))
 	}
 	var skus []target.SKUConfig
 	for _, v := range opts.SKUs {

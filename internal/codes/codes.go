@@ -101,3 +101,7 @@ func RetryAfterOf(code string) time.Duration {
 	}
 	return 0
 }
+
+// ReplicaHeader is the header in which every answer of the target names the replica that gave
+// it (serve --replica-id); the live engine counts each replica's answers from it.
+const ReplicaHeader = "X-Flashload-Replica"

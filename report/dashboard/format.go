@@ -46,6 +46,7 @@ func ProgressLine(s result.Snapshot) string {
 	if s.Mode == "sim" || s.Replicas > 0 {
 		fmt.Fprintf(&b, " · replicas %d/%d", s.Replicas, s.DesiredReplicas)
 	}
+	b.WriteString(replicaProgress(s))
 	if unreachable(s) {
 		b.WriteString(" · target unreachable")
 	}

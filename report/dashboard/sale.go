@@ -106,6 +106,7 @@ func (m model) salePanel(w int) string {
 		}
 		b.WriteString(m.scaleLines(w))
 	}
+	b.WriteString(m.replicaLine(w))
 	return b.String()
 }
 

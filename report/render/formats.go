@@ -91,6 +91,9 @@ func MarkdownFull(w io.Writer, s, predicted, full *result.Summary) error {
 	if len(s.SKUs) > 0 {
 		skuMarkdown(ew, s, full)
 	}
+	if len(s.Requests.ByReplica) > 1 {
+		replicaMarkdown(ew, s)
+	}
 	ew.printf("**Audit:** %s\n", mdEscape(AuditLine(&s.Audit)))
 	for _, v := range s.Audit.Violations {
 		ew.printf("- %s\n", mdEscape(v))

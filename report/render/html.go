@@ -56,6 +56,9 @@ func HTML(w io.Writer, run *result.Run, predicted *result.Summary) error {
 	if len(s.Scale) > 0 && predicted != nil && len(predicted.Scale) > 0 {
 		data.ScaleNote = ScaleDiffText(result.CompareScale(s.Scale, predicted.Scale))
 	}
+	if len(s.Requests.ByReplica) > 1 {
+		data.SpreadNote = SpreadLine(s)
+	}
 	js, err := ui.Data(data)
 	if err != nil {
 		return err

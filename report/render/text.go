@@ -134,6 +134,12 @@ func TextFull(w io.Writer, s, predicted, full *result.Summary) error {
 	if s.Replicas.Max > 0 {
 		ew.printf("%-10s %d..%d\n", "replicas", s.Replicas.Min, s.Replicas.Max)
 	}
+	if len(s.Requests.ByReplica) > 1 {
+		ew.printf("\nload per replica\n")
+		if ew.err == nil {
+			ew.err = ReplicaTable(w, "  ", s)
+		}
+	}
 	if predicted != nil {
 		ew.printf("\n%-24s %14s %14s\n", "measured vs predicted", "measured", "predicted")
 		for _, row := range sideBySide(s, predicted) {

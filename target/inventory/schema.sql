@@ -357,3 +357,11 @@ BEGIN
   END IF;
   RETURN v_n;
 END $$;
+
+-- Push feeds: each SKU's change number, incremented by every notification (notify_pg.go), so
+-- every replica numbers a change alike. Kept apart from fl_skus: the purchase path never
+-- touches it.
+CREATE TABLE IF NOT EXISTS fl_push (
+  sku text PRIMARY KEY,
+  n   bigint NOT NULL
+);

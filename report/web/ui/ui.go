@@ -77,6 +77,9 @@ type Report struct {
 	FullSpectrum *Spectrum `json:"full_spectrum,omitempty"`
 	// ScaleNote says how far the live autoscaler's decisions are from the predicted ones.
 	ScaleNote string `json:"scale_note,omitempty"`
+	// SpreadNote says how evenly the load spread over the replicas (the answers-per-replica
+	// chart's note); "" with fewer than two replicas.
+	SpreadNote string `json:"spread_note,omitempty"`
 }
 
 // Spectrum is latency against percentile, x = -log10(1-q): 0 is the 0th percentile, 1 the

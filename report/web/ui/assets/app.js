@@ -107,6 +107,10 @@
           c.sku_left[sku].push(p.sku_left[sku]);
         }
       for (var s in c.sku_left) if (c.sku_left[s].length < i + 1) c.sku_left[s].push(null);
+      // Answers per replica: a replica without answers in a window has 0 there.
+      c.by_replica = c.by_replica || {};
+      for (var r in p.by_replica || {}) if (!c.by_replica[r]) c.by_replica[r] = new Array(i).fill(0);
+      for (var q in c.by_replica) c.by_replica[q].push((p.by_replica || {})[q] || 0);
     });
     return c;
   }
@@ -193,6 +197,11 @@
         sc.series.push(s("predicted", ctx.predScale.map(function (q) { return q.t; }), ctx.predScale.map(function (q) { return q.desired; }), { pred: true, step: true }));
       sc.note = ctx.scaleNote || "";
       out.push(sc);
+    }
+    var reps = Object.keys(c.by_replica || {}).sort(function (a, b) { return a.localeCompare(b, "en", { numeric: true }); });
+    if (reps.length > 1 && ctx.win > 0) {
+      out.push({ id: "by-replica", title: "Answers per replica", unit: "rate", ylabel: "answers/s", note: ctx.spreadNote || "",
+        series: reps.map(function (r) { return s(r, c.t, c.by_replica[r].map(function (n) { return n / ctx.win; })); }) });
     }
     return out.filter(function (sp) {
       if (ctx.live && (sp.id === "rate" || sp.id === "latency" || sp.id === "errors")) return true;
@@ -419,7 +428,7 @@
     main.draw(chartSpecs({
       cols: colsFromTimeline(s.timeline), pred: d.predicted ? colsFromTimeline(d.predicted.timeline) : null,
       skus: s.skus, scale: s.scale, predScale: d.predicted ? d.predicted.scale : null,
-      scaleNote: d.scale_note || "",
+      scaleNote: d.scale_note || "", win: s.window_s, spreadNote: d.spread_note || "",
     }), d.faults || []);
     spectrumChart(document.getElementById("charts"), "spectrum", d.spectrum || {});
     var fullEl = document.getElementById("full-charts");
