@@ -18,8 +18,10 @@ import (
 // once, one per core; identical models are simulated once; failing ones stop as soon as a gate
 // can no longer pass (Options.FailFast).
 
-// planStrata is the fluid mode's latency samples per class and tick in a plan's simulations.
-const planStrata = 2
+// planStrata is the fewest latency samples per class and tick of a plan's simulations (a long
+// run's; short ones get more, strataFor): a verdict reads the whole run's percentiles, and a
+// day at one sample per tick gives each class 86,400 draws. flashload sim keeps DefaultStrata.
+const planStrata = 1
 
 // capacity is one point of the search: a model is a function of it (withCapacity, withCeiling).
 type capacity struct {
@@ -75,10 +77,7 @@ func (p *planner) try(c capacity) (bool, *result.Summary, error) {
 	opts := p.o.Options
 	opts.Tick, opts.FailFast = c.tick, p.s.Gates
 	if opts.Strata == 0 {
-		// A verdict reads the whole run's percentiles, drawn from every tick: two latency
-		// samples per class and tick are thousands over a long run. The answer's margins come
-		// from these runs too.
-		opts.Strata = planStrata
+		opts.Strata = strataFor(p.s.Duration.D(), c.tick, planStrata) // the answer's margins come from these runs too
 	}
 	run, err := p.run(&sc, opts)
 	if err != nil && !errors.Is(err, ErrGateFailed) {
@@ -244,7 +243,7 @@ func (p *planner) full(c capacity) (*result.Summary, error) {
 	opts := p.o.Options
 	opts.Tick = c.tick
 	if opts.Strata == 0 {
-		opts.Strata = planStrata // as the search ran it
+		opts.Strata = strataFor(p.s.Duration.D(), c.tick, planStrata) // as the search ran it
 	}
 	run, err := p.run(&sc, opts)
 	if err != nil {

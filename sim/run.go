@@ -319,10 +319,7 @@ func (sm *Prepared) newFluid(stock []int64, out sink, end time.Duration) (*fluid
 	}
 	strata := sm.opts.Strata
 	if strata <= 0 {
-		// The tail of a class's latency is drawn once per stratum and tick: short runs have
-		// few ticks, so they get more strata (about 4096 draws per class over the run).
-		ticks := max(1, int(end/dt))
-		strata = min(max(DefaultStrata, (4096+ticks-1)/ticks), 64)
+		strata = strataFor(end, dt, DefaultStrata)
 	}
 	poisson := sm.s.Traffic.Arrivals != "uniform"
 	f := newFluidSim(sm.svc, sm.js, stock, sm.Seed(), out, dt, strata, poisson)
@@ -353,6 +350,14 @@ func modelAudit(sum *result.Summary, skus []scenario.SKU, stock, left []int64, p
 		}
 		sum.Rates["sell_through"] = result.NewRatio(min(sold, st), st)
 	}
+}
+
+// strataFor is the fluid mode's latency samples per class and tick for a run of length end: at
+// least least. The tail of a class's latency is drawn once per stratum and tick: short runs have
+// few ticks, so they get more strata (about 4096 draws per class over the run, at most 64).
+func strataFor(end, tick time.Duration, least int) int {
+	ticks := max(1, int(end/tick))
+	return min(max(least, (4096+ticks-1)/ticks), 64)
 }
 
 // Run simulates scenario s: Prepare, then (*Prepared).Run into o.Recorder or a new Recorder.
