@@ -19,7 +19,30 @@ type Attempt struct {
 	SKU     uint16          // index into the scenario's SKUs; NoSKU when the SKU is not one of them
 	Qty     uint16          // units asked for
 	Outcome outcome.Outcome // the final outcome after retries
-	SoldOut bool            // the final answer was SOLD_OUT (for undersold)
+	Flags   Flags           // FlagSoldOut, FlagPaid: one byte, so an attempt stays 24 bytes
+}
+
+// Flags are an attempt's marks.
+type Flags uint8
+
+const (
+	FlagSoldOut Flags = 1 << iota // the final answer was SOLD_OUT (for undersold)
+	FlagPaid                      // a later step of the journey that pays it (pay, settles:) was acknowledged
+)
+
+// SoldOut reports whether the final answer was SOLD_OUT.
+func (a *Attempt) SoldOut() bool { return a.Flags&FlagSoldOut != 0 }
+
+// Paid reports whether a later step of the journey paid the purchase (acknowledged).
+func (a *Attempt) Paid() bool { return a.Flags&FlagPaid != 0 }
+
+// Mark sets or clears flag f.
+func (a *Attempt) Mark(f Flags, on bool) {
+	if on {
+		a.Flags |= f
+	} else {
+		a.Flags &^= f
+	}
 }
 
 // NoSKU is Attempt.SKU for a purchase of an SKU the scenario does not list.

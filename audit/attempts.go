@@ -65,8 +65,8 @@ func (h *Header) ScenarioSKUs() []scenario.SKU {
 }
 
 // WriteAttempts writes the header and one line per attempt, gzipped:
-// [seq,step,user,sku,qty,"outcome",sold_out] with sku the index into the SKUs (-1: none) and
-// sold_out 0 or 1. h.Attempts is set to len(attempts).
+// [seq,step,user,sku,qty,"outcome",sold_out,paid] with sku the index into the SKUs (-1: none),
+// and sold_out and paid 0 or 1. h.Attempts is set to len(attempts).
 func WriteAttempts(w io.Writer, h Header, attempts []Attempt) error {
 	h.Schema, h.Attempts = AttemptsSchema, int64(len(attempts))
 	zw, err := gzip.NewWriterLevel(w, gzip.BestSpeed)
@@ -111,12 +111,17 @@ func appendAttempt(b []byte, a *Attempt) []byte {
 	b = append(b, ",\""...)
 	b = append(b, a.Outcome.String()...)
 	b = append(b, "\","...)
-	if a.SoldOut {
-		b = append(b, '1')
-	} else {
-		b = append(b, '0')
-	}
+	b = appendBit(b, a.SoldOut())
+	b = append(b, ',')
+	b = appendBit(b, a.Paid())
 	return append(b, "]\n"...)
+}
+
+func appendBit(b []byte, v bool) []byte {
+	if v {
+		return append(b, '1')
+	}
+	return append(b, '0')
 }
 
 // ReadAttempts reads an attempts file written by WriteAttempts. Errors name the line.
@@ -161,16 +166,17 @@ func ReadAttempts(r io.Reader) (Header, []Attempt, error) {
 	return h, out, nil
 }
 
-// parseAttempt reads one [seq,step,user,sku,qty,"outcome",sold_out] line.
+// parseAttempt reads one [seq,step,user,sku,qty,"outcome",sold_out,paid] line; files written
+// before paid was kept have seven fields (paid 0).
 func parseAttempt(b []byte, skus int) (Attempt, error) {
 	var a Attempt
 	b = bytes.TrimSpace(b)
 	if len(b) < 2 || b[0] != '[' || b[len(b)-1] != ']' {
-		return a, errors.New("want [seq,step,user,sku,qty,\"outcome\",sold_out]")
+		return a, errors.New("want [seq,step,user,sku,qty,\"outcome\",sold_out,paid]")
 	}
 	f := bytes.Split(b[1:len(b)-1], []byte{','})
-	if len(f) != 7 {
-		return a, fmt.Errorf("%d fields, want 7", len(f))
+	if len(f) != 7 && len(f) != 8 {
+		return a, fmt.Errorf("%d fields, want 8", len(f))
 	}
 	num := func(i int, lo, hi int64, what string) (int64, error) {
 		n, err := strconv.ParseInt(string(bytes.TrimSpace(f[i])), 10, 64)
@@ -179,14 +185,17 @@ func parseAttempt(b []byte, skus int) (Attempt, error) {
 		}
 		return n, nil
 	}
-	var errs [6]error
-	var sku, step, qty, sold int64
+	var errs [7]error
+	var sku, step, qty, sold, paid int64
 	a.Seq, errs[0] = num(0, 0, 1<<62, "seq")
 	step, errs[1] = num(1, 0, 1<<16-1, "step")
 	a.User, errs[2] = num(2, -1<<62, 1<<62, "user")
 	sku, errs[3] = num(3, -1, int64(skus)-1, "sku")
 	qty, errs[4] = num(4, 0, 1<<16-1, "qty")
 	sold, errs[5] = num(6, 0, 1, "sold_out")
+	if len(f) == 8 {
+		paid, errs[6] = num(7, 0, 1, "paid")
+	}
 	if err := errors.Join(errs[:]...); err != nil {
 		return a, err
 	}
@@ -198,7 +207,9 @@ func parseAttempt(b []byte, skus int) (Attempt, error) {
 	if !ok {
 		return a, fmt.Errorf("unknown outcome %q", name)
 	}
-	a.Step, a.Qty, a.Outcome, a.SoldOut = uint16(step), uint16(qty), o, sold == 1
+	a.Step, a.Qty, a.Outcome = uint16(step), uint16(qty), o
+	a.Mark(FlagSoldOut, sold == 1)
+	a.Mark(FlagPaid, paid == 1)
 	a.SKU = NoSKU
 	if sku >= 0 {
 		a.SKU = uint16(sku)

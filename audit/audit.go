@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/flashload/flashload/outcome"
 	"github.com/flashload/flashload/result"
@@ -80,7 +79,11 @@ const maxViolations = 20
 //     and unknown ones;
 //   - duplicates: orders beyond the first per key, and live units beyond a user's limit per SKU;
 //   - undersold: SOLD_OUT answers while units were still available at the end, or as many as
-//     the server counted itself when that is more (not a violation).
+//     the server counted itself when that is more (not a violation);
+//   - paid: the stored orders' paid units; when a SKU's orders carry no status, the units of
+//     the acknowledged purchases a later step paid (pay, settles:) that the store holds;
+//   - unpaid: units the client was told were paid whose stored order is live but not paid (a
+//     violation), when the orders carry a status.
 func Check(in Input) Report {
 	c := newChecker(&in)
 	c.keyed()
@@ -95,6 +98,8 @@ func Check(in Input) Report {
 type skuAgg struct {
 	stock, soldOrders, paid, released int64
 	soldOutAnswers                    int64
+	clientPaid                        int64 // units of acknowledged purchases the client paid
+	statuses                          bool  // an order of the SKU says its status
 	limit                             int
 	known                             bool
 	idx                               int // index in Input.SKUs, -1 for an SKU seen only in the orders
@@ -106,6 +111,8 @@ type userSKU struct{ user, sku string }
 // outcome it could not know, and units the service stored without a key.
 type pool struct {
 	acked, unknown, stored int64
+	paidAcked, paidStored  int64 // units paid for by the client, and stored paid
+	statuses               bool  // a stored order of the pool says its status
 }
 
 // checker holds the join's state between its phases.
@@ -122,6 +129,8 @@ type checker struct {
 	lostUnits map[string]int64 // units of the lost purchases, by SKU
 
 	lostExample, unexpectedExample, dupExample string
+	unpaid                                     int64 // units paid for by the client, stored live but unpaid
+	unpaidExample                              string
 }
 
 func newChecker(in *Input) *checker {
@@ -135,8 +144,11 @@ func newChecker(in *Input) *checker {
 	for i := range in.Attempts {
 		at := &in.Attempts[i]
 		c.byKey[attemptKey(at.Seq, at.Step)] = i
-		if (at.SoldOut || at.Outcome == outcome.SoldOut) && int(at.SKU) < len(in.SKUs) {
+		if (at.SoldOut() || at.Outcome == outcome.SoldOut) && int(at.SKU) < len(in.SKUs) {
 			c.agg(in.SKUs[at.SKU].SKU).soldOutAnswers++
+		}
+		if at.Paid() && at.Outcome == outcome.Acknowledged && int(at.SKU) < len(in.SKUs) {
+			c.agg(in.SKUs[at.SKU].SKU).clientPaid += at.units()
 		}
 	}
 	return c
@@ -182,8 +194,11 @@ func (c *checker) keyed() {
 		} else {
 			g.released += o.Qty
 		}
-		if strings.EqualFold(o.Status, "paid") {
+		if o.paid() {
 			g.paid += o.Qty
+		}
+		if o.Status != "" {
+			g.statuses = true
 		}
 		if o.Key == "" {
 			continue
@@ -207,6 +222,10 @@ func (c *checker) keyed() {
 			c.found[idx] = true
 		default:
 			c.found[idx] = true
+			if in.Attempts[idx].Paid() && o.unpaid() {
+				c.unpaid += o.Qty
+				c.unpaidExample = "key " + o.Key
+			}
 		}
 	}
 }
@@ -230,7 +249,12 @@ func (c *checker) keyless() {
 	any := false
 	for i := range in.Orders {
 		if o := &in.Orders[i]; o.Key == "" {
-			get(userSKU{o.User, o.SKU}).stored += o.Qty
+			p := get(userSKU{o.User, o.SKU})
+			p.stored += o.Qty
+			if o.paid() {
+				p.paidStored += o.Qty
+			}
+			p.statuses = p.statuses || o.Status != ""
 			any = true
 		}
 	}
@@ -246,7 +270,11 @@ func (c *checker) keyless() {
 		k := userSKU{strconv.FormatInt(at.User, 10), sku}
 		switch at.Outcome {
 		case outcome.Acknowledged:
-			get(k).acked += at.units()
+			p := get(k)
+			p.acked += at.units()
+			if at.Paid() {
+				p.paidAcked += at.units()
+			}
 		case outcome.Unknown, outcome.Pending:
 			get(k).unknown += at.units()
 		default:
@@ -267,6 +295,12 @@ func (c *checker) keyless() {
 			c.lostUnits[k.sku] += lost
 			if c.lostExample == "" {
 				c.lostExample = "user " + k.user + " on " + k.sku
+			}
+		}
+		if unpaid := min(p.paidAcked, p.stored) - p.paidStored; unpaid > 0 && p.statuses {
+			c.unpaid += unpaid
+			if c.unpaidExample == "" {
+				c.unpaidExample = "user " + k.user + " on " + k.sku
 			}
 		}
 		if extra := p.stored - p.acked - p.unknown; extra > 0 && in.Segment.Whole() {
@@ -315,6 +349,9 @@ func (c *checker) reportJoin() {
 	}
 	if c.a.Duplicates > 0 {
 		c.violate("duplicates: %d orders repeat an idempotency key (e.g. %q)", c.a.Duplicates, c.dupExample)
+	}
+	if c.unpaid > 0 {
+		c.violate("unpaid: %d units the client was told were paid are stored unpaid (e.g. %s)", c.unpaid, c.unpaidExample)
 	}
 }
 

@@ -36,7 +36,7 @@ func TestAudit(t *testing.T) {
 	}{
 		{
 			name:     "clean",
-			attempts: []Attempt{{Seq: 1, Outcome: outcome.Acknowledged}, {Seq: 2, Outcome: outcome.Acknowledged}, {Seq: 3, Outcome: outcome.SoldOut, SoldOut: true}},
+			attempts: []Attempt{{Seq: 1, Outcome: outcome.Acknowledged}, {Seq: 2, Outcome: outcome.Acknowledged}, {Seq: 3, Outcome: outcome.SoldOut, Flags: FlagSoldOut}},
 			orders:   []Order{{Key: key(1), User: "u1", SKU: "a", Qty: 1, Status: "paid"}, {Key: key(2), User: "u2", SKU: "a", Qty: 1, Status: "reserved"}},
 			want: func(t *testing.T, a auditView) {
 				a.expect(t, 0, 0, 0, 0, 0, 0)
@@ -80,7 +80,7 @@ func TestAudit(t *testing.T) {
 		},
 		{
 			name:     "undersold",
-			attempts: []Attempt{{Seq: 1, SKU: 1, Outcome: outcome.SoldOut, SoldOut: true}, {Seq: 2, SKU: 1, Outcome: outcome.SoldOut, SoldOut: true}},
+			attempts: []Attempt{{Seq: 1, SKU: 1, Outcome: outcome.SoldOut, Flags: FlagSoldOut}, {Seq: 2, SKU: 1, Outcome: outcome.SoldOut, Flags: FlagSoldOut}},
 			want:     func(t *testing.T, a auditView) { a.expect(t, 0, 0, 0, 0, 2, 0) },
 		},
 		{

@@ -17,9 +17,9 @@ func sale(stock, buyers int) ([]Attempt, []Order) {
 	var at []Attempt
 	var orders []Order
 	for u := 1; u <= buyers; u++ {
-		a := Attempt{Seq: int64(u - 1), User: int64(u), Qty: 1, Outcome: outcome.SoldOut, SoldOut: true}
+		a := Attempt{Seq: int64(u - 1), User: int64(u), Qty: 1, Outcome: outcome.SoldOut, Flags: FlagSoldOut}
 		if u <= stock {
-			a.Outcome, a.SoldOut = outcome.Acknowledged, false
+			a.Outcome, a.Flags = outcome.Acknowledged, 0
 			orders = append(orders, Order{User: strconv.Itoa(u), SKU: "phone-x", Qty: 1, Status: "paid"})
 		}
 		at = append(at, a)
@@ -51,7 +51,7 @@ func TestKeylessLimitBroken(t *testing.T) {
 	// Buyer 9 comes back (arrival 995) and gets a second unit; so the 200th buyer is told it is
 	// sold out, and the store holds buyer 9's second unit in place of buyer 200's.
 	at = append(at, Attempt{Seq: 995, User: 9, Qty: 1, Outcome: outcome.Acknowledged})
-	at[199].Outcome, at[199].SoldOut = outcome.SoldOut, true
+	at[199].Outcome, at[199].Flags = outcome.SoldOut, FlagSoldOut
 	orders[199].User = "9"
 	a := Check(Input{Run: "R", SKUs: phone, Attempts: at, Orders: orders}).Audit
 	if a.Duplicates != 1 || a.Lost != 0 || a.Unexpected != 0 || a.Oversold != 0 || len(a.Violations) != 1 {
@@ -203,6 +203,7 @@ func FuzzReadAttempts(f *testing.F) {
 // FuzzParseAttempt: one line of an attempts file, the part a fuzzer can reach past gzip.
 func FuzzParseAttempt(f *testing.F) {
 	f.Add([]byte(`[1,0,17,0,1,"acknowledged",0]`))
+	f.Add([]byte(`[2,1,18,1,1,"acknowledged",0,1]`))
 	f.Add([]byte(`[9223372036854775807,65535,-5,-1,65535,"sold_out",1]`))
 	f.Add([]byte(`[1,0,17,0,1,"acknowledged\"",0]`))
 	f.Fuzz(func(t *testing.T, line []byte) {

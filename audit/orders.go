@@ -34,6 +34,12 @@ func (o *Order) Live() bool {
 	return true
 }
 
+// paid reports whether the order's status says it is paid.
+func (o *Order) paid() bool { return strings.EqualFold(strings.TrimSpace(o.Status), "paid") }
+
+// unpaid reports whether the order says it holds stock unpaid (reserved, pending, ...).
+func (o *Order) unpaid() bool { return o.Status != "" && o.Live() && !o.paid() }
+
 // Columns says which column of a table (an export's header, a query's result) holds which field
 // of an Order. user, sku and qty are required; status, key and id are optional.
 type Columns struct {

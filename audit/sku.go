@@ -36,6 +36,10 @@ func (c *checker) perSKU() []result.SKUStats {
 	for _, sku := range c.order {
 		g := c.aggs[sku]
 		sold, paid, released, stock := g.soldOrders, g.paid, g.released, g.stock
+		if !g.statuses {
+			// The store does not say which orders are paid: the client knows which it paid.
+			paid = max(paid, min(g.clientPaid, sold))
+		}
 		available := stock - sold
 		var serverOversold, serverUndersold, leftOversold int64
 		if sv, ok := in.Server[sku]; ok {

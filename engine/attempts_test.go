@@ -31,7 +31,7 @@ func TestAttemptSpill(t *testing.T) {
 	l := attemptLog{spill: sp}
 	const n = 20000
 	for i := range n {
-		l.add(Attempt{Seq: int64(i), Step: uint16(i % 7), SKU: 1, Qty: 2, Outcome: outcome.Acknowledged, SoldOut: i%2 == 0})
+		l.add(Attempt{Seq: int64(i), Step: uint16(i % 7), SKU: 1, Qty: 2, Outcome: outcome.Acknowledged, Flags: soldOutIf(i%2 == 0)})
 	}
 	if sp.n == 0 || sp.n%attemptChunk != 0 || int(sp.n)+l.len() != n {
 		t.Fatalf("spilled %d, in memory %d", sp.n, l.len())
@@ -39,7 +39,7 @@ func TestAttemptSpill(t *testing.T) {
 	seen := make([]bool, n)
 	check := func(a *Attempt) {
 		i := a.Seq
-		if i < 0 || i >= n || seen[i] || a.Step != uint16(i%7) || a.SKU != 1 || a.Qty != 2 || a.Outcome != outcome.Acknowledged || a.SoldOut != (i%2 == 0) {
+		if i < 0 || i >= n || seen[i] || a.Step != uint16(i%7) || a.SKU != 1 || a.Qty != 2 || a.Outcome != outcome.Acknowledged || a.SoldOut() != (i%2 == 0) {
 			t.Fatalf("bad record %+v", *a)
 		}
 		seen[i] = true

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"testing"
 	"time"
@@ -126,4 +127,57 @@ func (l *limitedArrivals) Next() (scenario.Arrival, bool) {
 	}
 	l.n--
 	return l.it.Next()
+}
+
+// BenchmarkRequestStep measures one session of a two-step journey of request steps (a checkout
+// answered with a 1 KB JSON body, then a confirm) over the raw transport: "plain" without
+// captures (the request path's zero allocations are the bar), "capture" with the checkout's
+// code taken by a JSON capture and sent in the confirm's URL, the cost a capture adds.
+func BenchmarkRequestStep(b *testing.B) {
+	for _, capture := range []bool{false, true} {
+		name := "plain"
+		if capture {
+			name = "capture"
+		}
+		b.Run(name, func(b *testing.B) { benchRequestStep(b, capture) })
+	}
+}
+
+func benchRequestStep(b *testing.B, capture bool) {
+	ln := fasthttputil.NewInmemoryListener()
+	var body []byte
+	for len(body) < 900 {
+		body = fmt.Appendf(body, `{"sku":"x-%d","qty":1,"price":19.99},`, len(body))
+	}
+	body = append(append([]byte(`{"items":[`), body[:len(body)-1]...), `],"order":{"code":"c0ffee-1234"}}`...)
+	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) { ctx.SetBody(body) }}
+	go srv.Serve(ln)
+	defer ln.Close()
+	capt, url := "", "/confirm?user_id={{user}}"
+	if capture {
+		capt, url = `, capture: [{json: "$.order.code", as: code}]`, "/confirm?code={{code}}"
+	}
+	s := mustParse(b, fmt.Sprintf(`
+name: steps
+duration: 1s
+skus: [{sku: x-1, stock: 1000000, price: 1}]
+traffic: {start_rps: 1000, stages: [{duration: 1s, rps: 1000}]}
+journeys:
+  - name: buyer
+    steps:
+      - request: {name: checkout, method: POST, url: "/checkout?user_id={{user}}", sku: x-1, purchase: true%s}
+      - request: {name: confirm, method: POST, url: "%s", settles: checkout}
+`, capt, url))
+	r, w := oneWorker(b, s, Options{Target: "http://bench.local:80", Workers: 1, MaxConns: 1})
+	dialVia(r, func(string) (net.Conn, error) { return ln.Dial() })
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		w.session(ctx, scenario.Arrival{Seq: int64(i)}, r.now())
+	}
+	b.StopTimer()
+	if snap := r.rec.Snapshot(r.now()); snap.Total.Errors != 0 || snap.Total.Requests != int64(2*b.N) {
+		b.Fatalf("%d requests, %d failed", snap.Total.Requests, snap.Total.Errors)
+	}
 }

@@ -131,8 +131,9 @@ type run struct {
 	timeout time.Duration
 	start   time.Time
 	rec     *result.Recorder
-	shards  int               // shards used by workers; shard `shards` is the pacer's
-	prog    *scenario.Program // the journeys, compiled once
+	shards  int                  // shards used by workers; shard `shards` is the pacer's
+	prog    *scenario.Program    // the journeys, compiled once
+	users   *scenario.UserValues // the users' scope: user captures; nil without any
 	warn    *warner
 	ceiling float64 // pre-flight estimate of this machine's generation ceiling, 0 when not measured
 
@@ -438,6 +439,7 @@ func prepare(s *scenario.Scenario, opts Options) (*run, error) {
 	if r.prog, err = scenario.Compile(s, seed); err != nil {
 		return nil, err
 	}
+	r.users = r.prog.NewUserValues()
 	return r, nil
 }
 

@@ -56,6 +56,9 @@ type rawConn struct {
 	bw       *bufio.Writer
 	in       []byte
 	body     []byte // a chunked answer's decoded body
+	// heads: the exchange's answer keeps all its headers (a step that captures one); else only
+	// Retry-After, Server-Timing and Set-Cookie.
+	heads bool
 }
 
 // rawBuf is the io.Writer the request is serialized into.
@@ -158,6 +161,9 @@ func (rc *rawConn) send(head bool, resp *fasthttp.Response) error {
 			if len(a.replica) > 0 {
 				resp.Header.SetBytesV(rc.cfg.replica, a.replica)
 			}
+			if a.cookies || rc.heads {
+				copyHeads(resp, a.head, rc.heads)
+			}
 			rc.requests++
 			rc.used = time.Now()
 			switch {
@@ -186,6 +192,8 @@ type rawAnswer struct {
 	replica      []byte // the first replica header's value (parseResponse's replica name)
 	close        bool   // the server said Connection: close (or HTTP/1.0 without keep-alive)
 	n            int    // bytes of the input the answer took
+	head         []byte // the header lines (after the status line), each ending in CRLF
+	cookies      bool   // a Set-Cookie is among them
 }
 
 var (
@@ -194,7 +202,36 @@ var (
 	hdrConnection    = []byte("connection")
 	hdrRetryAfter    = []byte("retry-after")
 	hdrServerTiming  = []byte("server-timing")
+	hdrSetCookie     = []byte("set-cookie")
 )
+
+// copyHeads gives resp the answer's Set-Cookie headers (for the journey's cookie jar and
+// cookie captures) and, with all, every other header but the framing ones and those send sets
+// itself (for header captures).
+func copyHeads(resp *fasthttp.Response, head []byte, all bool) {
+	for len(head) > 0 {
+		j := bytes.IndexByte(head, '\n')
+		if j < 0 {
+			return
+		}
+		line := bytes.TrimSuffix(head[:j], []byte("\r"))
+		head = head[j+1:]
+		colon := bytes.IndexByte(line, ':')
+		if colon <= 0 {
+			continue
+		}
+		name, val := line[:colon], bytes.TrimSpace(line[colon+1:])
+		switch {
+		case bytes.EqualFold(name, hdrSetCookie):
+			resp.Header.AddBytesV("Set-Cookie", val)
+		case !all:
+		case bytes.EqualFold(name, hdrContentLength), bytes.EqualFold(name, hdrTransferEnc), bytes.EqualFold(name, hdrConnection),
+			bytes.EqualFold(name, hdrRetryAfter), bytes.EqualFold(name, hdrServerTiming):
+		default:
+			resp.Header.AddBytesKV(name, val)
+		}
+	}
+}
 
 // parseResponse parses an HTTP/1.x answer from the bytes read so far. done false and no error:
 // more bytes are needed. eof: the peer closed after b, which ends an until-close body (and
@@ -237,6 +274,7 @@ func parseResponse(b []byte, head, eof bool, dst, replica []byte) (rawAnswer, er
 		}
 		a.status = status
 		a.close = h[7] == '0'
+		a.head = h[bytes.IndexByte(h, '\n')+1:]
 		cl, chunked := -1, false
 		for i := bytes.IndexByte(h, '\n') + 1; i < len(h); {
 			j := bytes.IndexByte(h[i:], '\n')
@@ -275,6 +313,8 @@ func parseResponse(b []byte, head, eof bool, dst, replica []byte) (rawAnswer, er
 				}
 			case replica != nil && a.replica == nil && bytes.EqualFold(name, replica):
 				a.replica = val
+			case bytes.EqualFold(name, hdrSetCookie):
+				a.cookies = true
 			}
 		}
 		rest := b[bodyAt:]

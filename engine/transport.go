@@ -239,6 +239,7 @@ func (f *fastClient) close() {
 // exchange sends w's request over rc: the rendered bytes in w.out (swapped with rc's buffer, so
 // neither is copied), else w.req.
 func (rc *rawConn) exchange(w *worker, rendered bool) error {
+	rc.heads = w.heads
 	if rendered {
 		rc.out.b, w.out = w.out, rc.out.b
 		return rc.send(w.head, &w.resp)

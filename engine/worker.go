@@ -5,6 +5,7 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"net/http/cookiejar"
 	"time"
 
 	"github.com/flashload/flashload/outcome"
@@ -43,6 +44,17 @@ type worker struct {
 	first          bool                 // the next request is the session's first: it stands for the arrival (Result.First)
 	last           time.Duration        // when the worker's last answer came (its Done): the clock read once per request, reused
 	cls            *scenario.Classifier // the classify rules of the request do sends next; nil: the target's codes
+
+	// The journey instance's own state (captures.go).
+	jp       *scenario.JourneyProgram
+	caps     [][]byte // captured values by the journey's slots
+	jar      *cookiejar.Jar
+	held     []Attempt // the journey's purchase attempts, logged when it ends
+	lastURL  []byte    // the URL of the request being sent, for the jar
+	lastTgt  *targetURL
+	lastFull bool
+	view     respAnswer // w.resp as captures read it
+	heads    bool       // the step being sent captures a header: the raw transport keeps them all
 }
 
 func (r *run) newWorker(i int) *worker {
@@ -106,6 +118,8 @@ func (w *worker) session(ctx context.Context, a scenario.Arrival, intended time.
 	w.pcg.Seed(uint64(r.seed), uint64(a.Seq)^0x5851f42d4c957f2d)
 	ji := r.prog.Journey(r.seed, a.Seq)
 	jp := &r.prog.Journeys[ji]
+	w.startJourney(jp)
+	defer w.endJourney()
 	w.order = w.order[:0]
 	w.group = w.group[:0]
 	w.first = true
@@ -171,7 +185,13 @@ func (w *worker) step(ctx context.Context, st *scenario.Instr, journey string, s
 	case scenario.OpJoinGroup:
 		return w.joinGroup(ctx, st, journey, seq, user, intended)
 	}
-	w.vars = scenario.Vars{User: user, SKU: st.SKU, Seq: seq, Rand: w.rng.Uint64()}
+	if len(st.Needs) > 0 {
+		if why := w.needs(st, user); why != "" {
+			w.sh.Skip(st.Name, why)
+			return false
+		}
+	}
+	w.vars = scenario.Vars{User: user, SKU: st.SKU, Seq: seq, Rand: w.rng.Uint64(), Caps: w.caps}
 	if st.Audited || st.Op == scenario.OpRequest {
 		w.key = appendKey(w.key[:0], r.runID, seq, st.Index)
 		w.vars.Key = w.key
@@ -210,16 +230,26 @@ func (w *worker) step(ctx context.Context, st *scenario.Instr, journey string, s
 		w.order = w.order[:0]
 	}
 	if st.Audited {
-		w.log.add(Attempt{Seq: seq, User: user, Step: st.Index, SKU: skuIndex(st), Qty: uint16(min(st.Qty, math.MaxUint16)),
-			Outcome: oc, SoldOut: oc == outcome.SoldOut})
+		w.hold(Attempt{Seq: seq, User: user, Step: st.Index, SKU: skuIndex(st), Qty: uint16(min(st.Qty, math.MaxUint16)),
+			Outcome: oc, Flags: soldOutIf(oc == outcome.SoldOut)})
 		if oc == outcome.SoldOut {
 			w.r.noteSoldOut(skuIndex(st), intended)
 		}
-		if st.Rules.EndsJourney(oc) {
-			return false // no order: the rest of the journey (pay, cancel) has nothing to act on
-		}
 	}
-	return true
+	if st.Pays && oc == outcome.Acknowledged {
+		w.paid(st.Settles)
+	}
+	// A refused purchase leaves nothing to pay or cancel; an answer without the values the
+	// later steps read leaves them nothing to send.
+	end, why := st.After(oc)
+	if !end && len(st.Captures) > 0 {
+		why = w.capture(st, user)
+		end = why != ""
+	}
+	if why != "" {
+		w.sh.Skip(st.Name, why)
+	}
+	return !end
 }
 
 // skuIndex is the step's SKU as the attempt log keeps it.
@@ -253,11 +283,13 @@ func (w *worker) send(st *scenario.Instr, journey string, intended time.Duration
 		w.buf = append(w.buf, t.Prefix...)
 	}
 	w.buf = st.Endpoint.URL.Append(w.buf, &w.vars)
-	if st.Op != scenario.OpRequest && !st.Endpoint.Full && r.tr.renders() && plainPath(w.buf) {
+	w.noteURL(t, st.Endpoint.Full)
+	if st.Op != scenario.OpRequest && !st.Endpoint.Full && r.tr.renders() && plainPath(w.buf) && w.jar == nil {
 		return w.sendRaw(st, journey, intended, retry)
 	}
 	setURI(req, w.buf, !st.Endpoint.Full, t.Host)
 	req.Header.SetMethod(st.Endpoint.Method)
+	w.sendCookies(req)
 	switch st.Op {
 	case scenario.OpRequest:
 		for i := range st.Headers {
@@ -281,7 +313,10 @@ func (w *worker) send(st *scenario.Instr, journey string, intended time.Duration
 		}
 	}
 	w.cls = st.Rules.Classify
-	return w.do(journey, st.Name, intended, retry, st.Endpoint.Full)
+	w.heads = capturesHeader(st)
+	an := w.do(journey, st.Name, intended, retry, st.Endpoint.Full)
+	w.heads = false
+	return an
 }
 
 // purchaseBody renders a purchase's JSON body ({"qty", and group_id and coupon when the step
@@ -403,6 +438,7 @@ func (w *worker) do(journey, step string, intended time.Duration, retry, full bo
 			res.Outcome, res.Code = cls.ClassifyCode(an.status, body)
 			res.Classified = true
 		}
+		w.keepCookies()
 		if d, ok := scenario.ParseServerTiming(serverTiming(&resp.Header)); ok {
 			res.Server = d
 		}
@@ -487,8 +523,10 @@ func (w *worker) joinGroup(ctx context.Context, st *scenario.Instr, journey stri
 	t := w.next()
 	w.buf = append(w.buf[:0], t.Prefix...)
 	w.buf = st.Create.URL.Append(w.buf, &w.vars)
+	w.noteURL(t, false)
 	setURI(req, w.buf, true, t.Host)
 	req.Header.SetMethod(st.Create.Method)
+	w.sendCookies(req)
 	w.buf = appendUser(w.buf[:0], user)
 	req.Header.SetBytesV("X-User-Id", w.buf)
 	req.Header.SetContentType("application/json")

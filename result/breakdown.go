@@ -21,6 +21,11 @@ type NamedStats struct {
 	// ByCode counts a step's answers by CodeLabel (its JSON code, error class or HTTP_status):
 	// what the step's requests were answered, which a prediction is held against step by step.
 	ByCode map[string]int64 `json:"by_code,omitempty"`
+	// Skipped counts the journeys that ended at this step for want of a value: a capture that
+	// found nothing in the answer (or an answer not acknowledged, with nothing to capture), or a
+	// scope: user value the user never kept. They are not errors of the service.
+	Skipped        int64            `json:"skipped,omitempty"`
+	SkippedReasons map[string]int64 `json:"skipped_reasons,omitempty"`
 }
 
 // Histogram tag prefixes in histograms.hlog for the whole-run histogram of one step or journey
@@ -35,6 +40,7 @@ type namedStat struct {
 	count, ok, failed int64
 	lat               *hdr.PackedHistogram
 	codes             counterSet // answers by CodeLabel (steps only)
+	skipped           counterSet // journeys that ended here for want of a value, by reason (steps only)
 	pend              denseTally // RecordBatch's latencies not yet in lat (fold)
 }
 
@@ -121,6 +127,7 @@ func (m mergedNamed) add(k string, st *namedStat) {
 	d.failed += st.failed
 	d.lat.Merge(st.lat)
 	st.codes.mergeInto(&d.codes)
+	st.skipped.mergeInto(&d.skipped)
 }
 
 func (c *counterSet) mergeInto(dst *counterSet) {
@@ -143,6 +150,7 @@ func (m mergedNamed) stats() map[string]NamedStats {
 			ns.ByCode = map[string]int64{}
 			st.codes.addTo(ns.ByCode)
 		}
+		ns.Skipped, ns.SkippedReasons = st.skipped.total(), st.skipped.toMap()
 		out[k] = ns
 	}
 	return out
@@ -163,6 +171,29 @@ func namedStats(count, ok, failed int64, h *hdr.PackedHistogram) NamedStats {
 	p := percentiles(h)
 	p.Quantiles = nil // the per-name block keeps the headline percentiles
 	return NamedStats{Count: count, OK: ok, Failed: failed, LatencyMs: p}
+}
+
+// skippedUnsaid is the reason merges give skips a summary counted without reasons.
+const skippedUnsaid = "unsaid"
+
+func sumCounts(m map[string]int64) int64 {
+	var n int64
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+// total is the sum of the counts.
+func (c *counterSet) total() int64 {
+	var n int64
+	for _, kc := range c.small {
+		n += kc.n
+	}
+	for _, v := range c.big {
+		n += v
+	}
+	return n
 }
 
 // CodeLabel names an answer for counting by step and code: its JSON code, else its error
@@ -242,6 +273,12 @@ func mergeNamedRuns(runs []*Run, stats func(*Summary) map[string]NamedStats, his
 			for c, n := range st.ByCode {
 				d.codes.add(c, n)
 			}
+			for why, n := range st.SkippedReasons {
+				d.skipped.add(why, n)
+			}
+			if extra := st.Skipped - sumCounts(st.SkippedReasons); extra > 0 {
+				d.skipped.add(skippedUnsaid, extra) // a summary that kept the count without reasons
+			}
 			if h := hs[k]; h != nil {
 				d.lat.Merge(h)
 				continue
@@ -267,12 +304,13 @@ func mergeNamedRuns(runs []*Run, stats func(*Summary) map[string]NamedStats, his
 			byCode = map[string]int64{}
 			d.codes.addTo(byCode)
 		}
+		skipped, reasons := d.skipped.total(), d.skipped.toMap()
 		if a, ok := approx[k]; ok {
-			out[k] = NamedStats{Count: d.count, OK: d.ok, Failed: d.failed, LatencyMs: a, ByCode: byCode}
+			out[k] = NamedStats{Count: d.count, OK: d.ok, Failed: d.failed, LatencyMs: a, ByCode: byCode, Skipped: skipped, SkippedReasons: reasons}
 			continue
 		}
 		ns := namedStats(d.count, d.ok, d.failed, d.lat)
-		ns.ByCode = byCode
+		ns.ByCode, ns.Skipped, ns.SkippedReasons = byCode, skipped, reasons
 		out[k] = ns
 		hs[k] = d.lat
 	}

@@ -127,3 +127,44 @@ func TestSKUSellOut(t *testing.T) {
 		t.Errorf("after the audit: %+v", s.SKUs)
 	}
 }
+
+// TestSkippedMergesExactly: journeys that ended at a step for want of a value are counted per
+// step with their reasons, over shards, through summary.json and across a merge of runs.
+func TestSkippedMergesExactly(t *testing.T) {
+	runOf := func(n int) *Run {
+		rec := NewRecorder(RecorderOptions{Window: time.Second, Workers: 2})
+		for i := range n {
+			r := Result{Intended: time.Duration(i) * time.Millisecond, Status: 200, Step: "checkout", Journey: "buyer"}
+			r.Sent, r.Done = r.Intended, r.Intended+time.Millisecond
+			rec.Shard(i % 2).Record(&r)
+			if i%3 == 0 {
+				rec.Shard(i%2).Skip("checkout", "code: json $.code not found")
+			}
+		}
+		rec.Shard(1).SkipN("me", "token: no value kept for this user yet (scope: user)", 4) // a step never sent
+		return rec.Finish(time.Second)
+	}
+	a, b := runOf(30), runOf(9)
+	if c := a.Summary.Steps["checkout"]; c.Skipped != 10 || c.SkippedReasons["code: json $.code not found"] != 10 || c.Count != 30 {
+		t.Fatalf("checkout %+v", c)
+	}
+	if m := a.Summary.Steps["me"]; m.Skipped != 4 || m.Count != 0 {
+		t.Fatalf("me %+v", m)
+	}
+	dir := t.TempDir()
+	if err := a.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	back, err := ReadRun(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	merged, err := Merge(back, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := merged.Summary.Steps["checkout"]
+	if c.Skipped != 13 || c.SkippedReasons["code: json $.code not found"] != 13 || c.Count != 39 || merged.Summary.Steps["me"].Skipped != 8 {
+		t.Errorf("merged checkout %+v, me %+v", c, merged.Summary.Steps["me"])
+	}
+}

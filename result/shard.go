@@ -207,6 +207,21 @@ func (s *Shard) DropFor(intended time.Duration, reason string) {
 	s.mu.Unlock()
 }
 
+// Skip counts a journey that ended at step for want of a value (a capture that found nothing,
+// a scope: user value never kept), with the reason: summary steps.STEP.skipped and
+// skipped_reasons. The step's requests, if any, are recorded as usual.
+func (s *Shard) Skip(step, reason string) { s.SkipN(step, reason, 1) }
+
+// SkipN counts n such journeys (the simulator's fluid mode).
+func (s *Shard) SkipN(step, reason string, n int64) {
+	if n <= 0 || step == "" {
+		return
+	}
+	s.mu.Lock()
+	s.steps.get(step).skipped.add(reason, n)
+	s.mu.Unlock()
+}
+
 // Ratio counts one trial of a named success rate (gates read it as rate(NAME)).
 func (s *Shard) Ratio(name string, ok bool) {
 	var hit int64

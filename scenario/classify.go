@@ -159,6 +159,9 @@ func scanString(b []byte, i int) (int, bool) {
 	return -1, esc
 }
 
+// structural marks the bytes scanValue stops at inside an object or array.
+var structural = [256]bool{'"': true, '{': true, '[': true, '}': true, ']': true}
+
 // scanValue returns the end of the JSON value at b[i], whether a string value has escapes,
 // and whether the value is a scalar.
 func scanValue(b []byte, i int) (end int, esc bool, scalar bool) {
@@ -172,13 +175,20 @@ func scanValue(b []byte, i int) (end int, esc bool, scalar bool) {
 	case '{', '[':
 		depth := 0
 		for j := i; j < len(b); j++ {
+			if !structural[b[j]] {
+				continue
+			}
 			switch b[j] {
 			case '"':
-				e, _ := scanString(b, j)
-				if e < 0 {
+				// A string inside: to its closing quote, in line (the hot loop of a capture).
+				for j++; j < len(b) && b[j] != '"'; j++ {
+					if b[j] == '\\' {
+						j++
+					}
+				}
+				if j >= len(b) {
 					return -1, false, false
 				}
-				j = e - 1
 			case '{', '[':
 				depth++
 			case '}', ']':
@@ -191,7 +201,7 @@ func scanValue(b []byte, i int) (end int, esc bool, scalar bool) {
 		return -1, false, false
 	}
 	j := i
-	for j < len(b) && b[j] != ',' && b[j] != '}' && b[j] != ' ' && b[j] != '\n' && b[j] != '\t' && b[j] != '\r' {
+	for j < len(b) && b[j] != ',' && b[j] != '}' && b[j] != ']' && b[j] != ' ' && b[j] != '\n' && b[j] != '\t' && b[j] != '\r' {
 		j++
 	}
 	if j == i {

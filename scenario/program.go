@@ -23,6 +23,9 @@ type Program struct {
 	// outside it.
 	Population int64
 	SKUIndex   map[string]int // the scenario's SKUs by name
+	// UserNames are the names captured with scope: user (sorted): a user's kept values
+	// (UserValues) are indexed by their position here.
+	UserNames []string
 }
 
 // JourneyProgram is one journey's instructions.
@@ -30,6 +33,24 @@ type JourneyProgram struct {
 	Name   string
 	Weight float64
 	Steps  []Instr
+	// Slots names the journey's values, by slot: what its captures set and its templates read
+	// (Vars.Caps).
+	Slots []string
+	// UserSlots are the slots of scope: user names: at the journey's start they hold what the
+	// user kept from an earlier arrival; a capture into one keeps it for the later ones.
+	UserSlots []UserSlot
+	// Cookies: one cookie jar per journey instance (cookies: true, the default).
+	Cookies bool
+}
+
+// UserSlot ties a journey slot to a scope: user name (its index in Program.UserNames).
+type UserSlot struct{ Slot, User int }
+
+// Need is a scope: user value a step reads that no earlier step of its journey captures: a user
+// who kept none ends the journey at that step, which counts as skipped with Reason.
+type Need struct {
+	UserSlot
+	Reason string
 }
 
 // Op is what an instruction does.
@@ -101,6 +122,16 @@ type Instr struct {
 	First bool
 	// Audited: a purchase attempt the audit joins with the stored orders.
 	Audited bool
+	// Pays: the step's acknowledged answer pays the purchase of step Settles (pay, or a request
+	// with settles:): pay_success, and paid for the audit.
+	Pays bool
+	// Captures take values from the step's acknowledged answer (request steps).
+	Captures []CaptureRule
+	// Needs are the scope: user values the step reads without an earlier capture in the journey.
+	Needs []Need
+	// unacked is, per final outcome, why a step with captures counts as skipped when its answer
+	// was not acknowledged (no values to take): made once, so the engines do not build strings.
+	unacked [8]string
 }
 
 // WaitOpenPoll is how often wait_until_open asks whether the sale is open (run clock).
@@ -148,7 +179,7 @@ func HonoursRetryAfter(status int) bool { return status == 429 || status == 503 
 func (in *Instr) Rates(o outcome.Outcome, count func(name string, ok bool)) {
 	ok := o == outcome.Acknowledged
 	switch {
-	case in.Op == OpPay:
+	case in.Pays:
 		count("pay_success", ok)
 	case in.Op == OpCancel:
 		count("cancel_success", ok)
@@ -158,6 +189,25 @@ func (in *Instr) Rates(o outcome.Outcome, count func(name string, ok bool)) {
 			count("coupon_redemption", ok)
 		}
 	}
+}
+
+// After is what a step's final outcome (after its retries) leaves the journey: end reports
+// whether the journey ends here, and skipped, when not "", why the step counts as skipped: it
+// has captures and its answer was not acknowledged, so there is nothing to take them from and
+// the later steps would miss their values. An acknowledged answer's captures are the engine's
+// to take (CaptureRule.Append; the simulator's acknowledged answers carry them all), and a
+// capture that finds nothing ends the journey the same way, skipped with CaptureRule's reason.
+func (in *Instr) After(o outcome.Outcome) (end bool, skipped string) {
+	if in.Rules.EndsJourney(o) {
+		return true, ""
+	}
+	if len(in.Captures) > 0 && o != outcome.Acknowledged {
+		if int(o) < len(in.unacked) && in.unacked[o] != "" {
+			return true, in.unacked[o]
+		}
+		return true, in.Captures[0].Name + ": the answer was not acknowledged"
+	}
+	return false, ""
 }
 
 // Compile builds the scenario's journey program for a run seeded with seed.
@@ -170,16 +220,24 @@ func Compile(s *Scenario, seed int64) (*Program, error) {
 	for i, k := range s.SKUs {
 		p.SKUIndex[k.SKU] = i
 	}
-	c := compiler{s: s, seed: seed, p: p}
+	c := compiler{s: s, seed: seed, p: p, users: map[string]int{}}
 	for _, j := range s.Journeys {
-		jp := JourneyProgram{Name: j.Name, Weight: j.Weight}
-		for si := range j.Steps {
-			if in, ok := c.step(j.Name, si, &j.Steps[si]); ok {
-				jp.Steps = append(jp.Steps, in)
+		for _, st := range j.Steps {
+			if st.Request != nil {
+				for _, cp := range st.Request.Capture {
+					if cp.Scope == "user" && !slices.Contains(p.UserNames, cp.As) {
+						p.UserNames = append(p.UserNames, cp.As)
+					}
+				}
 			}
 		}
-		link(jp.Steps)
-		p.Journeys = append(p.Journeys, jp)
+	}
+	slices.Sort(p.UserNames)
+	for i, n := range p.UserNames {
+		c.users[n] = i
+	}
+	for ji := range s.Journeys {
+		p.Journeys = append(p.Journeys, c.journey(&s.Journeys[ji]))
 	}
 	if len(s.Journeys) == 0 {
 		c.problems = append(c.problems, "scenario has no journeys")
@@ -200,7 +258,6 @@ func link(steps []Instr) {
 		if in.Request() && first {
 			in.First, first = true, false
 		}
-		in.Settles = -1
 		switch {
 		case in.Audited:
 			last = i
@@ -214,7 +271,109 @@ type compiler struct {
 	s        *Scenario
 	seed     int64
 	p        *Program
+	users    map[string]int // the scope: user names' indexes
 	problems []string
+	jc       *journeyCompile // the journey being compiled
+}
+
+// journeyCompile is what compiling one journey keeps between its steps: its slots, the names
+// captured so far, and its purchase steps by name.
+type journeyCompile struct {
+	jp        *JourneyProgram
+	slots     map[string]int
+	earlier   map[string]bool
+	purchases map[string]int // name → index in jp.Steps
+	needs     []Need         // of the step being compiled
+}
+
+// journey compiles one journey.
+func (c *compiler) journey(j *Journey) JourneyProgram {
+	jp := JourneyProgram{Name: j.Name, Weight: j.Weight, Cookies: j.Cookies == nil || *j.Cookies}
+	jc := &journeyCompile{jp: &jp, slots: map[string]int{}, earlier: map[string]bool{}, purchases: map[string]int{}}
+	c.jc = jc
+	for si := range j.Steps {
+		st := &j.Steps[si]
+		in, ok := c.step(j.Name, si, st)
+		if !ok {
+			continue
+		}
+		if q := st.Request; q != nil {
+			c.captures(&in, q)
+			if q.Settles != "" {
+				if k, ok := jc.purchases[q.Settles]; ok {
+					in.Settles, in.Pays = k, true
+				} else {
+					c.problems = append(c.problems, fmt.Sprintf("journey %q step %d: settles %q names no earlier purchase step", j.Name, si+1, q.Settles))
+				}
+			}
+			if q.Purchase {
+				jc.purchases[in.Name] = len(jp.Steps)
+			}
+		}
+		jp.Steps = append(jp.Steps, in)
+	}
+	link(jp.Steps)
+	c.jc = nil
+	return jp
+}
+
+// slot is the journey's slot of a name, made on first use.
+func (jc *journeyCompile) slot(name string, users map[string]int) int {
+	if k, ok := jc.slots[name]; ok {
+		return k
+	}
+	k := len(jc.jp.Slots)
+	jc.slots[name] = k
+	jc.jp.Slots = append(jc.jp.Slots, name)
+	if u, ok := users[name]; ok {
+		jc.jp.UserSlots = append(jc.jp.UserSlots, UserSlot{Slot: k, User: u})
+	}
+	return k
+}
+
+// slots resolves a capture's name in a request step's template: a name an earlier step
+// captured, or a scope: user name (a Need when no earlier step captured it).
+func (c *compiler) slots(name string) (int, error) {
+	jc := c.jc
+	if jc == nil {
+		return 0, ErrNoSuchCapture
+	}
+	u, isUser := c.users[name]
+	if !jc.earlier[name] && !isUser {
+		return 0, ErrNoSuchCapture
+	}
+	k := jc.slot(name, c.users)
+	if !jc.earlier[name] && !slices.ContainsFunc(jc.needs, func(n Need) bool { return n.Slot == k }) {
+		jc.needs = append(jc.needs, Need{UserSlot: UserSlot{Slot: k, User: u},
+			Reason: name + ": no value kept for this user yet (scope: user)"})
+	}
+	return k, nil
+}
+
+// captures compiles a request step's captures, and the reasons it counts skipped.
+func (c *compiler) captures(in *Instr, q *Request) {
+	jc := c.jc
+	in.Needs, jc.needs = jc.needs, nil
+	for _, cp := range q.Capture {
+		r, err := CompileCapture(cp)
+		if err != nil {
+			c.problems = append(c.problems, err.Error())
+			continue
+		}
+		r.Slot = jc.slot(cp.As, c.users)
+		if u, ok := c.users[cp.As]; ok {
+			r.User = u
+		}
+		in.Captures = append(in.Captures, r)
+	}
+	for _, cp := range q.Capture {
+		jc.earlier[cp.As] = true
+	}
+	if len(in.Captures) > 0 {
+		for o := range in.unacked {
+			in.unacked[o] = in.Captures[0].Name + ": the answer was " + outcome.Outcome(o).String() + ", nothing to capture"
+		}
+	}
 }
 
 func (c *compiler) endpoint(spec, def string) Endpoint {
@@ -230,8 +389,23 @@ func (c *compiler) endpoint(spec, def string) Endpoint {
 	return Endpoint{Method: method, URL: t, Full: strings.HasPrefix(path, "http://") || strings.HasPrefix(path, "https://")}
 }
 
+// requestEndpoint is a request step's method and URL, whose template may read captures.
+func (c *compiler) requestEndpoint(q *Request) Endpoint {
+	e := Endpoint{Method: strings.ToUpper(q.Method), URL: c.template(q.URL)}
+	if e.Method == "" {
+		e.Method = "GET"
+	}
+	if e.URL != nil {
+		path := strings.TrimSpace(e.URL.String())
+		e.Full = strings.HasPrefix(path, "http://") || strings.HasPrefix(path, "https://")
+	}
+	return e
+}
+
+// template compiles a request step's template (url, a header, the body): it may read the
+// journey's captures.
 func (c *compiler) template(src string) *Template {
-	t, err := CompileTemplate(src, c.s.UserTable)
+	t, err := CompileTemplateSlots(src, c.s.UserTable, c.slots)
 	if err != nil {
 		c.problems = append(c.problems, err.Error())
 	}
@@ -262,7 +436,7 @@ func (c *compiler) step(journey string, si int, st *Step) (Instr, bool) {
 		in.Rules = NewStepRules(st)
 		in.Audited, in.SameUser, in.Group, in.Coupon = true, pu.SameUser, pu.Group, pu.Coupon
 	case st.Pay != nil:
-		in.Op, in.Prob, in.Delay, in.NeedsOrder = OpPay, probability(st.Pay.Probability), st.Pay.Delay.D(), true
+		in.Op, in.Prob, in.Delay, in.NeedsOrder, in.Pays = OpPay, probability(st.Pay.Probability), st.Pay.Delay.D(), true, true
 		in.Endpoint = c.endpoint(api.Pay, DefaultAPI.Pay)
 	case st.Cancel != nil:
 		in.Op, in.Prob, in.NeedsOrder = OpCancel, probability(st.Cancel.Probability), true
@@ -276,15 +450,8 @@ func (c *compiler) step(journey string, si int, st *Step) (Instr, bool) {
 		in.Endpoint = c.endpoint(api.Open, DefaultAPI.Open)
 	case st.Request != nil:
 		q := st.Request
-		in.Op, in.SKU, in.Name = OpRequest, q.SKU, q.Name
-		if in.Name == "" {
-			in.Name = fmt.Sprintf("request%d", si+1)
-		}
-		in.Endpoint = c.endpoint(q.URL, "")
-		in.Endpoint.Method = strings.ToUpper(q.Method)
-		if in.Endpoint.Method == "" {
-			in.Endpoint.Method = "GET"
-		}
+		in.Op, in.SKU, in.Name = OpRequest, q.SKU, RequestName(q, si)
+		in.Endpoint = c.requestEndpoint(q)
 		for _, name := range slices.Sorted(maps.Keys(q.Headers)) {
 			in.Headers = append(in.Headers, Header{Name: name, Value: c.template(q.Headers[name])})
 		}

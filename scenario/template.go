@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -17,6 +18,7 @@ import (
 //	{{group}}       the group id of the journey's join_group
 //	{{rand.int}}    a random non-negative integer from the run's seed
 //	{{user.COLUMN}} a column of the user's row in data.users
+//	{{NAME}}        a value an earlier step of the journey captured (capture: ... as: NAME)
 type Template struct {
 	src   string
 	parts []tmplPart
@@ -25,7 +27,7 @@ type Template struct {
 type tmplPart struct {
 	lit string
 	v   tmplVar
-	col int // tvColumn: column index in the data table
+	col int // tvColumn: column index in the data table; tvCapture: the journey's slot
 }
 
 type tmplVar uint8
@@ -40,6 +42,7 @@ const (
 	tvGroup
 	tvRandInt
 	tvColumn
+	tvCapture
 )
 
 var tmplNames = map[string]tmplVar{
@@ -56,10 +59,26 @@ type Vars struct {
 	Group string
 	Rand  uint64   // the value of {{rand.int}}
 	Row   []string // the user's row of data.users (UserRow), for {{user.COLUMN}}
+	Caps  [][]byte // the journey's captured values by slot, for {{NAME}}
 }
+
+// Slots resolves a capture's name in a template to the journey's slot for it. An error says
+// why the name cannot be used there (captured only by a later step); ErrNoSuchCapture that
+// nothing captures it.
+type Slots func(name string) (int, error)
+
+// ErrNoSuchCapture is a Slots answer: no capture of the journey (nor one kept per user) has
+// this name.
+var ErrNoSuchCapture = errors.New("no capture has this name")
 
 // CompileTemplate compiles s; table gives the columns {{user.COLUMN}} may name (nil: none).
 func CompileTemplate(s string, table *Table) (*Template, error) {
+	return CompileTemplateSlots(s, table, nil)
+}
+
+// CompileTemplateSlots compiles s as a request step's template: slots resolves the names of the
+// journey's captures (nil: none may be used).
+func CompileTemplateSlots(s string, table *Table, slots Slots) (*Template, error) {
 	t := &Template{src: s}
 	rest := s
 	for rest != "" {
@@ -92,7 +111,17 @@ func CompileTemplate(s string, table *Table) (*Template, error) {
 			t.parts = append(t.parts, tmplPart{v: tvColumn, col: c})
 			continue
 		}
-		return nil, fmt.Errorf("template %q: unknown variable {{%s}} (known: user, sku, key, seq, order, group, rand.int, user.COLUMN)", s, name)
+		if slots != nil {
+			slot, err := slots(name)
+			if err == nil {
+				t.parts = append(t.parts, tmplPart{v: tvCapture, col: slot})
+				continue
+			}
+			if !errors.Is(err, ErrNoSuchCapture) {
+				return nil, fmt.Errorf("template %q: {{%s}}: %w", s, name, err)
+			}
+		}
+		return nil, fmt.Errorf("template %q: unknown variable {{%s}} (known: user, sku, key, seq, order, group, rand.int, user.COLUMN, vars.NAME, and the names earlier steps capture)", s, name)
 	}
 	return t, nil
 }
@@ -109,6 +138,16 @@ func (t *Template) Uses(name string) bool {
 		}
 	}
 	return false
+}
+
+// CaptureSlots appends the journey slots the template reads to dst.
+func (t *Template) CaptureSlots(dst []int) []int {
+	for _, p := range t.parts {
+		if p.v == tvCapture {
+			dst = append(dst, p.col)
+		}
+	}
+	return dst
 }
 
 // Static reports whether the template has no variables (render it once).
@@ -145,6 +184,10 @@ func (t *Template) Append(dst []byte, v *Vars) []byte {
 		case tvColumn:
 			if p.col < len(v.Row) {
 				dst = append(dst, v.Row[p.col]...)
+			}
+		case tvCapture:
+			if p.col < len(v.Caps) {
+				dst = append(dst, v.Caps[p.col]...)
 			}
 		}
 	}

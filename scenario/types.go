@@ -112,6 +112,9 @@ type Journey struct {
 	Name   string  `yaml:"name"`
 	Weight float64 `yaml:"weight"` // default 1
 	Steps  []Step  `yaml:"steps"`
+	// Cookies keeps one RFC 6265 cookie jar per journey instance (the default); false sends
+	// and keeps no cookies.
+	Cookies *bool `yaml:"cookies"`
 }
 
 // Step is exactly one of its fields.
@@ -193,6 +196,24 @@ type Request struct {
 	Purchase bool              `yaml:"purchase"` // record it as a purchase attempt for the audit
 	Retry    *Retry            `yaml:"retry"`
 	Classify []Classify        `yaml:"classify"`
+	// Capture takes values from the step's acknowledged answer for the later steps ({{NAME}}).
+	Capture []Capture `yaml:"capture"`
+	// Settles names an earlier purchase step (purchase: true) of the journey that this step's
+	// acknowledged answer pays, as pay does on flashload's target.
+	Settles string `yaml:"settles"`
+}
+
+// Capture takes one value from an answer: exactly one of JSON (a JSONPath: $.a.b, $.a[0].b),
+// Header (its first value), Regex (the first group of its match in the body) or Cookie (the
+// value the answer's Set-Cookie gives that cookie), as the variable As. Scope "user" keeps the
+// value for the same user's later arrivals; the default, "journey", for this journey only.
+type Capture struct {
+	JSON   string `yaml:"json"`
+	Header string `yaml:"header"`
+	Regex  string `yaml:"regex"`
+	Cookie string `yaml:"cookie"`
+	As     string `yaml:"as"`
+	Scope  string `yaml:"scope"`
 }
 
 // Classify maps an answer to an outcome. Status is one status or a list; JSON matches a field.

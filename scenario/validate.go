@@ -390,6 +390,7 @@ func (v *validator) validateJourneys() {
 		return
 	}
 	names := map[string]bool{}
+	user := v.userNames()
 	total := 0.0
 	for i := range s.Journeys {
 		j := &s.Journeys[i]
@@ -411,8 +412,9 @@ func (v *validator) validateJourneys() {
 			v.problem(p+".steps", "needs at least one step")
 		}
 		purchased, grouped := false, false
+		js := newJourneyScope(j, user)
 		for k := range j.Steps {
-			v.validateStep(fmt.Sprintf("%s.steps[%d]", p, k), &j.Steps[k], &purchased, &grouped)
+			v.validateStep(fmt.Sprintf("%s.steps[%d]", p, k), &j.Steps[k], k, &purchased, &grouped, js)
 		}
 	}
 	if total <= 0 {
@@ -420,7 +422,7 @@ func (v *validator) validateJourneys() {
 	}
 }
 
-func (v *validator) validateStep(p string, st *Step, purchased, grouped *bool) {
+func (v *validator) validateStep(p string, st *Step, k int, purchased, grouped *bool, js *journeyScope) {
 	kinds := st.Kinds()
 	if len(kinds) == 0 {
 		v.problem(p, "an empty step (want one of view, think, purchase, pay, cancel, join_group, wait_until_open, request)")
@@ -482,6 +484,27 @@ func (v *validator) validateStep(p string, st *Step, purchased, grouped *bool) {
 		*grouped = true
 	case st.Request != nil:
 		v.validateRequest(p+".request", st.Request, purchased)
+		v.validateRequestTemplates(p+".request", st.Request, js)
+		v.validateCaptures(p+".request", st.Request, js, k)
+	}
+}
+
+// validateRequestTemplates compiles a request step's url, headers and body with the names the
+// journey's earlier steps capture.
+func (v *validator) validateRequestTemplates(p string, r *Request, js *journeyScope) {
+	check := func(path, src string) {
+		if _, err := CompileTemplateSlots(src, v.s.UserTable, js.slots); err != nil {
+			v.problem(path, "%v", err)
+		}
+	}
+	if strings.HasPrefix(r.URL, "/") || strings.HasPrefix(r.URL, "http://") || strings.HasPrefix(r.URL, "https://") {
+		check(p+".url", r.URL)
+	}
+	for k, h := range r.Headers {
+		check(p+".headers."+k, h)
+	}
+	if r.Body != "" {
+		check(p+".body", r.Body)
 	}
 }
 
@@ -578,20 +601,10 @@ func (v *validator) validateRequest(p string, r *Request, purchased *bool) {
 		v.problem(p+".url", "is required (a path like /api/buy/{{sku}} or a full URL)")
 	} else if !strings.HasPrefix(r.URL, "/") && !strings.HasPrefix(r.URL, "http://") && !strings.HasPrefix(r.URL, "https://") {
 		v.problem(p+".url", "%q: want a path starting with / or an http(s) URL", r.URL)
-	} else if _, err := CompileTemplate(r.URL, v.s.UserTable); err != nil {
-		v.problem(p+".url", "%v", err)
 	}
-	for k, h := range r.Headers {
+	for k := range r.Headers {
 		if k == "" || strings.ContainsAny(k, " :\r\n") {
 			v.problem(p+".headers."+k, "%q is not a header name", k)
-		}
-		if _, err := CompileTemplate(h, v.s.UserTable); err != nil {
-			v.problem(p+".headers."+k, "%v", err)
-		}
-	}
-	if r.Body != "" {
-		if _, err := CompileTemplate(r.Body, v.s.UserTable); err != nil {
-			v.problem(p+".body", "%v", err)
 		}
 	}
 	if r.SKU != "" {

@@ -576,7 +576,11 @@ func (f *fluidSim) settle(now time.Duration, tick int64, ds []demand, q Queue, f
 			}
 			finalRatios(f.out, st, o, n)
 			bought := d.bought || (d.kind == kindPurchase && o == outcome.Acknowledged)
-			if d.step+1 < len(j.steps) && !st.rules.EndsJourney(o) {
+			end, why := st.in.After(o) // the program's rule; a modelled acknowledged answer carries every capture
+			if why != "" {
+				f.out.SkipN(st.name, why, n)
+			}
+			if d.step+1 < len(j.steps) && !end {
 				f.add(f.flowIndex(d.j, d.step+1, 0, bought), tick, f.dt, x)
 			}
 		}

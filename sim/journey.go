@@ -89,8 +89,11 @@ func kindOf(in *scenario.Instr) int {
 	case scenario.OpJoinGroup:
 		return kindJoin
 	case scenario.OpRequest:
-		if in.Audited {
+		switch {
+		case in.Audited:
 			return kindPurchase
+		case in.Pays:
+			return kindPay // a request with settles: pays in the book as pay does
 		}
 		return kindRequest
 	}

@@ -13,6 +13,7 @@ type discard struct{}
 
 func (discard) RecordN(*result.Result, int64) {}
 func (discard) RatioN(string, int64, int64)   {}
+func (discard) SkipN(string, string, int64)   {}
 
 // queueSim is the per-request mode on one replica of c workers with service times d and
 // Poisson arrivals at lambda per second: the textbook queue, through the product's code.

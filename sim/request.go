@@ -16,6 +16,7 @@ import (
 type sink interface {
 	RecordN(r *result.Result, n int64)
 	RatioN(name string, num, den int64)
+	SkipN(step, reason string, n int64)
 }
 
 // Event kinds of the per-request mode.
@@ -99,9 +100,12 @@ type requestSim struct {
 	out  sink
 	js   []journey
 	prog *scenario.Program // which journey and user an arrival is; nil in the queueing oracles
-	seed int64
-	book *book                        // the target's business answers; nil: every request does the work
-	next func() (time.Duration, bool) // the next arrival
+	// users: which users kept a scope: user capture (the values themselves are not modelled);
+	// nil without any.
+	users *scenario.UserValues
+	seed  int64
+	book  *book                        // the target's business answers; nil: every request does the work
+	next  func() (time.Duration, bool) // the next arrival
 
 	reps  []replica
 	rr    int

@@ -260,6 +260,7 @@ func (sm *Prepared) Run(ctx context.Context, rec *result.Recorder) (*result.Run,
 		r.gauge, r.soldOut, r.scale, r.win = gauge, soldOut, clock, win
 		r.prog, r.book = sm.prog, newBook(skus, stock, win, sm.opts.ReservationTTL)
 		r.conns, r.onReady = newConnPool(sm.s.Model, p.PeakRate()), rec.SetReplicaReady
+		r.users = sm.prog.NewUserValues()
 		if sm.opts.Played {
 			r.compress = p.CompressAt
 		}

@@ -80,6 +80,10 @@ func (s *requestSim) advance(id int32, now time.Duration) {
 			}
 		}
 		ss.delayed = false
+		if st.in != nil && len(st.in.Needs) > 0 && !s.kept(ss, st) {
+			s.freeSess = append(s.freeSess, id)
+			return
+		}
 		rid := s.newRequest(id, st.kind, ss.step, now)
 		if st.kind == kindJoin && s.book != nil {
 			// Join the SKU's open group, or open one when there is none.
@@ -197,18 +201,52 @@ func (s *requestSim) answer(id int32, done time.Duration, status int, code strin
 		s.k.Schedule(Event{At: max(done, now) + st.delay(int(r.attempt), s.rng.Float64(), status, code), Kind: evRetry, ID: id})
 		return
 	}
+	end := st.rules.EndsJourney(o)
 	if st.in != nil {
 		finalRatios(s.out, st, o, 1)
+		end = s.captured(ss, st, o)
 	}
 	s.settled(r, ss, st, o)
 	sess := r.sess
 	s.freeReq = append(s.freeReq, id)
 	ss.step++
-	if st.rules.EndsJourney(o) {
+	if end {
 		s.freeSess = append(s.freeSess, sess)
 		return
 	}
 	s.advance(sess, now)
+}
+
+// captured applies the program's rule for a step's final outcome (scenario.Instr.After): a
+// modelled acknowledged answer carries every capture (the model's answers have no bodies), and
+// keeps the scope: user ones for the user's later arrivals; any other answer of a step with
+// captures ends the journey, counted as skipped. It reports whether the journey ends here.
+func (s *requestSim) captured(ss *session, st *jstep, o outcome.Outcome) bool {
+	end, why := st.in.After(o)
+	if why != "" {
+		s.out.SkipN(st.name, why, 1)
+	}
+	if !end && s.users != nil {
+		for i := range st.in.Captures {
+			if c := &st.in.Captures[i]; c.User >= 0 {
+				s.users.Keep(s.user(ss, st), c.User, nil)
+			}
+		}
+	}
+	return end
+}
+
+// kept reports whether the user kept every scope: user value step st reads without an earlier
+// capture in the journey; the first missing one is counted as the step's skip.
+func (s *requestSim) kept(ss *session, st *jstep) bool {
+	for i := range st.in.Needs {
+		n := &st.in.Needs[i]
+		if s.users == nil || !s.users.Has(s.user(ss, st), n.User) {
+			s.out.SkipN(st.name, n.Reason, 1)
+			return false
+		}
+	}
+	return true
 }
 
 // settled keeps what a step's final answer leaves the journey: the order a purchase reserved,
@@ -217,16 +255,16 @@ func (s *requestSim) settled(r *request, ss *session, st *jstep, o outcome.Outco
 	if st.in == nil {
 		return
 	}
-	switch st.in.Op {
-	case scenario.OpPurchase:
+	switch {
+	case st.in.Audited:
 		if o == outcome.Acknowledged && r.order != "" {
 			ss.order, ss.osku, ss.oqty = r.order, int16(st.sku), int32(st.qty)
 		}
-	case scenario.OpCancel:
+	case st.in.Op == scenario.OpCancel:
 		if o == outcome.Acknowledged {
 			ss.order = ""
 		}
-	case scenario.OpJoinGroup:
+	case st.in.Op == scenario.OpJoinGroup:
 		ss.group = ""
 		if o == outcome.Acknowledged {
 			ss.group = r.order // a join's request names its group where a purchase's names its order

@@ -21,10 +21,10 @@ import (
 	"github.com/flashload/flashload/result"
 )
 
-// shopScenario drives internal/shop with plain request steps: checkout is the purchase; the
-// confirm step knows the code because the shop makes it from the user (--user-codes), until
-// captures read it from the answer. The audit reads the shop's own PostgreSQL table (no
-// idempotency keys) and its Redis stock.
+// shopScenario drives internal/shop behind its login: each journey logs in (the SESSION cookie
+// comes back from the journey's jar), checks out (the purchase; its code is captured from the
+// answer) and confirms with the code, which pays the purchase (settles). The audit reads the
+// shop's own PostgreSQL table (no idempotency keys) and its Redis stock.
 const shopScenario = `name: shop
 vars: {sale: "env:FLTEST_SHOP_SALE", item: x-1}
 skus: [{sku: x-1, stock: 30, price: 1, limit_per_user: 1}]
@@ -33,6 +33,7 @@ traffic: {arrivals: uniform, start_rps: 120, stages: [{duration: 1s, rps: 120}]}
 journeys:
   - name: buyer
     steps:
+      - request: {name: login, method: POST, url: "/login?user_id={{user}}"}
       - request:
           name: checkout
           method: POST
@@ -43,10 +44,12 @@ journeys:
             - {status: 200, outcome: acknowledged}
             - {status: 409, outcome: sold_out, code: SOLD_OUT}
             - {status: 403, outcome: limited, code: LIMIT}
+          capture: [{json: "$.code", as: code}]
       - request:
           name: confirm
           method: POST
-          url: /purchase?code=u{{user}}-{{vars.item}}
+          url: /purchase?code={{code}}
+          settles: checkout
           classify: [{status: 200, outcome: acknowledged}, {status: 404, outcome: refused}]
 audit:
   settle: 100ms
@@ -70,7 +73,7 @@ func startShop(t *testing.T, o shop.Options) string {
 	o.DB, o.Redis = pg, rd
 	o.Sale = fmt.Sprintf("t%d", time.Now().UnixNano())
 	o.Stock = map[string]int64{"x-1": 30}
-	o.UserCodes = true
+	o.Login = true
 	s, err := shop.Open(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
@@ -99,27 +102,29 @@ func TestAuditOwnService(t *testing.T) {
 		users int
 		o     shop.Options
 		code  int
+		paid  int64 // confirms acknowledged
 		check func(t *testing.T, a result.Audit)
 		mysql bool // the shop's orders in MariaDB, read by the audit's mysql reader
 	}{
-		{"correct sale", 200, shop.Options{}, exitOK, func(t *testing.T, a result.Audit) {
+		{"correct sale", 200, shop.Options{}, exitOK, 30, func(t *testing.T, a result.Audit) {
 			if a.Sold != 30 || a.Stock != 30 || a.Paid != 30 || len(a.Violations) != 0 || a.Duplicates+a.Lost+a.Unexpected+a.Oversold != 0 {
 				t.Errorf("a correct sale: %+v", a)
 			}
 		}, false},
-		{"past the limit", 20, shop.Options{BreakLimit: true}, exitGate, func(t *testing.T, a result.Audit) {
+		{"dropped orders", 200, shop.Options{DropEvery: 7}, exitGate, 26, func(t *testing.T, a result.Audit) {
+			// 30 acknowledged checkouts, every 7th never stored (its confirm finds no
+			// reservation: refused, so not paid): 4 lost.
+			if a.Lost != 4 || a.Sold != 26 || a.Paid != 26 || a.Duplicates != 0 || a.Unexpected != 0 || a.Oversold != 0 {
+				t.Errorf("dropped orders: %+v", a)
+			}
+		}, false},
+		{"past the limit", 20, shop.Options{BreakLimit: true}, exitGate, 30, func(t *testing.T, a result.Audit) {
 			// 30 units to 20 users who each come back: 10 of them get a second unit.
 			if a.Duplicates != 10 || a.Lost != 0 || a.Oversold != 0 || a.Sold != 30 {
 				t.Errorf("past the limit: %+v", a)
 			}
 		}, false},
-		{"dropped orders", 200, shop.Options{DropEvery: 7}, exitGate, func(t *testing.T, a result.Audit) {
-			// 30 acknowledged checkouts, every 7th never stored: 4 lost.
-			if a.Lost != 4 || a.Sold != 26 || a.Duplicates != 0 || a.Unexpected != 0 || a.Oversold != 0 {
-				t.Errorf("dropped orders: %+v", a)
-			}
-		}, false},
-		{"correct sale on MariaDB", 200, shop.Options{}, exitOK, func(t *testing.T, a result.Audit) {
+		{"correct sale on MariaDB", 200, shop.Options{}, exitOK, 30, func(t *testing.T, a result.Audit) {
 			if a.Sold != 30 || a.Paid != 30 || len(a.Violations) != 0 {
 				t.Errorf("a correct sale: %+v", a)
 			}
@@ -151,6 +156,14 @@ func TestAuditOwnService(t *testing.T) {
 			q := run.Summary.Requests
 			if q.Errors != 0 || q.Failed != 0 || q.ByCode["OTHER"] != 0 || q.ByCode["acknowledged"] < 26 {
 				t.Errorf("answers counted as errors: errors %d failed %d by_code %v", q.Errors, q.Failed, q.ByCode)
+			}
+			// Every acknowledged checkout is confirmed with the code its answer carried, and the
+			// confirms that found the reservation pay it.
+			steps, pay := run.Summary.Steps, run.Summary.Rates["pay_success"]
+			if steps["login"].Count != steps["checkout"].Count || steps["confirm"].Count != 30 || pay.Den != 30 || pay.Num != tt.paid ||
+				steps["checkout"].Skipped != 0 {
+				t.Errorf("login %+v, confirm %+v, checkout %+v, pay_success %+v: want a login per checkout, 30 confirms, %d paid",
+					steps["login"], steps["confirm"], steps["checkout"], pay, tt.paid)
 			}
 			tt.check(t, run.Summary.Audit)
 			secretFree(t, out)

@@ -181,7 +181,7 @@ func TestParityRules(t *testing.T) {
 		t.Fatal(err)
 	}
 	live, simulated := compareStepAnswers(t, s, scenario.PlayOptions{RateScale: 1})
-	for _, want := range []string{"request1", "wait_until_open", "purchase", "pay", "cancel"} {
+	for _, want := range []string{"request1", "wait_until_open", "purchase", "pay", "cancel", "reserve", "settle"} {
 		if _, ok := live.Steps[want]; !ok {
 			t.Errorf("the live run has no step %q: the scenario no longer covers it (steps %v)", want, slices.Sorted(maps.Keys(live.Steps)))
 		}

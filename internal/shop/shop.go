@@ -38,9 +38,6 @@ type Options struct {
 	// DropEvery, when > 0, acknowledges every DropEvery-th checkout without storing its order
 	// (the unit is taken from the stock all the same).
 	DropEvery int64
-	// UserCodes makes a reservation's code "u{user}-{item}" instead of a random one, so a
-	// client without captures can confirm it.
-	UserCodes bool
 	// Login makes checkout need the SESSION cookie that POST /login?user_id=U sets.
 	Login bool
 }
@@ -209,12 +206,10 @@ func (s *Shop) checkout(w http.ResponseWriter, r *http.Request) {
 		answer(w, 403, map[string]string{"error": "limit reached"})
 		return
 	}
-	code := "u" + user + "-" + item
-	if !s.o.UserCodes {
-		b := make([]byte, 12)
-		rand.Read(b)
-		code = hex.EncodeToString(b)
-	}
+	// A random code: the client must take it from the answer to confirm.
+	b := make([]byte, 12)
+	rand.Read(b)
+	code := hex.EncodeToString(b)
 	n := s.reserved.Add(1)
 	if s.o.DropEvery <= 0 || n%s.o.DropEvery != 0 {
 		if err := s.store(ctx, uid, item, code); err != nil {

@@ -42,7 +42,23 @@ func NamedTable(w io.Writer, indent, kind string, m map[string]result.NamedStats
 	for _, r := range NamedRows(m) {
 		fmt.Fprintf(tw, "%s%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t\n", indent, r.Name, r.Count, r.OK, r.Failed, r.Share, r.P50, r.P90, r.P99, r.Max)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	// Journeys that ended at a step for want of a value (a capture not found): not errors of
+	// the service, so apart from the table's failures.
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		st := m[k]
+		if st.Skipped == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "%sskipped at %s: %d", indent, k, st.Skipped)
+		for _, why := range slices.Sorted(maps.Keys(st.SkippedReasons)) {
+			fmt.Fprintf(w, "; %s: %d", why, st.SkippedReasons[why])
+		}
+		fmt.Fprintln(w)
+	}
+	return nil
 }
 
 // SKURow is one SKU of the sale table: the run's figures and, when a full-scale simulation is

@@ -2,7 +2,7 @@
 // for docs/own-service.md and for trying the audit against a service's own database.
 //
 //	shopd --addr 127.0.0.1:8090 --db postgres://postgres@127.0.0.1:5432/shop --redis redis://127.0.0.1:6379/0 \
-//	      --item x-1 --stock 200 --limit 1 [--break-limit] [--drop-every 50] [--user-codes] [--login]
+//	      --item x-1 --stock 200 --limit 1 [--break-limit] [--drop-every 50] [--login]
 package main
 
 import (
@@ -30,7 +30,6 @@ func main() {
 	o := shop.Options{}
 	flag.BoolVar(&o.BreakLimit, "break-limit", false, "skip the per-user limit (a bug to find)")
 	flag.Int64Var(&o.DropEvery, "drop-every", 0, "acknowledge every Nth checkout without storing its order (a bug to find)")
-	flag.BoolVar(&o.UserCodes, "user-codes", false, "reservation codes u{user}-{item} instead of random ones")
 	flag.BoolVar(&o.Login, "login", false, "checkout needs the SESSION cookie of POST /login?user_id=U")
 	flag.Parse()
 	if *db == "" || *rd == "" {
