@@ -41,10 +41,26 @@ type namedStat struct {
 	lat               *hdr.PackedHistogram
 	codes             counterSet // answers by CodeLabel (steps only)
 	skipped           counterSet // journeys that ended here for want of a value, by reason (steps only)
+	pend              denseTally // RecordBatch's latencies not yet in lat (fold)
 }
+
+// fold moves the tallied latencies into the histogram.
+func (st *namedStat) fold() { st.pend.drain(st.lat) }
 
 func (st *namedStat) record(lat, n int64, failed bool) {
 	_ = st.lat.RecordValues(lat, n) // in range by construction
+	st.count += n
+	if failed {
+		st.failed += n
+	} else {
+		st.ok += n
+	}
+}
+
+// addAll adds n results whose latencies bs hold (RecordBatch): they wait in st.pend until
+// fold, since merging into a whole run's histogram costs its size every time.
+func (st *namedStat) addAll(bs []bucketCount, n int64, failed bool) {
+	st.pend.addAll(bs)
 	st.count += n
 	if failed {
 		st.failed += n
@@ -105,6 +121,7 @@ func (m mergedNamed) add(k string, st *namedStat) {
 		d = &namedStat{lat: newPacked()}
 		m[k] = d
 	}
+	st.fold()
 	d.count += st.count
 	d.ok += st.ok
 	d.failed += st.failed

@@ -1,6 +1,7 @@
 package result
 
 import (
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -90,6 +91,10 @@ type RecorderOptions struct {
 	// Publish keeps what each harvest adds to a window until Seal hands it out (a generator that
 	// publishes its windows: sealed.go). Without it Seal returns counters only.
 	Publish bool
+	// Unsealed keeps every window's histograms decoded. Sealing saves a live run's memory, but
+	// costs an encoding per window while the run goes and a decoding at Finish: a simulation,
+	// whose windows are few and come faster than the dashboard reads them, keeps them as they are.
+	Unsealed bool
 }
 
 // Gauges are point-in-time readings (the sale, the autoscaler), set by the engine or the
@@ -269,9 +274,9 @@ func (r *Recorder) harvest(before int64, seal bool) {
 		} else {
 			r.windows[idx] = d
 		}
-		r.total.merge(d)
 	}
-	if !seal {
+	r.total.mergeAll(slices.Collect(maps.Values(deltas)))
+	if !seal || r.opts.Unsealed {
 		return
 	}
 	for idx := range deltas { // late answers reopened these windows

@@ -109,3 +109,30 @@ func BenchmarkRetainedPerWindow(b *testing.B) {
 	}
 	b.ReportMetric(per, "bytes/window")
 }
+
+// Unsealed keeps the harvested windows decoded (the simulator's Recorder), with the same summary.
+func TestUnsealedKeepsWindows(t *testing.T) {
+	opts := RecorderOptions{Name: "unsealed", Mode: "sim", Window: time.Second}
+	sealed := NewRecorder(opts)
+	opts.Unsealed = true
+	unsealed := NewRecorder(opts)
+	feed(sealed, 5, 200, func(now time.Duration) { sealed.Snapshot(now) })
+	feed(unsealed, 5, 200, func(now time.Duration) { unsealed.Snapshot(now) })
+	unsealed.mu.Lock()
+	for idx, w := range unsealed.windows {
+		if w.sealed {
+			t.Errorf("window %d sealed", idx)
+		}
+	}
+	unsealed.mu.Unlock()
+	sealed.mu.Lock()
+	if !sealed.windows[0].sealed {
+		t.Errorf("the default Recorder did not seal window 0")
+	}
+	sealed.mu.Unlock()
+	a, b := sealed.Finish(5*time.Second).Summary, unsealed.Finish(5*time.Second).Summary
+	a.Name, b.Name = "", ""
+	if !reflect.DeepEqual(a, b) {
+		t.Errorf("summaries differ:\n  sealed %+v\nunsealed %+v", a, b)
+	}
+}

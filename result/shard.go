@@ -20,14 +20,16 @@ type Shard struct {
 
 	byStatus [600]int64 // statuses 0..599; others in more
 	more     map[int]int64
-	byCode   counterSet
-	byError  counterSet
-	steps    namedSet   // per step: counters, latency histogram, answers by CodeLabel
-	journeys namedSet   // per journey: counters and latency histogram
-	replicas namedSet   // per replica (Result.Replica): counters and latency histogram
-	byDrop   counterSet // dropped arrivals by the limit that dropped them (DropFor)
-	conc     *concTable // made by the first result that knows its in-flight count
-	ratios   map[string]*[2]int64
+	// RecordBatch's latencies and target's own times of one window, before foldLocked
+	pend, pendSrv denseTally
+	byCode        counterSet
+	byError       counterSet
+	steps         namedSet   // per step: counters, latency histogram, answers by CodeLabel
+	journeys      namedSet   // per journey: counters and latency histogram
+	replicas      namedSet   // per replica (Result.Replica): counters and latency histogram
+	byDrop        counterSet // dropped arrivals by the limit that dropped them (DropFor)
+	conc          *concTable // made by the first result that knows its in-flight count
+	ratios        map[string]*[2]int64
 }
 
 // counterSet counts by a string key. The few keys a run has (codes, steps, journeys) are found
@@ -102,7 +104,6 @@ func (s *Shard) RecordN(r *Result, n int64) {
 		return
 	}
 	lat, svc := micros(r.Done-r.Intended), micros(r.Done-r.Sent)
-	o := Classify(r)
 	s.mu.Lock()
 	w := s.window(r.Done)
 	_ = w.lat.RecordValues(lat, n) // in range by construction
@@ -114,13 +115,36 @@ func (s *Shard) RecordN(r *Result, n int64) {
 		}
 		_ = w.srv.RecordValues(srv, n)
 	}
+	failed := s.countLocked(w, r, n)
+	if r.Step != "" {
+		s.steps.get(r.Step).record(lat, n, failed)
+	}
+	if r.Journey != "" {
+		s.journeys.get(r.Journey).record(lat, n, failed)
+	}
+	if r.Replica != "" {
+		s.replicas.get(r.Replica).record(lat, n, failed)
+	}
+	if r.InFlight > 0 {
+		if s.conc == nil {
+			s.conc = new(concTable)
+		}
+		s.conc.add(r.InFlight, svc, srv, hasSrv, n)
+	}
+	s.mu.Unlock()
+}
+
+// countLocked counts n results like r in the shard's and window w's counters (not the
+// histograms) and says whether they failed. The caller holds s.mu.
+func (s *Shard) countLocked(w *window, r *Result, n int64) (failed bool) {
 	w.n += n
 	s.total += n
 	if r.First && !r.Retry {
 		w.arrivals += n
 		s.arrivals += n
 	}
-	failed := true
+	o := Classify(r)
+	failed = true
 	switch {
 	case o == outcome.Shed || r.Status == 503 && !r.Classified:
 		s.shed += n
@@ -147,28 +171,16 @@ func (s *Shard) RecordN(r *Result, n int64) {
 		s.byError.add(string(r.Err), n)
 	}
 	if r.Step != "" {
-		st := s.steps.get(r.Step)
-		st.record(lat, n, failed)
-		st.codes.add(CodeLabel(r), n)
-	}
-	if r.Journey != "" {
-		s.journeys.get(r.Journey).record(lat, n, failed)
+		s.steps.get(r.Step).codes.add(CodeLabel(r), n)
 	}
 	if r.Replica != "" {
-		s.replicas.get(r.Replica).record(lat, n, failed)
 		w.reps.add(r.Replica, n)
 	}
 	if r.Retry {
 		s.retries += n
 	}
-	if r.InFlight > 0 {
-		if s.conc == nil {
-			s.conc = new(concTable)
-		}
-		s.conc.add(r.InFlight, svc, srv, hasSrv, n)
-	}
 	s.bytes += int64(r.Bytes) * n
-	s.mu.Unlock()
+	return failed
 }
 
 // Drop counts an arrival no worker could start on time, in the window of its intended time.

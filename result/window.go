@@ -97,10 +97,45 @@ func (w *window) merge(o *window) {
 		}
 		w.srv.Merge(o.srv)
 	}
+	w.addCounts(o)
+}
+
+// addCounts adds o's counters (not its histograms) to w's.
+func (w *window) addCounts(o *window) {
 	w.n += o.n
 	w.arrivals += o.arrivals
 	w.errs += o.errs
 	w.shed += o.shed
 	w.drops += o.drops
 	o.reps.mergeInto(&w.reps)
+}
+
+// mergeAll merges windows into w. Many are summed in dense tallies first and merged into w's
+// sparse histograms once: each sparse merge costs w's size, which for the run's total is large.
+func (w *window) mergeAll(ws []*window) {
+	if len(ws) < 8 {
+		for _, o := range ws {
+			w.merge(o)
+		}
+		return
+	}
+	w.unseal()
+	var lat, svc, srv denseTally
+	for _, o := range ws {
+		o.unseal()
+		lat.addPacked(o.lat)
+		svc.addPacked(o.svc)
+		if o.srv != nil {
+			srv.addPacked(o.srv)
+		}
+		w.addCounts(o)
+	}
+	lat.drain(w.lat)
+	svc.drain(w.svc)
+	if srv.n > 0 {
+		if w.srv == nil {
+			w.srv = newPacked()
+		}
+		srv.drain(w.srv)
+	}
 }

@@ -18,7 +18,9 @@ import (
 type fluidSim struct {
 	svc     *service
 	rng     *rand.Rand
-	out     sink
+	out     sink          // ratios
+	batches *fluidBatches // answers
+	ff      *failFast     // nil: play to the end
 	js      []journey
 	jw      float64
 	dt      time.Duration
@@ -31,7 +33,7 @@ type fluidSim struct {
 	base    []int // flowIndex base per journey
 	maxAtt  int
 
-	carry map[classKey]float64 // fractional requests carried to the next tick, per class
+	carry []float64 // fractional requests carried to the next tick, per flow and class (classKey.index)
 
 	fleet     fleet
 	backlog   float64 // requests waiting at the replicas beyond the stationary queue
@@ -59,18 +61,23 @@ type fluidSim struct {
 	scale            scaleClock
 	lastDB           time.Duration
 	decision         Decision
+	lastGauge        gaugeSig
 
 	gauge    func(now time.Duration, g result.Gauges)
 	soldOut  func(sku int, at time.Duration)  // a SKU's last whole unit went at run time at
 	compress func(wall time.Duration) float64 // scenario seconds per run-clock second; nil: 1
 	perm     []int
 	perm2    []int
+	stepQ    [numKinds]*quantileTable // each kind's service time, tabulated when first needed
+	expQ     *quantileTable
 }
 
 type classKey struct {
 	flow  int
 	class uint8
 }
+
+func (k classKey) index() int { return k.flow*int(numClasses) + int(k.class) }
 
 // Cost classes of a request.
 const (
@@ -86,7 +93,7 @@ const (
 
 func newFluidSim(svc *service, js []journey, stock []int64, seed int64, out sink, dt time.Duration, strata int, poisson bool) *fluidSim {
 	f := &fluidSim{svc: svc, rng: rand.New(rand.NewPCG(uint64(seed), 0xf1d)), out: out, js: js, dt: dt, strata: strata, poisson: poisson,
-		carry: map[classKey]float64{}, stock: append([]int64(nil), stock...), stock0: stock, botUnits: make([]float64, len(js))}
+		stock: append([]int64(nil), stock...), stock0: stock, botUnits: make([]float64, len(js))}
 	for _, s := range stock {
 		f.stockF = append(f.stockF, float64(s))
 		f.win = append(f.win, always)
@@ -115,6 +122,7 @@ func newFluidSim(svc *service, js []journey, stock []int64, seed int64, out sink
 		n += (len(j.steps) + 1) * (f.maxAtt + 1) * 2
 	}
 	f.flows = make([][]float64, n)
+	f.carry = make([]float64, n*int(numClasses))
 	for i := range f.flows {
 		f.flows[i] = make([]float64, f.horizon)
 	}
@@ -127,6 +135,7 @@ func newFluidSim(svc *service, js []journey, stock []int64, seed int64, out sink
 	}
 	f.perm = make([]int, strata)
 	f.perm2 = make([]int, strata)
+	f.expQ = newQuantileTable(unitExp)
 	return f
 }
 
@@ -171,14 +180,16 @@ type demand struct {
 // run plays ticks from 0 to end. arrivals(a, b) is the expected number of arrivals in [a, b).
 func (f *fluidSim) run(end time.Duration, arrivals func(a, b time.Duration) float64, stop func() bool) {
 	var demands []demand
+	checkEvery := max(1, int64(end/f.dt)/1000) // about a thousand looks at the watched gates
 	for tick := int64(0); ; tick++ {
 		now := time.Duration(tick) * f.dt
 		if now >= end && f.pending(tick) == 0 {
 			break
 		}
-		if tick&63 == 0 && stop != nil && stop() {
+		if tick&63 == 0 && stop != nil && stop() || tick%checkEvery == 0 && f.doomed(now, end, arrivals, tick) {
 			break
 		}
+		f.batches.flushBefore(int64(now / f.batches.win))
 		f.fleet.advance(f.scale.scenAt(now))
 		if db := f.svc.db; db != nil {
 			if f.shardsTo != f.shardsN && now >= f.reshardAt {
@@ -199,8 +210,25 @@ func (f *fluidSim) run(end time.Duration, arrivals func(a, b time.Duration) floa
 		if p := f.svc.scaler.Period(); f.scale.scenAt(now)-f.scale.scenAt(f.scale.last) >= p {
 			f.scaleStep(now)
 		}
-		f.gaugeTick(now)
+		f.gaugeTick(now, now+f.dt >= end)
 	}
+	f.batches.close()
+}
+
+// doomed says whether a watched gate can no longer pass: the answers still to come are at most
+// the arrivals left and the sessions in flight, each sending every request its journey may.
+func (f *fluidSim) doomed(now, end time.Duration, arrivals func(a, b time.Duration) float64, tick int64) bool {
+	if f.ff == nil {
+		return false
+	}
+	perArrival, perSession := requestsBound(f.js)
+	rest := f.pending(tick) * perSession
+	if now < end {
+		rest += arrivals(now, end) * perArrival
+	}
+	// Each class carries less than one answer of its fractions to the next tick.
+	rest += float64(len(f.flows) * int(numClasses))
+	return f.ff.doomed(now, rest)
 }
 
 func (f *fluidSim) pending(tick int64) float64 {
@@ -574,123 +602,6 @@ func (f *fluidSim) settle(now time.Duration, tick int64, ds []demand, q Queue, f
 	}
 }
 
-func (f *fluidSim) answerOf(now time.Duration, d *demand, cl uint8) (int, string, outcome.ErrorClass) {
-	st := &f.js[d.j].steps[d.step]
-	switch cl {
-	case clClosed:
-		code := codes.NotStarted
-		if w := f.win[st.sku]; now+f.dt > w.end && now >= w.open {
-			code = codes.SaleEnded
-		}
-		return codes.Status(code), code, outcome.ErrNone
-	case clShed:
-		return 503, codes.Shed, outcome.ErrNone
-	case clOpen:
-		return 503, codes.CircuitOpen, outcome.ErrNone
-	case clTimeout:
-		return 0, "", outcome.ErrTimeout // no answer, as a live client's timeout
-	case clCheap:
-		if d.kind == kindPurchase && st.overLimit(f.botUnits[d.j]) {
-			return 403, codes.LimitExceeded, outcome.ErrNone
-		}
-		return 410, codes.SoldOut, outcome.ErrNone
-	}
-	switch d.kind {
-	case kindPurchase:
-		return 201, codes.Reserved, outcome.ErrNone
-	case kindPay:
-		return 200, codes.Paid, outcome.ErrNone
-	case kindCancel:
-		return 200, codes.Released, outcome.ErrNone
-	case kindJoin:
-		return 200, codes.Joined, outcome.ErrNone
-	}
-	return 200, "", outcome.ErrNone
-}
-
-// take turns a fractional amount into a whole count, carrying the remainder per class so the
-// totals stay exact over the run.
-func (f *fluidSim) take(k classKey, x float64) int64 {
-	v := f.carry[k] + x
-	n := math.Floor(v)
-	f.carry[k] = v - n
-	return int64(n)
-}
-
-// record writes n requests of one class with a stratified sample of their latency: stratum i
-// of the waiting time paired with a shuffled stratum of the service (and database) time.
-func (f *fluidSim) record(now time.Duration, d *demand, st *jstep, cl uint8, n int64, status int, code string, errc outcome.ErrorClass,
-	q Queue, fluid bool, w0, w1, dbWait, dbMean float64) {
-	if n <= 0 {
-		return
-	}
-	k := int64(f.strata)
-	if cl == clShed || cl == clOpen || cl == clTimeout {
-		k = 1
-	}
-	k = min(k, n)
-	for i := range f.perm[:k] {
-		f.perm[i], f.perm2[i] = i, i
-	}
-	f.rng.Shuffle(int(k), func(a, b int) { f.perm[a], f.perm[b] = f.perm[b], f.perm[a] })
-	f.rng.Shuffle(int(k), func(a, b int) { f.perm2[a], f.perm2[b] = f.perm2[b], f.perm2[a] })
-	res := result.Result{Journey: f.js[d.j].name, Step: st.name, Status: status, Code: code, Err: errc, Retry: d.attempt > 0,
-		First: st.first && d.attempt == 0}
-	each, extra := n/k, n%k
-	var pending, pendingUS int64
-	for i := int64(0); i < k; i++ {
-		u := (float64(i) + f.rng.Float64()) / float64(k)
-		v := (float64(f.perm[i]) + f.rng.Float64()) / float64(k)
-		w := (float64(f.perm2[i]) + f.rng.Float64()) / float64(k)
-		var lat float64 // the target's own time (seconds); the round trip comes on top
-		switch cl {
-		case clShed, clOpen:
-			lat = f.svc.hitTime // refused by the front end without a worker, as fast as a hit
-		case clTimeout:
-			lat = f.svc.timeout
-		default:
-			wait := 0.0
-			if fluid {
-				wait = w0 + (w1-w0)*u
-			} else if q.Stable() {
-				wait = q.WaitQuantile(u)
-			}
-			svc := f.svc.hitTime
-			if cl == clWork {
-				svc = f.svc.steps[d.kind].Quantile(v)
-				if f.svc.db != nil {
-					svc += dbWait - math.Log1p(-w)*dbMean
-				}
-			}
-			lat = wait + svc
-		}
-		c := each
-		if i < extra {
-			c++
-		}
-		// Strata with the same latency (to the histogram's microsecond) are one RecordN: cache
-		// hits without waiting all take the hit time.
-		us := int64(lat * 1e6)
-		if pending > 0 && us == pendingUS {
-			pending += c
-			continue
-		}
-		if pending > 0 {
-			f.out.RecordN(&res, pending)
-		}
-		at := now + time.Duration((float64(i)+0.5)/float64(k)*float64(f.dt))
-		res.Intended, res.Sent = at, at
-		res.Done, res.Server = at+time.Duration(lat*1e9), 0
-		if cl != clTimeout {
-			f.svc.roundTrip(&res)
-		}
-		pending, pendingUS = c, us
-	}
-	if pending > 0 {
-		f.out.RecordN(&res, pending)
-	}
-}
-
 func (f *fluidSim) scaleStep(now time.Duration) {
 	util, conc := 0.0, 0.0
 	if f.utilN > 0 {
@@ -701,7 +612,13 @@ func (f *fluidSim) scaleStep(now time.Duration) {
 	// Requests queued at removed replicas are not lost: the backlog is carried by the rest.
 }
 
-func (f *fluidSim) gaugeTick(now time.Duration) {
+// gaugeSig is what a gauge reading must not miss a change of.
+type gaugeSig struct {
+	ready, desired, shards, soldOut int
+	reason                          string
+}
+
+func (f *fluidSim) gaugeTick(now time.Duration, final bool) {
 	if db := f.svc.db; db != nil && now-f.lastDB >= 15*time.Second {
 		util := 0.0
 		if f.dbUtilN > 0 {
@@ -712,7 +629,24 @@ func (f *fluidSim) gaugeTick(now time.Duration) {
 			f.shardsTo, f.reshardAt = min(f.shardsN*2, db.maxShards), now+db.reshard
 		}
 	}
-	if f.gauge != nil {
+	if f.gauge == nil {
+		return
+	}
+	// The Recorder keeps each window's last reading, and the least and most replicas of any: a
+	// reading at the end of each window, and whenever the fleet, the autoscaler's word or a
+	// SKU's sell-out changes, gives the same timeline as one every tick.
+	sig := gaugeSig{ready: f.fleet.ready, desired: f.fleet.current(), reason: f.decision.Reason, shards: f.shardsN}
+	for i := range f.stockF {
+		if f.stockF[i] < 1-1e-9 {
+			sig.soldOut++
+		}
+	}
+	win := f.batches.win
+	if sig == f.lastGauge && (now+f.dt)/win == now/win && !final {
+		return
+	}
+	f.lastGauge = sig
+	{
 		g := result.Gauges{Replicas: f.fleet.ready, DesiredReplicas: f.fleet.current(), Autoscaler: withShards(f.decision.Reason, f.shardsN),
 			Sold: int64(f.sold), Paid: int64(f.paid)}
 		for i := range f.stock {
@@ -725,4 +659,13 @@ func (f *fluidSim) gaugeTick(now time.Duration) {
 		}
 		f.gauge(now, g)
 	}
+}
+
+// wholeLeft is each SKU's whole units left: a fraction of a unit cannot be sold.
+func (f *fluidSim) wholeLeft() []int64 {
+	left := make([]int64, len(f.stock))
+	for i := range left {
+		left[i] = min(f.stock[i], int64(math.Floor(f.stockF[i]+1e-9)))
+	}
+	return left
 }

@@ -36,12 +36,13 @@ import (
 // re-measure sorts the pending times, O(n log n), and is charged to at least 12·ring units of
 // wasted work: O(log n) per unit at worst, nothing in steady state.
 type Kernel struct {
-	now   time.Duration
-	seq   uint32
-	n     int   // pending events (calendar and overflow)
-	shift uint  // a day is 2^shift ns
-	mask  int64 // ring size - 1 (a power of two minus one)
-	day   int64 // the cursor's day (At>>shift): no event in the calendar is earlier
+	now    time.Duration
+	seq    uint32
+	n      int   // pending events (calendar and overflow)
+	popped int64 // events popped so far (Events)
+	shift  uint  // a day is 2^shift ns
+	mask   int64 // ring size - 1 (a power of two minus one)
+	day    int64 // the cursor's day (At>>shift): no event in the calendar is earlier
 
 	// Bucket i holds slots[i*bucketSlots:][:cnt[i]], sorted latest first: its earliest event is
 	// the last one.
@@ -88,6 +89,10 @@ func NewKernel(capacity int) *Kernel {
 
 // Now is the time of the last event popped.
 func (k *Kernel) Now() time.Duration { return k.now }
+
+// Events is the number of events popped so far: a simulation's events per second are read
+// against the kernel's own (BenchmarkKernel).
+func (k *Kernel) Events() int64 { return k.popped }
 
 // Len is the number of pending events.
 func (k *Kernel) Len() int { return k.n }
@@ -192,6 +197,7 @@ func (k *Kernel) Next() (Event, bool) {
 	if k.n == 0 {
 		return Event{}, false
 	}
+	k.popped++
 	p, i := k.head()
 	e := *p
 	if i < 0 {

@@ -11,10 +11,14 @@ import (
 // -tags flashload_heapkernel, which makes it the Kernel (scripts/bench-optimisations; the calendar
 // stays only while it saves at least 15% of a request-mode day's CPU time), and in BenchmarkKernel.
 type heapKernel struct {
-	now time.Duration
-	seq uint32
-	q   events
+	now    time.Duration
+	seq    uint32
+	q      events
+	popped int64
 }
+
+// Events is the number of events popped so far.
+func (k *heapKernel) Events() int64 { return k.popped }
 
 // events is the heap. Schedule and Next append and truncate the slice themselves and let
 // heap.Fix restore the order, so no event is boxed into an interface (heap.Push and heap.Pop
@@ -62,6 +66,7 @@ func (k *heapKernel) Next() (Event, bool) {
 	if n == 0 {
 		return Event{}, false
 	}
+	k.popped++
 	e := k.q[0]
 	k.q[0] = k.q[n-1]
 	k.q = k.q[:n-1]

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"time"
 
 	"github.com/flashload/flashload/gate"
 	"github.com/flashload/flashload/result"
@@ -61,10 +62,14 @@ type PlanResult struct {
 // ErrNoCapacity is returned when no capacity up to the bound passes the gates.
 var ErrNoCapacity = errors.New("no capacity passes the gates")
 
-// Plan searches the model for the least capacity that passes the scenario's gates: first the
-// replica floor (model.replicas, or autoscaler.min for hpa and kpa), by doubling then bisection,
-// then, at that floor, the database's starting shards by bisection. It assumes more capacity
-// never fails a gate that less capacity passes. Every trial uses the same seed.
+// Plan searches the model for the least capacity that passes the scenario's gates: the replica
+// floor (model.replicas), or with an hpa or kpa autoscaler the peak (the least autoscaler.max,
+// then the least pre-scale at it), and then the database's starting shards. It assumes more
+// capacity never fails a gate that less capacity passes. Every trial uses the same seed.
+//
+// A long run is first searched at a coarse tick (a pilot, a fraction of the cost), whose answers
+// are the first guesses of the search at the run's own tick; the simulations of a round run at
+// once, one per core; failing ones stop as soon as a gate can no longer pass.
 func Plan(ctx context.Context, s *scenario.Scenario, o PlanOptions) (*PlanResult, error) {
 	if len(s.Gates) == 0 {
 		return nil, errors.New("plan: the scenario has no gates to pass")
@@ -77,6 +82,71 @@ func Plan(ctx context.Context, s *scenario.Scenario, o PlanOptions) (*PlanResult
 	if o.MaxReplicas <= 0 {
 		o.MaxReplicas = DefaultPlanMaxReplicas
 	}
+	res, base := newPlanResult(s)
+	o.Tick = planTick(s, o.Options)
+	model := func(c capacity) *scenario.Model {
+		switch {
+		case c.ceiling == 0 && c.replicas == 0:
+			return base
+		case res.Autoscaled:
+			return withCeiling(base, c.ceiling, c.prescale, c.shards)
+		}
+		return withCapacity(base, c.replicas, c.shards)
+	}
+	p := newPlanner(ctx, s, o, model)
+	// The model as it is, beside the pilot: its replica-hours are the reference.
+	var baseSum *result.Summary
+	var baseErr error
+	baseDone := make(chan struct{})
+	go func() {
+		defer close(baseDone)
+		if res.Autoscaled {
+			_, baseSum, baseErr = p.try(capacity{tick: o.Tick})
+		}
+	}()
+	guess := planAnswer{replicas: res.ModelReplicas, ceiling: res.ModelCeiling, prescale: res.ModelPreScale, shards: res.ModelShards}
+	spread := 0.5 // the model's own capacity is a rough guess
+	sm, err := Prepare(s, o.Options)
+	if err != nil {
+		return nil, err
+	}
+	var pilots []time.Duration // only the fluid mode has a tick to coarsen
+	if sm.Mode() == ModeFluid {
+		pilots = pilotTicks(s, o.Tick)
+	}
+	for _, pt := range pilots {
+		pilot, err := planSearch(p, res, guess, spread, pt, func(k int) int { return max(1, k/20) })
+		switch {
+		case err == nil:
+			guess, spread = pilot, 0.03
+		case !errors.Is(err, ErrNoCapacity):
+			return nil, err
+		}
+	}
+	ans, err := planSearch(p, res, guess, spread, o.Tick, func(k int) int { return max(1, k/50) })
+	<-baseDone
+	if err == nil {
+		err = baseErr
+	}
+	if err == nil && ans.failing != nil && ans.failing.Partial {
+		ans.failing, err = p.full(ans.failAt) // the margin below the answer is shown in full
+	}
+	res.Trials = p.count
+	if err != nil {
+		return nil, err
+	}
+	res.Passing, res.Failing, res.Shards = ans.passing, ans.failing, ans.shards
+	res.Replicas = ans.replicas
+	if res.Autoscaled {
+		res.ModelReplicaHours = ReplicaHours(baseSum)
+		res.Ceiling, res.PreScale = ans.ceiling, ans.prescale
+		res.Peak, res.ReplicaHours = ans.prescaleSum.Replicas.Max, ReplicaHours(ans.prescaleSum)
+	}
+	return res, nil
+}
+
+// newPlanResult reads the model's own capacity, the reference of every answer.
+func newPlanResult(s *scenario.Scenario) (*PlanResult, *scenario.Model) {
 	base := s.Model
 	if base == nil {
 		base = &scenario.Model{}
@@ -91,152 +161,107 @@ func Plan(ctx context.Context, s *scenario.Scenario, o PlanOptions) (*PlanResult
 	if base.DB != nil {
 		res.ModelShards = base.DB.Shards
 	}
-	run := func(sc *scenario.Scenario) (*result.Summary, error) {
-		r, err := Run(ctx, sc, o.Options)
-		if err != nil {
-			return nil, err
-		}
-		return r.Summary, nil
-	}
-	try := func(m *scenario.Model) (bool, *result.Summary, error) {
-		if err := ctx.Err(); err != nil {
-			return false, nil, err
-		}
-		sc := *s
-		sc.Model = m
-		sum, err := run(&sc)
-		if err != nil {
-			return false, nil, err
-		}
-		gates, pass, err := result.EvaluateGates(sum, s.Gates)
-		sum.Gates = gates
-		if err != nil {
-			return false, nil, err
-		}
-		res.Trials++
-		if o.Trial != nil {
-			t := PlanTrial{Replicas: m.Replicas, Pass: pass, Summary: sum}
-			if a := m.Autoscaler; a != nil && (a.Type == "hpa" || a.Type == "kpa") {
-				t.Replicas, t.Ceiling = a.Min, a.Max
-				for _, st := range a.Schedule {
-					t.Replicas = max(t.Replicas, st.Replicas)
-				}
-			}
-			if m.DB != nil {
-				t.Shards = m.DB.Shards
-			}
-			o.Trial(t)
-		}
-		return pass, sum, nil
-	}
-
-	shards := res.ModelShards
-	// least finds the least k in (lo, ∞) up to MaxReplicas at which mk(k) passes: doubling
-	// from start until one passes, then bisection, to within prec(k).
-	least := func(lo, start int, prec func(int) int, mk func(int) *scenario.Model) (int, *result.Summary, *result.Summary, error) {
-		hi := max(start, lo+1)
-		var hiSum, loSum *result.Summary
-		for {
-			pass, sum, err := try(mk(hi))
-			if err != nil {
-				return 0, nil, nil, err
-			}
-			if pass {
-				hiSum = sum
-				break
-			}
-			lo, loSum = hi, sum
-			if hi >= o.MaxReplicas {
-				return 0, nil, nil, fmt.Errorf("%w: up to %d replicas", ErrNoCapacity, o.MaxReplicas)
-			}
-			hi = min(hi*2, o.MaxReplicas)
-		}
-		for hi-lo > prec(hi) {
-			mid := lo + (hi-lo)/2
-			pass, sum, err := try(mk(mid))
-			if err != nil {
-				return 0, nil, nil, err
-			}
-			if pass {
-				hi, hiSum = mid, sum
-			} else {
-				lo, loSum = mid, sum
-			}
-		}
-		return hi, hiSum, loSum, nil
-	}
-	exact := func(int) int { return 1 }
 	if a := base.Autoscaler; a != nil && (a.Type == "hpa" || a.Type == "kpa") {
-		// The peak question. An autoscaler scales up whatever the floor, so the floor is no
-		// answer: the capacity is the ceiling, and what must be ready before the spike.
-		res.Autoscaled = true
-		res.Hours = s.Duration.D().Hours()
-		res.ModelCeiling = max(a.Max, 1)
-		res.ModelPreScale = a.Min
+		res.Autoscaled, res.Hours = true, s.Duration.D().Hours()
+		res.ModelCeiling, res.ModelPreScale = max(a.Max, 1), a.Min
 		for _, st := range a.Schedule {
 			res.ModelPreScale = max(res.ModelPreScale, st.Replicas)
 		}
 		res.ModelPreScale = max(res.ModelPreScale, 1)
-		_, sum, err := try(base)
-		if err != nil {
-			return nil, err
-		}
-		res.ModelReplicaHours = ReplicaHours(sum)
-		// Within 2%: each trial is a whole day.
-		coarse := func(k int) int { return max(1, k/50) }
-		ceil, _, _, err := least(0, res.ModelCeiling, coarse, func(k int) *scenario.Model { return withCeiling(base, k, k, shards) })
-		if err != nil {
-			return nil, err
-		}
-		res.Ceiling = ceil
-		pre, pSum, fSum, err := least(0, min(res.ModelPreScale, ceil), coarse, func(k int) *scenario.Model {
-			return withCeiling(base, ceil, k, shards)
-		})
-		if err != nil {
-			return nil, err
-		}
-		res.PreScale, res.Replicas, res.Passing, res.Failing = pre, pre, pSum, fSum
-		res.Peak, res.ReplicaHours = pSum.Replicas.Max, ReplicaHours(pSum)
-		if err := leastShards(res, shards, try, func(k int) *scenario.Model { return withCeiling(base, ceil, pre, k) }); err != nil {
-			return nil, err
-		}
-		return res, nil
 	}
-	// The replica floor: find a passing bound by doubling, then bisect down to the least.
-	hi, hiSum, loSum, err := least(0, max(res.ModelReplicas, 1), exact, func(k int) *scenario.Model { return withCapacity(base, k, shards) })
-	if err != nil {
-		return nil, err
-	}
-	res.Replicas, res.Passing, res.Failing = hi, hiSum, loSum
-
-	// The database's starting shards at that floor.
-	if err := leastShards(res, shards, try, func(k int) *scenario.Model { return withCapacity(base, res.Replicas, k) }); err != nil {
-		return nil, err
-	}
-	return res, nil
+	return res, base
 }
 
-// leastShards bisects the database's starting shards between 0 and shards (which passes, as
-// res.Passing does) down to the least that still passes, and records it in res.
-func leastShards(res *PlanResult, shards int, try func(*scenario.Model) (bool, *result.Summary, error), model func(shards int) *scenario.Model) error {
-	if shards <= 0 {
-		return nil
+// planAnswer is what a search found: the least replicas (or ceiling and pre-scale) and shards,
+// with the passing run at the answer and the failing one a step below it (failAt).
+type planAnswer struct {
+	replicas, ceiling, prescale, shards int
+	passing, failing, prescaleSum       *result.Summary
+	failAt                              capacity
+}
+
+// planSearch answers the plan's questions in order at one tick, starting from the guesses.
+func planSearch(p *planner, res *PlanResult, guess planAnswer, spread float64, tick time.Duration, coarse func(int) int) (planAnswer, error) {
+	ans := planAnswer{shards: res.ModelShards}
+	exact := func(int) int { return 1 }
+	at := func(replicas, ceiling, prescale, shards int) capacity {
+		return capacity{replicas: replicas, ceiling: ceiling, prescale: prescale, shards: shards, tick: tick}
 	}
-	lo, hi := 0, shards
-	for hi-lo > 1 {
-		mid := lo + (hi-lo)/2
-		pass, sum, err := try(model(mid))
+	if res.Autoscaled {
+		// The peak question. An autoscaler scales up whatever the floor, so the floor is no
+		// answer: the capacity is the ceiling, and what must be ready before the spike.
+		c, err := p.least(search{limit: p.o.MaxReplicas, guess: guess.ceiling, spread: spread, prec: coarse,
+			at: func(k int) capacity { return at(0, k, k, res.ModelShards) }})
 		if err != nil {
-			return err
+			return ans, err
 		}
-		if pass {
-			hi, res.Passing = mid, sum
-		} else {
-			lo = mid
+		ceil := c.hi
+		pre, err := p.least(search{limit: ceil, guess: min(guess.prescale, ceil), spread: spread, prec: coarse,
+			at: func(k int) capacity { return at(0, ceil, k, res.ModelShards) }, hi: ceil, hiSum: c.hiSum})
+		if err != nil {
+			return ans, err
+		}
+		ans.ceiling, ans.prescale, ans.replicas = ceil, pre.hi, pre.hi
+		ans.passing, ans.failing, ans.prescaleSum = pre.hiSum, pre.loSum, pre.hiSum
+		ans.failAt = at(0, ceil, pre.lo, res.ModelShards)
+	} else {
+		// The replica floor.
+		rep, err := p.least(search{limit: p.o.MaxReplicas, guess: guess.replicas, spread: spread, prec: exact,
+			at: func(k int) capacity { return at(k, 0, 0, res.ModelShards) }})
+		if err != nil {
+			return ans, err
+		}
+		ans.replicas, ans.passing, ans.failing = rep.hi, rep.hiSum, rep.loSum
+		ans.failAt = at(rep.lo, 0, 0, res.ModelShards)
+	}
+	// The database's starting shards at that capacity (the model's pass: the last search's
+	// answer ran with them).
+	if res.ModelShards > 0 {
+		sh, err := p.least(search{limit: res.ModelShards, guess: min(guess.shards, res.ModelShards), spread: spread, prec: exact,
+			at: func(k int) capacity { return at(ans.replicas*boolInt(!res.Autoscaled), ans.ceiling, ans.prescale, k) },
+			hi: res.ModelShards, hiSum: ans.passing})
+		if err != nil {
+			return ans, err
+		}
+		ans.shards, ans.passing = sh.hi, sh.hiSum
+		if res.Autoscaled {
+			ans.prescaleSum = sh.hiSum
 		}
 	}
-	res.Shards = hi
-	return nil
+	return ans, nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// planTick is the tick of the plan's answer: the options', else the model's, else DefaultTick
+// (the fluid mode's step; the request mode has none, and ignores it).
+func planTick(s *scenario.Scenario, o Options) time.Duration {
+	switch {
+	case o.Tick > 0:
+		return o.Tick
+	case s.Model != nil && s.Model.Tick.D() > 0:
+		return s.Model.Tick.D()
+	}
+	return DefaultTick
+}
+
+// pilotTicks are the coarse ticks of the pilot searches, coarsest first: 32 and 4 times the
+// plan's own, each while the run still has a thousand ticks at it (a day: 32 s, then 4 s). A
+// coarse tick costs that much less, and averages the spike over its length: its answers are
+// first guesses, which the next search confirms.
+func pilotTicks(s *scenario.Scenario, tick time.Duration) []time.Duration {
+	var out []time.Duration
+	for _, k := range []time.Duration{32, 4} {
+		if pt := k * tick; s.Duration.D()/pt >= 1000 {
+			out = append(out, pt)
+		}
+	}
+	return out
 }
 
 // withCapacity copies the model with a replica floor and starting shards.

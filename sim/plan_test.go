@@ -3,7 +3,9 @@ package sim
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
+	"time"
 )
 
 // A scenario whose answer is known: 2100 views/s of a deterministic 10 ms on replicas of 4
@@ -108,5 +110,32 @@ func TestPlanAutoscaledAnswersThePeak(t *testing.T) {
 	// Replica-hours: 200 s of at least 2 replicas, at most the ceiling all along.
 	if lo, hi := 2*200.0/3600, 20*200.0/3600; res.ReplicaHours < lo || res.ReplicaHours > hi || res.ModelReplicaHours < res.ReplicaHours {
 		t.Errorf("replica-hours %.3f (model %.3f), want in [%.3f, %.3f] and at most the model's", res.ReplicaHours, res.ModelReplicaHours, lo, hi)
+	}
+}
+
+// A long run is searched first at a coarse tick (here 4 s over 2 hours), whose answer is the
+// first guess at the run's own tick: the same least replicas, and every simulation reported
+// at the run's tick agrees with it.
+func TestPlanWithAPilot(t *testing.T) {
+	s := mustParse(t, strings.Replace(strings.Replace(planScenario, "duration: 60s", "duration: 2h", 1),
+		"{duration: 60s, rps: 2100}", "{duration: 2h, rps: 2100}", 1))
+	if pts := pilotTicks(s, time.Second); len(pts) != 1 || pts[0] != 4*time.Second {
+		t.Fatalf("pilot ticks %v, want [4s]", pts)
+	}
+	var trials []PlanTrial
+	res, err := Plan(context.Background(), s, PlanOptions{Options: Options{Mode: ModeFluid}, Trial: func(tr PlanTrial) { trials = append(trials, tr) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Replicas != 6 {
+		t.Fatalf("plan: %d replicas, want 6; trials %+v", res.Replicas, trials)
+	}
+	if res.Trials <= len(trials) {
+		t.Errorf("%d simulations, %d at the run's tick: no pilot ran", res.Trials, len(trials))
+	}
+	for _, tr := range trials {
+		if tr.Pass != (tr.Replicas >= 6) {
+			t.Errorf("trial at %d replicas: pass %v", tr.Replicas, tr.Pass)
+		}
 	}
 }

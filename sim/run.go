@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"path/filepath"
 	"time"
 
@@ -50,8 +49,15 @@ type Options struct {
 	// Recorder receives the results; nil: Run makes one with NewRecorder. Pass your own to
 	// watch the run (Recorder.Snapshot at the virtual time Progress reports).
 	Recorder *result.Recorder
-	// Progress is called about once per virtual second with the virtual time reached.
+	// Progress is called with the virtual time reached: about once per virtual second in the
+	// request mode; in the fluid mode at the end of each timeline window and whenever the
+	// replicas change.
 	Progress func(virtual time.Duration)
+	// FailFast are gates to watch while the fluid mode plays: when one can no longer pass,
+	// whatever the rest of the run brings, the run stops there (Summary.Partial) and Run
+	// returns it with ErrGateFailed. Plan uses it; gates it cannot decide early (tagged ones,
+	// rates, the audit, replicas) wait for the end as usual.
+	FailFast []string
 	// StartedAt is copied to the summary; zero: now. It is the simulated run's start on the wall
 	// clock, from which an absolute sale time (a SKU's RFC 3339 starts_at or ends_at) counts, as
 	// the target counts it from the live run's start (scenario.Play.SaleAt).
@@ -74,8 +80,14 @@ type Prepared struct {
 	// started is the run's start on the wall clock: Options.StartedAt, else when it was prepared.
 	started time.Time
 
-	steps map[string][]StepWindow
+	steps  map[string][]StepWindow
+	events int64 // after a request-mode Run: the events its kernel played
 }
+
+// Events is, after a request-mode Run, the number of events the event kernel played (0 in the
+// fluid mode, which has none): its events per second beside the kernel's own
+// (BenchmarkKernel) say how much of a run the kernel is.
+func (sm *Prepared) Events() int64 { return sm.events }
 
 // StepLatency is, after Run, each step's mean latency of answered requests per timeline window.
 func (sm *Prepared) StepLatency() map[string][]StepWindow { return sm.steps }
@@ -171,7 +183,7 @@ func (sm *Prepared) NewRecorder() *result.Recorder {
 		Name: sm.s.Name, Mode: "sim", Seed: sm.Seed(), StartedAt: sm.started,
 		Strategy: "model/" + sm.mode, Duration: p.WallDuration(),
 		TargetRate: p.WallRate, TargetCount: p.Expected, ScenarioAt: p.ScenarioAt, ScenarioDuration: p.ScenarioDuration(),
-		CompressAt: p.CompressAt,
+		CompressAt: p.CompressAt, Unsealed: true,
 		NextStage: func(w time.Duration) string {
 			_, _, next := p.StageAt(w)
 			return next
@@ -213,6 +225,7 @@ func (sm *Prepared) Run(ctx context.Context, rec *result.Recorder) (*result.Run,
 	var left []int64
 	var paidSKU []float64
 	var reached time.Duration
+	var failed error // a FailFast gate that can no longer pass
 	var clock scaleClock
 	var herd *result.Herd
 	var push *result.Push
@@ -250,53 +263,71 @@ func (sm *Prepared) Run(ctx context.Context, rec *result.Recorder) (*result.Run,
 			}
 		}
 		left, paidSKU = r.stock, r.paidSKU
+		sm.events = r.k.Events()
 		clock = r.scale
 	default:
-		dt := sm.opts.Tick
-		if dt <= 0 && sm.s.Model != nil {
-			dt = sm.s.Model.Tick.D()
+		f, ferr := sm.newFluid(stock, sh, end)
+		if ferr != nil {
+			return nil, ferr
 		}
-		if dt <= 0 {
-			dt = DefaultTick
-		}
-		strata := sm.opts.Strata
-		if strata <= 0 {
-			// The tail of a class's latency is drawn once per stratum and tick: short runs have
-			// few ticks, so they get more strata (about 4096 draws per class over the run).
-			ticks := max(1, int(end/dt))
-			strata = min(max(DefaultStrata, (4096+ticks-1)/ticks), 64)
-		}
-		poisson := sm.s.Traffic.Arrivals != "uniform"
 		if sm.svc.lb == "l4" {
 			rec.Warn("the fluid mode spreads the load evenly over the replicas: the connections a layer-4 front pins (model.load_balancer: l4) need the request mode (model.mode: request)")
 		}
-		f := newFluidSim(sm.svc, sm.js, stock, sm.Seed(), sh, dt, strata, poisson)
 		f.gauge, f.soldOut, f.scale, f.win = gauge, soldOut, clock, win
-		if sm.opts.Played {
-			f.compress = p.CompressAt
-		}
+		f.batches = newFluidBatches(rec.Shard(0), ss)
 		f.run(end, func(a, b time.Duration) float64 { return p.Expected(b) - p.Expected(a) }, stop)
 		sold, paid, reached = int64(f.sold+0.5), int64(f.paid+0.5), end
-		left, paidSKU = make([]int64, len(stock)), f.paidSKU
-		for i := range left {
-			left[i] = min(f.stock[i], int64(math.Floor(f.stockF[i]+1e-9))) // whole units
+		left, paidSKU, clock = f.wholeLeft(), f.paidSKU, f.scale
+		if f.ff != nil && f.ff.failed != "" {
+			failed, reached = f.ff.err(), f.ff.at
 		}
-		clock = f.scale
 	}
 	sm.steps = ss.timelines()
-	partial := ctx.Err() != nil
+	partial := ctx.Err() != nil || failed != nil
 	if partial {
 		end = min(end, reached)
+	}
+	if failed != nil {
+		rec.Warn(failed.Error())
 	}
 	run := rec.Finish(end)
 	run.Summary.Partial = partial
 	run.Summary.Scale = clock.trace
 	run.Summary.Herd, run.Summary.Push = herd, push
 	modelAudit(run.Summary, skus, stock, left, paidSKU, sold, paid)
+	if failed != nil {
+		return run, failed
+	}
 	if partial {
 		return run, ctx.Err()
 	}
 	return run, nil
+}
+
+// newFluid makes the fluid mode's simulation of the prepared run: its tick, its strata, its
+// watched gates.
+func (sm *Prepared) newFluid(stock []int64, out sink, end time.Duration) (*fluidSim, error) {
+	dt := sm.opts.Tick
+	if dt <= 0 && sm.s.Model != nil {
+		dt = sm.s.Model.Tick.D()
+	}
+	if dt <= 0 {
+		dt = DefaultTick
+	}
+	strata := sm.opts.Strata
+	if strata <= 0 {
+		strata = strataFor(end, dt, DefaultStrata)
+	}
+	poisson := sm.s.Traffic.Arrivals != "uniform"
+	f := newFluidSim(sm.svc, sm.js, stock, sm.Seed(), out, dt, strata, poisson)
+	var err error
+	if f.ff, err = newFailFast(sm.opts.FailFast); err != nil {
+		return nil, err
+	}
+	if sm.opts.Played {
+		f.compress = sm.play.CompressAt
+	}
+	return f, nil
 }
 
 // modelAudit is the audit of a simulated run: the model's inventory at the end (it cannot
@@ -316,6 +347,14 @@ func modelAudit(sum *result.Summary, skus []scenario.SKU, stock, left []int64, p
 		}
 		sum.Rates["sell_through"] = result.NewRatio(min(sold, st), st)
 	}
+}
+
+// strataFor is the fluid mode's latency samples per class and tick for a run of length end: at
+// least least. The tail of a class's latency is drawn once per stratum and tick: short runs have
+// few ticks, so they get more strata (about 4096 draws per class over the run, at most 64).
+func strataFor(end, tick time.Duration, least int) int {
+	ticks := max(1, int(end/tick))
+	return min(max(least, (4096+ticks-1)/ticks), 64)
 }
 
 // Run simulates scenario s: Prepare, then (*Prepared).Run into o.Recorder or a new Recorder.

@@ -38,13 +38,20 @@ func (s *stepSink) RecordN(r *result.Result, n int64) {
 	if r.Status == 0 || r.Status >= 400 || n <= 0 {
 		return
 	}
-	idx := int(r.Intended / s.win)
-	acc := s.steps[r.Step]
-	if idx >= len(acc) {
-		acc = append(acc, make([]stepAcc, idx+1-len(acc))...)
-		s.steps[r.Step] = acc
+	s.add(r.Step, int64(r.Intended/s.win), float64(r.Done-r.Intended)/1e6*float64(n), n)
+}
+
+// add counts n answered requests of a step whose latencies sum to sumMs, in window idx.
+func (s *stepSink) add(step string, idx int64, sumMs float64, n int64) {
+	if n <= 0 || idx < 0 {
+		return
 	}
-	acc[idx].sum += float64(r.Done-r.Intended) / 1e6 * float64(n)
+	acc := s.steps[step]
+	if idx >= int64(len(acc)) {
+		acc = append(acc, make([]stepAcc, idx+1-int64(len(acc)))...)
+		s.steps[step] = acc
+	}
+	acc[idx].sum += sumMs
 	acc[idx].n += n
 }
 

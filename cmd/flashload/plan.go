@@ -35,9 +35,10 @@ func newPlanCmd() *cobra.Command {
 		Use:   "plan SCENARIO",
 		Short: "Search the capacity model for the least capacity that passes the scenario's gates",
 		Long: "Simulate the scenario again and again to find the least capacity that passes its gates:\n" +
-			"the fixed replicas by doubling and bisection, then the database's starting shards. With\n" +
-			"an hpa or kpa autoscaler in the loop the answer is the peak's: the least autoscaler.max\n" +
-			"(the schedule and minimum capped at it), the least pre-scale at that max (the\n" +
+			"the fixed replicas, then the database's starting shards (a simulation per core at once, a\n" +
+			"long run first searched at a coarse tick, a failing run stopped once a gate can no longer\n" +
+			"pass). With an hpa or kpa autoscaler in the loop the answer is the peak's: the least\n" +
+			"autoscaler.max (the schedule and minimum capped at it), the least pre-scale at that max (the\n" +
 			"schedule's steps and the minimum capped at it; a floor the autoscaler scales away from is\n" +
 			"no answer), and the replica-hours over the day. Prints the answer, the model's own\n" +
 			"figures, and the margin: the gates at the answer and one replica below it. Exit 3 when no\n" +

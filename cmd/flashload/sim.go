@@ -139,8 +139,13 @@ func simRun(ctx context.Context, opts *simOptions, arg string) error {
 	if err := render.WriteAll(dir, run); err != nil {
 		return err
 	}
-	fmt.Fprintf(opts.Out, "simulated %s of %q in %s (%s mode, seed %d): %s\n", sm.Play().WallDuration(), s.Name,
-		elapsed.Round(time.Millisecond), sm.Mode(), sm.Seed(), dir)
+	events := ""
+	if n := sm.Events(); n > 0 {
+		// The kernel alone plays 12-16 M events per CPU second (BenchmarkKernel): the rest is the model.
+		events = fmt.Sprintf(", %s events, %s events/s", render.Count(float64(n)), render.Count(float64(n)/elapsed.Seconds()))
+	}
+	fmt.Fprintf(opts.Out, "simulated %s of %q in %s (%s mode, seed %d%s): %s\n", sm.Play().WallDuration(), s.Name,
+		elapsed.Round(time.Millisecond), sm.Mode(), sm.Seed(), events, dir)
 	if err := render.Text(opts.Out, run.Summary, nil); err != nil {
 		return err
 	}

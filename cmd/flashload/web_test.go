@@ -67,6 +67,8 @@ func TestRunWebPage(t *testing.T) {
 	}
 	// The gates on the run so far: oversold == 0 passes only on the target's stock readings,
 	// which reach them through the sealed windows (else: not checked).
+	// The first sealed window reaches the page a second or so into the run: wait for it.
+	p.WaitFor(t, `(function () { var tr = document.querySelector("#gates tr[data-pass]"); return tr && tr.textContent.indexOf("PASSoversold == 0") === 0; })()`, 15*time.Second)
 	var gatesLive []string
 	p.Eval(t, `Array.from(document.querySelectorAll("#gates tr[data-pass]")).map(function (tr) { return tr.textContent; })`, &gatesLive)
 	if len(gatesLive) != 4 || !strings.HasPrefix(gatesLive[0], "PASSoversold == 0") {
