@@ -46,7 +46,7 @@ import (
 // SKU's coupons (one script joins and unlocks).
 var bucketKeys = [...]string{"meta", "avail", "users", "keys", "od", "os", "exp", "c"}
 
-const luaPrelude = `
+const luaPrelude = luaFirstNHalf + `
 local function split(s)
   local t = {}
   for f in (s .. '\t'):gmatch('([^\t]*)\t') do t[#t + 1] = f end
@@ -60,6 +60,17 @@ local function release(id, f, own)
   redis.call('HINCRBY', KEYS[8], 'released', q)
   redis.call('INCRBY', KEYS[2], q)
   if own then redis.call('HINCRBY', KEYS[3], f[2], -q) end
+end
+`
+
+// luaFirstNHalf is the first-N half price as the Redis strategies' scripts count it, the
+// counterpart of halfUnits: of qty units taken after taken others, those still among the first
+// n sell at half price. One definition for every script that reserves.
+const luaFirstNHalf = `
+local function firstNHalf(n, taken, qty)
+  local h = n - taken
+  if h < 0 then return 0 elseif h > qty then return qty end
+  return h
 end
 `
 
@@ -109,8 +120,7 @@ if avail < qty then
 end
 redis.call('DECRBY', KEYS[2], qty)
 local taken = redis.call('HINCRBY', KEYS[8], 'taken', qty) - qty
-local half = tonumber(m[5]) - taken
-if half < 0 then half = 0 elseif half > qty then half = qty end
+local half = firstNHalf(tonumber(m[5]), taken, qty)
 local seq = redis.call('HINCRBY', KEYS[8], 'seq', 1)
 local id = ARGV[11] .. tostring(seq)
 local d = table.concat({ARGV[13], ARGV[2], ARGV[3], ARGV[8], tostring(half), ARGV[9], ARGV[10], ARGV[6], ARGV[7], ARGV[5], ARGV[12]}, '\t')

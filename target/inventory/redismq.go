@@ -60,7 +60,7 @@ const mqBatch = 128
 // mqReserveScript is redis-mq's purchase.
 // KEYS: meta avail users keys c mq. ARGV: user qty ukey fp now_ms expires_ms unit group coupon key
 // Answers {code} or {RESERVED, gen, seq, order} or {REPLAY, gen, seq TAB order}.
-var mqReserveScript = redis.NewScript(`
+var mqReserveScript = redis.NewScript(luaFirstNHalf + `
 local m = redis.call('HMGET', KEYS[1], 'limit', 'starts', 'ends', 'firstn', 'gen')
 if not m[5] then return {'UNKNOWN_SKU'} end
 local qty = tonumber(ARGV[2])
@@ -81,8 +81,7 @@ local avail = tonumber(redis.call('GET', KEYS[2]) or '0')
 if avail < qty then return {'SOLD_OUT'} end
 redis.call('DECRBY', KEYS[2], qty)
 local taken = redis.call('HINCRBY', KEYS[5], 'taken', qty) - qty
-local half = tonumber(m[4]) - taken
-if half < 0 then half = 0 elseif half > qty then half = qty end
+local half = firstNHalf(tonumber(m[4]), taken, qty)
 local seq = redis.call('HINCRBY', KEYS[5], 'seq', 1)
 local d = table.concat({ARGV[1], ARGV[10], ARGV[4], ARGV[2], ARGV[7], tostring(half), ARGV[8], ARGV[9], ARGV[5], ARGV[6]}, '\t')
 redis.call('XADD', KEYS[6], '*', 'g', m[5], 's', seq, 'o', d)

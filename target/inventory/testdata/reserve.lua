@@ -1,4 +1,10 @@
 
+local function firstNHalf(n, taken, qty)
+  local h = n - taken
+  if h < 0 then return 0 elseif h > qty then return qty end
+  return h
+end
+
 local function split(s)
   local t = {}
   for f in (s .. '\t'):gmatch('([^\t]*)\t') do t[#t + 1] = f end
@@ -50,8 +56,7 @@ if avail < qty then
 end
 redis.call('DECRBY', KEYS[2], qty)
 local taken = redis.call('HINCRBY', KEYS[8], 'taken', qty) - qty
-local half = tonumber(m[5]) - taken
-if half < 0 then half = 0 elseif half > qty then half = qty end
+local half = firstNHalf(tonumber(m[5]), taken, qty)
 local seq = redis.call('HINCRBY', KEYS[8], 'seq', 1)
 local id = ARGV[11] .. tostring(seq)
 local d = table.concat({ARGV[13], ARGV[2], ARGV[3], ARGV[8], tostring(half), ARGV[9], ARGV[10], ARGV[6], ARGV[7], ARGV[5], ARGV[12]}, '\t')
