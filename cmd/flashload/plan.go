@@ -105,10 +105,22 @@ func planRun(ctx context.Context, opts *planOptions, arg string) error {
 	if err != nil {
 		return err
 	}
-	return render.PlanText(opts.Out, render.Plan{Name: s.Name, Trials: res.Trials, Elapsed: time.Since(start),
+	if err := render.PlanText(opts.Out, render.Plan{Name: s.Name, Trials: res.Trials, Elapsed: time.Since(start),
 		Replicas: res.Replicas, ModelReplicas: res.ModelReplicas, Shards: res.Shards, ModelShards: res.ModelShards,
 		Passing: res.Passing, Failing: res.Failing,
 		Autoscaled: res.Autoscaled, Ceiling: res.Ceiling, ModelCeiling: res.ModelCeiling, PreScale: res.PreScale,
 		ModelPreScale: res.ModelPreScale, Peak: res.Peak, ReplicaHours: res.ReplicaHours,
-		ModelReplicaHours: res.ModelReplicaHours, Hours: res.Hours})
+		ModelReplicaHours: res.ModelReplicaHours, Hours: res.Hours}); err != nil {
+		return err
+	}
+	if c := s.Crowd; c != nil && s.Model != nil {
+		// The push tier's answer for the crowd at full scale: the replicas its watchers need
+		// (connections, fan-out, connects) and the herd at the opening.
+		wp, err := sim.PlanWatchers(s.Model, sim.WatchersOptions{Watchers: int64(c.Watchers), Arrive: c.From.D()})
+		if err != nil {
+			return err
+		}
+		return render.CrowdPlan(opts.Out, c.SKU, wp)
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -94,5 +95,18 @@ func TestSimAndPlanCLI(t *testing.T) {
 	never := writeScenario(t, strings.Replace(simCLIScenario, "p(99) < 100ms", "p(99) < 1ms", 1))
 	if text, code := runBin(t, bin, "plan", never, "--mode", "fluid", "--max-replicas", "32"); code != 3 {
 		t.Errorf("no capacity: exit %d, want 3\n%s", code, text)
+	}
+}
+
+// TestPlanCrowd: plan on a scenario with a countdown crowd also answers how many replicas its
+// watchers need at full scale (the push tier's plan) and what the herd is.
+func TestPlanCrowd(t *testing.T) {
+	var out, errs strings.Builder
+	if err := planRun(context.Background(), &planOptions{Out: &out, Err: &errs}, "countdown"); err != nil {
+		t.Fatalf("%v\n%s", err, errs.String())
+	}
+	got := out.String()
+	if !strings.Contains(got, "crowd on phone-x: 300000 watchers on ") || !strings.Contains(got, "herd: 300000 buyers") {
+		t.Errorf("plan countdown printed no crowd plan:\n%s", got)
 	}
 }

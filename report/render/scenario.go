@@ -156,3 +156,9 @@ func stageStart(s *scenario.Scenario, i int) time.Duration {
 	}
 	return t
 }
+
+// CrowdPlan writes the push tier's plan for a countdown crowd (sim.PlanWatchers' answer).
+func CrowdPlan(w io.Writer, sku string, plan fmt.Stringer) error {
+	_, err := fmt.Fprintf(w, "crowd on %s: %s\n", sku, plan)
+	return err
+}
