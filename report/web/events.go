@@ -223,6 +223,14 @@ type wireSnapshot struct {
 	Partial           bool                    `json:"partial"`
 	Generators        []result.GeneratorState `json:"generators,omitempty"`
 	Gates             []gateRow               `json:"gates"`
+	Push              *wirePush               `json:"push,omitempty"`
+}
+
+// wirePush is the push feeds so far, with the connections held now (which summary.json does
+// not keep).
+type wirePush struct {
+	result.Push
+	Held int64 `json:"held"`
 }
 
 type wireWindow struct {
@@ -292,6 +300,12 @@ func wireSnap(sn result.Snapshot) wireSnapshot {
 	}
 	for i := range w.Scale {
 		w.Scale[i].Util = finite(w.Scale[i].Util)
+	}
+	if p := sn.Push; p != nil {
+		w.Push = &wirePush{Push: *p, Held: p.Connections}
+		l := &w.Push.LatencyMs
+		l.P50, l.P90, l.P99, l.Max = finite(l.P50), finite(l.P90), finite(l.P99), finite(l.Max)
+		w.Push.FanoutSpreadMs = finite(w.Push.FanoutSpreadMs)
 	}
 	return w
 }

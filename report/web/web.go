@@ -427,7 +427,7 @@ var pageTmpl = template.Must(template.New("live").Parse(`<!DOCTYPE html>
 <div id="gates" hidden></div>
 <p class="note">hover for the values at a time; drag across a chart to zoom in, double-click to zoom out; click a legend entry to hide or show its line</p>
 <div id="charts"></div>
-<div class="panels"><div id="latency"></div><div id="answers"></div><div id="sale"></div><div id="replicas" hidden></div><div id="faults" hidden></div><div id="generators" hidden></div><div id="warnings" hidden></div></div>
+<div class="panels"><div id="latency"></div><div id="answers"></div><div id="sale"></div><div id="replicas" hidden></div><div id="faults" hidden></div><div id="generators" hidden></div><div id="push" hidden></div><div id="warnings" hidden></div></div>
 <noscript><p>the live page needs JavaScript; summary.json and report.html are served once the run has finished</p></noscript>
 {{.Data}}
 {{.Scripts}}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -407,5 +408,36 @@ func TestMerge(t *testing.T) {
 	got := s.pointsSince(1)
 	if len(got.Wall) != 3 || got.Wall[0] != 2 || got.Wall[1] != 3 || got.Achieved[1] != 2 {
 		t.Errorf("changed since tick 1: %+v", got)
+	}
+}
+
+// TestWirePush: a snapshot's push feeds reach the page with the connections held now (which the
+// summary does not keep) and finite figures only.
+func TestWirePush(t *testing.T) {
+	p := &result.Push{Connections: 120, ConnectionsPeak: 150, ConnectFailures: 2, Messages: 900, FanoutSpreadMs: math.NaN()}
+	p.LatencyMs.P99 = 12.5
+	w := wireSnap(result.Snapshot{Push: p})
+	b, err := json.Marshal(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Push struct {
+			Held            int64   `json:"held"`
+			ConnectionsPeak int64   `json:"connections_peak"`
+			FanoutSpreadMs  float64 `json:"fanout_spread_ms"`
+			LatencyMs       struct {
+				P99 float64 `json:"p99"`
+			} `json:"latency_ms"`
+		} `json:"push"`
+	}
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Push.Held != 120 || got.Push.ConnectionsPeak != 150 || got.Push.LatencyMs.P99 != 12.5 || got.Push.FanoutSpreadMs != 0 {
+		t.Errorf("push on the wire: %+v (%s)", got.Push, b)
+	}
+	if b, _ := json.Marshal(wireSnap(result.Snapshot{})); strings.Contains(string(b), `"push"`) {
+		t.Errorf("a run without feeds sends push: %s", b)
 	}
 }

@@ -620,6 +620,16 @@
       }))]);
     } else gen.hidden = true;
 
+    var pu = document.getElementById("push");
+    if (pu && s.push) {
+      var pl = s.push.latency_ms || {};
+      section("push", "Push feeds", [
+        "held " + count(s.push.held) + " (peak " + count(s.push.connections_peak) + ") · connect failures " + count(s.push.connect_failures) +
+          " · closed by the server " + count(s.push.server_closes) + " · messages " + count(s.push.messages),
+        "push latency p50 " + ms(pl.p50) + " · p90 " + ms(pl.p90) + " · p99 " + ms(pl.p99) + " · max " + ms(pl.max) + " ms; fan-out spread " + ms(s.push.fanout_spread_ms) + " ms",
+      ]);
+    } else if (pu) pu.hidden = true;
+
     if (!L.final) gates("Gates (on the run so far)", s.gates || []);
 
     var wn = document.getElementById("warnings");
@@ -668,7 +678,11 @@
       ["achieved / target rate", compact(s.rate.achieved_avg) + "/s / " + compact(s.rate.target_avg) + "/s"],
       ["latency p50 / p99 / max", ms(s.latency_ms.p50) + " / " + ms(s.latency_ms.p99) + " / " + ms(s.latency_ms.max) + " ms"],
       ["audit", r.audit || ""],
-    ]));
+    ].concat(s.push ? [["push feeds", "peak " + count(s.push.connections_peak) + " connections, " + count(s.push.connect_failures) + " failures, " +
+      count(s.push.messages) + " messages, latency p99 " + ms((s.push.latency_ms || {}).p99) + " ms, fan-out spread " + ms(s.push.fanout_spread_ms) + " ms"]] : [])
+      .concat(s.herd ? [["herd", count(s.herd.watchers) + " watchers, opening at " + clock(s.herd.opened_at_s) + ", " + count(s.herd.purchases_first_s) +
+        " purchases in the first second (" + count(s.herd.purchases) + " in all), latency p50 / p99 " + ms((s.herd.latency_ms || {}).p50) + " / " +
+        ms((s.herd.latency_ms || {}).p99) + " ms"]] : [])));
     if (r.report) {
       var a = el("a", { id: "report-link", href: r.report + q("client=" + encodeURIComponent(L.client)), target: "_blank", text: "report.html" });
       box.appendChild(el("p", null, ["The full report: ", a, " (the charts of the whole run, the steps, the audit)."]));
