@@ -363,9 +363,11 @@ func TestStop(t *testing.T) {
 	defer cancel()
 	src := &source{}
 	go s.Watch(ctx, src.snapshot, func() { stops.Add(1) })
-	if !decode(t, next(t, stream(t, s, "?token=tok"), "hello")).CanStop {
+	st := stream(t, s, "?token=tok")
+	if !decode(t, next(t, st, "hello")).CanStop {
 		t.Error("hello says the page cannot stop the run")
 	}
+	next(t, st, "snapshot") // Watch is running: there is a run to stop
 	req, _ := http.NewRequest("POST", s.URL()+"stop", nil)
 	req.Header.Set(TokenHeader, "tok")
 	resp, err := http.DefaultClient.Do(req)
