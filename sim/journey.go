@@ -35,7 +35,6 @@ type jstep struct {
 	needsBuy bool               // pay/cancel: only after a reserved purchase
 	order    int                // pay/cancel: the purchase step whose order it settles (-1: none)
 	first    bool               // the journey's first request: it stands for the arrival (result.Result.First)
-	wait     bool               // wait_until_open: polls until the SKU's sale is open
 	limit    int64              // the SKU's per-user limit (0: none)
 }
 
@@ -112,8 +111,7 @@ func compileJourneys(p *scenario.Program, skus []scenario.SKU) []journey {
 			in := &jp.Steps[i]
 			cj.steps = append(cj.steps, jstep{in: in, kind: kindOf(in), name: in.Name, think: in.Think, sampler: in.Sampler,
 				sku: in.SKUIndex, rules: in.Rules, prob: in.Prob, sameUser: in.SameUser, qty: max(in.Qty, 1),
-				coupon: in.Coupon != "", needsBuy: in.NeedsOrder, order: in.Settles, first: in.First,
-				wait: in.Op == scenario.OpWaitOpen})
+				coupon: in.Coupon != "", needsBuy: in.NeedsOrder, order: in.Settles, first: in.First})
 			if in.SKUIndex >= 0 && in.SKUIndex < len(skus) {
 				cj.steps[i].limit = int64(skus[in.SKUIndex].LimitPerUser)
 			}

@@ -119,7 +119,7 @@ func (s *requestSim) decide(r *request, now time.Duration) float64 {
 	r.db = false
 	r.status, r.code = 200, ""
 	switch {
-	case st.wait || st.in == nil:
+	case st.in == nil:
 	case r.kind == kindPurchase && s.book != nil:
 		group := ""
 		if st.in.Group {
@@ -198,10 +198,6 @@ func (s *requestSim) answer(id int32, done time.Duration, status int, code strin
 		s.breakerCount(done, status >= 500 || errc != outcome.ErrNone)
 	}
 	now := s.k.Now()
-	if st.wait {
-		s.polled(id, r, ss, st, status, errc, max(done, now))
-		return
-	}
 	if r.kind == kindJoin && s.book != nil && s.grouped(id, r, ss, st, status, errc, max(done, now)) {
 		return
 	}
@@ -316,26 +312,6 @@ func (s *requestSim) grouped(id int32, r *request, ss *session, st *jstep, statu
 	r.status, r.code, r.db, r.chained = 0, "", false, true
 	s.admit(id, now)
 	return true
-}
-
-// polled moves a wait_until_open on after one of its polls: on to the next step once the SKU's
-// sale is open, the journey's end when nothing reached the service, else another poll after
-// scenario.WaitOpenPoll, as the live engine does.
-func (s *requestSim) polled(id int32, r *request, ss *session, st *jstep, status int, errc outcome.ErrorClass, now time.Duration) {
-	sess := r.sess
-	open := st.sku < 0 || st.sku >= len(s.win) || now >= s.win[st.sku].open
-	switch {
-	case errc == outcome.ErrNone && status < 300 && open:
-		s.freeReq = append(s.freeReq, id)
-		ss.step++
-		s.advance(sess, now)
-	case errc == outcome.ErrRefused:
-		s.freeReq = append(s.freeReq, id)
-		s.freeSess = append(s.freeSess, sess)
-	default:
-		r.retry, r.status, r.code, r.db, r.chained = false, 0, "", false, true
-		s.k.Schedule(Event{At: now + scenario.WaitOpenPoll, Kind: evRetry, ID: id})
-	}
 }
 
 // syncStock reads the units left per SKU from the book after its due expiries: cancels and

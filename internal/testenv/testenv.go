@@ -26,8 +26,8 @@ func RedisAddr(t testing.TB) string {
 // comma-separated) of a local Redis Cluster of three masters.
 const RedisClusterEnv = "FLASHLOAD_TEST_REDIS_CLUSTER"
 
-// RedisClusterAddrs returns the seeds of the test Redis Cluster, failing under CI and skipping
-// elsewhere when there is none, as RedisAddr.
+// RedisClusterAddrs returns the node addresses a client of the test Redis Cluster starts from,
+// failing under CI and skipping elsewhere when there is none, as RedisAddr.
 func RedisClusterAddrs(t testing.TB) []string {
 	t.Helper()
 	addrs := strings.Split(lookup(t, RedisClusterEnv, "a 3-master Redis Cluster"), ",")
