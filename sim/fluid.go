@@ -70,6 +70,7 @@ type fluidSim struct {
 	perm2    []int
 	stepQ    [numKinds]*quantileTable // each kind's service time, tabulated when first needed
 	expQ     *quantileTable
+	smp      *sampler // nil: samples are drawn inline
 }
 
 type classKey struct {
@@ -189,7 +190,9 @@ func (f *fluidSim) run(end time.Duration, arrivals func(a, b time.Duration) floa
 		if tick&63 == 0 && stop != nil && stop() || tick%checkEvery == 0 && f.doomed(now, end, arrivals, tick) {
 			break
 		}
-		f.batches.flushBefore(int64(now / f.batches.win))
+		if f.smp == nil {
+			f.batches.flushBefore(int64(now / f.batches.win))
+		}
 		f.fleet.advance(f.scale.scenAt(now))
 		if db := f.svc.db; db != nil {
 			if f.shardsTo != f.shardsN && now >= f.reshardAt {
@@ -211,6 +214,12 @@ func (f *fluidSim) run(end time.Duration, arrivals func(a, b time.Duration) floa
 			f.scaleStep(now)
 		}
 		f.gaugeTick(now, now+f.dt >= end)
+		if f.smp != nil {
+			f.smp.handOver(false)
+		}
+	}
+	if f.smp != nil {
+		f.smp.finish()
 	}
 	f.batches.close()
 }
@@ -555,7 +564,7 @@ func (f *fluidSim) settle(now time.Duration, tick int64, ds []demand, q Queue, f
 			}
 			status, code, errc := f.answerOf(now, d, cl)
 			n := f.take(classKey{d.flow, cl}, x)
-			f.record(now, d, st, cl, n, status, code, errc, q, fluid, w0, w1, dbWait, dbMean)
+			f.sample(now, d, st, cl, n, status, code, errc, q, fluid, w0, w1, dbWait, dbMean)
 			if cl != clOpen {
 				brkReq += x
 				if status >= 500 || errc != outcome.ErrNone {

@@ -65,6 +65,8 @@ type Options struct {
 	// ReservationTTL is how long the target holds an unpaid reservation (the request mode's
 	// book of record releases it after as long, on the run clock); 0: the target's default.
 	ReservationTTL time.Duration
+
+	inlineSamples bool // the fluid mode draws its samples on the ticks' goroutine (tests compare)
 }
 
 // Prepared is a scenario prepared for simulation: the play, the resolved model and the mode. Run
@@ -275,6 +277,9 @@ func (sm *Prepared) Run(ctx context.Context, rec *result.Recorder) (*result.Run,
 		}
 		f.gauge, f.soldOut, f.scale, f.win = gauge, soldOut, clock, win
 		f.batches = newFluidBatches(rec.Shard(0), ss)
+		if f.ff == nil && !sm.opts.inlineSamples {
+			f.startSampler()
+		}
 		f.run(end, func(a, b time.Duration) float64 { return p.Expected(b) - p.Expected(a) }, stop)
 		sold, paid, reached = int64(f.sold+0.5), int64(f.paid+0.5), end
 		left, paidSKU, clock = f.wholeLeft(), f.paidSKU, f.scale
