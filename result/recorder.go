@@ -486,7 +486,7 @@ func (r *Recorder) Finish(end time.Duration) *Run {
 		}
 		s.Timeline = append(s.Timeline, p)
 		if w != nil {
-			lat, svc := w.histograms()
+			lat, svc := w.handOver()
 			run.Windows = append(run.Windows, WindowHist{Index: idx, Latency: lat, ServiceTime: svc})
 		}
 	}

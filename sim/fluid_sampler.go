@@ -28,7 +28,8 @@ type sampleJob struct {
 }
 
 // sampleChunk is how many jobs the ticks gather before they hand them over: a hand-over wakes
-// the sampler, and a few dozen ticks' worth keep that cost out of the profile.
+// the sampler, and a few dozen ticks' worth keep that cost out of the profile. A chunk's slice
+// holds twice as many, as the tick that crosses the mark adds its own.
 const sampleChunk = 1024
 
 type sampler struct {
@@ -39,7 +40,7 @@ type sampler struct {
 
 // startSampler starts the goroutine that draws the samples of the jobs handed over.
 func (f *fluidSim) startSampler() {
-	s := &sampler{jobs: make([]sampleJob, 0, sampleChunk), work: make(chan []sampleJob, 4),
+	s := &sampler{jobs: make([]sampleJob, 0, 2*sampleChunk), work: make(chan []sampleJob, 4),
 		back: make(chan []sampleJob, 4), done: make(chan struct{})}
 	f.smp = s
 	go func() {
@@ -89,7 +90,7 @@ func (s *sampler) handOver(all bool) {
 	select {
 	case s.jobs = <-s.back:
 	default:
-		s.jobs = make([]sampleJob, 0, sampleChunk)
+		s.jobs = make([]sampleJob, 0, 2*sampleChunk)
 	}
 }
 
