@@ -165,10 +165,17 @@ func (s *Shard) foldLocked(w *window) {
 		return
 	}
 	if s.pend.n > 0 {
-		h := newPacked()
-		s.pend.drain(h)
-		w.lat.Merge(h)
-		w.svc.Merge(h)
+		if w.lat.TotalCount() == 0 && w.svc.TotalCount() == 0 {
+			// A window's first fold (the fluid mode's only one): filled in place, and the
+			// service times, which are the same values, copied.
+			s.pend.drain(w.lat)
+			w.svc = w.lat.Clone()
+		} else {
+			h := newPacked()
+			s.pend.drain(h)
+			w.lat.Merge(h)
+			w.svc.Merge(h)
+		}
 	}
 	if s.pendSrv.n > 0 {
 		if w.srv == nil {

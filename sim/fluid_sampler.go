@@ -15,37 +15,45 @@ import (
 
 // sampleJob is one class's answers of a tick, with what record needs to draw their latencies.
 type sampleJob struct {
-	now                    time.Duration
-	d                      demand
-	cl                     uint8
-	n                      int64
-	status                 int
-	code                   string
-	errc                   outcome.ErrorClass
-	q                      Queue
-	fluid                  bool
-	w0, w1, dbWait, dbMean float64
+	now                      time.Duration
+	flow, j, step, att, kind int
+	cl                       uint8
+	fluid                    bool
+	n                        int64
+	status                   int
+	code                     string
+	errc                     outcome.ErrorClass
+	q                        Queue
+	w0, w1, dbWait, dbMean   float64
 }
 
 // sampleChunk is how many jobs the ticks gather before they hand them over: a hand-over wakes
 // the sampler, and a few dozen ticks' worth keep that cost out of the profile. A chunk's slice
-// holds twice as many, as the tick that crosses the mark adds its own.
-const sampleChunk = 1024
+// holds twice as many, as the tick that crosses the mark adds its own. sampleChunks chunks
+// circulate: ticks that are that far ahead wait for the sampler.
+const (
+	sampleChunk  = 1024
+	sampleChunks = 4
+)
 
 type sampler struct {
 	jobs       []sampleJob
-	work, back chan []sampleJob
+	work, free chan []sampleJob
 	done       chan struct{}
 }
 
 // startSampler starts the goroutine that draws the samples of the jobs handed over.
 func (f *fluidSim) startSampler() {
-	s := &sampler{jobs: make([]sampleJob, 0, 2*sampleChunk), work: make(chan []sampleJob, 4),
-		back: make(chan []sampleJob, 4), done: make(chan struct{})}
+	s := &sampler{jobs: make([]sampleJob, 0, 2*sampleChunk), work: make(chan []sampleJob, sampleChunks),
+		free: make(chan []sampleJob, sampleChunks), done: make(chan struct{})}
+	for range sampleChunks - 1 {
+		s.free <- make([]sampleJob, 0, 2*sampleChunk)
+	}
 	f.smp = s
 	go func() {
 		defer close(s.done)
 		last := time.Duration(-1)
+		var d demand
 		for jobs := range s.work {
 			for i := range jobs {
 				jb := &jobs[i]
@@ -54,14 +62,12 @@ func (f *fluidSim) startSampler() {
 					last = jb.now
 					f.batches.flushBefore(int64(jb.now / f.batches.win))
 				}
-				st := &f.js[jb.d.j].steps[jb.d.step]
-				f.record(jb.now, &jb.d, st, jb.cl, jb.n, jb.status, jb.code, jb.errc, jb.q, jb.fluid, jb.w0, jb.w1, jb.dbWait, jb.dbMean)
+				d.flow, d.j, d.step, d.attempt, d.kind = jb.flow, jb.j, jb.step, jb.att, jb.kind
+				st := &f.js[jb.j].steps[jb.step]
+				f.record(jb.now, &d, st, jb.cl, jb.n, jb.status, jb.code, jb.errc, jb.q, jb.fluid, jb.w0, jb.w1, jb.dbWait, jb.dbMean)
 			}
 			clear(jobs) // the codes' strings
-			select {
-			case s.back <- jobs[:0]:
-			default:
-			}
+			s.free <- jobs[:0]
 		}
 	}()
 }
@@ -77,8 +83,8 @@ func (f *fluidSim) sample(now time.Duration, d *demand, st *jstep, cl uint8, n i
 	if n <= 0 {
 		return
 	}
-	s.jobs = append(s.jobs, sampleJob{now: now, d: *d, cl: cl, n: n, status: status, code: code, errc: errc, q: q, fluid: fluid,
-		w0: w0, w1: w1, dbWait: dbWait, dbMean: dbMean})
+	s.jobs = append(s.jobs, sampleJob{now: now, flow: d.flow, j: d.j, step: d.step, att: d.attempt, kind: d.kind, cl: cl,
+		fluid: fluid, n: n, status: status, code: code, errc: errc, q: q, w0: w0, w1: w1, dbWait: dbWait, dbMean: dbMean})
 }
 
 // handOver gives the jobs gathered so far to the sampler once there are enough of them.
@@ -87,11 +93,7 @@ func (s *sampler) handOver(all bool) {
 		return
 	}
 	s.work <- s.jobs
-	select {
-	case s.jobs = <-s.back:
-	default:
-		s.jobs = make([]sampleJob, 0, 2*sampleChunk)
-	}
+	s.jobs = <-s.free
 }
 
 // finish hands over the last jobs and waits until every sample is drawn.
