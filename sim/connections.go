@@ -37,7 +37,8 @@ type simConn struct {
 	n    int32
 }
 
-// fifo is a queue of ids.
+// fifo is a queue of ids: requests waiting for a connection or a replica's worker, free
+// connections.
 type fifo struct {
 	q []int32
 	h int

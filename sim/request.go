@@ -34,27 +34,10 @@ const (
 
 type replica struct {
 	busy     int
-	q        []int32 // waiting requests (FIFO; head at qh)
-	qh       int
+	waiting  fifo // requests waiting for a worker
 	active   bool // receives new requests
 	live     bool // exists (active or draining)
 	draining bool
-}
-
-func (r *replica) qlen() int { return len(r.q) - r.qh }
-
-func (r *replica) push(id int32) { r.q = append(r.q, id) }
-
-func (r *replica) pop() int32 {
-	id := r.q[r.qh]
-	r.qh++
-	if r.qh == len(r.q) {
-		r.q, r.qh = r.q[:0], 0
-	} else if r.qh > 1024 && r.qh*2 > len(r.q) {
-		n := copy(r.q, r.q[r.qh:])
-		r.q, r.qh = r.q[:n], 0
-	}
-	return id
 }
 
 type shardQ struct {
@@ -321,13 +304,13 @@ func (s *requestSim) place(id int32, rep int, now time.Duration) {
 		s.begin(id, now)
 		return
 	}
-	if s.svc.queueLimit > 0 && rp.qlen() >= s.svc.queueLimit {
+	if s.svc.queueLimit > 0 && rp.waiting.len() >= s.svc.queueLimit {
 		s.answer(id, now+s.refusal(), 503, codes.Shed, outcome.ErrNone)
 		return
 	}
 	s.inSys++
 	s.st.admitted++
-	rp.push(id)
+	rp.waiting.push(id)
 }
 
 // refusal is what a refused request costs the client: the front end answers it without a
@@ -341,7 +324,7 @@ func (s *requestSim) pickReplica() int {
 		best, load := -1, math.MaxInt
 		for i := range s.reps {
 			if r := &s.reps[i]; r.active {
-				if l := r.busy + r.qlen(); l < load {
+				if l := r.busy + r.waiting.len(); l < load {
 					best, load = i, l
 				}
 			}
@@ -426,8 +409,8 @@ func (s *requestSim) finish(id int32, now time.Duration) {
 	rp := &s.reps[rep]
 	rp.busy--
 	s.busy--
-	for rp.qlen() > 0 {
-		nid := rp.pop()
+	for rp.waiting.len() > 0 {
+		nid := rp.waiting.pop()
 		if to := s.svc.timeout; to > 0 && (now-s.reqs[nid].intended).Seconds() > to {
 			s.inSys--
 			s.answer(nid, s.reqs[nid].intended+time.Duration(to*1e9), 0, "", outcome.ErrTimeout) // no answer, as a live client's timeout
@@ -436,7 +419,7 @@ func (s *requestSim) finish(id int32, now time.Duration) {
 		s.begin(nid, now)
 		break
 	}
-	if rp.draining && rp.busy == 0 && rp.qlen() == 0 {
+	if rp.draining && rp.busy == 0 && rp.waiting.len() == 0 {
 		rp.live, rp.draining = false, false
 	}
 }
@@ -475,7 +458,7 @@ func (s *requestSim) scaleDecision(now time.Duration) {
 		if r := &s.reps[i]; r.active {
 			r.active = false
 			s.replicaReady(i, now, false)
-			if r.busy == 0 && r.qlen() == 0 {
+			if r.busy == 0 && r.waiting.len() == 0 {
 				r.live = false
 			} else {
 				r.draining = true
