@@ -319,10 +319,8 @@ func (s *redisStrategy) reserveDecr(ctx context.Context, r Request) (Order, bool
 		return Order{}, false, unavailable(err)
 	}
 	id := r.SKU + ".0." + strconv.FormatInt(seq, 10)
-	exp := r.Now.Add(r.TTL).UnixMilli()
-	d := strings.Join([]string{r.Key, r.User, strconv.FormatInt(r.Qty, 10),
-		strconv.FormatFloat(r.UnitPrice, 'f', -1, 64), strconv.FormatInt(half, 10), r.Group, r.Coupon,
-		strconv.FormatInt(r.Now.UnixMilli(), 10), strconv.FormatInt(exp, 10), fp, "0"}, "\t")
+	rec := recordOf(r, half, 0)
+	exp, d := rec.Expires, rec.encode()
 	c, done := s.purchaser()
 	_, err = c.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.HSet(ctx, ks[4], id, d)
@@ -341,8 +339,7 @@ func (s *redisStrategy) reserveDecr(ctx context.Context, r Request) (Order, bool
 	if err != nil {
 		return Order{}, false, unavailable(err)
 	}
-	o, _ := decode(id, r.SKU, d, "r")
-	return o, false, nil
+	return rec.order(id, r.SKU, Reserved), false, nil
 }
 
 func (s *redisStrategy) settle(ctx context.Context, id, user string, now time.Time, op string) (Order, error) {

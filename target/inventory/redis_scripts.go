@@ -2,9 +2,6 @@ package inventory
 
 import (
 	"fmt"
-	"strconv"
-	"strings"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -20,8 +17,8 @@ import (
 //	avail  string units left
 //	users  hash   user -> units held (reserved + paid, and claims in flight)
 //	keys   hash   user NUL key -> order id, or "P:FP" while the purchase is in flight
-//	od     hash   order id -> key TAB user TAB qty TAB unit TAB half TAB group TAB coupon TAB
-//	              created_ms TAB expires_ms TAB fp TAB home_bucket
+//	od     hash   order id -> the order record (order_record.go): key TAB user TAB qty TAB unit
+//	              TAB half TAB group TAB coupon TAB created_ms TAB expires_ms TAB fp TAB home_bucket
 //	os     hash   order id -> r (reserved) | p (paid) | x (released)
 //	exp    zset   reserved order ids by expiry (ms)
 //	c      hash   taken, seq, reserved, paid, released, orders
@@ -46,7 +43,7 @@ import (
 // SKU's coupons (one script joins and unlocks).
 var bucketKeys = [...]string{"meta", "avail", "users", "keys", "od", "os", "exp", "c"}
 
-const luaPrelude = luaFirstNHalf + `
+const luaPrelude = luaFirstNHalf + luaOrderRecord + `
 local function split(s)
   local t = {}
   for f in (s .. '\t'):gmatch('([^\t]*)\t') do t[#t + 1] = f end
@@ -123,7 +120,7 @@ local taken = redis.call('HINCRBY', KEYS[8], 'taken', qty) - qty
 local half = firstNHalf(tonumber(m[5]), taken, qty)
 local seq = redis.call('HINCRBY', KEYS[8], 'seq', 1)
 local id = ARGV[11] .. tostring(seq)
-local d = table.concat({ARGV[13], ARGV[2], ARGV[3], ARGV[8], tostring(half), ARGV[9], ARGV[10], ARGV[6], ARGV[7], ARGV[5], ARGV[12]}, '\t')
+local d = orderRecord(ARGV[13], ARGV[2], ARGV[3], ARGV[8], half, ARGV[9], ARGV[10], ARGV[6], ARGV[7], ARGV[5], ARGV[12])
 redis.call('HSET', KEYS[5], id, d)
 redis.call('HSET', KEYS[6], id, 'r')
 redis.call('ZADD', KEYS[7], ARGV[7], id)
@@ -248,36 +245,25 @@ if #m >= tonumber(ARGV[3]) then redis.call('SADD', KEYS[2], unpack(m)) end
 return #m
 `)
 
-// decode reads an od value.
+// decode reads an od value, whose status is status (os: r, p or x).
 func decode(id, sku, d string, status string) (Order, bool) {
-	f := strings.Split(d, "\t")
-	if len(f) != 11 {
+	rec, ok := decodeRecord(d)
+	if !ok {
 		return Order{}, false
 	}
-	o := Order{ID: id, SKU: sku, Key: f[0], User: f[1], Group: f[5], Coupon: f[6]}
-	o.Qty, _ = strconv.ParseInt(f[2], 10, 64)
-	o.Unit, _ = strconv.ParseFloat(f[3], 64)
-	o.Half, _ = strconv.ParseInt(f[4], 10, 64)
-	c, _ := strconv.ParseInt(f[7], 10, 64)
-	e, _ := strconv.ParseInt(f[8], 10, 64)
-	o.CreatedAt, o.ExpiresAt = time.UnixMilli(c), time.UnixMilli(e)
-	o.FP, _ = strconv.ParseUint(f[9], 10, 64)
-	o.Price = Total(o.Unit, o.Qty, o.Half)
+	st := Reserved
 	switch status {
 	case "p":
-		o.Status = Paid
+		st = Paid
 	case "x":
-		o.Status = Released
-	default:
-		o.Status = Reserved
+		st = Released
 	}
-	return o, true
+	return rec.order(id, sku, st), true
 }
 
 func homeOf(d string) int {
-	i := strings.LastIndexByte(d, '\t')
-	h, _ := strconv.Atoi(d[i+1:])
-	return h
+	rec, _ := decodeRecord(d)
+	return rec.Home
 }
 
 // codeErr is the error of a script's answer code.

@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	mrand "math/rand/v2"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -182,10 +180,8 @@ func (s *lockStrategy) critical(ctx context.Context, r *Request, ks []string) (O
 	}
 	half := halfUnits(taken, r.Qty, k.FirstNHalf)
 	id := orderID(r.SKU, 0, seq)
-	exp := r.Now.Add(r.TTL).UnixMilli()
-	d := strings.Join([]string{r.Key, r.User, strconv.FormatInt(r.Qty, 10),
-		strconv.FormatFloat(r.UnitPrice, 'f', -1, 64), strconv.FormatInt(half, 10), r.Group, r.Coupon,
-		strconv.FormatInt(r.Now.UnixMilli(), 10), strconv.FormatInt(exp, 10), strconv.FormatUint(r.FP, 10), "0"}, "\t")
+	rec := recordOf(*r, half, 0)
+	exp, d := rec.Expires, rec.encode()
 	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.DecrBy(ctx, ks[1], r.Qty)
 		p.HIncrBy(ctx, ks[2], r.User, r.Qty)
@@ -203,8 +199,7 @@ func (s *lockStrategy) critical(ctx context.Context, r *Request, ks []string) (O
 	if err != nil {
 		return Order{}, false, unavailable(err)
 	}
-	o, _ := decode(id, r.SKU, d, "r")
-	return o, false, nil
+	return rec.order(id, r.SKU, Reserved), false, nil
 }
 
 var _ Strategy = (*lockStrategy)(nil)

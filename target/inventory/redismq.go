@@ -60,7 +60,7 @@ const mqBatch = 128
 // mqReserveScript is redis-mq's purchase.
 // KEYS: meta avail users keys c mq. ARGV: user qty ukey fp now_ms expires_ms unit group coupon key
 // Answers {code} or {RESERVED, gen, seq, order} or {REPLAY, gen, seq TAB order}.
-var mqReserveScript = redis.NewScript(luaFirstNHalf + `
+var mqReserveScript = redis.NewScript(luaFirstNHalf + luaOrderRecord + `
 local m = redis.call('HMGET', KEYS[1], 'limit', 'starts', 'ends', 'firstn', 'gen')
 if not m[5] then return {'UNKNOWN_SKU'} end
 local qty = tonumber(ARGV[2])
@@ -83,7 +83,7 @@ redis.call('DECRBY', KEYS[2], qty)
 local taken = redis.call('HINCRBY', KEYS[5], 'taken', qty) - qty
 local half = firstNHalf(tonumber(m[4]), taken, qty)
 local seq = redis.call('HINCRBY', KEYS[5], 'seq', 1)
-local d = table.concat({ARGV[1], ARGV[10], ARGV[4], ARGV[2], ARGV[7], tostring(half), ARGV[8], ARGV[9], ARGV[5], ARGV[6]}, '\t')
+local d = orderRecord(ARGV[10], ARGV[1], ARGV[2], ARGV[7], half, ARGV[8], ARGV[9], ARGV[5], ARGV[6], ARGV[4], '0')
 redis.call('XADD', KEYS[6], '*', 'g', m[5], 's', seq, 'o', d)
 redis.call('HINCRBY', KEYS[3], ARGV[1], qty)
 if ARGV[3] ~= '' then redis.call('HSET', KEYS[4], ARGV[3], seq .. '\t' .. d) end
@@ -235,22 +235,14 @@ func (s *mqStrategy) Configure(ctx context.Context, k SKU) error {
 	return nil
 }
 
-// decodeMQ reads a message's order: user key fp qty unit half group coupon created_ms expires_ms.
+// decodeMQ reads a message's order: the order record (order_record.go), of a generation and a
+// sequence number.
 func decodeMQ(sku string, gen, seq int64, d string) (Order, bool) {
-	f := strings.Split(d, "\t")
-	if len(f) != 10 {
+	rec, ok := decodeRecord(d)
+	if !ok {
 		return Order{}, false
 	}
-	o := Order{ID: mqID(sku, gen, seq), SKU: sku, User: f[0], Key: f[1], Group: f[6], Coupon: f[7], Status: Reserved}
-	o.FP, _ = strconv.ParseUint(f[2], 10, 64)
-	o.Qty, _ = strconv.ParseInt(f[3], 10, 64)
-	o.Unit, _ = strconv.ParseFloat(f[4], 64)
-	o.Half, _ = strconv.ParseInt(f[5], 10, 64)
-	c, _ := strconv.ParseInt(f[8], 10, 64)
-	e, _ := strconv.ParseInt(f[9], 10, 64)
-	o.CreatedAt, o.ExpiresAt = time.UnixMilli(c), time.UnixMilli(e)
-	o.Price = Total(o.Unit, o.Qty, o.Half)
-	return o, o.Qty > 0
+	return rec.order(mqID(sku, gen, seq), sku, Reserved), rec.Qty > 0
 }
 
 func (s *mqStrategy) Reserve(ctx context.Context, r Request) (Order, bool, error) {

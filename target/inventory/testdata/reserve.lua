@@ -5,6 +5,10 @@ local function firstNHalf(n, taken, qty)
   return h
 end
 
+local function orderRecord(key, user, qty, unit, half, group, coupon, created, expires, fp, home)
+  return table.concat({key, user, qty, unit, tostring(half), group, coupon, created, expires, fp, home}, '\t')
+end
+
 local function split(s)
   local t = {}
   for f in (s .. '\t'):gmatch('([^\t]*)\t') do t[#t + 1] = f end
@@ -59,7 +63,7 @@ local taken = redis.call('HINCRBY', KEYS[8], 'taken', qty) - qty
 local half = firstNHalf(tonumber(m[5]), taken, qty)
 local seq = redis.call('HINCRBY', KEYS[8], 'seq', 1)
 local id = ARGV[11] .. tostring(seq)
-local d = table.concat({ARGV[13], ARGV[2], ARGV[3], ARGV[8], tostring(half), ARGV[9], ARGV[10], ARGV[6], ARGV[7], ARGV[5], ARGV[12]}, '\t')
+local d = orderRecord(ARGV[13], ARGV[2], ARGV[3], ARGV[8], half, ARGV[9], ARGV[10], ARGV[6], ARGV[7], ARGV[5], ARGV[12])
 redis.call('HSET', KEYS[5], id, d)
 redis.call('HSET', KEYS[6], id, 'r')
 redis.call('ZADD', KEYS[7], ARGV[7], id)
