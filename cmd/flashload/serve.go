@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -176,12 +175,6 @@ func serveRun(ctx context.Context, opts *serveOptions) error {
 	if opts.AdminToken == "" {
 		opts.AdminToken = os.Getenv("FLASHLOAD_ADMIN_TOKEN")
 		generated = opts.AdminToken == ""
-	}
-	if os.Getenv("GOGC") == "" {
-		// The service's live heap is a few MB, so the default goal (twice the live heap)
-		// collects many times a second under load; five times it costs a few MB more and
-		// a fraction of that CPU per request.
-		debug.SetGCPercent(400)
 	}
 	srv, err := target.New(ctx, opts.Options)
 	if err != nil {
