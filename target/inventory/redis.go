@@ -211,7 +211,7 @@ func (s *redisStrategy) runReserve(ctx context.Context, r Request, mode, uk stri
 		v, err = s.reserveCombined(ctx, r, a, mode, uk, home)
 	} else {
 		c, done := s.purchaser()
-		v, err = reserveScript.Run(ctx, c, s.keys(r.SKU, b), reserveArgv(r, a, mode, uk, home)...).StringSlice()
+		v, err = reserveScript.Run(ctx, c, s.keys(r.SKU, b), appendReserveArgv(nil, r, a, mode, uk, home)...).StringSlice()
 		if werr := done(ctx, err == nil && len(v) > 0 && (v[0] == "RESERVED" || v[0] == "PROBE")); err == nil {
 			err = werr
 		}
@@ -223,28 +223,6 @@ func (s *redisStrategy) runReserve(ctx context.Context, r Request, mode, uk stri
 		return nil, unavailable(errors.New("empty script answer"))
 	}
 	return v, nil
-}
-
-// reserveArgv is the reserve script's ARGV (see reserveLua).
-func reserveArgv(r Request, a reserveArgs, mode, uk string, home int) []any {
-	return []any{mode, r.User, r.Qty, uk, r.FP, r.Now.UnixMilli(), r.Now.Add(r.TTL).UnixMilli(),
-		r.UnitPrice, r.Group, r.Coupon, a.idp, home, r.Key}
-}
-
-// reserveCombined runs the reserve script through the combiner: EVALSHA, and EVAL when the
-// server lost its scripts (a restart), as Script.Run does.
-func (s *redisStrategy) reserveCombined(ctx context.Context, r Request, a reserveArgs, mode, uk string, home int) ([]string, error) {
-	args := make([]any, 0, 3+len(a.keys)+13)
-	args = append(args, "evalsha", s.reserveSHA, len(a.keys))
-	args = append(args, a.keys...)
-	args = append(args, mode, r.User, r.Qty, uk, r.FP, r.Now.UnixMilli(), r.Now.Add(r.TTL).UnixMilli(),
-		r.UnitPrice, r.Group, r.Coupon, a.idp, home, r.Key)
-	cmd := redis.NewStringSliceCmd(ctx, args...)
-	err := s.comb.Process(ctx, cmd)
-	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
-		return reserveScript.Eval(ctx, s.rdb, s.keys(r.SKU, a.bucket), reserveArgv(r, a, mode, uk, home)...).StringSlice()
-	}
-	return cmd.Val(), err
 }
 
 // replay answers a completed key with its stored order (which may live in another bucket).

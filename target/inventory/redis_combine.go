@@ -92,6 +92,27 @@ func (c *combiner) lead(ctx context.Context, self *combCall) {
 	}
 }
 
+// appendReserveArgv appends the reserve script's ARGV (see reserveLua) to dst. The numbers go
+// as numbers: go-redis writes them as FormatUint and FormatFloat(f, 'f', -1, 64) would.
+func appendReserveArgv(dst []any, r Request, a reserveArgs, mode, uk string, home int) []any {
+	return append(dst, mode, r.User, r.Qty, uk, r.FP, r.Now.UnixMilli(), r.Now.Add(r.TTL).UnixMilli(),
+		r.UnitPrice, r.Group, r.Coupon, a.idp, home, r.Key)
+}
+
+// reserveCombined runs the reserve script through the combiner: EVALSHA, and EVAL when the
+// server lost its scripts (a restart), as Script.Run does.
+func (s *redisStrategy) reserveCombined(ctx context.Context, r Request, a reserveArgs, mode, uk string, home int) ([]string, error) {
+	args := make([]any, 0, 3+len(a.keys)+13)
+	args = append(args, "evalsha", s.reserveSHA, len(a.keys))
+	args = appendReserveArgv(append(args, a.keys...), r, a, mode, uk, home)
+	cmd := redis.NewStringSliceCmd(ctx, args...)
+	err := s.comb.Process(ctx, cmd)
+	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+		return reserveScript.Eval(ctx, s.rdb, s.keys(r.SKU, a.bucket), appendReserveArgv(nil, r, a, mode, uk, home)...).StringSlice()
+	}
+	return cmd.Val(), err
+}
+
 // reserveArgs are the parts of a reserve call that are the same for every purchase of a SKU's
 // bucket: its keys, already in interface values (go-redis takes arguments as []any, and boxing
 // eight strings per purchase costs eight allocations), and the order id prefix.
