@@ -15,10 +15,11 @@ import (
 // go over a keep-alive net.Conn of the engine's own (rawConn), which a worker owns (MaxConns ≥
 // Workers) or borrows from a pool (fewer connections than workers; see transport.go). The
 // request is rendered by sendRaw, or serialized by fasthttp (so its bytes are exactly what the
-// HostClient would send), into a reusable buffer, written with one Write, and the answer is read
-// into a reusable buffer and parsed by parseResponse (status, Content-Length or chunked or
-// until-close framing, Retry-After, Server-Timing, Connection: close). The answer is then handed
-// to the caller as a fasthttp.Response (status, body by reference, Retry-After, Server-Timing), so everything after
+// HostClient would send), into a reusable buffer, written with one write (over TCP from inside
+// the first read: rawio_unix.go), and the answer is read into a reusable buffer and parsed by
+// parseResponse (status, Content-Length or chunked or until-close framing, Retry-After,
+// Server-Timing, Connection: close). The answer is then handed to the caller as a
+// fasthttp.Response (status, body by reference, Retry-After, Server-Timing), so everything after
 // the transport is shared with fasthttp, which stays the client for https, FastHTTPOnly runs and
 // request steps to other hosts.
 
