@@ -15,10 +15,11 @@ import (
 // go over a keep-alive net.Conn of the engine's own (rawConn), which a worker owns (MaxConns ≥
 // Workers) or borrows from a pool (fewer connections than workers; see transport.go). The
 // request is rendered by sendRaw, or serialized by fasthttp (so its bytes are exactly what the
-// HostClient would send), into a reusable buffer, written with one Write, and the answer is read
-// into a reusable buffer and parsed by parseResponse (status, Content-Length or chunked or
-// until-close framing, Retry-After, Server-Timing, Connection: close). The answer is then handed
-// to the caller as a fasthttp.Response (status, body by reference, Retry-After, Server-Timing), so everything after
+// HostClient would send), into a reusable buffer, written with one write (over TCP from inside
+// the first read: rawio_unix.go), and the answer is read into a reusable buffer and parsed by
+// parseResponse (status, Content-Length or chunked or until-close framing, Retry-After,
+// Server-Timing, Connection: close). The answer is then handed to the caller as a
+// fasthttp.Response (status, body by reference, Retry-After, Server-Timing), so everything after
 // the transport is shared with fasthttp, which stays the client for https, FastHTTPOnly runs and
 // request steps to other hosts.
 
@@ -47,6 +48,7 @@ type rawConn struct {
 	cfg      *rawConfig
 	dial     func(addr string) (net.Conn, error) // nil: TCP with the timeout (tests replace it)
 	c        net.Conn
+	io       *rawIO    // c's syscall access (TCP): the request is written inside the first read
 	deadline time.Time // the connection's current deadline
 	used     time.Time // the end of the last exchange
 	born     time.Time // when c was dialled
@@ -75,7 +77,7 @@ func newRawConn(addr string, cfg *rawConfig) *rawConn {
 func (rc *rawConn) close() {
 	if rc != nil && rc.c != nil {
 		rc.c.Close()
-		rc.c = nil
+		rc.c, rc.io = nil, nil
 	}
 }
 
@@ -116,6 +118,7 @@ func (rc *rawConn) send(head bool, resp *fasthttp.Response) error {
 			return err
 		}
 		rc.c, rc.born, rc.requests = c, now, 0
+		rc.io = newRawIO(c)
 		rc.deadline = time.Time{}
 	}
 	// The deadline is moved only when less than the timeout is left, so a request always has
@@ -127,21 +130,8 @@ func (rc *rawConn) send(head bool, resp *fasthttp.Response) error {
 			return err
 		}
 	}
-	if _, err := rc.c.Write(rc.out.b); err != nil {
-		rc.close()
-		return err
-	}
-	have := 0
+	have, rerr := rc.first()
 	for {
-		if have == len(rc.in) {
-			if len(rc.in) >= rawMaxAnswer+64<<10 {
-				rc.close()
-				return errBadAnswer
-			}
-			rc.in = append(rc.in, make([]byte, len(rc.in))...)[:2*len(rc.in)]
-		}
-		n, rerr := rc.c.Read(rc.in[have:])
-		have += n
 		eof := rerr == io.EOF
 		a, perr := parseResponse(rc.in[:have], head, eof, rc.body[:0], rc.cfg.replicaLower)
 		if perr != nil {
@@ -178,7 +168,34 @@ func (rc *rawConn) send(head bool, resp *fasthttp.Response) error {
 			rc.close()
 			return rerr
 		}
+		if have == len(rc.in) {
+			if len(rc.in) >= rawMaxAnswer+64<<10 {
+				rc.close()
+				return errBadAnswer
+			}
+			rc.in = append(rc.in, make([]byte, len(rc.in))...)[:2*len(rc.in)]
+		}
+		var n int
+		n, rerr = rc.c.Read(rc.in[have:])
+		have += n
 	}
+}
+
+// first writes the request in rc.out and reads the answer's first bytes into rc.in. Over TCP
+// the write happens inside the read (rawIO), which saves the read that would find nothing yet.
+func (rc *rawConn) first() (int, error) {
+	out := rc.out.b
+	if rc.io != nil {
+		n, stuck, err := rc.io.writeRead(out, rc.in)
+		if !stuck {
+			return n, err
+		}
+		out = rc.io.out // a full send buffer: the rest waits for room in Write
+	}
+	if _, err := rc.c.Write(out); err != nil {
+		return 0, err
+	}
+	return rc.c.Read(rc.in)
 }
 
 // rawAnswer is what parseResponse found.

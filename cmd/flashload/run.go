@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -56,6 +57,7 @@ type runOptions struct {
 
 	MetricsAddr string
 	Web         webFlags
+	CPUProfile  string
 }
 
 func newRunCmd() *cobra.Command {
@@ -93,6 +95,13 @@ in-flight requests for a bounded time and writes a summary marked partial.`,
 			opts.Stdout, opts.Stderr = cmd.OutOrStdout(), cmd.ErrOrStderr()
 			opts.setupSet = cmd.Flags().Changed("setup")
 			opts.TTY = !opts.NoTUI && dashboard.IsTerminal(os.Stdout)
+			if opts.CPUProfile != "" {
+				stop, err := startCPUProfile(opts.CPUProfile)
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
 			return runLive(cmd.Context(), opts)
 		},
 	}
@@ -121,7 +130,22 @@ in-flight requests for a bounded time and writes a summary marked partial.`,
 	f.StringVar(&opts.StartAt, "start-at", "", "with --coordinate: start at this instant (RFC 3339) instead of when all N generators registered")
 	opts.Capacity.register(cmd, 10*time.Second, "plays")
 	opts.Web.register(cmd)
+	f.StringVar(&opts.CPUProfile, "cpuprofile", "", "write a CPU profile of the whole process (start-up, load, report) to this file, for go tool pprof")
 	return cmd
+}
+
+// startCPUProfile profiles the process into path until stop: what the generator spends per
+// request and outside the requests (scripts/bench-engine compares its CPU with wrk's).
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 // runLive is `flashload run` with its flags parsed: tests call it directly.

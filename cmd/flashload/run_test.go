@@ -139,3 +139,34 @@ func TestRunCLIReplicas(t *testing.T) {
 		}
 	}
 }
+
+// TestRunCPUProfile: --cpuprofile writes a pprof CPU profile (gzipped) of the whole run.
+func TestRunCPUProfile(t *testing.T) {
+	base, token := startRunTarget(t, "memory")
+	dir := t.TempDir()
+	path := filepath.Join(dir, "view.yaml")
+	scen := `name: run-profile
+skus: [{sku: cup, stock: 50, price: 5}]
+traffic: {arrivals: uniform, start_rps: 100, stages: [{duration: 1s, rps: 100}]}
+journeys: [{name: viewer, steps: [{view: {sku: cup}}]}]
+`
+	if err := os.WriteFile(path, []byte(scen), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	prof := filepath.Join(dir, "cpu.prof")
+	root := newRootCmd()
+	root.SetOut(io.Discard)
+	root.SetErr(io.Discard)
+	root.SetArgs([]string{"run", path, "--target", base, "--admin-token", token, "--no-tui",
+		"--out", filepath.Join(dir, "out"), "--cpuprofile", prof})
+	if err := root.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(prof)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+		t.Fatalf("the profile (%d bytes) is not a gzipped pprof profile", len(b))
+	}
+}
