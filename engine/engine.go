@@ -98,8 +98,8 @@ type Options struct {
 	// takes the next replica. Setup, gauges and the audit use AdminURL only.
 	//
 	// FastHTTPOnly sends every request through fasthttp. Otherwise plain-HTTP (http://) targets
-	// use the raw transport (rawconn.go, transport.go), about a quarter less CPU per request
-	// than fasthttp's HostClient: one keep-alive connection per worker when MaxConns ≥ Workers,
+	// use the raw transport (rawconn.go, transport.go), which spends less CPU per request than
+	// fasthttp's HostClient (docs/benchmarks.md): one keep-alive connection per worker when MaxConns ≥ Workers,
 	// else a pool of MaxConns connections a request borrows for its exchange.
 	FastHTTPOnly bool
 	// Active, when set, is the changing set of Target's replicas that receive requests (a
