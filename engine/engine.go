@@ -99,8 +99,8 @@ type Options struct {
 	//
 	// FastHTTPOnly sends every request through fasthttp. Otherwise plain-HTTP (http://) targets
 	// use the raw transport (rawconn.go, transport.go), which spends less CPU per request than
-	// fasthttp's HostClient (docs/benchmarks.md): one keep-alive connection per worker when MaxConns ≥ Workers,
-	// else a pool of MaxConns connections a request borrows for its exchange.
+	// fasthttp's HostClient (docs/benchmarks.md): one keep-alive connection per worker when
+	// MaxConns ≥ Workers, else a pool of MaxConns connections a request borrows for its exchange.
 	FastHTTPOnly bool
 	// Active, when set, is the changing set of Target's replicas that receive requests (a
 	// fleet that scales during the run); it spans every URL of Target. nil: all of them.
