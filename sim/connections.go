@@ -137,20 +137,7 @@ func (s *requestSim) connUse(id, c int32, now time.Duration) int {
 }
 
 // frontPick is the ready replica a new connection goes to: the front's round robin.
-func (s *requestSim) frontPick() int {
-	p := s.conns
-	n := len(s.reps)
-	for j := 0; j < n; j++ {
-		p.rr++
-		if p.rr >= n {
-			p.rr = 0
-		}
-		if s.reps[p.rr].active {
-			return p.rr
-		}
-	}
-	return -1
-}
+func (s *requestSim) frontPick() int { return s.nextActive(&s.conns.rr) }
 
 // takeConn is request r's connection, which its answer gives back (-1: none).
 func (s *requestSim) takeConn(r *request) int32 {

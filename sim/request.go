@@ -318,7 +318,6 @@ func (s *requestSim) place(id int32, rep int, now time.Duration) {
 func (s *requestSim) refusal() time.Duration { return time.Duration(s.svc.hitTime * 1e9) }
 
 func (s *requestSim) pickReplica() int {
-	n := len(s.reps)
 	switch s.svc.lb {
 	case "least-connections":
 		best, load := -1, math.MaxInt
@@ -345,13 +344,18 @@ func (s *requestSim) pickReplica() int {
 		}
 		return -1
 	}
-	for j := 0; j < n; j++ {
-		s.rr++
-		if s.rr >= n {
-			s.rr = 0
+	return s.nextActive(&s.rr)
+}
+
+// nextActive moves the round robin *rr on to the next active replica and returns it (-1: none).
+func (s *requestSim) nextActive(rr *int) int {
+	n := len(s.reps)
+	for range n {
+		if *rr++; *rr >= n {
+			*rr = 0
 		}
-		if s.reps[s.rr].active {
-			return s.rr
+		if s.reps[*rr].active {
+			return *rr
 		}
 	}
 	return -1
