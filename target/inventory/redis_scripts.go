@@ -43,7 +43,7 @@ import (
 // SKU's coupons (one script joins and unlocks).
 var bucketKeys = [...]string{"meta", "avail", "users", "keys", "od", "os", "exp", "c"}
 
-const luaPrelude = luaFirstNHalf + luaOrderRecord + `
+const luaPrelude = luaFirstNHalf + luaSaleRules + luaOrderRecord + `
 local function split(s)
   local t = {}
   for f in (s .. '\t'):gmatch('([^\t]*)\t') do t[#t + 1] = f end
@@ -57,6 +57,21 @@ local function release(id, f, own)
   redis.call('HINCRBY', KEYS[8], 'released', q)
   redis.call('INCRBY', KEYS[2], q)
   if own then redis.call('HINCRBY', KEYS[3], f[2], -q) end
+end
+`
+
+// luaSaleRules are the rules the reserving scripts check before the stock, in the target's
+// order (rules.go): closedSale answers NOT_STARTED or ENDED outside the sale's window (0: open
+// on that side), overLimit whether qty more units take the user past the per-user limit (0: none).
+const luaSaleRules = `
+local function closedSale(now, starts, ends)
+  if starts > 0 and now < starts then return 'NOT_STARTED' end
+  if ends > 0 and now >= ends then return 'ENDED' end
+  return nil
+end
+local function overLimit(users, user, qty, limit)
+  if limit <= 0 then return false end
+  return tonumber(redis.call('HGET', users, user) or '0') + qty > limit
 end
 `
 
@@ -86,10 +101,8 @@ local m = redis.call('HMGET', KEYS[1], 'stock', 'limit', 'starts', 'ends', 'firs
 if not m[1] then return {'UNKNOWN_SKU'} end
 local qty = tonumber(ARGV[3])
 if mode ~= 'steal' then
-  local now = tonumber(ARGV[6])
-  local st, en = tonumber(m[3]), tonumber(m[4])
-  if st > 0 and now < st then return {'NOT_STARTED'} end
-  if en > 0 and now >= en then return {'ENDED'} end
+  local closed = closedSale(tonumber(ARGV[6]), tonumber(m[3]), tonumber(m[4]))
+  if closed then return {closed} end
   if ARGV[4] ~= '' then
     local v = redis.call('HGET', KEYS[4], ARGV[4])
     if v then
@@ -100,11 +113,7 @@ if mode ~= 'steal' then
       return {'REPLAY', v, redis.call('HGET', KEYS[5], v) or ''}
     end
   end
-  local lim = tonumber(m[2])
-  if lim > 0 then
-    local held = tonumber(redis.call('HGET', KEYS[3], ARGV[2]) or '0')
-    if held + qty > lim then return {'LIMIT'} end
-  end
+  if overLimit(KEYS[3], ARGV[2], qty, tonumber(m[2])) then return {'LIMIT'} end
 end
 local avail = tonumber(redis.call('GET', KEYS[2]) or '0')
 if avail < qty then

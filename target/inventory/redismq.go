@@ -60,23 +60,17 @@ const mqBatch = 128
 // mqReserveScript is redis-mq's purchase.
 // KEYS: meta avail users keys c mq. ARGV: user qty ukey fp now_ms expires_ms unit group coupon key
 // Answers {code} or {RESERVED, gen, seq, order} or {REPLAY, gen, seq TAB order}.
-var mqReserveScript = redis.NewScript(luaFirstNHalf + luaOrderRecord + `
+var mqReserveScript = redis.NewScript(luaFirstNHalf + luaSaleRules + luaOrderRecord + `
 local m = redis.call('HMGET', KEYS[1], 'limit', 'starts', 'ends', 'firstn', 'gen')
 if not m[5] then return {'UNKNOWN_SKU'} end
 local qty = tonumber(ARGV[2])
-local now = tonumber(ARGV[5])
-local st, en = tonumber(m[2]), tonumber(m[3])
-if st > 0 and now < st then return {'NOT_STARTED'} end
-if en > 0 and now >= en then return {'ENDED'} end
+local closed = closedSale(tonumber(ARGV[5]), tonumber(m[2]), tonumber(m[3]))
+if closed then return {closed} end
 if ARGV[3] ~= '' then
   local v = redis.call('HGET', KEYS[4], ARGV[3])
   if v then return {'REPLAY', m[5], v} end
 end
-local lim = tonumber(m[1])
-if lim > 0 then
-  local held = tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0')
-  if held + qty > lim then return {'LIMIT'} end
-end
+if overLimit(KEYS[3], ARGV[1], qty, tonumber(m[1])) then return {'LIMIT'} end
 local avail = tonumber(redis.call('GET', KEYS[2]) or '0')
 if avail < qty then return {'SOLD_OUT'} end
 redis.call('DECRBY', KEYS[2], qty)

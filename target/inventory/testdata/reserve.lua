@@ -5,6 +5,16 @@ local function firstNHalf(n, taken, qty)
   return h
 end
 
+local function closedSale(now, starts, ends)
+  if starts > 0 and now < starts then return 'NOT_STARTED' end
+  if ends > 0 and now >= ends then return 'ENDED' end
+  return nil
+end
+local function overLimit(users, user, qty, limit)
+  if limit <= 0 then return false end
+  return tonumber(redis.call('HGET', users, user) or '0') + qty > limit
+end
+
 local function orderRecord(key, user, qty, unit, half, group, coupon, created, expires, fp, home)
   return table.concat({key, user, qty, unit, tostring(half), group, coupon, created, expires, fp, home}, '\t')
 end
@@ -29,10 +39,8 @@ local m = redis.call('HMGET', KEYS[1], 'stock', 'limit', 'starts', 'ends', 'firs
 if not m[1] then return {'UNKNOWN_SKU'} end
 local qty = tonumber(ARGV[3])
 if mode ~= 'steal' then
-  local now = tonumber(ARGV[6])
-  local st, en = tonumber(m[3]), tonumber(m[4])
-  if st > 0 and now < st then return {'NOT_STARTED'} end
-  if en > 0 and now >= en then return {'ENDED'} end
+  local closed = closedSale(tonumber(ARGV[6]), tonumber(m[3]), tonumber(m[4]))
+  if closed then return {closed} end
   if ARGV[4] ~= '' then
     local v = redis.call('HGET', KEYS[4], ARGV[4])
     if v then
@@ -43,11 +51,7 @@ if mode ~= 'steal' then
       return {'REPLAY', v, redis.call('HGET', KEYS[5], v) or ''}
     end
   end
-  local lim = tonumber(m[2])
-  if lim > 0 then
-    local held = tonumber(redis.call('HGET', KEYS[3], ARGV[2]) or '0')
-    if held + qty > lim then return {'LIMIT'} end
-  end
+  if overLimit(KEYS[3], ARGV[2], qty, tonumber(m[2])) then return {'LIMIT'} end
 end
 local avail = tonumber(redis.call('GET', KEYS[2]) or '0')
 if avail < qty then
