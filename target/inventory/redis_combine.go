@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"context"
+	"maps"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -148,11 +149,11 @@ func (a *argCache) get(s *redisStrategy, sku string, b int) reserveArgs {
 	}
 	old := a.m.Load()
 	if old == nil || len(*old) < maxCachedSKUs {
-		m := make(map[string][]reserveArgs, 1)
+		var m map[string][]reserveArgs
 		if old != nil {
-			for k, x := range *old {
-				m[k] = x
-			}
+			m = maps.Clone(*old)
+		} else {
+			m = map[string][]reserveArgs{}
 		}
 		m[sku] = v
 		// A lost race drops another SKU's entry, which is built again on its next call.
