@@ -5,6 +5,7 @@ package testenv
 import (
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -27,14 +28,54 @@ func RedisAddr(t testing.TB) string {
 const RedisClusterEnv = "FLASHLOAD_TEST_REDIS_CLUSTER"
 
 // RedisClusterAddrs returns the node addresses a client of the test Redis Cluster starts from,
-// failing under CI and skipping elsewhere when there is none, as RedisAddr.
+// failing under CI and skipping elsewhere when there is none, as RedisAddr. The tests of every
+// package share the cluster, and go test runs packages at once: the test holds a shared lock on
+// the cluster until it ends, so that one that stops a node (RedisClusterOwn) waits for it.
 func RedisClusterAddrs(t testing.TB) []string {
+	t.Helper()
+	addrs := redisCluster(t)
+	lockCluster(t, addrs, false)
+	return addrs
+}
+
+// RedisClusterOwn is RedisClusterAddrs for a test that disrupts the cluster (stops a node): it
+// has the cluster to itself until it ends, after the tests of every package that hold it. It
+// must be the test's only call for the cluster (a shared hold of its own would never end).
+func RedisClusterOwn(t testing.TB) []string {
+	t.Helper()
+	addrs := redisCluster(t)
+	lockCluster(t, addrs, true)
+	return addrs
+}
+
+// clusterLock is the path of the lock file of the cluster at addrs.
+func clusterLock(addrs []string) string {
+	name := strings.NewReplacer(":", "_", "/", "_", ".", "_").Replace(addrs[0])
+	return filepath.Join(os.TempDir(), "flashload-test-cluster-"+name+".lock")
+}
+
+func redisCluster(t testing.TB) []string {
 	t.Helper()
 	addrs := strings.Split(lookup(t, RedisClusterEnv, "a 3-master Redis Cluster"), ",")
 	for _, a := range addrs {
 		dial(t, a, "redis cluster node", RedisClusterEnv)
 	}
 	return addrs
+}
+
+// lockCluster holds a lock on the cluster at addrs until t ends: shared, or exclusive. The lock
+// is a file lock, so it holds across the test processes of every package.
+func lockCluster(t testing.TB, addrs []string, exclusive bool) {
+	t.Helper()
+	f, err := os.OpenFile(clusterLock(addrs), os.O_CREATE|os.O_RDWR, 0o666)
+	if err != nil {
+		t.Fatalf("the cluster's lock file: %v", err)
+	}
+	if err := flock(f, exclusive); err != nil {
+		f.Close()
+		t.Fatalf("locking the cluster: %v", err)
+	}
+	t.Cleanup(func() { f.Close() }) // closing the file releases its lock
 }
 
 // lookup returns the value of env, which names what scripts/test starts (service). When it is

@@ -426,7 +426,9 @@ func TestRedisClusterSellsExactlyTheStock(t *testing.T) {
 // gone, and succeed again afterwards through the same strategy, without a restart of it.
 func TestRedisClusterMasterRestart(t *testing.T) {
 	ctx := context.Background()
-	s, err := New(ctx, Config{Name: "redis-lua", RedisURL: clusterURL(t), RedisPrefix: fmt.Sprintf("flrestart-%d", os.Getpid())})
+	// It stops a master: no other package's test may be using the cluster meanwhile.
+	url := "redis+cluster://" + strings.Join(testenv.RedisClusterOwn(t), ",")
+	s, err := New(ctx, Config{Name: "redis-lua", RedisURL: url, RedisPrefix: fmt.Sprintf("flrestart-%d", os.Getpid())})
 	if err != nil {
 		t.Fatal(err)
 	}
