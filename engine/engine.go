@@ -220,10 +220,11 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*result.Run, 
 	}
 	end := r.now()
 	r.tr.close()
-	if wall := r.play.WallDuration(); complete && end > wall {
+	if complete {
 		// The schedule's length, not the drain's end: answers that arrive while in-flight
-		// sessions finish still count, and rates are per second of the schedule played.
-		end = wall
+		// sessions finish still count, and rates are per second of the schedule played. The
+		// last arrival's session may also end before the schedule does (it comes a gap before).
+		end = r.play.WallDuration()
 	}
 	cancelRun()
 	side.Wait()
@@ -431,7 +432,7 @@ func prepare(s *scenario.Scenario, opts Options) (*run, error) {
 	}
 	sz := clientSizing{MaxConns: opts.MaxConns, Timeout: opts.Timeout, ConnWaitTimeout: opts.ConnWaitTimeout,
 		Recycle: recycle{maxAge: opts.ConnMaxAge, maxRequests: opts.ConnMaxRequests}}
-	cfg := &rawConfig{timeout: opts.Timeout, recycle: sz.Recycle, replica: replica, replicaLower: []byte(strings.ToLower(replica))}
+	cfg := &rawConfig{timeout: opts.Timeout, recycle: sz.Recycle, replicaLower: []byte(strings.ToLower(replica))}
 	r := &run{
 		s: s, play: play, opts: opts, seed: seed, runID: runID, targets: targets, active: opts.Active,
 		tr:       newTransport(targets, grown(opts), sz, cfg),

@@ -30,37 +30,42 @@ const (
 
 var errBadAnswer = errors.New("cannot parse the answer")
 
+// monoEpoch is the origin of monoNow, the process's monotonic clock as a duration.
+var monoEpoch = time.Now()
+
+func monoNow() time.Duration { return time.Since(monoEpoch) }
+
 // rawConfig is what every raw connection of a run shares: its timeout, its recycling and the
 // header that names the replica that answered.
 type rawConfig struct {
 	timeout time.Duration
 	recycle recycle
-	// replica is the replica header's name as the answer is handed on (resp.Header), and
-	// replicaLower the same in lower case, as parseResponse looks for it; nil: not read.
-	replica      string
+	// replicaLower is the replica header's name in lower case, as parseResponse looks for it;
+	// nil: not read.
 	replicaLower []byte
 }
 
 // rawConn is one connection to the target, used by one worker at a time (its owner, or the
 // borrower from the pool). Not safe for concurrent use.
 type rawConn struct {
-	addr     string
-	cfg      *rawConfig
-	dial     func(addr string) (net.Conn, error) // nil: TCP with the timeout (tests replace it)
-	c        net.Conn
-	io       *rawIO    // c's syscall access (TCP): the request is written inside the first read
-	deadline time.Time // the connection's current deadline
-	used     time.Time // the end of the last exchange
-	born     time.Time // when c was dialled
-	requests int       // exchanges completed on c
-	gen      uint64    // the Options.Active generation of its last use (rawPool)
-	out      rawBuf
-	bw       *bufio.Writer
-	in       []byte
-	body     []byte // a chunked answer's decoded body
-	// heads: the exchange's answer keeps all its headers (a step that captures one); else only
-	// Retry-After, Server-Timing and Set-Cookie.
+	addr string
+	cfg  *rawConfig
+	dial func(addr string) (net.Conn, error) // nil: TCP with the timeout (tests replace it)
+	c    net.Conn
+	io   *rawIO // c's syscall access (TCP): the request is written inside the first read
+	// The connection's current deadline, the end of its last exchange and when it was dialled,
+	// on the monotonic clock monoNow: reading it costs half of time.Now.
+	deadline, used, born time.Duration
+	requests             int    // exchanges completed on c
+	gen                  uint64 // the Options.Active generation of its last use (rawPool)
+	out                  rawBuf
+	bw                   *bufio.Writer
+	in                   []byte
+	body                 []byte // a chunked answer's decoded body
+	// heads: the exchange's answer keeps all its headers in resp (a step that captures one);
+	// else only Set-Cookie.
 	heads bool
+	got   rawHeads // the last answer's headers the engine reads, in rc.in until the next exchange
 }
 
 // rawBuf is the io.Writer the request is serialized into.
@@ -101,9 +106,9 @@ func (rc *rawConn) do(req *fasthttp.Request, resp *fasthttp.Response) error {
 
 // send writes the request already in rc.out and reads its answer into resp.
 func (rc *rawConn) send(head bool, resp *fasthttp.Response) error {
-	now := time.Now()
+	now := monoNow()
 	timeout := rc.cfg.timeout
-	if rc.c != nil && (now.Sub(rc.used) > rawMaxIdle || rc.cfg.recycle.aged(now.Sub(rc.born))) {
+	if rc.c != nil && (now-rc.used > rawMaxIdle || rc.cfg.recycle.aged(now-rc.born)) {
 		rc.close() // idle too long, or aged while idle: the next request opens a new one
 	}
 	if rc.c == nil {
@@ -119,13 +124,13 @@ func (rc *rawConn) send(head bool, resp *fasthttp.Response) error {
 		}
 		rc.c, rc.born, rc.requests = c, now, 0
 		rc.io = newRawIO(c)
-		rc.deadline = time.Time{}
+		rc.deadline = 0
 	}
 	// The deadline is moved only when less than the timeout is left, so a request always has
 	// between 1 and 1.25 timeouts, without a deadline update per request.
-	if rc.deadline.Sub(now) < timeout {
-		rc.deadline = now.Add(timeout + timeout/4)
-		if err := rc.c.SetDeadline(rc.deadline); err != nil {
+	if rc.deadline-now < timeout {
+		rc.deadline = now + timeout + timeout/4
+		if err := rc.c.SetDeadline(time.Now().Add(timeout + timeout/4)); err != nil {
 			rc.close()
 			return err
 		}
@@ -142,24 +147,16 @@ func (rc *rawConn) send(head bool, resp *fasthttp.Response) error {
 			rc.body = a.chunked
 			resp.SetStatusCode(a.status)
 			resp.SetBodyRaw(a.body)
-			if len(a.retryAfter) > 0 {
-				resp.Header.SetBytesV("Retry-After", a.retryAfter)
-			}
-			if len(a.serverTiming) > 0 {
-				resp.Header.SetBytesV("Server-Timing", a.serverTiming)
-			}
-			if len(a.replica) > 0 {
-				resp.Header.SetBytesV(rc.cfg.replica, a.replica)
-			}
+			rc.got = a.heads
 			if a.cookies || rc.heads {
 				copyHeads(resp, a.head, rc.heads)
 			}
 			rc.requests++
-			rc.used = time.Now()
+			rc.used = monoNow()
 			switch {
 			case a.close || eof || a.n != have:
 				rc.close() // the server closes, or sent more than one answer (no pipelining here)
-			case rc.cfg.recycle.spent(rc.requests, rc.used.Sub(rc.born)):
+			case rc.cfg.recycle.spent(rc.requests, rc.used-rc.born):
 				rc.close() // recycled between requests: the next one opens a new connection
 			}
 			return nil
@@ -198,19 +195,24 @@ func (rc *rawConn) first() (int, error) {
 	return rc.c.Read(rc.in)
 }
 
-// rawAnswer is what parseResponse found.
-type rawAnswer struct {
-	done         bool
-	status       int
-	body         []byte // in the input, or in chunked (a chunked answer's decoded body)
-	chunked      []byte // the decode buffer, to reuse
+// rawHeads are the header values the engine reads (answerHeads), as parseResponse found them.
+type rawHeads struct {
 	retryAfter   []byte
 	serverTiming []byte // the first Server-Timing header's value
 	replica      []byte // the first replica header's value (parseResponse's replica name)
-	close        bool   // the server said Connection: close (or HTTP/1.0 without keep-alive)
-	n            int    // bytes of the input the answer took
-	head         []byte // the header lines (after the status line), each ending in CRLF
-	cookies      bool   // a Set-Cookie is among them
+}
+
+// rawAnswer is what parseResponse found.
+type rawAnswer struct {
+	done    bool
+	status  int
+	body    []byte // in the input, or in chunked (a chunked answer's decoded body)
+	chunked []byte // the decode buffer, to reuse
+	heads   rawHeads
+	close   bool   // the server said Connection: close (or HTTP/1.0 without keep-alive)
+	n       int    // bytes of the input the answer took
+	head    []byte // the header lines (after the status line), each ending in CRLF
+	cookies bool   // a Set-Cookie is among them
 }
 
 var (
@@ -223,8 +225,8 @@ var (
 )
 
 // copyHeads gives resp the answer's Set-Cookie headers (for the journey's cookie jar and
-// cookie captures) and, with all, every other header but the framing ones and those send sets
-// itself (for header captures).
+// cookie captures) and, with all, every other header but the framing ones (for header
+// captures).
 func copyHeads(resp *fasthttp.Response, head []byte, all bool) {
 	for len(head) > 0 {
 		j := bytes.IndexByte(head, '\n')
@@ -242,8 +244,7 @@ func copyHeads(resp *fasthttp.Response, head []byte, all bool) {
 		case bytes.EqualFold(name, hdrSetCookie):
 			resp.Header.AddBytesV("Set-Cookie", val)
 		case !all:
-		case bytes.EqualFold(name, hdrContentLength), bytes.EqualFold(name, hdrTransferEnc), bytes.EqualFold(name, hdrConnection),
-			bytes.EqualFold(name, hdrRetryAfter), bytes.EqualFold(name, hdrServerTiming):
+		case bytes.EqualFold(name, hdrContentLength), bytes.EqualFold(name, hdrTransferEnc), bytes.EqualFold(name, hdrConnection):
 		default:
 			resp.Header.AddBytesKV(name, val)
 		}
@@ -295,42 +296,51 @@ func parseResponse(b []byte, head, eof bool, dst, replica []byte) (rawAnswer, er
 		cl, chunked := -1, false
 		for i := bytes.IndexByte(h, '\n') + 1; i < len(h); {
 			j := bytes.IndexByte(h[i:], '\n')
-			line := bytes.TrimSuffix(h[i:i+j], []byte("\r"))
+			line := h[i : i+j]
 			i += j + 1
+			if n := len(line); n > 0 && line[n-1] == '\r' {
+				line = line[:n-1]
+			}
 			colon := bytes.IndexByte(line, ':')
 			if colon <= 0 {
 				return a, errBadAnswer
 			}
-			name, val := line[:colon], bytes.TrimSpace(line[colon+1:])
-			switch {
-			case bytes.EqualFold(name, hdrContentLength):
+			k := headerKindOf(line[:colon], replica)
+			if k == hdrOther {
+				continue
+			}
+			val := bytes.TrimSpace(line[colon+1:])
+			switch k {
+			case hdrIsContentLength:
 				n, ok := parseUint(val)
 				if !ok || (cl >= 0 && n != cl) {
 					return a, errBadAnswer
 				}
 				cl = n
-			case bytes.EqualFold(name, hdrTransferEnc):
+			case hdrIsTransferEnc:
 				if !bytes.EqualFold(val, []byte("identity")) {
 					if !bytes.EqualFold(val, []byte("chunked")) {
 						return a, errBadAnswer // gzip and the like are not asked for
 					}
 					chunked = true
 				}
-			case bytes.EqualFold(name, hdrConnection):
+			case hdrIsConnection:
 				if bytes.EqualFold(val, []byte("close")) {
 					a.close = true
 				} else if bytes.EqualFold(val, []byte("keep-alive")) {
 					a.close = false
 				}
-			case bytes.EqualFold(name, hdrRetryAfter):
-				a.retryAfter = val
-			case bytes.EqualFold(name, hdrServerTiming):
-				if a.serverTiming == nil {
-					a.serverTiming = val // as fasthttp's Peek: the first of several
+			case hdrIsRetryAfter:
+				a.heads.retryAfter = val
+			case hdrIsServerTiming:
+				if a.heads.serverTiming == nil {
+					a.heads.serverTiming = val // as fasthttp's Peek: the first of several
 				}
-			case replica != nil && a.replica == nil && bytes.EqualFold(name, replica):
-				a.replica = val
-			case bytes.EqualFold(name, hdrSetCookie):
+			case hdrIsReplica:
+				if a.heads.replica == nil {
+					a.heads.replica = val
+				}
+			case hdrIsSetCookie:
 				a.cookies = true
 			}
 		}
@@ -372,6 +382,49 @@ func parseResponse(b []byte, head, eof bool, dst, replica []byte) (rawAnswer, er
 		}
 		return a, nil
 	}
+}
+
+// headerKind is a header parseResponse reads.
+type headerKind uint8
+
+const (
+	hdrOther headerKind = iota
+	hdrIsContentLength
+	hdrIsTransferEnc
+	hdrIsConnection
+	hdrIsRetryAfter
+	hdrIsServerTiming
+	hdrIsSetCookie
+	hdrIsReplica
+)
+
+// headerKindOf names the header called name (any case); replica is the replica header's
+// lower-case name, or nil. The length picks the one candidate to compare: most of an answer's
+// headers (Date, Server, Content-Type) are then passed over without a comparison.
+func headerKindOf(name, replica []byte) headerKind {
+	k, want := hdrOther, []byte(nil)
+	switch len(name) {
+	case len(hdrContentLength):
+		k, want = hdrIsContentLength, hdrContentLength
+	case len(hdrTransferEnc):
+		k, want = hdrIsTransferEnc, hdrTransferEnc
+	case len(hdrConnection): // and Set-Cookie's
+		k, want = hdrIsConnection, hdrConnection
+		if name[0]|0x20 == 's' {
+			k, want = hdrIsSetCookie, hdrSetCookie
+		}
+	case len(hdrRetryAfter):
+		k, want = hdrIsRetryAfter, hdrRetryAfter
+	case len(hdrServerTiming):
+		k, want = hdrIsServerTiming, hdrServerTiming
+	}
+	if k != hdrOther && bytes.EqualFold(name, want) {
+		return k
+	}
+	if len(replica) > 0 && len(name) == len(replica) && bytes.EqualFold(name, replica) {
+		return hdrIsReplica
+	}
+	return hdrOther
 }
 
 // errCut: the peer closed in the middle of an answer (io.ErrUnexpectedEOF), or before any of

@@ -54,12 +54,12 @@ func TestParseResponse(t *testing.T) {
 			if err != nil || !a.done {
 				t.Fatalf("done %v err %v", a.done, err)
 			}
-			if a.status != c.status || string(a.body) != c.body || string(a.retryAfter) != c.retryAfter || string(a.serverTiming) != c.timing ||
-				string(a.replica) != c.replica || a.close != c.close {
-				t.Fatalf("got status %d body %q retry-after %q server-timing %q replica %q close %v", a.status, a.body, a.retryAfter, a.serverTiming, a.replica, a.close)
+			if a.status != c.status || string(a.body) != c.body || string(a.heads.retryAfter) != c.retryAfter || string(a.heads.serverTiming) != c.timing ||
+				string(a.heads.replica) != c.replica || a.close != c.close {
+				t.Fatalf("got status %d body %q retry-after %q server-timing %q replica %q close %v", a.status, a.body, a.heads.retryAfter, a.heads.serverTiming, a.heads.replica, a.close)
 			}
-			if b, _ := parseResponse([]byte(c.in), c.head, c.eof, nil, nil); b.replica != nil {
-				t.Fatalf("replica %q read without a header name", b.replica)
+			if b, _ := parseResponse([]byte(c.in), c.head, c.eof, nil, nil); b.heads.replica != nil {
+				t.Fatalf("replica %q read without a header name", b.heads.replica)
 			}
 			if a.n != len(c.in) {
 				t.Fatalf("used %d of %d bytes", a.n, len(c.in))
@@ -122,15 +122,15 @@ func FuzzParseResponse(f *testing.F) {
 		}
 		// A header value is within one line of the answer's head, trimmed (a bare CR inside a
 		// line is kept: lines end at LF).
-		for _, v := range [][]byte{a.retryAfter, a.serverTiming, a.replica} {
+		for _, v := range [][]byte{a.heads.retryAfter, a.heads.serverTiming, a.heads.replica} {
 			if bytes.ContainsRune(v, '\n') || len(bytes.TrimSpace(v)) != len(v) || !bytes.Contains(in[:a.n], v) {
 				t.Fatalf("header value %q from %q", v, in[:a.n])
 			}
 		}
 		// The answer's own bytes parse to the same answer.
 		b, err := parseResponse(in[:a.n], head, eof, nil, replicaLower)
-		if err != nil || !b.done || b.status != a.status || !bytes.Equal(b.body, a.body) || !bytes.Equal(b.serverTiming, a.serverTiming) ||
-			!bytes.Equal(b.replica, a.replica) {
+		if err != nil || !b.done || b.status != a.status || !bytes.Equal(b.body, a.body) || !bytes.Equal(b.heads.serverTiming, a.heads.serverTiming) ||
+			!bytes.Equal(b.heads.replica, a.heads.replica) {
 			t.Fatalf("re-parse of %d bytes: %+v %v, first %+v", a.n, b, err, a)
 		}
 	})
@@ -190,10 +190,10 @@ func TestRawConnKeepAliveAndChunked(t *testing.T) {
 		if resp.StatusCode() != status || string(resp.Body()) != body {
 			t.Fatalf("%s: %d %q", path, resp.StatusCode(), resp.Body())
 		}
-		if status == 503 && string(resp.Header.Peek("Retry-After")) != "3" {
-			t.Fatalf("Retry-After %q", resp.Header.Peek("Retry-After"))
+		if status == 503 && string(rc.got.retryAfter) != "3" {
+			t.Fatalf("Retry-After %q", rc.got.retryAfter)
 		}
-		if st := serverTiming(&resp.Header); (status == 503) != (string(st) == "app;dur=0.125") {
+		if st := rc.got.serverTiming; (status == 503) != (string(st) == "app;dur=0.125") {
 			t.Fatalf("%s: Server-Timing %q", path, st)
 		}
 	}
@@ -405,7 +405,7 @@ func TestServerTimingOverFastHTTP(t *testing.T) {
 			if err := hc.Do(&req, &resp); err != nil {
 				t.Fatal(err)
 			}
-			d, ok := scenario.ParseServerTiming(serverTiming(&resp.Header))
+			d, ok := scenario.ParseServerTiming(answerHeader(&resp.Header, "Server-Timing", hdrServerTiming))
 			if want := name != "none"; ok != want || want && d != 4500*time.Microsecond {
 				t.Fatalf("server time %v %v from %s", d, ok, head)
 			}

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"syscall"
+	"unsafe"
 )
 
 // Writing the request from inside the connection's raw Read saves the one read per request
@@ -57,7 +58,7 @@ func (x *rawIO) writeRead(out, in []byte) (n int, stuck bool, err error) {
 // readable and calls again.
 func (x *rawIO) call(fd uintptr) bool {
 	for len(x.out) > 0 {
-		m, err := syscall.Write(int(fd), x.out)
+		m, err := rawWrite(fd, x.out)
 		switch {
 		case err == syscall.EINTR:
 			continue
@@ -74,7 +75,7 @@ func (x *rawIO) call(fd uintptr) bool {
 		}
 	}
 	for {
-		m, err := syscall.Read(int(fd), x.in)
+		m, err := rawRead(fd, x.in)
 		switch {
 		case err == syscall.EINTR:
 			continue
@@ -89,4 +90,30 @@ func (x *rawIO) call(fd uintptr) bool {
 		}
 		return true
 	}
+}
+
+// rawWrite and rawRead are write(2) and read(2) on the connection's non-blocking socket, which
+// return at once (EAGAIN rather than wait). So they go without the scheduler's entry and exit
+// hooks of a syscall that may block (syscall.Write's and Read's), which cost about a tenth of a
+// microsecond per request and wake the runtime's monitor thread.
+func rawWrite(fd uintptr, p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	n, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+	if e != 0 {
+		return 0, e
+	}
+	return int(n), nil
+}
+
+func rawRead(fd uintptr, p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	n, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+	if e != 0 {
+		return 0, e
+	}
+	return int(n), nil
 }

@@ -145,9 +145,8 @@ func checkHeaderName(name string) error {
 }
 
 // replicaOf is the replica an answer named, interned ("" when it named none).
-func (w *worker) replicaOf(h *fasthttp.ResponseHeader) string {
+func (w *worker) replicaOf(v []byte) string {
 	r := w.r
-	v := answerHeader(h, r.replica, r.replicaL)
 	if len(v) == 0 {
 		return ""
 	}

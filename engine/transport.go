@@ -224,6 +224,9 @@ func (f *fastClient) do(w *worker, _ bool) (time.Duration, error) {
 	r.inflight.Add(1)
 	err := f.hcs[w.tgt].Do(&w.req, &w.resp)
 	r.inflight.Add(-1)
+	if err == nil {
+		w.hd.fromHeader(&w.resp.Header, r.replica, r.replicaL)
+	}
 	if f.slots != nil {
 		f.slots <- struct{}{}
 	}
@@ -240,11 +243,18 @@ func (f *fastClient) close() {
 // neither is copied), else w.req.
 func (rc *rawConn) exchange(w *worker, rendered bool) error {
 	rc.heads = w.heads
+	var err error
 	if rendered {
 		rc.out.b, w.out = w.out, rc.out.b
-		return rc.send(w.head, &w.resp)
+		err = rc.send(w.head, &w.resp)
+	} else {
+		err = rc.do(&w.req, &w.resp)
 	}
-	return rc.do(&w.req, &w.resp)
+	if err == nil {
+		g := &rc.got
+		w.hd.set(g.serverTiming, g.retryAfter, g.replica)
+	}
+	return err
 }
 
 // take receives from ch, waiting at most d (on w's timer); false when nothing came in time.

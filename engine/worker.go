@@ -44,6 +44,7 @@ type worker struct {
 	first          bool                 // the next request is the session's first: it stands for the arrival (Result.First)
 	last           time.Duration        // when the worker's last answer came (its Done): the clock read once per request, reused
 	cls            *scenario.Classifier // the classify rules of the request do sends next; nil: the target's codes
+	hd             answerHeads          // the last answer's headers the engine reads (every transport fills them)
 
 	// The journey instance's own state (captures.go).
 	jp       *scenario.JourneyProgram
@@ -284,7 +285,6 @@ func (w *worker) keepOrder(st *scenario.Instr, body []byte) {
 func (w *worker) send(st *scenario.Instr, journey string, intended time.Duration, retry bool) answer {
 	r := w.r
 	req := &w.req
-	req.Reset()
 	w.vars.Order = bytesToString(w.order)
 	w.vars.Group = bytesToString(w.group)
 	w.buf = w.buf[:0]
@@ -296,8 +296,9 @@ func (w *worker) send(st *scenario.Instr, journey string, intended time.Duration
 	w.buf = st.Endpoint.URL.Append(w.buf, &w.vars)
 	w.noteURL(t, st.Endpoint.Full)
 	if st.Op != scenario.OpRequest && !st.Endpoint.Full && r.tr.renders() && plainPath(w.buf) && w.jar == nil {
-		return w.sendRaw(st, journey, intended, retry)
+		return w.sendRaw(st, journey, intended, retry) // w.req is not used
 	}
+	req.Reset()
 	setURI(req, w.buf, !st.Endpoint.Full, t.Host)
 	req.Header.SetMethod(st.Endpoint.Method)
 	w.sendCookies(req)
@@ -431,6 +432,9 @@ func (w *worker) do(journey, step string, intended time.Duration, retry, full bo
 		r.inflight.Add(1)
 		err = r.other.DoTimeout(&w.req, resp, r.timeout)
 		r.inflight.Add(-1)
+		if err == nil {
+			w.hd.fromHeader(&resp.Header, r.replica, r.replicaL)
+		}
 	} else {
 		res.Sent, err = r.tr.do(w, rendered)
 	}
@@ -450,38 +454,18 @@ func (w *worker) do(journey, step string, intended time.Duration, retry, full bo
 			res.Classified = true
 		}
 		w.keepCookies()
-		if d, ok := scenario.ParseServerTiming(serverTiming(&resp.Header)); ok {
+		if d, ok := scenario.ParseServerTiming(w.hd.serverTiming); ok {
 			res.Server = d
 		}
-		res.Replica = w.replicaOf(&resp.Header)
+		res.Replica = w.replicaOf(w.hd.replica)
 		if an.status == 429 || an.status == 503 {
-			if d, ok := scenario.ParseRetryAfter(answerHeader(&resp.Header, "Retry-After", hdrRetryAfter), time.Now()); ok {
+			if d, ok := scenario.ParseRetryAfter(w.hd.retryAfter, time.Now()); ok {
 				an.after, an.hasRA = d.Seconds(), true
 			}
 		}
 	}
 	w.sh.Record(&res)
 	return an
-}
-
-// answerHeader is the answer's value of the header named (lowercase) name, nil without one. The
-// fasthttp clients keep header names as sent (DisableHeaderNamesNormalizing), and proxies such
-// as Envoy lowercase them, so a name that Peek does not find is looked for again ignoring case.
-func answerHeader(h *fasthttp.ResponseHeader, canonical string, name []byte) []byte {
-	if v := h.Peek(canonical); v != nil {
-		return v
-	}
-	for k, v := range h.All() {
-		if bytes.EqualFold(k, name) {
-			return v
-		}
-	}
-	return nil
-}
-
-// serverTiming is the answer's Server-Timing value, nil without one.
-func serverTiming(h *fasthttp.ResponseHeader) []byte {
-	return answerHeader(h, "Server-Timing", hdrServerTiming)
 }
 
 // waitOpen polls the SKU until the target says it is on sale (or the session is stopped).
