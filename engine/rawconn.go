@@ -30,11 +30,6 @@ const (
 
 var errBadAnswer = errors.New("cannot parse the answer")
 
-// monoEpoch is the origin of monoNow, the process's monotonic clock as a duration.
-var monoEpoch = time.Now()
-
-func monoNow() time.Duration { return time.Since(monoEpoch) }
-
 // rawConfig is what every raw connection of a run shares: its timeout, its recycling and the
 // header that names the replica that answered.
 type rawConfig struct {
@@ -53,8 +48,8 @@ type rawConn struct {
 	dial func(addr string) (net.Conn, error) // nil: TCP with the timeout (tests replace it)
 	c    net.Conn
 	io   *rawIO // c's syscall access (TCP): the request is written inside the first read
-	// The connection's current deadline, the end of its last exchange and when it was dialled,
-	// on the monotonic clock monoNow: reading it costs half of time.Now.
+	// The connection's current deadline, the start of its last exchange and when it was
+	// dialled, on the caller's monotonic clock (the run's): the exchange reads no clock itself.
 	deadline, used, born time.Duration
 	requests             int    // exchanges completed on c
 	gen                  uint64 // the Options.Active generation of its last use (rawPool)
@@ -86,9 +81,10 @@ func (rc *rawConn) close() {
 	}
 }
 
-// do sends req and fills resp (its body refers to rc's buffers until the next do). Any error
-// closes the connection; the next do dials again. No retry: the engine retries by its rules.
-func (rc *rawConn) do(req *fasthttp.Request, resp *fasthttp.Response) error {
+// do sends req and fills resp (its body refers to rc's buffers until the next do). now is the
+// time on the caller's monotonic clock. Any error closes the connection; the next do dials
+// again. No retry: the engine retries by its rules.
+func (rc *rawConn) do(req *fasthttp.Request, resp *fasthttp.Response, now time.Duration) error {
 	req.Header.DisableNormalizing() // as the HostClient's DisableHeaderNamesNormalizing
 	req.URI().DisablePathNormalizing = true
 	if len(req.Header.UserAgent()) == 0 {
@@ -101,12 +97,11 @@ func (rc *rawConn) do(req *fasthttp.Request, resp *fasthttp.Response) error {
 	if err := rc.bw.Flush(); err != nil {
 		return err
 	}
-	return rc.send(req.Header.IsHead(), resp)
+	return rc.send(req.Header.IsHead(), resp, now)
 }
 
-// send writes the request already in rc.out and reads its answer into resp.
-func (rc *rawConn) send(head bool, resp *fasthttp.Response) error {
-	now := monoNow()
+// send writes the request already in rc.out and reads its answer into resp; now as for do.
+func (rc *rawConn) send(head bool, resp *fasthttp.Response, now time.Duration) error {
 	timeout := rc.cfg.timeout
 	if rc.c != nil && (now-rc.used > rawMaxIdle || rc.cfg.recycle.aged(now-rc.born)) {
 		rc.close() // idle too long, or aged while idle: the next request opens a new one
@@ -152,7 +147,7 @@ func (rc *rawConn) send(head bool, resp *fasthttp.Response) error {
 				copyHeads(resp, a.head, rc.heads)
 			}
 			rc.requests++
-			rc.used = monoNow()
+			rc.used = now
 			switch {
 			case a.close || eof || a.n != have:
 				rc.close() // the server closes, or sent more than one answer (no pipelining here)

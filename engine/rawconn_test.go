@@ -136,13 +136,18 @@ func FuzzParseResponse(f *testing.F) {
 	})
 }
 
+// monoEpoch is the origin of monoNow, the tests' monotonic clock for rawConn's exchanges.
+var monoEpoch = time.Now()
+
+func monoNow() time.Duration { return time.Since(monoEpoch) }
+
 func rawDo(t *testing.T, rc *rawConn, url string) (*fasthttp.Response, error) {
 	t.Helper()
 	var req fasthttp.Request
 	req.SetRequestURI(url)
 	req.Header.Set("X-User-Id", "7")
 	resp := new(fasthttp.Response)
-	return resp, rc.do(&req, resp)
+	return resp, rc.do(&req, resp, monoNow())
 }
 
 func TestRawConnKeepAliveAndChunked(t *testing.T) {
@@ -302,7 +307,7 @@ func BenchmarkRawConn(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		resp.Reset()
-		if err := rc.do(&req, &resp); err != nil {
+		if err := rc.do(&req, &resp, monoNow()); err != nil {
 			b.Fatal(err)
 		}
 	}

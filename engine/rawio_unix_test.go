@@ -87,7 +87,7 @@ func TestRawIOWriteInsideRead(t *testing.T) {
 		req.Header.SetMethod("POST")
 		req.SetBody(body)
 		resp := new(fasthttp.Response)
-		return resp, rc.do(&req, resp)
+		return resp, rc.do(&req, resp, monoNow())
 	}
 	check := func(body []byte, status int, want string) {
 		t.Helper()

@@ -114,7 +114,7 @@ func (t *rawConns) do(w *worker, rendered bool) (time.Duration, error) {
 	}
 	sent := r.now()
 	r.inflight.Add(1)
-	err := c.exchange(w, rendered)
+	err := c.exchange(w, rendered, sent)
 	r.inflight.Add(-1)
 	return sent, err
 }
@@ -155,7 +155,7 @@ func (p *rawPool) do(w *worker, rendered bool) (time.Duration, error) {
 	}
 	sent := r.now()
 	r.inflight.Add(1)
-	err := c.exchange(w, rendered)
+	err := c.exchange(w, rendered, sent)
 	if err == nil {
 		// The body is in the connection's buffers, which the next borrower reuses.
 		w.answer = append(w.answer[:0], w.resp.Body()...)
@@ -241,14 +241,14 @@ func (f *fastClient) close() {
 
 // exchange sends w's request over rc: the rendered bytes in w.out (swapped with rc's buffer, so
 // neither is copied), else w.req.
-func (rc *rawConn) exchange(w *worker, rendered bool) error {
+func (rc *rawConn) exchange(w *worker, rendered bool, now time.Duration) error {
 	rc.heads = w.heads
 	var err error
 	if rendered {
 		rc.out.b, w.out = w.out, rc.out.b
-		err = rc.send(w.head, &w.resp)
+		err = rc.send(w.head, &w.resp, now)
 	} else {
-		err = rc.do(&w.req, &w.resp)
+		err = rc.do(&w.req, &w.resp, now)
 	}
 	if err == nil {
 		g := &rc.got

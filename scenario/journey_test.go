@@ -361,6 +361,25 @@ func FuzzParseRetryAfter(f *testing.F) {
 	})
 }
 
+// FuzzFixedMs: the integer parse of a dur agrees with the float parse wherever it answers.
+func FuzzFixedMs(f *testing.F) {
+	for _, s := range []string{"0.019", "12", "3600000", "3600000.000001", "0.000001", "1.", ".5", "1e3", "9999999", "0.1234567"} {
+		f.Add(s)
+	}
+	if d, ok := fixedMs([]byte("0.019")); !ok || d != 19*time.Microsecond {
+		f.Fatalf("fixedMs(0.019) = %v %v: the common form must not fall back", d, ok)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, ok := fixedMs([]byte(s))
+		if !ok {
+			return
+		}
+		if want, wok := floatMs([]byte(s)); !wok || d != want {
+			t.Fatalf("fixedMs(%q) = %v, the float parse %v %v", s, d, want, wok)
+		}
+	})
+}
+
 func TestParseServerTiming(t *testing.T) {
 	for in, want := range map[string]time.Duration{
 		"app;dur=12.345":      12345 * time.Microsecond,
