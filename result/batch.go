@@ -65,12 +65,9 @@ func (b *Batch) Add(lat, server time.Duration, n int64) {
 // N is the number of results the batch holds.
 func (b *Batch) N() int64 { return b.n }
 
-// denseTally counts values by bucket in an array of buckets, with a bitmap of the buckets in
-// use: O(1) to add to (a few nanoseconds, where a packed histogram's insert costs about a
-// hundred), and read in value order for the bitmap's length, not the array's. It gathers what
-// many results add (a window's, a step's over the run) between two reads. The array grows to the
-// highest bucket seen, 1,024 buckets at a time: latencies under a second need a third of the
-// whole range's 230 KB.
+// denseTally counts values by bucket in an array of every bucket, with a bitmap of the buckets
+// in use: O(1) to add to, and read in value order for the bitmap's length, not the array's. It
+// gathers what many batches add (a window's, a step's over the run) between two reads.
 type denseTally struct {
 	counts []int64
 	bits   []uint64
@@ -85,25 +82,13 @@ func (d *denseTally) addAll(bs []bucketCount) {
 }
 
 func (d *denseTally) add(i int32, n int64) {
-	if int(i) >= len(d.counts) {
-		d.grow(i)
+	if d.counts == nil {
+		size := bucketOf(HistHighest) + 1
+		d.counts, d.bits = make([]int64, size), make([]uint64, (size+63)/64)
 	}
 	d.counts[i] += n
 	d.bits[i>>6] |= 1 << (i & 63)
 	d.n += n
-}
-
-// tallyBuckets is the number of buckets of the Recorder's range.
-var tallyBuckets = int(bucketOf(HistHighest)) + 1
-
-// grow makes room for bucket i.
-func (d *denseTally) grow(i int32) {
-	size := min((int(i)/1024+1)*1024, tallyBuckets)
-	counts := make([]int64, size)
-	copy(counts, d.counts)
-	bs := make([]uint64, (size+63)/64)
-	copy(bs, d.bits)
-	d.counts, d.bits = counts, bs
 }
 
 // addPacked adds a packed histogram's counts (of the Recorder's geometry).

@@ -41,14 +41,14 @@ type namedStat struct {
 	lat               *hdr.PackedHistogram
 	codes             counterSet // answers by CodeLabel (steps only)
 	skipped           counterSet // journeys that ended here for want of a value, by reason (steps only)
-	pend              denseTally // latencies not yet in lat (fold): lat is read far less often than added to
+	pend              denseTally // RecordBatch's latencies not yet in lat (fold)
 }
 
 // fold moves the tallied latencies into the histogram.
 func (st *namedStat) fold() { st.pend.drain(st.lat) }
 
 func (st *namedStat) record(lat, n int64, failed bool) {
-	st.pend.add(bucketOf(lat), n)
+	_ = st.lat.RecordValues(lat, n) // in range by construction
 	st.count += n
 	if failed {
 		st.failed += n

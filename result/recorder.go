@@ -246,7 +246,6 @@ func (r *Recorder) harvest(before int64, seal bool) {
 	var moved []*window
 	for _, s := range r.shards {
 		s.mu.Lock()
-		s.flushLocked()
 		for idx, w := range s.open {
 			if idx < before {
 				moved = append(moved, w)
@@ -385,7 +384,6 @@ func (r *Recorder) Snapshot(now time.Duration) Snapshot {
 	open := newWindow(-1)
 	for _, s := range r.shards {
 		s.mu.Lock()
-		s.flushLocked()
 		for _, w := range s.open {
 			open.merge(w)
 		}

@@ -22,17 +22,14 @@ type Shard struct {
 	more     map[int]int64
 	// RecordBatch's latencies and target's own times of one window, before foldLocked
 	pend, pendSrv denseTally
-	// RecordN's latencies, service and target's own times of window cur, before flushLocked
-	// (when cur changes, and before the Recorder reads the shard's windows)
-	curLat, curSvc, curSrv denseTally
-	byCode                 counterSet
-	byError                counterSet
-	steps                  namedSet   // per step: counters, latency histogram, answers by CodeLabel
-	journeys               namedSet   // per journey: counters and latency histogram
-	replicas               namedSet   // per replica (Result.Replica): counters and latency histogram
-	byDrop                 counterSet // dropped arrivals by the limit that dropped them (DropFor)
-	conc                   *concTable // made by the first result that knows its in-flight count
-	ratios                 map[string]*[2]int64
+	byCode        counterSet
+	byError       counterSet
+	steps         namedSet   // per step: counters, latency histogram, answers by CodeLabel
+	journeys      namedSet   // per journey: counters and latency histogram
+	replicas      namedSet   // per replica (Result.Replica): counters and latency histogram
+	byDrop        counterSet // dropped arrivals by the limit that dropped them (DropFor)
+	conc          *concTable // made by the first result that knows its in-flight count
+	ratios        map[string]*[2]int64
 }
 
 // counterSet counts by a string key. The few keys a run has (codes, steps, journeys) are found
@@ -89,7 +86,6 @@ func (s *Shard) window(t time.Duration) *window {
 	if s.cur != nil && s.cur.idx == idx {
 		return s.cur
 	}
-	s.flushLocked()
 	w := s.open[idx]
 	if w == nil {
 		w = newWindow(idx)
@@ -97,23 +93,6 @@ func (s *Shard) window(t time.Duration) *window {
 	}
 	s.cur = w
 	return w
-}
-
-// flushLocked moves RecordN's tallied values into window cur's histograms (the caller holds
-// s.mu).
-func (s *Shard) flushLocked() {
-	w := s.cur
-	if w == nil {
-		return
-	}
-	s.curLat.drain(w.lat)
-	s.curSvc.drain(w.svc)
-	if s.curSrv.n > 0 {
-		if w.srv == nil {
-			w.srv = newPacked()
-		}
-		s.curSrv.drain(w.srv)
-	}
 }
 
 // Record records one result. Its window is the one holding r.Done (when the answer came).
@@ -127,11 +106,14 @@ func (s *Shard) RecordN(r *Result, n int64) {
 	lat, svc := micros(r.Done-r.Intended), micros(r.Done-r.Sent)
 	s.mu.Lock()
 	w := s.window(r.Done)
-	s.curLat.add(bucketOf(lat), n)
-	s.curSvc.add(bucketOf(svc), n)
+	_ = w.lat.RecordValues(lat, n) // in range by construction
+	_ = w.svc.RecordValues(svc, n)
 	srv, hasSrv := micros(r.Server), r.Server > 0
 	if hasSrv {
-		s.curSrv.add(bucketOf(srv), n)
+		if w.srv == nil {
+			w.srv = newPacked()
+		}
+		_ = w.srv.RecordValues(srv, n)
 	}
 	failed := s.countLocked(w, r, n)
 	if r.Step != "" {
