@@ -18,10 +18,11 @@ import (
 // HostClient would send), into a reusable buffer, written with one write (over TCP from inside
 // the first read: rawio_unix.go), and the answer is read into a reusable buffer and parsed by
 // parseResponse (status, Content-Length or chunked or until-close framing, Retry-After,
-// Server-Timing, Connection: close). The answer is then handed to the caller as a
-// fasthttp.Response (status, body by reference, Retry-After, Server-Timing), so everything after
-// the transport is shared with fasthttp, which stays the client for https, FastHTTPOnly runs and
-// request steps to other hosts.
+// Server-Timing, the replica header, Connection: close). The answer is then handed to the caller
+// as a fasthttp.Response (status, body by reference; other headers only for a step that
+// captures one or keeps cookies) with the three header values the engine reads beside it
+// (answerHeads), so everything after the transport is shared with fasthttp, which stays the
+// client for https, FastHTTPOnly runs and request steps to other hosts.
 
 const (
 	rawMaxAnswer = 4 << 20          // like the HostClient's MaxResponseBodySize
