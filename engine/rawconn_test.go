@@ -368,7 +368,9 @@ journeys:
   - {name: buyer, steps: [{purchase: {sku: mug-1, qty: 2}}]}
 `)
 	runWith := func(fast bool, conns int) []string {
+		mu.Lock() // the handler's appends come through the socket, unseen by the race detector
 		got = nil
+		mu.Unlock()
 		_, err := Run(context.Background(), s, Options{Target: srv.URL, NoPreflight: true, NoAudit: true, RunID: "r1",
 			Workers: 32, MaxConns: conns, FastHTTPOnly: fast})
 		if err != nil {

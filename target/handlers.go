@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"io"
 	"strconv"
 	"time"
 
@@ -201,6 +202,7 @@ func (s *Server) injectFaults(ctx *fasthttp.RequestCtx, now time.Time) bool {
 func (s *Server) errorHandler(ctx *fasthttp.RequestCtx, err error) {
 	ctx.Response.Header.SetBytesV(ReplicaHeader, s.replicaID)
 	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
+		drainOversized(ctx)
 		writeErr(ctx, fasthttp.StatusRequestEntityTooLarge, codes.BodyTooLarge, "request body over 64 KiB")
 		return
 	}
@@ -209,6 +211,24 @@ func (s *Server) errorHandler(ctx *fasthttp.RequestCtx, err error) {
 		return
 	}
 	writeErr(ctx, fasthttp.StatusBadRequest, codes.BadRequest, "malformed HTTP request")
+}
+
+// An oversized body is refused from its Content-Length, before it is read, and the connection
+// is closed after the 413. Closing a socket with unread bytes sends a reset, which can reach
+// the client before the 413 and discard it (the client is still sending). So what is left of
+// a body up to drainMax is read and dropped first, for at most drainWait: a lingering close.
+const (
+	drainMax  = 1 << 20
+	drainWait = 50 * time.Millisecond
+)
+
+func drainOversized(ctx *fasthttp.RequestCtx) {
+	n := ctx.Request.Header.ContentLength()
+	c := ctx.Conn()
+	if n <= 0 || n > drainMax || c == nil || c.SetReadDeadline(time.Now().Add(drainWait)) != nil {
+		return // chunked, or too large to wait for: closed as it is
+	}
+	_, _ = io.CopyN(io.Discard, c, int64(n)) // fasthttp's reader may hold some: the deadline ends it
 }
 
 func writeErr(ctx *fasthttp.RequestCtx, status int, code, msg string) {
