@@ -289,56 +289,9 @@ func parseResponse(b []byte, head, eof bool, dst, replica []byte) (rawAnswer, er
 		a.status = status
 		a.close = h[7] == '0'
 		a.head = h[bytes.IndexByte(h, '\n')+1:]
-		cl, chunked := -1, false
-		for i := bytes.IndexByte(h, '\n') + 1; i < len(h); {
-			j := bytes.IndexByte(h[i:], '\n')
-			line := h[i : i+j]
-			i += j + 1
-			if n := len(line); n > 0 && line[n-1] == '\r' {
-				line = line[:n-1]
-			}
-			colon := bytes.IndexByte(line, ':')
-			if colon <= 0 {
-				return a, errBadAnswer
-			}
-			k := headerKindOf(line[:colon], replica)
-			if k == hdrOther {
-				continue
-			}
-			val := bytes.TrimSpace(line[colon+1:])
-			switch k {
-			case hdrIsContentLength:
-				n, ok := parseUint(val)
-				if !ok || (cl >= 0 && n != cl) {
-					return a, errBadAnswer
-				}
-				cl = n
-			case hdrIsTransferEnc:
-				if !bytes.EqualFold(val, []byte("identity")) {
-					if !bytes.EqualFold(val, []byte("chunked")) {
-						return a, errBadAnswer // gzip and the like are not asked for
-					}
-					chunked = true
-				}
-			case hdrIsConnection:
-				if bytes.EqualFold(val, []byte("close")) {
-					a.close = true
-				} else if bytes.EqualFold(val, []byte("keep-alive")) {
-					a.close = false
-				}
-			case hdrIsRetryAfter:
-				a.heads.retryAfter = val
-			case hdrIsServerTiming:
-				if a.heads.serverTiming == nil {
-					a.heads.serverTiming = val // as fasthttp's Peek: the first of several
-				}
-			case hdrIsReplica:
-				if a.heads.replica == nil {
-					a.heads.replica = val
-				}
-			case hdrIsSetCookie:
-				a.cookies = true
-			}
+		cl, chunked, ok := readHeads(h, &a, replica)
+		if !ok {
+			return a, errBadAnswer
 		}
 		rest := b[bodyAt:]
 		switch {
@@ -378,6 +331,65 @@ func parseResponse(b []byte, head, eof bool, dst, replica []byte) (rawAnswer, er
 		}
 		return a, nil
 	}
+}
+
+// readHeads reads the header lines of an answer's head h (status line first) into a:
+// Connection, Retry-After, Server-Timing, the replica header (lower-case name replica, or nil),
+// whether a Set-Cookie is among them; and returns its Content-Length (-1 without one) and
+// whether it is chunked. false: a malformed or unsupported header.
+func readHeads(h []byte, a *rawAnswer, replica []byte) (cl int, chunked, ok bool) {
+	cl = -1
+	for i := bytes.IndexByte(h, '\n') + 1; i < len(h); {
+		j := bytes.IndexByte(h[i:], '\n')
+		line := h[i : i+j]
+		i += j + 1
+		if n := len(line); n > 0 && line[n-1] == '\r' {
+			line = line[:n-1]
+		}
+		colon := bytes.IndexByte(line, ':')
+		if colon <= 0 {
+			return cl, chunked, false
+		}
+		k := headerKindOf(line[:colon], replica)
+		if k == hdrOther {
+			continue
+		}
+		val := bytes.TrimSpace(line[colon+1:])
+		switch k {
+		case hdrIsContentLength:
+			n, ok := parseUint(val)
+			if !ok || (cl >= 0 && n != cl) {
+				return cl, chunked, false
+			}
+			cl = n
+		case hdrIsTransferEnc:
+			if !bytes.EqualFold(val, []byte("identity")) {
+				if !bytes.EqualFold(val, []byte("chunked")) {
+					return cl, chunked, false // gzip and the like are not asked for
+				}
+				chunked = true
+			}
+		case hdrIsConnection:
+			if bytes.EqualFold(val, []byte("close")) {
+				a.close = true
+			} else if bytes.EqualFold(val, []byte("keep-alive")) {
+				a.close = false
+			}
+		case hdrIsRetryAfter:
+			a.heads.retryAfter = val
+		case hdrIsServerTiming:
+			if a.heads.serverTiming == nil {
+				a.heads.serverTiming = val // as fasthttp's Peek: the first of several
+			}
+		case hdrIsReplica:
+			if a.heads.replica == nil {
+				a.heads.replica = val
+			}
+		case hdrIsSetCookie:
+			a.cookies = true
+		}
+	}
+	return cl, chunked, true
 }
 
 // headerKind is a header parseResponse reads.
