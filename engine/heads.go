@@ -8,8 +8,9 @@ import (
 
 // answerHeads are the answer headers the engine itself reads: Server-Timing (the target's own
 // time), Retry-After (when to retry a refusal) and the replica header. The raw transport hands
-// them over as it parsed them, without building a fasthttp header for every answer (a tenth of
-// the engine's own CPU per request); fasthttp's clients fill them from their answer's header.
+// them over as it parsed them, without building a fasthttp header for every answer (setting
+// and searching one was about 5% of a closed run's CPU); fasthttp's clients fill them from
+// their answer's header.
 type answerHeads struct {
 	serverTiming, retryAfter, replica []byte
 	buf                               []byte // the values' bytes: they outlive the connection's buffer
