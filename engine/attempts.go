@@ -95,6 +95,9 @@ func newAttemptSpill() *attemptSpill {
 	if err != nil {
 		return nil
 	}
+	// Unlinked at once where the system allows it (the open file stays usable), so a run that
+	// is killed leaves no file behind; elsewhere close removes it.
+	_ = os.Remove(f.Name())
 	return &attemptSpill{f: f}
 }
 
@@ -147,5 +150,5 @@ func (s *attemptSpill) close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.f.Close()
-	os.Remove(s.f.Name())
+	_ = os.Remove(s.f.Name()) // already gone where it was unlinked at creation
 }

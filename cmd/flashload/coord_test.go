@@ -13,7 +13,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,14 +22,8 @@ import (
 )
 
 // The coordinated-run tests drive real processes: the flashload binary built with the
-// Dockerfile's build command, three generators on one in-process target, Redis as the
-// coordinator, and watch (in-process, to read its live view).
-
-var (
-	binOnce sync.Once
-	binPath string
-	binErr  error
-)
+// Dockerfile's build command (testenv.FlashloadBinary), three generators on one in-process
+// target, Redis as the coordinator, and watch (in-process, to read its live view).
 
 // dockerBuildCommand is the Dockerfile's `RUN CGO_ENABLED=0 go build ...` line, without RUN.
 func dockerBuildCommand(t *testing.T) string {
@@ -39,41 +32,17 @@ func dockerBuildCommand(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if cmd, ok := strings.CutPrefix(strings.TrimSpace(l), "RUN CGO_ENABLED=0 go build "); ok {
-			return "CGO_ENABLED=0 go build " + cmd
-		}
+	cmd, err := testenv.DockerBuildCommand(string(b))
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("the Dockerfile has no RUN CGO_ENABLED=0 go build line")
-	return ""
+	return cmd
 }
 
-// flashloadBin builds the binary once, with the Dockerfile's command (its output path moved to a
-// temporary directory), from the module root.
+// flashloadBin is the binary the Dockerfile's build command makes.
 func flashloadBin(t *testing.T) string {
 	t.Helper()
-	cmdline := dockerBuildCommand(t)
-	binOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "flashload-bin")
-		if err != nil {
-			binErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "flashload")
-		if !strings.Contains(cmdline, " -o /out/flashload ") {
-			binErr = fmt.Errorf("the Dockerfile's build command %q does not write /out/flashload", cmdline)
-			return
-		}
-		c := exec.Command("sh", "-c", strings.Replace(cmdline, " -o /out/flashload ", " -o "+binPath+" ", 1))
-		c.Dir = "../.."
-		if out, err := c.CombinedOutput(); err != nil {
-			binErr = fmt.Errorf("%s: %v\n%s", cmdline, err, out)
-		}
-	})
-	if binErr != nil {
-		t.Fatal(binErr)
-	}
-	return binPath
+	return testenv.FlashloadBinary(t)
 }
 
 const coordScenario = `name: coordinated
