@@ -45,7 +45,9 @@ func TestWorkOptions(t *testing.T) {
 // average, so the median service time is near 5 ms, not the fraction of a millisecond the
 // target takes without slots. Not "at least 5 ms": a slot wakes its timer's mean lateness early
 // so that holds average the drawn time (target/work.go), and on a loaded machine that lateness
-// varies, so half the holds can end a little before 5 ms (CI saw a median of 4.99 ms).
+// varies, so half the holds can end before 5 ms: CI saw medians of 4.99 ms and, on a fresh
+// machine at load 4 under the race detector, 3.86 ms (the compensation then about 1.1 ms). The
+// floor, 2.5 ms, is still several times what a purchase takes without a slot.
 func TestRunWithWorkSlots(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "run")
 	var stdout, stderr bytes.Buffer
@@ -55,7 +57,7 @@ func TestRunWithWorkSlots(t *testing.T) {
 		t.Fatalf("%v, failed %v\nstdout:\n%s\nstderr:\n%s", err, res.Failed(), stdout.String(), stderr.String())
 	}
 	s := readSummary(t, out)
-	if s.Requests.Total == 0 || s.ServiceTimeMs.P50 < 4 || s.ServiceTimeMs.P50 > 15 {
+	if s.Requests.Total == 0 || s.ServiceTimeMs.P50 < 2.5 || s.ServiceTimeMs.P50 > 15 {
 		t.Fatalf("%d requests, service p50 %.2fms: want about the 5ms every request holds a slot", s.Requests.Total, s.ServiceTimeMs.P50)
 	}
 }
