@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"context"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
@@ -30,6 +31,9 @@ func TestE2EDashboardTmux(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "bash", script)
+	// The tests' one binary: the script's own `go build` would compile the module again in a
+	// build configuration of its own.
+	cmd.Env = append(os.Environ(), "FLASHLOAD_BIN="+testenv.FlashloadBinary(t))
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("scripts/e2e-dashboard: %v\n%s", err, out)
