@@ -48,7 +48,6 @@ func (w *worker) subscribe(ctx context.Context, st *scenario.Instr, journey stri
 func (w *worker) holdFeed(ctx context.Context, c *scenario.Cond, sku, step, journey string, intended time.Duration) (ok, held bool) {
 	r := w.r
 	r.push.used.Store(true)
-	run := ctx
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(float64(c.Timeout)/r.compressNow()))
 	defer cancel()
 	via := feed.Via(c.Via)
@@ -64,7 +63,10 @@ func (w *worker) holdFeed(ctx context.Context, c *scenario.Cond, sku, step, jour
 		res.Done = r.now()
 		w.last = res.Done
 		if err != nil {
-			if run.Err() == nil { // the run's end is not the feed's failure
+			// A connect failure is the feed's: refused, reset, a failed handshake. A dial cut
+			// short by the step's own timeout or the run's end is the step's timeout, which
+			// its answer records; with reconnect the deadline often falls inside a redial.
+			if ctx.Err() == nil {
 				r.push.meter.Failed()
 			}
 			res.Err = dialErr(ctx, err)

@@ -109,6 +109,36 @@ journeys:
 	}
 }
 
+// TestSubscribeRefused: a feed that refuses the connection ends each journey at its subscribe
+// step, and every refused dial is a connect failure in the push block.
+func TestSubscribeRefused(t *testing.T) {
+	_, base := startTarget(t, "memory", nil)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	feedURL := "http://" + ln.Addr().String() + "/feed"
+	ln.Close() // nothing listens there now: every dial is refused
+	s := mustParse(t, fmt.Sprintf(`
+name: refused
+duration: 500ms
+skus: [{sku: mug, stock: 1000, price: 20}]
+traffic: {arrivals: uniform, start_rps: 10, stages: [{duration: 500ms, rps: 10}]}
+journeys:
+  - name: j
+    steps: [{subscribe: {url: %q, via: sse, match: {field: state, equals: open}, timeout: 1s}}, {purchase: {sku: mug}}]
+`, feedURL))
+	res, err := Run(context.Background(), s, Options{Target: base, AdminToken: "test-token", Setup: true, NoPreflight: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := res.Summary
+	subs, p := sum.Requests.ByStep["subscribe"], sum.Push
+	if subs == 0 || p == nil || p.ConnectFailures != subs || sum.Requests.ByStep["purchase"] != 0 {
+		t.Fatalf("%d subscribe dials, push %+v, %d purchases: want every dial a connect failure and no purchase", subs, p, sum.Requests.ByStep["purchase"])
+	}
+}
+
 // TestHerd: 2,000 watchers gather over 2 s before the SKU opens, 3 s in; at the opening every
 // one buys. The herd's purchases all go out within a bounded time of the opening message.
 func TestHerd(t *testing.T) {

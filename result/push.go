@@ -5,6 +5,8 @@ package result
 type Push struct {
 	Connections     int64 `json:"-"` // held now: live snapshots only
 	ConnectionsPeak int64 `json:"connections_peak"`
+	// ConnectFailures counts dials the feed failed (refused, reset, a failed handshake), not
+	// those the step's timeout or the run's end cut short.
 	ConnectFailures int64 `json:"connect_failures"`
 	// ServerCloses counts feeds the server closed while a subscriber still waited.
 	ServerCloses int64 `json:"server_closes"`
