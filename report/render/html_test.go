@@ -294,8 +294,9 @@ func TestHTMLDayOfSeconds(t *testing.T) {
 	p.WaitFor(t, `document.querySelectorAll("#chart-latency .u-legend .u-value")[1].textContent !== "–"`, 5*time.Second)
 	t.Logf("report.html of %d windows: %.1f MB, written and drawn in %s, hover answered in %s",
 		n, float64(info.Size())/1e6, load.Round(time.Millisecond), time.Since(hover).Round(time.Millisecond))
-	// Generous for a shared 2-core machine: the point is seconds, not a frozen tab.
-	if load > 30*time.Second {
+	// Generous for a shared 2-core machine: the point is seconds, not a frozen tab. A fresh
+	// machine running the whole suite under the race detector took 31.2 s (4.7 s when quiet).
+	if load > 60*time.Second {
 		t.Errorf("a day of seconds took %s to load", load)
 	}
 }
