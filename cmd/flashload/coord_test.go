@@ -39,12 +39,6 @@ func dockerBuildCommand(t *testing.T) string {
 	return cmd
 }
 
-// flashloadBin is the binary the Dockerfile's build command makes.
-func flashloadBin(t *testing.T) string {
-	t.Helper()
-	return testenv.FlashloadBinary(t)
-}
-
 const coordScenario = `name: coordinated
 seed: 42
 skus: [{sku: cup, stock: 1000000, price: 5}]
@@ -62,7 +56,7 @@ type coordEnv struct {
 func newCoordEnv(t *testing.T, duration, gates string) *coordEnv {
 	t.Helper()
 	addr := testenv.RedisAddr(t)
-	flashloadBin(t) // before watch starts its clock: the first build takes a while
+	testenv.FlashloadBinary(t) // before watch starts its clock: the first build takes a while
 	e := &coordEnv{dir: t.TempDir(), wall: duration, redisURL: "redis://" + addr + "/0",
 		runID: fmt.Sprintf("%s-%d", strings.ToLower(t.Name()), time.Now().UnixNano())}
 	e.target, e.token = startRunTarget(t, "memory")
@@ -91,7 +85,7 @@ type genProc struct {
 // startGenerators starts n generator processes, the i-th with JOB_COMPLETION_INDEX=i.
 func (e *coordEnv) startGenerators(t *testing.T, n int) []*genProc {
 	t.Helper()
-	bin := flashloadBin(t)
+	bin := testenv.FlashloadBinary(t)
 	var gens []*genProc
 	for i := range n {
 		g := &genProc{out: filepath.Join(e.dir, fmt.Sprintf("seg%d", i+1)), done: make(chan error, 1)}
@@ -220,7 +214,7 @@ func TestCoordinatedRun(t *testing.T) {
 
 	// One generator playing the whole scenario with the same seed has the same arrivals.
 	single := filepath.Join(e.dir, "single")
-	c := exec.Command(flashloadBin(t), "run", e.scenario, "--target", e.target, "--admin-token", e.token, "--out", single, "--no-tui")
+	c := exec.Command(testenv.FlashloadBinary(t), "run", e.scenario, "--target", e.target, "--admin-token", e.token, "--out", single, "--no-tui")
 	if b, err := c.CombinedOutput(); err != nil {
 		t.Fatalf("single run: %v\n%s", err, b)
 	}
